@@ -1,0 +1,109 @@
+//! The one finding type every front-end stage produces (loader, schema, parser, analyzer).
+//! Rendering (miette, JSON, GitHub annotations) lives in `report::diagnostics`.
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A problem found in a document, located by JSON pointer and (when known) by byte span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable machine-readable code, e.g. `schema::unknown-property`, `flow::unknown-target`.
+    pub code: &'static str,
+    /// One sentence saying what is wrong, naming the offending thing in backticks.
+    pub message: String,
+    /// JSON pointer of the offending value (`""` for the document root).
+    pub pointer: Option<String>,
+    /// Where in the source text to point; filled from the span index when only a pointer is known.
+    pub span: Option<Span>,
+    /// Point at the mapping key of `pointer` rather than at its value (unknown or misspelt keys).
+    pub on_key: bool,
+    /// Text of the label drawn under the span.
+    pub label: Option<String>,
+    /// A likely fix ("did you mean `endpoint`?").
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            pointer: None,
+            span: None,
+            on_key: false,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    pub fn at_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+
+    pub fn on_key(mut self) -> Self {
+        self.on_key = true;
+        self
+    }
+
+    pub fn with_span(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["method", "endpoint", "headers", "body", "query", "output", "redirect"];
+        assert_eq!(did_you_mean("endpont", keys), Some("endpoint"));
+        assert_eq!(did_you_mean("zzz", keys), None);
+    }
+}
