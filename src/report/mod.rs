@@ -1,0 +1,3 @@
+//! Consumers of results and of the engine's event stream; each writes text, never decides.
+
+pub mod diagnostics;
