@@ -1,0 +1,70 @@
+//! The only code that touches the outside world. The engine evaluates every expression first and
+//! hands executors plain requests; executors do the I/O and must be cancel-safe (dropping their
+//! future stops the work: processes are killed, connections closed).
+
+pub mod process;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::runtime::error::WorkflowError;
+
+/// The executors a run uses. Tests swap in scripted fakes.
+#[derive(Clone)]
+pub struct Executors {
+    pub processes: Arc<dyn ProcessRunner>,
+}
+
+impl Executors {
+    /// The real executors of this machine.
+    pub fn system() -> Self {
+        Executors { processes: Arc::new(process::SystemProcesses::default()) }
+    }
+}
+
+/// What program a `run` task starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    /// `sh -c COMMAND sh ARG...`: arguments are `$1`, `$2`, ... never spliced into the command.
+    Shell { command: String },
+    /// Inline code for an interpreter.
+    Script { language: ScriptLanguage, code: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptLanguage {
+    JavaScript,
+    Python,
+}
+
+/// A fully evaluated process to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRequest {
+    pub program: Program,
+    /// Separate argv items.
+    pub arguments: Vec<String>,
+    /// Added to (not replacing) the runner's environment.
+    pub environment: Vec<(String, String)>,
+    pub stdin: Option<String>,
+    /// Start it and return at once (`await: false`); the process is left running.
+    pub detach: bool,
+}
+
+/// What a finished process left behind. Output beyond the runner's cap is cut and marked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessOutput {
+    /// The exit code; a process killed by a signal reports 128 + the signal number.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Starts processes.
+pub trait ProcessRunner: Send + Sync {
+    /// Runs the request to completion (or, when `detach`, only starts it and returns an empty
+    /// output). Failing to start (missing interpreter, bad working directory) is a
+    /// `configuration` or `runtime` error; a non-zero exit is NOT an error here: the engine
+    /// decides from the task's `return` mode.
+    fn run(&self, request: ProcessRequest) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>>;
+}
