@@ -5,6 +5,7 @@
 //! reporters consuming the engine's event stream.
 
 pub mod diagnostic;
+pub mod document;
 pub mod exit_code;
 pub mod pointer;
 pub mod source;
