@@ -7,5 +7,6 @@
 pub mod diagnostic;
 pub mod document;
 pub mod exit_code;
+pub mod parse;
 pub mod pointer;
 pub mod source;
