@@ -130,6 +130,69 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
+    /// The workflow definitions embedded as `"""yaml` doc strings in the CTK features.
+    fn ctk_definitions(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current: Option<(usize, String)> = None;
+        for line in text.lines() {
+            let indent = line.len() - line.trim_start().len();
+            match (&mut current, line.trim()) {
+                (None, opening) if opening.starts_with("\"\"\"") => {
+                    current = Some((indent, String::new()))
+                }
+                (Some(_), "\"\"\"") => {
+                    let (_, body) = current.take().unwrap_or_default();
+                    if body.starts_with("document:") {
+                        out.push(body);
+                    }
+                }
+                (Some((strip, body)), _) => {
+                    body.push_str(line.get(*strip..).unwrap_or(""));
+                    body.push('\n');
+                }
+                (None, _) => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_ctk_workflow_parses() {
+        let Some(dir) = spec_dir("ctk/features") else {
+            return;
+        };
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for definition in ctk_definitions(&text) {
+                count += 1;
+                if let Err(diagnostics) = parse(&yaml(&definition)) {
+                    panic!("{}: {diagnostics:#?}\n{definition}", entry.path().display());
+                }
+            }
+        }
+        assert!(
+            count >= 21,
+            "expected the CTK scenarios' workflows, found {count}"
+        );
+    }
+
+    #[test]
+    fn two_tasks_in_one_item_is_reported() {
+        let Some(dir) = spec_dir("invalid") else {
+            return;
+        };
+        let diagnostics =
+            parse(&load(&dir.join("two-tasks-in-one-item.yaml"))).expect_err("invalid");
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].pointer.as_deref(), Some("/do/0"));
+        assert!(
+            diagnostics[0].message.contains("`getPet`, `setMessage`"),
+            "{}",
+            diagnostics[0].message
+        );
+    }
+
     #[test]
     fn parsing_never_panics_on_mutated_examples() {
         let Some(dir) = spec_dir("examples") else {
