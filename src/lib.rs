@@ -5,7 +5,9 @@
 //! reporters consuming the engine's event stream.
 
 pub mod diagnostic;
+pub mod document;
 pub mod exit_code;
+pub mod parse;
 pub mod pointer;
 pub mod report;
 pub mod runtime;
