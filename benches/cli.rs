@@ -35,11 +35,23 @@ fn main() {
     }
 
     let workload = root.join("benches/workloads/sum-100k.yaml");
-    rows.push(measure("run: for over 100,000 items, one set each", 5, || {
-        run_quiet(Command::new(BINARY).arg("run").arg(&workload).args(["--format", "json"]))
-    }));
+    rows.push(measure(
+        "run: for over 100,000 items, one set each",
+        5,
+        || {
+            run_quiet(
+                Command::new(BINARY)
+                    .arg("run")
+                    .arg(&workload)
+                    .args(["--format", "json"]),
+            )
+        },
+    ));
 
-    println!("\n{:<52} {:>10} {:>10} {:>12}", "benchmark", "median", "min", "peak RSS");
+    println!(
+        "\n{:<52} {:>10} {:>10} {:>12}",
+        "benchmark", "median", "min", "peak RSS"
+    );
     for row in rows {
         println!(
             "{:<52} {:>8.1}ms {:>8.1}ms {:>9.1} MB",
@@ -91,7 +103,10 @@ fn run_quiet(command: &mut Command) -> Sample {
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
     assert!(pid > 0, "wait4 failed");
-    Sample { wall, peak_rss_kb: usage.ru_maxrss }
+    Sample {
+        wall,
+        peak_rss_kb: usage.ru_maxrss,
+    }
 }
 
 fn documents(dir: &Path) -> Vec<PathBuf> {
@@ -113,14 +128,18 @@ fn typescript_sdk(root: &Path, files: &[PathBuf]) -> Option<Row> {
             .status()
             .is_ok_and(|s| s.success());
         if !installed {
-            eprintln!("note: npm install of @serverlessworkflow/sdk failed; skipping the comparison");
+            eprintln!(
+                "note: npm install of @serverlessworkflow/sdk failed; skipping the comparison"
+            );
             return None;
         }
     }
     let script = dir.join("validate.mjs");
-    Some(measure(&format!("TypeScript SDK: same {} files (one process)", files.len()), 10, || {
-        run_quiet(Command::new("node").arg(&script).args(files))
-    }))
+    Some(measure(
+        &format!("TypeScript SDK: same {} files (one process)", files.len()),
+        10,
+        || run_quiet(Command::new("node").arg(&script).args(files)),
+    ))
 }
 
 fn millis(duration: Duration) -> f64 {

@@ -129,7 +129,12 @@ impl WorkflowError {
 
 impl std::fmt::Display for WorkflowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.title.as_deref().unwrap_or(&self.type_), self.status)?;
+        write!(
+            f,
+            "{} ({})",
+            self.title.as_deref().unwrap_or(&self.type_),
+            self.status
+        )?;
         if let Some(detail) = &self.detail {
             write!(f, ": {detail}")?;
         }
@@ -148,7 +153,8 @@ mod tests {
 
     #[test]
     fn standard_errors_carry_type_and_default_status() {
-        let error = WorkflowError::new(ErrorKind::Timeout, "Task timed out").at_instance("/do/0/wait");
+        let error =
+            WorkflowError::new(ErrorKind::Timeout, "Task timed out").at_instance("/do/0/wait");
         assert_eq!(
             error.to_json(),
             json!({
@@ -172,9 +178,14 @@ mod tests {
     fn legacy_type_spelling_matches_the_standard_one() {
         let error = WorkflowError::new(ErrorKind::Communication, "down");
         assert!(error.type_matches("https://serverlessworkflow.io/dsl/errors/types/communication"));
-        assert!(error.type_matches("https://serverlessworkflow.io/spec/1.0.0/errors/communication"));
+        assert!(
+            error.type_matches("https://serverlessworkflow.io/spec/1.0.0/errors/communication")
+        );
         assert!(!error.type_matches("https://serverlessworkflow.io/dsl/errors/types/runtime"));
-        let custom = WorkflowError { type_: "urn:x".into(), ..error };
+        let custom = WorkflowError {
+            type_: "urn:x".into(),
+            ..error
+        };
         assert!(custom.type_matches("urn:x"));
     }
 }
