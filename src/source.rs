@@ -1,5 +1,8 @@
 //! A document's text and where it came from, plus byte spans and their line/column positions.
 
+// Reading returns the stage's `Diagnostic` by value (once per file): not worth boxing.
+#![allow(clippy::result_large_err)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -9,8 +9,9 @@ use crate::source::{Source, Span};
 use super::offsets::CharOffsets;
 
 /// Nesting deeper than this is refused: no workflow needs it, and every later stage (serde,
-/// jsonschema, our own walkers) may recurse once per level.
-pub(crate) const MAX_DEPTH: usize = 256;
+/// jsonschema, our own walkers) may recurse once per level. 255 because saphyr's scanner counts
+/// flow levels in a `u8` and gives up at the 256th `[` or `{`: one limit for both styles.
+pub(crate) const MAX_DEPTH: usize = 255;
 
 /// Budget for nodes copied by alias expansion (`*name`), so a "billion laughs" document is refused
 /// long before it can exhaust memory.
@@ -35,18 +36,21 @@ fn line_of(source: &Source, offset: usize) -> usize {
 pub(crate) fn syntax(source: &Source, offsets: &CharOffsets<'_>, error: &ScanError) -> Diagnostic {
     let offset = offsets.byte(error.marker().index());
     let info = error.info();
-    if info.contains("tab") {
-        if let Some(tab) = indentation_tab(source, offset) {
-            return Diagnostic::error(
-                "yaml::tab-indent",
-                format!("tab used for indentation on line {}", line_of(source, tab)),
-            )
-            .with_span(Span::new(tab, tab + 1))
-            .with_label("YAML forbids tabs for indentation")
-            .with_help("indent with spaces instead");
-        }
+    if info.contains("tab")
+        && let Some(tab) = indentation_tab(source, offset)
+    {
+        return Diagnostic::error(
+            "yaml::tab-indent",
+            format!("tab used for indentation on line {}", line_of(source, tab)),
+        )
+        .with_span(Span::new(tab, tab + 1))
+        .with_label("YAML forbids tabs for indentation")
+        .with_help("indent with spaces instead");
     }
     let span = char_span(source, offset);
+    if info == "recursion limit exceeded" {
+        return too_deep(span);
+    }
     let found = source
         .text
         .get(span.start..span.end)
@@ -193,4 +197,139 @@ pub(crate) fn empty(source: &Source, span: Span) -> Diagnostic {
     )
     .with_span(span)
     .with_help("a workflow document needs at least a `document` and a `do` section")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Diagnostic;
+    use crate::source::Source;
+    use crate::yaml::load;
+
+    /// Loads `text`, expecting failure; returns the diagnostic and the text under its span.
+    fn fail(text: &str) -> (Diagnostic, String, usize) {
+        let source = Source::new("bad.yaml", text);
+        let diagnostic = load(&source).expect_err("should not load");
+        let span = diagnostic.span.expect("every loader diagnostic is located");
+        let covered = source
+            .text
+            .get(span.start..span.end)
+            .expect("char boundaries")
+            .to_owned();
+        let line = source.position(span.start).line;
+        (diagnostic, covered, line)
+    }
+
+    #[test]
+    fn syntax_error_at_the_scanner_marker() {
+        let (d, _, line) = fail("a: 1\nb: c: d\n");
+        assert_eq!(d.code, "yaml::syntax");
+        assert!(
+            d.message.contains("mapping values are not allowed"),
+            "{}",
+            d.message
+        );
+        assert_eq!(line, 2);
+        let (d, _, line) = fail("a: 1\nb: \"unterminated\n");
+        assert_eq!((d.code, line), ("yaml::syntax", 2));
+        let (d, _, _) = fail("a: [1, 2\n");
+        assert_eq!(d.code, "yaml::syntax");
+    }
+
+    #[test]
+    fn tab_indentation_points_at_the_tab() {
+        for text in ["a:\n\tb: 1\n", "a:\n  b: 1\n\tc: 2\n"] {
+            let (d, covered, _) = fail(text);
+            assert_eq!(d.code, "yaml::tab-indent", "{text:?}: {}", d.message);
+            assert_eq!(covered, "\t");
+            assert_eq!(
+                d.label.as_deref(),
+                Some("YAML forbids tabs for indentation")
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_key_points_at_the_second_and_names_the_first_line() {
+        let (d, covered, line) = fail("name: a\nother: 1\nname: b\n");
+        assert_eq!(d.code, "yaml::duplicate-key");
+        assert_eq!((covered.as_str(), line), ("name", 3));
+        assert!(
+            d.help.as_deref().unwrap_or_default().contains("line 1"),
+            "{:?}",
+            d.help
+        );
+        // Keys are compared after unquoting, in flow mappings too.
+        let (d, covered, _) = fail("{\"a\": 1, 'a': 2}");
+        assert_eq!((d.code, covered.as_str()), ("yaml::duplicate-key", "'a'"));
+        // A key whose first value is a collection.
+        let (d, _, line) = fail("do:\n  - x: 1\ndo: []\n");
+        assert_eq!((d.code, line), ("yaml::duplicate-key", 3));
+    }
+
+    #[test]
+    fn several_documents_are_refused() {
+        let (d, covered, line) = fail("a: 1\n---\nb: 2\n");
+        assert_eq!(d.code, "yaml::multiple-documents");
+        assert_eq!(line, 2);
+        assert!(covered.starts_with('-'), "{covered:?}");
+        let (d, _, _) = fail("a: 1\n...\nb: 2\n");
+        assert_eq!(d.code, "yaml::multiple-documents");
+    }
+
+    #[test]
+    fn collection_keys_are_refused() {
+        let (d, covered, _) = fail("? [a, b]\n: 1\n");
+        assert_eq!((d.code, covered.as_str()), ("yaml::complex-key", "["));
+        let (d, _, _) = fail("{{a: 1}: 2}");
+        assert_eq!(d.code, "yaml::complex-key");
+        let (d, _, _) = fail("base: &b [1]\n*b : 2\n");
+        assert_eq!(d.code, "yaml::complex-key");
+    }
+
+    #[test]
+    fn infinity_and_nan_have_no_json_form() {
+        for (text, covered) in [
+            ("a: .inf\n", ".inf"),
+            ("a: [-.inf]\n", "-.inf"),
+            ("a: !!float .nan\n", "!!float .nan"),
+        ] {
+            let (d, got, _) = fail(text);
+            assert_eq!(d.code, "yaml::non-json-number", "{text}");
+            assert_eq!(got, covered);
+        }
+    }
+
+    #[test]
+    fn mismatched_core_tag() {
+        let (d, covered, _) = fail("a: !!int abc\n");
+        assert_eq!(d.code, "yaml::tag-mismatch");
+        assert_eq!(covered, "!!int abc");
+        assert!(d.message.contains("!!int"), "{}", d.message);
+    }
+
+    #[test]
+    fn unknown_and_recursive_aliases() {
+        let (d, _, _) = fail("a: *nowhere\n");
+        assert_eq!(d.code, "yaml::syntax");
+        assert!(d.help.is_some());
+        let (d, covered, _) = fail("a: &x [1, *x]\n");
+        assert_eq!((d.code, covered.as_str()), ("yaml::recursive-alias", "*x"));
+    }
+
+    #[test]
+    fn binary_garbage_is_a_clear_syntax_error() {
+        let (d, covered, _) = fail("\u{0}\u{1}\u{2}ELF");
+        assert_eq!(d.code, "yaml::syntax");
+        assert!(d.message.contains("U+0000"), "{}", d.message);
+        assert_eq!(covered, "\u{0}");
+    }
+
+    #[test]
+    fn empty_documents() {
+        for text in ["", "   \n", "# only a comment\n", "---\n", "--- # c\n...\n"] {
+            let (d, _, _) = fail(text);
+            assert_eq!(d.code, "yaml::empty", "{text:?}");
+            assert!(d.message.contains("bad.yaml"));
+        }
+    }
 }

@@ -387,3 +387,204 @@ impl<'s> Builder<'s> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value_of(text: &str) -> Value {
+        load(&Source::new("t.yaml", text)).expect("loads").value
+    }
+
+    fn code_of(text: &str) -> &'static str {
+        load(&Source::new("t.yaml", text)).expect_err("fails").code
+    }
+
+    #[test]
+    fn scalars_keys_and_roots() {
+        let value = value_of(
+            "on: yes\n1: one\ntrue: t\n~: n\n0x1F: hex\nv: 1.0\nbig: 18446744073709551615\n",
+        );
+        assert_eq!(
+            value,
+            json!({"on": "yes", "1": "one", "true": "t", "~": "n", "0x1F": "hex", "v": 1.0, "big": 18446744073709551615u64})
+        );
+        // Scalar and sequence documents load; the schema stage rejects them.
+        assert_eq!(value_of("hello\n"), json!("hello"));
+        assert_eq!(
+            value_of("- 1\n- [a, {b: null}]\n"),
+            json!([1, ["a", {"b": null}]])
+        );
+        assert_eq!(value_of("~\n"), Value::Null);
+        assert_eq!(
+            value_of("a: !!str 1\nb: !custom 2\nc: ! 3\n"),
+            json!({"a": "1", "b": 2, "c": "3"})
+        );
+        assert_eq!(value_of("a:\nb: ''\n"), json!({"a": null, "b": ""}));
+    }
+
+    #[test]
+    fn multiline_scalars() {
+        let value = value_of("lit: |\n  one\n  two\nfold: >\n  one\n  two\n");
+        assert_eq!(value, json!({"lit": "one\ntwo\n", "fold": "one two\n"}));
+    }
+
+    #[test]
+    fn aliases_expand_and_point_at_the_alias() {
+        let text = "base: &b {x: 1, y: [2]}\nnested: {n: &n [1, 2]}\nuse: *b\nagain: *n\nlist: [&s str, *s]\n&k key: *k\n";
+        let source = Source::new("t.yaml", text);
+        let loaded = load(&source).expect("loads");
+        assert_eq!(loaded.value["use"], json!({"x": 1, "y": [2]}));
+        assert_eq!(loaded.value["again"], json!([1, 2]));
+        assert_eq!(loaded.value["list"], json!(["str", "str"]));
+        assert_eq!(loaded.value["key"], json!("key"));
+        let at = |span: Option<Span>| {
+            span.and_then(|s| source.text.get(s.start..s.end))
+                .unwrap_or_default()
+        };
+        assert_eq!(at(loaded.spans.value("/use")), "*b");
+        assert_eq!(at(loaded.spans.locate("/use/y/0", false)), "*b");
+        assert_eq!(at(loaded.spans.key("/use")), "use");
+        // An anchor used from inside the collection that is still open.
+        assert_eq!(value_of("[&x [1], *x]"), json!([[1], [1]]));
+        // Scalar anchors used as keys, and an anchored key's resolved value used as a value.
+        assert_eq!(value_of("a: &s 1\n*s : y\n"), json!({"a": 1, "1": "y"}));
+        assert_eq!(value_of("&k 7: *k\n"), json!({"7": 7}));
+    }
+
+    #[test]
+    fn ten_thousand_deep_nesting_is_refused_without_crashing() {
+        let depth = 10_000;
+        let flow_sequences = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let flow_mappings = format!("{}1{}", "a: {".repeat(depth), "}".repeat(depth));
+        let block_sequences = format!("{}x\n", "- ".repeat(depth));
+        for text in [flow_sequences, flow_mappings, block_sequences] {
+            assert_eq!(code_of(&text), "yaml::too-deep");
+        }
+        let just_fits = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(load(&Source::new("t.yaml", just_fits)).is_ok());
+        let one_more = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(code_of(&one_more), "yaml::too-deep");
+    }
+
+    #[test]
+    fn block_mappings_too_deep() {
+        let mut text = String::new();
+        for level in 0..=MAX_DEPTH {
+            text.push_str(&" ".repeat(level));
+            text.push_str("a:\n");
+        }
+        text.push_str(&" ".repeat(MAX_DEPTH + 1));
+        text.push_str("1\n");
+        assert_eq!(code_of(&text), "yaml::too-deep");
+    }
+
+    #[test]
+    fn aliases_cannot_nest_past_the_depth_limit() {
+        let half = MAX_DEPTH / 2 + 1;
+        let text = format!(
+            "a: &a {}{}\nb: {}*a{}\n",
+            "[".repeat(half),
+            "]".repeat(half),
+            "[".repeat(half),
+            "]".repeat(half)
+        );
+        assert_eq!(code_of(&text), "yaml::too-deep");
+    }
+
+    #[test]
+    fn billion_laughs_is_refused() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..10 {
+            let previous = format!("*a{}", level - 1);
+            let items = [previous.as_str(); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        let source = Source::new("t.yaml", text);
+        let diagnostic = load(&source).expect_err("bomb");
+        assert_eq!(diagnostic.code, "yaml::too-large");
+        let span = diagnostic.span.expect("located");
+        assert!(
+            source
+                .text
+                .get(span.start..span.end)
+                .is_some_and(|t| t.starts_with("*a"))
+        );
+        // A few levels of the same shape are fine.
+        let small = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n";
+        assert_eq!(value_of(small)["c"][1][0], json!(["x", "x"]));
+    }
+
+    #[test]
+    fn ten_megabyte_document_loads() {
+        let mut text = String::with_capacity(10_500_000);
+        text.push_str("items:\n");
+        let mut count = 0;
+        while text.len() < 10_000_000 {
+            text.push_str(&format!(
+                "  - {{name: \"tâche-{count}\", n: {count}, ok: true, tags: [a, é]}}\n"
+            ));
+            count += 1;
+        }
+        let source = Source::new("big.yaml", text);
+        let loaded = load(&source).expect("loads");
+        let last = count - 1;
+        assert_eq!(loaded.value["items"][last]["n"], json!(last));
+        let span = loaded
+            .spans
+            .value(&format!("/items/{last}/name"))
+            .expect("span");
+        assert_eq!(
+            source.text.get(span.start..span.end),
+            Some(format!("\"tâche-{last}\"").as_str())
+        );
+    }
+
+    /// The spec directory, next to the repository (or where `WORKFLOW_SPEC_DIR` says).
+    fn spec_dir() -> Option<std::path::PathBuf> {
+        let dir = std::env::var_os("WORKFLOW_SPEC_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec").into());
+        dir.is_dir().then_some(dir)
+    }
+
+    #[test]
+    fn every_spec_example_loads_as_a_mapping() {
+        let Some(dir) = spec_dir() else {
+            println!("note: spec directory not found; skipping the examples");
+            return;
+        };
+        let mut loaded = 0;
+        for entry in std::fs::read_dir(dir.join("examples"))
+            .expect("examples dir")
+            .flatten()
+        {
+            let path = entry.path();
+            let source = Source::read(&path).expect("readable example");
+            let result = load(&source).unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
+            assert!(result.value.get("document").is_some(), "{}", path.display());
+            assert!(result.spans.value("/document").is_some());
+            loaded += 1;
+        }
+        assert!(loaded > 60, "only {loaded} examples found");
+        // The upstream negative fixtures: schema errors, except one that repeats `do:`.
+        for entry in std::fs::read_dir(dir.join("invalid"))
+            .expect("invalid dir")
+            .flatten()
+        {
+            let path = entry.path();
+            let source = Source::read(&path).expect("readable fixture");
+            let duplicate = path.to_string_lossy().contains("until-any-until");
+            match load(&source) {
+                Ok(_) => assert!(!duplicate, "{}", path.display()),
+                Err(d) => assert_eq!(
+                    (d.code, duplicate),
+                    ("yaml::duplicate-key", true),
+                    "{}",
+                    path.display()
+                ),
+            }
+        }
+    }
+}
