@@ -214,4 +214,122 @@ mod tests {
             .collect();
         assert_eq!(texts, vec![Some("bogus"), Some("1"), Some("a"), None]);
     }
+
+    mod roundtrip {
+        use super::super::*;
+        use crate::source::Source;
+        use crate::yaml::load;
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        fn tree() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                (-1e6f64..1e6).prop_map(Value::from),
+                "[a-zA-Z0-9 _~/.:#'é日😀-]{0,10}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 48, 5, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    prop::collection::btree_map("[a-z~/é ]{0,5}", inner, 0..5)
+                        .prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn json(value: &Value) -> String {
+            serde_json::to_string(value).unwrap_or_default()
+        }
+
+        fn is_block(value: &Value) -> bool {
+            match value {
+                Value::Array(items) => !items.is_empty(),
+                Value::Object(map) => !map.is_empty(),
+                _ => false,
+            }
+        }
+
+        /// Block-style YAML with every scalar written as JSON (a valid YAML flow scalar).
+        fn block(value: &Value, indent: usize, out: &mut String) {
+            let pad = " ".repeat(indent);
+            match value {
+                Value::Object(map) if !map.is_empty() => {
+                    for (key, item) in map {
+                        out.push_str(&format!("{pad}{}:", json(&Value::from(key.as_str()))));
+                        if is_block(item) {
+                            out.push('\n');
+                            block(item, indent + 2, out);
+                        } else {
+                            out.push_str(&format!(" {}\n", json(item)));
+                        }
+                    }
+                }
+                Value::Array(items) if !items.is_empty() => {
+                    for item in items {
+                        if is_block(item) {
+                            out.push_str(&format!("{pad}-\n"));
+                            block(item, indent + 2, out);
+                        } else {
+                            out.push_str(&format!("{pad}- {}\n", json(item)));
+                        }
+                    }
+                }
+                other => out.push_str(&format!("{pad}{}\n", json(other))),
+            }
+        }
+
+        /// Every value (and key) of `value` is indexed, and its span covers its own text.
+        fn check(text: String, value: &Value) -> Result<(), TestCaseError> {
+            let source = Source::new("p.yaml", text);
+            let loaded = load(&source).map_err(|d| TestCaseError::fail(format!("{d:?}")))?;
+            prop_assert_eq!(&loaded.value, value);
+            let mut pending = vec![(String::new(), value)];
+            while let Some((pointer, value)) = pending.pop() {
+                let span = loaded.spans.value(&pointer);
+                prop_assert!(span.is_some(), "no span for {:?}", pointer);
+                let covered = span
+                    .and_then(|s| source.text.get(s.start..s.end))
+                    .unwrap_or_default();
+                match value {
+                    Value::Array(items) => {
+                        for (index, item) in items.iter().enumerate() {
+                            pending.push((pointer::join_index(&pointer, index), item));
+                        }
+                    }
+                    Value::Object(map) => {
+                        for (key, item) in map {
+                            let child = pointer::join(&pointer, key);
+                            let key_span = loaded.spans.key(&child);
+                            let key_text = key_span.and_then(|s| source.text.get(s.start..s.end));
+                            let parsed: Option<String> =
+                                key_text.and_then(|t| serde_json::from_str(t).ok());
+                            prop_assert_eq!(parsed.as_deref(), Some(key.as_str()));
+                            pending.push((child, item));
+                        }
+                    }
+                    scalar => {
+                        let parsed: Option<Value> = serde_json::from_str(covered).ok();
+                        prop_assert_eq!(parsed.as_ref(), Some(scalar), "at {:?}", pointer);
+                    }
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn json_text_round_trips_with_spans(value in tree()) {
+                check(serde_json::to_string_pretty(&value).unwrap_or_default(), &value)?;
+            }
+
+            #[test]
+            fn block_yaml_round_trips_with_spans(value in tree()) {
+                let mut text = String::new();
+                block(&value, 0, &mut text);
+                check(text, &value)?;
+            }
+        }
+    }
 }
