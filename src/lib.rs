@@ -12,3 +12,4 @@ pub mod pointer;
 pub mod report;
 pub mod runtime;
 pub mod source;
+pub mod yaml;
