@@ -8,3 +8,4 @@ pub mod diagnostic;
 pub mod exit_code;
 pub mod pointer;
 pub mod source;
+pub mod schema;
