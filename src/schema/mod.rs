@@ -6,6 +6,8 @@ mod validator;
 mod test_yaml;
 #[cfg(test)]
 mod agreement_tests;
+#[cfg(test)]
+mod mutation_tests;
 
 pub use validator::SCHEMA_TEXT;
 

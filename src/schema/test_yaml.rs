@@ -1,6 +1,6 @@
 //! Test-only YAML → JSON conversion (the real loader is `crate::yaml`; tests switch to it later).
 
-use saphyr::{LoadableYamlNode, Scalar, Yaml, YamlLoader};
+use saphyr::{Scalar, Yaml, YamlLoader};
 use serde_json::{Map, Number, Value};
 
 /// Loads the first YAML document of `text` as JSON. Duplicate keys keep the last value, so the
