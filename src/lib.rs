@@ -11,5 +11,6 @@ pub mod parse;
 pub mod pointer;
 pub mod report;
 pub mod runtime;
+pub mod schema;
 pub mod source;
 pub mod yaml;

@@ -1,0 +1,49 @@
+//! The embedded schema text and its compiled validator, built once per process.
+
+use std::sync::LazyLock;
+
+use serde_json::Value;
+
+/// Our JSON Schema (draft 2020-12) of DSL 1.0.3, printed by `workflow schema`.
+pub const SCHEMA_TEXT: &str = include_str!("../../schemas/workflow.json");
+
+/// The schema as a JSON value: the translator reads it to explain errors (allowed properties,
+/// the alternatives of a rule), so messages follow the schema instead of a copy of it.
+pub(crate) static SCHEMA: LazyLock<Result<Value, String>> = LazyLock::new(|| {
+    serde_json::from_str(SCHEMA_TEXT).map_err(|e| format!("the embedded schema is not JSON: {e}"))
+});
+
+/// The compiled validator. Compiling takes milliseconds, so it happens once, never per call.
+pub(crate) static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> =
+    LazyLock::new(|| match SCHEMA.as_ref() {
+        Ok(schema) => compile(schema),
+        Err(e) => Err(e.clone()),
+    });
+
+/// Compiles a schema with the options every schema in this crate uses. Formats are asserted,
+/// as the upstream spec's own CI does (ajv with ajv-formats), so `date-time`, `uri` and
+/// `json-pointer` mistakes are caught before run time.
+pub(crate) fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| format!("the schema does not compile: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_schema_compiles_and_accepts_a_minimal_workflow() {
+        let validator = VALIDATOR.as_ref().expect("schema compiles");
+        let doc = serde_json::json!({
+            "document": {"dsl": "1.0.3", "namespace": "default", "name": "hello", "version": "0.1.0"},
+            "do": [{"greet": {"set": {"message": "hello"}}}]
+        });
+        assert!(validator.is_valid(&doc));
+        let missing_do = serde_json::json!({"document": doc["document"].clone()});
+        assert!(!validator.is_valid(&missing_do));
+    }
+}
