@@ -6,5 +6,6 @@
 
 pub mod diagnostic;
 pub mod exit_code;
+pub mod expr;
 pub mod pointer;
 pub mod source;
