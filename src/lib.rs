@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod document;
 pub mod exit_code;
+pub mod expr;
 pub mod parse;
 pub mod pointer;
 pub mod report;

@@ -1,0 +1,187 @@
+//! jq 1.7 builtins that jaq lacks and that are naturally written in jq itself. Loaded after jaq's
+//! own definitions, so a definition here replaces jaq's one of the same name and arity.
+
+/// Our jq prelude. Every definition is tested below against the jq manual's documented results.
+pub(crate) const PRELUDE: &str = r#"
+# SQL-style helpers.
+def INDEX(stream; idx_expr):
+  reduce stream as $row ({}; . + {($row | idx_expr | tostring): $row});
+def INDEX(idx_expr): INDEX(.[]; idx_expr);
+def IN(s): . as $x | any(s; . == $x);
+def IN(src; s): any(src == s; .);
+def JOIN($idx; idx_expr): [.[] | [., $idx[idx_expr]]];
+def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
+def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
+
+# Paths and streaming: a stream event is [path, leaf] or, closing a container, [path].
+def leaf_paths: paths(scalars);
+def tostream:
+  def events($p):
+    if (type == "array" or type == "object") and length > 0 then
+      [path(.[]) | .[0]] as $keys
+      | (. as $v | $keys[] as $k | $v[$k] | events($p + [$k])), [$p + [$keys[-1]]]
+    else [$p, .] end;
+  events([]);
+def fromstream(events):
+  foreach events as $e ({done: false, value: null};
+    (if .done then {done: false, value: null} end)
+    | if ($e | length) == 2
+      then .value |= setpath($e[0]; $e[1]) | .done = (($e[0] | length) == 0)
+      else .done = (($e[0] | length) == 1) end;
+    if .done then .value else empty end);
+def truncate_stream(stream):
+  . as $depth | null | stream | select((.[0] | length) > $depth) | .[0] |= .[$depth:];
+
+# Entries: jq accepts several spellings of the key and value fields.
+def from_entries:
+  reduce .[] as $e ({};
+    . + {
+      ([$e | .key, .k, .name, .Name, .K, .Key | select(. != null)][0]
+        | if type == "string" then . else tojson end):
+      ($e | if has("value") then .value else .v end)
+    });
+
+# Strings.
+def trimstr($s): ltrimstr($s) | rtrimstr($s);
+def ascii:
+  if type == "number" and . >= 0 and . <= 127 then [.] | implode
+  else error("ascii: expected a number between 0 and 127") end;
+def toarray: if type == "array" then . else [.] end;
+
+# Dates (jq keeps these for compatibility; the unit argument is ignored).
+def date: todate;
+def dateadd(u; n): . + n;
+def datesub(u; n): . - n;
+
+# Math.
+def lgamma_r: [lgamma, (if tgamma < 0 then -1 else 1 end)];
+
+# Validity and capabilities.
+def isvalid(f): try (f | true) catch false;
+def have_decnum: false;
+def have_literal_numbers: true;
+
+# There is no input stream or module search path inside a workflow expression.
+def input: error("No more inputs");
+def inputs: empty;
+def input_filename: null;
+def get_search_list: [];
+"#;
+
+#[cfg(test)]
+mod tests {
+    use crate::expr::{Expr, from_json, to_json};
+    use serde_json::{Value, json};
+
+    /// Runs `code` on `input` and returns all outputs as an array (so single outputs are `[x]`).
+    fn all(code: &str, input: Value) -> Value {
+        let expr = Expr::compile(&format!("[{code}]"), &[]).unwrap_or_else(|e| panic!("{code}: {e:?}"));
+        match expr.eval(from_json(&input), &[]) {
+            Ok(v) => to_json(&v),
+            Err(e) => panic!("{code}: {}", e.message),
+        }
+    }
+
+    #[test]
+    fn index_in_join() {
+        // jq manual: INDEX(.id) builds an object keyed by the stringified index.
+        let rows = json!([{"id": 1, "n": "a"}, {"id": 2, "n": "b"}]);
+        assert_eq!(all("INDEX(.id)", rows.clone()), json!([{"1": {"id": 1, "n": "a"}, "2": {"id": 2, "n": "b"}}]));
+        assert_eq!(all("INDEX(.[]; .n)", rows), json!([{"a": {"id": 1, "n": "a"}, "b": {"id": 2, "n": "b"}}]));
+        // jq manual: `.[] | IN(2, 3)` on [1,2] gives false, true.
+        assert_eq!(all(".[] | IN(2, 3)", json!([1, 2])), json!([false, true]));
+        // jq manual: IN(source; s) is true if any output of source is in s.
+        assert_eq!(all("IN(range(5); 3, 10)", json!(null)), json!([true]));
+        assert_eq!(all("IN(range(3); 7)", json!(null)), json!([false]));
+        let idx = json!({"a": "x", "b": "y"});
+        let out = all(&format!("JOIN({idx}; .[]; .k; {{row: .[0], hit: .[1]}})"), json!([{"k": "a"}]));
+        assert_eq!(out, json!([{"row": {"k": "a"}, "hit": "x"}]));
+        let out = all(&format!("JOIN({idx}; .k)"), json!([{"k": "a"}, {"k": "c"}]));
+        assert_eq!(out, json!([[[{"k": "a"}, "x"], [{"k": "c"}, null]]]));
+    }
+
+    #[test]
+    fn leaf_paths_lists_scalars_only() {
+        let out = all("leaf_paths", json!({"a": [1, {"b": 2}], "c": {}}));
+        assert_eq!(out, json!([["a", 0], ["a", 1, "b"]]));
+    }
+
+    #[test]
+    fn tostream_matches_the_manual() {
+        // jq manual: [1|truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])] => [[[0],2],[[0]]]
+        let out = all("1 | truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])", json!(null));
+        assert_eq!(out, json!([[[0], 2], [[0]]]));
+        // jq manual: . as $dot | [$dot | tostream] for {"a":[1,{"b":2}]}
+        let out = all("tostream", json!({"a": [1, {"b": 2}]}));
+        assert_eq!(out, json!([[["a", 0], 1], [["a", 1, "b"], 2], [["a", 1, "b"]], [["a", 1]], [["a"]]]));
+        assert_eq!(all("tostream", json!(3)), json!([[[], 3]]));
+        assert_eq!(all("tostream", json!([])), json!([[[], []]]));
+    }
+
+    #[test]
+    fn fromstream_inverts_tostream() {
+        // jq manual: fromstream(1|truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])) => [2]
+        let out = all("fromstream(1 | truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]]))", json!(null));
+        assert_eq!(out, json!([[2]]));
+        let doc = json!({"a": [1, {"b": 2, "c": []}], "d": "x", "e": {}});
+        assert_eq!(all("fromstream(tostream)", doc.clone()), json!([doc]));
+        assert_eq!(all("fromstream((1, [2]) | tostream)", json!(null)), json!([1, [2]]));
+    }
+
+    #[test]
+    fn from_entries_accepts_jq_spellings() {
+        let out = all("from_entries", json!([{"key": "a", "value": 1}, {"k": "b", "v": 2}, {"name": "c", "value": 3}]));
+        assert_eq!(out, json!([{"a": 1, "b": 2, "c": 3}]));
+        // Non-string keys are stringified, as jq 1.7 does.
+        assert_eq!(all("from_entries", json!([{"key": 1, "value": true}, {"key": false}])), json!([{"1": true, "false": null}]));
+        assert_eq!(all("with_entries(.value += 1)", json!({"a": 1, "b": 2})), json!([{"a": 2, "b": 3}]));
+    }
+
+    #[test]
+    fn string_helpers() {
+        // jq manual: [.[]|ltrimstr("foo")] on ["fo", "foo", "barfoo", "foobar", "afoo"]
+        let words = json!(["fo", "foo", "barfoo", "foobar", "afoo"]);
+        assert_eq!(all("[.[] | ltrimstr(\"foo\")]", words.clone()), json!([["fo", "", "barfoo", "bar", "afoo"]]));
+        assert_eq!(all("[.[] | rtrimstr(\"foo\")]", words), json!([["fo", "", "bar", "foobar", "a"]]));
+        assert_eq!(all("trimstr(\"ab\")", json!("abxab")), json!(["x"]));
+        assert_eq!(all("[65, 97] | map(ascii) | add", json!(null)), json!(["Aa"]));
+        // jq manual: splits("a+"; "g") on "ab,cd, ef"? We use the simpler documented pattern.
+        assert_eq!(all("splits(\", *\"; null)", json!("ab,cd, ef")), json!(["ab", "cd", "ef"]));
+        assert_eq!(all("splits(\", \")", json!("ab, cd")), json!(["ab", "cd"]));
+        assert_eq!(all("toarray", json!(1)), json!([[1]]));
+        assert_eq!(all("toarray", json!([1])), json!([[1]]));
+    }
+
+    #[test]
+    fn getpath_paths_and_pick() {
+        // jq manual examples.
+        assert_eq!(all("getpath([\"a\",\"b\"])", json!(null)), json!([null]));
+        assert_eq!(all("[getpath([\"a\",\"b\"], [\"a\",\"c\"])]", json!({"a": {"b": 0, "c": 1}})), json!([[0, 1]]));
+        assert_eq!(all("[paths]", json!([1, [[], {"a": 2}]])), json!([[[0], [1], [1, 0], [1, 1], [1, 1, "a"]]]));
+        assert_eq!(all("[paths(type == \"number\")]", json!([1, [[], {"a": 2}]])), json!([[[0], [1, 1, "a"]]]));
+        assert_eq!(all("pick(.a, .b.c, .x)", json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4})), json!([{"a": 1, "b": {"c": 2}, "x": null}]));
+        assert_eq!(all("[limit(3; .[])]", json!([0, 1, 2, 3, 4])), json!([[0, 1, 2]]));
+    }
+
+    #[test]
+    fn dates_and_math_compat() {
+        assert_eq!(all("1425599621 | date", json!(null)), json!(["2015-03-05T23:53:41Z"]));
+        assert_eq!(all("10 | dateadd(\"seconds\"; 5)", json!(null)), json!([15]));
+        assert_eq!(all("10 | datesub(\"seconds\"; 5)", json!(null)), json!([5]));
+        let out = all("3 | lgamma_r", json!(null));
+        let pair = out.get(0).cloned().unwrap_or_default();
+        let lg = pair.get(0).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        assert!((lg - 2f64.ln()).abs() < 1e-12, "{out}");
+        assert_eq!(pair.get(1), Some(&json!(1)));
+    }
+
+    #[test]
+    fn capabilities_and_inputs() {
+        assert_eq!(all("isvalid(1 + 1), isvalid(1 + \"a\")", json!(null)), json!([true, false]));
+        assert_eq!(all("have_decnum, have_literal_numbers", json!(null)), json!([false, true]));
+        assert_eq!(all("inputs", json!(null)), json!([]));
+        assert_eq!(all("try input catch .", json!(null)), json!(["No more inputs"]));
+        assert_eq!(all("input_filename", json!(null)), json!([null]));
+        assert_eq!(all("get_search_list", json!(null)), json!([[]]));
+    }
+}
