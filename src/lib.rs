@@ -4,10 +4,13 @@
 //! spans → schema check → typed document → analysis → compiled machine → engine / graph, with
 //! reporters consuming the engine's event stream.
 
+pub mod cli;
+pub mod command;
 pub mod diagnostic;
 pub mod document;
 pub mod exit_code;
 pub mod expr;
+pub mod frontend;
 pub mod parse;
 pub mod pointer;
 pub mod report;
@@ -15,3 +18,31 @@ pub mod runtime;
 pub mod schema;
 pub mod source;
 pub mod yaml;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit_code::ExitCode;
+
+/// Runs the `workflow` command line with the given arguments (including the program name).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    match &cli.command {
+        Command::Validate(args) => command::validate::run(args, cli.color, &mut stdout, &mut stderr),
+        Command::Schema => command::schema::run(&mut stdout),
+    }
+}

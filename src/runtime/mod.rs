@@ -2,3 +2,4 @@
 //! timeouts and cancellation. It never prints; it publishes lifecycle events.
 
 pub mod error;
+pub mod event;

@@ -1,0 +1,4 @@
+//! One file per subcommand: each turns its arguments into settings and wires the stages together.
+
+pub mod schema;
+pub mod validate;

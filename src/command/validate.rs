@@ -1,0 +1,110 @@
+//! `workflow validate PATH...`: checks every document and reports all findings at once.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{ColorChoice, ValidateArgs, ValidateFormat};
+use crate::exit_code::ExitCode;
+use crate::frontend;
+use crate::report::diagnostics::{self, FileReport, HumanStyle};
+
+/// File endings `validate` picks up when given a directory.
+const DOCUMENT_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+pub fn run(
+    args: &ValidateArgs,
+    color: ColorChoice,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let paths = match expand_paths(&args.paths) {
+        Ok(paths) => paths,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
+    let reports: Vec<FileReport> = paths.iter().map(|path| check(path)).collect();
+    let written = match args.format {
+        ValidateFormat::Human => {
+            let style = HumanStyle {
+                color: color.enabled(std::io::stderr().is_terminal()),
+                width: terminal_width(),
+            };
+            write_human(&reports, style, stderr)
+        }
+        ValidateFormat::Json => writeln!(stdout, "{:#}", diagnostics::render_json(&reports)),
+        ValidateFormat::Github => write!(stdout, "{}", diagnostics::render_github(&reports)),
+    };
+    // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
+    drop(written);
+    if reports.iter().all(FileReport::is_valid) { ExitCode::Success } else { ExitCode::Invalid }
+}
+
+fn check(path: &Path) -> FileReport {
+    let checked = frontend::check_path(path);
+    FileReport {
+        path: path.display().to_string(),
+        source: checked.source,
+        diagnostics: checked.diagnostics,
+    }
+}
+
+fn write_human(reports: &[FileReport], style: HumanStyle, out: &mut dyn Write) -> std::io::Result<()> {
+    for report in reports {
+        out.write_all(diagnostics::render_human(report, style).as_bytes())?;
+    }
+    writeln!(out, "{}", diagnostics::summary_line(reports))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.parse().ok())
+        .filter(|&width: &usize| width >= 40)
+        .unwrap_or(100)
+}
+
+/// Files stay as given (a missing file is reported as a finding of its own); directories are
+/// searched recursively, in a stable order, skipping hidden directories and `node_modules`.
+fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            collect_documents(path, &mut files)
+                .map_err(|error| format!("cannot read directory {}: {error}", path.display()))?;
+            if files.len() == before {
+                return Err(format!(
+                    "no workflow documents (*.yaml, *.yml, *.json) under {}",
+                    path.display()
+                ));
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_documents(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if entry.file_type()?.is_dir() {
+            if !name.starts_with('.') && name != "node_modules" {
+                collect_documents(&path, files)?;
+            }
+        } else if path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| DOCUMENT_EXTENSIONS.contains(&ext))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The lifecycle events the engine emits, and their CloudEvents (structured mode) form.
+//! Reporters, the `--events` file and the journal all consume this one stream.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::expr::{Val, to_json};
+use crate::runtime::error::WorkflowError;
+
+/// Prefix of every workflow lifecycle event type.
+const WORKFLOW_EVENT_PREFIX: &str = "io.serverlessworkflow.workflow.";
+/// Prefix of every task lifecycle event type.
+const TASK_EVENT_PREFIX: &str = "io.serverlessworkflow.task.";
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    WorkflowStarted,
+    WorkflowCompleted { output: Val },
+    WorkflowFaulted { error: WorkflowError },
+    WorkflowCancelled,
+    TaskCreated,
+    TaskStarted,
+    TaskCompleted { output: Val },
+    TaskFaulted { error: WorkflowError },
+    /// A retry policy is about to run the task again after `delay`; `attempt` counts from 1 for
+    /// the first retry.
+    TaskRetried { attempt: u32, delay: std::time::Duration, error: WorkflowError },
+    /// The task's `if` was false. Not a spec event: published under the spec's prefix as an
+    /// extension because progress views and the journal need it.
+    TaskSkipped,
+    TaskCancelled,
+}
+
+impl EventKind {
+    /// The event name inside the type (`io.serverlessworkflow.task.<name>.v1`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::WorkflowStarted | EventKind::TaskStarted => "started",
+            EventKind::WorkflowCompleted { .. } | EventKind::TaskCompleted { .. } => "completed",
+            EventKind::WorkflowFaulted { .. } | EventKind::TaskFaulted { .. } => "faulted",
+            EventKind::WorkflowCancelled | EventKind::TaskCancelled => "cancelled",
+            EventKind::TaskCreated => "created",
+            EventKind::TaskRetried { .. } => "retried",
+            EventKind::TaskSkipped => "skipped",
+        }
+    }
+
+    pub fn is_task_event(&self) -> bool {
+        !matches!(
+            self,
+            EventKind::WorkflowStarted
+                | EventKind::WorkflowCompleted { .. }
+                | EventKind::WorkflowFaulted { .. }
+                | EventKind::WorkflowCancelled
+        )
+    }
+
+    /// The CloudEvents `type` attribute.
+    pub fn type_name(&self) -> String {
+        let prefix = if self.is_task_event() { TASK_EVENT_PREFIX } else { WORKFLOW_EVENT_PREFIX };
+        format!("{prefix}{}.v1", self.name())
+    }
+
+    /// The name of the timestamp field in the payload (`startedAt`, `completedAt`, ...).
+    fn time_field(&self) -> String {
+        format!("{}At", self.name())
+    }
+}
+
+/// Identity of the workflow run an event belongs to; shared by all of a run's events.
+#[derive(Debug)]
+pub struct RunIdentity {
+    pub run_id: String,
+    /// `{name}.{namespace}:{version}` (CHECKLIST decision 10).
+    pub qualified_name: String,
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+}
+
+impl RunIdentity {
+    /// The CloudEvents `source`: a URI reference naming this run.
+    pub fn source(&self) -> String {
+        format!("/workflows/{}/{}/{}/runs/{}", self.namespace, self.name, self.version, self.run_id)
+    }
+}
+
+/// One lifecycle event.
+#[derive(Debug, Clone)]
+pub struct LifecycleEvent {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub run: Arc<RunIdentity>,
+    /// JSON pointer of the task, for task events.
+    pub task: Option<Arc<str>>,
+    pub kind: EventKind,
+}
+
+impl LifecycleEvent {
+    pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
+        LifecycleEvent { id: uuid::Uuid::now_v7().to_string(), time: Utc::now(), run, task, kind }
+    }
+
+    /// The event in CloudEvents 1.0 structured JSON form.
+    pub fn to_cloudevent(&self) -> Value {
+        let time = self.time.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let mut data = Map::new();
+        if self.kind.is_task_event() {
+            data.insert("workflow".into(), json!(self.run.qualified_name));
+            data.insert("task".into(), json!(self.task.as_deref().unwrap_or("")));
+        } else {
+            data.insert("name".into(), json!(self.run.qualified_name));
+        }
+        data.insert(self.kind.time_field(), json!(time));
+        match &self.kind {
+            EventKind::WorkflowStarted => {
+                data.insert(
+                    "definition".into(),
+                    json!({
+                        "namespace": self.run.namespace,
+                        "name": self.run.name,
+                        "version": self.run.version,
+                    }),
+                );
+            }
+            EventKind::WorkflowCompleted { output } | EventKind::TaskCompleted { output } => {
+                data.insert("output".into(), to_json(output));
+            }
+            EventKind::WorkflowFaulted { error } | EventKind::TaskFaulted { error } => {
+                data.insert("error".into(), error.to_json());
+            }
+            EventKind::TaskRetried { attempt, delay, error } => {
+                data.insert("attempt".into(), json!(attempt));
+                data.insert("delay".into(), json!(delay.as_secs_f64()));
+                data.insert("error".into(), error.to_json());
+            }
+            _ => {}
+        }
+        let mut event = json!({
+            "specversion": "1.0",
+            "id": self.id,
+            "source": self.run.source(),
+            "type": self.kind.type_name(),
+            "time": time,
+            "datacontenttype": "application/json",
+        });
+        if let (Some(task), Value::Object(object)) = (&self.task, &mut event) {
+            object.insert("subject".into(), json!(task.as_ref()));
+        }
+        if let Value::Object(object) = &mut event {
+            object.insert("data".into(), Value::Object(data));
+        }
+        event
+    }
+}
+
+/// Where the engine sends its events. The engine builds an event only when `enabled()` says
+/// someone listens, so an unobserved run pays nothing for them.
+pub trait EventSink: Send + Sync {
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn emit(&self, event: LifecycleEvent);
+}
+
+/// A sink that wants nothing.
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn enabled(&self) -> bool {
+        false
+    }
+    fn emit(&self, _event: LifecycleEvent) {}
+}
+
+/// Fans one stream out to several sinks (e.g. the `--events` file and the progress view).
+pub struct EventFanout(pub Vec<Arc<dyn EventSink>>);
+
+impl EventSink for EventFanout {
+    fn enabled(&self) -> bool {
+        self.0.iter().any(|sink| sink.enabled())
+    }
+    fn emit(&self, event: LifecycleEvent) {
+        let listening: Vec<_> = self.0.iter().filter(|sink| sink.enabled()).collect();
+        if let Some((last, rest)) = listening.split_last() {
+            for sink in rest {
+                sink.emit(event.clone());
+            }
+            last.emit(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Arc<RunIdentity> {
+        Arc::new(RunIdentity {
+            run_id: "r1".into(),
+            qualified_name: "flow.ns:1.0.0".into(),
+            namespace: "ns".into(),
+            name: "flow".into(),
+            version: "1.0.0".into(),
+        })
+    }
+
+    #[test]
+    fn task_events_carry_the_task_pointer_and_qualified_name() {
+        let event = LifecycleEvent::new(identity(), Some("/do/0/greet".into()), EventKind::TaskStarted);
+        let ce = event.to_cloudevent();
+        assert_eq!(ce["type"], "io.serverlessworkflow.task.started.v1");
+        assert_eq!(ce["specversion"], "1.0");
+        assert_eq!(ce["source"], "/workflows/ns/flow/1.0.0/runs/r1");
+        assert_eq!(ce["data"]["task"], "/do/0/greet");
+        assert_eq!(ce["data"]["workflow"], "flow.ns:1.0.0");
+        assert!(ce["data"]["startedAt"].is_string());
+    }
+
+    #[test]
+    fn workflow_events_carry_definition_and_error() {
+        let started = LifecycleEvent::new(identity(), None, EventKind::WorkflowStarted).to_cloudevent();
+        assert_eq!(started["type"], "io.serverlessworkflow.workflow.started.v1");
+        assert_eq!(started["data"]["definition"]["namespace"], "ns");
+        let error = crate::runtime::error::WorkflowError::new(
+            crate::runtime::error::ErrorKind::Runtime,
+            "boom",
+        );
+        let faulted =
+            LifecycleEvent::new(identity(), None, EventKind::WorkflowFaulted { error }).to_cloudevent();
+        assert_eq!(faulted["data"]["error"]["status"], 500);
+        assert!(faulted["data"]["faultedAt"].is_string());
+    }
+}
