@@ -5,6 +5,7 @@
 //! reporters consuming the engine's event stream.
 
 pub mod diagnostic;
+pub mod exec;
 pub mod exit_code;
 pub mod pointer;
 pub mod report;
