@@ -3,14 +3,14 @@
 
 mod capture;
 mod group;
+mod stdin;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::io::AsyncWriteExt;
-use tokio::process::{ChildStdin, Command};
+use tokio::process::Command;
 
 use super::{ProcessOutput, ProcessRequest, ProcessRunner, Program, ScriptLanguage};
 use crate::runtime::error::{ErrorKind, WorkflowError};
@@ -52,7 +52,10 @@ impl Default for SystemProcesses {
 }
 
 impl ProcessRunner for SystemProcesses {
-    fn run(&self, request: ProcessRequest) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>> {
+    fn run(
+        &self,
+        request: ProcessRequest,
+    ) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>> {
         let config = self.clone();
         Box::pin(async move {
             if request.detach {
@@ -80,11 +83,17 @@ impl SystemProcesses {
                 args.extend(["-c".to_string(), command.clone(), "sh".to_string()]);
                 (&self.shell, "install a POSIX shell to run shell commands")
             }
-            Program::Script { language: ScriptLanguage::Python, code } => {
+            Program::Script {
+                language: ScriptLanguage::Python,
+                code,
+            } => {
                 args.extend(["-c".to_string(), code.clone()]);
                 (&self.python, "install Python 3 to run Python scripts")
             }
-            Program::Script { language: ScriptLanguage::JavaScript, code } => {
+            Program::Script {
+                language: ScriptLanguage::JavaScript,
+                code,
+            } => {
                 // An ES module, so scripts may use `import`; `--` ends node's own options.
                 args.extend([
                     "--input-type=module".to_string(),
@@ -97,23 +106,38 @@ impl SystemProcesses {
             }
         };
         args.extend(request.arguments.iter().cloned());
-        Invocation { program: program.clone(), args, install_hint }
+        Invocation {
+            program: program.clone(),
+            args,
+            install_hint,
+        }
     }
 
-    /// A command for `request`, in its own process group, with stdin piped only if there is input.
-    fn command(&self, request: &ProcessRequest, invocation: &Invocation) -> Result<Command, WorkflowError> {
+    /// A command for `request` in its own process group; stdio is the caller's to set.
+    fn command(
+        &self,
+        request: &ProcessRequest,
+        invocation: &Invocation,
+    ) -> Result<Command, WorkflowError> {
         let mut command = Command::new(&invocation.program);
         command
             .args(&invocation.args)
-            .envs(request.environment.iter().map(|(name, value)| (name, value)))
-            .stdin(if request.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .envs(
+                request
+                    .environment
+                    .iter()
+                    .map(|(name, value)| (name, value)),
+            )
             .process_group(0);
         if let Some(directory) = &self.working_directory {
             // Checked here: a failed chdir in the child reports NotFound, which would read as a
             // missing program.
             if !directory.is_dir() {
-                return Err(WorkflowError::new(ErrorKind::Configuration, "Working directory not found")
-                    .with_detail(format!("`{}` is not a directory", directory.display())));
+                return Err(WorkflowError::new(
+                    ErrorKind::Configuration,
+                    "Working directory not found",
+                )
+                .with_detail(format!("`{}` is not a directory", directory.display())));
             }
             command.current_dir(directory);
         }
@@ -123,22 +147,33 @@ impl SystemProcesses {
     async fn run_to_end(&self, request: ProcessRequest) -> Result<ProcessOutput, WorkflowError> {
         let invocation = self.invocation(&request);
         let mut command = self.command(&request, &invocation)?;
+        let feed = self.set_stdin(&mut command, &request, &invocation)?;
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = command.spawn().map_err(|error| spawn_error(&invocation, &error))?;
+        let child = command
+            .spawn()
+            .map_err(|error| spawn_error(&invocation, &error))?;
+        // The command holds our copy of the stdin pipe's read end; see `stdin::prepare`.
+        drop(command);
         // From here on, dropping this future kills the process group.
         let mut guard = GroupGuard::new(child, self.kill_grace);
+        feed.start();
         let Some(child) = guard.child() else {
-            return Err(WorkflowError::new(ErrorKind::Runtime, "Process lost after start"));
+            return Err(WorkflowError::new(
+                ErrorKind::Runtime,
+                "Process lost after start",
+            ));
         };
-        feed_stdin(child.stdin.take(), request.stdin);
         let stdout = read_capped(child.stdout.take(), self.output_cap);
         let stderr = read_capped(child.stderr.take(), self.output_cap);
         // All three at once: a child filling one pipe while we drain the other must not stall.
         let (status, stdout, stderr) = tokio::join!(child.wait(), stdout, stderr);
         guard.disarm();
-        let status = status.map_err(|error| io_error("Could not wait for the process", &invocation, &error))?;
-        let stdout = stdout.map_err(|error| io_error("Could not read the process output", &invocation, &error))?;
-        let stderr = stderr.map_err(|error| io_error("Could not read the process output", &invocation, &error))?;
+        let status = status
+            .map_err(|error| io_error("Could not wait for the process", &invocation, &error))?;
+        let stdout = stdout
+            .map_err(|error| io_error("Could not read the process output", &invocation, &error))?;
+        let stderr = stderr
+            .map_err(|error| io_error("Could not read the process output", &invocation, &error))?;
         Ok(ProcessOutput {
             code: exit_code(status),
             stdout: stdout.into_text(self.output_cap),
@@ -146,14 +181,32 @@ impl SystemProcesses {
         })
     }
 
+    /// Gives the command its input (or `/dev/null`); the returned feed starts after spawning.
+    fn set_stdin(
+        &self,
+        command: &mut Command,
+        request: &ProcessRequest,
+        invocation: &Invocation,
+    ) -> Result<stdin::StdinFeed, WorkflowError> {
+        let (stdin, feed) = stdin::prepare(request.stdin.as_deref()).map_err(|error| {
+            io_error("Could not pass the process its input", invocation, &error)
+        })?;
+        command.stdin(stdin);
+        Ok(feed)
+    }
+
     /// `await: false`: start the process and let it run on its own. Its output goes nowhere so
     /// it can never block on a full pipe; it is reaped in the background when it exits.
     fn start_detached(&self, request: ProcessRequest) -> Result<ProcessOutput, WorkflowError> {
         let invocation = self.invocation(&request);
         let mut command = self.command(&request, &invocation)?;
+        let feed = self.set_stdin(&mut command, &request, &invocation)?;
         command.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = command.spawn().map_err(|error| spawn_error(&invocation, &error))?;
-        feed_stdin(child.stdin.take(), request.stdin);
+        let mut child = command
+            .spawn()
+            .map_err(|error| spawn_error(&invocation, &error))?;
+        drop(command);
+        feed.start();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let _ = child.wait().await;
@@ -163,24 +216,12 @@ impl SystemProcesses {
     }
 }
 
-/// Writes the input from a task of its own, so a child that never reads stdin cannot stall the
-/// run, then closes the pipe so the child sees end of input.
-fn feed_stdin(pipe: Option<ChildStdin>, input: Option<String>) {
-    let (Some(mut pipe), Some(input)) = (pipe, input) else {
-        return;
-    };
-    tokio::spawn(async move {
-        // A child that exits or closes stdin early makes this fail with BrokenPipe: that is the
-        // child's choice, not an error of the run.
-        let _ = pipe.write_all(input.as_bytes()).await;
-        let _ = pipe.shutdown().await;
-    });
-}
-
 /// The exit code, or 128 + the signal number for a process killed by a signal, as shells report.
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 fn program_name(program: &Path) -> String {
@@ -191,10 +232,18 @@ fn program_name(program: &Path) -> String {
 fn spawn_error(invocation: &Invocation, error: &std::io::Error) -> WorkflowError {
     let name = program_name(&invocation.program);
     // A bare name is looked up on PATH; a path is used as given.
-    let where_ = if invocation.program.components().count() > 1 { "" } else { " on PATH" };
+    let where_ = if invocation.program.components().count() > 1 {
+        ""
+    } else {
+        " on PATH"
+    };
     match error.kind() {
-        std::io::ErrorKind::NotFound => WorkflowError::new(ErrorKind::Configuration, "Program not found")
-            .with_detail(format!("`{name}` was not found{where_}: {}", invocation.install_hint)),
+        std::io::ErrorKind::NotFound => {
+            WorkflowError::new(ErrorKind::Configuration, "Program not found").with_detail(format!(
+                "`{name}` was not found{where_}: {}",
+                invocation.install_hint
+            ))
+        }
         std::io::ErrorKind::PermissionDenied => {
             WorkflowError::new(ErrorKind::Configuration, "Program not executable")
                 .with_detail(format!("`{name}` could not be executed: {error}"))
@@ -218,7 +267,9 @@ mod tests {
 
     fn shell(command: &str) -> ProcessRequest {
         ProcessRequest {
-            program: Program::Shell { command: command.to_string() },
+            program: Program::Shell {
+                command: command.to_string(),
+            },
             arguments: Vec::new(),
             environment: Vec::new(),
             stdin: None,
@@ -227,10 +278,19 @@ mod tests {
     }
 
     fn script(language: ScriptLanguage, code: &str) -> ProcessRequest {
-        ProcessRequest { program: Program::Script { language, code: code.to_string() }, ..shell("") }
+        ProcessRequest {
+            program: Program::Script {
+                language,
+                code: code.to_string(),
+            },
+            ..shell("")
+        }
     }
 
-    async fn run(runner: &SystemProcesses, request: ProcessRequest) -> Result<ProcessOutput, WorkflowError> {
+    async fn run(
+        runner: &SystemProcesses,
+        request: ProcessRequest,
+    ) -> Result<ProcessOutput, WorkflowError> {
         tokio::time::timeout(Duration::from_secs(120), runner.run(request))
             .await
             .expect("the process run hung")
@@ -243,7 +303,14 @@ mod tests {
     #[tokio::test]
     async fn captures_stdout_stderr_and_a_non_zero_code() {
         let output = run_ok(shell("echo out; echo err >&2; exit 3")).await;
-        assert_eq!(output, ProcessOutput { code: 3, stdout: "out\n".into(), stderr: "err\n".into() });
+        assert_eq!(
+            output,
+            ProcessOutput {
+                code: 3,
+                stdout: "out\n".into(),
+                stderr: "err\n".into()
+            }
+        );
     }
 
     #[tokio::test]
@@ -274,21 +341,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn small_input_is_complete_before_the_child_reads() {
+        // A non-blocking read at start-up, as node does: it must find all input and then EOF.
+        let code = "import fcntl, os\nfcntl.fcntl(0, fcntl.F_SETFL, os.O_NONBLOCK)\nchunks = []\n\
+                    while True:\n    chunk = os.read(0, 65536)\n    if not chunk: break\n    chunks.append(chunk)\n\
+                    print(len(b''.join(chunks)))";
+        let mut request = script(ScriptLanguage::Python, code);
+        request.stdin = Some("y".repeat(30_000));
+        let output = run_ok(request).await;
+        assert_eq!(
+            (output.code, output.stdout.as_str(), output.stderr.as_str()),
+            (0, "30000\n", "")
+        );
+    }
+
+    #[tokio::test]
+    async fn megabytes_of_input_stream_through_while_output_is_read() {
+        let input: String = (0..400_000).map(|line| format!("{line:09}\n")).collect();
+        let mut request = shell("cat");
+        request.stdin = Some(input.clone());
+        let output = run_ok(request).await;
+        assert_eq!(output.stdout.len(), 4_000_000);
+        assert!(output.stdout == input);
+    }
+
+    #[tokio::test]
     async fn a_process_ignoring_a_large_stdin_does_not_stall_the_run() {
         let mut request = shell("echo ignored");
         request.stdin = Some("x".repeat(4 * 1024 * 1024));
-        assert_eq!(run_ok(request).await, ProcessOutput { code: 0, stdout: "ignored\n".into(), stderr: String::new() });
+        assert_eq!(
+            run_ok(request).await,
+            ProcessOutput {
+                code: 0,
+                stdout: "ignored\n".into(),
+                stderr: String::new()
+            }
+        );
     }
 
     #[tokio::test]
     async fn arguments_arrive_verbatim_and_are_never_run_by_the_shell() {
         let directory = tempfile::tempdir().unwrap();
-        let runner = SystemProcesses { working_directory: Some(directory.path().to_path_buf()), ..Default::default() };
-        let arguments = vec!["$(touch pwned); rm -rf x".to_string(), "a  b".into(), "'q' \"d\"".into(), String::new(), "`touch pwned2`".into()];
+        let runner = SystemProcesses {
+            working_directory: Some(directory.path().to_path_buf()),
+            ..Default::default()
+        };
+        let arguments = vec![
+            "$(touch pwned); rm -rf x".to_string(),
+            "a  b".into(),
+            "'q' \"d\"".into(),
+            String::new(),
+            "`touch pwned2`".into(),
+        ];
         let mut request = shell(r#"printf '[%s]' "$@"; printf '%s' "$#""#);
         request.arguments = arguments.clone();
         let output = run(&runner, request).await.unwrap();
-        let expected: String = arguments.iter().map(|argument| format!("[{argument}]")).collect();
+        let expected: String = arguments
+            .iter()
+            .map(|argument| format!("[{argument}]"))
+            .collect();
         assert_eq!(output.stdout, format!("{expected}5"));
         assert!(!directory.path().join("pwned").exists());
         assert!(!directory.path().join("pwned2").exists());
@@ -309,7 +420,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_output_cap_holds_and_the_child_still_finishes() {
-        let runner = SystemProcesses { output_cap: 1000, ..Default::default() };
+        let runner = SystemProcesses {
+            output_cap: 1000,
+            ..Default::default()
+        };
         let request = shell("head -c 3000000 /dev/zero | tr '\\0' a; echo small >&2; exit 4");
         let output = run(&runner, request).await.unwrap();
         assert_eq!(output.code, 4);
@@ -320,17 +434,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_interpreter_is_a_configuration_error_naming_what_to_install() {
-        let runner = SystemProcesses { node: PathBuf::from("no-such-node-for-workflow"), ..Default::default() };
-        let error = run(&runner, script(ScriptLanguage::JavaScript, "1")).await.unwrap_err();
+        let runner = SystemProcesses {
+            node: PathBuf::from("no-such-node-for-workflow"),
+            ..Default::default()
+        };
+        let error = run(&runner, script(ScriptLanguage::JavaScript, "1"))
+            .await
+            .unwrap_err();
         assert_eq!(error.type_, ErrorKind::Configuration.type_uri());
         assert_eq!(error.status, 400);
         assert_eq!(
             error.detail.as_deref(),
-            Some("`no-such-node-for-workflow` was not found on PATH: install Node.js to run JavaScript scripts")
+            Some(
+                "`no-such-node-for-workflow` was not found on PATH: install Node.js to run JavaScript scripts"
+            )
         );
 
-        let runner = SystemProcesses { python: PathBuf::from("/nonexistent/python3"), ..Default::default() };
-        let error = run(&runner, script(ScriptLanguage::Python, "1")).await.unwrap_err();
+        let runner = SystemProcesses {
+            python: PathBuf::from("/nonexistent/python3"),
+            ..Default::default()
+        };
+        let error = run(&runner, script(ScriptLanguage::Python, "1"))
+            .await
+            .unwrap_err();
         assert_eq!(
             error.detail.as_deref(),
             Some("`/nonexistent/python3` was not found: install Python 3 to run Python scripts")
@@ -339,7 +465,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_working_directory_is_a_configuration_error() {
-        let runner = SystemProcesses { working_directory: Some(PathBuf::from("/nonexistent/dir")), ..Default::default() };
+        let runner = SystemProcesses {
+            working_directory: Some(PathBuf::from("/nonexistent/dir")),
+            ..Default::default()
+        };
         let error = run(&runner, shell("true")).await.unwrap_err();
         assert_eq!(error.type_, ErrorKind::Configuration.type_uri());
         assert_eq!(error.title.as_deref(), Some("Working directory not found"));
@@ -355,7 +484,11 @@ mod tests {
         let output = run_ok(request).await;
         assert_eq!(
             output,
-            ProcessOutput { code: 2, stdout: "HELLO WORKFLOW\n['one', '--two', '$(three)']\nbar\n".into(), stderr: String::new() }
+            ProcessOutput {
+                code: 2,
+                stdout: "HELLO WORKFLOW\n['one', '--two', '$(three)']\nbar\n".into(),
+                stderr: String::new()
+            }
         );
     }
 
@@ -401,11 +534,17 @@ mod tests {
         let deadline = tokio::time::Instant::now() + SOON;
         loop {
             let text = tokio::fs::read_to_string(path).await.unwrap_or_default();
-            let pids: Vec<i32> = text.split_whitespace().filter_map(|pid| pid.parse().ok()).collect();
+            let pids: Vec<i32> = text
+                .split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect();
             if text.ends_with('\n') && pids.len() == 2 {
                 return (pids[0], pids[1]);
             }
-            assert!(tokio::time::Instant::now() < deadline, "the process never wrote its pids");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the process never wrote its pids"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -414,9 +553,13 @@ mod tests {
     async fn a_process_ignoring_sigterm_and_its_child_die_when_the_run_is_dropped() {
         let directory = tempfile::tempdir().unwrap();
         let pid_file = directory.path().join("pids");
-        let runner = SystemProcesses { kill_grace: Duration::from_millis(300), ..Default::default() };
+        let runner = SystemProcesses {
+            kill_grace: Duration::from_millis(300),
+            ..Default::default()
+        };
         // SIGTERM is ignored by the shell and, inherited, by its `sleep` child.
-        let mut request = shell(r#"trap '' TERM; sleep 300 & echo "$$ $!" > "$1"; wait; echo unreachable"#);
+        let mut request =
+            shell(r#"trap '' TERM; sleep 300 & echo "$$ $!" > "$1"; wait; echo unreachable"#);
         request.arguments = vec![pid_file.display().to_string()];
         let mut running = runner.run(request);
         let pids = tokio::select! {
@@ -425,7 +568,11 @@ mod tests {
         };
         assert!(pid_running(pids.0) && pid_running(pids.1));
         // Dropped by a timeout, as the engine does for a task timeout.
-        assert!(tokio::time::timeout(Duration::from_millis(50), running).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), running)
+                .await
+                .is_err()
+        );
         assert!(wait_until_gone(pids.0, SOON).await, "the shell survived");
         assert!(wait_until_gone(pids.1, SOON).await, "its child survived");
     }
@@ -434,7 +581,10 @@ mod tests {
     async fn a_well_behaved_process_dies_on_sigterm_without_waiting_for_the_grace() {
         let directory = tempfile::tempdir().unwrap();
         let pid_file = directory.path().join("pids");
-        let runner = SystemProcesses { kill_grace: Duration::from_secs(3600), ..Default::default() };
+        let runner = SystemProcesses {
+            kill_grace: Duration::from_secs(3600),
+            ..Default::default()
+        };
         let mut request = shell(r#"sleep 300 & echo "$$ $!" > "$1"; wait"#);
         request.arguments = vec![pid_file.display().to_string()];
         let mut running = runner.run(request);
@@ -452,7 +602,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let (go, done) = (directory.path().join("go"), directory.path().join("done"));
         // It cannot finish before the test creates `go`, so returning proves we did not wait.
-        let mut request = shell(r#"while [ ! -e "$1" ]; do sleep 0.02; done; cat > "$2"; echo noise; echo noise >&2"#);
+        let mut request = shell(
+            r#"while [ ! -e "$1" ]; do sleep 0.02; done; cat > "$2"; echo noise; echo noise >&2"#,
+        );
         request.arguments = vec![go.display().to_string(), done.display().to_string()];
         request.stdin = Some("fed".into());
         request.detach = true;
@@ -461,14 +613,20 @@ mod tests {
         std::fs::write(&go, "").unwrap();
         let deadline = tokio::time::Instant::now() + SOON;
         while std::fs::read_to_string(&done).unwrap_or_default() != "fed" {
-            assert!(tokio::time::Instant::now() < deadline, "the detached process did not finish");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the detached process did not finish"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     #[tokio::test]
     async fn a_detached_missing_program_is_still_reported() {
-        let runner = SystemProcesses { shell: PathBuf::from("no-such-shell-for-workflow"), ..Default::default() };
+        let runner = SystemProcesses {
+            shell: PathBuf::from("no-such-shell-for-workflow"),
+            ..Default::default()
+        };
         let mut request = shell("true");
         request.detach = true;
         let error = run(&runner, request).await.unwrap_err();

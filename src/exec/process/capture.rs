@@ -43,7 +43,10 @@ impl Captured {
     /// bytes) cut the stream. A multi-byte character split by the cap is dropped whole rather than
     /// shown as a replacement character, since the split is ours and not the child's.
     pub(crate) fn into_text(self, cap: usize) -> String {
-        let Captured { mut kept, mut omitted } = self;
+        let Captured {
+            mut kept,
+            mut omitted,
+        } = self;
         if omitted == 0 {
             return String::from_utf8_lossy(&kept).into_owned();
         }
@@ -56,7 +59,9 @@ impl Captured {
             }
         }
         let mut text = String::from_utf8_lossy(&kept).into_owned();
-        text.push_str(&format!("\n[output truncated at {cap} bytes: {omitted} more bytes not kept]"));
+        text.push_str(&format!(
+            "\n[output truncated at {cap} bytes: {omitted} more bytes not kept]"
+        ));
         text
     }
 }
@@ -68,7 +73,13 @@ mod tests {
     #[tokio::test]
     async fn keeps_everything_under_the_cap() {
         let captured = read_capped(Some(&b"hello"[..]), 10).await.unwrap();
-        assert_eq!(captured, Captured { kept: b"hello".to_vec(), omitted: 0 });
+        assert_eq!(
+            captured,
+            Captured {
+                kept: b"hello".to_vec(),
+                omitted: 0
+            }
+        );
         assert_eq!(captured.into_text(10), "hello");
     }
 
@@ -79,7 +90,10 @@ mod tests {
         assert_eq!(captured.kept.len(), 100);
         assert_eq!(captured.omitted, (3 * CHUNK + 17 - 100) as u64);
         let text = captured.into_text(100);
-        let note = format!("\n[output truncated at 100 bytes: {} more bytes not kept]", 3 * CHUNK + 17 - 100);
+        let note = format!(
+            "\n[output truncated at 100 bytes: {} more bytes not kept]",
+            3 * CHUNK + 17 - 100
+        );
         assert_eq!(text, format!("{}{note}", "x".repeat(100)));
     }
 
@@ -92,15 +106,24 @@ mod tests {
     #[test]
     fn a_character_split_by_the_cap_is_dropped_whole() {
         // "é" is two bytes; a cap of 3 keeps "é" and half of the next one.
-        let captured = Captured { kept: "éé".as_bytes()[..3].to_vec(), omitted: 1 };
+        let captured = Captured {
+            kept: "éé".as_bytes()[..3].to_vec(),
+            omitted: 1,
+        };
         let text = captured.into_text(3);
-        assert_eq!(text, "é\n[output truncated at 3 bytes: 2 more bytes not kept]");
+        assert_eq!(
+            text,
+            "é\n[output truncated at 3 bytes: 2 more bytes not kept]"
+        );
         assert!(!text.contains('\u{FFFD}'));
     }
 
     #[test]
     fn invalid_utf8_from_the_child_is_replaced() {
-        let captured = Captured { kept: vec![b'a', 0xff, b'b'], omitted: 0 };
+        let captured = Captured {
+            kept: vec![b'a', 0xff, b'b'],
+            omitted: 0,
+        };
         assert_eq!(captured.into_text(10), "a\u{FFFD}b");
     }
 }

@@ -24,8 +24,15 @@ pub(crate) struct GroupGuard {
 
 impl GroupGuard {
     pub(crate) fn new(child: Child, grace: Duration) -> Self {
-        let pgid = child.id().and_then(|pid| i32::try_from(pid).ok()).filter(|pid| *pid > 1);
-        GroupGuard { child: Some(child), pgid, grace }
+        let pgid = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .filter(|pid| *pid > 1);
+        GroupGuard {
+            child: Some(child),
+            pgid,
+            grace,
+        }
     }
 
     /// The child, for as long as the guard holds it.
@@ -46,7 +53,11 @@ impl Drop for GroupGuard {
             return;
         };
         signal_group(pgid, libc::SIGTERM);
-        let reaper = Reaper { child, pgid, done: false };
+        let reaper = Reaper {
+            child,
+            pgid,
+            done: false,
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(reaper.run(self.grace));
@@ -123,7 +134,11 @@ pub(crate) fn pid_running(pid: i32) -> bool {
     }
     // /proc/PID/stat is "pid (comm) STATE ..."; comm may hold spaces, so split at the last ')'.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next()) != Some(Some('Z')),
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().chars().next())
+                != Some(Some('Z'))
+        }
         Err(_) => true,
     }
 }
@@ -160,7 +175,10 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_an_armed_guard_terminates_the_leader_with_sigterm() {
-        let guard = GroupGuard::new(spawn_group("sleep 300; echo unreachable"), Duration::from_secs(60));
+        let guard = GroupGuard::new(
+            spawn_group("sleep 300; echo unreachable"),
+            Duration::from_secs(60),
+        );
         let pgid = guard.pgid.unwrap();
         assert!(pid_running(pgid));
         drop(guard);
@@ -170,7 +188,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_leader_ignoring_sigterm_is_killed_after_the_grace() {
-        let guard = GroupGuard::new(spawn_group("trap '' TERM; sleep 300; echo unreachable"), Duration::from_millis(200));
+        let guard = GroupGuard::new(
+            spawn_group("trap '' TERM; sleep 300; echo unreachable"),
+            Duration::from_millis(200),
+        );
         let pgid = guard.pgid.unwrap();
         drop(guard);
         assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
@@ -180,7 +201,10 @@ mod tests {
     fn without_a_runtime_the_group_is_killed_at_once() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let guard = runtime.block_on(async {
-            GroupGuard::new(spawn_group("trap '' TERM; sleep 300; echo unreachable"), Duration::from_secs(60))
+            GroupGuard::new(
+                spawn_group("trap '' TERM; sleep 300; echo unreachable"),
+                Duration::from_secs(60),
+            )
         });
         let pgid = guard.pgid.unwrap();
         drop(runtime);
@@ -194,7 +218,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_disarmed_guard_leaves_the_process_alone() {
-        let guard = GroupGuard::new(spawn_group("sleep 300; echo unreachable"), Duration::from_millis(10));
+        let guard = GroupGuard::new(
+            spawn_group("sleep 300; echo unreachable"),
+            Duration::from_millis(10),
+        );
         let pgid = guard.pgid.unwrap();
         guard.disarm();
         tokio::time::sleep(Duration::from_millis(200)).await;
