@@ -8,6 +8,7 @@ pub mod cli;
 pub mod command;
 pub mod diagnostic;
 pub mod document;
+pub mod exec;
 pub mod exit_code;
 pub mod expr;
 pub mod frontend;

@@ -1,0 +1,231 @@
+//! Ownership of a running child's process group: unless the run finished, dropping the guard
+//! terminates the whole group (SIGTERM, then SIGKILL after a grace period).
+//!
+//! The engine cancels a task (timeout, Ctrl-C, a `fork` that competes) by dropping the executor's
+//! future, so the clean-up has to start from `Drop`, which cannot wait. It sends SIGTERM at once
+//! and hands the rest (watching the group, SIGKILL, reaping the child) to a tokio task.
+
+use std::time::Duration;
+
+use tokio::process::Child;
+
+/// How often the clean-up task checks whether the group is gone.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A started child, leader of its own process group (`process_group(0)`), whose group is killed
+/// when the guard is dropped while still armed.
+pub(crate) struct GroupGuard {
+    child: Option<Child>,
+    /// The group id, equal to the child's pid. `None` if the pid could not be read or is not a
+    /// valid group id (signalling `-0` or `-1` would hit our own group or every process).
+    pgid: Option<i32>,
+    grace: Duration,
+}
+
+impl GroupGuard {
+    pub(crate) fn new(child: Child, grace: Duration) -> Self {
+        let pgid = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .filter(|pid| *pid > 1);
+        GroupGuard {
+            child: Some(child),
+            pgid,
+            grace,
+        }
+    }
+
+    /// The child, for as long as the guard holds it.
+    pub(crate) fn child(&mut self) -> Option<&mut Child> {
+        self.child.as_mut()
+    }
+
+    /// The run is over (child reaped, pipes drained): nothing left to kill. Leftover background
+    /// processes that closed their output are left alone, as a shell would.
+    pub(crate) fn disarm(mut self) {
+        self.child = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let (Some(child), Some(pgid)) = (self.child.take(), self.pgid) else {
+            return;
+        };
+        signal_group(pgid, libc::SIGTERM);
+        let reaper = Reaper {
+            child,
+            pgid,
+            done: false,
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(reaper.run(self.grace));
+            }
+            // No runtime to wait on: the reaper's own drop kills the group outright.
+            Err(_) => drop(reaper),
+        }
+    }
+}
+
+/// Owns a terminated child until its group is gone. If it is dropped before (the runtime shuts
+/// down during the grace period), it kills the group outright so nothing outlives the run.
+struct Reaper {
+    child: Child,
+    pgid: i32,
+    done: bool,
+}
+
+impl Reaper {
+    async fn run(mut self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            // `try_wait` reaps the leader once it has exited, so a zombie leader does not keep
+            // the group looking alive.
+            let leader_gone = !matches!(self.child.try_wait(), Ok(None));
+            if leader_gone && !group_alive(self.pgid) {
+                self.done = true;
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        signal_group(self.pgid, libc::SIGKILL);
+        let _ = self.child.wait().await;
+        self.done = true;
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if !self.done {
+            signal_group(self.pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Sends `signal` to every process of the group `pgid` (which is > 1, checked at construction).
+fn signal_group(pgid: i32, signal: libc::c_int) {
+    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses a group, and
+    // pgid > 1 keeps us away from the special values 0 and -1.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+/// Whether any process (zombies included) is still in the group.
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: as in `signal_group`; signal 0 only checks for existence and permission.
+    let result = unsafe { libc::kill(-pgid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether `pid` names a live process. A zombie counts as gone: where PID 1 does not reap (some
+/// containers), orphaned grandchildren stay zombies forever, yet they run nothing.
+#[cfg(test)]
+pub(crate) fn pid_running(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let exists = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !exists {
+        return false;
+    }
+    // /proc/PID/stat is "pid (comm) STATE ..."; comm may hold spaces, so split at the last ')'.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().chars().next())
+                != Some(Some('Z'))
+        }
+        Err(_) => true,
+    }
+}
+
+/// Polls until `pid` is gone or `bound` passes; true if it went.
+#[cfg(test)]
+pub(crate) async fn wait_until_gone(pid: i32, bound: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    while tokio::time::Instant::now() < deadline {
+        if !pid_running(pid) {
+            return true;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Stdio;
+
+    fn spawn_group(script: &str) -> Child {
+        tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn dropping_an_armed_guard_terminates_the_leader_with_sigterm() {
+        let guard = GroupGuard::new(
+            spawn_group("sleep 300; echo unreachable"),
+            Duration::from_secs(60),
+        );
+        let pgid = guard.pgid.unwrap();
+        assert!(pid_running(pgid));
+        drop(guard);
+        // SIGTERM alone must do it: the grace period is far longer than the bound.
+        assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
+    }
+
+    #[tokio::test]
+    async fn a_leader_ignoring_sigterm_is_killed_after_the_grace() {
+        let guard = GroupGuard::new(
+            spawn_group("trap '' TERM; sleep 300; echo unreachable"),
+            Duration::from_millis(200),
+        );
+        let pgid = guard.pgid.unwrap();
+        drop(guard);
+        assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
+    }
+
+    #[test]
+    fn without_a_runtime_the_group_is_killed_at_once() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let guard = runtime.block_on(async {
+            GroupGuard::new(
+                spawn_group("trap '' TERM; sleep 300; echo unreachable"),
+                Duration::from_secs(60),
+            )
+        });
+        let pgid = guard.pgid.unwrap();
+        drop(runtime);
+        drop(guard);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while pid_running(pgid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        assert!(!pid_running(pgid));
+    }
+
+    #[tokio::test]
+    async fn a_disarmed_guard_leaves_the_process_alone() {
+        let guard = GroupGuard::new(
+            spawn_group("sleep 300; echo unreachable"),
+            Duration::from_millis(10),
+        );
+        let pgid = guard.pgid.unwrap();
+        guard.disarm();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(pid_running(pgid));
+        signal_group(pgid, libc::SIGKILL);
+    }
+}
