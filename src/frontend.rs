@@ -26,7 +26,11 @@ impl Checked {
 
     /// The document, only when no error was found: what `run` and `graph` may use.
     pub fn valid_document(&self) -> Option<&Document> {
-        if self.has_errors() { None } else { self.document.as_ref() }
+        if self.has_errors() {
+            None
+        } else {
+            self.document.as_ref()
+        }
     }
 }
 
@@ -71,5 +75,10 @@ pub fn check_source(source: Source) -> Checked {
     };
     yaml::locate_all(&mut diagnostics, &loaded.spans);
     diagnostics.sort_by_key(|d| (d.span.map(|s| s.start), d.severity));
-    Checked { source: Some(source), spans: Some(loaded.spans), document, diagnostics }
+    Checked {
+        source: Some(source),
+        spans: Some(loaded.spans),
+        document,
+        diagnostics,
+    }
 }

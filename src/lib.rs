@@ -37,13 +37,19 @@ where
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+            return if error.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
         }
     };
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     match &cli.command {
-        Command::Validate(args) => command::validate::run(args, cli.color, &mut stdout, &mut stderr),
+        Command::Validate(args) => {
+            command::validate::run(args, cli.color, &mut stdout, &mut stderr)
+        }
         Command::Schema => command::schema::run(&mut stdout),
     }
 }

@@ -38,7 +38,11 @@ pub fn run(
     };
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
     drop(written);
-    if reports.iter().all(FileReport::is_valid) { ExitCode::Success } else { ExitCode::Invalid }
+    if reports.iter().all(FileReport::is_valid) {
+        ExitCode::Success
+    } else {
+        ExitCode::Invalid
+    }
 }
 
 fn check(path: &Path) -> FileReport {
@@ -50,7 +54,11 @@ fn check(path: &Path) -> FileReport {
     }
 }
 
-fn write_human(reports: &[FileReport], style: HumanStyle, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_human(
+    reports: &[FileReport],
+    style: HumanStyle,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     for report in reports {
         out.write_all(diagnostics::render_human(report, style).as_bytes())?;
     }

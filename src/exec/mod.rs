@@ -19,7 +19,9 @@ pub struct Executors {
 impl Executors {
     /// The real executors of this machine.
     pub fn system() -> Self {
-        Executors { processes: Arc::new(process::SystemProcesses::default()) }
+        Executors {
+            processes: Arc::new(process::SystemProcesses::default()),
+        }
     }
 }
 
@@ -29,7 +31,10 @@ pub enum Program {
     /// `sh -c COMMAND sh ARG...`: arguments are `$1`, `$2`, ... never spliced into the command.
     Shell { command: String },
     /// Inline code for an interpreter.
-    Script { language: ScriptLanguage, code: String },
+    Script {
+        language: ScriptLanguage,
+        code: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,5 +71,8 @@ pub trait ProcessRunner: Send + Sync {
     /// output). Failing to start (missing interpreter, bad working directory) is a
     /// `configuration` or `runtime` error; a non-zero exit is NOT an error here: the engine
     /// decides from the task's `return` mode.
-    fn run(&self, request: ProcessRequest) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>>;
+    fn run(
+        &self,
+        request: ProcessRequest,
+    ) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>>;
 }

@@ -15,9 +15,13 @@ fn table<D: for<'a> DataT<V<'a> = Val>>() -> Box<[Filter<RunPtr<D>>]> {
     Box::new([
         ("@csv", v(0), |cv| bome(csv_tsv(&cv.1, Row::Csv))),
         ("@tsv", v(0), |cv| bome(csv_tsv(&cv.1, Row::Tsv))),
-        ("@base32", v(0), |cv| bome(Ok(Val::from(base32_encode(&text_of(&cv.1)))))),
+        ("@base32", v(0), |cv| {
+            bome(Ok(Val::from(base32_encode(&text_of(&cv.1)))))
+        }),
         ("@base32d", v(0), |cv| bome(base32_decode(&text_of(&cv.1)))),
-        ("builtins", v(0), |_| bome(Ok(super::compile::builtins_val()))),
+        ("builtins", v(0), |_| {
+            bome(Ok(super::compile::builtins_val()))
+        }),
         ("env", v(0), |_| bome(Ok(env_object()))),
     ])
 }
@@ -189,7 +193,10 @@ mod tests {
     fn csv_and_tsv_follow_the_jq_manual() {
         // jq manual: [1,"foo",null,true] ... @csv / @tsv
         let row = json!([1, "one", "o\"ne", null, true, 1.5]);
-        assert_eq!(run("@csv", row.clone()), json!("1,\"one\",\"o\"\"ne\",,true,1.5"));
+        assert_eq!(
+            run("@csv", row.clone()),
+            json!("1,\"one\",\"o\"\"ne\",,true,1.5")
+        );
         let row = json!(["a\tb", "c\\d", "e\nf", 3]);
         assert_eq!(run("@tsv", row), json!("a\\tb\tc\\\\d\te\\nf\t3"));
         assert!(fails("@csv", json!([[1]])).contains("is not valid in a csv row"));
@@ -217,18 +224,37 @@ mod tests {
             assert_eq!(run("@base32d", json!(coded)), json!(plain));
         }
         // jq manual: "This is a message" | @base32 | @base32d round trip, unicode included.
-        assert_eq!(run("@base32 | @base32d", json!("héllo ✓")), json!("héllo ✓"));
+        assert_eq!(
+            run("@base32 | @base32d", json!("héllo ✓")),
+            json!("héllo ✓")
+        );
         assert!(fails("@base32d", json!("!!")).contains("not valid base32"));
     }
 
     #[test]
     fn builtins_lists_name_and_arity() {
         let out = run("builtins", json!(null));
-        let names: Vec<&str> = out.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        for expected in ["length/0", "map/1", "@csv/0", "tostream/0", "IN/1", "splits/1"] {
+        let names: Vec<&str> = out
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for expected in [
+            "length/0",
+            "map/1",
+            "@csv/0",
+            "tostream/0",
+            "IN/1",
+            "splits/1",
+        ] {
             assert!(names.contains(&expected), "builtins lacks {expected}");
         }
-        assert!(!names.iter().any(|n| n.starts_with('!') || n.starts_with('_')));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with('!') || n.starts_with('_'))
+        );
     }
 
     #[test]

@@ -18,16 +18,28 @@ const TASK_EVENT_PREFIX: &str = "io.serverlessworkflow.task.";
 #[derive(Debug, Clone)]
 pub enum EventKind {
     WorkflowStarted,
-    WorkflowCompleted { output: Val },
-    WorkflowFaulted { error: WorkflowError },
+    WorkflowCompleted {
+        output: Val,
+    },
+    WorkflowFaulted {
+        error: WorkflowError,
+    },
     WorkflowCancelled,
     TaskCreated,
     TaskStarted,
-    TaskCompleted { output: Val },
-    TaskFaulted { error: WorkflowError },
+    TaskCompleted {
+        output: Val,
+    },
+    TaskFaulted {
+        error: WorkflowError,
+    },
     /// A retry policy is about to run the task again after `delay`; `attempt` counts from 1 for
     /// the first retry.
-    TaskRetried { attempt: u32, delay: std::time::Duration, error: WorkflowError },
+    TaskRetried {
+        attempt: u32,
+        delay: std::time::Duration,
+        error: WorkflowError,
+    },
     /// The task's `if` was false. Not a spec event: published under the spec's prefix as an
     /// extension because progress views and the journal need it.
     TaskSkipped,
@@ -60,7 +72,11 @@ impl EventKind {
 
     /// The CloudEvents `type` attribute.
     pub fn type_name(&self) -> String {
-        let prefix = if self.is_task_event() { TASK_EVENT_PREFIX } else { WORKFLOW_EVENT_PREFIX };
+        let prefix = if self.is_task_event() {
+            TASK_EVENT_PREFIX
+        } else {
+            WORKFLOW_EVENT_PREFIX
+        };
         format!("{prefix}{}.v1", self.name())
     }
 
@@ -84,7 +100,10 @@ pub struct RunIdentity {
 impl RunIdentity {
     /// The CloudEvents `source`: a URI reference naming this run.
     pub fn source(&self) -> String {
-        format!("/workflows/{}/{}/{}/runs/{}", self.namespace, self.name, self.version, self.run_id)
+        format!(
+            "/workflows/{}/{}/{}/runs/{}",
+            self.namespace, self.name, self.version, self.run_id
+        )
     }
 }
 
@@ -101,7 +120,13 @@ pub struct LifecycleEvent {
 
 impl LifecycleEvent {
     pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
-        LifecycleEvent { id: uuid::Uuid::now_v7().to_string(), time: Utc::now(), run, task, kind }
+        LifecycleEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            time: Utc::now(),
+            run,
+            task,
+            kind,
+        }
     }
 
     /// The event in CloudEvents 1.0 structured JSON form.
@@ -132,7 +157,11 @@ impl LifecycleEvent {
             EventKind::WorkflowFaulted { error } | EventKind::TaskFaulted { error } => {
                 data.insert("error".into(), error.to_json());
             }
-            EventKind::TaskRetried { attempt, delay, error } => {
+            EventKind::TaskRetried {
+                attempt,
+                delay,
+                error,
+            } => {
                 data.insert("attempt".into(), json!(attempt));
                 data.insert("delay".into(), json!(delay.as_secs_f64()));
                 data.insert("error".into(), error.to_json());
@@ -210,7 +239,11 @@ mod tests {
 
     #[test]
     fn task_events_carry_the_task_pointer_and_qualified_name() {
-        let event = LifecycleEvent::new(identity(), Some("/do/0/greet".into()), EventKind::TaskStarted);
+        let event = LifecycleEvent::new(
+            identity(),
+            Some("/do/0/greet".into()),
+            EventKind::TaskStarted,
+        );
         let ce = event.to_cloudevent();
         assert_eq!(ce["type"], "io.serverlessworkflow.task.started.v1");
         assert_eq!(ce["specversion"], "1.0");
@@ -222,15 +255,16 @@ mod tests {
 
     #[test]
     fn workflow_events_carry_definition_and_error() {
-        let started = LifecycleEvent::new(identity(), None, EventKind::WorkflowStarted).to_cloudevent();
+        let started =
+            LifecycleEvent::new(identity(), None, EventKind::WorkflowStarted).to_cloudevent();
         assert_eq!(started["type"], "io.serverlessworkflow.workflow.started.v1");
         assert_eq!(started["data"]["definition"]["namespace"], "ns");
         let error = crate::runtime::error::WorkflowError::new(
             crate::runtime::error::ErrorKind::Runtime,
             "boom",
         );
-        let faulted =
-            LifecycleEvent::new(identity(), None, EventKind::WorkflowFaulted { error }).to_cloudevent();
+        let faulted = LifecycleEvent::new(identity(), None, EventKind::WorkflowFaulted { error })
+            .to_cloudevent();
         assert_eq!(faulted["data"]["error"]["status"], 500);
         assert!(faulted["data"]["faultedAt"].is_string());
     }

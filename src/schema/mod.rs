@@ -3,11 +3,11 @@
 mod validator;
 
 #[cfg(test)]
-mod test_yaml;
-#[cfg(test)]
 mod agreement_tests;
 #[cfg(test)]
 mod mutation_tests;
+#[cfg(test)]
+mod test_yaml;
 
 pub use validator::SCHEMA_TEXT;
 
