@@ -12,6 +12,7 @@ pub mod exec;
 pub mod exit_code;
 pub mod expr;
 pub mod frontend;
+pub mod graph;
 pub mod parse;
 pub mod pointer;
 pub mod report;

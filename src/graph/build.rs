@@ -1,0 +1,570 @@
+//! Lowering of a `Document` into the picture model: every task becomes a node or a cluster, and
+//! every way control can move (sequence, `then`, switch cases, `if` skips, loops, fork branches,
+//! catches, retries, `exit` and `end`) becomes an edge.
+//!
+//! Each task is built into a `Piece` (its items, the id control enters by, and its exits, each
+//! still carrying the flow directive that decides where it goes). The enclosing list resolves
+//! those directives against its own tasks, and hands what leaves the list to its owner.
+
+use std::collections::HashMap;
+
+use crate::document::{
+    Document, Extension, ExtensionTarget, FlowDirective, ForTask, Task, TaskKind, TaskList, TryTask,
+};
+
+use super::label;
+use super::model::{Cluster, Edge, EdgeStyle, Graph, Ids, Item, Node, Shape, shorten};
+
+const START: &str = "wf_start";
+const END: &str = "wf_end";
+const FAULT: &str = "wf_fault";
+
+/// Builds the picture of a document. Pure: the same document always gives the same graph.
+pub(crate) fn build(document: &Document) -> Graph {
+    let mut builder = Builder {
+        document,
+        ids: Ids::default(),
+        edges: Vec::new(),
+        fault_used: false,
+        try_depth: 0,
+    };
+    for reserved in [START, END, FAULT] {
+        builder.ids.unique(reserved.to_string());
+    }
+    let meta = &document.meta;
+    let title = format!("{}/{}:{}", meta.namespace, meta.name, meta.version);
+
+    let mut items = vec![terminal(START, "start", Shape::Start)];
+    let top = builder.list(&document.do_, Mode::Sequence);
+    for entry in &top.entries {
+        builder.edge(START, entry, None, EdgeStyle::Flow);
+    }
+    for out in top.outs {
+        builder.edge(&out.from, END, out.label, out.style);
+    }
+    items.extend(top.items);
+    items.push(terminal(END, "end", Shape::End));
+    if builder.fault_used {
+        items.push(terminal(FAULT, "fault", Shape::Fault));
+    }
+    if !document.use_.functions.is_empty() {
+        items.push(builder.functions());
+    }
+    for extension in &document.use_.extensions {
+        items.push(builder.extension(extension));
+    }
+    let mut edges = builder.edges;
+    sort_by_source(&mut edges, &items);
+    Graph {
+        title,
+        items,
+        edges,
+    }
+}
+
+/// Orders edges by where their source is drawn (stable, so a node's edges keep their order),
+/// which makes the text read top to bottom and gives the layout engines a natural order.
+fn sort_by_source(edges: &mut [Edge], items: &[Item]) {
+    fn walk(items: &[Item], order: &mut HashMap<String, usize>) {
+        for item in items {
+            let next = order.len();
+            match item {
+                Item::Node(node) => {
+                    order.insert(node.id.clone(), next);
+                }
+                Item::Cluster(cluster) => {
+                    order.insert(cluster.id.clone(), next);
+                    walk(&cluster.items, order);
+                }
+            }
+        }
+    }
+    let mut order = HashMap::new();
+    walk(items, &mut order);
+    edges.sort_by_key(|edge| order.get(&edge.from).copied().unwrap_or(usize::MAX));
+}
+
+fn terminal(id: &str, label: &str, shape: Shape) -> Item {
+    Item::Node(Node {
+        id: id.to_string(),
+        lines: vec![label.to_string()],
+        shape,
+    })
+}
+
+/// How the tasks of a list relate: one after the other, or all at once (fork branches).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Sequence,
+    Parallel,
+}
+
+/// A path out of a task, waiting for its destination.
+struct Exit {
+    from: String,
+    label: Option<String>,
+    style: EdgeStyle,
+    directive: FlowDirective,
+}
+
+/// A path out of a whole list: it fell off the end, or took `then: exit`.
+struct Out {
+    from: String,
+    label: Option<String>,
+    style: EdgeStyle,
+    /// Left through `exit` rather than by completing the last task.
+    exited: bool,
+}
+
+/// A task lowered to drawing items.
+struct Piece {
+    items: Vec<Item>,
+    entry: String,
+    exits: Vec<Exit>,
+}
+
+/// A task list lowered: where control enters (one id, or one per fork branch) and leaves.
+struct ListPiece {
+    items: Vec<Item>,
+    entries: Vec<String>,
+    outs: Vec<Out>,
+}
+
+struct Builder<'d> {
+    document: &'d Document,
+    ids: Ids,
+    edges: Vec<Edge>,
+    fault_used: bool,
+    /// How many `try` bodies enclose the task being built: a `raise` there goes to a catch.
+    try_depth: usize,
+}
+
+impl Builder<'_> {
+    fn edge(&mut self, from: &str, to: &str, label: Option<String>, style: EdgeStyle) {
+        self.edges.push(Edge {
+            from: from.to_string(),
+            to: to.to_string(),
+            label,
+            style,
+        });
+    }
+
+    fn node(&mut self, prefix: &str, pointer: &str, lines: Vec<String>, shape: Shape) -> Node {
+        Node {
+            id: self.ids.for_pointer(prefix, pointer),
+            lines,
+            shape,
+        }
+    }
+
+    fn list(&mut self, list: &TaskList, mode: Mode) -> ListPiece {
+        if list.is_empty() {
+            let node = self.node(
+                "p",
+                &list.pointer,
+                vec!["(no tasks)".into()],
+                Shape::Placeholder,
+            );
+            let id = node.id.clone();
+            return ListPiece {
+                items: vec![Item::Node(node)],
+                entries: vec![id.clone()],
+                outs: vec![Out {
+                    from: id,
+                    label: None,
+                    style: EdgeStyle::Flow,
+                    exited: false,
+                }],
+            };
+        }
+        let pieces: Vec<Piece> = list.iter().map(|task| self.task(task)).collect();
+        let entries: Vec<String> = pieces.iter().map(|p| p.entry.clone()).collect();
+        let mut items = Vec::new();
+        let mut outs = Vec::new();
+        for (index, piece) in pieces.into_iter().enumerate() {
+            items.extend(piece.items);
+            for exit in piece.exits {
+                let out = |label: Option<String>, exited: bool| Out {
+                    from: exit.from.clone(),
+                    label,
+                    style: exit.style,
+                    exited,
+                };
+                match &exit.directive {
+                    FlowDirective::Continue => match entries.get(index + 1) {
+                        Some(next) if mode == Mode::Sequence => {
+                            self.edge(&exit.from, next, exit.label.clone(), exit.style)
+                        }
+                        _ => outs.push(out(exit.label.clone(), false)),
+                    },
+                    FlowDirective::Exit => {
+                        outs.push(out(exit.label.clone().or(Some("exit".into())), true))
+                    }
+                    FlowDirective::End => {
+                        let label = exit.label.clone().or(Some("end".into()));
+                        self.edge(&exit.from, END, label, exit.style);
+                    }
+                    FlowDirective::Goto(target) => match list.position(&target.name) {
+                        Some(position) => {
+                            let to = entries.get(position).cloned().unwrap_or_default();
+                            self.edge(&exit.from, &to, exit.label.clone(), exit.style);
+                        }
+                        // The analyzer rejects this; draw it rather than fail.
+                        None => {
+                            let label =
+                                format!("then {} (no such task)", shorten(&target.name, 30));
+                            self.edge(&exit.from, END, Some(label), exit.style);
+                        }
+                    },
+                }
+            }
+        }
+        let entries = match mode {
+            Mode::Sequence => entries.into_iter().take(1).collect(),
+            Mode::Parallel => entries,
+        };
+        ListPiece {
+            items,
+            entries,
+            outs,
+        }
+    }
+
+    /// A task, preceded by a decision when it has an `if`.
+    fn task(&mut self, task: &Task) -> Piece {
+        let mut piece = self.task_body(task);
+        if let Some(condition) = &task.common.if_ {
+            let lines = vec![format!("if {}", label::condition(condition))];
+            let decision = self.node("if", &task.pointer, lines, Shape::Decision);
+            self.edge(
+                &decision.id,
+                &piece.entry,
+                Some("true".into()),
+                EdgeStyle::Flow,
+            );
+            piece.exits.push(Exit {
+                from: decision.id.clone(),
+                label: Some("false".into()),
+                style: EdgeStyle::Skip,
+                directive: FlowDirective::Continue,
+            });
+            piece.entry = decision.id.clone();
+            piece.items.insert(0, Item::Node(decision));
+        }
+        piece
+    }
+
+    fn task_body(&mut self, task: &Task) -> Piece {
+        let then = task.common.then.clone();
+        match &task.kind {
+            TaskKind::Do(body) => {
+                let inner = self.list(&body.do_, Mode::Sequence);
+                let entry = inner.entries.first().cloned().unwrap_or_default();
+                let cluster = self.cluster(task, inner.items);
+                Piece {
+                    items: vec![cluster],
+                    entry,
+                    exits: outs_to_exits(inner.outs, &then),
+                }
+            }
+            TaskKind::For(for_) => self.for_loop(task, for_),
+            TaskKind::Fork(fork) => {
+                let lines = vec![if fork.compete { "compete" } else { "fork" }.to_string()];
+                let head = self.node("t", &task.pointer, lines, Shape::Fork);
+                let join_lines = vec![if fork.compete { "first done" } else { "join" }.to_string()];
+                let join = self.node("j", &task.pointer, join_lines, Shape::Join);
+                let branches = self.list(&fork.branches, Mode::Parallel);
+                for entry in &branches.entries {
+                    self.edge(&head.id, entry, None, EdgeStyle::Flow);
+                }
+                for out in branches.outs {
+                    self.edge(&out.from, &join.id, out.label, out.style);
+                }
+                let (entry, exit_from) = (head.id.clone(), join.id.clone());
+                let mut items = vec![Item::Node(head)];
+                items.extend(branches.items);
+                items.push(Item::Node(join));
+                Piece {
+                    items: vec![self.cluster(task, items)],
+                    entry,
+                    exits: vec![exit(exit_from, None, then)],
+                }
+            }
+            TaskKind::Try(try_) => self.try_catch(task, try_),
+            TaskKind::Listen(listen) => {
+                let body = listen.foreach.as_ref().and_then(|f| f.do_.as_ref());
+                match body {
+                    Some(body) => self.each_event(task, body),
+                    None => self.simple(task),
+                }
+            }
+            TaskKind::Call(_) => {
+                match task.child_lists().first() {
+                    // An AsyncAPI subscription with a `foreach` runs a body per message.
+                    Some(body) => self.each_event(task, body),
+                    None => self.simple(task),
+                }
+            }
+            TaskKind::Raise(_) => {
+                let node = self.node("t", &task.pointer, label::task_lines(task), Shape::Task);
+                if self.try_depth == 0 {
+                    self.fault_used = true;
+                    self.edge(&node.id, FAULT, None, EdgeStyle::Error);
+                }
+                Piece {
+                    entry: node.id.clone(),
+                    items: vec![Item::Node(node)],
+                    exits: Vec::new(),
+                }
+            }
+            TaskKind::Switch(switch) => {
+                let node = self.node("t", &task.pointer, label::task_lines(task), Shape::Decision);
+                let mut exits: Vec<Exit> = switch
+                    .cases
+                    .iter()
+                    .map(|case| {
+                        let label = match &case.when {
+                            Some(when) => label::condition(when),
+                            None => "default".into(),
+                        };
+                        exit(node.id.clone(), Some(label), case.then.clone())
+                    })
+                    .collect();
+                if switch.cases.iter().all(|case| case.when.is_some()) {
+                    exits.push(exit(node.id.clone(), Some("no match".into()), then));
+                }
+                Piece {
+                    entry: node.id.clone(),
+                    items: vec![Item::Node(node)],
+                    exits,
+                }
+            }
+            TaskKind::Emit(_) | TaskKind::Run(_) | TaskKind::Set(_) | TaskKind::Wait(_) => {
+                self.simple(task)
+            }
+        }
+    }
+
+    fn simple(&mut self, task: &Task) -> Piece {
+        let node = self.node("t", &task.pointer, label::task_lines(task), Shape::Task);
+        Piece {
+            entry: node.id.clone(),
+            exits: vec![exit(node.id.clone(), None, task.common.then.clone())],
+            items: vec![Item::Node(node)],
+        }
+    }
+
+    fn cluster(&mut self, task: &Task, items: Vec<Item>) -> Item {
+        Item::Cluster(Cluster {
+            id: self.ids.for_pointer("c", &task.pointer),
+            title: label::cluster_title(task),
+            items,
+        })
+    }
+
+    /// A loop: a head node that runs the body once per item, and leaves when items run out.
+    fn looping(&mut self, task: &Task, head_lines: Vec<String>, body: &TaskList) -> Piece {
+        let head = self.node("t", &task.pointer, head_lines, Shape::Loop);
+        let inner = self.list(body, Mode::Sequence);
+        for entry in &inner.entries {
+            self.edge(&head.id, entry, None, EdgeStyle::Flow);
+        }
+        for out in inner.outs {
+            let label = out.label.or(Some("next".into()));
+            self.edge(&out.from, &head.id, label, out.style);
+        }
+        let entry = head.id.clone();
+        let mut items = vec![Item::Node(head)];
+        items.extend(inner.items);
+        Piece {
+            items: vec![self.cluster(task, items)],
+            exits: vec![exit(
+                entry.clone(),
+                Some("done".into()),
+                task.common.then.clone(),
+            )],
+            entry,
+        }
+    }
+
+    fn for_loop(&mut self, task: &Task, for_: &ForTask) -> Piece {
+        let mut lines = vec![
+            format!("for each {}", shorten(&for_.each, 20)),
+            format!("in {}", label::condition(&for_.in_)),
+        ];
+        if let Some(while_) = &for_.while_ {
+            lines.push(format!("while {}", label::condition(while_)));
+        }
+        self.looping(task, lines, &for_.do_)
+    }
+
+    /// `listen` or an AsyncAPI subscription with a `foreach` body: a loop over what arrives.
+    fn each_event(&mut self, task: &Task, body: &TaskList) -> Piece {
+        let mut lines = label::task_lines(task);
+        lines.remove(0);
+        lines.push("for each event".into());
+        self.looping(task, lines, body)
+    }
+
+    fn try_catch(&mut self, task: &Task, try_: &TryTask) -> Piece {
+        let then = task.common.then.clone();
+        self.try_depth += 1;
+        let body = self.list(&try_.try_, Mode::Sequence);
+        self.try_depth -= 1;
+        let entry = body.entries.first().cloned().unwrap_or_default();
+        let try_cluster = self.cluster(task, body.items);
+        let try_id = match &try_cluster {
+            Item::Cluster(cluster) => cluster.id.clone(),
+            Item::Node(node) => node.id.clone(),
+        };
+
+        let catch = &try_.catch;
+        let mut catch_lines = vec!["catch".to_string()];
+        if let Some(name) = &catch.as_ {
+            catch_lines.push(format!("as ${}", shorten(name, 20)));
+        }
+        let handler = self.node("k", &catch.pointer, catch_lines, Shape::Catch);
+        let handler_id = handler.id.clone();
+        self.edge(
+            &try_id,
+            &handler_id,
+            Some(label::caught(catch)),
+            EdgeStyle::Error,
+        );
+        if let Some(retry) = label::retry(catch, self.document) {
+            self.edge(&handler_id, &try_id, Some(retry), EdgeStyle::Retry);
+        }
+
+        let mut exits = outs_to_exits(body.outs, &then);
+        let mut items = vec![try_cluster];
+        match &catch.do_ {
+            Some(list) => {
+                let handled = self.list(list, Mode::Sequence);
+                for entry in &handled.entries {
+                    self.edge(&handler_id, entry, None, EdgeStyle::Flow);
+                }
+                exits.extend(outs_to_exits(handled.outs, &then));
+                let mut catch_items = vec![Item::Node(handler)];
+                catch_items.extend(handled.items);
+                items.push(Item::Cluster(Cluster {
+                    id: self.ids.for_pointer("c", &catch.pointer),
+                    title: format!("{} · catch", shorten(&task.name, 40)),
+                    items: catch_items,
+                }));
+            }
+            None => {
+                exits.push(exit(handler_id, None, then));
+                items.push(Item::Node(handler));
+            }
+        }
+        Piece {
+            items,
+            entry,
+            exits,
+        }
+    }
+
+    /// `use.functions`: tasks that run only when called, drawn apart from the flow.
+    fn functions(&mut self) -> Item {
+        let mut items = Vec::new();
+        for function in &self.document.use_.functions {
+            items.extend(self.task(function).items);
+        }
+        Item::Cluster(Cluster {
+            id: self.ids.unique("c_use_functions".into()),
+            title: "use.functions".into(),
+            items,
+        })
+    }
+
+    /// An extension: its `before` tasks, the task it extends, its `after` tasks, and the point
+    /// where the flow resumes. `exit` in `before` skips the extended task.
+    fn extension(&mut self, extension: &Extension) -> Item {
+        let mut extended_lines = vec![
+            "extended task".to_string(),
+            extension_target(extension.extend),
+        ];
+        if let Some(when) = &extension.when {
+            extended_lines.push(format!("when {}", label::condition(when)));
+        }
+        let extended = self.node("x", &extension.pointer, extended_lines, Shape::Placeholder);
+        let resume_lines = vec!["back to the flow".to_string()];
+        let resume = self.node("r", &extension.pointer, resume_lines, Shape::Placeholder);
+        let (extended_id, resume_id) = (extended.id.clone(), resume.id.clone());
+        let before = extension
+            .before
+            .as_ref()
+            .map(|l| self.list(l, Mode::Sequence));
+        let after = extension
+            .after
+            .as_ref()
+            .map(|l| self.list(l, Mode::Sequence));
+        let after_entry = after.as_ref().and_then(|a| a.entries.first().cloned());
+        let past_extended = after_entry.unwrap_or_else(|| resume_id.clone());
+        let mut items = Vec::new();
+        if let Some(before) = before {
+            for out in before.outs {
+                let to = if out.exited {
+                    &past_extended
+                } else {
+                    &extended_id
+                };
+                self.edge(&out.from, to, out.label, out.style);
+            }
+            items.extend(before.items);
+        }
+        self.edge(&extended_id, &past_extended, None, EdgeStyle::Flow);
+        items.push(Item::Node(extended));
+        if let Some(after) = after {
+            for out in after.outs {
+                self.edge(&out.from, &resume_id, out.label, out.style);
+            }
+            items.extend(after.items);
+        }
+        items.push(Item::Node(resume));
+        Item::Cluster(Cluster {
+            id: self.ids.for_pointer("c", &extension.pointer),
+            title: format!("extension {}", shorten(&extension.name, 40)),
+            items,
+        })
+    }
+}
+
+fn extension_target(target: ExtensionTarget) -> String {
+    let kind = match target {
+        ExtensionTarget::Call => "call",
+        ExtensionTarget::Composite => "composite",
+        ExtensionTarget::Emit => "emit",
+        ExtensionTarget::For => "for",
+        ExtensionTarget::Listen => "listen",
+        ExtensionTarget::Raise => "raise",
+        ExtensionTarget::Run => "run",
+        ExtensionTarget::Set => "set",
+        ExtensionTarget::Switch => "switch",
+        ExtensionTarget::Try => "try",
+        ExtensionTarget::Wait => "wait",
+        ExtensionTarget::All => return "every task".into(),
+    };
+    format!("every {kind} task")
+}
+
+fn exit(from: String, label: Option<String>, directive: FlowDirective) -> Exit {
+    Exit {
+        from,
+        label,
+        style: EdgeStyle::Flow,
+        directive,
+    }
+}
+
+/// What left a nested list now leaves the task that owns it, through that task's `then`.
+fn outs_to_exits(outs: Vec<Out>, then: &FlowDirective) -> Vec<Exit> {
+    outs.into_iter()
+        .map(|out| Exit {
+            from: out.from,
+            label: out.label,
+            style: out.style,
+            directive: then.clone(),
+        })
+        .collect()
+}

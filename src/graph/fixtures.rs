@@ -1,0 +1,123 @@
+//! Test-only: the documents the graph tests draw (the spec examples, the CTK workflows, this
+//! repository's `workflows/`), loaded and parsed, each with a name fit for a snapshot file.
+
+use std::path::{Path, PathBuf};
+
+use crate::document::Document;
+use crate::frontend;
+use crate::source::Source;
+
+/// Checks a workflow text with the real front end (loader, schema, parser), failing the test
+/// with the diagnostics unless it is valid: the graph promises only valid documents.
+pub(crate) fn document_named(name: &str, text: &str) -> Document {
+    let checked = frontend::check_source(Source::new(name, text.to_string()));
+    match checked.valid_document() {
+        Some(document) => document.clone(),
+        None => panic!("{name} is not valid: {:#?}", checked.diagnostics),
+    }
+}
+
+pub(crate) fn document(text: &str) -> Document {
+    document_named("test.yaml", text)
+}
+
+/// `../shared/spec/<sub>` next to the repository (or two levels up from a worktree).
+pub(crate) fn spec_dir(sub: &str) -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let found = ["../shared/spec", "../../shared/spec"]
+        .iter()
+        .map(|relative| root.join(relative).join(sub))
+        .find(|dir| dir.is_dir());
+    if found.is_none() {
+        println!("note: ../shared/spec/{sub} is absent; skipping");
+    }
+    found
+}
+
+/// Every `.yaml`/`.yml`/`.json` file of a directory as (snapshot name, document), sorted.
+pub(crate) fn documents_in(dir: &Path) -> Vec<(String, Document)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|path| {
+        matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        )
+    });
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text =
+                std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("doc");
+            (
+                snapshot_name(stem),
+                document_named(&path.display().to_string(), &text),
+            )
+        })
+        .collect()
+}
+
+/// The workflow definitions embedded as `"""` doc strings in the CTK features, named
+/// `<feature>-<n>`.
+pub(crate) fn ctk_documents() -> Vec<(String, Document)> {
+    let Some(dir) = spec_dir("ctk/features") else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("ctk");
+        for (n, definition) in doc_strings(&text).into_iter().enumerate() {
+            out.push((
+                snapshot_name(&format!("{stem}-{}", n + 1)),
+                document_named(&format!("{stem} #{}", n + 1), &definition),
+            ));
+        }
+    }
+    out
+}
+
+fn doc_strings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        match (&mut current, line.trim()) {
+            (None, opening) if opening.starts_with("\"\"\"") => {
+                current = Some((indent, String::new()))
+            }
+            (Some(_), "\"\"\"") => {
+                let (_, body) = current.take().unwrap_or_default();
+                if body.starts_with("document:") {
+                    out.push(body);
+                }
+            }
+            (Some((strip, body)), _) => {
+                body.push_str(line.get(*strip..).unwrap_or(""));
+                body.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    out
+}
+
+/// A file stem as a snapshot name: letters, digits, `-` and `_` only.
+fn snapshot_name(stem: &str) -> String {
+    stem.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}

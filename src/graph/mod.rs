@@ -1,0 +1,16 @@
+//! `workflow graph`: Mermaid and DOT pictures of a workflow, built once as a small graph model
+//! (`model`, `build`) and written by one writer per language.
+
+mod build;
+mod dot;
+mod inject;
+mod label;
+mod mermaid;
+mod model;
+mod render;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use inject::{END_MARKER, InjectError, START_MARKER, inject};
+pub use render::{Direction, Format, render};
