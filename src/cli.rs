@@ -28,6 +28,43 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the embedded JSON Schema of the DSL (for editors and other tools).
     Schema,
+    /// Draw a workflow as a Mermaid flowchart (or Graphviz DOT) on stdout, or inject the Mermaid
+    /// into a Markdown file between `<!-- workflow-graph:start -->` and `<!-- workflow-graph:end -->`.
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The workflow document to draw.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+
+    /// Which way the flow runs: top-down or left-right.
+    #[arg(long, value_enum, default_value_t = GraphDirection::Td, ignore_case = true)]
+    pub direction: GraphDirection,
+
+    /// Replace the region between the workflow-graph markers of this Markdown file with a fenced
+    /// mermaid block (written atomically) instead of printing the graph.
+    #[arg(long, value_name = "PATH")]
+    pub inject: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphDirection {
+    #[value(name = "TD")]
+    Td,
+    #[value(name = "LR")]
+    Lr,
 }
 
 #[derive(Debug, Args)]

@@ -52,5 +52,6 @@ where
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
         }
         Command::Schema => command::schema::run(&mut stdout),
+        Command::Graph(args) => command::graph::run(args, cli.color, &mut stdout, &mut stderr),
     }
 }

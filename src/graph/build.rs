@@ -235,7 +235,7 @@ impl Builder<'_> {
         let mut piece = self.task_body(task);
         if let Some(condition) = &task.common.if_ {
             let lines = vec![format!("if {}", label::condition(condition))];
-            let decision = self.node("if", &task.pointer, lines, Shape::Decision);
+            let decision = self.node("if", &task.pointer, lines, Shape::Condition);
             self.edge(
                 &decision.id,
                 &piece.entry,

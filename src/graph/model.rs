@@ -39,7 +39,9 @@ pub(crate) enum Shape {
     Fault,
     /// An ordinary task.
     Task,
-    /// An `if` condition or a `switch`.
+    /// An `if` condition: run the task, or skip it.
+    Condition,
+    /// A `switch`: one way out per case.
     Decision,
     /// The head of a `for` loop or of a `foreach` over consumed events.
     Loop,

@@ -78,6 +78,18 @@ mod tests {
     }
 
     #[test]
+    fn mermaid_and_dot_of_awkward_names() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph");
+        let documents = fixtures::documents_in(&dir);
+        assert!(
+            !documents.is_empty(),
+            "tests/fixtures/graph has no documents"
+        );
+        snapshot_all("mermaid@fixture-", documents.clone(), Format::Mermaid);
+        snapshot_all("dot@fixture-", documents, Format::Dot);
+    }
+
+    #[test]
     fn dot_of_a_few() {
         let mut documents = Vec::new();
         if let Some(dir) = fixtures::spec_dir("examples") {
