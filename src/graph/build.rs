@@ -34,7 +34,13 @@ pub(crate) fn build(document: &Document) -> Graph {
     let meta = &document.meta;
     let title = format!("{}/{}:{}", meta.namespace, meta.name, meta.version);
 
-    let mut items = vec![terminal(START, "start", Shape::Start)];
+    let mut start_lines = vec!["start".to_string()];
+    start_lines.extend(document.schedule.as_ref().and_then(label::schedule));
+    let mut items = vec![Item::Node(Node {
+        id: START.to_string(),
+        lines: start_lines,
+        shape: Shape::Start,
+    })];
     let top = builder.list(&document.do_, Mode::Sequence);
     for entry in &top.entries {
         builder.edge(START, entry, None, EdgeStyle::Flow);
@@ -400,8 +406,8 @@ impl Builder<'_> {
 
     /// `listen` or an AsyncAPI subscription with a `foreach` body: a loop over what arrives.
     fn each_event(&mut self, task: &Task, body: &TaskList) -> Piece {
-        let mut lines = label::task_lines(task);
-        lines.remove(0);
+        // The cluster title carries the name; the head says what arrives and that it loops.
+        let mut lines: Vec<String> = label::task_lines(task).into_iter().skip(1).collect();
         lines.push("for each event".into());
         self.looping(task, lines, body)
     }

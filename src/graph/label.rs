@@ -4,7 +4,7 @@
 
 use crate::document::{
     AsyncApiCall, BackoffKind, CallTask, Catch, ConsumptionStrategy, Document, Duration, ErrorRef,
-    Expression, Process, RetryPolicy, RetryRef, ScriptSource, Task, TaskKind,
+    Expression, Process, RetryPolicy, RetryRef, Schedule, ScriptSource, Task, TaskKind, Until,
 };
 
 use super::model::shorten;
@@ -49,7 +49,7 @@ fn kind_and_detail(kind: &TaskKind) -> (String, Option<String>) {
         ),
         TaskKind::Raise(raise) => ("raise".into(), Some(raised(&raise.error))),
         TaskKind::Wait(wait) => ("wait".into(), Some(duration(&wait.duration))),
-        TaskKind::Listen(listen) => (format!("listen to {}", strategy(&listen.to)), None),
+        TaskKind::Listen(listen) => ("listen".into(), Some(strategy(&listen.to))),
         TaskKind::Run(run) => match &run.process {
             Process::Shell(shell) => ("run shell".into(), Some(shell.command.text().to_string())),
             Process::Script(script) => {
@@ -108,22 +108,33 @@ fn without_scheme(uri: &str) -> &str {
     uri.split_once("://").map_or(uri, |(_, rest)| rest)
 }
 
-fn strategy(strategy: &ConsumptionStrategy) -> String {
-    match strategy {
-        ConsumptionStrategy::All { filters, .. } => format!("all ({})", filters.len()),
+/// `to one event`, `to all of 2 events`, `to any event until .done`: what a listener waits for.
+pub(crate) fn strategy(consumed: &ConsumptionStrategy) -> String {
+    let events = |n: usize| {
+        if n == 1 {
+            "1 event".to_string()
+        } else {
+            format!("{n} events")
+        }
+    };
+    match consumed {
+        ConsumptionStrategy::All { filters, .. } => format!("to all of {}", events(filters.len())),
         ConsumptionStrategy::Any { filters, until, .. } => {
-            let base = if filters.is_empty() {
-                "any event".to_string()
-            } else {
-                format!("any ({})", filters.len())
+            let base = match filters.len() {
+                0 => "to any event".to_string(),
+                n => format!("to any of {}", events(n)),
             };
-            if until.is_some() {
-                format!("{base} until …")
-            } else {
-                base
+            match until.as_deref() {
+                Some(Until::Expression(expression)) => {
+                    format!("{base} until {}", condition(expression))
+                }
+                Some(Until::Events(inner)) => {
+                    format!("{base} until {}", strategy(inner).trim_start_matches("to "))
+                }
+                None => base,
             }
         }
-        ConsumptionStrategy::One { .. } => "one".into(),
+        ConsumptionStrategy::One { .. } => "to one event".into(),
     }
 }
 
@@ -141,6 +152,23 @@ fn raised(error: &ErrorRef) -> String {
 fn last_segment(uri: &str) -> &str {
     let trimmed = uri.trim_end_matches('/');
     trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+/// When a scheduled workflow starts, for the start node (`every 1h`, `cron 0 * * * *`).
+pub(crate) fn schedule(schedule: &Schedule) -> Option<String> {
+    if let Some(every) = &schedule.every {
+        return Some(format!("every {}", duration(every)));
+    }
+    if let Some(cron) = &schedule.cron {
+        return Some(format!("cron {}", shorten(cron, 30)));
+    }
+    if let Some(after) = &schedule.after {
+        return Some(format!("again {} after each run", duration(after)));
+    }
+    schedule
+        .on
+        .as_ref()
+        .map(|on| format!("on {}", strategy(on).trim_start_matches("to ")))
 }
 
 /// A duration as a person writes it: `3s`, `1h 30m`, `PT15M`, or the expression.
