@@ -152,7 +152,16 @@ impl Builder<'_> {
             to: to.to_string(),
             label,
             style,
+            backward: false,
         });
+    }
+
+    /// An edge that closes a loop (a jump back, a next iteration, a retry).
+    fn back_edge(&mut self, from: &str, to: &str, label: Option<String>, style: EdgeStyle) {
+        self.edge(from, to, label, style);
+        if let Some(edge) = self.edges.last_mut() {
+            edge.backward = true;
+        }
     }
 
     fn node(&mut self, prefix: &str, pointer: &str, lines: Vec<String>, shape: Shape) -> Node {
@@ -213,7 +222,12 @@ impl Builder<'_> {
                     FlowDirective::Goto(target) => match list.position(&target.name) {
                         Some(position) => {
                             let to = entries.get(position).cloned().unwrap_or_default();
-                            self.edge(&exit.from, &to, exit.label.clone(), exit.style);
+                            let label = exit.label.clone();
+                            if position <= index {
+                                self.back_edge(&exit.from, &to, label, exit.style);
+                            } else {
+                                self.edge(&exit.from, &to, label, exit.style);
+                            }
                         }
                         // The analyzer rejects this; draw it rather than fail.
                         None => {
@@ -377,7 +391,7 @@ impl Builder<'_> {
         }
         for out in inner.outs {
             let label = out.label.or(Some("next".into()));
-            self.edge(&out.from, &head.id, label, out.style);
+            self.back_edge(&out.from, &head.id, label, out.style);
         }
         let entry = head.id.clone();
         let mut items = vec![Item::Node(head)];
@@ -438,7 +452,7 @@ impl Builder<'_> {
             EdgeStyle::Error,
         );
         if let Some(retry) = label::retry(catch, self.document) {
-            self.edge(&handler_id, &try_id, Some(retry), EdgeStyle::Retry);
+            self.back_edge(&handler_id, &try_id, Some(retry), EdgeStyle::Retry);
         }
 
         let mut exits = outs_to_exits(body.outs, &then);

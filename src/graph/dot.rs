@@ -54,6 +54,9 @@ pub(crate) fn write(graph: &Graph, direction: Direction) -> String {
         if let Some(label) = &edge.label {
             attributes.push(format!("label={}", quote(label)));
         }
+        if edge.backward {
+            attributes.push("constraint=false".into());
+        }
         match edge.style {
             EdgeStyle::Flow => {}
             EdgeStyle::Skip => attributes.push("style=dashed, color=gray40".into()),
@@ -170,12 +173,14 @@ mod tests {
                     to: "handler".into(),
                     label: Some("any error".into()),
                     style: EdgeStyle::Error,
+                    backward: false,
                 },
                 Edge {
                     from: "handler".into(),
                     to: "c_try".into(),
                     label: None,
                     style: EdgeStyle::Retry,
+                    backward: true,
                 },
             ],
         };
@@ -190,8 +195,8 @@ mod tests {
         );
         assert!(
             text.contains(
-                "\"handler\" -> \"inner\" [lhead=\"cluster_c_try\", style=dashed, \
-                 color=darkorange3];"
+                "\"handler\" -> \"inner\" [lhead=\"cluster_c_try\", constraint=false, \
+                 style=dashed, color=darkorange3];"
             ),
             "{text}"
         );

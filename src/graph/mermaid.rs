@@ -153,12 +153,14 @@ mod tests {
                     to: "b".into(),
                     label: None,
                     style: EdgeStyle::Flow,
+                    backward: false,
                 },
                 Edge {
                     from: "c".into(),
                     to: "a".into(),
                     label: Some(".x == \"y\"".into()),
                     style: EdgeStyle::Retry,
+                    backward: true,
                 },
             ],
         };

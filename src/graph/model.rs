@@ -68,6 +68,8 @@ pub(crate) struct Edge {
     pub to: String,
     pub label: Option<String>,
     pub style: EdgeStyle,
+    /// Closes a loop (jump back, next iteration, retry): layouts should not rank by it.
+    pub backward: bool,
 }
 
 /// The kind of path an edge stands for.
