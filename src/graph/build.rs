@@ -8,9 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::document::{
-    Document, Extension, ExtensionTarget, FlowDirective, ForTask, Task, TaskKind, TaskList, TryTask,
-};
+use crate::document::{Document, FlowDirective, ForTask, Task, TaskKind, TaskList, TryTask};
 
 use super::label;
 use super::model::{Cluster, Edge, EdgeStyle, Graph, Ids, Item, Node, Shape, shorten};
@@ -100,13 +98,13 @@ fn terminal(id: &str, label: &str, shape: Shape) -> Item {
 
 /// How the tasks of a list relate: one after the other, or all at once (fork branches).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Sequence,
     Parallel,
 }
 
 /// A path out of a task, waiting for its destination.
-struct Exit {
+pub(super) struct Exit {
     from: String,
     label: Option<String>,
     style: EdgeStyle,
@@ -114,31 +112,31 @@ struct Exit {
 }
 
 /// A path out of a whole list: it fell off the end, or took `then: exit`.
-struct Out {
-    from: String,
-    label: Option<String>,
-    style: EdgeStyle,
+pub(super) struct Out {
+    pub(super) from: String,
+    pub(super) label: Option<String>,
+    pub(super) style: EdgeStyle,
     /// Left through `exit` rather than by completing the last task.
-    exited: bool,
+    pub(super) exited: bool,
 }
 
 /// A task lowered to drawing items.
-struct Piece {
-    items: Vec<Item>,
-    entry: String,
-    exits: Vec<Exit>,
+pub(super) struct Piece {
+    pub(super) items: Vec<Item>,
+    pub(super) entry: String,
+    pub(super) exits: Vec<Exit>,
 }
 
 /// A task list lowered: where control enters (one id, or one per fork branch) and leaves.
-struct ListPiece {
-    items: Vec<Item>,
-    entries: Vec<String>,
-    outs: Vec<Out>,
+pub(super) struct ListPiece {
+    pub(super) items: Vec<Item>,
+    pub(super) entries: Vec<String>,
+    pub(super) outs: Vec<Out>,
 }
 
-struct Builder<'d> {
-    document: &'d Document,
-    ids: Ids,
+pub(super) struct Builder<'d> {
+    pub(super) document: &'d Document,
+    pub(super) ids: Ids,
     edges: Vec<Edge>,
     fault_used: bool,
     /// How many `try` bodies enclose the task being built: a `raise` there goes to a catch.
@@ -146,7 +144,7 @@ struct Builder<'d> {
 }
 
 impl Builder<'_> {
-    fn edge(&mut self, from: &str, to: &str, label: Option<String>, style: EdgeStyle) {
+    pub(super) fn edge(&mut self, from: &str, to: &str, label: Option<String>, style: EdgeStyle) {
         self.edges.push(Edge {
             from: from.to_string(),
             to: to.to_string(),
@@ -164,7 +162,13 @@ impl Builder<'_> {
         }
     }
 
-    fn node(&mut self, prefix: &str, pointer: &str, lines: Vec<String>, shape: Shape) -> Node {
+    pub(super) fn node(
+        &mut self,
+        prefix: &str,
+        pointer: &str,
+        lines: Vec<String>,
+        shape: Shape,
+    ) -> Node {
         Node {
             id: self.ids.for_pointer(prefix, pointer),
             lines,
@@ -172,7 +176,7 @@ impl Builder<'_> {
         }
     }
 
-    fn list(&mut self, list: &TaskList, mode: Mode) -> ListPiece {
+    pub(super) fn list(&mut self, list: &TaskList, mode: Mode) -> ListPiece {
         if list.is_empty() {
             let node = self.node(
                 "p",
@@ -251,7 +255,7 @@ impl Builder<'_> {
     }
 
     /// A task, preceded by a decision when it has an `if`.
-    fn task(&mut self, task: &Task) -> Piece {
+    pub(super) fn task(&mut self, task: &Task) -> Piece {
         let mut piece = self.task_body(task);
         if let Some(condition) = &task.common.if_ {
             let lines = vec![format!("if {}", label::condition(condition))];
@@ -483,89 +487,6 @@ impl Builder<'_> {
             exits,
         }
     }
-
-    /// `use.functions`: tasks that run only when called, drawn apart from the flow.
-    fn functions(&mut self) -> Item {
-        let mut items = Vec::new();
-        for function in &self.document.use_.functions {
-            items.extend(self.task(function).items);
-        }
-        Item::Cluster(Cluster {
-            id: self.ids.unique("c_use_functions".into()),
-            title: "use.functions".into(),
-            items,
-        })
-    }
-
-    /// An extension: its `before` tasks, the task it extends, its `after` tasks, and the point
-    /// where the flow resumes. `exit` in `before` skips the extended task.
-    fn extension(&mut self, extension: &Extension) -> Item {
-        let mut extended_lines = vec![
-            "extended task".to_string(),
-            extension_target(extension.extend),
-        ];
-        if let Some(when) = &extension.when {
-            extended_lines.push(format!("when {}", label::condition(when)));
-        }
-        let extended = self.node("x", &extension.pointer, extended_lines, Shape::Placeholder);
-        let resume_lines = vec!["back to the flow".to_string()];
-        let resume = self.node("r", &extension.pointer, resume_lines, Shape::Placeholder);
-        let (extended_id, resume_id) = (extended.id.clone(), resume.id.clone());
-        let before = extension
-            .before
-            .as_ref()
-            .map(|l| self.list(l, Mode::Sequence));
-        let after = extension
-            .after
-            .as_ref()
-            .map(|l| self.list(l, Mode::Sequence));
-        let after_entry = after.as_ref().and_then(|a| a.entries.first().cloned());
-        let past_extended = after_entry.unwrap_or_else(|| resume_id.clone());
-        let mut items = Vec::new();
-        if let Some(before) = before {
-            for out in before.outs {
-                let to = if out.exited {
-                    &past_extended
-                } else {
-                    &extended_id
-                };
-                self.edge(&out.from, to, out.label, out.style);
-            }
-            items.extend(before.items);
-        }
-        self.edge(&extended_id, &past_extended, None, EdgeStyle::Flow);
-        items.push(Item::Node(extended));
-        if let Some(after) = after {
-            for out in after.outs {
-                self.edge(&out.from, &resume_id, out.label, out.style);
-            }
-            items.extend(after.items);
-        }
-        items.push(Item::Node(resume));
-        Item::Cluster(Cluster {
-            id: self.ids.for_pointer("c", &extension.pointer),
-            title: format!("extension {}", shorten(&extension.name, 40)),
-            items,
-        })
-    }
-}
-
-fn extension_target(target: ExtensionTarget) -> String {
-    let kind = match target {
-        ExtensionTarget::Call => "call",
-        ExtensionTarget::Composite => "composite",
-        ExtensionTarget::Emit => "emit",
-        ExtensionTarget::For => "for",
-        ExtensionTarget::Listen => "listen",
-        ExtensionTarget::Raise => "raise",
-        ExtensionTarget::Run => "run",
-        ExtensionTarget::Set => "set",
-        ExtensionTarget::Switch => "switch",
-        ExtensionTarget::Try => "try",
-        ExtensionTarget::Wait => "wait",
-        ExtensionTarget::All => return "every task".into(),
-    };
-    format!("every {kind} task")
 }
 
 fn exit(from: String, label: Option<String>, directive: FlowDirective) -> Exit {

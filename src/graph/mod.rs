@@ -1,6 +1,7 @@
 //! `workflow graph`: Mermaid and DOT pictures of a workflow, built once as a small graph model
 //! (`model`, `build`) and written by one writer per language.
 
+mod aside;
 mod build;
 mod dot;
 mod inject;
