@@ -509,3 +509,215 @@ fn outs_to_exits(outs: Vec<Out>, then: &FlowDirective) -> Vec<Exit> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::fixtures;
+
+    const HEAD: &str = "document: {dsl: '1.0.3', namespace: t, name: g, version: '1.0.0'}\n";
+
+    fn graph(body: &str) -> Graph {
+        build(&fixtures::document(&format!("{HEAD}{body}")))
+    }
+
+    /// Without schema and analysis, for documents those would reject.
+    fn unchecked_graph(body: &str) -> Graph {
+        build(&fixtures::parsed(&format!("{HEAD}{body}")))
+    }
+
+    /// Edges as `from -> to [label]`, the way a person checks a picture.
+    fn edges(graph: &Graph) -> Vec<String> {
+        graph
+            .edges
+            .iter()
+            .map(|e| match &e.label {
+                Some(label) => format!("{} -> {} [{label}]", e.from, e.to),
+                None => format!("{} -> {}", e.from, e.to),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exit_leaves_the_nested_list_and_continues_after_its_owner() {
+        let g = graph(
+            "do:\n  - outer:\n      do:\n        - a:\n            set: {x: 1}\n            \
+             then: exit\n        - b:\n            set: {x: 2}\n  - after:\n      set: {y: 1}\n",
+        );
+        assert_eq!(
+            edges(&g),
+            [
+                "wf_start -> t_do_0_outer_do_0_a",
+                "t_do_0_outer_do_0_a -> t_do_1_after [exit]",
+                "t_do_0_outer_do_1_b -> t_do_1_after",
+                "t_do_1_after -> wf_end",
+            ]
+        );
+        assert!(g.is_cluster("c_do_0_outer"));
+    }
+
+    #[test]
+    fn switch_cases_are_labelled_and_no_match_follows_the_task_then() {
+        let g = graph(
+            "do:\n  - route:\n      switch:\n        - big:\n            when: .n > 9\n            \
+             then: large\n        - tiny:\n            when: ${ .n < 1 }\n            then: end\n      \
+             then: exit\n  - small:\n      set: {}\n  - large:\n      set: {}\n      then: route\n",
+        );
+        assert_eq!(
+            edges(&g),
+            [
+                "wf_start -> t_do_0_route",
+                "t_do_0_route -> t_do_2_large [.n > 9]",
+                "t_do_0_route -> wf_end [.n < 1]",
+                "t_do_0_route -> wf_end [no match]",
+                "t_do_1_small -> t_do_2_large",
+                "t_do_2_large -> t_do_0_route",
+            ]
+        );
+        let back: Vec<bool> = g.edges.iter().map(|e| e.backward).collect();
+        assert_eq!(back, [false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn if_becomes_a_condition_with_a_skip_path() {
+        let g = graph("do:\n  - maybe:\n      if: .go\n      set: {}\n  - next:\n      set: {}\n");
+        assert_eq!(
+            edges(&g),
+            [
+                "wf_start -> if_do_0_maybe",
+                "if_do_0_maybe -> t_do_0_maybe [true]",
+                "if_do_0_maybe -> t_do_1_next [false]",
+                "t_do_0_maybe -> t_do_1_next",
+                "t_do_1_next -> wf_end",
+            ]
+        );
+        let skip = g.edges.iter().find(|e| e.label.as_deref() == Some("false"));
+        assert_eq!(skip.map(|e| e.style), Some(EdgeStyle::Skip));
+        let shapes: Vec<Shape> = g.nodes().iter().map(|n| n.shape).collect();
+        assert_eq!(
+            shapes,
+            [
+                Shape::Start,
+                Shape::Condition,
+                Shape::Task,
+                Shape::Task,
+                Shape::End
+            ]
+        );
+    }
+
+    #[test]
+    fn raise_faults_the_run_unless_a_try_surrounds_it() {
+        let g = graph(
+            "do:
+  - guard:
+      try:
+        - inner:
+            raise:
+              error: {type: https://e/x, status: 500}
+      catch:
+        retry:
+          limit: {attempt: {count: 2}}
+  - outer:
+      raise:
+        error: {type: https://e/y, status: 500}
+",
+        );
+        assert_eq!(
+            edges(&g),
+            [
+                "wf_start -> t_do_0_guard_try_0_inner",
+                "c_do_0_guard -> k_do_0_guard_catch [any error]",
+                "k_do_0_guard_catch -> c_do_0_guard [retry ×2]",
+                "k_do_0_guard_catch -> t_do_1_outer",
+                "t_do_1_outer -> wf_fault",
+            ]
+        );
+        let styles: Vec<EdgeStyle> = g.edges.iter().map(|e| e.style).collect();
+        assert_eq!(
+            styles,
+            [
+                EdgeStyle::Flow,
+                EdgeStyle::Error,
+                EdgeStyle::Retry,
+                EdgeStyle::Flow,
+                EdgeStyle::Error
+            ]
+        );
+    }
+
+    #[test]
+    fn loops_forks_and_unknown_targets() {
+        let g = unchecked_graph(
+            "do:\n  - each:\n      for: {in: .xs}\n      do:\n        - one:\n            set: {}\n  \
+             - both:\n      fork:\n        compete: true\n        branches:\n          - l:\n              \
+             set: {}\n          - r:\n              set: {}\n              then: nowhere\n",
+        );
+        assert_eq!(
+            edges(&g),
+            [
+                "wf_start -> t_do_0_each",
+                "t_do_0_each -> t_do_0_each_do_0_one",
+                "t_do_0_each -> t_do_1_both [done]",
+                "t_do_0_each_do_0_one -> t_do_0_each [next]",
+                "t_do_1_both -> t_do_1_both_fork_branches_0_l",
+                "t_do_1_both -> t_do_1_both_fork_branches_1_r",
+                "t_do_1_both_fork_branches_0_l -> j_do_1_both",
+                "t_do_1_both_fork_branches_1_r -> wf_end [then nowhere (no such task)]",
+                "j_do_1_both -> wf_end",
+            ]
+        );
+    }
+
+    /// Over every document the tests know: ids are safe, unique, and every edge end exists.
+    #[test]
+    fn every_graph_is_well_formed() {
+        let mut documents = fixtures::ctk_documents();
+        if let Some(dir) = fixtures::spec_dir("examples") {
+            documents.extend(fixtures::documents_in(&dir));
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        documents.extend(fixtures::documents_in(&root.join("workflows")));
+        documents.extend(fixtures::documents_in(&root.join("tests/fixtures/graph")));
+        assert!(!documents.is_empty());
+        let keywords = [
+            "end",
+            "graph",
+            "subgraph",
+            "flowchart",
+            "node",
+            "edge",
+            "digraph",
+        ];
+        for (name, document) in &documents {
+            let g = build(document);
+            let mut ids = std::collections::HashSet::new();
+            fn collect(items: &[Item], ids: &mut std::collections::HashSet<String>, name: &str) {
+                for item in items {
+                    let id = match item {
+                        Item::Node(node) => &node.id,
+                        Item::Cluster(cluster) => {
+                            collect(&cluster.items, ids, name);
+                            &cluster.id
+                        }
+                    };
+                    assert!(ids.insert(id.clone()), "{name}: duplicate id {id}");
+                }
+            }
+            collect(&g.items, &mut ids, name);
+            for id in &ids {
+                let safe = id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && id.starts_with(|c: char| c.is_ascii_alphabetic());
+                assert!(safe && !keywords.contains(&id.as_str()), "{name}: id {id}");
+            }
+            for edge in &g.edges {
+                assert!(ids.contains(&edge.from), "{name}: edge from {}", edge.from);
+                assert!(ids.contains(&edge.to), "{name}: edge to {}", edge.to);
+            }
+            assert!(
+                g.edges.iter().any(|e| e.from == START),
+                "{name}: no start edge"
+            );
+        }
+    }
+}

@@ -21,6 +21,14 @@ pub(crate) fn document(text: &str) -> Document {
     document_named("test.yaml", text)
 }
 
+/// Loads and parses without the schema and the analysis: for shapes later checks reject but the
+/// graph must still draw without failing (a `then` naming no task).
+pub(crate) fn parsed(text: &str) -> Document {
+    let source = Source::new("test.yaml", text.to_string());
+    let loaded = crate::yaml::load(&source).unwrap_or_else(|d| panic!("{d:#?}"));
+    crate::parse::parse(&loaded.value).unwrap_or_else(|d| panic!("{d:#?}"))
+}
+
 /// `../shared/spec/<sub>` next to the repository (or two levels up from a worktree).
 pub(crate) fn spec_dir(sub: &str) -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
