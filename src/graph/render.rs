@@ -110,6 +110,86 @@ mod tests {
         snapshot_all("dot@", documents, Format::Dot);
     }
 
+    /// Flow edits the schema may or may not allow (odd `then` targets, `if` everywhere, emptied
+    /// lists): whatever still parses must draw, in both languages, without failing.
+    #[test]
+    fn drawing_never_fails_on_mutated_flows() {
+        use serde_json::{Value, json};
+        let mut texts = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![root.join("workflows"), root.join("tests/fixtures/graph")];
+        dirs.extend(fixtures::spec_dir("examples"));
+        for dir in dirs {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                texts.extend(std::fs::read_to_string(entry.path()));
+            }
+        }
+        fn walk(value: &Value, at: String, objects: &mut Vec<String>, arrays: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    objects.push(at.clone());
+                    for (key, item) in map {
+                        walk(item, crate::pointer::join(&at, key), objects, arrays);
+                    }
+                }
+                Value::Array(items) => {
+                    arrays.push(at.clone());
+                    for (index, item) in items.iter().enumerate() {
+                        walk(
+                            item,
+                            crate::pointer::join_index(&at, index),
+                            objects,
+                            arrays,
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        let edits = [
+            ("then", json!("exit")),
+            ("then", json!("end")),
+            ("then", json!("nowhere")),
+            ("if", json!(".x")),
+        ];
+        let mut drawn = 0;
+        for text in &texts {
+            let source = crate::source::Source::new("m.yaml", text.clone());
+            let Ok(loaded) = crate::yaml::load(&source) else {
+                continue;
+            };
+            let (mut objects, mut arrays) = (Vec::new(), Vec::new());
+            walk(&loaded.value, String::new(), &mut objects, &mut arrays);
+            let mut variants = Vec::new();
+            for pointer in &objects {
+                for (key, value) in &edits {
+                    let mut mutated = loaded.value.clone();
+                    if let Some(Value::Object(map)) = mutated.pointer_mut(pointer) {
+                        map.insert((*key).to_string(), value.clone());
+                    }
+                    variants.push(mutated);
+                }
+            }
+            for pointer in &arrays {
+                let mut mutated = loaded.value.clone();
+                if let Some(slot) = mutated.pointer_mut(pointer) {
+                    *slot = json!([]);
+                }
+                variants.push(mutated);
+            }
+            for variant in variants {
+                if let Ok(document) = crate::parse::parse(&variant) {
+                    let mermaid = render(&document, Format::Mermaid, Direction::TopDown);
+                    let dot = render(&document, Format::Dot, Direction::LeftRight);
+                    assert!(mermaid.contains("wf_start") && dot.contains("wf_start"));
+                    drawn += 1;
+                }
+            }
+        }
+        println!("{drawn} mutated documents drawn");
+        assert!(drawn > 500, "only {drawn} mutated documents parsed");
+    }
+
     #[test]
     fn direction_is_honoured() {
         let document = fixtures::document(
