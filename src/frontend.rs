@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostic;
 use crate::document::Document;
 use crate::source::Source;
 use crate::yaml::{self, SpanIndex};
-use crate::{parse, schema};
+use crate::{analyze, parse, schema};
 
 /// The outcome of checking one document: everything found, and the typed document when the
 /// document is well-formed enough to build one.
@@ -65,7 +65,14 @@ pub fn check_source(source: Source) -> Checked {
     // The parser expects schema-valid shapes; when the schema already complained, a parse failure
     // only repeats the same problem, so its findings are kept only for schema-valid documents.
     let document = match parse::parse(&loaded.value) {
-        Ok(document) => Some(document),
+        Ok(document) => {
+            // Semantic checks need a well-formed document: on a schema-invalid one they would
+            // mostly repeat, in other words, what the schema already said.
+            if schema_valid {
+                diagnostics.extend(analyze::analyze(&document, &source, &loaded.spans));
+            }
+            Some(document)
+        }
         Err(found) => {
             if schema_valid {
                 diagnostics.extend(found);

@@ -4,6 +4,7 @@
 //! spans → schema check → typed document → analysis → compiled machine → engine / graph, with
 //! reporters consuming the engine's event stream.
 
+pub mod analyze;
 pub mod cli;
 pub mod command;
 pub mod diagnostic;
