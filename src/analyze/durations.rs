@@ -19,9 +19,14 @@ pub(crate) fn check(cx: &mut Context) {
                 format!("duration `{text}` uses {unit}, which have no fixed length"),
             )
             .with_label(format!("{unit} are not allowed"))
-            .with_help(
-                "write it in weeks, days, hours, minutes or seconds, e.g. `P30D` rather than `P1M`",
-            ),
+            .with_help(format!(
+                "write it in weeks, days, hours, minutes or seconds, e.g. {}",
+                if unit == "years" {
+                    "`P365D` rather than `P1Y`"
+                } else {
+                    "`P30D` rather than `P1M`"
+                }
+            )),
             DurationError::Syntax { text } => Diagnostic::error(
                 "duration::syntax",
                 format!("`{text}` is not an ISO 8601 duration"),

@@ -184,7 +184,16 @@ impl Checker<'_, '_> {
             (None, true) => Some(match self.scopes.defined_by.get(named) {
                 Some(place) => format!("`${named}` is only defined inside {place}"),
                 None => {
-                    let names: Vec<String> = vars.iter().map(|v| format!("${v}")).collect();
+                    // Loop and catch variables first: a renamed `catch.as` or `for.each` is the
+                    // likeliest fix, and the list may be cut short.
+                    let (scoped, base): (Vec<&String>, Vec<&String>) = vars
+                        .iter()
+                        .partition(|v| !BASE_VARIABLES.contains(&v.as_str()));
+                    let names: Vec<String> = scoped
+                        .into_iter()
+                        .chain(base)
+                        .map(|v| format!("${v}"))
+                        .collect();
                     format!(
                         "variables here: {}",
                         quoted_list(names.iter().map(String::as_str))
