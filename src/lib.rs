@@ -7,5 +7,5 @@
 pub mod diagnostic;
 pub mod exit_code;
 pub mod pointer;
-pub mod source;
 pub mod schema;
+pub mod source;

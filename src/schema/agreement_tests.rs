@@ -17,14 +17,18 @@ pub(crate) fn spec_dir() -> Option<PathBuf> {
     if dir.join("schema/workflow.yaml").is_file() {
         Some(dir)
     } else {
-        eprintln!("note: {} not found; skipping schema agreement tests", dir.display());
+        eprintln!(
+            "note: {} not found; skipping schema agreement tests",
+            dir.display()
+        );
         None
     }
 }
 
 /// The official schema, compiled with the same options as ours.
 pub(crate) fn official_validator(spec: &std::path::Path) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(spec.join("schema/workflow.yaml")).expect("read official schema");
+    let text =
+        std::fs::read_to_string(spec.join("schema/workflow.yaml")).expect("read official schema");
     let schema = yaml_to_json(&text).expect("official schema is YAML");
     compile(&schema).expect("official schema compiles")
 }
@@ -40,7 +44,10 @@ pub(crate) fn documents(spec: &std::path::Path, folder: &str) -> Vec<(String, Va
     paths.sort();
     for path in paths {
         let text = std::fs::read_to_string(&path).expect("read document");
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let doc = yaml_to_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         out.push((name, doc));
     }
@@ -53,14 +60,22 @@ fn every_example_is_accepted_by_both_schemas() {
     let official = official_validator(&spec);
     let ours = VALIDATOR.as_ref().expect("our schema compiles");
     let docs = documents(&spec, "examples");
-    assert!(docs.len() >= 60, "expected the spec's examples, found {}", docs.len());
+    assert!(
+        docs.len() >= 60,
+        "expected the spec's examples, found {}",
+        docs.len()
+    );
     let mut failures = Vec::new();
     for (name, doc) in &docs {
         if !official.is_valid(doc) {
             failures.push(format!("official rejects {name}"));
         }
         for error in ours.iter_errors(doc) {
-            failures.push(format!("ours rejects {name}: {} at {}", error, error.instance_path().as_str()));
+            failures.push(format!(
+                "ours rejects {name}: {} at {}",
+                error,
+                error.instance_path().as_str()
+            ));
         }
         let diagnostics = super::check(doc);
         if !diagnostics.is_empty() {
@@ -80,6 +95,9 @@ fn every_invalid_fixture_is_rejected_by_both_schemas() {
     for (name, doc) in &docs {
         assert!(!official.is_valid(doc), "official accepts {name}");
         assert!(!ours.is_valid(doc), "ours accepts {name}");
-        assert!(!super::check(doc).is_empty(), "check finds nothing in {name}");
+        assert!(
+            !super::check(doc).is_empty(),
+            "check finds nothing in {name}"
+        );
     }
 }

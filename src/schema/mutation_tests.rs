@@ -11,8 +11,9 @@ use super::agreement_tests::{documents, official_validator, spec_dir};
 use super::validator::VALIDATOR;
 use crate::pointer;
 
-const TASK_KINDS: [&str; 12] =
-    ["call", "do", "emit", "for", "fork", "listen", "raise", "run", "set", "switch", "try", "wait"];
+const TASK_KINDS: [&str; 12] = [
+    "call", "do", "emit", "for", "fork", "listen", "raise", "run", "set", "switch", "try", "wait",
+];
 
 /// One derived document and what was done to get it.
 struct Mutation {
@@ -25,10 +26,13 @@ struct Mutation {
 fn nodes(value: &Value, at: String, out: &mut Vec<String>) {
     out.push(at.clone());
     match value {
-        Value::Object(map) => map.iter().for_each(|(k, v)| nodes(v, pointer::join(&at, k), out)),
-        Value::Array(items) => {
-            items.iter().enumerate().for_each(|(i, v)| nodes(v, pointer::join_index(&at, i), out))
-        }
+        Value::Object(map) => map
+            .iter()
+            .for_each(|(k, v)| nodes(v, pointer::join(&at, k), out)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| nodes(v, pointer::join_index(&at, i), out)),
         _ => {}
     }
 }
@@ -43,7 +47,15 @@ fn with_replaced(doc: &Value, at: &str, replacement: Value) -> Value {
 
 /// Values of every other type than `value`.
 fn other_types(value: &Value) -> Vec<Value> {
-    let candidates = [json!(null), json!(true), json!(42), json!(1.5), json!("text"), json!(["x"]), json!({"k": 1})];
+    let candidates = [
+        json!(null),
+        json!(true),
+        json!(42),
+        json!(1.5),
+        json!("text"),
+        json!(["x"]),
+        json!({"k": 1}),
+    ];
     let same = |c: &Value| match (c, value) {
         (Value::Number(a), Value::Number(b)) => a.is_i64() == b.is_i64(),
         _ => std::mem::discriminant(c) == std::mem::discriminant(value),
@@ -52,7 +64,14 @@ fn other_types(value: &Value) -> Vec<Value> {
 }
 
 /// Strings that exercise the string rules: expressions, URIs, durations, names, emptiness.
-const STRINGS: [&str; 6] = ["${ .value }", "https://example.com/{id}", "PT5S", "", "not valid!", "/do/0/task"];
+const STRINGS: [&str; 6] = [
+    "${ .value }",
+    "https://example.com/{id}",
+    "PT5S",
+    "",
+    "not valid!",
+    "/do/0/task",
+];
 
 /// Keys that are valid somewhere in the DSL, added where they may not belong (JSON values).
 const FOREIGN_KEYS: [(&str, &str); 14] = [
@@ -78,9 +97,15 @@ fn is_task(doc: &Value, at: &str) -> bool {
     let n = tokens.len();
     if n >= 3 && tokens[n - 2].parse::<usize>().is_ok() {
         let list_key = &tokens[n - 3];
-        let list_parent = if n >= 4 { Some(tokens[n - 4].as_str()) } else { None };
-        let is_list = matches!(list_key.as_str(), "do" | "try" | "branches" | "before" | "after")
-            && !(list_key == "do" && list_parent == Some("use"));
+        let list_parent = if n >= 4 {
+            Some(tokens[n - 4].as_str())
+        } else {
+            None
+        };
+        let is_list = matches!(
+            list_key.as_str(),
+            "do" | "try" | "branches" | "before" | "after"
+        ) && !(list_key == "do" && list_parent == Some("use"));
         return is_list && doc.pointer(at).is_some_and(Value::is_object);
     }
     n == 3 && tokens[0] == "use" && tokens[1] == "functions"
@@ -91,7 +116,9 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
     nodes(doc, String::new(), &mut all);
     let mut out = Vec::new();
     for (seed, at) in all.iter().enumerate() {
-        let Some(value) = doc.pointer(at) else { continue };
+        let Some(value) = doc.pointer(at) else {
+            continue;
+        };
         let mut push = |kind, pointer: String, doc| out.push(Mutation { kind, pointer, doc });
         if !at.is_empty() {
             let mut copy = doc.clone();
@@ -111,24 +138,43 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
                 }
             }
             for replacement in other_types(value) {
-                push("wrong-type", at.clone(), with_replaced(doc, at, replacement));
+                push(
+                    "wrong-type",
+                    at.clone(),
+                    with_replaced(doc, at, replacement),
+                );
             }
         }
         match value {
             Value::Object(map) => {
                 let mut added = map.clone();
                 added.insert("bogusKey".into(), json!("x"));
-                push("unknown-key", at.clone(), with_replaced(doc, at, Value::Object(added)));
+                push(
+                    "unknown-key",
+                    at.clone(),
+                    with_replaced(doc, at, Value::Object(added)),
+                );
                 for offset in 0..3 {
                     let (key, extra) = &FOREIGN_KEYS[(seed + offset * 4) % FOREIGN_KEYS.len()];
                     if !map.contains_key(*key) {
                         let mut added = map.clone();
-                        added.insert((*key).into(), serde_json::from_str(extra).unwrap_or(Value::Null));
-                        push("foreign-key", at.clone(), with_replaced(doc, at, Value::Object(added)));
+                        added.insert(
+                            (*key).into(),
+                            serde_json::from_str(extra).unwrap_or(Value::Null),
+                        );
+                        push(
+                            "foreign-key",
+                            at.clone(),
+                            with_replaced(doc, at, Value::Object(added)),
+                        );
                     }
                 }
                 if !map.is_empty() {
-                    push("empty-object", at.clone(), with_replaced(doc, at, json!({})));
+                    push(
+                        "empty-object",
+                        at.clone(),
+                        with_replaced(doc, at, json!({})),
+                    );
                 }
             }
             Value::Array(items) if !items.is_empty() => {
@@ -137,7 +183,11 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
             Value::String(s) => {
                 for replacement in STRINGS {
                     if replacement != s {
-                        push("other-string", at.clone(), with_replaced(doc, at, json!(replacement)));
+                        push(
+                            "other-string",
+                            at.clone(),
+                            with_replaced(doc, at, json!(replacement)),
+                        );
                     }
                 }
             }
@@ -145,7 +195,10 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
         }
         if is_task(doc, at) {
             if let Some(task) = value.as_object() {
-                let kind = task.keys().find(|k| TASK_KINDS.contains(&k.as_str())).cloned();
+                let kind = task
+                    .keys()
+                    .find(|k| TASK_KINDS.contains(&k.as_str()))
+                    .cloned();
                 if let Some(kind) = kind {
                     for other in TASK_KINDS.iter().chain(["cal", "sett"].iter()) {
                         if *other == kind || task.contains_key(*other) {
@@ -153,10 +206,18 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
                         }
                         let mut renamed = serde_json::Map::new();
                         for (k, v) in task {
-                            let key = if *k == kind { (*other).to_string() } else { k.clone() };
+                            let key = if *k == kind {
+                                (*other).to_string()
+                            } else {
+                                k.clone()
+                            };
                             renamed.insert(key, v.clone());
                         }
-                        push("rename-kind", at.clone(), with_replaced(doc, at, Value::Object(renamed)));
+                        push(
+                            "rename-kind",
+                            at.clone(),
+                            with_replaced(doc, at, Value::Object(renamed)),
+                        );
                     }
                 }
             }
@@ -165,7 +226,11 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
                 if let Some(Value::Object(item)) = doc.pointer(item_at) {
                     let mut item = item.clone();
                     item.insert("secondTask".into(), value.clone());
-                    push("two-tasks-in-item", at.clone(), with_replaced(doc, item_at, Value::Object(item)));
+                    push(
+                        "two-tasks-in-item",
+                        at.clone(),
+                        with_replaced(doc, item_at, Value::Object(item)),
+                    );
                 }
             }
         }
@@ -191,26 +256,42 @@ fn mutated_examples_get_the_official_verdict() {
     for (name, doc) in documents(&spec, "examples") {
         for mutation in mutations(&doc) {
             *total.entry(mutation.kind).or_default() += 1;
-            let (a, b) = (ours.is_valid(&mutation.doc), official.is_valid(&mutation.doc));
+            let (a, b) = (
+                ours.is_valid(&mutation.doc),
+                official.is_valid(&mutation.doc),
+            );
             rejected += usize::from(!b);
             if a != b && !deliberate_difference(&mutation, a, b) {
-                disagreements.entry(mutation.kind).or_default().push(format!(
-                    "{name} {} (ours {}, official {})",
-                    mutation.pointer,
-                    if a { "accepts" } else { "rejects" },
-                    if b { "accepts" } else { "rejects" }
-                ));
+                disagreements
+                    .entry(mutation.kind)
+                    .or_default()
+                    .push(format!(
+                        "{name} {} (ours {}, official {})",
+                        mutation.pointer,
+                        if a { "accepts" } else { "rejects" },
+                        if b { "accepts" } else { "rejects" }
+                    ));
             }
         }
     }
     let count: usize = total.values().sum();
-    assert!(count > 5000, "expected thousands of mutations, made {count}");
+    assert!(
+        count > 5000,
+        "expected thousands of mutations, made {count}"
+    );
     // Both verdicts must be common, or agreement would say little.
-    assert!(rejected > 2000 && count - rejected > 2000, "{rejected} of {count} rejected");
+    assert!(
+        rejected > 2000 && count - rejected > 2000,
+        "{rejected} of {count} rejected"
+    );
     if !disagreements.is_empty() {
         let mut report = String::new();
         for (kind, list) in &disagreements {
-            report.push_str(&format!("{kind}: {} of {} disagree\n", list.len(), total[kind]));
+            report.push_str(&format!(
+                "{kind}: {} of {} disagree\n",
+                list.len(),
+                total[kind]
+            ));
             for line in list.iter().take(8) {
                 report.push_str(&format!("    {line}\n"));
             }

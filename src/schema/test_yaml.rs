@@ -24,7 +24,9 @@ fn convert(node: &Yaml) -> Result<Value, String> {
             Scalar::Null => Value::Null,
             Scalar::Boolean(b) => Value::Bool(*b),
             Scalar::Integer(i) => Value::Number((*i).into()),
-            Scalar::FloatingPoint(f) => Number::from_f64(f.into_inner()).map_or(Value::Null, Value::Number),
+            Scalar::FloatingPoint(f) => {
+                Number::from_f64(f.into_inner()).map_or(Value::Null, Value::Number)
+            }
             Scalar::String(s) => Value::String(s.to_string()),
         },
         Yaml::Sequence(items) => Value::Array(items.iter().map(convert).collect::<Result<_, _>>()?),
