@@ -47,10 +47,11 @@ fn collect_properties(
         match (keyword, object.get(keyword)) {
             ("$ref", Some(Value::String(reference))) => {
                 let target = reference.trim_start_matches('#');
-                if visited.insert(target.to_string()) {
-                    if let Some(next) = schema.pointer(target) {
-                        collect_properties(schema, next, names, visited, depth + 1);
-                    }
+                if let Some(next) = schema
+                    .pointer(target)
+                    .filter(|_| visited.insert(target.to_string()))
+                {
+                    collect_properties(schema, next, names, visited, depth + 1);
                 }
             }
             (_, Some(sub)) if keyword != "$ref" => {

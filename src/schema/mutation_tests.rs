@@ -222,16 +222,15 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
                 }
             }
             // Two tasks in one list item: copy this task under a second name in its item.
-            if let Some(item_at) = pointer::parent(at) {
-                if let Some(Value::Object(item)) = doc.pointer(item_at) {
-                    let mut item = item.clone();
-                    item.insert("secondTask".into(), value.clone());
-                    push(
-                        "two-tasks-in-item",
-                        at.clone(),
-                        with_replaced(doc, item_at, Value::Object(item)),
-                    );
-                }
+            let item_at = pointer::parent(at).unwrap_or_default();
+            if let Some(Value::Object(item)) = doc.pointer(item_at) {
+                let mut item = item.clone();
+                item.insert("secondTask".into(), value.clone());
+                push(
+                    "two-tasks-in-item",
+                    at.clone(),
+                    with_replaced(doc, item_at, Value::Object(item)),
+                );
             }
         }
     }

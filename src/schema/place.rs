@@ -152,11 +152,6 @@ impl Place {
             _ => self.value_subject(),
         }
     }
-
-    /// Is this place exactly a task (not something inside one)?
-    pub(crate) fn is_task(&self) -> bool {
-        self.task.is_some() && self.rel.is_empty()
-    }
 }
 
 /// One step of the walk: which node a key or index leads to.
@@ -214,7 +209,7 @@ mod tests {
             Place::of(&d, "/do/0/getPet").value_subject(),
             "http call `getPet`"
         );
-        assert!(Place::of(&d, "/do/0/getPet").is_task());
+        assert_eq!(Place::of(&d, "/do/0/getPet").path(), "");
         assert_eq!(
             Place::of(&d, "/do/1/loop/do/0/inner/set").value_subject(),
             "`set` in set task `inner`"
