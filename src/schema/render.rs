@@ -12,7 +12,7 @@ use crate::pointer;
 
 /// Diagnostics for the problems of one document, de-duplicated and in document order.
 pub(crate) fn diagnostics(problems: Vec<Problem>, document: &Value) -> Vec<Diagnostic> {
-    let problems = merge_unknown_keys(drop_shadowed_by_type(problems));
+    let problems = merge_unknown_keys(drop_consequences(drop_shadowed_by_type(problems), document));
     let suggestions = unknown_key_suggestions(&problems);
     let mut out: Vec<Diagnostic> = Vec::new();
     for problem in &problems {
@@ -44,6 +44,89 @@ fn drop_shadowed_by_type(problems: Vec<Problem>) -> Vec<Problem> {
     problems
         .into_iter()
         .filter(|p| matches!(p, Problem::Type { .. }) || !typed.contains(p.at()))
+        .collect()
+}
+
+/// Problems that only follow from another one reported at the same time:
+/// - inside the extra entries of a list item holding several tasks (or cases, or extensions):
+///   they are separate items the user forgot to start with `- `, reported once as such;
+/// - `after` forbidden in a container lifetime whose `cleanup` is itself wrong;
+/// - `until` without `any` where the strategy has no `all`/`any`/`one` at all;
+/// - what a task with several kinds misses as one of them (a `for` beside a `call` lacks `do`);
+/// - the `cleanup`-dependent rules of a container lifetime whose `cleanup` is missing.
+fn drop_consequences(problems: Vec<Problem>, document: &Value) -> Vec<Problem> {
+    let mut extra_entries = Vec::new();
+    let mut one_of_at = BTreeSet::new();
+    let mut no_cleanup_at = BTreeSet::new();
+    for problem in &problems {
+        match problem {
+            Problem::Size {
+                at,
+                keyword: "maxProperties",
+                ..
+            } => {
+                let keys = document
+                    .pointer(at)
+                    .and_then(Value::as_object)
+                    .map(|o| o.keys().skip(1).cloned().collect());
+                let keys: Vec<String> = keys.unwrap_or_default();
+                extra_entries.extend(keys.iter().map(|k| pointer::join(at, k)));
+            }
+            Problem::ExactlyOne { at, .. } => {
+                one_of_at.insert(at.clone());
+            }
+            Problem::Missing { at, property, .. } if property == "cleanup" => {
+                no_cleanup_at.insert(at.clone());
+            }
+            _ => {}
+        }
+    }
+    let problem_at: BTreeSet<String> = problems.iter().map(|p| p.at().to_string()).collect();
+    let task_kind_at: BTreeSet<String> = problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::ExactlyOne { at, location, .. } if location == "/$defs/taskKind/oneOf" => {
+                Some(at.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    // A string failing its pattern is not also reported for its format.
+    let pattern_at: BTreeSet<String> = problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::Text { at, location, .. } if location.ends_with("/pattern") => {
+                Some(at.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let inside = |at: &str, base: &str| at == base || at.starts_with(&format!("{base}/"));
+    problems
+        .into_iter()
+        .filter(|p| !extra_entries.iter().any(|e| inside(p.at(), e)))
+        .filter(|p| match p {
+            Problem::Forbidden { at, location }
+                if location.starts_with("/$defs/containerLifetime") =>
+            {
+                let lifetime = pointer::parent(at).unwrap_or_default();
+                !problem_at.contains(&pointer::join(lifetime, "cleanup"))
+                    && !no_cleanup_at.contains(lifetime)
+            }
+            Problem::Missing { at, location, .. }
+                if location.starts_with("/$defs/containerLifetime/then") =>
+            {
+                !no_cleanup_at.contains(at)
+            }
+            Problem::Missing { at, location, .. } if location.contains("/dependentRequired") => {
+                !one_of_at.contains(at)
+            }
+            Problem::Missing { at, .. } => !task_kind_at.contains(at),
+            Problem::Text { at, location, .. } if !location.ends_with("/pattern") => {
+                !pattern_at.contains(at)
+            }
+            _ => true,
+        })
         .collect()
 }
 
@@ -257,10 +340,10 @@ fn wrong_type(place: &Place, at: &str, expected: &[String], value: Option<&Value
 }
 
 fn not_in_enum(place: &Place, at: &str, options: &[Value], value: Option<&Value>) -> Diagnostic {
-    let shown = value.map_or_else(String::new, show);
     let names: Vec<String> = options.iter().map(show).collect();
     let message = format!(
-        "`{shown}` is not an allowed value for {}: expected one of {}",
+        "{} is not an allowed value for {}: expected one of {}",
+        quoted(value),
         place.value_subject(),
         backticked(&names)
     );
@@ -275,7 +358,6 @@ fn not_in_enum(place: &Place, at: &str, options: &[Value], value: Option<&Value>
 }
 
 fn bad_text(at: &str, location: &str, rule: &str, value: Option<&Value>) -> Diagnostic {
-    let shown = value.map_or_else(String::new, show);
     let (code, meaning) = if location.ends_with("/pattern") {
         (
             "schema::pattern",
@@ -292,7 +374,8 @@ fn bad_text(at: &str, location: &str, rule: &str, value: Option<&Value>) -> Diag
         _ if code == "schema::pattern" => format!("not matching the pattern `{rule}`"),
         _ => format!("not a valid {rule}"),
     });
-    let diagnostic = Diagnostic::error(code, format!("`{shown}` is {meaning}")).at_pointer(at);
+    let diagnostic =
+        Diagnostic::error(code, format!("{} is {meaning}", quoted(value))).at_pointer(at);
     if location == "/$defs/label/pattern" {
         diagnostic.with_help("a name starts and ends with a letter or digit, such as `my-workflow`")
     } else {
@@ -354,7 +437,7 @@ fn task_kind(place: &Place, at: &str, task: &Value) -> Diagnostic {
     if let [first, second, ..] = kinds.as_slice() {
         return Diagnostic::error(
             "schema::multiple-task-kinds",
-            format!("task `{name}` has more than one kind (`{first}` and `{second}`); a task is exactly one of {all}"),
+            format!("task `{name}` has more than one kind (`{first}` and `{second}`); a task has exactly one"),
         )
         .at_pointer(pointer::join(at, second))
         .on_key()
@@ -410,7 +493,10 @@ fn size(
         return match keys.as_slice() {
             [first, second, ..] => Diagnostic::error(
                 code,
-                format!("a {item} holds exactly one {what}; this one has `{first}` and `{second}`"),
+                format!(
+                    "{} {item} holds exactly one {what}; this one has `{first}` and `{second}`",
+                    article(item)
+                ),
             )
             .at_pointer(pointer::join(at, second))
             .on_key()
@@ -475,6 +561,14 @@ fn with_key(diagnostic: Diagnostic, at: &str) -> Diagnostic {
     }
 }
 
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 fn type_noun(schema_type: &str) -> &'static str {
     match schema_type {
         "object" => "a mapping",
@@ -505,6 +599,15 @@ fn show(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// A value quoted for a sentence: "`get`", or "an empty string".
+fn quoted(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) if s.is_empty() => "an empty string".to_string(),
+        Some(v) => format!("`{}`", show(v)),
+        None => "the value".to_string(),
     }
 }
 
