@@ -1,6 +1,7 @@
 //! The schema stage: our JSON Schema of DSL 1.0.3 and the check that explains its findings.
 
 mod check;
+mod dedupe;
 mod introspect;
 mod place;
 mod problem;
