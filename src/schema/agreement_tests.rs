@@ -247,3 +247,39 @@ fn restructured_rules_keep_the_official_verdicts() {
         );
     }
 }
+
+/// Each invalid fixture gets exactly one finding, naming its real problem.
+#[test]
+fn invalid_fixtures_get_one_precise_finding_each() {
+    let Some(spec) = spec_dir() else { return };
+    let expected = [
+        (
+            "extra-property-in-call.yaml",
+            "schema::unknown-property",
+            "/do/0/getPet/foo",
+        ),
+        (
+            "listen-any-until-any-until.yaml",
+            "schema::not-allowed",
+            "/do/0/callDoctor/listen/to/until/until",
+        ),
+        (
+            "two-tasks-in-one-item.yaml",
+            "schema::task-item",
+            "/do/0/setMessage",
+        ),
+    ];
+    let docs = documents(&spec, "invalid");
+    for (file, code, pointer) in expected {
+        let Some((_, doc)) = docs.iter().find(|(name, _)| name == file) else {
+            panic!("fixture {file} missing");
+        };
+        let found = super::check(doc);
+        assert_eq!(found.len(), 1, "{file}: {found:#?}");
+        assert_eq!(
+            (found[0].code, found[0].pointer.as_deref()),
+            (code, Some(pointer)),
+            "{file}"
+        );
+    }
+}

@@ -145,8 +145,8 @@ impl Place {
     /// Names an object at this place. A call's `with` mapping holds the call's own arguments,
     /// so it is named after the call: "unknown property `endpont` in http call `getPet`".
     pub(crate) fn object_subject(&self) -> String {
-        match &self.task {
-            Some(task) if self.rel.len() == 1 && self.rel[0].0 == "with" => {
+        match (&self.task, self.rel.as_slice()) {
+            (Some(task), [(key, false)]) if key == "with" => {
                 format!("{} `{}`", task.label, task.name)
             }
             _ => self.value_subject(),
