@@ -358,6 +358,67 @@ mod tests {
     }
 
     #[test]
+    fn smaller_rules_have_their_own_words() {
+        let grpc = json!({"call": "grpc", "with": {
+            "proto": {"endpoint": "file://app/greet.proto"},
+            "service": {"name": "Greeter", "host": "localhost", "port": 70000},
+            "method": "SayHello"
+        }});
+        let d = only(&doc(json!([{ "greet": grpc }])));
+        assert_eq!(d.code, "schema::range");
+        assert_eq!(
+            d.message,
+            "`70000` is out of range for `with.service.port` in grpc call `greet`: the maximum is 65535"
+        );
+
+        let event = json!({"emit": {"event": {"with": {"source": "https://x.org", "type": "t", "time": "yesterday"}}}});
+        let d = only(&doc(json!([{ "tell": event }])));
+        assert_eq!(d.code, "schema::format");
+        assert_eq!(
+            d.pointer.as_deref(),
+            Some("/do/0/tell/emit/event/with/time")
+        );
+        assert!(
+            d.message
+                .starts_with("`yesterday` is neither an RFC 3339 date-time"),
+            "{}",
+            d.message
+        );
+
+        let d = only(&doc(json!([{ "nothing": {"set": {}} }])));
+        assert_eq!(
+            (d.code, d.message.as_str()),
+            (
+                "schema::empty",
+                "`set` in set task `nothing` must not be empty"
+            )
+        );
+
+        let cases =
+            json!({"switch": [{"a": {"when": "${ .x }", "then": "end"}, "b": {"then": "exit"}}]});
+        let d = only(&doc(json!([{ "pick": cases }])));
+        assert_eq!(d.code, "schema::list-item");
+        assert_eq!(
+            d.message,
+            "a switch item holds exactly one case; this one has `a` and `b`"
+        );
+
+        let d = only(&doc(json!({"getPet": {"set": {"a": 1}}})));
+        assert_eq!(d.code, "schema::type");
+        assert_eq!(d.message, "expected a list, found a mapping for `do`");
+        assert!(d.help.is_some_and(|h| h.contains("`- taskName:")));
+
+        let d = only(&http(
+            json!({"method": "get", "endpoint": {"uri": "https://x.org", "authentication": {}}}),
+        ));
+        assert_eq!(d.code, "schema::one-of");
+        assert_eq!(
+            d.message,
+            "`with.endpoint.authentication` in http call `getPet` needs one of `use`, `basic`, `bearer`, `digest`, `oauth2`, `oidc`"
+        );
+    }
+
+    #[test]
     fn legacy_documents_get_one_diagnostic() {
         let d =
             only(&json!({"id": "greeting", "specVersion": "0.8", "start": "Greet", "states": []}));
