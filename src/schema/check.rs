@@ -151,6 +151,17 @@ mod tests {
 
     #[test]
     fn wrong_type_says_what_was_expected_and_found() {
+        let mut document = doc(json!([{"a": {"set": {"x": 1}}}]));
+        document["document"]["version"] = json!(1.5);
+        let d = only(&document);
+        assert_eq!(
+            d.message,
+            "expected a string, found a number for `document.version`"
+        );
+        assert_eq!(
+            d.help.as_deref(),
+            Some("quote it to make it a string: `'1.5'`")
+        );
         let d = only(&http(
             json!({"method": 5, "endpoint": "https://example.com"}),
         ));

@@ -152,9 +152,15 @@ fn wrong_type(place: &Place, at: &str, expected: &[String], value: Option<&Value
         let key = pointer::tokens(at).last().unwrap_or_default();
         matches!(key.as_str(), "do" | "try" | "branches" | "before" | "after")
     };
+    // YAML reads `version: 1.0` as a number and `enabled: true` as a boolean.
+    let unquoted_scalar =
+        expected.starts_with("a string") && value.is_some_and(|v| v.is_number() || v.is_boolean());
     if is_task_list {
         diagnostic
             .with_help("a task list is a YAML list: write each task as an item, `- taskName: {…}`")
+    } else if unquoted_scalar {
+        let shown = value.map_or_else(String::new, show);
+        diagnostic.with_help(format!("quote it to make it a string: `'{shown}'`"))
     } else {
         diagnostic
     }
