@@ -4,6 +4,7 @@
 //! each `Expr::compile` only parses and compiles the user's code against it.
 
 use super::diagnose::{self, CompileError};
+use super::jv::Jv;
 use super::natives::{self, short, type_name};
 use super::prelude::PRELUDE;
 use jaq_core::load::parse::Def;
@@ -12,8 +13,9 @@ use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
 use std::sync::{Arc, OnceLock};
 
-/// How jaq sees our data: plain `Val`s, no extra global state.
-pub(crate) type Data = data::JustLut<Val>;
+/// How jaq sees our data: `Val`s wrapped in `Jv` (jq 1.7 update and printing rules), no extra
+/// global state.
+pub(crate) type Data = data::JustLut<Jv>;
 
 /// A runtime error raised while evaluating an expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,7 +27,9 @@ pub struct EvalError {
 
 impl EvalError {
     fn new(message: impl Into<String>) -> Self {
-        EvalError { message: message.into() }
+        EvalError {
+            message: message.into(),
+        }
     }
 }
 
@@ -117,23 +121,25 @@ impl Expr {
     /// output gives that value, several outputs give an array of all of them in order.
     pub fn eval(&self, input: Val, vars: &[Val]) -> Result<Val, EvalError> {
         let inner = &*self.0;
-        let values = inner.slots.iter().map(|slot| match slot {
-            Slot::User(i) => vars.get(*i).cloned().unwrap_or(Val::Null),
-            Slot::Env => natives::env_object(),
-            Slot::Loc => inner.loc.clone(),
+        let values = inner.slots.iter().map(|slot| {
+            Jv(match slot {
+                Slot::User(i) => vars.get(*i).cloned().unwrap_or(Val::Null),
+                Slot::Env => natives::env_object(),
+                Slot::Loc => inner.loc.clone(),
+            })
         });
         let ctx = Ctx::<Data>::new(&inner.filter.lut, Vars::new(values));
-        let mut outputs = inner.filter.id.run((ctx, input));
+        let mut outputs = inner.filter.id.run((ctx, Jv(input)));
         let first = match outputs.next() {
             None => return Ok(Val::Null),
-            Some(out) => out.map_err(exception)?,
+            Some(out) => out.map_err(exception)?.0,
         };
         let Some(second) = outputs.next() else {
             return Ok(first);
         };
-        let mut all = vec![first, second.map_err(exception)?];
+        let mut all = vec![first, second.map_err(exception)?.0];
         for out in outputs {
-            all.push(out.map_err(exception)?);
+            all.push(out.map_err(exception)?.0);
         }
         Ok(Val::from_iter(all))
     }
@@ -168,16 +174,19 @@ fn mentions(code: &str, name: &str) -> bool {
 fn loc_value(code: &str, at: usize) -> Val {
     let line = code[..at].matches('\n').count() + 1;
     let mut map = jaq_json::Map::default();
-    map.insert(Val::from("file".to_owned()), Val::from("<top-level>".to_owned()));
+    map.insert(
+        Val::from("file".to_owned()),
+        Val::from("<top-level>".to_owned()),
+    );
     map.insert(Val::from("line".to_owned()), Val::from(line));
     Val::obj(map)
 }
 
 /// Turns a jaq exception into our error. `halt` cannot end the process from inside a workflow,
 /// so it becomes an error too.
-fn exception(exn: jaq_core::Exn<'_, Val>) -> EvalError {
+fn exception(exn: jaq_core::Exn<'_, Jv>) -> EvalError {
     match exn.get_err() {
-        Ok(err) => EvalError::new(error_text(err.into_val())),
+        Ok(err) => EvalError::new(error_text(err.into_val().0)),
         Err(other) => match other.get_halt() {
             Ok(code) => EvalError::new(format!("the expression called halt (exit code {code})")),
             Err(_) => EvalError::new("internal jq control flow escaped the expression"),
@@ -190,7 +199,7 @@ fn exception(exn: jaq_core::Exn<'_, Val>) -> EvalError {
 fn error_text(v: Val) -> String {
     let text = match &v {
         Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
-        other => super::to_json(other).to_string(),
+        other => Jv(other.clone()).to_string(),
     };
     const HEAD: usize = 240;
     const TAIL: usize = 80;
@@ -205,10 +214,10 @@ fn error_text(v: Val) -> String {
 
 /// Every native filter: ours first, so that ours win over jaq's of the same name.
 fn all_natives() -> impl Iterator<Item = jaq_core::native::Fun<Data>> {
+    // jaq-json's natives are written for `Val`; `natives` has their `Jv` versions.
     natives::natives()
         .chain(jaq_core::funs())
         .chain(jaq_std::funs())
-        .chain(jaq_json::funs())
 }
 
 /// The parsed builtin definitions and the names they and the natives provide.
@@ -237,7 +246,11 @@ fn library() -> &'static Library {
         names.sort();
         names.dedup();
         let builtins = names.iter().cloned().map(Val::from).collect();
-        Library { defs, names, builtins }
+        Library {
+            defs,
+            names,
+            builtins,
+        }
     })
 }
 
@@ -283,11 +296,17 @@ mod tests {
         let expr = Expr::compile(".a + $x", &vars).unwrap_or_else(|e| panic!("{e:?}"));
         let run = |x: i64| {
             let values = [Val::Null, from_json(&json!(x)), Val::Null];
-            expr.eval(from_json(&json!({"a": 2})), &values).map(|v| to_json(&v))
+            expr.eval(from_json(&json!({"a": 2})), &values)
+                .map(|v| to_json(&v))
         };
         assert_eq!(run(1), Ok(json!(3)));
         assert_eq!(run(10), Ok(json!(12)));
-        let out = eval("[$context.k, $item]", json!(null), &vars, &[json!({"k": "v"}), json!(0), json!(7)]);
+        let out = eval(
+            "[$context.k, $item]",
+            json!(null),
+            &vars,
+            &[json!({"k": "v"}), json!(0), json!(7)],
+        );
         assert_eq!(out, Ok(json!(["v", 7])));
     }
 
@@ -302,49 +321,114 @@ mod tests {
     #[test]
     fn ctk_style_expressions() {
         let input = json!({"a": 1, "name": "pet", "items": [3, 1, 2], "o": {"k": "v", "n": null}});
-        assert_eq!(ok(r#""hello \(.name)!""#, input.clone()), json!("hello pet!"));
-        assert_eq!(ok(".missing // \"default\"", input.clone()), json!("default"));
-        assert_eq!(ok("[.items[] | select(. > 1)]", input.clone()), json!([3, 2]));
-        assert_eq!(ok(".items | map(. * 10)", input.clone()), json!([30, 10, 20]));
-        assert_eq!(ok(".o | to_entries", input.clone()), json!([{"key": "k", "value": "v"}, {"key": "n", "value": null}]));
-        assert_eq!(ok(".o | with_entries(.value //= 0)", input.clone()), json!({"k": "v", "n": 0}));
-        assert_eq!(ok("reduce .items[] as $i (0; . + $i)", input.clone()), json!(6));
-        assert_eq!(ok("try error(\"boom\") catch .", input.clone()), json!("boom"));
-        assert_eq!(ok("try (1 + \"s\") catch \"caught\"", input.clone()), json!("caught"));
-        assert_eq!(ok(".o | tojson", input.clone()), json!(r#"{"k":"v","n":null}"#));
-        assert_eq!(ok("\"a-1 b-22\" | [scan(\"[0-9]+\")]", input.clone()), json!(["1", "22"]));
-        assert_eq!(ok("\"abc\" | test(\"B\"; \"i\")", input.clone()), json!(true));
-        assert_eq!(ok("\"x1y\" | sub(\"[0-9]\"; \"-\")", input.clone()), json!("x-y"));
+        assert_eq!(
+            ok(r#""hello \(.name)!""#, input.clone()),
+            json!("hello pet!")
+        );
+        assert_eq!(
+            ok(".missing // \"default\"", input.clone()),
+            json!("default")
+        );
+        assert_eq!(
+            ok("[.items[] | select(. > 1)]", input.clone()),
+            json!([3, 2])
+        );
+        assert_eq!(
+            ok(".items | map(. * 10)", input.clone()),
+            json!([30, 10, 20])
+        );
+        assert_eq!(
+            ok(".o | to_entries", input.clone()),
+            json!([{"key": "k", "value": "v"}, {"key": "n", "value": null}])
+        );
+        assert_eq!(
+            ok(".o | with_entries(.value //= 0)", input.clone()),
+            json!({"k": "v", "n": 0})
+        );
+        assert_eq!(
+            ok("reduce .items[] as $i (0; . + $i)", input.clone()),
+            json!(6)
+        );
+        assert_eq!(
+            ok("try error(\"boom\") catch .", input.clone()),
+            json!("boom")
+        );
+        assert_eq!(
+            ok("try (1 + \"s\") catch \"caught\"", input.clone()),
+            json!("caught")
+        );
+        assert_eq!(
+            ok(".o | tojson", input.clone()),
+            json!(r#"{"k":"v","n":null}"#)
+        );
+        assert_eq!(
+            ok("\"a-1 b-22\" | [scan(\"[0-9]+\")]", input.clone()),
+            json!(["1", "22"])
+        );
+        assert_eq!(
+            ok("\"abc\" | test(\"B\"; \"i\")", input.clone()),
+            json!(true)
+        );
+        assert_eq!(
+            ok("\"x1y\" | sub(\"[0-9]\"; \"-\")", input.clone()),
+            json!("x-y")
+        );
         assert_eq!(ok(".items | sort | length", input.clone()), json!(3));
         assert_eq!(ok("null + 1", input.clone()), json!(1));
-        assert_eq!(ok("\"pet\" | startswith(\"p\")", input.clone()), json!(true));
+        assert_eq!(
+            ok("\"pet\" | startswith(\"p\")", input.clone()),
+            json!(true)
+        );
         assert_eq!(ok("6 / 2", input), json!(3));
     }
 
     #[test]
     fn dates() {
-        assert_eq!(ok("1425599621 | todate", json!(null)), json!("2015-03-05T23:53:41Z"));
-        assert_eq!(ok("\"2015-03-05T23:53:41Z\" | fromdate", json!(null)), json!(1425599621));
-        assert_eq!(ok("1425599621 | strftime(\"%Y-%m-%d\")", json!(null)), json!("2015-03-05"));
+        assert_eq!(
+            ok("1425599621 | todate", json!(null)),
+            json!("2015-03-05T23:53:41Z")
+        );
+        assert_eq!(
+            ok("\"2015-03-05T23:53:41Z\" | fromdate", json!(null)),
+            json!(1425599621)
+        );
+        assert_eq!(
+            ok("1425599621 | strftime(\"%Y-%m-%d\")", json!(null)),
+            json!("2015-03-05")
+        );
         assert_eq!(ok("now | type", json!(null)), json!("number"));
     }
 
     #[test]
     fn runtime_errors_are_readable() {
-        let err = eval(". + \"s\"", json!(2), &[], &[]).err().map(|e| e.message);
+        let err = eval(". + \"s\"", json!(2), &[], &[])
+            .err()
+            .map(|e| e.message);
         assert_eq!(err.as_deref(), Some("cannot calculate 2 + \"s\""));
-        let err = eval("error(\"custom failure\")", json!(null), &[], &[]).err().map(|e| e.message);
+        let err = eval("error(\"custom failure\")", json!(null), &[], &[])
+            .err()
+            .map(|e| e.message);
         assert_eq!(err.as_deref(), Some("custom failure"));
-        let err = eval("error({code: 1})", json!(null), &[], &[]).err().map(|e| e.message);
+        let err = eval("error({code: 1})", json!(null), &[], &[])
+            .err()
+            .map(|e| e.message);
         assert_eq!(err.as_deref(), Some(r#"{"code":1}"#));
-        let err = eval("halt_error", json!("bye"), &[], &[]).err().map(|e| e.message);
-        assert_eq!(err.as_deref(), Some("the expression called halt (exit code 5)"));
+        let err = eval("halt_error", json!("bye"), &[], &[])
+            .err()
+            .map(|e| e.message);
+        assert_eq!(
+            err.as_deref(),
+            Some("the expression called halt (exit code 5)")
+        );
     }
 
     #[test]
     fn huge_values_in_messages_are_shortened() {
         let big: Vec<i64> = (0..2000).collect();
-        let message = eval(". + 1", json!(big), &[], &[]).err().map(|e| e.message).unwrap_or_default();
+        let message = eval(". + 1", json!(big), &[], &[])
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
         assert!(message.len() < 400, "{}", message.len());
         assert!(message.starts_with("cannot calculate [0,1,2"));
         assert!(message.ends_with("1999] + 1"), "{message}");
@@ -353,19 +437,37 @@ mod tests {
     #[test]
     fn eval_bool_requires_a_boolean() {
         let expr = Expr::compile(".color == \"red\"", &[]).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(expr.eval_bool(from_json(&json!({"color": "red"})), &[]), Ok(true));
-        assert_eq!(expr.eval_bool(from_json(&json!({"color": "blue"})), &[]), Ok(false));
+        assert_eq!(
+            expr.eval_bool(from_json(&json!({"color": "red"})), &[]),
+            Ok(true)
+        );
+        assert_eq!(
+            expr.eval_bool(from_json(&json!({"color": "blue"})), &[]),
+            Ok(false)
+        );
         let expr = Expr::compile(".colour", &[]).unwrap_or_else(|e| panic!("{e:?}"));
-        let err = expr.eval_bool(from_json(&json!({"color": "red"})), &[]).err().map(|e| e.message);
-        assert_eq!(err.as_deref(), Some("expression `.colour` must produce a boolean, but produced null (null)"));
+        let err = expr
+            .eval_bool(from_json(&json!({"color": "red"})), &[])
+            .err()
+            .map(|e| e.message);
+        assert_eq!(
+            err.as_deref(),
+            Some("expression `.colour` must produce a boolean, but produced null (null)")
+        );
     }
 
     #[test]
     fn loc_reports_the_line() {
-        assert_eq!(ok("$__loc__", json!(null)), json!({"file": "<top-level>", "line": 1}));
+        assert_eq!(
+            ok("$__loc__", json!(null)),
+            json!({"file": "<top-level>", "line": 1})
+        );
         assert_eq!(ok("1 |\n\n $__loc__.line", json!(null)), json!(3));
         // jq manual: try error("\($__loc__)") catch .
-        assert_eq!(ok(r#"try error("\($__loc__)") catch ."#, json!(null)), json!(r#"{"file":"<top-level>","line":1}"#));
+        assert_eq!(
+            ok(r#"try error("\($__loc__)") catch ."#, json!(null)),
+            json!(r#"{"file":"<top-level>","line":1}"#)
+        );
     }
 
     #[test]

@@ -50,19 +50,34 @@ pub(crate) fn load_errors(code: &str, errs: load::Errors<&str, ()>) -> Vec<Compi
     let mut out = Vec::new();
     for (_file, err) in errs {
         match err {
-            load::Error::Io(items) => out.extend(items.into_iter().map(|(path, why)| CompileError {
-                message: format!("cannot load module `{path}`: {why}"),
-                range: range_of(code, path),
-            })),
-            load::Error::Lex(items) => out.extend(items.into_iter().map(|(expect, rest)| lex_error(code, expect, rest))),
-            load::Error::Parse(items) => out.extend(items.into_iter().map(|(expect, token)| CompileError {
-                message: format!("syntax error: expected {}, found {}", expected(&expect), found(code, token)),
-                range: range_of(code, token),
-            })),
+            load::Error::Io(items) => {
+                out.extend(items.into_iter().map(|(path, why)| CompileError {
+                    message: format!("cannot load module `{path}`: {why}"),
+                    range: range_of(code, path),
+                }))
+            }
+            load::Error::Lex(items) => out.extend(
+                items
+                    .into_iter()
+                    .map(|(expect, rest)| lex_error(code, expect, rest)),
+            ),
+            load::Error::Parse(items) => {
+                out.extend(items.into_iter().map(|(expect, token)| CompileError {
+                    message: format!(
+                        "syntax error: expected {}, found {}",
+                        expected(&expect),
+                        found(code, token)
+                    ),
+                    range: range_of(code, token),
+                }))
+            }
         }
     }
     if out.is_empty() {
-        out.push(CompileError { message: "the expression could not be parsed".to_owned(), range: 0..code.len() });
+        out.push(CompileError {
+            message: "the expression could not be parsed".to_owned(),
+            range: 0..code.len(),
+        });
     }
     out
 }
@@ -79,16 +94,34 @@ fn lex_error(code: &str, expect: lex::Expect<&str>, rest: &str) -> CompileError 
                 "\"" => "closing `\"`",
                 _ => "a closing delimiter",
             };
-            (format!("syntax error: unclosed `{open}`, expected {close}"), range_of(code, open))
+            (
+                format!("syntax error: unclosed `{open}`, expected {close}"),
+                range_of(code, open),
+            )
         }
-        Digit => ("syntax error: expected a digit".to_owned(), first_char(code, rest)),
-        Ident => ("syntax error: expected an identifier".to_owned(), first_char(code, rest)),
-        Escape => ("syntax error: invalid escape sequence in string".to_owned(), first_char(code, rest)),
-        Unicode => ("syntax error: expected 4 hexadecimal digits of a code point after `\\u`".to_owned(), first_char(code, rest)),
+        Digit => (
+            "syntax error: expected a digit".to_owned(),
+            first_char(code, rest),
+        ),
+        Ident => (
+            "syntax error: expected an identifier".to_owned(),
+            first_char(code, rest),
+        ),
+        Escape => (
+            "syntax error: invalid escape sequence in string".to_owned(),
+            first_char(code, rest),
+        ),
+        Unicode => (
+            "syntax error: expected 4 hexadecimal digits of a code point after `\\u`".to_owned(),
+            first_char(code, rest),
+        ),
         Token => {
             let range = first_char(code, rest);
             let text = code.get(range.clone()).unwrap_or("");
-            (format!("syntax error: unexpected character `{text}`"), range)
+            (
+                format!("syntax error: unexpected character `{text}`"),
+                range,
+            )
         }
         _ => ("syntax error".to_owned(), first_char(code, rest)),
     };
@@ -131,14 +164,18 @@ pub(crate) fn undefined(
                 Undefined::Label => format!("undefined label `{name}`"),
                 _ => format!("undefined name `{name}`"),
             };
-            out.push(CompileError { message, range: range_of(code, name) });
+            out.push(CompileError {
+                message,
+                range: range_of(code, name),
+            });
         }
     }
     out
 }
 
 fn hint_text(hint: Option<&str>) -> String {
-    hint.map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default()
+    hint.map(|h| format!(" (did you mean `{h}`?)"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -157,16 +194,32 @@ mod tests {
         let errs = errors(".a + $foo", &["input"]);
         assert_eq!(errs, [("undefined variable `$foo`".to_owned(), 5..9)]);
         let errs = errors("$imput.a", &["input", "context"]);
-        assert_eq!(errs, [("undefined variable `$imput` (did you mean `$input`?)".to_owned(), 0..6)]);
+        assert_eq!(
+            errs,
+            [(
+                "undefined variable `$imput` (did you mean `$input`?)".to_owned(),
+                0..6
+            )]
+        );
     }
 
     #[test]
     fn undefined_function_suggests_a_builtin() {
         let errs = errors(".items | lenght", &[]);
-        assert_eq!(errs, [("undefined function `lenght/0` (did you mean `length/0`?)".to_owned(), 9..15)]);
+        assert_eq!(
+            errs,
+            [(
+                "undefined function `lenght/0` (did you mean `length/0`?)".to_owned(),
+                9..15
+            )]
+        );
         let errs = errors("map(.x; .y)", &[]);
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].0.starts_with("undefined function `map/2`"), "{}", errs[0].0);
+        assert!(
+            errs[0].0.starts_with("undefined function `map/2`"),
+            "{}",
+            errs[0].0
+        );
         assert_eq!(errs[0].1, 0..3);
     }
 
@@ -180,9 +233,21 @@ mod tests {
     #[test]
     fn syntax_errors_name_what_was_expected() {
         let errs = errors(".a +", &[]);
-        assert_eq!(errs, [("syntax error: expected term, found end of input".to_owned(), 4..4)]);
+        assert_eq!(
+            errs,
+            [(
+                "syntax error: expected term, found end of input".to_owned(),
+                4..4
+            )]
+        );
         let errs = errors("if . then 1", &[]);
-        assert_eq!(errs, [("syntax error: expected else or end, found end of input".to_owned(), 11..11)]);
+        assert_eq!(
+            errs,
+            [(
+                "syntax error: expected else or end, found end of input".to_owned(),
+                11..11
+            )]
+        );
         let errs = errors(".a | )", &[]);
         assert_eq!(errs.len(), 1);
         assert!(errs[0].0.starts_with("syntax error: "), "{}", errs[0].0);
@@ -191,9 +256,18 @@ mod tests {
     #[test]
     fn lex_errors_point_at_the_culprit() {
         let errs = errors("(.a | .b", &[]);
-        assert_eq!(errs, [("syntax error: unclosed `(`, expected `)`".to_owned(), 0..1)]);
+        assert_eq!(
+            errs,
+            [("syntax error: unclosed `(`, expected `)`".to_owned(), 0..1)]
+        );
         let errs = errors(".a + \"abc", &[]);
-        assert_eq!(errs, [("syntax error: unclosed `\"`, expected closing `\"`".to_owned(), 5..6)]);
+        assert_eq!(
+            errs,
+            [(
+                "syntax error: unclosed `\"`, expected closing `\"`".to_owned(),
+                5..6
+            )]
+        );
         let errs = errors(".a § 1", &[]);
         assert_eq!(errs[0].1, 3..5);
         assert!(errs[0].0.contains('§'), "{}", errs[0].0);
@@ -203,7 +277,11 @@ mod tests {
     fn modules_are_not_loaded() {
         let errs = errors("include \"x\"; .", &[]);
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].0.starts_with("cannot load module `x`"), "{}", errs[0].0);
+        assert!(
+            errs[0].0.starts_with("cannot load module `x`"),
+            "{}",
+            errs[0].0
+        );
     }
 
     #[test]

@@ -5,16 +5,21 @@
 //! - `to_json` / `from_json`: the conversions at the engine's edges.
 //! - The builtin library is jaq's plus the jq 1.7 builtins jaq lacks (`prelude`, `natives`).
 //!
-//! Known differences from jq 1.7 that come from jaq: a computed float with an integral value is
-//! written `3.0` by `tostring`/`tojson`/string interpolation (jq writes `3`; `to_json` does write
-//! `3`); object keys keep insertion order (`keys` still sorts, like jq); `getpath/2`, `$__prog_args`,
-//! `input_line_number` and `?//` do not exist; `$__loc__` gives the line of its first mention.
+//! jq programs run on `Jv`, a zero-cost wrapper of `jaq_json::Val` that restores jq 1.7 behaviour
+//! where jaq differs (updates through `null`, array padding, number printing). Remaining
+//! differences: object keys keep insertion order (`keys` still sorts, like jq); `$__prog_args`,
+//! `input_line_number`, `getpath/2` (not a jq builtin either) and `?//` do not exist;
+//! `$__loc__` gives the line of its first mention; `ltrimstr`/`rtrimstr` with a non-string
+//! argument are errors (jq returns the input).
 
 mod compile;
 mod diagnose;
+mod formats;
+mod jv;
 mod natives;
 mod prelude;
 mod template;
+mod update;
 mod value;
 
 pub use compile::{EvalError, Expr};

@@ -32,6 +32,16 @@ def fromstream(events):
 def truncate_stream(stream):
   . as $depth | null | stream | select((.[0] | length) > $depth) | .[0] |= .[$depth:];
 
+# Deletion: every path is resolved against the input, then removed from the last to the first, so
+# `del(.[1, 2])` removes two elements (jaq deletes one path after the other). Paths through
+# missing values are ignored instead of creating them.
+def delpaths($paths):
+  reduce ($paths | unique | reverse)[] as $p (.;
+    if $p == [] then null
+    elif getpath($p[:-1]) | (type == "object" or type == "array") then getpath($p) |= empty
+    else . end);
+def del(f): delpaths([path(f)]);
+
 # Entries: jq accepts several spellings of the key and value fields.
 def from_entries:
   reduce .[] as $e ({};
@@ -75,7 +85,8 @@ mod tests {
 
     /// Runs `code` on `input` and returns all outputs as an array (so single outputs are `[x]`).
     fn all(code: &str, input: Value) -> Value {
-        let expr = Expr::compile(&format!("[{code}]"), &[]).unwrap_or_else(|e| panic!("{code}: {e:?}"));
+        let expr =
+            Expr::compile(&format!("[{code}]"), &[]).unwrap_or_else(|e| panic!("{code}: {e:?}"));
         match expr.eval(from_json(&input), &[]) {
             Ok(v) => to_json(&v),
             Err(e) => panic!("{code}: {}", e.message),
@@ -86,15 +97,24 @@ mod tests {
     fn index_in_join() {
         // jq manual: INDEX(.id) builds an object keyed by the stringified index.
         let rows = json!([{"id": 1, "n": "a"}, {"id": 2, "n": "b"}]);
-        assert_eq!(all("INDEX(.id)", rows.clone()), json!([{"1": {"id": 1, "n": "a"}, "2": {"id": 2, "n": "b"}}]));
-        assert_eq!(all("INDEX(.[]; .n)", rows), json!([{"a": {"id": 1, "n": "a"}, "b": {"id": 2, "n": "b"}}]));
+        assert_eq!(
+            all("INDEX(.id)", rows.clone()),
+            json!([{"1": {"id": 1, "n": "a"}, "2": {"id": 2, "n": "b"}}])
+        );
+        assert_eq!(
+            all("INDEX(.[]; .n)", rows),
+            json!([{"a": {"id": 1, "n": "a"}, "b": {"id": 2, "n": "b"}}])
+        );
         // jq manual: `.[] | IN(2, 3)` on [1,2] gives false, true.
         assert_eq!(all(".[] | IN(2, 3)", json!([1, 2])), json!([false, true]));
         // jq manual: IN(source; s) is true if any output of source is in s.
         assert_eq!(all("IN(range(5); 3, 10)", json!(null)), json!([true]));
         assert_eq!(all("IN(range(3); 7)", json!(null)), json!([false]));
         let idx = json!({"a": "x", "b": "y"});
-        let out = all(&format!("JOIN({idx}; .[]; .k; {{row: .[0], hit: .[1]}})"), json!([{"k": "a"}]));
+        let out = all(
+            &format!("JOIN({idx}; .[]; .k; {{row: .[0], hit: .[1]}})"),
+            json!([{"k": "a"}]),
+        );
         assert_eq!(out, json!([{"row": {"k": "a"}, "hit": "x"}]));
         let out = all(&format!("JOIN({idx}; .k)"), json!([{"k": "a"}, {"k": "c"}]));
         assert_eq!(out, json!([[[{"k": "a"}, "x"], [{"k": "c"}, null]]]));
@@ -109,11 +129,23 @@ mod tests {
     #[test]
     fn tostream_matches_the_manual() {
         // jq manual: [1|truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])] => [[[0],2],[[0]]]
-        let out = all("1 | truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])", json!(null));
+        let out = all(
+            "1 | truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])",
+            json!(null),
+        );
         assert_eq!(out, json!([[[0], 2], [[0]]]));
         // jq manual: . as $dot | [$dot | tostream] for {"a":[1,{"b":2}]}
         let out = all("tostream", json!({"a": [1, {"b": 2}]}));
-        assert_eq!(out, json!([[["a", 0], 1], [["a", 1, "b"], 2], [["a", 1, "b"]], [["a", 1]], [["a"]]]));
+        assert_eq!(
+            out,
+            json!([
+                [["a", 0], 1],
+                [["a", 1, "b"], 2],
+                [["a", 1, "b"]],
+                [["a", 1]],
+                [["a"]]
+            ])
+        );
         assert_eq!(all("tostream", json!(3)), json!([[[], 3]]));
         assert_eq!(all("tostream", json!([])), json!([[[], []]]));
     }
@@ -121,32 +153,89 @@ mod tests {
     #[test]
     fn fromstream_inverts_tostream() {
         // jq manual: fromstream(1|truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]])) => [2]
-        let out = all("fromstream(1 | truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]]))", json!(null));
+        let out = all(
+            "fromstream(1 | truncate_stream([[0],1],[[1,0],2],[[1,0]],[[1]]))",
+            json!(null),
+        );
         assert_eq!(out, json!([[2]]));
         let doc = json!({"a": [1, {"b": 2, "c": []}], "d": "x", "e": {}});
         assert_eq!(all("fromstream(tostream)", doc.clone()), json!([doc]));
-        assert_eq!(all("fromstream((1, [2]) | tostream)", json!(null)), json!([1, [2]]));
+        assert_eq!(
+            all("fromstream((1, [2]) | tostream)", json!(null)),
+            json!([1, [2]])
+        );
     }
 
     #[test]
     fn from_entries_accepts_jq_spellings() {
-        let out = all("from_entries", json!([{"key": "a", "value": 1}, {"k": "b", "v": 2}, {"name": "c", "value": 3}]));
+        let out = all(
+            "from_entries",
+            json!([{"key": "a", "value": 1}, {"k": "b", "v": 2}, {"name": "c", "value": 3}]),
+        );
         assert_eq!(out, json!([{"a": 1, "b": 2, "c": 3}]));
         // Non-string keys are stringified, as jq 1.7 does.
-        assert_eq!(all("from_entries", json!([{"key": 1, "value": true}, {"key": false}])), json!([{"1": true, "false": null}]));
-        assert_eq!(all("with_entries(.value += 1)", json!({"a": 1, "b": 2})), json!([{"a": 2, "b": 3}]));
+        assert_eq!(
+            all(
+                "from_entries",
+                json!([{"key": 1, "value": true}, {"key": false}])
+            ),
+            json!([{"1": true, "false": null}])
+        );
+        assert_eq!(
+            all("with_entries(.value += 1)", json!({"a": 1, "b": 2})),
+            json!([{"a": 2, "b": 3}])
+        );
+    }
+
+    #[test]
+    fn del_and_delpaths_follow_jq() {
+        // jq manual: del(.foo), del(.[1, 2]), delpaths([["a","b"]]).
+        assert_eq!(
+            all("del(.foo)", json!({"foo": 42, "bar": 9001, "baz": 42})),
+            json!([{"bar": 9001, "baz": 42}])
+        );
+        assert_eq!(
+            all("del(.[1, 2])", json!(["foo", "bar", "baz"])),
+            json!([["foo"]])
+        );
+        assert_eq!(
+            all(
+                "delpaths([[\"a\",\"b\"]])",
+                json!({"a": {"b": 1}, "x": {"y": 2}})
+            ),
+            json!([{"a": {}, "x": {"y": 2}}])
+        );
+        assert_eq!(all("del(.a.b)", json!({})), json!([{}]));
+        assert_eq!(all("del(.[0], .[-1])", json!([1, 2, 3])), json!([[2]]));
+        assert_eq!(all("del(.)", json!([1])), json!([null]));
+        assert_eq!(
+            all("del(.[] | select(. > 1))", json!([1, 2, 3, 1])),
+            json!([[1, 1]])
+        );
     }
 
     #[test]
     fn string_helpers() {
         // jq manual: [.[]|ltrimstr("foo")] on ["fo", "foo", "barfoo", "foobar", "afoo"]
         let words = json!(["fo", "foo", "barfoo", "foobar", "afoo"]);
-        assert_eq!(all("[.[] | ltrimstr(\"foo\")]", words.clone()), json!([["fo", "", "barfoo", "bar", "afoo"]]));
-        assert_eq!(all("[.[] | rtrimstr(\"foo\")]", words), json!([["fo", "", "bar", "foobar", "a"]]));
+        assert_eq!(
+            all("[.[] | ltrimstr(\"foo\")]", words.clone()),
+            json!([["fo", "", "barfoo", "bar", "afoo"]])
+        );
+        assert_eq!(
+            all("[.[] | rtrimstr(\"foo\")]", words),
+            json!([["fo", "", "bar", "foobar", "a"]])
+        );
         assert_eq!(all("trimstr(\"ab\")", json!("abxab")), json!(["x"]));
-        assert_eq!(all("[65, 97] | map(ascii) | add", json!(null)), json!(["Aa"]));
+        assert_eq!(
+            all("[65, 97] | map(ascii) | add", json!(null)),
+            json!(["Aa"])
+        );
         // jq manual: splits("a+"; "g") on "ab,cd, ef"? We use the simpler documented pattern.
-        assert_eq!(all("splits(\", *\"; null)", json!("ab,cd, ef")), json!(["ab", "cd", "ef"]));
+        assert_eq!(
+            all("splits(\", *\"; null)", json!("ab,cd, ef")),
+            json!(["ab", "cd", "ef"])
+        );
         assert_eq!(all("splits(\", \")", json!("ab, cd")), json!(["ab", "cd"]));
         assert_eq!(all("toarray", json!(1)), json!([[1]]));
         assert_eq!(all("toarray", json!([1])), json!([[1]]));
@@ -156,17 +245,44 @@ mod tests {
     fn getpath_paths_and_pick() {
         // jq manual examples.
         assert_eq!(all("getpath([\"a\",\"b\"])", json!(null)), json!([null]));
-        assert_eq!(all("[getpath([\"a\",\"b\"], [\"a\",\"c\"])]", json!({"a": {"b": 0, "c": 1}})), json!([[0, 1]]));
-        assert_eq!(all("[paths]", json!([1, [[], {"a": 2}]])), json!([[[0], [1], [1, 0], [1, 1], [1, 1, "a"]]]));
-        assert_eq!(all("[paths(type == \"number\")]", json!([1, [[], {"a": 2}]])), json!([[[0], [1, 1, "a"]]]));
-        assert_eq!(all("pick(.a, .b.c, .x)", json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4})), json!([{"a": 1, "b": {"c": 2}, "x": null}]));
-        assert_eq!(all("[limit(3; .[])]", json!([0, 1, 2, 3, 4])), json!([[0, 1, 2]]));
+        assert_eq!(
+            all(
+                "[getpath([\"a\",\"b\"], [\"a\",\"c\"])]",
+                json!({"a": {"b": 0, "c": 1}})
+            ),
+            json!([[0, 1]])
+        );
+        assert_eq!(
+            all("[paths]", json!([1, [[], {"a": 2}]])),
+            json!([[[0], [1], [1, 0], [1, 1], [1, 1, "a"]]])
+        );
+        assert_eq!(
+            all("[paths(type == \"number\")]", json!([1, [[], {"a": 2}]])),
+            json!([[[0], [1, 1, "a"]]])
+        );
+        assert_eq!(
+            all(
+                "pick(.a, .b.c, .x)",
+                json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4})
+            ),
+            json!([{"a": 1, "b": {"c": 2}, "x": null}])
+        );
+        assert_eq!(
+            all("[limit(3; .[])]", json!([0, 1, 2, 3, 4])),
+            json!([[0, 1, 2]])
+        );
     }
 
     #[test]
     fn dates_and_math_compat() {
-        assert_eq!(all("1425599621 | date", json!(null)), json!(["2015-03-05T23:53:41Z"]));
-        assert_eq!(all("10 | dateadd(\"seconds\"; 5)", json!(null)), json!([15]));
+        assert_eq!(
+            all("1425599621 | date", json!(null)),
+            json!(["2015-03-05T23:53:41Z"])
+        );
+        assert_eq!(
+            all("10 | dateadd(\"seconds\"; 5)", json!(null)),
+            json!([15])
+        );
         assert_eq!(all("10 | datesub(\"seconds\"; 5)", json!(null)), json!([5]));
         let out = all("3 | lgamma_r", json!(null));
         let pair = out.get(0).cloned().unwrap_or_default();
@@ -177,10 +293,19 @@ mod tests {
 
     #[test]
     fn capabilities_and_inputs() {
-        assert_eq!(all("isvalid(1 + 1), isvalid(1 + \"a\")", json!(null)), json!([true, false]));
-        assert_eq!(all("have_decnum, have_literal_numbers", json!(null)), json!([false, true]));
+        assert_eq!(
+            all("isvalid(1 + 1), isvalid(1 + \"a\")", json!(null)),
+            json!([true, false])
+        );
+        assert_eq!(
+            all("have_decnum, have_literal_numbers", json!(null)),
+            json!([false, true])
+        );
         assert_eq!(all("inputs", json!(null)), json!([]));
-        assert_eq!(all("try input catch .", json!(null)), json!(["No more inputs"]));
+        assert_eq!(
+            all("try input catch .", json!(null)),
+            json!(["No more inputs"])
+        );
         assert_eq!(all("input_filename", json!(null)), json!([null]));
         assert_eq!(all("get_search_list", json!(null)), json!([[]]));
     }

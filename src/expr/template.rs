@@ -24,7 +24,11 @@ pub enum ExprMode {
 /// Follows the schema pattern `^\s*\$\{.+\}\s*$`, except that the body may span several lines.
 pub fn strip_expression(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("${")?.strip_suffix('}')?;
-    if inner.is_empty() { None } else { Some(inner.trim()) }
+    if inner.is_empty() {
+        None
+    } else {
+        Some(inner.trim())
+    }
 }
 
 /// A compiled template. Cheap to clone (one `Arc`), `Send + Sync`.
@@ -35,14 +39,19 @@ enum Node {
     /// A subtree without expressions, built once.
     Const(Val),
     /// An expression string; `fallback` is the literal kept when a loose-mode guess fails.
-    Expr { expr: Expr, fallback: Option<Val> },
+    Expr {
+        expr: Expr,
+        fallback: Option<Val>,
+    },
     Array(Vec<Node>),
     Object(Vec<(Val, Node)>),
 }
 
 impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Template").field("constant", &self.is_constant()).finish_non_exhaustive()
+        f.debug_struct("Template")
+            .field("constant", &self.is_constant())
+            .finish_non_exhaustive()
     }
 }
 
@@ -50,10 +59,18 @@ impl Template {
     /// Compiles every expression string in `value`. Errors carry the JSON pointer of the failing
     /// string relative to `value` (`""` when `value` itself is the string) and a byte range into
     /// that whole string (not just the `${ }` body), so callers can point inside it.
-    pub fn compile(value: &Value, mode: ExprMode, vars: &[&str]) -> Result<Template, Vec<(String, CompileError)>> {
+    pub fn compile(
+        value: &Value,
+        mode: ExprMode,
+        vars: &[&str],
+    ) -> Result<Template, Vec<(String, CompileError)>> {
         let mut errors = Vec::new();
         let node = build(value, mode, vars, "", &mut errors);
-        if errors.is_empty() { Ok(Template(Arc::new(node))) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Template(Arc::new(node)))
+        } else {
+            Err(errors)
+        }
     }
 
     /// Evaluates every expression against `input` and `vars` (see `Expr::eval`) and assembles the
@@ -69,7 +86,13 @@ impl Template {
     }
 }
 
-fn build(value: &Value, mode: ExprMode, vars: &[&str], at: &str, errors: &mut Vec<(String, CompileError)>) -> Node {
+fn build(
+    value: &Value,
+    mode: ExprMode,
+    vars: &[&str],
+    at: &str,
+    errors: &mut Vec<(String, CompileError)>,
+) -> Node {
     match value {
         Value::String(text) => string_node(text, mode, vars, at, errors),
         Value::Array(items) => {
@@ -87,7 +110,12 @@ fn build(value: &Value, mode: ExprMode, vars: &[&str], at: &str, errors: &mut Ve
         Value::Object(map) => {
             let entries: Vec<(Val, Node)> = map
                 .iter()
-                .map(|(k, v)| (Val::from(k.clone()), build(v, mode, vars, &pointer::join(at, k), errors)))
+                .map(|(k, v)| {
+                    (
+                        Val::from(k.clone()),
+                        build(v, mode, vars, &pointer::join(at, k), errors),
+                    )
+                })
                 .collect();
             if entries.iter().all(|(_, n)| matches!(n, Node::Const(_))) {
                 Node::Const(from_json(value))
@@ -99,11 +127,20 @@ fn build(value: &Value, mode: ExprMode, vars: &[&str], at: &str, errors: &mut Ve
     }
 }
 
-fn string_node(text: &str, mode: ExprMode, vars: &[&str], at: &str, errors: &mut Vec<(String, CompileError)>) -> Node {
+fn string_node(
+    text: &str,
+    mode: ExprMode,
+    vars: &[&str],
+    at: &str,
+    errors: &mut Vec<(String, CompileError)>,
+) -> Node {
     let literal = || Node::Const(Val::from(text.to_owned()));
     if let Some(body) = strip_expression(text) {
         return match Expr::compile(body, vars) {
-            Ok(expr) => Node::Expr { expr, fallback: None },
+            Ok(expr) => Node::Expr {
+                expr,
+                fallback: None,
+            },
             Err(errs) => {
                 // Shift ranges from the body to the whole string.
                 let offset = body.as_ptr() as usize - text.as_ptr() as usize;
@@ -118,7 +155,10 @@ fn string_node(text: &str, mode: ExprMode, vars: &[&str], at: &str, errors: &mut
     match mode {
         ExprMode::Strict => literal(),
         ExprMode::Loose => match Expr::compile(text, vars) {
-            Ok(expr) => Node::Expr { expr, fallback: Some(Val::from(text.to_owned())) },
+            Ok(expr) => Node::Expr {
+                expr,
+                fallback: Some(Val::from(text.to_owned())),
+            },
             Err(_) => literal(),
         },
     }
@@ -132,9 +172,14 @@ fn eval_node(node: &Node, input: &Val, vars: &[Val]) -> Result<Val, EvalError> {
             (Err(_), Some(literal)) => Ok(literal.clone()),
             (Err(e), None) => Err(e),
         },
-        Node::Array(items) => items.iter().map(|n| eval_node(n, input, vars)).collect::<Result<Vec<_>, _>>().map(Val::from_iter),
+        Node::Array(items) => items
+            .iter()
+            .map(|n| eval_node(n, input, vars))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Val::from_iter),
         Node::Object(entries) => {
-            let mut map = jaq_json::Map::with_capacity_and_hasher(entries.len(), Default::default());
+            let mut map =
+                jaq_json::Map::with_capacity_and_hasher(entries.len(), Default::default());
             for (k, n) in entries {
                 map.insert(k.clone(), eval_node(n, input, vars)?);
             }
@@ -179,18 +224,35 @@ mod tests {
         let input = json!({"n": "pet"});
         let vars = [from_json(&json!({"k": true}))];
         let out = t.eval(from_json(&input), &vars).map(|v| to_json(&v));
-        assert_eq!(out, Ok(json!({"name": "pet", "fixed": ".n", "list": [1, "pet!", {"deep": true}], "num": 2})));
+        assert_eq!(
+            out,
+            Ok(
+                json!({"name": "pet", "fixed": ".n", "list": [1, "pet!", {"deep": true}], "num": 2})
+            )
+        );
         // Key order is the template's.
-        let keys: Vec<String> = out.ok().and_then(|v| v.as_object().map(|o| o.keys().cloned().collect())).unwrap_or_default();
+        let keys: Vec<String> = out
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
         assert_eq!(keys, ["name", "fixed", "list", "num"]);
     }
 
     #[test]
     fn loose_mode_tries_every_string() {
-        let t = compile(json!({"a": ".n", "b": "hello world", "c": ".n + 1", "d": "42", "e": "${ .n }"}), ExprMode::Loose);
+        let t = compile(
+            json!({"a": ".n", "b": "hello world", "c": ".n + 1", "d": "42", "e": "${ .n }"}),
+            ExprMode::Loose,
+        );
         // `.n + 1` fails on a string input at run time and stays literal; `hello world` does not compile.
-        assert_eq!(eval(&t, json!({"n": "x"})), Ok(json!({"a": "x", "b": "hello world", "c": ".n + 1", "d": 42, "e": "x"})));
-        assert_eq!(eval(&t, json!({"n": 1})), Ok(json!({"a": 1, "b": "hello world", "c": 2, "d": 42, "e": 1})));
+        assert_eq!(
+            eval(&t, json!({"n": "x"})),
+            Ok(json!({"a": "x", "b": "hello world", "c": ".n + 1", "d": 42, "e": "x"}))
+        );
+        assert_eq!(
+            eval(&t, json!({"n": 1})),
+            Ok(json!({"a": 1, "b": "hello world", "c": 2, "d": 42, "e": 1}))
+        );
     }
 
     #[test]
@@ -220,12 +282,20 @@ mod tests {
 
     #[test]
     fn partially_constant_subtrees_are_prebuilt() {
-        let t = compile(json!({"k": {"big": [1, 2, 3]}, "v": "${ . }"}), ExprMode::Strict);
+        let t = compile(
+            json!({"k": {"big": [1, 2, 3]}, "v": "${ . }"}),
+            ExprMode::Strict,
+        );
         assert!(!t.is_constant());
         let root = &*t.0;
-        let Node::Object(entries) = root else { panic!("root should be an object node") };
+        let Node::Object(entries) = root else {
+            panic!("root should be an object node")
+        };
         assert!(matches!(entries.first(), Some((_, Node::Const(_)))));
-        assert_eq!(eval(&t, json!(5)), Ok(json!({"k": {"big": [1, 2, 3]}, "v": 5})));
+        assert_eq!(
+            eval(&t, json!(5)),
+            Ok(json!({"k": {"big": [1, 2, 3]}, "v": 5}))
+        );
     }
 
     #[test]
@@ -245,7 +315,9 @@ mod tests {
 
     #[test]
     fn root_string_error_has_empty_pointer() {
-        let errs = Template::compile(&json!("${ nope }"), ExprMode::Strict, &[]).err().unwrap_or_default();
+        let errs = Template::compile(&json!("${ nope }"), ExprMode::Strict, &[])
+            .err()
+            .unwrap_or_default();
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].0, "");
     }
@@ -253,6 +325,9 @@ mod tests {
     #[test]
     fn runtime_errors_propagate() {
         let t = compile(json!({"x": ["${ error(\"bad\") }"]}), ExprMode::Strict);
-        assert_eq!(eval(&t, json!(null)).map_err(|e| e.message), Err("bad".to_owned()));
+        assert_eq!(
+            eval(&t, json!(null)).map_err(|e| e.message),
+            Err("bad".to_owned())
+        );
     }
 }
