@@ -16,6 +16,7 @@ mod compile;
 mod diagnose;
 mod formats;
 mod jv;
+mod library;
 mod natives;
 mod prelude;
 mod template;

@@ -25,7 +25,7 @@ fn table<D: for<'a> DataT<V<'a> = Jv>>() -> Box<[Filter<RunPtr<D>>]> {
             bome(formats::base32_decode(&text_of(&cv.1.0)))
         }),
         ("builtins", v(0), |_| {
-            bome(Ok(Jv(super::compile::builtins_val())))
+            bome(Ok(Jv(super::library::builtins_val())))
         }),
         ("env", v(0), |_| bome(Ok(Jv(env_object())))),
         ("length", v(0), |cv| bome(length(&cv.1.0))),
