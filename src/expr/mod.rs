@@ -19,6 +19,8 @@ mod jv;
 mod library;
 mod natives;
 mod prelude;
+#[cfg(test)]
+mod spec_tests;
 mod template;
 mod update;
 mod value;

@@ -15,7 +15,8 @@ pub enum ExprMode {
     /// Only strings written `${ ... }` are expressions; every other string is literal.
     #[default]
     Strict,
-    /// Every string is tried as jq; one that fails to compile or to evaluate stays literal.
+    /// Every string is tried as jq; one that fails to compile or to evaluate stays literal (so
+    /// `"hello world"` stays a string, while `"42"` becomes a number and `".a"` a lookup).
     /// Strings written `${ ... }` behave as in strict mode: their errors are reported.
     Loose,
 }
@@ -200,6 +201,14 @@ mod tests {
 
     fn compile(v: Value, mode: ExprMode) -> Template {
         Template::compile(&v, mode, &["input"]).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn template_is_send_sync_and_cheap_to_clone() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<Template>();
+        let t = compile(json!({"a": "${ . }"}), ExprMode::Strict);
+        assert!(Arc::ptr_eq(&t.0, &t.clone().0));
     }
 
     #[test]
