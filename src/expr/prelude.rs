@@ -51,7 +51,29 @@ def from_entries:
       ($e | if has("value") then .value else .v end)
     });
 
-# Strings.
+# Bottom-up, as in jq: children are rewritten before their parent (jaq's `walk` goes top-down).
+def walk(f):
+  def down: (if type == "array" then map(down) elif type == "object" then map_values(down) else . end) | f;
+  down;
+
+# Picks by path: missing parents grow as arrays or objects, as `setpath` does.
+def pick(pathexps):
+  . as $in | reduce path(pathexps) as $p (null; setpath($p; $in | getpath($p)));
+
+# Strings. jq's join writes null as nothing and numbers/booleans as JSON; jaq writes "null".
+def join($sep):
+  reduce .[] as $x (null;
+    (if . == null then "" else . + $sep end)
+    + ($x | if . == null then "" elif type == "string" then .
+            elif type == "number" or type == "boolean" then tojson
+            else error("cannot join with \(type)") end))
+  // "";
+# jq leaves the input alone when either side is not a string; jaq raises an error.
+def ltrimstr($p):
+  if type == "string" and ($p | type) == "string" and startswith($p) then .[($p | length):] else . end;
+def rtrimstr($p):
+  if type == "string" and ($p | type) == "string" and endswith($p) and ($p | length) > 0
+  then .[:length - ($p | length)] else . end;
 def trimstr($s): ltrimstr($s) | rtrimstr($s);
 def ascii:
   if type == "number" and . >= 0 and . <= 127 then [.] | implode
@@ -227,6 +249,49 @@ mod tests {
     }
 
     #[test]
+    fn walk_is_bottom_up() {
+        // jq manual examples.
+        let out = all(
+            "walk(if type == \"array\" then sort else . end)",
+            json!([[4, 1, 7], [8, 5, 2], [3, 6, 9]]),
+        );
+        assert_eq!(out, json!([[[1, 4, 7], [2, 5, 8], [3, 6, 9]]]));
+        let code =
+            "walk(if type == \"object\" then with_entries(.key |= sub(\"^_+\"; \"\")) else . end)";
+        assert_eq!(
+            all(code, json!([{"_a": {"__b": 2}}])),
+            json!([[{"a": {"b": 2}}]])
+        );
+    }
+
+    #[test]
+    fn join_and_pick_follow_jq() {
+        // jq manual examples.
+        assert_eq!(
+            all("join(\", \")", json!(["a", "b,c,d", "e"])),
+            json!(["a, b,c,d, e"])
+        );
+        assert_eq!(
+            all("join(\" \")", json!(["a", 1, 2.3, true, null, false])),
+            json!(["a 1 2.3 true  false"])
+        );
+        assert_eq!(all("join(\"-\")", json!([])), json!([""]));
+        assert!(
+            Expr::compile("join(\",\")", &[])
+                .map(|e| e.eval(from_json(&json!([[1]])), &[]).is_err())
+                .unwrap_or(false)
+        );
+        assert_eq!(
+            all("pick(.[2], .[0], .[0])", json!([1, 2, 3, 4])),
+            json!([[1, null, 3]])
+        );
+        assert_eq!(
+            all("pick(.a[1])", json!({"a": [1, 2], "b": 0})),
+            json!([{"a": [null, 2]}])
+        );
+    }
+
+    #[test]
     fn string_helpers() {
         // jq manual: [.[]|ltrimstr("foo")] on ["fo", "foo", "barfoo", "foobar", "afoo"]
         let words = json!(["fo", "foo", "barfoo", "foobar", "afoo"]);
@@ -239,6 +304,16 @@ mod tests {
             json!([["fo", "", "bar", "foobar", "a"]])
         );
         assert_eq!(all("trimstr(\"ab\")", json!("abxab")), json!(["x"]));
+        // Non-string operands leave the input alone, as in jq.
+        assert_eq!(
+            all("ltrimstr(1), rtrimstr(1)", json!("abc")),
+            json!(["abc", "abc"])
+        );
+        assert_eq!(
+            all("ltrimstr(\"a\"), rtrimstr(\"a\")", json!(1)),
+            json!([1, 1])
+        );
+        assert_eq!(all("rtrimstr(\"\")", json!("ab")), json!(["ab"]));
         assert_eq!(
             all("[65, 97] | map(ascii) | add", json!(null)),
             json!(["Aa"])

@@ -9,8 +9,9 @@ use jaq_core::val::Range;
 use jaq_core::{Error, Exn, ValX};
 use jaq_json::{Map, Rc, Val};
 
-/// jq refuses to grow an array past this index; so do we, rather than allocate without bound.
-const MAX_INDEX: usize = 1 << 24;
+/// Most `null`s an assignment may pad an array with (`.[n] = x` past the end), so that one
+/// expression cannot allocate without bound (jq has a similar limit).
+const MAX_PADDING: usize = 1 << 22;
 
 fn fail<'a>(message: String) -> Exn<'a, Jv> {
     Exn::from(Error::str(message))
@@ -122,7 +123,7 @@ pub(crate) fn map_index<'a, I: Iterator<Item = ValX<'a, Jv>>>(
                         list.remove(at);
                     }
                 }
-            } else if at > MAX_INDEX {
+            } else if at - list.len() > MAX_PADDING {
                 return Err(fail(format!("array index {at} is too large")));
             } else if let Some(y) = f(Jv(Val::Null)).next() {
                 list.resize(at, Val::Null);
