@@ -13,7 +13,8 @@ pub struct CompileError {
     /// E.g. "undefined variable `$foo`", "undefined function `lenght/0` (did you mean
     /// `length/0`?)", "syntax error: expected term, found `)`".
     pub message: String,
-    /// Byte range in the code; empty at the end of the code for "found end of input".
+    /// Byte range in the code given to `Expr::compile` (for `Template` errors: in the whole
+    /// string, `${` included); empty at the end of the code for "found end of input".
     pub range: Range<usize>,
 }
 

@@ -6,11 +6,14 @@
 //! - The builtin library is jaq's plus the jq 1.7 builtins jaq lacks (`prelude`, `natives`).
 //!
 //! jq programs run on `Jv`, a zero-cost wrapper of `jaq_json::Val` that restores jq 1.7 behaviour
-//! where jaq differs (updates through `null`, array padding, number printing). Remaining
-//! differences: object keys keep insertion order (`keys` still sorts, like jq); `$__prog_args`,
-//! `input_line_number`, `getpath/2` (not a jq builtin either) and `?//` do not exist;
-//! `$__loc__` gives the line of its first mention; `ltrimstr`/`rtrimstr` with a non-string
-//! argument are errors (jq returns the input).
+//! where jaq differs: updates through `null` (`.a.b = 1` on `{}`), array padding (`.[3] = 1`),
+//! number printing (`"\(6 / 2)"` is `"3"`), `del` of several paths, `walk`, `join`, `pick`,
+//! `from_entries`, `ltrimstr`/`rtrimstr`, `todate` (whole seconds).
+//!
+//! Remaining differences: `$__prog_args`, `getpath/2` (not a jq builtin either), `?//` and the
+//! module system do not exist; `input`/`inputs` see no input; `$__loc__` gives the line of its
+//! first mention; `halt`/`halt_error` are evaluation errors; `fromdate` also accepts fractional
+//! seconds. Object keys keep insertion order, as in jq (`keys` sorts).
 
 mod compile;
 mod diagnose;

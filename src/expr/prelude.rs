@@ -1,5 +1,6 @@
-//! jq 1.7 builtins that jaq lacks and that are naturally written in jq itself. Loaded after jaq's
-//! own definitions, so a definition here replaces jaq's one of the same name and arity.
+//! jq 1.7 builtins that jaq lacks or defines differently, written in jq itself. Loaded after jaq's
+//! own definitions, so a definition here replaces jaq's one of the same name and arity (for callers
+//! defined later: jaq's own definitions keep calling what they saw, hence `todate` below).
 
 /// Our jq prelude. Every definition is tested below against the jq manual's documented results.
 pub(crate) const PRELUDE: &str = r#"
@@ -80,7 +81,10 @@ def ascii:
   else error("ascii: expected a number between 0 and 127") end;
 def toarray: if type == "array" then . else [.] end;
 
-# Dates (jq keeps these for compatibility; the unit argument is ignored).
+# Dates. jq writes whole seconds (jaq would write `41.9Z`); `date`, `dateadd` and `datesub` are
+# kept by jq for compatibility (the unit argument is ignored).
+def todateiso8601: strftime("%Y-%m-%dT%H:%M:%SZ");
+def todate: todateiso8601;
 def date: todate;
 def dateadd(u; n): . + n;
 def datesub(u; n): . - n;
@@ -366,6 +370,10 @@ mod tests {
             all("1425599621 | date", json!(null)),
             json!(["2015-03-05T23:53:41Z"])
         );
+        let out = all("1425599621.9 | todate, todateiso8601", json!(null));
+        assert_eq!(out, json!(["2015-03-05T23:53:41Z", "2015-03-05T23:53:41Z"]));
+        let out = all("\"2015-03-05T23:51:47Z\" | fromdate", json!(null));
+        assert_eq!(out, json!([1425599507]));
         assert_eq!(
             all("10 | dateadd(\"seconds\"; 5)", json!(null)),
             json!([15])
