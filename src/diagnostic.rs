@@ -53,10 +53,7 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
     pub fn at_pointer(mut self, pointer: impl Into<String>) -> Self {
@@ -90,10 +87,7 @@ impl Diagnostic {
 }
 
 /// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
@@ -108,9 +102,7 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        let keys = [
-            "method", "endpoint", "headers", "body", "query", "output", "redirect",
-        ];
+        let keys = ["method", "endpoint", "headers", "body", "query", "output", "redirect"];
         assert_eq!(did_you_mean("endpont", keys), Some("endpoint"));
         assert_eq!(did_you_mean("zzz", keys), None);
     }

@@ -12,10 +12,7 @@ pub struct Span {
 
 impl Span {
     pub fn new(start: usize, end: usize) -> Self {
-        Span {
-            start,
-            end: end.max(start),
-        }
+        Span { start, end: end.max(start) }
     }
 
     pub fn len(&self) -> usize {
@@ -55,11 +52,7 @@ impl Source {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Source {
-            path: path.into(),
-            text,
-            line_starts,
-        }
+        Source { path: path.into(), text, line_starts }
     }
 
     pub fn path(&self) -> &Path {
@@ -81,10 +74,7 @@ impl Source {
             Err(i) => i - 1,
         };
         let column = self.text[self.line_starts[line]..offset].chars().count() + 1;
-        Position {
-            line: line + 1,
-            column,
-        }
+        Position { line: line + 1, column }
     }
 
     /// Byte offset of a 0-based character index (saphyr markers count characters).
