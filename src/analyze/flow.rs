@@ -31,12 +31,14 @@ pub(crate) fn check(cx: &mut Context) {
         }
     }
     let mut dangling: HashSet<&str> = HashSet::new();
+    let mut broken: HashSet<&str> = HashSet::new();
     for list in &lists {
         duplicates(cx, list);
         for task in list.iter() {
             for target in targets(task) {
                 if list.position(&target.name).is_none() {
-                    dangling.insert(target.name.as_str());
+                    dangling.insert(&target.name);
+                    broken.insert(&list.pointer);
                     unknown_target(cx, list, target, everywhere.get(target.name.as_str()));
                 }
             }
@@ -46,7 +48,9 @@ pub(crate) fn check(cx: &mut Context) {
         }
     }
     for list in &lists {
-        if !branches.contains(list.pointer.as_str()) {
+        // With a broken `then` the intended flow is unknown: any task of that list may be the
+        // one it meant to reach, and so may a task named by a `then` in another list.
+        if !broken.contains(list.pointer.as_str()) && !branches.contains(list.pointer.as_str()) {
             unreachable(cx, list, &dangling);
         }
     }
@@ -168,8 +172,7 @@ fn multiple_defaults(cx: &mut Context, task: &Task, switch: &SwitchTask) {
 
 /// Indexes of the tasks of `list` that control may go to after task `index`: the next one when
 /// it may fall through, and the targets it may jump to. Conservative: a task with `if` may be
-/// skipped (so it falls through), and a jump to an unknown name (already an error) is treated as
-/// falling through, so a broken `then` does not also produce warnings.
+/// skipped, so it may also fall through. (Lists with an unknown target are not analysed.)
 fn successors(list: &TaskList, index: usize) -> Vec<usize> {
     let Some(task) = list.tasks.get(index) else {
         return Vec::new();
@@ -177,7 +180,7 @@ fn successors(list: &TaskList, index: usize) -> Vec<usize> {
     let mut next = Vec::new();
     let mut follow = |directive: &FlowDirective| match directive {
         FlowDirective::Continue => next.push(index + 1),
-        FlowDirective::Goto(target) => next.push(list.position(&target.name).unwrap_or(index + 1)),
+        FlowDirective::Goto(target) => next.extend(list.position(&target.name)),
         FlowDirective::Exit | FlowDirective::End => {}
     };
     match &task.kind {
@@ -210,7 +213,6 @@ fn unreachable(cx: &mut Context, list: &TaskList, dangling: &HashSet<&str>) {
         stack.extend(successors(list, index));
     }
     for (index, task) in list.iter().enumerate() {
-        // A name that some `then` elsewhere means to reach (wrongly) is not reported twice.
         if reached.get(index).copied().unwrap_or(true) || dangling.contains(task.name.as_str()) {
             continue;
         }
@@ -360,6 +362,22 @@ mod tests {
                 .unwrap_or_default()
                 .contains("every case")
         );
+    }
+
+    #[test]
+    fn broken_targets_silence_reachability() {
+        // `blue` was meant to be `paintBlue`: calling `paintBlue` unreachable would be noise.
+        let text = doc(
+            "do:\n  - route:\n      switch:\n        - other:\n            then: blue\n  - paintRed:\n      set: {}\n      then: end\n  - paintBlue:\n      set: {}\n",
+        );
+        let (_, found) = analyze_yaml(&text);
+        assert_eq!(codes(&found), ["flow::unknown-target"]);
+        // A nested `then` naming an outer task: the outer task is not called unreachable.
+        let nested = doc(
+            "do:\n  - a:\n      do:\n        - inner:\n            set: {}\n            then: b\n      then: end\n  - b:\n      set: {}\n",
+        );
+        let (_, found) = analyze_yaml(&nested);
+        assert_eq!(codes(&found), ["flow::unknown-target"]);
     }
 
     #[test]
