@@ -121,7 +121,7 @@ impl Checker<'_, '_> {
                 errors
             }
         };
-        for error in errors {
+        for error in primary(errors) {
             let span = self.locate(at, text, &focus, &error.range);
             let diagnostic = self.describe(code, &error, vars);
             let diagnostic = diagnostic.at_pointer(at);
@@ -209,6 +209,25 @@ impl Checker<'_, '_> {
     }
 }
 
+/// The errors worth showing. Undefined names are independent of each other: all of them. Syntax
+/// errors cascade (an unclosed `\(` inside a string also leaves both quotes unclosed): only one,
+/// an unclosed bracket when there is one, since a stray quote is usually its consequence.
+fn primary(mut errors: Vec<CompileError>) -> Vec<CompileError> {
+    let syntax = |e: &CompileError| !e.message.starts_with("undefined ");
+    if errors.iter().filter(|e| syntax(e)).count() <= 1 {
+        return errors;
+    }
+    let bracket = errors.iter().position(|e| {
+        e.message.starts_with("syntax error: unclosed `") && !e.message.contains("`\"`")
+    });
+    let keep = bracket
+        .or_else(|| errors.iter().position(syntax))
+        .unwrap_or_default();
+    errors.swap(0, keep);
+    errors.truncate(1);
+    errors
+}
+
 /// The byte range of the jq code in an expression string: inside `${ }` when wrapped, else the
 /// trimmed text (an always-expression field written without the wrapper).
 fn code_range(text: &str) -> Range<usize> {
@@ -260,6 +279,19 @@ mod tests {
         assert_eq!(text.get(code_range(text)), Some(".a + 1"));
         assert_eq!(" .a ".get(code_range(" .a ")), Some(".a"));
         assert_eq!("${ }".get(code_range("${ }")), Some(""));
+    }
+
+    #[test]
+    fn one_syntax_error_per_expression_preferring_brackets() {
+        let text = doc("do:\n  - a:\n      set:\n        m: '${ \"ready: \\(.ready\" }'\n");
+        let (_, found) = analyze_yaml(&text);
+        assert_eq!(codes(&found), ["expr::syntax"]);
+        assert!(
+            found[0].message.contains("unclosed `(`"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(pointed_text(&text, &found[0]), "(");
     }
 
     #[test]
