@@ -72,6 +72,8 @@ pub(crate) fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Strin
 }
 
 #[cfg(test)]
+mod robustness_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 
 #[cfg(test)]
