@@ -65,7 +65,7 @@ fn mutated_examples_never_panic_and_findings_are_located() {
     let mut semantic = 0;
     let paths = examples();
     for path in &paths {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         let source = Source::new("example.yaml", text.as_str());
         let Ok(loaded) = crate::yaml::load(&source) else {
             continue;
