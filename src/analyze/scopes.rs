@@ -249,3 +249,56 @@ impl Scopes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::test_support::doc;
+
+    fn scopes(body: &str) -> Scopes {
+        let text = doc(body);
+        let source = crate::source::Source::new("t.yaml", text.as_str());
+        let loaded = crate::yaml::load(&source).expect("loads");
+        let document = crate::parse::parse(&loaded.value).expect("parses");
+        Scopes::of(&document)
+    }
+
+    #[test]
+    fn for_catch_and_foreach_add_their_variables_where_they_run() {
+        let scopes = scopes(concat!(
+            "do:\n",
+            "  - loop:\n      for: {each: pet, in: .pets}\n      while: $pet != null\n      do:\n        - a: {set: {x: 1}}\n",
+            "  - guard:\n      try:\n        - b: {set: {x: 1}}\n      catch:\n        as: oops\n        when: $oops.status == 1\n",
+            "  - hear:\n      listen:\n        to:\n          one:\n            with: {type: t}\n      foreach:\n        item: ev\n        do:\n          - c: {set: {x: 1}}\n",
+        ));
+        let added = |at: &str| scopes.added.get(at).cloned().unwrap_or_default();
+        assert_eq!(added("/do/0/loop/do"), ["pet", "index"]);
+        assert_eq!(added("/do/0/loop/while"), ["pet", "index"]);
+        assert_eq!(added("/do/1/guard/catch"), ["oops"]);
+        assert_eq!(added("/do/2/hear/foreach"), ["ev", "index"]);
+        assert_eq!(added("/use/retries"), ["error", "oops"]);
+        for always in [
+            "/do/0/loop/for/in",
+            "/do/0/loop/while",
+            "/do/1/guard/catch/when",
+        ] {
+            assert!(scopes.always.contains(always), "{always}");
+        }
+        assert!(scopes.skipped.contains("/do/0/loop/metadata"));
+        assert_eq!(
+            scopes.defined_by.get("oops").map(String::as_str),
+            Some("the `catch` of task `guard`")
+        );
+    }
+
+    #[test]
+    fn schemas_and_script_code_are_skipped() {
+        let scopes = scopes(concat!(
+            "input:\n  schema:\n    document: {type: object}\n",
+            "do:\n  - s:\n      run:\n        script:\n          language: js\n          code: x\n",
+        ));
+        assert!(scopes.skipped.contains("/input/schema"));
+        assert!(scopes.skipped.contains("/do/0/s/run/script/code"));
+        assert!(scopes.skipped.contains("/document"));
+    }
+}
