@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod compile;
 pub mod diagnostic;
 pub mod document;
 pub mod exec;
@@ -41,6 +42,7 @@ where
         Command::Validate(args) => {
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
         }
+        Command::Run(args) => command::run::run(args, cli.color, &mut stdout, &mut stderr),
         Command::Schema => command::schema::run(&mut stdout),
     }
 }
