@@ -79,12 +79,27 @@ fn needs_network(scenario: &cucumber::gherkin::Scenario) -> bool {
     })
 }
 
-/// The optional scenario-name filter: the first argument that is not a flag.
+/// The optional scenario-name filter: the first argument that is neither a flag nor the value of
+/// a libtest flag that takes one (`--test-threads 2`).
 fn name_filter() -> Option<String> {
-    std::env::args()
-        .skip(1)
-        .find(|arg| !arg.starts_with('-'))
-        .map(|arg| arg.to_lowercase())
+    const VALUED: [&str; 5] = [
+        "--test-threads",
+        "--skip",
+        "--format",
+        "--color",
+        "--logfile",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    args.iter()
+        .enumerate()
+        .find(|(at, arg)| {
+            let after_valued = at
+                .checked_sub(1)
+                .and_then(|before| args.get(before))
+                .is_some_and(|before| VALUED.contains(&before.as_str()));
+            !arg.starts_with('-') && !after_valued
+        })
+        .map(|(_, arg)| arg.to_lowercase())
 }
 
 /// Runs one directory of features; returns whether every scenario passed.

@@ -281,7 +281,7 @@ Feature: Data flow, context and schemas
       greeting: hello Ada
       """
 
-  Scenario: A task input schema is checked against the raw task input
+  Scenario: A task input schema is checked against the raw task input, before input.from
     Given a workflow with definition:
       """yaml
       document:
@@ -301,6 +301,7 @@ Feature: Data flow, context and schemas
                   properties:
                     count:
                       type: integer
+              from: '{ count: 3 }'
             set:
               ok: true
       """
@@ -325,10 +326,10 @@ Feature: Data flow, context and schemas
             set:
               value: 7
             output:
-              as: .value | tostring
+              as: .value
               schema:
                 document:
-                  type: number
+                  type: object
       """
     When the workflow is executed
     Then the workflow should fault with error:
@@ -336,6 +337,30 @@ Feature: Data flow, context and schemas
       type: https://serverlessworkflow.io/spec/1.0.0/errors/validation
       status: 400
       instance: /do/0/produce
+      """
+
+  Scenario: A transformed output that satisfies the output schema passes
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: task-output-schema-ok
+        version: '1.0.0'
+      do:
+        - produce:
+            set:
+              value: 7
+            output:
+              as: .value | tostring
+              schema:
+                document:
+                  type: string
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      '7'
       """
 
   Scenario: A workflow output schema is checked after output.as
@@ -350,7 +375,7 @@ Feature: Data flow, context and schemas
         as: .value
         schema:
           document:
-            type: string
+            type: object
       do:
         - produce:
             set:
@@ -376,13 +401,11 @@ Feature: Data flow, context and schemas
             set:
               value: 7
             export:
-              as: '{ value: .value }'
+              as: '{ wrapped: .value }'
               schema:
                 document:
                   type: object
-                  properties:
-                    value:
-                      type: string
+                  required: [ value ]
       """
     When the workflow is executed
     Then the workflow should fault with error:
