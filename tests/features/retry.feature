@@ -33,17 +33,22 @@ Feature: Retry policies
                 limit:
                   attempt:
                     count: 3
+              do:
+                - handle:
+                    set:
+                      handled: true
       """
     When the workflow is executed
-    Then the workflow should fault with error:
+    Then task attempt should have been retried 3 times
+    And the delays between attempts of attempt should be about 100, 100, 100 milliseconds
+    And task handle should not have run
+    And the workflow should fault with error:
       """yaml
       type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
       status: 503
       title: Unavailable
       instance: /do/0/attempt/try/0/fail
       """
-    And task attempt should have been retried 3 times
-    And the delays between attempts of attempt should be about 100, 100, 100 milliseconds
 
   Scenario: Linear backoff multiplies the delay by the retry number
     Given a workflow with definition:
@@ -72,9 +77,9 @@ Feature: Retry policies
                     count: 4
       """
     When the workflow is executed
-    Then the workflow should fault
-    And task attempt should have been retried 4 times
+    Then task attempt should have been retried 4 times
     And the delays between attempts of attempt should be about 40, 80, 120, 160 milliseconds
+    And the workflow should fault
 
   Scenario: Exponential backoff doubles the delay at each retry
     Given a workflow with definition:
@@ -103,9 +108,9 @@ Feature: Retry policies
                     count: 4
       """
     When the workflow is executed
-    Then the workflow should fault
-    And task attempt should have been retried 4 times
+    Then task attempt should have been retried 4 times
     And the delays between attempts of attempt should be about 40, 80, 160, 320 milliseconds
+    And the workflow should fault
 
   Scenario: Jitter adds a random extra delay within its range
     Given a workflow with definition:
@@ -139,9 +144,9 @@ Feature: Retry policies
                     count: 3
       """
     When the workflow is executed
-    Then the workflow should fault
-    And task attempt should have been retried 3 times
+    Then task attempt should have been retried 3 times
     And the delays between attempts of attempt should be between 70 and 110 milliseconds
+    And the workflow should fault
 
   Scenario: A retried try list succeeds once the failure goes away
     The context is workflow state: the counter exported by an attempt survives into the next one.
@@ -189,6 +194,58 @@ Feature: Retry policies
       """
     And task attempt should have been retried 2 times
 
+  Scenario: catch.do does not run when a retry succeeds
+    Retries happen first; catch.do runs only for an error that is finally caught (decision 6).
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: retry-then-no-catch-do
+        version: '1.0.0'
+      do:
+        - attempt:
+            try:
+              - count:
+                  set:
+                    attempts: ${ ($context.attempts // 0) + 1 }
+                  export:
+                    as: '$context + { attempts: .attempts }'
+              - failOnce:
+                  if: ${ $context.attempts < 2 }
+                  raise:
+                    error:
+                      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+                      status: 503
+            catch:
+              retry:
+                delay:
+                  milliseconds: 10
+                backoff:
+                  constant: {}
+                limit:
+                  attempt:
+                    count: 3
+              do:
+                - handle:
+                    set:
+                      handled: true
+                    export:
+                      as: '$context + { handled: true }'
+        - report:
+            set:
+              attempts: ${ $context.attempts }
+              handled: ${ $context.handled // false }
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      attempts: 2
+      handled: false
+      """
+    And task attempt should have been retried 1 time
+    And task handle should not have run
+
   Scenario: A retry policy whose `when` holds retries the error
     Given a workflow with definition:
       """yaml
@@ -217,11 +274,11 @@ Feature: Retry policies
                     count: 2
       """
     When the workflow is executed
-    Then the workflow should fault with error:
+    Then task attempt should have been retried 2 times
+    And the workflow should fault with error:
       """yaml
       status: 503
       """
-    And task attempt should have been retried 2 times
 
   Scenario: A retry policy whose `when` is false does not retry
     Given a workflow with definition:
@@ -251,12 +308,12 @@ Feature: Retry policies
                     count: 2
       """
     When the workflow is executed
-    Then the workflow should fault with error:
+    Then task attempt should have been retried 0 times
+    And the workflow should fault with error:
       """yaml
       status: 400
       instance: /do/0/attempt/try/0/fail
       """
-    And task attempt should have been retried 0 times
 
   Scenario: A retry policy whose `exceptWhen` holds does not retry
     Given a workflow with definition:
@@ -287,12 +344,12 @@ Feature: Retry policies
                     count: 2
       """
     When the workflow is executed
-    Then the workflow should fault with error:
+    Then task attempt should have been retried 0 times
+    And the workflow should fault with error:
       """yaml
       status: 500
       title: Fatal
       """
-    And task attempt should have been retried 0 times
 
   Scenario: A reusable retry policy is referenced by name
     Given a workflow with definition:
@@ -324,9 +381,9 @@ Feature: Retry policies
               retry: twiceQuickly
       """
     When the workflow is executed
-    Then the workflow should fault
-    And task attempt should have been retried 2 times
+    Then task attempt should have been retried 2 times
     And the delays between attempts of attempt should be about 30, 30 milliseconds
+    And the workflow should fault
 
   Scenario: An error the catch filter does not match is neither retried nor caught
     Given a workflow with definition:
@@ -361,10 +418,10 @@ Feature: Retry policies
               reached: true
       """
     When the workflow is executed
-    Then the workflow should fault with error:
+    Then task attempt should have been retried 0 times
+    And task after should not have run
+    And the workflow should fault with error:
       """yaml
       type: https://serverlessworkflow.io/spec/1.0.0/errors/validation
       status: 400
       """
-    And task attempt should have been retried 0 times
-    And task after should not have run
