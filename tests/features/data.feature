@@ -414,3 +414,88 @@ Feature: Data flow, context and schemas
       status: 400
       instance: /do/0/produce
       """
+
+  Scenario: Exports inside a for body accumulate across iterations
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: context-in-loop
+        version: '1.0.0'
+      do:
+        - loop:
+            for:
+              in: '[ 1, 2, 3 ]'
+            do:
+              - add:
+                  set:
+                    item: ${ $item }
+                  export:
+                    as: '$context + { sum: (($context.sum // 0) + .item) }'
+        - report:
+            set:
+              sum: ${ $context.sum }
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      sum: 6
+      """
+
+  Scenario: input.from may be an object whose leaves are expressions
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: input-from-object
+        version: '1.0.0'
+      do:
+        - shape:
+            input:
+              from:
+                who: ${ .user.name }
+                fixed: literal
+            set:
+              greeting: ${ "\(.fixed) \(.who)" }
+      """
+    And given the workflow input is:
+      """yaml
+      user:
+        name: Ada
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      greeting: literal Ada
+      """
+
+  Scenario: output.as on a composite task transforms the output of its last subtask
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: composite-output
+        version: '1.0.0'
+      do:
+        - group:
+            do:
+              - one:
+                  set:
+                    values: [ 1 ]
+              - two:
+                  set:
+                    values: ${ .values + [ 2 ] }
+            output:
+              as: .values
+        - after:
+            set:
+              received: ${ . }
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      received: [ 1, 2 ]
+      """

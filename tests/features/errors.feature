@@ -420,3 +420,36 @@ Feature: Raising, catching and locating errors
       """
     When the workflow is executed
     Then the exit code should be 3
+
+  Scenario: A duration in months is rejected before running (decision 7)
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: month-duration
+        version: '1.0.0'
+      do:
+        - pause:
+            wait: P1M
+      """
+    When the workflow is executed
+    Then the exit code should be 3
+
+  Scenario: An old states-based document is rejected before running (decision 1)
+    Given a workflow with definition:
+      """yaml
+      id: greeting
+      version: '1.0'
+      specVersion: '0.8'
+      name: Greeting
+      start: Greet
+      states:
+        - name: Greet
+          type: inject
+          data:
+            greeting: Hello
+          end: true
+      """
+    When the workflow is executed
+    Then the exit code should be 3

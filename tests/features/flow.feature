@@ -359,3 +359,32 @@ Feature: Flow directives, conditions and the step budget
       visited: fallback
       """
     And task paintRed should not have run
+
+  Scenario: A then jump inside a nested list loops within that list
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: nested-jump
+        version: '1.0.0'
+      do:
+        - group:
+            do:
+              - bump:
+                  set:
+                    n: ${ (.n // 0) + 1 }
+              - again:
+                  switch:
+                    - more:
+                        when: .n < 3
+                        then: bump
+        - after:
+            set:
+              final: ${ .n }
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      final: 3
+      """

@@ -425,3 +425,70 @@ Feature: Retry policies
       type: https://serverlessworkflow.io/spec/1.0.0/errors/validation
       status: 400
       """
+
+  Scenario: limit.attempt.duration bounds each attempt
+    Every attempt waits far longer than its bound, so each one times out and is retried.
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: retry-attempt-duration
+        version: '1.0.0'
+      do:
+        - attempt:
+            try:
+              - slow:
+                  wait:
+                    seconds: 10
+            catch:
+              retry:
+                delay:
+                  milliseconds: 10
+                backoff:
+                  constant: {}
+                limit:
+                  attempt:
+                    count: 2
+                    duration:
+                      milliseconds: 100
+      """
+    When the workflow is executed
+    Then task attempt should have been retried 2 times
+    And the run should take less than 5 seconds
+    And the workflow should fault with error:
+      """yaml
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout
+      status: 408
+      """
+
+  Scenario: limit.duration bounds all attempts together
+    Retries 100 ms apart inside a 250 ms budget: one or two fit, never many.
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: retry-total-duration
+        version: '1.0.0'
+      do:
+        - attempt:
+            try:
+              - fail:
+                  raise:
+                    error:
+                      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+                      status: 503
+            catch:
+              retry:
+                delay:
+                  milliseconds: 100
+                backoff:
+                  constant: {}
+                limit:
+                  duration:
+                    milliseconds: 250
+      """
+    When the workflow is executed
+    Then task attempt should have been retried between 1 and 2 times
+    And the run should take less than 5 seconds

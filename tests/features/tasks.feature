@@ -290,3 +290,27 @@ Feature: for, fork, wait and set
       kept: 1
       literal: .a is not an expression here
       """
+
+  Scenario: wait accepts an expression that yields an ISO 8601 duration
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: wait-expression
+        version: '1.0.0'
+      do:
+        - pause:
+            wait: ${ "PT0.\(.tenths)S" }
+      """
+    And given the workflow input is:
+      """yaml
+      tenths: 3
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      tenths: 3
+      """
+    And the run should take at least 300 milliseconds
+    And the run should take less than 5 seconds
