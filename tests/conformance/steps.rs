@@ -203,7 +203,20 @@ fn retried_between(world: &mut WorkflowWorld, name: String, low: usize, high: us
 /// inner task): retries within `low..=high`, attempts one more than retries.
 fn check_retries(world: &WorkflowWorld, name: &str, low: usize, high: usize) {
     let events = &world.run().events;
-    let retried = support::task_events(events, "retried", name).len();
+    let retried_events = support::task_events(events, "retried", name);
+    let numbers: Vec<Option<u64>> = retried_events
+        .iter()
+        .map(|event| event.pointer("/data/attempt").and_then(Value::as_u64))
+        .collect();
+    let consecutive = numbers.windows(2).all(|pair| match pair {
+        [Some(a), Some(b)] => b.checked_sub(*a) == Some(1),
+        _ => false,
+    });
+    assert!(
+        numbers.iter().all(Option::is_some) && consecutive,
+        "task.retried events must carry consecutive data.attempt numbers: {numbers:?}"
+    );
+    let retried = retried_events.len();
     assert!(
         (low..=high).contains(&retried),
         "{retried} task.retried events for {name}, expected {low}..={high}; events: {}",
