@@ -1,10 +1,13 @@
 Feature: Retry policies
   Decision 6: `limit.attempt.count` counts retries after the first attempt; the delay before
   retry n is `delay` (constant), `delay * n` (linear) or `delay * 2^(n-1)` (exponential), plus a
-  jitter drawn from [from, to]. Retries re-run the whole `try` list; once they are exhausted the
-  error propagates. Every retry is announced by a task.retried event carrying data.delay.
+  jitter drawn from [from, to]. Retries re-run the whole `try` list; once they are exhausted (or
+  when the retry policy declines) the error is caught like any other: `catch.do` runs once and the
+  `try` task completes with its output, or with its input when there is no `catch.do`. To fail
+  after the retries, raise again in `catch.do`. Every retry is announced by a task.retried event
+  carrying data.delay.
 
-  Scenario: Constant backoff retries a failing task count times, then faults
+  Scenario: Constant backoff retries a failing task count times, then catches it
     Given a workflow with definition:
       """yaml
       document:
@@ -41,13 +44,11 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 3 times
     And the delays between attempts of attempt should be about 100, 100, 100 milliseconds
-    And task handle should not have run
-    And the workflow should fault with error:
+    And handle should run after fail
+    And handle should run last
+    And the workflow should complete with output:
       """yaml
-      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
-      status: 503
-      title: Unavailable
-      instance: /do/0/attempt/try/0/fail
+      handled: true
       """
 
   Scenario: Linear backoff multiplies the delay by the retry number
@@ -79,7 +80,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 4 times
     And the delays between attempts of attempt should be about 40, 80, 120, 160 milliseconds
-    And the workflow should fault
+    And the workflow should complete with output:
+      """yaml
+      {}
+      """
 
   Scenario: Exponential backoff doubles the delay at each retry
     Given a workflow with definition:
@@ -110,7 +114,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 4 times
     And the delays between attempts of attempt should be about 40, 80, 160, 320 milliseconds
-    And the workflow should fault
+    And the workflow should complete with output:
+      """yaml
+      {}
+      """
 
   Scenario: Jitter adds a random extra delay within its range
     Given a workflow with definition:
@@ -146,7 +153,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 3 times
     And the delays between attempts of attempt should be between 70 and 110 milliseconds
-    And the workflow should fault
+    And the workflow should complete with output:
+      """yaml
+      {}
+      """
 
   Scenario: A retried try list succeeds once the failure goes away
     The context is workflow state: the counter exported by an attempt survives into the next one.
@@ -275,9 +285,9 @@ Feature: Retry policies
       """
     When the workflow is executed
     Then task attempt should have been retried 2 times
-    And the workflow should fault with error:
+    And the workflow should complete with output:
       """yaml
-      status: 503
+      {}
       """
 
   Scenario: A retry policy whose `when` is false does not retry
@@ -309,10 +319,9 @@ Feature: Retry policies
       """
     When the workflow is executed
     Then task attempt should have been retried 0 times
-    And the workflow should fault with error:
+    And the workflow should complete with output:
       """yaml
-      status: 400
-      instance: /do/0/attempt/try/0/fail
+      {}
       """
 
   Scenario: A retry policy whose `exceptWhen` holds does not retry
@@ -345,10 +354,9 @@ Feature: Retry policies
       """
     When the workflow is executed
     Then task attempt should have been retried 0 times
-    And the workflow should fault with error:
+    And the workflow should complete with output:
       """yaml
-      status: 500
-      title: Fatal
+      {}
       """
 
   Scenario: A reusable retry policy is referenced by name
@@ -383,7 +391,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 2 times
     And the delays between attempts of attempt should be about 30, 30 milliseconds
-    And the workflow should fault
+    And the workflow should complete with output:
+      """yaml
+      {}
+      """
 
   Scenario: An error the catch filter does not match is neither retried nor caught
     Given a workflow with definition:
@@ -456,10 +467,9 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 2 times
     And the run should take less than 5 seconds
-    And the workflow should fault with error:
+    And the workflow should complete with output:
       """yaml
-      type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout
-      status: 408
+      {}
       """
 
   Scenario: limit.duration bounds all attempts together
@@ -492,3 +502,48 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried between 1 and 2 times
     And the run should take less than 5 seconds
+
+  Scenario: Raising again in catch.do faults the run after the retries
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: retry-then-fault
+        version: '1.0.0'
+      do:
+        - attempt:
+            try:
+              - fail:
+                  raise:
+                    error:
+                      type: https://serverlessworkflow.io/spec/1.0.0/errors/communication
+                      status: 503
+                      title: Unavailable
+            catch:
+              as: failure
+              retry:
+                delay:
+                  milliseconds: 10
+                backoff:
+                  constant: {}
+                limit:
+                  attempt:
+                    count: 2
+              do:
+                - giveUp:
+                    raise:
+                      error:
+                        type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+                        status: 502
+                        title: '${ "gave up: " + $failure.title }'
+      """
+    When the workflow is executed
+    Then task attempt should have been retried 2 times
+    And the workflow should fault with error:
+      """yaml
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 502
+      title: 'gave up: Unavailable'
+      instance: /do/0/attempt/catch/do/0/giveUp
+      """
