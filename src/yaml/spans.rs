@@ -284,6 +284,15 @@ mod tests {
     }
 
     #[test]
+    fn crlf_line_endings_and_byte_order_mark() {
+        let source = Source::new("t.yaml", "\u{feff}a: 1\r\nb:\r\n  - x\r\n");
+        let loaded = load(&source).expect("loads");
+        assert_eq!(text_at(&source, loaded.spans.key("/b")), "b");
+        assert_eq!(text_at(&source, loaded.spans.value("/b/0")), "x");
+        assert_eq!(loaded.value["a"], 1);
+    }
+
+    #[test]
     fn escaped_pointer_tokens() {
         let source = Source::new("t.yaml", "\"a/b\": {\"c~d\": 1}\n");
         let loaded = load(&source).expect("loads");
@@ -325,6 +334,11 @@ mod tests {
             "[x]"
         );
         assert_eq!(spans.locate("/nope", false), spans.value(""));
+        // Array indices are canonical decimal (RFC 6901).
+        assert!(spans.value("/a/list/0").is_some());
+        assert_eq!(spans.value("/a/list/00"), None);
+        assert_eq!(spans.value("/a/list/+0"), None);
+        assert_eq!(spans.value("/a/bogus/0"), None);
         assert_eq!(spans.locate("malformed", true), spans.value(""));
     }
 
