@@ -27,7 +27,8 @@ pub struct Loaded {
 
 /// Loads one YAML 1.2 (or JSON) document. The first problem found is returned as a located
 /// diagnostic: syntax, tabs, duplicate or complex keys, several documents, non-JSON numbers,
-/// nesting deeper than 256 levels, alias expansion past 2 million values, or no document at all.
+/// mistagged scalars, nesting deeper than 255 levels, alias expansion past 2 million values or
+/// 64 MiB of text, or no document at all.
 pub fn load(source: &Source) -> Result<Loaded, Diagnostic> {
     let mut builder = Builder::new(source);
     let mut parser = Parser::new_from_str(&source.text);
