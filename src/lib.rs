@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod command;
+pub mod compile;
 pub mod diagnostic;
 pub mod document;
 pub mod exec;
@@ -42,6 +43,7 @@ where
         Command::Validate(args) => {
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
         }
+        Command::Run(args) => command::run::run(args, cli.color, &mut stdout, &mut stderr),
         Command::Schema => command::schema::run(&mut stdout),
     }
 }

@@ -1,4 +1,5 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
+pub mod run;
 pub mod schema;
 pub mod validate;
