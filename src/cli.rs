@@ -26,6 +26,9 @@ pub enum Command {
     /// Check documents (files, or directories searched for *.yaml, *.yml, *.json) and report every
     /// problem found, with its line and column.
     Validate(ValidateArgs),
+    /// Run a workflow and print its output (exit 0 completed, 1 faulted, 3 invalid document,
+    /// 130 cancelled).
+    Run(RunArgs),
     /// Print the embedded JSON Schema of the DSL (for editors and other tools).
     Schema,
     /// Draw a workflow as a Mermaid flowchart (or Graphviz DOT) on stdout, or inject the Mermaid
@@ -77,6 +80,37 @@ pub struct ValidateArgs {
     /// Actions annotations on stdout.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     pub format: ValidateFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow document (YAML or JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The workflow input: inline JSON, `@PATH` (a JSON or YAML file), or `-` (stdin).
+    /// Defaults to `{}`.
+    #[arg(long, value_name = "JSON|@PATH|-")]
+    pub input: Option<String>,
+
+    /// `human`: the output as pretty JSON on stdout, errors on stderr. `json`: exactly one JSON
+    /// object on stdout with `id`, `status` and `output` or `error`.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
+
+    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line.
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+
+    /// Task executions allowed before the run faults (guards against endless loops).
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub max_steps: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,8 +4,10 @@
 //! spans → schema check → typed document → analysis → compiled machine → engine / graph, with
 //! reporters consuming the engine's event stream.
 
+pub mod analyze;
 pub mod cli;
 pub mod command;
+pub mod compile;
 pub mod diagnostic;
 pub mod document;
 pub mod exec;
@@ -15,19 +17,10 @@ pub mod frontend;
 pub mod graph;
 pub mod parse;
 pub mod pointer;
-pub mod report;
-pub mod runtime;
-pub mod schema;
-pub mod source;
-pub mod yaml;
-
-use std::ffi::OsString;
-
-use clap::Parser;
-
 use crate::cli::{Cli, Command};
 use crate::exit_code::ExitCode;
-
+use clap::Parser;
+use std::ffi::OsString;
 /// Runs the `workflow` command line with the given arguments (including the program name).
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -51,7 +44,13 @@ where
         Command::Validate(args) => {
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
         }
+        Command::Run(args) => command::run::run(args, cli.color, &mut stdout, &mut stderr),
         Command::Schema => command::schema::run(&mut stdout),
         Command::Graph(args) => command::graph::run(args, cli.color, &mut stdout, &mut stderr),
     }
 }
+pub mod report;
+pub mod runtime;
+pub mod schema;
+pub mod source;
+pub mod yaml;

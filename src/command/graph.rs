@@ -156,7 +156,7 @@ mod tests {
         let (code, out, err) = run_to_strings(&args(&file, GraphFormat::Mermaid, None));
         assert_eq!(code, ExitCode::Invalid);
         assert_eq!(out, "");
-        assert!(err.contains("missing required property `do`"), "{err}");
+        assert!(err.contains("missing the required property `do`"), "{err}");
         assert!(err.contains("1 invalid"), "{err}");
     }
 

@@ -1,5 +1,6 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
 pub mod graph;
+pub mod run;
 pub mod schema;
 pub mod validate;

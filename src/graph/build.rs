@@ -561,7 +561,7 @@ mod tests {
         let g = graph(
             "do:\n  - route:\n      switch:\n        - big:\n            when: .n > 9\n            \
              then: large\n        - tiny:\n            when: ${ .n < 1 }\n            then: end\n      \
-             then: exit\n  - small:\n      set: {}\n  - large:\n      set: {}\n      then: route\n",
+             then: exit\n  - small:\n      set: {v: 1}\n  - large:\n      set: {v: 1}\n      then: route\n",
         );
         assert_eq!(
             edges(&g),
@@ -580,7 +580,9 @@ mod tests {
 
     #[test]
     fn if_becomes_a_condition_with_a_skip_path() {
-        let g = graph("do:\n  - maybe:\n      if: .go\n      set: {}\n  - next:\n      set: {}\n");
+        let g = graph(
+            "do:\n  - maybe:\n      if: .go\n      set: {v: 1}\n  - next:\n      set: {v: 1}\n",
+        );
         assert_eq!(
             edges(&g),
             [
@@ -649,9 +651,9 @@ mod tests {
     #[test]
     fn loops_forks_and_unknown_targets() {
         let g = unchecked_graph(
-            "do:\n  - each:\n      for: {in: .xs}\n      do:\n        - one:\n            set: {}\n  \
+            "do:\n  - each:\n      for: {in: .xs}\n      do:\n        - one:\n            set: {v: 1}\n  \
              - both:\n      fork:\n        compete: true\n        branches:\n          - l:\n              \
-             set: {}\n          - r:\n              set: {}\n              then: nowhere\n",
+             set: {v: 1}\n          - r:\n              set: {v: 1}\n              then: nowhere\n",
         );
         assert_eq!(
             edges(&g),

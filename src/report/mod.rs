@@ -1,3 +1,4 @@
 //! Consumers of results and of the engine's event stream; each writes text, never decides.
 
 pub mod diagnostics;
+pub mod events;
