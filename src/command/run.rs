@@ -139,7 +139,13 @@ fn execute(
         .build()?;
     let cancel = CancellationToken::new();
     options.cancel = cancel.clone();
-    runtime.spawn(cancel_on_signal(cancel));
+    // The handlers are installed before the run starts, so an early signal is not lost (nor
+    // does it kill the process with the default action).
+    let signals = {
+        let _context = runtime.enter();
+        Signals::install()
+    };
+    runtime.spawn(signals.cancel(cancel));
     let result = runtime.block_on(crate::runtime::run(
         machine,
         input,
@@ -152,29 +158,53 @@ fn execute(
     Ok(result)
 }
 
-async fn cancel_on_signal(cancel: CancellationToken) {
+/// Ctrl-C and SIGTERM, listened to from the moment they are installed.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).ok();
-        let sigterm = async {
-            match terminate.as_mut() {
-                Some(stream) => {
-                    stream.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = sigterm => {}
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Must be called inside the runtime's context.
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = [SignalKind::interrupt(), SignalKind::terminate()]
+                .into_iter()
+                .filter_map(|kind| signal(kind).ok())
+                .collect();
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Cancels the run at the first signal.
+    async fn cancel(self, cancel: CancellationToken) {
+        #[cfg(unix)]
+        {
+            let waits = self.streams.into_iter().map(|mut stream| {
+                Box::pin(async move {
+                    stream.recv().await;
+                })
+            });
+            let waits: Vec<_> = waits.collect();
+            if waits.is_empty() {
+                return;
+            }
+            futures::future::select_all(waits).await;
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+        }
+        cancel.cancel();
     }
-    cancel.cancel();
 }
 
 /// `--input`: inline JSON, `@PATH` (JSON or YAML), `-` (stdin, JSON or YAML); `{}` by default.
