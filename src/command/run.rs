@@ -50,7 +50,7 @@ pub fn run(
                 source: checked.source,
                 diagnostics: checked.diagnostics,
             };
-            let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+            write_findings(&report, style, stderr);
             return ExitCode::Invalid;
         }
     };
@@ -65,7 +65,7 @@ pub fn run(
                 source: checked.source.clone(),
                 diagnostics: found,
             };
-            let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+            write_findings(&report, style, stderr);
             return ExitCode::Invalid;
         }
     };
@@ -76,7 +76,7 @@ pub fn run(
             source: checked.source.clone(),
             diagnostics: checked.diagnostics.clone(),
         };
-        let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+        write_findings(&report, style, stderr);
     }
 
     let file_sink = match &args.events {
@@ -124,6 +124,14 @@ pub fn run(
         Outcome::Faulted(_) => ExitCode::Faulted,
         Outcome::Cancelled => ExitCode::Cancelled,
     }
+}
+
+/// Front-end or compiler findings, exactly as `validate` shows them.
+fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write) {
+    let reports = std::slice::from_ref(report);
+    let _ = stderr
+        .write_all(diagnostics::render_human(report, style).as_bytes())
+        .and_then(|()| writeln!(stderr, "{}", diagnostics::summary_line(reports)));
 }
 
 /// Runs the machine on a fresh multi-thread runtime; Ctrl-C and SIGTERM cancel the run.

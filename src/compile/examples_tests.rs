@@ -28,7 +28,10 @@ fn compiles(path: &Path, checked: crate::frontend::Checked) -> usize {
 
 #[test]
 fn every_spec_example_and_bundled_workflow_compiles() {
-    let mut dirs = vec![PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"))];
+    let mut dirs = vec![PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/workflows"
+    ))];
     let examples = spec_dir("examples");
     let expected = if examples.is_some() { 64 } else { 4 };
     dirs.extend(examples);
@@ -72,7 +75,9 @@ fn docstrings(feature: &str) -> Vec<String> {
     let mut i = 0;
     while i < lines.len() {
         if lines[i].contains("a workflow with definition")
-            && lines.get(i + 1).is_some_and(|l| l.trim().starts_with("\"\"\""))
+            && lines
+                .get(i + 1)
+                .is_some_and(|l| l.trim().starts_with("\"\"\""))
         {
             let indent = lines[i + 1].len() - lines[i + 1].trim_start().len();
             let mut body = Vec::new();

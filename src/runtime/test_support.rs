@@ -25,10 +25,13 @@ pub(crate) fn machine(yaml: &str) -> Arc<Machine> {
     }
 }
 
+/// How a fake runner answers a request.
+type Answer = Box<dyn Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync>;
+
 /// A process runner answering from a script and remembering every request.
 pub(crate) struct FakeProcesses {
     pub requests: Mutex<Vec<ProcessRequest>>,
-    answer: Box<dyn Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync>,
+    answer: Answer,
 }
 
 impl FakeProcesses {
