@@ -89,6 +89,10 @@ fn measure(name: &str, runs: usize, mut once: impl FnMut() -> Sample) -> Row {
 }
 
 /// Runs a command to completion with its output discarded, measuring it with `wait4`.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also reports its peak memory"
+)]
 fn run_quiet(command: &mut Command) -> Sample {
     let started = Instant::now();
     let child = command

@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostic;
 use crate::document::Document;
 use crate::source::Source;
 use crate::yaml::{self, SpanIndex};
-use crate::{parse, schema};
+use crate::{analyze, parse, schema};
 
 /// The outcome of checking one document: everything found, and the typed document when the
 /// document is well-formed enough to build one.
@@ -65,7 +65,19 @@ pub fn check_source(source: Source) -> Checked {
     // The parser expects schema-valid shapes; when the schema already complained, a parse failure
     // only repeats the same problem, so its findings are kept only for schema-valid documents.
     let document = match parse::parse(&loaded.value) {
-        Ok(document) => Some(document),
+        Ok(document) => {
+            // The document was well-formed enough to build, so the semantic checks run even
+            // after schema errors: every problem in one pass. A semantic finding at or inside a
+            // place the schema already rejected would only be a consequence; it is dropped.
+            let rejected: Vec<String> = diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .filter_map(|d| d.pointer.clone())
+                .collect();
+            let found = analyze::analyze(&document, &source, &loaded.spans);
+            diagnostics.extend(found.into_iter().filter(|d| !within_any(d, &rejected)));
+            Some(document)
+        }
         Err(found) => {
             if schema_valid {
                 diagnostics.extend(found);
@@ -80,5 +92,46 @@ pub fn check_source(source: Source) -> Checked {
         spans: Some(loaded.spans),
         document,
         diagnostics,
+    }
+}
+
+/// Whether the finding's pointer is one of `pointers` or inside one of them.
+fn within_any(diagnostic: &Diagnostic, pointers: &[String]) -> bool {
+    let Some(at) = diagnostic.pointer.as_deref() else {
+        return false;
+    };
+    pointers.iter().any(|outer| {
+        at.strip_prefix(outer.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        check_source(Source::new("t.yaml", text))
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn schema_and_semantic_findings_come_together() {
+        let text = "document:\n  dsl: '1.0.3'\n  namespace: t\n  name: t\n  version: '0.1.0'\ndo:\n  - a:\n      set: {x: 1}\n      thne: end\n  - b:\n      set:\n        y: ${ .x + }\n";
+        assert_eq!(codes(text), ["schema::unknown-property", "expr::syntax"]);
+    }
+
+    #[test]
+    fn semantic_findings_inside_a_schema_error_are_dropped() {
+        // `1.0` breaks the schema's semver pattern; "unsupported version" would only repeat it.
+        let text = "document:\n  dsl: '1.0'\n  namespace: t\n  name: t\n  version: '0.1.0'\ndo:\n  - a:\n      set: {x: 1}\n";
+        assert_eq!(codes(text), ["schema::pattern"]);
+        let finding = Diagnostic::error("x::y", "m").at_pointer("/do/10/a");
+        assert!(within_any(&finding, &["/do/10".to_string()]));
+        assert!(!within_any(&finding, &["/do/1".to_string()]));
+        assert!(within_any(&finding, &[String::new()]));
     }
 }

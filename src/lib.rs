@@ -4,6 +4,7 @@
 //! spans → schema check → typed document → analysis → compiled machine → engine / graph, with
 //! reporters consuming the engine's event stream.
 
+pub mod analyze;
 pub mod cli;
 pub mod command;
 pub mod compile;
@@ -15,19 +16,10 @@ pub mod expr;
 pub mod frontend;
 pub mod parse;
 pub mod pointer;
-pub mod report;
-pub mod runtime;
-pub mod schema;
-pub mod source;
-pub mod yaml;
-
-use std::ffi::OsString;
-
-use clap::Parser;
-
 use crate::cli::{Cli, Command};
 use crate::exit_code::ExitCode;
-
+use clap::Parser;
+use std::ffi::OsString;
 /// Runs the `workflow` command line with the given arguments (including the program name).
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -55,3 +47,8 @@ where
         Command::Schema => command::schema::run(&mut stdout),
     }
 }
+pub mod report;
+pub mod runtime;
+pub mod schema;
+pub mod source;
+pub mod yaml;

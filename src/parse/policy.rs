@@ -4,12 +4,11 @@
 use serde_json::{Map, Value};
 
 use super::reader::Parser;
-use crate::diagnostic::Diagnostic;
 use crate::document::{
-    Backoff, BackoffKind, Duration, DurationError, Endpoint, EndpointUri, ErrorDef, ErrorFilter,
-    ErrorRef, Export, ExternalResource, FlowDirective, Input, Jitter, Output, Reference,
-    RetryLimit, RetryPolicy, RetryRef, SchemaDef, SchemaSource, StringOrExpr, Timeout, TimeoutRef,
-    Transform, UriTemplate, is_runtime_expression,
+    Backoff, BackoffKind, Duration, Endpoint, EndpointUri, ErrorDef, ErrorFilter, ErrorRef, Export,
+    ExternalResource, FlowDirective, Input, Jitter, Output, Reference, RetryLimit, RetryPolicy,
+    RetryRef, SchemaDef, SchemaSource, StringOrExpr, Timeout, TimeoutRef, Transform, UriTemplate,
+    is_runtime_expression,
 };
 use crate::pointer;
 
@@ -20,26 +19,24 @@ impl Parser {
                 self.expression(value, pointer).map(Duration::Expression)
             }
             Value::String(text) => {
-                let duration = Duration::Iso8601 {
+                // Whether it has a fixed length is the analyzer's question (decision 7): a
+                // parse error here would hide every other finding in the document.
+                Some(Duration::Iso8601 {
                     text: text.clone(),
                     pointer: pointer.to_string(),
-                };
-                self.check_duration(&duration);
-                Some(duration)
+                })
             }
             Value::Object(map) => {
                 let mut part =
                     |key: &str| self.opt(map, pointer, key, Parser::unsigned).unwrap_or(0);
-                let duration = Duration::Inline {
+                Some(Duration::Inline {
                     days: part("days"),
                     hours: part("hours"),
                     minutes: part("minutes"),
                     seconds: part("seconds"),
                     milliseconds: part("milliseconds"),
                     pointer: pointer.to_string(),
-                };
-                self.check_duration(&duration);
-                Some(duration)
+                })
             }
             _ => {
                 self.unexpected(
@@ -49,21 +46,6 @@ impl Parser {
                 None
             }
         }
-    }
-
-    /// Static durations must have a fixed length (CHECKLIST decision 7).
-    fn check_duration(&mut self, duration: &Duration) {
-        let Err(error) = duration.to_std() else {
-            return;
-        };
-        let code = match error {
-            DurationError::Expression { .. } => return,
-            DurationError::CalendarUnit { .. } => "duration::calendar-unit",
-            DurationError::Syntax { .. } => "duration::syntax",
-            DurationError::Overflow { .. } => "duration::overflow",
-        };
-        self.diagnostics
-            .push(Diagnostic::error(code, error.to_string()).at_pointer(duration.pointer()));
     }
 
     pub(crate) fn flow_directive(&mut self, value: &Value, pointer: &str) -> Option<FlowDirective> {
@@ -344,17 +326,17 @@ mod tests {
             Some(Duration::Iso8601 { .. })
         ));
         assert!(parser.diagnostics.is_empty());
-        parser.duration(&json!("P1Y"), "/y");
+        // Calendar units are read as written; the analyzer rejects them (decision 7).
+        assert!(matches!(
+            parser.duration(&json!("P1Y"), "/y"),
+            Some(Duration::Iso8601 { .. })
+        ));
         parser.duration(&json!({"days": -1}), "/n");
         parser.duration(&json!(5), "/five");
         let codes: Vec<_> = parser.diagnostics.iter().map(|d| d.code).collect();
         assert_eq!(
             codes,
-            vec![
-                "duration::calendar-unit",
-                "parse::unexpected-shape",
-                "parse::unexpected-shape"
-            ]
+            vec!["parse::unexpected-shape", "parse::unexpected-shape"]
         );
     }
 

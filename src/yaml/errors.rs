@@ -17,6 +17,9 @@ pub(crate) const MAX_DEPTH: usize = 255;
 /// long before it can exhaust memory.
 pub(crate) const MAX_ALIAS_NODES: usize = 2_000_000;
 
+/// Budget for text (scalars and keys) copied by alias expansion: 64 MiB, the size cap of a file.
+pub(crate) const MAX_ALIAS_BYTES: usize = 64 * 1024 * 1024;
+
 /// A span covering the character at `offset` (empty at the end of the text or on a line break),
 /// so a label has something to underline.
 pub(crate) fn char_span(source: &Source, offset: usize) -> Span {
@@ -173,7 +176,10 @@ pub(crate) fn too_deep(span: Span) -> Diagnostic {
 pub(crate) fn too_large(span: Span) -> Diagnostic {
     Diagnostic::error(
         "yaml::too-large",
-        format!("aliases expand to more than {MAX_ALIAS_NODES} values"),
+        format!(
+            "aliases expand to more than {MAX_ALIAS_NODES} values or {} MiB of text",
+            MAX_ALIAS_BYTES / (1024 * 1024)
+        ),
     )
     .with_span(span)
     .with_label("expanding this alias exceeds the limit")

@@ -11,12 +11,11 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 
-use super::errors::{self, MAX_ALIAS_NODES, MAX_DEPTH};
+use super::errors::{self, MAX_ALIAS_BYTES, MAX_ALIAS_NODES, MAX_DEPTH};
 use super::offsets::CharOffsets;
 use super::scalar::{self, ScalarError};
 use super::spans::SpanIndex;
 use crate::diagnostic::Diagnostic;
-use crate::pointer;
 use crate::source::{Source, Span};
 
 /// A document turned into JSON, with the source span of each of its values.
@@ -28,7 +27,8 @@ pub struct Loaded {
 
 /// Loads one YAML 1.2 (or JSON) document. The first problem found is returned as a located
 /// diagnostic: syntax, tabs, duplicate or complex keys, several documents, non-JSON numbers,
-/// nesting deeper than 256 levels, alias expansion past 2 million values, or no document at all.
+/// mistagged scalars, nesting deeper than 255 levels, alias expansion past 2 million values or
+/// 64 MiB of text, or no document at all.
 pub fn load(source: &Source) -> Result<Loaded, Diagnostic> {
     let mut builder = Builder::new(source);
     let mut parser = Parser::new_from_str(&source.text);
@@ -48,12 +48,15 @@ pub fn load(source: &Source) -> Result<Loaded, Diagnostic> {
 enum Place {
     /// It is a mapping key.
     Key,
-    /// It is a value at this pointer (named by this key, inside a mapping).
+    /// It is a value, in this position of its parent.
     Value(Slot),
 }
 
 struct Slot {
-    pointer: String,
+    /// Index id of the parent collection (`None` for the root).
+    parent: Option<usize>,
+    ordinal: usize,
+    /// The key naming the value, when the parent is a mapping.
     key: Option<(String, Span)>,
 }
 
@@ -66,40 +69,68 @@ enum Container {
 /// A collection whose end event has not come yet.
 struct Frame {
     container: Container,
-    slot: Slot,
+    /// Its id in the span index.
+    node: usize,
+    /// The key naming it in its parent mapping (taken when it is closed).
+    key: Option<(String, Span)>,
     start: usize,
     /// End of the last child: a block collection's span ends there, not at the next token.
     last_end: usize,
     anchor: usize,
-    /// Values in this subtree, itself included (the alias budget counts these).
+    size: Size,
+}
+
+/// How big a subtree is: what an alias to it would copy, and how deep it would nest.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    /// Values, itself included.
     nodes: usize,
-    /// Collection levels in this subtree, itself included.
+    /// Bytes of scalar and key text.
+    bytes: usize,
+    /// Collection levels, itself included (0 for a scalar).
     height: usize,
 }
 
-/// What an anchor (`&name`) refers to. Collections are found again through their pointer rather
-/// than copied when the anchor is defined: most anchors are never aliased, or only once.
+impl Size {
+    fn scalar(text: &str) -> Size {
+        Size {
+            nodes: 1,
+            bytes: text.len(),
+            height: 0,
+        }
+    }
+
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
+/// What an anchor (`&name`) refers to. Collections are found again through the span index when
+/// aliased rather than copied when defined: most anchors are never aliased, or only once.
+#[derive(Clone)]
 enum Anchored {
     Scalar { value: Value, text: String },
-    Collection { pointer: String },
+    Collection { node: usize },
 }
 
 struct Anchor {
     target: Anchored,
-    nodes: usize,
-    height: usize,
+    size: Size,
 }
 
 struct Builder<'s> {
     source: &'s Source,
     offsets: CharOffsets<'s>,
+    /// Open collections, outermost first; their index ids increase along the stack.
     stack: Vec<Frame>,
     root: Option<Value>,
     /// The document is an untagged empty scalar (`---` alone): nothing was written.
     empty_root: bool,
     spans: SpanIndex,
     anchors: HashMap<usize, Anchor>,
-    alias_nodes: usize,
+    /// What alias expansion has copied so far, against `MAX_ALIAS_NODES` and `MAX_ALIAS_BYTES`.
+    expanded: Size,
     documents: usize,
 }
 
@@ -113,7 +144,7 @@ impl<'s> Builder<'s> {
             empty_root: false,
             spans: SpanIndex::default(),
             anchors: HashMap::new(),
-            alias_nodes: 0,
+            expanded: Size::default(),
             documents: 0,
         }
     }
@@ -140,48 +171,27 @@ impl<'s> Builder<'s> {
                     self.empty_root = true;
                 }
                 let place = self.place();
-                if let Place::Key = place {
-                    if anchor != 0 {
-                        // Aliased as a value later, the anchor must have its resolved value.
-                        let value = scalar::resolve(&text, style, tag.as_deref())
-                            .unwrap_or_else(|_| Value::String(text.to_string()));
-                        let target = Anchored::Scalar {
-                            value,
-                            text: text.to_string(),
-                        };
-                        self.anchors.insert(
-                            anchor,
-                            Anchor {
-                                target,
-                                nodes: 1,
-                                height: 0,
-                            },
-                        );
+                let resolved = scalar::resolve(&text, style, tag.as_deref());
+                let slot = match place {
+                    Place::Key => {
+                        if anchor != 0 {
+                            // Aliased as a value later, the anchor must have its resolved value.
+                            let value =
+                                resolved.unwrap_or_else(|_| Value::String(text.to_string()));
+                            self.define_scalar(anchor, value, &text);
+                        }
+                        return self.key(text.into_owned(), span);
                     }
-                    return self.key(text.into_owned(), span);
-                }
-                let value =
-                    scalar::resolve(&text, style, tag.as_deref()).map_err(|error| match error {
-                        ScalarError::NonJsonNumber => errors::non_json_number(&text, span),
-                        ScalarError::TagMismatch { tag } => errors::tag_mismatch(&tag, &text, span),
-                    })?;
+                    Place::Value(slot) => slot,
+                };
+                let value = resolved.map_err(|error| match error {
+                    ScalarError::NonJsonNumber => errors::non_json_number(&text, span),
+                    ScalarError::TagMismatch { tag } => errors::tag_mismatch(&tag, &text, span),
+                })?;
                 if anchor != 0 {
-                    let target = Anchored::Scalar {
-                        value: value.clone(),
-                        text: text.to_string(),
-                    };
-                    self.anchors.insert(
-                        anchor,
-                        Anchor {
-                            target,
-                            nodes: 1,
-                            height: 0,
-                        },
-                    );
+                    self.define_scalar(anchor, value.clone(), &text);
                 }
-                if let Place::Value(slot) = place {
-                    self.attach(slot, value, span, 1, 0);
-                }
+                self.attach(slot, value, span, Size::scalar(&text));
             }
             Event::SequenceStart(anchor, _) => {
                 self.open(Container::Sequence(Vec::new()), anchor, span)?
@@ -196,23 +206,36 @@ impl<'s> Builder<'s> {
         Ok(())
     }
 
+    fn define_scalar(&mut self, anchor: usize, value: Value, text: &str) {
+        let target = Anchored::Scalar {
+            value,
+            text: text.to_owned(),
+        };
+        let size = Size::scalar(text);
+        self.anchors.insert(anchor, Anchor { target, size });
+    }
+
     /// Decides where the next node goes; for a value, takes the mapping's pending key.
     fn place(&mut self) -> Place {
         let Some(frame) = self.stack.last_mut() else {
             return Place::Value(Slot {
-                pointer: String::new(),
+                parent: None,
+                ordinal: 0,
                 key: None,
             });
         };
+        let parent = Some(frame.node);
         match &mut frame.container {
             Container::Sequence(items) => Place::Value(Slot {
-                pointer: pointer::join_index(&frame.slot.pointer, items.len()),
+                parent,
+                ordinal: items.len(),
                 key: None,
             }),
-            Container::Mapping(_, pending) => match pending.take() {
-                Some((name, span)) => Place::Value(Slot {
-                    pointer: pointer::join(&frame.slot.pointer, &name),
-                    key: Some((name, span)),
+            Container::Mapping(map, pending) => match pending.take() {
+                Some(key) => Place::Value(Slot {
+                    parent,
+                    ordinal: map.len(),
+                    key: Some(key),
                 }),
                 None => Place::Key,
             },
@@ -227,12 +250,19 @@ impl<'s> Builder<'s> {
         };
         if let Container::Mapping(map, pending) = &mut frame.container {
             if map.contains_key(&name) {
-                let first = self.spans.key(&pointer::join(&frame.slot.pointer, &name));
+                let first = self.spans.scan_key(frame.node, &name);
                 return Err(errors::duplicate_key(self.source, &name, span, first));
             }
+            frame.size.bytes = frame.size.bytes.saturating_add(name.len());
             *pending = Some((name, span));
         }
         Ok(())
+    }
+
+    /// Adds a value's node to the span index.
+    fn index(&mut self, slot: &Slot, span: Span) -> usize {
+        let key = slot.key.as_ref().map(|(name, key)| (name.as_str(), *key));
+        self.spans.push(slot.parent, slot.ordinal, key, span)
     }
 
     fn open(&mut self, container: Container, anchor: usize, span: Span) -> Result<(), Diagnostic> {
@@ -245,14 +275,19 @@ impl<'s> Builder<'s> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(errors::too_deep(errors::char_span(self.source, span.start)));
         }
+        let node = self.index(&slot, span);
         self.stack.push(Frame {
             container,
-            slot,
+            node,
+            key: slot.key,
             start: span.start,
             last_end: span.end,
             anchor,
-            nodes: 1,
-            height: 1,
+            size: Size {
+                nodes: 1,
+                bytes: 0,
+                height: 1,
+            },
         });
         Ok(())
     }
@@ -267,42 +302,39 @@ impl<'s> Builder<'s> {
         } else {
             span.end
         };
+        let span = Span::new(frame.start, end);
+        self.spans.set_value(frame.node, span);
         let value = match frame.container {
             Container::Sequence(items) => Value::Array(items),
             Container::Mapping(map, _) => Value::Object(map),
         };
         if frame.anchor != 0 {
-            let target = Anchored::Collection {
-                pointer: frame.slot.pointer.clone(),
-            };
+            let target = Anchored::Collection { node: frame.node };
             let anchor = Anchor {
                 target,
-                nodes: frame.nodes,
-                height: frame.height,
+                size: frame.size,
             };
             self.anchors.insert(frame.anchor, anchor);
         }
-        self.attach(
-            frame.slot,
-            value,
-            Span::new(frame.start, end),
-            frame.nodes,
-            frame.height,
-        );
+        self.insert(frame.key, value, span, frame.size);
     }
 
-    /// Puts a finished value in its parent (or makes it the root) and indexes its span.
-    fn attach(&mut self, slot: Slot, value: Value, span: Span, nodes: usize, height: usize) {
-        self.spans
-            .insert(&slot.pointer, span, slot.key.as_ref().map(|(_, key)| *key));
+    /// Indexes a scalar or alias and puts it in its parent.
+    fn attach(&mut self, slot: Slot, value: Value, span: Span, size: Size) {
+        self.index(&slot, span);
+        self.insert(slot.key, value, span, size);
+    }
+
+    /// Puts a finished value in the innermost open collection, or makes it the root.
+    fn insert(&mut self, key: Option<(String, Span)>, value: Value, span: Span, size: Size) {
         let Some(frame) = self.stack.last_mut() else {
             self.root = Some(value);
             return;
         };
-        frame.nodes += nodes;
-        frame.height = frame.height.max(height + 1);
+        frame.size.add(size);
+        frame.size.height = frame.size.height.max(size.height + 1);
         frame.last_end = frame.last_end.max(span.end);
-        match (&mut frame.container, slot.key) {
+        match (&mut frame.container, key) {
             (Container::Sequence(items), _) => items.push(value),
             (Container::Mapping(map, _), Some((name, _))) => {
                 map.insert(name, value);
@@ -316,73 +348,72 @@ impl<'s> Builder<'s> {
         let Some(anchor) = self.anchors.get(&id) else {
             return Err(errors::recursive_alias(span));
         };
-        let (nodes, height) = (anchor.nodes, anchor.height);
-        let target = match &anchor.target {
-            Anchored::Scalar { value, text } => Anchored::Scalar {
-                value: value.clone(),
-                text: text.clone(),
-            },
-            Anchored::Collection { pointer } => Anchored::Collection {
-                pointer: pointer.clone(),
-            },
-        };
-        let slot = match (self.place(), target) {
+        let (size, target) = (anchor.size, anchor.target.clone());
+        // Every copy counts, scalars too: a 1 MB string aliased a million times is also a bomb.
+        self.expanded.add(size);
+        if self.expanded.nodes > MAX_ALIAS_NODES || self.expanded.bytes > MAX_ALIAS_BYTES {
+            return Err(errors::too_large(span));
+        }
+        let (slot, node) = match (self.place(), target) {
             (Place::Key, Anchored::Scalar { text, .. }) => return self.key(text, span),
             (Place::Key, Anchored::Collection { .. }) => return Err(errors::complex_key(span)),
             (Place::Value(slot), Anchored::Scalar { value, .. }) => {
-                self.attach(slot, value, span, nodes, height);
+                self.attach(slot, value, span, size);
                 return Ok(());
             }
-            (Place::Value(slot), Anchored::Collection { pointer }) => (slot, pointer),
+            (Place::Value(slot), Anchored::Collection { node }) => (slot, node),
         };
-        if self.stack.len() + height > MAX_DEPTH {
+        if self.stack.len() + size.height > MAX_DEPTH {
             return Err(errors::too_deep(span));
         }
-        self.alias_nodes = self.alias_nodes.saturating_add(nodes);
-        if self.alias_nodes > MAX_ALIAS_NODES {
-            return Err(errors::too_large(span));
-        }
-        let (slot, pointer) = slot;
-        // The anchored collection is complete, so it sits under one of the open frames.
         let value = self
-            .find(&pointer)
+            .find(node)
             .cloned()
             .ok_or_else(|| errors::recursive_alias(span))?;
-        self.attach(slot, value, span, nodes, height);
+        self.attach(slot, value, span, size);
         Ok(())
     }
 
-    /// The finished value at `target`, looked up from the deepest open frame containing it.
-    fn find(&self, target: &str) -> Option<&Value> {
-        let frame = self.stack.iter().rev().find(|frame| {
-            target
-                .strip_prefix(frame.slot.pointer.as_str())
-                .is_some_and(|rest| rest.starts_with('/'))
-        })?;
-        let rest = target.get(frame.slot.pointer.len()..)?;
-        let mut tokens = pointer::tokens(rest);
-        let first = tokens.next()?;
-        let mut value = match &frame.container {
-            Container::Sequence(items) => items.get(first.parse::<usize>().ok()?)?,
-            Container::Mapping(map, _) => map.get(&first)?,
+    /// The finished value of index node `target`. It lies under the open frame with the largest
+    /// id below its own (ids follow document order), so walk up from it to that frame, then back
+    /// down through the values.
+    fn find(&self, target: usize) -> Option<&Value> {
+        let frame = self.stack.get(
+            self.stack
+                .partition_point(|f| f.node < target)
+                .checked_sub(1)?,
+        )?;
+        let mut path = Vec::new();
+        let mut current = target;
+        while current != frame.node {
+            path.push(current);
+            current = self.spans.parent_of(current)?;
+        }
+        let mut steps = path.iter().rev().map(|&id| self.spans.token_of(id));
+        let mut value = match (&frame.container, steps.next()??) {
+            (Container::Sequence(items), (_, ordinal)) => items.get(ordinal)?,
+            (Container::Mapping(map, _), (name, _)) => map.get(name?)?,
         };
-        for token in tokens {
-            value = match value {
-                Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
-                Value::Object(map) => map.get(&token)?,
+        for step in steps {
+            value = match (value, step?) {
+                (Value::Array(items), (_, ordinal)) => items.get(ordinal)?,
+                (Value::Object(map), (name, _)) => map.get(name?)?,
                 _ => return None,
             };
         }
         Some(value)
     }
 
-    fn finish(self) -> Result<Loaded, Diagnostic> {
+    fn finish(mut self) -> Result<Loaded, Diagnostic> {
         let end = self.source.text.len();
         match self.root {
-            Some(value) if !self.empty_root => Ok(Loaded {
-                value,
-                spans: self.spans,
-            }),
+            Some(value) if !self.empty_root => {
+                self.spans.finish();
+                Ok(Loaded {
+                    value,
+                    spans: self.spans,
+                })
+            }
             _ => Err(errors::empty(self.source, Span::new(end, end))),
         }
     }
@@ -511,6 +542,12 @@ mod tests {
                 .get(span.start..span.end)
                 .is_some_and(|t| t.starts_with("*a"))
         );
+        // Few values but much text: a big string aliased many times, as a value or as a key.
+        let big = "x".repeat(1 << 20);
+        let strings = format!("a: &a \"{big}\"\nb: [{}]\n", ["*a"; 100].join(", "));
+        assert_eq!(code_of(&strings), "yaml::too-large");
+        let keys = format!("- {{&k \"{big}\": 1}}\n{}", "- {*k : 1}\n".repeat(100));
+        assert_eq!(code_of(&keys), "yaml::too-large");
         // A few levels of the same shape are fine.
         let small = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n";
         assert_eq!(value_of(small)["c"][1][0], json!(["x", "x"]));

@@ -1,16 +1,25 @@
 //! The JSON pointer → source span index built by the loader, and how diagnostics use it.
 
-use std::collections::HashMap;
+use std::ops::Range;
 
 use crate::diagnostic::Diagnostic;
 use crate::pointer;
 use crate::source::Span;
 
-/// Where one value sits in the text, and the key naming it when its parent is a mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
+/// Parent id of the root.
+const NO_PARENT: usize = usize::MAX;
+
+/// One indexed value: where it sits, and how its parent names it.
+#[derive(Debug, Clone)]
+struct Node {
+    parent: usize,
+    /// Position among the parent's children (the array index inside a sequence).
+    ordinal: usize,
     value: Span,
+    /// The mapping key naming this value (`None` for the root and sequence items).
     key: Option<Span>,
+    /// The key's text, as a range of `SpanIndex::names`.
+    name: Range<usize>,
 }
 
 /// Source spans of every value of a loaded document, by JSON pointer (`""` is the root).
@@ -18,55 +27,182 @@ struct Entry {
 /// Values produced by expanding an alias (`*name`) are not indexed one by one: a pointer into
 /// one resolves, through [`SpanIndex::locate`], to the alias itself, which is where the user
 /// would look.
+///
+/// Stored as a tree of nodes in document order rather than a map from pointer strings: a 10 MB
+/// document has a million values, and building a pointer string and hashing it for each one
+/// cost more than parsing. A lookup walks the pointer's tokens down from the root instead.
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    entries: HashMap<Box<str>, Entry>,
+    nodes: Vec<Node>,
+    /// All key texts, back to back (one allocation instead of one per key).
+    names: String,
+    /// Children of node `i` are `children[child_start[i]..child_start[i + 1]]`, in order.
+    child_start: Vec<usize>,
+    children: Vec<usize>,
 }
 
 impl SpanIndex {
-    pub(crate) fn insert(&mut self, pointer: &str, value: Span, key: Option<Span>) {
-        self.entries.insert(pointer.into(), Entry { value, key });
+    /// Adds a value under `parent` (`None` for the root); returns its id. Ids follow document
+    /// order, so a parent is always added before its children.
+    pub(crate) fn push(
+        &mut self,
+        parent: Option<usize>,
+        ordinal: usize,
+        key: Option<(&str, Span)>,
+        value: Span,
+    ) -> usize {
+        let start = self.names.len();
+        if let Some((name, _)) = key {
+            self.names.push_str(name);
+        }
+        self.nodes.push(Node {
+            parent: parent.unwrap_or(NO_PARENT),
+            ordinal,
+            value,
+            key: key.map(|(_, span)| span),
+            name: start..self.names.len(),
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Sets the value span of a collection once its end is known.
+    pub(crate) fn set_value(&mut self, id: usize, value: Span) {
+        if let Some(node) = self.nodes.get_mut(id) {
+            node.value = value;
+        }
+    }
+
+    pub(crate) fn parent_of(&self, id: usize) -> Option<usize> {
+        self.nodes
+            .get(id)
+            .map(|node| node.parent)
+            .filter(|&parent| parent != NO_PARENT)
+    }
+
+    /// How the parent names node `id`: its key, or its index when the parent is a sequence.
+    pub(crate) fn token_of(&self, id: usize) -> Option<(Option<&str>, usize)> {
+        let node = self.nodes.get(id)?;
+        let name = node.key.and_then(|_| self.names.get(node.name.clone()));
+        Some((name, node.ordinal))
+    }
+
+    /// Span of the key `name` among the children of `parent` added so far (a slow scan: only
+    /// used to report a duplicate key).
+    pub(crate) fn scan_key(&self, parent: usize, name: &str) -> Option<Span> {
+        let first_child = parent.checked_add(1)?;
+        self.nodes.get(first_child..)?.iter().find_map(|node| {
+            let named = node.parent == parent && self.names.get(node.name.clone()) == Some(name);
+            if named { node.key } else { None }
+        })
+    }
+
+    /// Builds the child lists used by lookups; called once the document is complete.
+    pub(crate) fn finish(&mut self) {
+        let mut counts = vec![0usize; self.nodes.len() + 1];
+        for node in &self.nodes {
+            if let Some(count) = counts.get_mut(node.parent) {
+                *count += 1;
+            }
+        }
+        // Prefix sums turn counts into start positions.
+        let mut total = 0;
+        for count in counts.iter_mut() {
+            let here = *count;
+            *count = total;
+            total += here;
+        }
+        let mut next = counts.clone();
+        let mut children = vec![0usize; total];
+        for (id, node) in self.nodes.iter().enumerate() {
+            if let Some(slot) = next.get_mut(node.parent) {
+                if let Some(entry) = children.get_mut(*slot) {
+                    *entry = id;
+                }
+                *slot += 1;
+            }
+        }
+        self.child_start = counts;
+        self.children = children;
+    }
+
+    /// The node at `pointer`, or `Err` with the deepest ancestor that exists (`None`: no root).
+    fn lookup(&self, pointer: &str) -> Result<usize, Option<usize>> {
+        if self.nodes.is_empty() {
+            return Err(None);
+        }
+        if pointer.is_empty() {
+            return Ok(0);
+        }
+        if !pointer.starts_with('/') {
+            return Err(Some(0));
+        }
+        let mut current = 0;
+        for token in pointer::tokens(pointer) {
+            match self.child(current, &token) {
+                Some(child) => current = child,
+                None => return Err(Some(current)),
+            }
+        }
+        Ok(current)
+    }
+
+    fn child(&self, parent: usize, token: &str) -> Option<usize> {
+        let start = *self.child_start.get(parent)?;
+        let end = *self.child_start.get(parent + 1)?;
+        let children = self.children.get(start..end)?;
+        let first = self.nodes.get(*children.first()?)?;
+        if first.key.is_none() {
+            // A sequence: the token is an array index (RFC 6901: no sign, no leading zero).
+            let canonical = token == "0" || !token.starts_with('0');
+            if !canonical || !token.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            return children.get(token.parse::<usize>().ok()?).copied();
+        }
+        children.iter().copied().find(|&id| {
+            self.nodes
+                .get(id)
+                .and_then(|node| self.names.get(node.name.clone()))
+                == Some(token)
+        })
     }
 
     /// Span of the value at `pointer` (a block mapping or sequence spans its first to last entry;
     /// a flow one includes its brackets; a scalar includes its quotes and tag).
     pub fn value(&self, pointer: &str) -> Option<Span> {
-        self.entries.get(pointer).map(|entry| entry.value)
+        let id = self.lookup(pointer).ok()?;
+        self.nodes.get(id).map(|node| node.value)
     }
 
     /// Span of the mapping key whose value is at `pointer`; `None` for the root and for items of
     /// sequences.
     pub fn key(&self, pointer: &str) -> Option<Span> {
-        self.entries.get(pointer).and_then(|entry| entry.key)
+        let id = self.lookup(pointer).ok()?;
+        self.nodes.get(id).and_then(|node| node.key)
     }
 
     /// Best place for a diagnostic: the key (when on_key) or value span of `pointer`, else the
     /// value span of the nearest ancestor that exists. Never None for a loaded document.
     pub fn locate(&self, pointer: &str, on_key: bool) -> Option<Span> {
-        if let Some(entry) = self.entries.get(pointer) {
-            return Some(match (on_key, entry.key) {
-                (true, Some(key)) => key,
-                _ => entry.value,
-            });
-        }
-        let mut current = pointer;
-        while let Some(up) = pointer::parent(current) {
-            if let Some(entry) = self.entries.get(up) {
-                return Some(entry.value);
+        match self.lookup(pointer) {
+            Ok(id) => {
+                let node = self.nodes.get(id)?;
+                Some(match (on_key, node.key) {
+                    (true, Some(key)) => key,
+                    _ => node.value,
+                })
             }
-            current = up;
+            Err(ancestor) => self.nodes.get(ancestor?).map(|node| node.value),
         }
-        // A malformed pointer (no leading `/`) still lands somewhere sensible.
-        self.value("")
     }
 
     /// Number of indexed values.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.nodes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.nodes.is_empty()
     }
 }
 
@@ -148,6 +284,15 @@ mod tests {
     }
 
     #[test]
+    fn crlf_line_endings_and_byte_order_mark() {
+        let source = Source::new("t.yaml", "\u{feff}a: 1\r\nb:\r\n  - x\r\n");
+        let loaded = load(&source).expect("loads");
+        assert_eq!(text_at(&source, loaded.spans.key("/b")), "b");
+        assert_eq!(text_at(&source, loaded.spans.value("/b/0")), "x");
+        assert_eq!(loaded.value["a"], 1);
+    }
+
+    #[test]
     fn escaped_pointer_tokens() {
         let source = Source::new("t.yaml", "\"a/b\": {\"c~d\": 1}\n");
         let loaded = load(&source).expect("loads");
@@ -189,6 +334,11 @@ mod tests {
             "[x]"
         );
         assert_eq!(spans.locate("/nope", false), spans.value(""));
+        // Array indices are canonical decimal (RFC 6901).
+        assert!(spans.value("/a/list/0").is_some());
+        assert_eq!(spans.value("/a/list/00"), None);
+        assert_eq!(spans.value("/a/list/+0"), None);
+        assert_eq!(spans.value("/a/bogus/0"), None);
         assert_eq!(spans.locate("malformed", true), spans.value(""));
     }
 
