@@ -36,6 +36,15 @@ pub fn run(
             return ExitCode::Usage;
         }
     };
+    // The runtime and the signal handlers come first: a Ctrl-C while the document is being
+    // checked cancels the run instead of killing the process half-way.
+    let engine = match Engine::start() {
+        Ok(engine) => engine,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+            return ExitCode::Faulted;
+        }
+    };
     let style = HumanStyle {
         color: color.enabled(std::io::stderr().is_terminal()),
         width: terminal_width(),
@@ -102,13 +111,7 @@ pub fn run(
         secrets: secrets_from_env(machine.secret_names()),
         ..RunOptions::default()
     };
-    let result = match execute(machine, input, options, events) {
-        Ok(result) => result,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
-            return ExitCode::Faulted;
-        }
-    };
+    let result = engine.run(machine, input, options, events);
     if let Some(sink) = &file_sink
         && let Err(error) = sink.finish()
     {
@@ -134,36 +137,60 @@ fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write
         .and_then(|()| writeln!(stderr, "{}", diagnostics::summary_line(reports)));
 }
 
-/// Runs the machine on a fresh multi-thread runtime; Ctrl-C and SIGTERM cancel the run.
-fn execute(
-    machine: Arc<compile::Machine>,
-    input: Value,
-    mut options: RunOptions,
-    events: Arc<dyn EventSink>,
-) -> std::io::Result<RunResult> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let cancel = CancellationToken::new();
-    options.cancel = cancel.clone();
-    // The handlers are installed before the run starts, so an early signal is not lost (nor
-    // does it kill the process with the default action).
-    let signals = {
-        let _context = runtime.enter();
-        Signals::install()
-    };
-    runtime.spawn(signals.cancel(cancel));
-    let result = runtime.block_on(crate::runtime::run(
-        machine,
-        input,
-        options,
-        Executors::system(),
-        events,
-    ));
-    // The signal watcher never ends by itself; do not wait for it.
-    runtime.shutdown_background();
-    Ok(result)
+/// The tokio runtime of one `run` command, with Ctrl-C and SIGTERM wired to a cancellation
+/// token from the moment it starts.
+struct Engine {
+    runtime: Option<tokio::runtime::Runtime>,
+    cancel: CancellationToken,
+}
+
+impl Engine {
+    fn start() -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let cancel = CancellationToken::new();
+        // Installed synchronously: a signal arriving before the watcher first runs is kept.
+        let signals = {
+            let _context = runtime.enter();
+            Signals::install()
+        };
+        runtime.spawn(signals.cancel(cancel.clone()));
+        Ok(Engine {
+            runtime: Some(runtime),
+            cancel,
+        })
+    }
+
+    /// Runs the machine to its end (or its cancellation).
+    fn run(
+        &self,
+        machine: Arc<compile::Machine>,
+        input: Value,
+        mut options: RunOptions,
+        events: Arc<dyn EventSink>,
+    ) -> RunResult {
+        options.cancel = self.cancel.clone();
+        let run = crate::runtime::run(machine, input, options, Executors::system(), events);
+        match &self.runtime {
+            Some(runtime) => runtime.block_on(run),
+            // Never: the runtime is only taken on drop.
+            None => RunResult {
+                id: String::new(),
+                outcome: Outcome::Cancelled,
+            },
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The signal watcher never ends by itself; do not wait for it.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Ctrl-C and SIGTERM, listened to from the moment they are installed.

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::error::WorkflowError;
 use super::event::{EventSink, LifecycleEvent};
-use super::test_support::{FakeProcesses, Recorder, doc, machine, no_processes};
+use super::test_support::{FakeProcesses, Recorder, doc, machine, machine_unchecked, no_processes};
 use super::{Outcome, RunOptions, run};
 use crate::exec::{Executors, ProcessOutput, ProcessRequest, Program, ScriptLanguage};
 
@@ -100,7 +100,7 @@ fn with_processes(fake: &Arc<FakeProcesses>) -> Executors {
 
 async fn run_with(yaml: &str, input: serde_json::Value, fake: &Arc<FakeProcesses>) -> Outcome {
     run(
-        machine(yaml),
+        machine_unchecked(yaml),
         input,
         RunOptions {
             run_id: Some("run-1".into()),

@@ -28,6 +28,19 @@ pub(crate) fn machine(yaml: &str) -> Arc<Machine> {
 /// How a fake runner answers a request.
 type Answer = Box<dyn Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync>;
 
+/// Compiles a YAML document that skips the schema and analyzer (to reach what they reject, such
+/// as the 1.0.0 map form of run arguments).
+pub(crate) fn machine_unchecked(yaml: &str) -> Arc<Machine> {
+    let loaded = crate::yaml::load(&Source::new("test.yaml", yaml))
+        .unwrap_or_else(|d| panic!("the test document is not YAML: {d:#?}"));
+    let document = crate::parse::parse(&loaded.value)
+        .unwrap_or_else(|d| panic!("the test document does not parse: {d:#?}"));
+    match compile(&document) {
+        Ok(machine) => Arc::new(machine),
+        Err(diagnostics) => panic!("the test document does not compile: {diagnostics:#?}"),
+    }
+}
+
 /// A process runner answering from a script and remembering every request.
 pub(crate) struct FakeProcesses {
     pub requests: Mutex<Vec<ProcessRequest>>,
@@ -102,15 +115,6 @@ impl Recorder {
                     .collect()
             })
             .unwrap_or_default()
-    }
-
-    /// The pointers of the tasks that started, in order.
-    pub(crate) fn started(&self) -> Vec<String> {
-        self.names()
-            .into_iter()
-            .filter(|(kind, task)| kind == "started" && !task.is_empty())
-            .map(|(_, task)| task)
-            .collect()
     }
 
     /// Elapsed times of the events matching `pick`.
