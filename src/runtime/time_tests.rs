@@ -414,3 +414,31 @@ async fn attempt_and_total_limits_bound_retries() {
     let retried = recorder.times(|k| matches!(k, EventKind::TaskRetried { .. }));
     assert_eq!(retried, [ms(2_000), ms(5_000)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn enormous_delays_and_limits_do_not_overflow() {
+    let yaml = doc(r#"do:
+  - huge:
+      try:
+        - fail:
+            raise:
+              error:
+                type: https://example.com/x
+                status: 500
+      catch:
+        retry:
+          delay:
+            days: 100000000000
+          backoff:
+            exponential: {}
+          limit:
+            attempt:
+              count: 3
+            duration:
+              days: 100000000000
+"#);
+    let (outcome, recorder) = observed(&yaml, json!({"k": true})).await;
+    // The first delay ends beyond any representable instant: no retry starts, the error is caught.
+    assert_eq!(outcome, Outcome::Completed(json!({"k": true})));
+    assert!(recorder.times(|k| matches!(k, EventKind::TaskRetried { .. })).is_empty());
+}
