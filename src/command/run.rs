@@ -36,6 +36,15 @@ pub fn run(
             return ExitCode::Usage;
         }
     };
+    // The runtime and the signal handlers come first: a Ctrl-C while the document is being
+    // checked cancels the run instead of killing the process half-way.
+    let engine = match Engine::start() {
+        Ok(engine) => engine,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+            return ExitCode::Faulted;
+        }
+    };
     let style = HumanStyle {
         color: color.enabled(std::io::stderr().is_terminal()),
         width: terminal_width(),
@@ -50,7 +59,7 @@ pub fn run(
                 source: checked.source,
                 diagnostics: checked.diagnostics,
             };
-            let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+            write_findings(&report, style, stderr);
             return ExitCode::Invalid;
         }
     };
@@ -65,7 +74,7 @@ pub fn run(
                 source: checked.source.clone(),
                 diagnostics: found,
             };
-            let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+            write_findings(&report, style, stderr);
             return ExitCode::Invalid;
         }
     };
@@ -76,7 +85,7 @@ pub fn run(
             source: checked.source.clone(),
             diagnostics: checked.diagnostics.clone(),
         };
-        let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+        write_findings(&report, style, stderr);
     }
 
     let file_sink = match &args.events {
@@ -102,13 +111,7 @@ pub fn run(
         secrets: secrets_from_env(machine.secret_names()),
         ..RunOptions::default()
     };
-    let result = match execute(machine, input, options, events) {
-        Ok(result) => result,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
-            return ExitCode::Faulted;
-        }
-    };
+    let result = engine.run(machine, input, options, events);
     if let Some(sink) = &file_sink
         && let Err(error) = sink.finish()
     {
@@ -126,55 +129,117 @@ pub fn run(
     }
 }
 
-/// Runs the machine on a fresh multi-thread runtime; Ctrl-C and SIGTERM cancel the run.
-fn execute(
-    machine: Arc<compile::Machine>,
-    input: Value,
-    mut options: RunOptions,
-    events: Arc<dyn EventSink>,
-) -> std::io::Result<RunResult> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let cancel = CancellationToken::new();
-    options.cancel = cancel.clone();
-    runtime.spawn(cancel_on_signal(cancel));
-    let result = runtime.block_on(crate::runtime::run(
-        machine,
-        input,
-        options,
-        Executors::system(),
-        events,
-    ));
-    // The signal watcher never ends by itself; do not wait for it.
-    runtime.shutdown_background();
-    Ok(result)
+/// Front-end or compiler findings, exactly as `validate` shows them.
+fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write) {
+    let reports = std::slice::from_ref(report);
+    let _ = stderr
+        .write_all(diagnostics::render_human(report, style).as_bytes())
+        .and_then(|()| writeln!(stderr, "{}", diagnostics::summary_line(reports)));
 }
 
-async fn cancel_on_signal(cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).ok();
-        let sigterm = async {
-            match terminate.as_mut() {
-                Some(stream) => {
-                    stream.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
+/// The tokio runtime of one `run` command, with Ctrl-C and SIGTERM wired to a cancellation
+/// token from the moment it starts.
+struct Engine {
+    runtime: Option<tokio::runtime::Runtime>,
+    cancel: CancellationToken,
+}
+
+impl Engine {
+    fn start() -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let cancel = CancellationToken::new();
+        // Installed synchronously: a signal arriving before the watcher first runs is kept.
+        let signals = {
+            let _context = runtime.enter();
+            Signals::install()
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = sigterm => {}
+        runtime.spawn(signals.cancel(cancel.clone()));
+        Ok(Engine {
+            runtime: Some(runtime),
+            cancel,
+        })
+    }
+
+    /// Runs the machine to its end (or its cancellation).
+    fn run(
+        &self,
+        machine: Arc<compile::Machine>,
+        input: Value,
+        mut options: RunOptions,
+        events: Arc<dyn EventSink>,
+    ) -> RunResult {
+        options.cancel = self.cancel.clone();
+        let run = crate::runtime::run(machine, input, options, Executors::system(), events);
+        match &self.runtime {
+            Some(runtime) => runtime.block_on(run),
+            // Never: the runtime is only taken on drop.
+            None => RunResult {
+                id: String::new(),
+                outcome: Outcome::Cancelled,
+            },
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The signal watcher never ends by itself; do not wait for it.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
-    cancel.cancel();
+}
+
+/// Ctrl-C and SIGTERM, listened to from the moment they are installed.
+struct Signals {
+    #[cfg(unix)]
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Must be called inside the runtime's context.
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = [SignalKind::interrupt(), SignalKind::terminate()]
+                .into_iter()
+                .filter_map(|kind| signal(kind).ok())
+                .collect();
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
+    }
+
+    /// Cancels the run at the first signal.
+    async fn cancel(self, cancel: CancellationToken) {
+        #[cfg(unix)]
+        {
+            let waits = self.streams.into_iter().map(|mut stream| {
+                Box::pin(async move {
+                    stream.recv().await;
+                })
+            });
+            let waits: Vec<_> = waits.collect();
+            if waits.is_empty() {
+                return;
+            }
+            futures::future::select_all(waits).await;
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+        }
+        cancel.cancel();
+    }
 }
 
 /// `--input`: inline JSON, `@PATH` (JSON or YAML), `-` (stdin, JSON or YAML); `{}` by default.

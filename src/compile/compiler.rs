@@ -297,3 +297,161 @@ mod tests {
         assert!(!mentions_task_var(&json!({"set": {"a": "${ .task }"}})));
     }
 }
+
+#[cfg(test)]
+mod compile_tests {
+    use super::*;
+    use crate::compile::machine::Body;
+    use crate::source::Source;
+
+    fn compiled(body: &str) -> Result<Machine, Vec<Diagnostic>> {
+        let text = format!(
+            "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: t\n  version: '1.0.0'\n{body}"
+        );
+        // Straight from the parser: the analyzer would report most of these problems first.
+        let loaded = crate::yaml::load(&Source::new("t.yaml", text))
+            .unwrap_or_else(|d| panic!("not YAML: {d:#?}"));
+        let document =
+            crate::parse::parse(&loaded.value).unwrap_or_else(|d| panic!("does not parse: {d:#?}"));
+        compile(&document)
+    }
+
+    fn errors(body: &str) -> Vec<(String, String, String)> {
+        match compiled(body) {
+            Ok(_) => panic!("expected diagnostics"),
+            Err(found) => found
+                .into_iter()
+                .map(|d| (d.code.to_owned(), d.pointer.unwrap_or_default(), d.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn flow_directives_become_positions() {
+        let machine = compiled(
+            "do:\n  - a:\n      set: { x: 1 }\n      then: c\n  - b:\n      set: { x: 2 }\n      then: exit\n  - c:\n      set: { x: 3 }\n      then: end\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+        let root = machine.block(machine.workflow.root);
+        let thens: Vec<Transition> = root.tasks.iter().map(|&t| machine.task(t).then).collect();
+        assert_eq!(
+            thens,
+            [Transition::Goto(2), Transition::Exit, Transition::End]
+        );
+        let first = machine.task(root.tasks[0]);
+        assert_eq!(&*first.pointer, "/do/0/a");
+        assert_eq!(&*first.name, "a");
+        assert!(!first.uses_task_var);
+        assert_eq!(machine.task_count(), 3);
+        assert_eq!(machine.name(), "t");
+    }
+
+    #[test]
+    fn unknown_targets_are_reported_with_a_suggestion() {
+        let found = match compiled(
+            "do:\n  - first:\n      set: { x: 1 }\n      then: secnd\n  - second:\n      set: { x: 2 }\n",
+        ) {
+            Err(found) => found,
+            Ok(_) => panic!("expected a diagnostic"),
+        };
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "flow::unknown-target");
+        assert_eq!(found[0].pointer.as_deref(), Some("/do/0/first/then"));
+        assert_eq!(found[0].help.as_deref(), Some("did you mean `second`?"));
+    }
+
+    #[test]
+    fn undefined_references_are_reported() {
+        let found = errors(
+            "do:\n  - fail:\n      raise:\n        error: missing\n  - guarded:\n      timeout: slow\n      try:\n        - x:\n            set: { a: 1 }\n      catch:\n        retry: again\n",
+        );
+        let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "ref::undefined-error",
+                "ref::undefined-timeout",
+                "ref::undefined-retry"
+            ]
+        );
+        assert_eq!(found[0].1, "/do/0/fail/raise/error");
+        assert_eq!(found[0].2, "no error named `missing` in `use`");
+    }
+
+    #[test]
+    fn expressions_are_compiled_with_the_variables_in_scope() {
+        // `$item` exists inside the loop, not after it; `$oops` only inside the catch.
+        let found = errors(
+            r#"do:
+  - loop:
+      for:
+        in: .items
+      do:
+        - inside:
+            set: { v: '${ $item + $index }' }
+  - after:
+      set: { v: '${ $item }' }
+  - guarded:
+      try:
+        - x:
+            set: { a: '${ $oops }' }
+      catch:
+        as: oops
+        when: $oops.status == 500
+        do:
+          - y:
+              set: { a: '${ $oops.title }' }
+  - broken:
+      if: (.a
+      set: { a: 1 }
+"#,
+        );
+        let found: Vec<(&str, &str)> = found
+            .iter()
+            .map(|(c, p, _)| (c.as_str(), p.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("expr::undefined", "/do/1/after/set/v"),
+                ("expr::undefined", "/do/2/guarded/try/0/x/set/a"),
+                ("expr::syntax", "/do/3/broken/if"),
+            ]
+        );
+    }
+
+    #[test]
+    fn schemas_that_do_not_compile_are_rejected() {
+        let found = errors(
+            "do:\n  - checked:\n      input:\n        schema:\n          document:\n            type: 12\n      set: { a: 1 }\n",
+        );
+        let codes: Vec<&str> = found.iter().map(|(c, _, _)| c.as_str()).collect();
+        assert_eq!(codes, ["schema::invalid-schema"]);
+        assert_eq!(found[0].1, "/do/0/checked/input/schema/document");
+    }
+
+    #[test]
+    fn tasks_this_runtime_cannot_execute_compile_to_unsupported() {
+        let machine = compiled(
+            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        container:\n          image: alpine\n  - uses:\n      set: { me: '${ $task.name }' }\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+        let root = machine.block(machine.workflow.root);
+        let messages: Vec<String> = root
+            .tasks
+            .iter()
+            .filter_map(|&t| match &machine.task(t).body {
+                Body::Unsupported(message) => Some(message.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "`call: http` is not supported yet by this runtime",
+                "`run: container` is not supported yet by this runtime"
+            ]
+        );
+        assert!(machine.task(root.tasks[2]).uses_task_var);
+    }
+}

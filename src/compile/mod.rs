@@ -11,3 +11,6 @@ pub use compiler::compile;
 pub use machine::Machine;
 pub(crate) use machine::*;
 pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};
+
+#[cfg(test)]
+mod examples_tests;

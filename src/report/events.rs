@@ -1,6 +1,6 @@
 //! `--events PATH`: every lifecycle event as one CloudEvents JSON object per line. The engine
 //! only hands events to a channel; a dedicated thread converts and writes them through a
-//! buffered writer, so a run never waits on the disk.
+//! buffered writer (flushed whenever the channel runs dry), so a run never waits on the disk.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -23,9 +23,14 @@ impl JsonLinesSink {
             .name("events-writer".into())
             .spawn(move || {
                 let mut out = std::io::BufWriter::new(out);
-                for event in receiver {
-                    serde_json::to_writer(&mut out, &event.to_cloudevent())?;
-                    out.write_all(b"\n")?;
+                // Write whatever has arrived, then flush while the engine is quiet, so a reader
+                // following the file sees events promptly without a flush per event.
+                while let Ok(event) = receiver.recv() {
+                    write_line(&mut out, &event)?;
+                    while let Ok(event) = receiver.try_recv() {
+                        write_line(&mut out, &event)?;
+                    }
+                    out.flush()?;
                 }
                 out.flush()
             })?;
@@ -55,6 +60,11 @@ impl JsonLinesSink {
             None => Ok(()),
         }
     }
+}
+
+fn write_line(out: &mut impl Write, event: &LifecycleEvent) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &event.to_cloudevent())?;
+    out.write_all(b"\n")
 }
 
 impl EventSink for JsonLinesSink {

@@ -140,7 +140,9 @@ impl Limits {
                 jitter,
             }),
             attempt: resolve(&retry.attempt_duration)?,
-            deadline: resolve(&retry.total_duration)?.map(|total| Instant::now() + total),
+            // A limit too far away to represent is no limit.
+            deadline: resolve(&retry.total_duration)?
+                .and_then(|total| Instant::now().checked_add(total)),
         })
     }
 
@@ -182,10 +184,11 @@ fn retry_delay(
     };
     let delay = backoff.delay(n, rand::random::<f64>());
     // No retry that would start after the total limit.
-    if limits
-        .deadline
-        .is_some_and(|deadline| Instant::now() + delay >= deadline)
-    {
+    if limits.deadline.is_some_and(|deadline| {
+        Instant::now()
+            .checked_add(delay)
+            .is_none_or(|at| at >= deadline)
+    }) {
         return Ok(None);
     }
     Ok(Some(delay))

@@ -13,3 +13,12 @@ mod task;
 mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, run};
+
+#[cfg(test)]
+mod effects_tests;
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod time_tests;
