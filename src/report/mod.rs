@@ -1,7 +1,10 @@
 //! Consumers of results and of the engine's event stream; each writes text, never decides.
 
 pub mod diagnostics;
+pub mod fmt;
 pub mod outline;
+pub mod record;
 #[cfg(test)]
 pub(crate) mod script;
+pub mod summary;
 pub mod tracker;
