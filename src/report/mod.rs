@@ -3,6 +3,7 @@
 pub mod diagnostics;
 pub mod fmt;
 pub mod outline;
+pub mod plain;
 pub mod record;
 #[cfg(test)]
 pub(crate) mod script;

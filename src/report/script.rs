@@ -169,3 +169,17 @@ pub(crate) fn eventful_run() -> Script {
         .workflow_faulted(5901, boom);
     s
 }
+
+/// What the parser would say about the eventful run's document: `each` is a `for`.
+pub(crate) fn eventful_outline() -> crate::report::outline::Outline {
+    let mut outline = crate::report::outline::Outline::default();
+    outline.insert("/do/0/fetch", "call http", false);
+    outline.insert("/do/1/check", "wait", false);
+    outline.insert("/do/2/each", "for", true);
+    outline.insert("/do/2/each/do/0/add", "set", false);
+    outline.insert("/do/3/both", "fork", false);
+    outline.insert("/do/3/both/fork/branches/0/left", "run", false);
+    outline.insert("/do/3/both/fork/branches/1/right", "run", false);
+    outline.insert("/do/4/upload", "run", false);
+    outline
+}
