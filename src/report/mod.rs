@@ -9,3 +9,4 @@ pub mod record;
 pub(crate) mod script;
 pub mod summary;
 pub mod tracker;
+pub mod tree;
