@@ -4,9 +4,12 @@ pub mod diagnostics;
 pub mod fmt;
 pub mod outline;
 pub mod plain;
+pub mod progress;
 pub mod record;
 #[cfg(test)]
 pub(crate) mod script;
 pub mod summary;
 pub mod tracker;
 pub mod tree;
+#[cfg(test)]
+pub(crate) mod vt;
