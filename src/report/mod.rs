@@ -2,6 +2,7 @@
 
 pub mod diagnostics;
 pub mod fmt;
+pub mod junit;
 pub mod outline;
 pub mod plain;
 pub mod progress;
