@@ -28,6 +28,17 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the embedded JSON Schema of the DSL (for editors and other tools).
     Schema,
+    /// Print a shell completion script, e.g. `workflow completions bash > ~/.local/share/bash-completion/completions/workflow`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `workflow man > workflow.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -51,5 +51,7 @@ where
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
         }
         Command::Schema => command::schema::run(&mut stdout),
+        Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
+        Command::Man => command::man::run(&mut stdout, &mut stderr),
     }
 }

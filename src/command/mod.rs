@@ -1,4 +1,6 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
+pub mod completions;
+pub mod man;
 pub mod schema;
 pub mod validate;

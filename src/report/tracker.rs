@@ -644,6 +644,20 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_run_cancels_what_was_open() {
+        let mut s = Script::new("stop");
+        s.workflow_started(0)
+            .started(1, "/do/0/a")
+            .started(2, "/do/0/a/do/0/b")
+            .cancelled(10, "/do/0/a/do/0/b")
+            .workflow_cancelled(11);
+        assert_eq!(
+            executions(&s, None),
+            vec!["/do/0/a/do/0/b cancelled 8ms", "/do/0/a cancelled 10ms"]
+        );
+    }
+
+    #[test]
     fn end_events_without_a_start_are_instant_executions() {
         let mut s = Script::new("bare");
         s.skipped(5, "/do/0/a").completed(7, "/do/1/b");
