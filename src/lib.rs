@@ -14,19 +14,10 @@ pub mod expr;
 pub mod frontend;
 pub mod parse;
 pub mod pointer;
-pub mod report;
-pub mod runtime;
-pub mod schema;
-pub mod source;
-pub mod yaml;
-
-use std::ffi::OsString;
-
-use clap::Parser;
-
 use crate::cli::{Cli, Command};
 use crate::exit_code::ExitCode;
-
+use clap::Parser;
+use std::ffi::OsString;
 /// Runs the `workflow` command line with the given arguments (including the program name).
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -55,3 +46,8 @@ where
         Command::Man => command::man::run(&mut stdout, &mut stderr),
     }
 }
+pub mod report;
+pub mod runtime;
+pub mod schema;
+pub mod source;
+pub mod yaml;

@@ -13,7 +13,8 @@ pub struct CompileError {
     /// E.g. "undefined variable `$foo`", "undefined function `lenght/0` (did you mean
     /// `length/0`?)", "syntax error: expected term, found `)`".
     pub message: String,
-    /// Byte range in the code; empty at the end of the code for "found end of input".
+    /// Byte range in the code given to `Expr::compile` (for `Template` errors: in the whole
+    /// string, `${` included); empty at the end of the code for "found end of input".
     pub range: Range<usize>,
 }
 
@@ -157,7 +158,14 @@ pub(crate) fn undefined(
                 }
                 Undefined::Filter(arity) => {
                     let full = format!("{name}/{arity}");
-                    let hint = did_you_mean(&full, builtins.iter().map(String::as_str));
+                    // Prefer a builtin taking as many arguments; then any close name.
+                    let suffix = format!("/{arity}");
+                    let same_arity = builtins
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|b| b.ends_with(&suffix));
+                    let hint = did_you_mean(&full, same_arity)
+                        .or_else(|| did_you_mean(&full, builtins.iter().map(String::as_str)));
                     format!("undefined function `{full}`{}", hint_text(hint))
                 }
                 Undefined::Mod => format!("undefined module `{name}`"),
@@ -211,6 +219,14 @@ mod tests {
             [(
                 "undefined function `lenght/0` (did you mean `length/0`?)".to_owned(),
                 9..15
+            )]
+        );
+        let errs = errors("formt(\"csv\")", &[]);
+        assert_eq!(
+            errs,
+            [(
+                "undefined function `formt/1` (did you mean `format/1`?)".to_owned(),
+                0..5
             )]
         );
         let errs = errors("map(.x; .y)", &[]);

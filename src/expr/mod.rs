@@ -5,16 +5,27 @@
 //! - `to_json` / `from_json`: the conversions at the engine's edges.
 //! - The builtin library is jaq's plus the jq 1.7 builtins jaq lacks (`prelude`, `natives`).
 //!
-//! Known differences from jq 1.7 that come from jaq: a computed float with an integral value is
-//! written `3.0` by `tostring`/`tojson`/string interpolation (jq writes `3`; `to_json` does write
-//! `3`); object keys keep insertion order (`keys` still sorts, like jq); `getpath/2`, `$__prog_args`,
-//! `input_line_number` and `?//` do not exist; `$__loc__` gives the line of its first mention.
+//! jq programs run on `Jv`, a zero-cost wrapper of `jaq_json::Val` that restores jq 1.7 behaviour
+//! where jaq differs: updates through `null` (`.a.b = 1` on `{}`), array padding (`.[3] = 1`),
+//! number printing (`"\(6 / 2)"` is `"3"`), `del` of several paths, `walk`, `join`, `pick`,
+//! `from_entries`, `ltrimstr`/`rtrimstr`, `todate` (whole seconds).
+//!
+//! Remaining differences: `$__prog_args`, `getpath/2` (not a jq builtin either), `?//` and the
+//! module system do not exist; `input`/`inputs` see no input; `$__loc__` gives the line of its
+//! first mention; `halt`/`halt_error` are evaluation errors; `fromdate` also accepts fractional
+//! seconds. Object keys keep insertion order, as in jq (`keys` sorts).
 
 mod compile;
 mod diagnose;
+mod formats;
+mod jv;
+mod library;
 mod natives;
 mod prelude;
+#[cfg(test)]
+mod spec_tests;
 mod template;
+mod update;
 mod value;
 
 pub use compile::{EvalError, Expr};

@@ -1,28 +1,44 @@
-//! jq 1.7 builtins that jaq lacks and that are best written in Rust: `@csv`, `@tsv`, `@base32`,
-//! `@base32d`, `builtins`, and a panic-free `env` (jaq's own panics on non-UTF-8 variables).
+//! Native (Rust) builtins: the jq 1.7 ones jaq lacks (`@csv`, `@tsv`, `@base32`, `@base32d`,
+//! `builtins`), a panic-free `env` (jaq's panics on non-UTF-8 variables), and jaq-json's natives
+//! (`length`, `tojson`, `fromjson`, `contains`, `has`, `indices`, `bsearch`) redone for `Jv`.
 
-use super::value::to_json;
-use jaq_core::native::{Filter, Fun, bome, run, v};
+use super::formats::{self, Row, text_of};
+use super::jv::Jv;
+use super::value::from_json;
+use jaq_core::native::{Filter, Fun, bome, run, unary, v};
 use jaq_core::{DataT, Error, RunPtr, ValR};
 use jaq_json::Val;
 
 /// Our natives. They come first in the native table, so they win over jaq's of the same name.
-pub(crate) fn natives<D: for<'a> DataT<V<'a> = Val>>() -> impl Iterator<Item = Fun<D>> {
+pub(crate) fn natives<D: for<'a> DataT<V<'a> = Jv>>() -> impl Iterator<Item = Fun<D>> {
     table().into_vec().into_iter().map(run)
 }
 
-fn table<D: for<'a> DataT<V<'a> = Val>>() -> Box<[Filter<RunPtr<D>>]> {
+fn table<D: for<'a> DataT<V<'a> = Jv>>() -> Box<[Filter<RunPtr<D>>]> {
     Box::new([
-        ("@csv", v(0), |cv| bome(csv_tsv(&cv.1, Row::Csv))),
-        ("@tsv", v(0), |cv| bome(csv_tsv(&cv.1, Row::Tsv))),
+        ("@csv", v(0), |cv| bome(formats::csv_tsv(&cv.1.0, Row::Csv))),
+        ("@tsv", v(0), |cv| bome(formats::csv_tsv(&cv.1.0, Row::Tsv))),
         ("@base32", v(0), |cv| {
-            bome(Ok(Val::from(base32_encode(&text_of(&cv.1)))))
+            bome(Ok(Jv::from(formats::base32_encode(&text_of(&cv.1.0)))))
         }),
-        ("@base32d", v(0), |cv| bome(base32_decode(&text_of(&cv.1)))),
+        ("@base32d", v(0), |cv| {
+            bome(formats::base32_decode(&text_of(&cv.1.0)))
+        }),
         ("builtins", v(0), |_| {
-            bome(Ok(super::compile::builtins_val()))
+            bome(Ok(Jv(super::library::builtins_val())))
         }),
-        ("env", v(0), |_| bome(Ok(env_object()))),
+        ("env", v(0), |_| bome(Ok(Jv(env_object())))),
+        ("length", v(0), |cv| bome(length(&cv.1.0))),
+        ("tojson", v(0), |cv| bome(Ok(Jv::from(cv.1.to_string())))),
+        ("fromjson", v(0), |cv| bome(fromjson(&cv.1.0))),
+        ("contains", v(1), |cv| {
+            unary(cv, |x, y| contains(&x.0, &y.0).map(Jv::from))
+        }),
+        ("has", v(1), |cv| {
+            unary(cv, |x, k| has(&x.0, &k.0).map(Jv::from))
+        }),
+        ("indices", v(1), |cv| unary(cv, |x, y| indices(&x.0, &y.0))),
+        ("bsearch", v(1), |cv| unary(cv, |x, y| bsearch(&x.0, &y.0))),
     ])
 }
 
@@ -36,68 +52,6 @@ pub(crate) fn env_object() -> Val {
         map.insert(Val::from(k), Val::from(v));
     }
     Val::obj(map)
-}
-
-/// What jq's formats apply first: strings as they are, anything else as its JSON text.
-fn text_of(v: &Val) -> String {
-    match v {
-        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
-        other => to_json(other).to_string(),
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Row {
-    Csv,
-    Tsv,
-}
-
-/// `@csv` / `@tsv`: an array of scalars to one line. Strings are quoted (CSV, `"` doubled) or
-/// escaped (TSV: `\\`, `\t`, `\n`, `\r`); numbers and booleans as text; null as an empty field.
-fn csv_tsv(input: &Val, row: Row) -> ValR<Val> {
-    let name = match row {
-        Row::Csv => "csv",
-        Row::Tsv => "tsv",
-    };
-    let Val::Arr(items) = input else {
-        return Err(Error::str(format_args!(
-            "{} ({}) cannot be {name}-formatted, only an array can be",
-            type_name(input),
-            short(input)
-        )));
-    };
-    let mut fields = Vec::with_capacity(items.len());
-    for item in items.iter() {
-        let field = match item {
-            Val::Null => String::new(),
-            Val::Bool(b) => b.to_string(),
-            Val::Num(_) => to_json(item).to_string(),
-            Val::TStr(_) | Val::BStr(_) => {
-                let s = text_of(item);
-                match row {
-                    Row::Csv => format!("\"{}\"", s.replace('"', "\"\"")),
-                    Row::Tsv => s
-                        .replace('\\', "\\\\")
-                        .replace('\t', "\\t")
-                        .replace('\n', "\\n")
-                        .replace('\r', "\\r"),
-                }
-            }
-            Val::Arr(_) | Val::Obj(_) => {
-                return Err(Error::str(format_args!(
-                    "{} ({}) is not valid in a {name} row",
-                    type_name(item),
-                    short(item)
-                )));
-            }
-        };
-        fields.push(field);
-    }
-    let sep = match row {
-        Row::Csv => ",",
-        Row::Tsv => "\t",
-    };
-    Ok(Val::from(fields.join(sep)))
 }
 
 /// jq's name for the type of a value, as used in error messages.
@@ -115,7 +69,7 @@ pub(crate) fn type_name(v: &Val) -> &'static str {
 /// A value's JSON text, cut to a readable length for messages.
 pub(crate) fn short(v: &Val) -> String {
     const MAX: usize = 40;
-    let text = to_json(v).to_string();
+    let text = Jv(v.clone()).to_string();
     if text.chars().count() <= MAX {
         text
     } else {
@@ -124,50 +78,161 @@ pub(crate) fn short(v: &Val) -> String {
     }
 }
 
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// RFC 4648 base32 with `=` padding, as jq's `@base32`.
-fn base32_encode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    for chunk in bytes.chunks(5) {
-        let mut block = [0u8; 5];
-        block[..chunk.len()].copy_from_slice(chunk);
-        let bits = block.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        // Number of output symbols that carry data for a chunk of 1..=5 bytes.
-        let symbols = (chunk.len() * 8).div_ceil(5);
-        for i in 0..8 {
-            if i < symbols {
-                let index = ((bits >> (35 - 5 * i)) & 0x1f) as usize;
-                out.push(char::from(BASE32[index]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+fn err<T>(message: String) -> ValR<T, Jv> {
+    Err(Error::str(message))
 }
 
-/// Decodes `@base32` output; padding is optional, other characters are an error.
-fn base32_decode(text: &str) -> ValR<Val> {
-    let mut bits: u64 = 0;
-    let mut nbits = 0u32;
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    for c in text.trim_end_matches('=').bytes() {
-        let Some(value) = BASE32.iter().position(|b| *b == c.to_ascii_uppercase()) else {
-            return Err(Error::str(format_args!(
-                "string ({}) is not valid base32 data",
-                short(&Val::from(text.to_owned()))
-            )));
-        };
-        bits = (bits << 5) | value as u64;
-        nbits += 5;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push(((bits >> nbits) & 0xff) as u8);
-        }
+fn length(v: &Val) -> ValR<Jv> {
+    Ok(Jv(match v {
+        Val::Null => Val::from(0usize),
+        Val::Bool(_) => return err(format!("boolean ({}) has no length", short(v))),
+        Val::Num(n) => match n {
+            jaq_json::Num::Int(i) => i
+                .checked_abs()
+                .map_or_else(|| Val::from((*i as f64).abs()), Val::from),
+            other => Val::from(
+                jaq_std::ValT::as_f64(&Val::Num(other.clone()))
+                    .unwrap_or(f64::NAN)
+                    .abs(),
+            ),
+        },
+        Val::TStr(b) => Val::from(String::from_utf8_lossy(b).chars().count()),
+        Val::BStr(b) => Val::from(b.len()),
+        Val::Arr(a) => Val::from(a.len()),
+        Val::Obj(o) => Val::from(o.len()),
+    }))
+}
+
+fn fromjson(v: &Val) -> ValR<Jv> {
+    let Val::TStr(b) = v else {
+        return err(format!(
+            "{} ({}) cannot be parsed as JSON, only a string can",
+            type_name(v),
+            short(v)
+        ));
+    };
+    match serde_json::from_slice::<serde_json::Value>(b) {
+        Ok(json) => Ok(Jv(from_json(&json))),
+        Err(e) => err(format!("cannot parse {} as JSON: {e}", short(v))),
     }
-    Ok(Val::from(String::from_utf8_lossy(&out).into_owned()))
+}
+
+/// jq's containment: substrings, every element of `b` inside some element of `a`, every key of `b`
+/// present in `a` with a containing value, equality for scalars. Different types are an error.
+fn contains(a: &Val, b: &Val) -> ValR<bool, Jv> {
+    Ok(match (a, b) {
+        (Val::TStr(x) | Val::BStr(x), Val::TStr(y) | Val::BStr(y)) => {
+            y.is_empty() || x.windows(y.len()).any(|w| w == &y[..])
+        }
+        (Val::Arr(x), Val::Arr(y)) => {
+            for item in y.iter() {
+                let mut found = false;
+                for candidate in x.iter() {
+                    if contains(candidate, item).unwrap_or(false) {
+                        found = true;
+                        break;
+                    }
+                }
+                if !found {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        (Val::Obj(x), Val::Obj(y)) => {
+            for (k, item) in y.iter() {
+                match x.get(k) {
+                    Some(candidate) if contains(candidate, item)? => {}
+                    _ => return Ok(false),
+                }
+            }
+            true
+        }
+        (x, y) if type_name(x) == type_name(y) => x == y,
+        (x, y) => {
+            return err(format!(
+                "{} ({}) and {} ({}) cannot have their containment checked",
+                type_name(x),
+                short(x),
+                type_name(y),
+                short(y)
+            ));
+        }
+    })
+}
+
+fn has(v: &Val, key: &Val) -> ValR<bool, Jv> {
+    match (v, key) {
+        (Val::Obj(o), Val::TStr(_) | Val::BStr(_)) => Ok(o.contains_key(key)),
+        (Val::Arr(a), Val::Num(_)) => {
+            let i = jaq_std::ValT::as_f64(key).unwrap_or(f64::NAN);
+            Ok(i >= 0.0 && i < a.len() as f64)
+        }
+        _ => err(format!(
+            "cannot check whether {} has a {} key",
+            type_name(v),
+            type_name(key)
+        )),
+    }
+}
+
+/// Positions of `y` in `x`: character offsets of a substring, start indices of a sub-array, or
+/// indices of an element. `null` input gives `null`, as in jq.
+fn indices(x: &Val, y: &Val) -> ValR<Jv> {
+    let found: Vec<usize> = match (x, y) {
+        (Val::Null, _) => return Ok(Jv(Val::Null)),
+        (Val::TStr(s) | Val::BStr(s), Val::TStr(t) | Val::BStr(t)) => {
+            let (s, t) = (String::from_utf8_lossy(s), String::from_utf8_lossy(t));
+            if t.is_empty() {
+                Vec::new()
+            } else {
+                s.char_indices()
+                    .enumerate()
+                    .filter(|(_, (byte, _))| {
+                        s.get(*byte..).is_some_and(|rest| rest.starts_with(&*t))
+                    })
+                    .map(|(chars, _)| chars)
+                    .collect()
+            }
+        }
+        (Val::Arr(_), Val::Arr(b)) if b.is_empty() => Vec::new(),
+        (Val::Arr(a), Val::Arr(b)) => a
+            .windows(b.len())
+            .enumerate()
+            .filter(|(_, w)| *w == &b[..])
+            .map(|(i, _)| i)
+            .collect(),
+        (Val::Arr(a), y) => a
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| *v == y)
+            .map(|(i, _)| i)
+            .collect(),
+        (x, y) => {
+            return err(format!(
+                "cannot index {} with {} ({})",
+                type_name(x),
+                type_name(y),
+                short(y)
+            ));
+        }
+    };
+    Ok(Jv(found.into_iter().map(Val::from).collect()))
+}
+
+fn bsearch(a: &Val, x: &Val) -> ValR<Jv> {
+    let Val::Arr(items) = a else {
+        return err(format!(
+            "{} ({}) cannot be searched from",
+            type_name(a),
+            short(a)
+        ));
+    };
+    let at = match items.binary_search(x) {
+        Ok(i) => i as isize,
+        Err(i) => -1 - i as isize,
+    };
+    Ok(Jv::from(at))
 }
 
 #[cfg(test)]
@@ -187,48 +252,6 @@ mod tests {
             Ok(v) => panic!("{code} should fail, gave {}", super::super::to_json(&v)),
             Err(e) => e.message,
         }
-    }
-
-    #[test]
-    fn csv_and_tsv_follow_the_jq_manual() {
-        // jq manual: [1,"foo",null,true] ... @csv / @tsv
-        let row = json!([1, "one", "o\"ne", null, true, 1.5]);
-        assert_eq!(
-            run("@csv", row.clone()),
-            json!("1,\"one\",\"o\"\"ne\",,true,1.5")
-        );
-        let row = json!(["a\tb", "c\\d", "e\nf", 3]);
-        assert_eq!(run("@tsv", row), json!("a\\tb\tc\\\\d\te\\nf\t3"));
-        assert!(fails("@csv", json!([[1]])).contains("is not valid in a csv row"));
-        assert!(fails("@tsv", json!("x")).contains("only an array can be"));
-    }
-
-    #[test]
-    fn csv_in_string_interpolation_formats_each_part() {
-        let out = run(r#"@csv "row: \(.)""#, json!(["a", 1]));
-        assert_eq!(out, json!("row: \"a\",1"));
-    }
-
-    #[test]
-    fn base32_round_trips_rfc4648_vectors() {
-        for (plain, coded) in [
-            ("", ""),
-            ("f", "MY======"),
-            ("fo", "MZXQ===="),
-            ("foo", "MZXW6==="),
-            ("foob", "MZXW6YQ="),
-            ("fooba", "MZXW6YTB"),
-            ("foobar", "MZXW6YTBOI======"),
-        ] {
-            assert_eq!(run("@base32", json!(plain)), json!(coded));
-            assert_eq!(run("@base32d", json!(coded)), json!(plain));
-        }
-        // jq manual: "This is a message" | @base32 | @base32d round trip, unicode included.
-        assert_eq!(
-            run("@base32 | @base32d", json!("héllo ✓")),
-            json!("héllo ✓")
-        );
-        assert!(fails("@base32d", json!("!!")).contains("not valid base32"));
     }
 
     #[test]
@@ -264,5 +287,101 @@ mod tests {
         assert_eq!(run("$ENV.PATH", json!(null)), json!(path));
         assert_eq!(run("env.PATH", json!(null)), json!(path));
         assert_eq!(run("$ENV | type", json!(null)), json!("object"));
+    }
+
+    #[test]
+    fn length_follows_jq() {
+        assert_eq!(
+            run(
+                "[.[] | length]",
+                json!([null, -5, 2.5, "héllo", [1, 2], {"a": 1}])
+            ),
+            json!([0, 5, 2.5, 5, 2, 1])
+        );
+        assert_eq!(fails("length", json!(true)), "boolean (true) has no length");
+    }
+
+    #[test]
+    fn tojson_and_fromjson() {
+        assert_eq!(
+            run("[1, 6 / 2, \"x\", {\"a\": [null]}] | tojson", json!(null)),
+            json!("[1,3,\"x\",{\"a\":[null]}]")
+        );
+        assert_eq!(
+            run("\"{\\\"a\\\":[1,2.5]}\" | fromjson", json!(null)),
+            json!({"a": [1, 2.5]})
+        );
+        assert!(fails("fromjson", json!("{nope")).starts_with("cannot parse"));
+        // tostring and interpolation print computed floats like jq.
+        assert_eq!(
+            run("\"\\(.a / 2) \\(.a / 4)\" ", json!({"a": 10})),
+            json!("5 2.5")
+        );
+        assert_eq!(run("(.a / 2) | tostring", json!({"a": 10})), json!("5"));
+    }
+
+    #[test]
+    fn contains_has_indices_bsearch() {
+        // jq manual examples.
+        assert_eq!(run("contains(\"bar\")", json!("foobar")), json!(true));
+        assert_eq!(
+            run(
+                "contains([\"baz\", \"bar\"])",
+                json!(["foobar", "foobaz", "blarp"])
+            ),
+            json!(true)
+        );
+        assert_eq!(
+            run(
+                "contains({foo: 12, bar: [{barp: 12}]})",
+                json!({"foo": 12, "bar": [1, 2, {"barp": 12, "blip": 13}]})
+            ),
+            json!(true)
+        );
+        assert_eq!(
+            run(
+                "contains({foo: 12, bar: [{barp: 15}]})",
+                json!({"foo": 12, "bar": [1, 2, {"barp": 12, "blip": 13}]})
+            ),
+            json!(false)
+        );
+        assert!(fails("contains(1)", json!("a")).contains("cannot have their containment checked"));
+        assert_eq!(
+            run("map(has(\"foo\"))", json!([{"foo": 42}, {}])),
+            json!([true, false])
+        );
+        assert_eq!(
+            run("map(has(2))", json!([[0, 1], ["a", "b", "c"]])),
+            json!([false, true])
+        );
+        assert_eq!(
+            run("indices(\", \")", json!("a,b, cd, efg, hijk")),
+            json!([3, 7, 12])
+        );
+        assert_eq!(
+            run("indices(1)", json!([0, 1, 2, 1, 3, 1, 4])),
+            json!([1, 3, 5])
+        );
+        assert_eq!(
+            run(
+                "indices([1,2])",
+                json!([0, 1, 2, 3, 1, 4, 2, 5, 1, 2, 6, 7])
+            ),
+            json!([1, 8])
+        );
+        assert_eq!(
+            run("index(\", \"), rindex(\", \")", json!("a,b, cd, efg, hijk")),
+            json!([3, 12])
+        );
+        assert_eq!(run("indices(\"é\")", json!("aébé")), json!([1, 3]));
+        assert_eq!(run("bsearch(0)", json!([0, 1])), json!(0));
+        assert_eq!(run("bsearch(0)", json!([1, 2, 3])), json!(-1));
+        assert_eq!(
+            run(
+                "bsearch(4) as $ix | if $ix < 0 then .[-(1+$ix)] = 4 else . end",
+                json!([1, 2, 3])
+            ),
+            json!([1, 2, 3, 4])
+        );
     }
 }

@@ -15,7 +15,8 @@ pub enum ExprMode {
     /// Only strings written `${ ... }` are expressions; every other string is literal.
     #[default]
     Strict,
-    /// Every string is tried as jq; one that fails to compile or to evaluate stays literal.
+    /// Every string is tried as jq; one that fails to compile or to evaluate stays literal (so
+    /// `"hello world"` stays a string, while `"42"` becomes a number and `".a"` a lookup).
     /// Strings written `${ ... }` behave as in strict mode: their errors are reported.
     Loose,
 }
@@ -203,6 +204,14 @@ mod tests {
     }
 
     #[test]
+    fn template_is_send_sync_and_cheap_to_clone() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<Template>();
+        let t = compile(json!({"a": "${ . }"}), ExprMode::Strict);
+        assert!(Arc::ptr_eq(&t.0, &t.clone().0));
+    }
+
+    #[test]
     fn strip_expression_follows_the_schema_pattern() {
         assert_eq!(strip_expression("${ .a }"), Some(".a"));
         assert_eq!(strip_expression("  ${.a + 1}\n"), Some(".a + 1"));
@@ -328,6 +337,90 @@ mod tests {
         assert_eq!(
             eval(&t, json!(null)).map_err(|e| e.message),
             Err("bad".to_owned())
+        );
+    }
+}
+
+/// Micro-benchmarks of the `for` benchmark's hot path (one `set` per item). Timings are the best of
+/// several rounds, since the machine is shared. Run with
+/// `cargo test --release --lib expr::template::bench -- --ignored --nocapture`.
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    const VARS: [&str; 10] = [
+        "context",
+        "input",
+        "secrets",
+        "task",
+        "workflow",
+        "runtime",
+        "authorization",
+        "item",
+        "index",
+        "error",
+    ];
+
+    fn best_of(rounds: usize, mut f: impl FnMut() -> Duration) -> Duration {
+        (0..rounds).map(|_| f()).min().unwrap_or_default()
+    }
+
+    #[test]
+    #[ignore]
+    fn set_template_per_item() {
+        let n = 100_000u32;
+        let compile = best_of(20, || {
+            let started = Instant::now();
+            let _ = Expr::compile(".total + $item", &VARS);
+            started.elapsed()
+        });
+        let compile_map = best_of(20, || {
+            let started = Instant::now();
+            let _ = Expr::compile("[.items[] | select(.ok)] | map(.v) | add", &VARS);
+            started.elapsed()
+        });
+        let Ok(expr) = Expr::compile(".total + $item", &VARS) else {
+            panic!("compile failed")
+        };
+        let template = Template::compile(
+            &serde_json::json!({"total": "${ .total + $item }"}),
+            ExprMode::Strict,
+            &VARS,
+        );
+        let Ok(template) = template else {
+            panic!("compile failed")
+        };
+        let mut values: Vec<Val> = vec![Val::Null; VARS.len()];
+        values[0] = from_json(&serde_json::json!({"big": (0..1000).collect::<Vec<_>>()}));
+        let input = from_json(&serde_json::json!({"total": 0}));
+        let expr_eval = best_of(5, || {
+            let started = Instant::now();
+            for i in 0..n {
+                values[7] = Val::from(i as isize);
+                let _ = expr.eval(input.clone(), &values);
+            }
+            started.elapsed() / n
+        });
+        let mut state = input.clone();
+        let template_eval = best_of(5, || {
+            state = input.clone();
+            let started = Instant::now();
+            for i in 0..n {
+                values[7] = Val::from(i as isize);
+                state = template.eval(state.clone(), &values).unwrap_or(Val::Null);
+            }
+            started.elapsed() / n
+        });
+        println!(
+            "compile `.total + $item`: {compile:?}; compile a map/select/add pipeline: {compile_map:?}"
+        );
+        println!(
+            "Expr::eval: {expr_eval:?} per item; Template::eval (object + expression): {template_eval:?} per item"
+        );
+        assert_eq!(
+            super::super::to_json(&state),
+            serde_json::json!({"total": 4_999_950_000_i64})
         );
     }
 }

@@ -95,6 +95,15 @@ fn num_to_json(n: &Num) -> Value {
     }
 }
 
+/// A number as jq 1.7 prints it: integers exactly (big ones too), literals as written, computed
+/// floats without a spurious `.0`.
+pub(crate) fn number_text(n: &Num) -> String {
+    match n {
+        Num::Int(_) | Num::BigInt(_) | Num::Dec(_) => n.to_string(),
+        Num::Float(f) => float_to_json(*f).to_string(),
+    }
+}
+
 /// A literal float kept as written (`1.0` stays `1.0`).
 fn float(f: f64) -> Option<Value> {
     Number::from_f64(f).map(Value::Number)

@@ -101,3 +101,185 @@ fn every_invalid_fixture_is_rejected_by_both_schemas() {
         );
     }
 }
+
+/// A minimal valid document with `extra` merged in at the top level.
+fn workflow_with(extra: Value) -> Value {
+    let mut doc = serde_json::json!({
+        "document": {"dsl": "1.0.3", "namespace": "test", "name": "differences", "version": "0.1.0"},
+        "do": [{"greet": {"set": {"message": "hello"}}}]
+    });
+    if let (Some(target), Value::Object(extra)) = (doc.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+    doc
+}
+
+fn mcp_call(client: Value) -> Value {
+    serde_json::json!({"do": [{"ask": {"call": "mcp", "with": {
+        "method": "tools/list",
+        "transport": {"stdio": {"command": "server"}},
+        "client": client
+    }}}]})
+}
+
+/// The differences schemas/README.md documents, each checked in both directions.
+#[test]
+fn documented_differences_hold() {
+    let Some(spec) = spec_dir() else { return };
+    let official = official_validator(&spec);
+    let ours = VALIDATOR.as_ref().expect("our schema compiles");
+    let two_schemes =
+        serde_json::json!({"basic": {"username": "u", "password": "p"}, "bearer": {"token": 5}});
+    // (document, accepted by ours, accepted by the official schema)
+    let cases = [
+        (
+            workflow_with(serde_json::json!({"evaluate": {"language": "jq", "mode": "loose"}})),
+            true,
+            true,
+        ),
+        (
+            workflow_with(serde_json::json!({"evaluate": {"mode": "lenient"}})),
+            false,
+            true,
+        ),
+        (
+            workflow_with(serde_json::json!({"evaluate": {"langauge": "jq"}})),
+            false,
+            true,
+        ),
+        (
+            workflow_with(serde_json::json!({"timout": "PT1S"})),
+            false,
+            true,
+        ),
+        (
+            workflow_with(mcp_call(
+                serde_json::json!({"name": "cli", "version": "1.0"}),
+            )),
+            true,
+            true,
+        ),
+        (
+            workflow_with(mcp_call(serde_json::json!({"name": "cli", "version": 1}))),
+            false,
+            true,
+        ),
+        (
+            workflow_with(serde_json::json!({"use": {"authentications": {"both": two_schemes}}})),
+            false,
+            true,
+        ),
+    ];
+    for (i, (doc, ours_accepts, official_accepts)) in cases.iter().enumerate() {
+        assert_eq!(ours.is_valid(doc), *ours_accepts, "case {i}: ours");
+        assert_eq!(
+            official.is_valid(doc),
+            *official_accepts,
+            "case {i}: official"
+        );
+    }
+}
+
+/// Edge cases of the official schema's `oneOf` rules that our restructured rules must keep.
+#[test]
+fn restructured_rules_keep_the_official_verdicts() {
+    let Some(spec) = spec_dir() else { return };
+    let official = official_validator(&spec);
+    let ours = VALIDATOR.as_ref().expect("our schema compiles");
+    let call = |auth: Value| {
+        workflow_with(serde_json::json!({"do": [{"get": {"call": "http", "with": {
+            "method": "get", "endpoint": {"uri": "https://example.com", "authentication": auth}
+        }}}]}))
+    };
+    let task = |t: Value| workflow_with(serde_json::json!({"do": [{"t": t}]}));
+    let docs = [
+        call(serde_json::json!({"basic": {"use": "secret"}})),
+        call(serde_json::json!({"basic": {"use": "secret", "username": "u"}})),
+        call(serde_json::json!({"basic": {"username": "u", "password": "p", "use": "s"}})),
+        call(serde_json::json!({"basic": {"use": ""}})),
+        call(serde_json::json!({"oauth2": {}})),
+        call(serde_json::json!({"oauth2": {"use": "s", "authority": "https://x.org"}})),
+        call(serde_json::json!({"oidc": {"authority": "https://x.org", "endpoints": {}}})),
+        call(serde_json::json!({"use": "shared", "bearer": {"token": "t"}})),
+        task(
+            serde_json::json!({"listen": {"to": {"one": {"with": {"type": "x"}}, "until": "${ true }"}}}),
+        ),
+        task(
+            serde_json::json!({"listen": {"to": {"any": [], "until": {"one": {"with": {"type": "x"}}}}}}),
+        ),
+        task(serde_json::json!({"for": {"in": ".xs"}, "do": [], "while": "${ true }"})),
+        task(serde_json::json!({"do": [], "while": "${ true }"})),
+        task(
+            serde_json::json!({"run": {"container": {"image": "x", "lifetime": {"cleanup": "never", "after": "PT1S"}}}}),
+        ),
+        task(
+            serde_json::json!({"run": {"container": {"image": "x", "lifetime": {"cleanup": "eventually"}}}}),
+        ),
+        task(
+            serde_json::json!({"run": {"script": {"language": "python", "code": "1", "source": {"endpoint": "https://x.org"}}}}),
+        ),
+        task(
+            serde_json::json!({"raise": {"error": {"type": "https://x.org/e", "status": 400, "instance": "${ .x }"}}}),
+        ),
+        task(
+            serde_json::json!({"raise": {"error": {"type": "${ .t }", "status": 400, "instance": "not a pointer"}}}),
+        ),
+        task(
+            serde_json::json!({"emit": {"event": {"with": {"source": "https://x.org", "type": "t", "time": "${ now }"}}}}),
+        ),
+        task(serde_json::json!({"emit": {"event": {"with": {"source": "x", "type": "t"}}}})),
+        task(serde_json::json!({"wait": "PT"})),
+        task(serde_json::json!({"wait": {"seconds": 1.5}})),
+        task(
+            serde_json::json!({"call": "asyncapi", "with": {"document": {"endpoint": "https://x.org"}, "operation": "o", "channel": "c", "message": {}}}),
+        ),
+        task(serde_json::json!({"call": "a2a", "with": {"method": "tasks/get", "parameters": {}}})),
+        task(
+            serde_json::json!({"call": "mcp", "with": {"method": "tools/list", "transport": {"http": {"endpoint": "https://x.org"}, "stdio": {"command": "c"}}}}),
+        ),
+        task(serde_json::json!({"call": 5})),
+    ];
+    for (i, doc) in docs.iter().enumerate() {
+        assert_eq!(
+            ours.is_valid(doc),
+            official.is_valid(doc),
+            "case {i}: {doc}"
+        );
+    }
+}
+
+/// Each invalid fixture gets exactly one finding, naming its real problem.
+#[test]
+fn invalid_fixtures_get_one_precise_finding_each() {
+    let Some(spec) = spec_dir() else { return };
+    let expected = [
+        (
+            "extra-property-in-call.yaml",
+            "schema::unknown-property",
+            "/do/0/getPet/foo",
+        ),
+        (
+            "listen-any-until-any-until.yaml",
+            "schema::not-allowed",
+            "/do/0/callDoctor/listen/to/until/until",
+        ),
+        (
+            "two-tasks-in-one-item.yaml",
+            "schema::task-item",
+            "/do/0/setMessage",
+        ),
+    ];
+    let docs = documents(&spec, "invalid");
+    for (file, code, pointer) in expected {
+        let Some((_, doc)) = docs.iter().find(|(name, _)| name == file) else {
+            panic!("fixture {file} missing");
+        };
+        let found = super::check(doc);
+        assert_eq!(found.len(), 1, "{file}: {found:#?}");
+        assert_eq!(
+            (found[0].code, found[0].pointer.as_deref()),
+            (code, Some(pointer)),
+            "{file}"
+        );
+    }
+}

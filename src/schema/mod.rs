@@ -1,5 +1,11 @@
 //! The schema stage: our JSON Schema of DSL 1.0.3 and the check that explains its findings.
 
+mod check;
+mod dedupe;
+mod introspect;
+mod place;
+mod problem;
+mod render;
 mod validator;
 
 #[cfg(test)]
@@ -9,9 +15,5 @@ mod mutation_tests;
 #[cfg(test)]
 mod test_yaml;
 
+pub use check::check;
 pub use validator::SCHEMA_TEXT;
-
-/// Placeholder until the translator lands.
-pub fn check(_document: &serde_json::Value) -> Vec<crate::diagnostic::Diagnostic> {
-    Vec::new()
-}

@@ -222,16 +222,15 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
                 }
             }
             // Two tasks in one list item: copy this task under a second name in its item.
-            if let Some(item_at) = pointer::parent(at) {
-                if let Some(Value::Object(item)) = doc.pointer(item_at) {
-                    let mut item = item.clone();
-                    item.insert("secondTask".into(), value.clone());
-                    push(
-                        "two-tasks-in-item",
-                        at.clone(),
-                        with_replaced(doc, item_at, Value::Object(item)),
-                    );
-                }
+            let item_at = pointer::parent(at).unwrap_or_default();
+            if let Some(Value::Object(item)) = doc.pointer(item_at) {
+                let mut item = item.clone();
+                item.insert("secondTask".into(), value.clone());
+                push(
+                    "two-tasks-in-item",
+                    at.clone(),
+                    with_replaced(doc, item_at, Value::Object(item)),
+                );
             }
         }
     }
@@ -299,4 +298,56 @@ fn mutated_examples_get_the_official_verdict() {
         panic!("schema verdicts differ from the official schema:\n{report}");
     }
     eprintln!("{count} mutations agree: {total:?}");
+}
+
+/// Every mutated document gets diagnostics exactly when the schema rejects it, each located
+/// in the document, none falling back to the validator's own wording, and a single edit gives
+/// a single finding.
+#[test]
+fn mutated_examples_get_precise_diagnostics() {
+    let Some(spec) = spec_dir() else { return };
+    let ours = VALIDATOR.as_ref().expect("our schema compiles");
+    let mut failures = Vec::new();
+    for (name, doc) in documents(&spec, "examples") {
+        for m in mutations(&doc) {
+            let diagnostics = super::check(&m.doc);
+            let what = format!("{name} {} {}", m.kind, m.pointer);
+            if ours.is_valid(&m.doc) != diagnostics.is_empty() {
+                failures.push(format!(
+                    "{what}: verdict and diagnostics disagree: {diagnostics:?}"
+                ));
+            }
+            for d in &diagnostics {
+                let located = d
+                    .pointer
+                    .as_deref()
+                    .is_some_and(|p| m.doc.pointer(p).is_some());
+                if !located || d.code == "schema::invalid" || d.code == "schema::internal" {
+                    failures.push(format!(
+                        "{what}: {} {} at {:?}",
+                        d.code, d.message, d.pointer
+                    ));
+                }
+            }
+            let replaced_by_mapping = m.doc.pointer(&m.pointer).is_some_and(Value::is_object);
+            let single_edit = match m.kind {
+                "unknown-key" | "other-string" | "two-tasks-in-item" | "delete-item"
+                | "empty-list" => true,
+                "wrong-type" => !replaced_by_mapping,
+                _ => false,
+            };
+            if single_edit && diagnostics.len() > 1 {
+                failures.push(format!(
+                    "{what}: {} findings for one edit: {diagnostics:#?}",
+                    diagnostics.len()
+                ));
+            }
+        }
+    }
+    let shown: Vec<_> = failures.iter().take(10).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failures, first ones:\n{shown:#?}",
+        failures.len()
+    );
 }
