@@ -370,6 +370,9 @@ impl Tracker {
         let mut iteration = Vec::new();
         if let Some(parent) = track.nodes.get_mut(parent_key) {
             parent.composite = true;
+            // A retried task (a `try`) does not start again: its next attempt begins when its
+            // first child does.
+            parent.waiting_until = None;
             match &parent.first_child {
                 None => {
                     parent.first_child = Some(Arc::clone(task));
@@ -676,10 +679,18 @@ mod tests {
             .started(2, "/do/0/t/try/0/call")
             .faulted(3, "/do/0/t/try/0/call", error.clone())
             .retried(4, "/do/0/t", 1, 10, error)
-            .started(14, "/do/0/t")
             .started(15, "/do/0/t/try/0/call")
             .completed(16, "/do/0/t/try/0/call")
             .completed(17, "/do/0/t");
+        let mut tracker = Tracker::new(None, 0);
+        let mut waiting = Vec::new();
+        for event in s.events() {
+            tracker.observe(&event, &mut |_| {});
+            let node = tracker.runs()[0].node("/do/0/t");
+            waiting.push(node.is_some_and(|n| n.waiting_until.is_some()));
+        }
+        // Waiting from the retry (event 8) until the child's next start (event 10).
+        assert_eq!(waiting.iter().filter(|w| **w).count(), 2, "{waiting:?}");
         assert_eq!(
             executions(&s, None),
             vec![

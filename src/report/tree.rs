@@ -115,7 +115,7 @@ impl View<'_> {
             node.loop_total,
         );
         match (node.waiting_until, node.retries.last()) {
-            (Some(until), Some(retry)) => {
+            (Some(until), Some(retry)) if until > self.now => {
                 let remaining = fmt::duration(between(self.now, until));
                 row.push_str(&format!(
                     "{} {label}  ",
