@@ -1,8 +1,6 @@
-//! Small text helpers every run reporter shares: durations, clock times, plurals, colour.
+//! Small text helpers every run reporter shares: durations, plurals, colour.
 
 use std::time::Duration;
-
-use chrono::{DateTime, Timelike, Utc};
 
 /// A duration as people read it: `412ms`, `3.70s`, `12.3s`, `2m05s`, `1h02m`.
 pub fn duration(duration: Duration) -> String {
@@ -22,18 +20,6 @@ pub fn duration(duration: Duration) -> String {
         return format!("{}m{:02}s", whole / 60, whole % 60);
     }
     format!("{}h{:02}m", whole / 3600, (whole % 3600) / 60)
-}
-
-/// Time of day in UTC with milliseconds, `10:00:01.250`: the prefix of every plain line.
-pub fn clock(time: DateTime<Utc>) -> String {
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        time.hour(),
-        time.minute(),
-        time.second(),
-        // A leap second shows as millisecond 1000+; clamp it rather than print four digits.
-        (time.nanosecond() / 1_000_000).min(999)
-    )
 }
 
 /// `1 retry`, `3 retries`.
@@ -76,7 +62,6 @@ pub fn paint(text: &str, paint: Paint, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn durations_pick_a_readable_unit() {
@@ -86,16 +71,6 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(12_340)), "12.3s");
         assert_eq!(duration(Duration::from_secs(125)), "2m05s");
         assert_eq!(duration(Duration::from_secs(3720)), "1h02m");
-    }
-
-    #[test]
-    fn clock_shows_milliseconds() {
-        let time = Utc
-            .with_ymd_and_hms(2026, 1, 2, 9, 5, 7)
-            .single()
-            .expect("valid")
-            + chrono::Duration::milliseconds(42);
-        assert_eq!(clock(time), "09:05:07.042");
     }
 
     #[test]

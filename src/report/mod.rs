@@ -7,6 +7,7 @@ pub mod outline;
 pub mod plain;
 pub mod progress;
 pub mod record;
+pub mod reporters;
 #[cfg(test)]
 pub(crate) mod script;
 pub mod summary;

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 
 use crate::report::fmt;
 use crate::report::outline::Outline;
-use crate::report::tracker::{Outcome, RunTrack, Step, Tracker, task_label};
+use crate::report::tracker::{Outcome, Step, Tracker};
 use crate::runtime::error::WorkflowError;
-use crate::runtime::event::{EventSink, LifecycleEvent};
+use crate::runtime::event::{EventSink, LifecycleEvent, RunIdentity};
 
 /// How long the writer waits after a write before the next one, so that a fast loop's lines go
 /// out in a few large writes rather than one system call each.
@@ -145,46 +145,67 @@ fn write_loop(shared: &Shared, mut out: Box<dyn Write + Send>) {
     }
 }
 
-/// Appends the line (if any) for one step.
+/// Appends the line (if any) for one step. Called for every event of a run, so the common lines
+/// (starts and completions) are written straight into the buffer without temporary strings.
 fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run: &str) {
-    let clock = fmt::clock(time);
+    use chrono::Timelike;
     // Writing into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}.{:03} ",
+        time.hour(),
+        time.minute(),
+        time.second(),
+        (time.nanosecond() / 1_000_000).min(999)
+    );
     let _ = match step {
         Step::WorkflowStarted(run) => writeln!(
             out,
-            "{clock} workflow {} started (run {})",
+            "workflow {} started (run {})",
             run.identity.qualified_name, run.identity.run_id
         ),
         Step::TaskStarted(run, node) => {
-            let path = path(run, &node.task, &node.iteration, main_run);
+            write_path(
+                out,
+                run.identity.as_ref(),
+                &node.task,
+                &node.iteration,
+                main_run,
+            );
             match node.retries.len() {
-                0 => writeln!(out, "{clock} {path} started"),
-                retries => writeln!(out, "{clock} {path} started (attempt {})", retries + 1),
+                0 => out.write_all(b" started\n"),
+                retries => writeln!(out, " started (attempt {})", retries + 1),
             }
         }
-        Step::TaskRetrying(run, node, retry) => writeln!(
-            out,
-            "{clock} {} faulted: {}; retry {} in {}",
-            path(run, &node.task, &node.iteration, main_run),
-            error_text(&retry.error, Some(&node.task)),
-            retry.attempt,
-            fmt::duration(retry.delay)
-        ),
+        Step::TaskRetrying(run, node, retry) => {
+            write_path(
+                out,
+                run.identity.as_ref(),
+                &node.task,
+                &node.iteration,
+                main_run,
+            );
+            writeln!(
+                out,
+                " faulted: {}; retry {} in {}",
+                error_text(&retry.error, Some(&node.task)),
+                retry.attempt,
+                fmt::duration(retry.delay)
+            )
+        }
         Step::TaskFinished(execution) => {
-            let mut path = task_label(&execution.task, &execution.iteration);
-            if execution.run.run_id != main_run {
-                path.insert_str(0, &execution.run.qualified_name);
-            }
+            let task = &execution.task;
+            write_path(out, &execution.run, task, &execution.iteration, main_run);
             let took = fmt::duration(execution.duration());
             match &execution.outcome {
-                Outcome::Completed => writeln!(out, "{clock} {path} completed in {took}"),
+                Outcome::Completed => writeln!(out, " completed in {took}"),
                 Outcome::Faulted(error) => writeln!(
                     out,
-                    "{clock} {path} faulted after {took}: {}",
-                    error_text(error, Some(&execution.task))
+                    " faulted after {took}: {}",
+                    error_text(error, Some(task))
                 ),
-                Outcome::Skipped => writeln!(out, "{clock} {path} skipped"),
-                Outcome::Cancelled => writeln!(out, "{clock} {path} cancelled after {took}"),
+                Outcome::Skipped => out.write_all(b" skipped\n"),
+                Outcome::Cancelled => writeln!(out, " cancelled after {took}"),
             }
         }
         Step::WorkflowFinished(run) => {
@@ -194,28 +215,32 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
             };
             let took = fmt::duration(crate::report::tracker::between(run.started, end.at));
             match &end.outcome {
-                Outcome::Completed => writeln!(out, "{clock} workflow {name} completed in {took}"),
+                Outcome::Completed => writeln!(out, "workflow {name} completed in {took}"),
                 Outcome::Faulted(error) => writeln!(
                     out,
-                    "{clock} workflow {name} faulted after {took}: {}",
+                    "workflow {name} faulted after {took}: {}",
                     error_text(error, None)
                 ),
                 Outcome::Cancelled | Outcome::Skipped => {
-                    writeln!(out, "{clock} workflow {name} cancelled after {took}")
+                    writeln!(out, "workflow {name} cancelled after {took}")
                 }
             }
         }
     };
 }
 
-/// The task's path in the line: its pointer and loop iterations, after the sub-workflow's name
-/// when the task belongs to one.
-fn path(run: &RunTrack, task: &str, iteration: &[u32], main_run: &str) -> String {
-    let label = task_label(task, iteration);
-    if run.identity.run_id == main_run {
-        label
-    } else {
-        format!("{}{label}", run.identity.qualified_name)
+/// The task's path: its pointer and loop iterations, after the sub-workflow's name when the
+/// task belongs to one.
+fn write_path(out: &mut Vec<u8>, run: &RunIdentity, task: &str, iteration: &[u32], main_run: &str) {
+    if run.run_id != main_run {
+        out.extend_from_slice(run.qualified_name.as_bytes());
+    }
+    out.extend_from_slice(task.as_bytes());
+    if !iteration.is_empty() {
+        out.push(b' ');
+        for index in iteration {
+            let _ = write!(out, "[{index}]");
+        }
     }
 }
 
