@@ -26,6 +26,9 @@ pub enum Command {
     /// Check documents (files, or directories searched for *.yaml, *.yml, *.json) and report every
     /// problem found, with its line and column.
     Validate(ValidateArgs),
+    /// Run a workflow and print its output (exit 0 completed, 1 faulted, 3 invalid document,
+    /// 130 cancelled).
+    Run(RunArgs),
     /// Print the embedded JSON Schema of the DSL (for editors and other tools).
     Schema,
     /// Print a shell completion script, e.g. `workflow completions bash > ~/.local/share/bash-completion/completions/workflow`.
@@ -51,6 +54,64 @@ pub struct ValidateArgs {
     /// Actions annotations on stdout.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     pub format: ValidateFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow document (YAML or JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The workflow input: inline JSON, `@PATH` (a JSON or YAML file), or `-` (stdin).
+    /// Defaults to `{}`.
+    #[arg(long, value_name = "JSON|@PATH|-")]
+    pub input: Option<String>,
+
+    /// `human`: the output as pretty JSON on stdout, errors on stderr. `json`: exactly one JSON
+    /// object on stdout with `id`, `status` and `output` or `error`.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
+
+    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line.
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+
+    /// Task executions allowed before the run faults (guards against endless loops).
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub max_steps: u64,
+
+    /// What stderr shows while the workflow runs: `tty` a live tree of the tasks, `plain` one
+    /// timestamped line per task start/end/retry/fault/skip (CI logs), `none` nothing; `auto`
+    /// picks `tty` on a terminal and `plain` otherwise.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// Print only the result (stdout) and errors: no progress, no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Write a JUnit XML report to PATH: one test case per task execution, for CI test reporters.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `--progress`: what to show while the workflow runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// The live tree on a terminal, plain lines otherwise.
+    Auto,
+    /// Plain timestamped lines.
+    Plain,
+    /// The live tree.
+    Tty,
+    /// Nothing until the run ends.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod compile;
 pub mod diagnostic;
 pub mod document;
 pub mod exec;
@@ -40,6 +41,12 @@ where
     match &cli.command {
         Command::Validate(args) => {
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
+        }
+        Command::Run(args) => {
+            // Not the locked handle: the live view and the plain lines write to stderr from
+            // their own threads while the run goes on, and would wait on this lock forever.
+            drop(stderr);
+            command::run::run(args, cli.color, &mut stdout, &mut std::io::stderr())
         }
         Command::Schema => command::schema::run(&mut stdout),
         Command::Completions(args) => command::completions::run(args.shell, &mut stdout),

@@ -2,5 +2,6 @@
 
 pub mod completions;
 pub mod man;
+pub mod run;
 pub mod schema;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! Consumers of results and of the engine's event stream; each writes text, never decides.
 
 pub mod diagnostics;
+pub mod events;
 pub mod fmt;
 pub mod junit;
 pub mod outline;

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cli::ProgressMode;
 use crate::report::diagnostics::HumanStyle;
 use crate::report::junit::render_junit;
 use crate::report::outline::Outline;
@@ -16,19 +17,6 @@ use crate::report::record::RunRecorder;
 use crate::report::summary::{DocumentLocation, render_fault, render_summary};
 use crate::runtime::error::WorkflowError;
 use crate::runtime::event::EventSink;
-
-/// `--progress`: what to show while the workflow runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProgressMode {
-    /// The live tree on a terminal, plain lines otherwise.
-    Auto,
-    /// Plain timestamped lines.
-    Plain,
-    /// The live tree.
-    Tty,
-    /// Nothing until the run ends.
-    None,
-}
 
 /// What runs while the workflow does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,8 +39,13 @@ pub fn render_summary(
         .duration()
         .map(|duration| format!(" {preposition} {}", fmt::duration(duration)))
         .unwrap_or_default();
+    let run = record
+        .identity
+        .as_ref()
+        .map(|identity| paint(&format!(" (run {})", identity.run_id), Paint::Dim, color))
+        .unwrap_or_default();
     let mut out = format!(
-        "{} {} {}{}\n",
+        "{} {} {}{}{run}\n",
         paint(mark, tone, color),
         paint(name, Paint::Bold, color),
         paint(word, tone, color),
@@ -217,7 +222,7 @@ mod tests {
         let text = render_summary(&record_of(&s), plain(), None);
         assert_eq!(
             text,
-            "✓ hello.default:1.0.0 completed in 1.50s\n  tasks: 1 run\n  slowest:\n    1.50s  /do/0/greet\n"
+            "✓ hello.default:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  /do/0/greet\n"
         );
     }
 

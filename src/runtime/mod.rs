@@ -1,5 +1,15 @@
 //! The engine: executes a compiled `Machine` on tokio, owning data flow, flow directives, retries,
 //! timeouts and cancellation. It never prints; it publishes lifecycle events.
 
+mod backoff;
+mod body;
+mod catch;
+mod emit;
+mod engine;
 pub mod error;
 pub mod event;
+mod process;
+mod task;
+mod values;
+
+pub use engine::{Outcome, RunOptions, RunResult, run};

@@ -1,0 +1,354 @@
+//! `workflow run FILE`: reads the input, checks and compiles the document, runs it on a tokio
+//! runtime (Ctrl-C / SIGTERM cancel it) and prints the outcome in the contract's format.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{ColorChoice, RunArgs, RunFormat};
+use crate::diagnostic::Diagnostic;
+use crate::exec::Executors;
+use crate::exit_code::ExitCode;
+use crate::report::diagnostics::{self, FileReport, HumanStyle};
+use crate::report::events::JsonLinesSink;
+use crate::report::outline::Outline;
+use crate::report::reporters::{ReportSettings, RunReporters};
+use crate::report::summary::DocumentLocation;
+use crate::runtime::event::{EventFanout, EventSink, NoEvents};
+use crate::runtime::{Outcome, RunOptions, RunResult};
+use crate::source::Source;
+use crate::{compile, frontend, yaml};
+
+/// Environment variables holding secret values: `WORKFLOW_SECRET_<NAME>` (decision 9).
+const SECRET_PREFIX: &str = "WORKFLOW_SECRET_";
+
+pub fn run(
+    args: &RunArgs,
+    color: ColorChoice,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let input = match read_input(args.input.as_deref()) {
+        Ok(input) => input,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
+    let style = HumanStyle {
+        color: color.enabled(std::io::stderr().is_terminal()),
+        width: terminal_width(),
+    };
+    let checked = frontend::check_path(&args.file);
+    let path = args.file.display().to_string();
+    let document = match checked.valid_document() {
+        Some(document) => document,
+        None => {
+            let report = FileReport {
+                path,
+                source: checked.source,
+                diagnostics: checked.diagnostics,
+            };
+            let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+            return ExitCode::Invalid;
+        }
+    };
+    let machine = match compile::compile(document) {
+        Ok(machine) => Arc::new(machine),
+        Err(mut found) => {
+            if let Some(spans) = &checked.spans {
+                yaml::locate_all(&mut found, spans);
+            }
+            let report = FileReport {
+                path,
+                source: checked.source.clone(),
+                diagnostics: found,
+            };
+            let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+            return ExitCode::Invalid;
+        }
+    };
+    if !checked.diagnostics.is_empty() {
+        // Warnings only (errors stopped us above): shown, but the run goes on.
+        let report = FileReport {
+            path,
+            source: checked.source.clone(),
+            diagnostics: checked.diagnostics.clone(),
+        };
+        let _ = stderr.write_all(diagnostics::render_human(&report, style).as_bytes());
+    }
+
+    let file_sink = match &args.events {
+        None => None,
+        Some(path) => match JsonLinesSink::create(path) {
+            Ok(sink) => Some(Arc::new(sink)),
+            Err(error) => {
+                let _ = writeln!(
+                    stderr,
+                    "error: cannot write events to {}: {error}",
+                    path.display()
+                );
+                return ExitCode::Usage;
+            }
+        },
+    };
+    let settings = ReportSettings::choose(
+        args.progress,
+        args.quiet,
+        args.format == RunFormat::Human,
+        std::io::stderr().is_terminal(),
+        style,
+        args.junit.clone(),
+    );
+    let reporters = RunReporters::start(settings, Some(Arc::new(Outline::from_document(document))));
+    let mut sinks = reporters.sinks();
+    if let Some(sink) = &file_sink {
+        sinks.push(sink.clone());
+    }
+    // Nothing listening: the engine builds no events at all.
+    let events: Arc<dyn EventSink> = match sinks.len() {
+        0 => Arc::new(NoEvents),
+        1 => sinks.swap_remove(0),
+        _ => Arc::new(EventFanout(sinks)),
+    };
+    let options = RunOptions {
+        max_steps: args.max_steps,
+        secrets: secrets_from_env(machine.secret_names()),
+        ..RunOptions::default()
+    };
+    let result = match execute(machine, input, options, events) {
+        Ok(result) => result,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+            return ExitCode::Faulted;
+        }
+    };
+    if let Some(sink) = &file_sink
+        && let Err(error) = sink.finish()
+    {
+        let _ = writeln!(stderr, "warning: the events file is incomplete: {error}");
+    }
+    let fault = match &result.outcome {
+        Outcome::Faulted(error) => Some(error),
+        _ => None,
+    };
+    let location = checked
+        .source
+        .as_ref()
+        .zip(checked.spans.as_ref())
+        .map(|(source, spans)| DocumentLocation { source, spans });
+    // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
+    let _ = reporters.finish(fault, location, stderr);
+    // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
+    let _ = match args.format {
+        RunFormat::Json => writeln!(stdout, "{}", result_json(&result)),
+        RunFormat::Human => print_human(&result, args.quiet, stdout, stderr),
+    };
+    match result.outcome {
+        Outcome::Completed(_) => ExitCode::Success,
+        Outcome::Faulted(_) => ExitCode::Faulted,
+        Outcome::Cancelled => ExitCode::Cancelled,
+    }
+}
+
+/// Runs the machine on a fresh multi-thread runtime; Ctrl-C and SIGTERM cancel the run.
+fn execute(
+    machine: Arc<compile::Machine>,
+    input: Value,
+    mut options: RunOptions,
+    events: Arc<dyn EventSink>,
+) -> std::io::Result<RunResult> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let cancel = CancellationToken::new();
+    options.cancel = cancel.clone();
+    runtime.spawn(cancel_on_signal(cancel));
+    let result = runtime.block_on(crate::runtime::run(
+        machine,
+        input,
+        options,
+        Executors::system(),
+        events,
+    ));
+    // The signal watcher never ends by itself; do not wait for it.
+    runtime.shutdown_background();
+    Ok(result)
+}
+
+async fn cancel_on_signal(cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        let sigterm = async {
+            match terminate.as_mut() {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = sigterm => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    cancel.cancel();
+}
+
+/// `--input`: inline JSON, `@PATH` (JSON or YAML), `-` (stdin, JSON or YAML); `{}` by default.
+fn read_input(input: Option<&str>) -> Result<Value, String> {
+    let Some(input) = input else {
+        return Ok(json!({}));
+    };
+    if input == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the input from stdin: {e}"))?;
+        return load_data(Source::new("<stdin>", text), "the input on stdin");
+    }
+    if let Some(path) = input.strip_prefix('@') {
+        let source = Source::read(Path::new(path))
+            .map_err(|d| format!("cannot read the input file {path}: {}", d.message))?;
+        return load_data(source, &format!("the input file {path}"));
+    }
+    serde_json::from_str(input).map_err(|e| {
+        format!(
+            "`--input` is not valid JSON ({e}); pass JSON, `@FILE` (JSON or YAML) or `-` for stdin"
+        )
+    })
+}
+
+fn load_data(source: Source, what: &str) -> Result<Value, String> {
+    match yaml::load(&source) {
+        Ok(loaded) => Ok(loaded.value),
+        Err(diagnostic) => Err(describe(what, &source, &diagnostic)),
+    }
+}
+
+fn describe(what: &str, source: &Source, diagnostic: &Diagnostic) -> String {
+    match diagnostic.span {
+        Some(span) => {
+            let at = source.position(span.start);
+            format!(
+                "{what} is not JSON or YAML (line {}, column {}): {}",
+                at.line, at.column, diagnostic.message
+            )
+        }
+        None => format!("{what} is not JSON or YAML: {}", diagnostic.message),
+    }
+}
+
+/// The values of the declared secrets found in the environment.
+fn secrets_from_env(names: &[String]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var(format!("{SECRET_PREFIX}{name}")).ok()?;
+            Some((name.clone(), value))
+        })
+        .collect()
+}
+
+/// The `--format json` object.
+fn result_json(result: &RunResult) -> Value {
+    match &result.outcome {
+        Outcome::Completed(output) => {
+            json!({"id": result.id, "status": "completed", "output": output})
+        }
+        Outcome::Faulted(error) => {
+            json!({"id": result.id, "status": "faulted", "error": error.to_json()})
+        }
+        Outcome::Cancelled => json!({"id": result.id, "status": "cancelled"}),
+    }
+}
+
+/// The human format's stdout: the output of a completed run. Faults and cancellations were
+/// told on stderr by the run's closing report (summary, or the fault alone with `--quiet`).
+fn print_human(
+    result: &RunResult,
+    quiet: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> std::io::Result<()> {
+    match &result.outcome {
+        Outcome::Completed(output) => {
+            let text = serde_json::to_string_pretty(output).unwrap_or_else(|_| output.to_string());
+            writeln!(stdout, "{text}")
+        }
+        Outcome::Cancelled if quiet => writeln!(stderr, "cancelled: run {}", result.id),
+        Outcome::Faulted(_) | Outcome::Cancelled => Ok(()),
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.parse().ok())
+        .filter(|&width: &usize| width >= 40)
+        .unwrap_or(100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_input_must_be_json() {
+        assert_eq!(read_input(None), Ok(json!({})));
+        assert_eq!(read_input(Some(r#"{"a": [1]}"#)), Ok(json!({"a": [1]})));
+        assert_eq!(read_input(Some("3")), Ok(json!(3)));
+        let error = read_input(Some("{a:")).err().unwrap_or_default();
+        assert!(error.contains("not valid JSON"), "{error}");
+    }
+
+    #[test]
+    fn file_input_may_be_yaml() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("in.yaml");
+        std::fs::write(&path, "name: Ada\nitems: [1, 2]\n").unwrap_or_else(|e| panic!("{e}"));
+        let arg = format!("@{}", path.display());
+        assert_eq!(
+            read_input(Some(&arg)),
+            Ok(json!({"name": "Ada", "items": [1, 2]}))
+        );
+        std::fs::write(&path, "a: [1\n").unwrap_or_else(|e| panic!("{e}"));
+        let error = read_input(Some(&arg)).err().unwrap_or_default();
+        assert!(error.contains("not JSON or YAML"), "{error}");
+        let missing = read_input(Some("@/nonexistent/x.json"))
+            .err()
+            .unwrap_or_default();
+        assert!(missing.contains("cannot read"), "{missing}");
+    }
+
+    #[test]
+    fn result_objects_follow_the_contract() {
+        let completed = RunResult {
+            id: "r".into(),
+            outcome: Outcome::Completed(json!({"a": 1})),
+        };
+        assert_eq!(
+            result_json(&completed).to_string(),
+            r#"{"id":"r","status":"completed","output":{"a":1}}"#
+        );
+        let cancelled = RunResult {
+            id: "r".into(),
+            outcome: Outcome::Cancelled,
+        };
+        assert_eq!(
+            result_json(&cancelled),
+            json!({"id": "r", "status": "cancelled"})
+        );
+    }
+}

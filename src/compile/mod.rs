@@ -1,0 +1,13 @@
+//! The compiler: `Document` → `Machine` (pure, synchronous). Task lists become blocks of task
+//! ids, flow directives positions, expressions compiled jaq filters, `use` references inlined.
+
+mod body;
+mod compiler;
+mod machine;
+mod policy;
+mod scope;
+
+pub use compiler::compile;
+pub use machine::Machine;
+pub(crate) use machine::*;
+pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};

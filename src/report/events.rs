@@ -1,0 +1,130 @@
+//! `--events PATH`: every lifecycle event as one CloudEvents JSON object per line. The engine
+//! only hands events to a channel; a dedicated thread converts and writes them through a
+//! buffered writer, so a run never waits on the disk.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Sender};
+use std::thread::JoinHandle;
+
+use crate::runtime::event::{EventSink, LifecycleEvent};
+
+/// A sink writing JSON lines to any writer, from its own thread.
+pub struct JsonLinesSink {
+    sender: Mutex<Option<Sender<LifecycleEvent>>>,
+    writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+impl JsonLinesSink {
+    /// Starts the writer thread over `out`.
+    pub fn new(out: Box<dyn Write + Send>) -> std::io::Result<Self> {
+        let (sender, receiver) = mpsc::channel::<LifecycleEvent>();
+        let writer = std::thread::Builder::new()
+            .name("events-writer".into())
+            .spawn(move || {
+                let mut out = std::io::BufWriter::new(out);
+                for event in receiver {
+                    serde_json::to_writer(&mut out, &event.to_cloudevent())?;
+                    out.write_all(b"\n")?;
+                }
+                out.flush()
+            })?;
+        Ok(JsonLinesSink {
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Creates (truncates) the file at `path` and writes the events there.
+    pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::File::create(path)?;
+        JsonLinesSink::new(Box::new(file))
+    }
+
+    /// Stops accepting events, writes out everything received and flushes. Call once, after
+    /// the run; later events are dropped.
+    pub fn finish(&self) -> std::io::Result<()> {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut writer| writer.take());
+        match handle {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the events writer panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl EventSink for JsonLinesSink {
+    fn emit(&self, event: LifecycleEvent) {
+        if let Ok(sender) = self.sender.lock()
+            && let Some(sender) = sender.as_ref()
+        {
+            // A closed channel means the writer failed; `finish` reports why.
+            let _ = sender.send(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::event::{EventKind, RunIdentity};
+    use std::sync::Arc;
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_one_cloudevent_per_line_in_order() {
+        let buffer = Shared::default();
+        let sink = JsonLinesSink::new(Box::new(buffer.clone())).unwrap_or_else(|e| panic!("{e}"));
+        let run = Arc::new(RunIdentity {
+            run_id: "r".into(),
+            qualified_name: "w.ns:1".into(),
+            namespace: "ns".into(),
+            name: "w".into(),
+            version: "1".into(),
+        });
+        sink.emit(LifecycleEvent::new(
+            run.clone(),
+            None,
+            EventKind::WorkflowStarted,
+        ));
+        sink.emit(LifecycleEvent::new(
+            run,
+            Some("/do/0/a".into()),
+            EventKind::TaskStarted,
+        ));
+        sink.finish().unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8(buffer.0.lock().map(|b| b.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0]["type"],
+            "io.serverlessworkflow.workflow.started.v1"
+        );
+        assert_eq!(lines[1]["data"]["task"], "/do/0/a");
+        // Finishing twice is harmless.
+        assert!(sink.finish().is_ok());
+    }
+}

@@ -1,0 +1,225 @@
+//! `try`/`catch` with retries (decision 6): the try list is re-run while the retry policy
+//! allows; once retries are exhausted (or the error is not retryable) a caught error runs
+//! `catch.do` once, with the error bound to its variable. Uncaught errors propagate.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::backoff::Backoff;
+use super::engine::{Run, timeout_error};
+use super::error::WorkflowError;
+use super::event::EventKind;
+use super::task::{Flow, Step};
+use super::values::{self, eval_bool};
+use crate::compile::{BASE_VARS, CatchBody, RetrySpec, TaskNode, TryBody};
+use crate::document::ErrorFilter;
+use crate::expr::{Val, from_json};
+
+impl<'m> Run<'m> {
+    pub(crate) async fn run_try(
+        &self,
+        node: &TaskNode,
+        try_: &TryBody,
+        input: Val,
+        frame: &[Val],
+        vars: &[Val],
+    ) -> Result<Step, WorkflowError> {
+        let catch = &try_.catch;
+        let base = vars.get(..BASE_VARS.len()).unwrap_or_default();
+        let limits = match &catch.retry {
+            Some(retry) => Limits::new(retry, &input, vars)?,
+            None => Limits::default(),
+        };
+        let mut retries: u64 = 0;
+        loop {
+            let attempt = self.run_block(try_.body, input.clone(), frame);
+            let result = match limits.attempt_bound() {
+                None => attempt.await,
+                Some(bound) => match tokio::time::timeout(bound, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(timeout_error("Attempt", bound).at_instance(&node.pointer)),
+                },
+            };
+            let error = match result {
+                Ok(flow) => return Ok(flow.into()),
+                Err(error) => error,
+            };
+            // The catch's frame: the enclosing one plus the error variable.
+            let mut inner = frame.to_vec();
+            inner.push(from_json(&error.to_json()));
+            let mut catch_vars = base.to_vec();
+            catch_vars.extend_from_slice(&inner);
+            if !catches(catch, &error, &input, &catch_vars)? {
+                return Err(error);
+            }
+            if let Some(retry) = &catch.retry
+                && let Some(delay) = retry_delay(retry, &limits, retries + 1, &input, &catch_vars)?
+            {
+                retries += 1;
+                self.task_event(&node.pointer, || EventKind::TaskRetried {
+                    attempt: u32::try_from(retries).unwrap_or(u32::MAX),
+                    delay,
+                    error: error.clone(),
+                });
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return match catch.do_ {
+                Some(block) => Ok(self.run_block(block, input, &inner).await?.into()),
+                None => Ok(Flow::Done(input).into()),
+            };
+        }
+    }
+}
+
+/// Whether the catch takes this error: its filter, `when` and `exceptWhen`.
+fn catches(
+    catch: &CatchBody,
+    error: &WorkflowError,
+    input: &Val,
+    vars: &[Val],
+) -> Result<bool, WorkflowError> {
+    if let Some(filter) = &catch.filter
+        && !filter_matches(filter, error)
+    {
+        return Ok(false);
+    }
+    if let Some(when) = &catch.when
+        && !eval_bool(when, input.clone(), vars)?
+    {
+        return Ok(false);
+    }
+    if let Some(except_when) = &catch.except_when
+        && eval_bool(except_when, input.clone(), vars)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// `errors.with`: every property present must equal the error's (type per decision 5).
+pub(crate) fn filter_matches(filter: &ErrorFilter, error: &WorkflowError) -> bool {
+    let same = |want: &Option<String>, got: &Option<String>| {
+        want.as_ref()
+            .is_none_or(|w| got.as_deref() == Some(w.as_str()))
+    };
+    filter.type_.as_ref().is_none_or(|t| error.type_matches(t))
+        && filter.status.is_none_or(|s| s == error.status)
+        && same(&filter.instance, &error.instance)
+        && same(&filter.title, &error.title)
+        && same(&filter.details, &error.detail)
+}
+
+/// The time bounds of a retry policy, resolved once per execution of the try task.
+#[derive(Default)]
+struct Limits {
+    backoff: Option<Backoff>,
+    attempt: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl Limits {
+    fn new(retry: &RetrySpec, input: &Val, vars: &[Val]) -> Result<Limits, WorkflowError> {
+        let resolve = |spec: &Option<crate::compile::DurationSpec>| {
+            spec.as_ref()
+                .map(|d| values::duration(d, input, vars))
+                .transpose()
+        };
+        let jitter = match &retry.jitter {
+            Some((from, to)) => Some((
+                values::duration(from, input, vars)?,
+                values::duration(to, input, vars)?,
+            )),
+            None => None,
+        };
+        Ok(Limits {
+            backoff: Some(Backoff {
+                kind: retry.backoff,
+                delay: resolve(&retry.delay)?.unwrap_or(Duration::ZERO),
+                jitter,
+            }),
+            attempt: resolve(&retry.attempt_duration)?,
+            deadline: resolve(&retry.total_duration)?.map(|total| Instant::now() + total),
+        })
+    }
+
+    /// How long the next attempt may take: its own bound, cut by what is left of the total.
+    fn attempt_bound(&self) -> Option<Duration> {
+        let left = self
+            .deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        match (self.attempt, left) {
+            (Some(a), Some(l)) => Some(a.min(l)),
+            (a, l) => a.or(l),
+        }
+    }
+}
+
+/// The delay before retry `n`, or `None` when the policy does not retry this error now.
+fn retry_delay(
+    retry: &RetrySpec,
+    limits: &Limits,
+    n: u64,
+    input: &Val,
+    vars: &[Val],
+) -> Result<Option<Duration>, WorkflowError> {
+    if retry.max_retries.is_some_and(|max| n > max) {
+        return Ok(None);
+    }
+    if let Some(when) = &retry.when
+        && !eval_bool(when, input.clone(), vars)?
+    {
+        return Ok(None);
+    }
+    if let Some(except_when) = &retry.except_when
+        && eval_bool(except_when, input.clone(), vars)?
+    {
+        return Ok(None);
+    }
+    let Some(backoff) = &limits.backoff else {
+        return Ok(None);
+    };
+    let delay = backoff.delay(n, rand::random::<f64>());
+    // No retry that would start after the total limit.
+    if limits
+        .deadline
+        .is_some_and(|deadline| Instant::now() + delay >= deadline)
+    {
+        return Ok(None);
+    }
+    Ok(Some(delay))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::error::ErrorKind;
+
+    #[test]
+    fn filters_match_every_given_property() {
+        let error = WorkflowError::new(ErrorKind::Communication, "Not Found")
+            .with_status(404)
+            .at_instance("/do/0/get");
+        let filter = |f: ErrorFilter| filter_matches(&f, &error);
+        assert!(filter(ErrorFilter::default()));
+        assert!(filter(ErrorFilter {
+            type_: Some("https://serverlessworkflow.io/dsl/errors/types/communication".into()),
+            status: Some(404),
+            ..ErrorFilter::default()
+        }));
+        assert!(!filter(ErrorFilter {
+            status: Some(503),
+            ..ErrorFilter::default()
+        }));
+        assert!(filter(ErrorFilter {
+            instance: Some("/do/0/get".into()),
+            title: Some("Not Found".into()),
+            ..ErrorFilter::default()
+        }));
+        assert!(!filter(ErrorFilter {
+            details: Some("x".into()),
+            ..ErrorFilter::default()
+        }));
+    }
+}

@@ -1,0 +1,303 @@
+//! The entry point of a run and its per-run state: options, outcome, the shared `Run` (context,
+//! step budget, runtime arguments built once) and lifecycle event publishing. The workflow's own
+//! data flow, timeout and cancellation are handled here; tasks are in `task.rs`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{ErrorKind, WorkflowError};
+use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
+use super::values::{self, obj, string};
+use crate::compile::{BASE_VARS, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, WORKFLOW};
+use crate::exec::Executors;
+use crate::expr::{Val, from_json, to_json};
+
+/// How a run is set up.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Task executions allowed before the run faults (guards against endless `then` loops).
+    pub max_steps: u64,
+    /// `$secrets`: name → value.
+    pub secrets: BTreeMap<String, String>,
+    /// Cancelling it cancels the run: running tasks are dropped, the outcome is `Cancelled`.
+    pub cancel: CancellationToken,
+    /// The run's id (`$workflow.id`); a UUID v7 when absent.
+    pub run_id: Option<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            max_steps: 10_000_000,
+            secrets: BTreeMap::new(),
+            cancel: CancellationToken::new(),
+            run_id: None,
+        }
+    }
+}
+
+/// What a run ended with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Completed(Value),
+    Faulted(WorkflowError),
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub id: String,
+    pub outcome: Outcome,
+}
+
+/// Runs `machine` on `input` to its end. Never prints; reports through `events` only when the
+/// sink is enabled.
+pub async fn run(
+    machine: Arc<Machine>,
+    input: Value,
+    options: RunOptions,
+    executors: Executors,
+    events: Arc<dyn EventSink>,
+) -> RunResult {
+    let id = options
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let raw_input = from_json(&input);
+    let run = Run::new(&machine, &id, &raw_input, &options, executors, events);
+    run.workflow_event(|| EventKind::WorkflowStarted);
+
+    let mut work = Box::pin(run.workflow(raw_input));
+    let result = tokio::select! {
+        biased;
+        () = options.cancel.cancelled() => None,
+        result = &mut work => Some(result),
+    };
+    // Dropping the unfinished work cancels its tasks (their guards publish `TaskCancelled`)
+    // before the workflow's own event.
+    drop(work);
+    let outcome = match result {
+        None => {
+            run.workflow_event(|| EventKind::WorkflowCancelled);
+            Outcome::Cancelled
+        }
+        Some(Ok(output)) => {
+            run.workflow_event(|| EventKind::WorkflowCompleted {
+                output: output.clone(),
+            });
+            Outcome::Completed(to_json(&output))
+        }
+        Some(Err(error)) => {
+            run.workflow_event(|| EventKind::WorkflowFaulted {
+                error: error.clone(),
+            });
+            Outcome::Faulted(error)
+        }
+    };
+    RunResult { id, outcome }
+}
+
+/// The state one run shares between all its tasks (and fork branches).
+pub(crate) struct Run<'m> {
+    pub(crate) machine: &'m Machine,
+    pub(crate) executors: Executors,
+    events: Arc<dyn EventSink>,
+    /// Present only when someone listens: no event is built otherwise.
+    identity: Option<Arc<RunIdentity>>,
+    /// `$context`, replaced by each `export.as`.
+    context: Mutex<Val>,
+    steps: AtomicU64,
+    max_steps: u64,
+    secrets: Val,
+    workflow: Val,
+    runtime: Val,
+}
+
+impl<'m> Run<'m> {
+    fn new(
+        machine: &'m Machine,
+        id: &str,
+        raw_input: &Val,
+        options: &RunOptions,
+        executors: Executors,
+        events: Arc<dyn EventSink>,
+    ) -> Self {
+        let wf = &machine.workflow;
+        let identity = events.enabled().then(|| {
+            Arc::new(RunIdentity {
+                run_id: id.to_owned(),
+                qualified_name: format!("{}.{}:{}", wf.name, wf.namespace, wf.version),
+                namespace: wf.namespace.clone(),
+                name: wf.name.clone(),
+                version: wf.version.clone(),
+            })
+        });
+        let secrets = obj(options
+            .secrets
+            .iter()
+            .map(|(name, value)| (name.as_str(), string(value.as_str()))));
+        let workflow = obj([
+            ("id", string(id)),
+            ("definition", wf.definition.clone()),
+            ("input", raw_input.clone()),
+            ("startedAt", values::descriptor(Utc::now())),
+        ]);
+        Run {
+            machine,
+            executors,
+            events,
+            identity,
+            context: Mutex::new(obj([])),
+            steps: AtomicU64::new(0),
+            max_steps: options.max_steps,
+            secrets,
+            workflow,
+            runtime: values::runtime_var(),
+        }
+    }
+
+    /// The workflow's data flow around its top-level task list, under its timeout.
+    async fn workflow(&self, raw: Val) -> Result<Val, WorkflowError> {
+        let wf = &self.machine.workflow;
+        let mut vars = self.vars(&[]);
+        vars[INPUT] = raw.clone();
+        let body = async {
+            if let Some(schema) = &wf.input_schema {
+                values::check_schema(schema, &raw, "Workflow input")?;
+            }
+            let input = match &wf.input_from {
+                Some(from) => values::transform(from, raw.clone(), &vars)?,
+                None => raw.clone(),
+            };
+            let last = self.run_block(wf.root, input, &[]).await?.into_value();
+            let mut vars = vars.clone();
+            vars[CONTEXT] = self.context();
+            let output = match &wf.output_as {
+                Some(as_) => values::transform(as_, last, &vars)?,
+                None => last,
+            };
+            if let Some(schema) = &wf.output_schema {
+                values::check_schema(schema, &output, "Workflow output")?;
+            }
+            Ok(output)
+        };
+        let result = match &wf.timeout {
+            None => body.await,
+            Some(timeout) => {
+                let after = values::duration(&timeout.after, &raw, &vars)?;
+                match tokio::time::timeout(after, body).await {
+                    Ok(result) => result,
+                    Err(_) => Err(timeout_error("Workflow", after)),
+                }
+            }
+        };
+        result.map_err(|error| error.at_instance("/"))
+    }
+
+    /// The variable vector of an expression: the runtime arguments (`$input`, `$output`, `$task`
+    /// and `$authorization` still null) followed by the loop and catch variables in scope.
+    pub(crate) fn vars(&self, frame: &[Val]) -> Vec<Val> {
+        let mut vars = Vec::with_capacity(BASE_VARS.len() + frame.len());
+        vars.resize(BASE_VARS.len(), Val::Null);
+        vars[CONTEXT] = self.context();
+        vars[SECRETS] = self.secrets.clone();
+        vars[WORKFLOW] = self.workflow.clone();
+        vars[RUNTIME] = self.runtime.clone();
+        vars.extend_from_slice(frame);
+        vars
+    }
+
+    pub(crate) fn context(&self) -> Val {
+        match self.context.lock() {
+            Ok(context) => context.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub(crate) fn set_context(&self, value: Val) {
+        match self.context.lock() {
+            Ok(mut context) => *context = value,
+            Err(poisoned) => *poisoned.into_inner() = value,
+        }
+    }
+
+    /// Counts one task execution against the budget.
+    pub(crate) fn step(&self) -> Result<(), WorkflowError> {
+        let done = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        if done > self.max_steps {
+            Err(WorkflowError::new(ErrorKind::Runtime, "Step budget exceeded").with_detail(format!(
+                "step budget of {} tasks exceeded (a `then` loop or a `for` that does not end?)",
+                self.max_steps
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn events_enabled(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    fn workflow_event(&self, kind: impl FnOnce() -> EventKind) {
+        if let Some(identity) = &self.identity {
+            self.events
+                .emit(LifecycleEvent::new(identity.clone(), None, kind()));
+        }
+    }
+
+    /// Publishes a task event; `kind` is only called when someone listens.
+    pub(crate) fn task_event(&self, pointer: &Arc<str>, kind: impl FnOnce() -> EventKind) {
+        if let Some(identity) = &self.identity {
+            self.events.emit(LifecycleEvent::new(
+                identity.clone(),
+                Some(pointer.clone()),
+                kind(),
+            ));
+        }
+    }
+}
+
+/// The error of an expired timeout.
+pub(crate) fn timeout_error(what: &str, after: std::time::Duration) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Timeout, format!("{what} timed out"))
+        .with_detail(format!("it did not finish within {after:?}"))
+}
+
+/// Publishes `TaskCancelled` if the task's future is dropped before it finished: when the run is
+/// cancelled, a timeout interrupts an enclosing task, or a competing branch wins.
+pub(crate) struct RunningGuard<'r, 'm> {
+    run: &'r Run<'m>,
+    pointer: Arc<str>,
+    armed: bool,
+}
+
+impl<'r, 'm> RunningGuard<'r, 'm> {
+    /// A guard only when events are observed; `None` costs nothing.
+    pub(crate) fn new(run: &'r Run<'m>, pointer: &Arc<str>) -> Option<Self> {
+        run.events_enabled().then(|| RunningGuard {
+            run,
+            pointer: pointer.clone(),
+            armed: true,
+        })
+    }
+
+    pub(crate) fn disarm(guard: &mut Option<Self>) {
+        if let Some(guard) = guard {
+            guard.armed = false;
+        }
+    }
+}
+
+impl Drop for RunningGuard<'_, '_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.run
+                .task_event(&self.pointer, || EventKind::TaskCancelled);
+        }
+    }
+}
