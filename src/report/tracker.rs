@@ -7,6 +7,7 @@
 //! has begun a new iteration (a `for`, or a `then` jump back to the top).
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,37 @@ use crate::runtime::event::{EventKind, LifecycleEvent, RunIdentity};
 
 /// The key of the workflow itself among a run's open nodes.
 const ROOT: &str = "";
+
+/// Open nodes by task pointer.
+type NodeMap = HashMap<Arc<str>, Node, Fnv>;
+
+/// FNV-1a. Task pointers are short strings hashed several times per event; SipHash's defence
+/// against crafted keys buys nothing here (the keys come from the document being run) and cost
+/// a measurable share of a long loop's time.
+#[derive(Debug, Default, Clone, Copy)]
+struct Fnv;
+
+struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 /// How an execution (of a task, or of the workflow) ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +197,7 @@ pub struct RunTrack {
     pub identity: Arc<RunIdentity>,
     pub started: DateTime<Utc>,
     pub end: Option<RunEnd>,
-    nodes: HashMap<Arc<str>, Node>,
+    nodes: NodeMap,
 }
 
 impl RunTrack {
@@ -341,7 +373,7 @@ impl Tracker {
         }) {
             return index;
         }
-        let mut nodes = HashMap::new();
+        let mut nodes = NodeMap::default();
         nodes.insert(Arc::from(ROOT), Node::new(Arc::from(ROOT), None, time));
         self.runs.push(RunTrack {
             identity: Arc::clone(identity),
@@ -513,7 +545,7 @@ impl Tracker {
 
 /// The key of the nearest open node whose pointer is a proper prefix of `task` (on a token
 /// boundary); the workflow's root when none is.
-fn nearest_open_ancestor<'a>(nodes: &HashMap<Arc<str>, Node>, task: &'a str) -> &'a str {
+fn nearest_open_ancestor<'a>(nodes: &NodeMap, task: &'a str) -> &'a str {
     let mut end = task.len();
     while let Some(slash) = task.get(..end).and_then(|head| head.rfind('/')) {
         let candidate = task.get(..slash).unwrap_or(ROOT);
