@@ -247,6 +247,9 @@ impl Tracker {
 
     /// Applies one event and tells `on` what it meant.
     pub fn observe(&mut self, event: &LifecycleEvent, on: &mut dyn FnMut(Step<'_>)) {
+        if matches!(event.kind, EventKind::TaskCreated) {
+            return; // a task counts from its start (or its end, when it never starts)
+        }
         let time = event.time;
         let run = self.run_index(&event.run, time);
         let task: Arc<str> = match (&event.task, event.kind.is_task_event()) {
@@ -255,7 +258,6 @@ impl Tracker {
             (_, false) => return self.observe_workflow(run, event, on),
         };
         match &event.kind {
-            EventKind::TaskCreated => {}
             EventKind::TaskStarted => {
                 let track = &mut self.runs[run];
                 if let Some(node) = track.nodes.get_mut(&task) {
@@ -400,7 +402,9 @@ impl Tracker {
         }
         let parent_key = nearest_open_ancestor(&track.nodes, task);
         let mut iteration = Vec::new();
+        let mut parent_task = None;
         if let Some(parent) = track.nodes.get_mut(parent_key) {
+            parent_task = Some(Arc::clone(&parent.task));
             parent.composite = true;
             // A retried task (a `try`) does not start again: its next attempt begins when its
             // first child does.
@@ -424,8 +428,7 @@ impl Tracker {
             }
             parent.children.push(Arc::clone(task));
         }
-        let parent_key: Arc<str> = Arc::from(parent_key);
-        let mut node = Node::new(Arc::clone(task), Some(parent_key), time);
+        let mut node = Node::new(Arc::clone(task), parent_task, time);
         node.iteration = iteration;
         node.loops = loops;
         track.nodes.insert(Arc::clone(task), node);
