@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::outline::Outline;
+use crate::report::record::RunRecorder;
 use crate::report::tracker::Tracker;
 use crate::report::tree::{TreeStyle, render_tree};
 use crate::runtime::event::{EventSink, LifecycleEvent};
@@ -24,8 +25,16 @@ const RECENT_ROWS: usize = 3;
 /// The terminal's size in columns and rows, asked again at every frame (windows get resized).
 pub type TermSize = Arc<dyn Fn() -> (usize, usize) + Send + Sync>;
 
+/// Where the view reads the run from.
+enum Source {
+    /// Its own tracker, fed by its own events.
+    Own(Mutex<Tracker>),
+    /// The tracker of the run's recorder, which gets the events: one tracker does for both.
+    Recorder(Arc<RunRecorder>),
+}
+
 struct Shared {
-    tracker: Mutex<Tracker>,
+    source: Source,
     outline: Option<Arc<Outline>>,
     bar: ProgressBar,
     size: TermSize,
@@ -33,10 +42,11 @@ struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Tracker> {
-        self.tracker
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn with_tracker<R>(&self, f: impl FnOnce(&mut Tracker) -> R) -> R {
+        match &self.source {
+            Source::Own(tracker) => f(&mut lock(tracker)),
+            Source::Recorder(recorder) => recorder.with_tracker(f),
+        }
     }
 
     fn draw(&self, now: DateTime<Utc>) {
@@ -47,10 +57,8 @@ impl Shared {
             width,
             height: height.saturating_sub(1),
         };
-        let rows = {
-            let tracker = self.lock();
-            render_tree(&tracker, self.outline.as_deref(), now, style)
-        };
+        let outline = self.outline.as_deref();
+        let rows = self.with_tracker(|tracker| render_tree(tracker, outline, now, style));
         self.bar.set_message(rows.join("\n"));
     }
 }
@@ -66,12 +74,32 @@ impl ProgressSink {
     /// The view on standard error, refreshed by its own thread. Meant for a terminal: on anything
     /// else indicatif draws nothing.
     pub fn stderr(outline: Option<Arc<Outline>>, color: bool) -> ProgressSink {
+        let tracker = Tracker::new(outline.clone(), RECENT_ROWS);
+        ProgressSink::on_stderr(Source::Own(Mutex::new(tracker)), outline, color)
+    }
+
+    /// The view on standard error drawn from `recorder`'s tracker (made with
+    /// [`ProgressSink::recorder`]). It needs no events of its own: hand the engine the recorder.
+    pub fn stderr_following(
+        recorder: Arc<RunRecorder>,
+        outline: Option<Arc<Outline>>,
+        color: bool,
+    ) -> ProgressSink {
+        ProgressSink::on_stderr(Source::Recorder(recorder), outline, color)
+    }
+
+    /// A recorder whose tracker keeps what this view draws.
+    pub fn recorder(outline: Option<Arc<Outline>>, keep_executions: bool) -> RunRecorder {
+        RunRecorder::keeping_recent(outline, keep_executions, RECENT_ROWS)
+    }
+
+    fn on_stderr(source: Source, outline: Option<Arc<Outline>>, color: bool) -> ProgressSink {
         let size: TermSize = Arc::new(|| {
             let (rows, columns) = console::Term::stderr().size();
             (usize::from(columns), usize::from(rows))
         });
-        let sink =
-            ProgressSink::with_target(ProgressDrawTarget::stderr_with_hz(15), size, outline, color);
+        let target = ProgressDrawTarget::stderr_with_hz(15);
+        let sink = ProgressSink::build(target, size, source, outline, color);
         sink.start(FRAME);
         sink
     }
@@ -84,13 +112,30 @@ impl ProgressSink {
         outline: Option<Arc<Outline>>,
         color: bool,
     ) -> ProgressSink {
+        let tracker = Tracker::new(outline.clone(), RECENT_ROWS);
+        ProgressSink::build(
+            target,
+            size,
+            Source::Own(Mutex::new(tracker)),
+            outline,
+            color,
+        )
+    }
+
+    fn build(
+        target: ProgressDrawTarget,
+        size: TermSize,
+        source: Source,
+        outline: Option<Arc<Outline>>,
+        color: bool,
+    ) -> ProgressSink {
         let bar = ProgressBar::with_draw_target(None, target);
         if let Ok(style) = ProgressStyle::with_template("{msg}") {
             bar.set_style(style);
         }
         ProgressSink {
             shared: Arc::new(Shared {
-                tracker: Mutex::new(Tracker::new(outline.clone(), RECENT_ROWS)),
+                source,
                 outline,
                 bar,
                 size,
@@ -145,12 +190,14 @@ impl ProgressSink {
     /// Hook: the last line a `run` task printed, shown beside it (for when the engine publishes
     /// process output).
     pub fn output_line(&self, run_id: &str, task: &str, line: &str) {
-        self.shared.lock().set_last_line(run_id, task, line);
+        self.shared
+            .with_tracker(|tracker| tracker.set_last_line(run_id, task, line));
     }
 
     /// Hook: how many iterations a loop will run, shown as `[i/n]`.
     pub fn iteration_total(&self, run_id: &str, task: &str, total: u64) {
-        self.shared.lock().set_loop_total(run_id, task, total);
+        self.shared
+            .with_tracker(|tracker| tracker.set_loop_total(run_id, task, total));
     }
 }
 
@@ -161,8 +208,15 @@ impl Drop for ProgressSink {
 }
 
 impl EventSink for ProgressSink {
+    /// A view following a recorder wants no events: the recorder gets them.
+    fn enabled(&self) -> bool {
+        matches!(self.shared.source, Source::Own(_))
+    }
+
     fn emit(&self, event: LifecycleEvent) {
-        self.shared.lock().observe(&event, &mut |_| {});
+        if let Source::Own(tracker) = &self.shared.source {
+            lock(tracker).observe(&event, &mut |_| {});
+        }
     }
 }
 
@@ -242,6 +296,34 @@ mod tests {
             terminal.cursor(),
             (0, 0),
             "the cursor is back where the view began"
+        );
+    }
+
+    #[test]
+    fn a_view_following_a_recorder_draws_from_its_tracker() {
+        let terminal = VirtualTerminal::new(60, 12);
+        let outline = Some(Arc::new(eventful_outline()));
+        let recorder = Arc::new(ProgressSink::recorder(outline.clone(), false));
+        let (width, height) = terminal.size();
+        let size: TermSize = Arc::new(move || (width, height));
+        let target = ProgressDrawTarget::term_like_with_hz(Box::new(terminal.clone()), 100);
+        let source = Source::Recorder(Arc::clone(&recorder));
+        let sink = ProgressSink::build(target, size, source, outline, false);
+        assert!(!sink.enabled(), "the recorder gets the events");
+        for event in eventful_run().events().iter().take(18) {
+            recorder.emit(event.clone());
+        }
+        sink.redraw_at(at(3720));
+        let lines = terminal.lines();
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert_eq!(lines[3], "  ⠋ each [2]  for  18ms");
+        sink.finish();
+        assert!(terminal.lines().is_empty());
+        let counts = recorder.record().counts;
+        assert_eq!(
+            (counts.run, counts.skipped),
+            (2, 1),
+            "the recorder still records"
         );
     }
 

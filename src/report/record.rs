@@ -118,13 +118,28 @@ impl RunRecorder {
     /// `keep_executions`: remember every execution (the JUnit report needs them; the summary
     /// does not, so a 100,000-iteration loop costs no memory without `--junit`).
     pub fn new(outline: Option<Arc<Outline>>, keep_executions: bool) -> RunRecorder {
+        RunRecorder::keeping_recent(outline, keep_executions, 0)
+    }
+
+    /// A recorder whose tracker also keeps the last `recent` finished children of every open
+    /// task, so that the live view can draw from it (one tracker for both, not two).
+    pub fn keeping_recent(
+        outline: Option<Arc<Outline>>,
+        keep_executions: bool,
+        recent: usize,
+    ) -> RunRecorder {
         RunRecorder {
             keep_executions,
             state: Mutex::new(RecorderState {
-                tracker: Tracker::new(outline, 0),
+                tracker: Tracker::new(outline, recent),
                 record: RunRecord::default(),
             }),
         }
+    }
+
+    /// Runs `f` on the tracker, under the recorder's lock (keep it short).
+    pub fn with_tracker<R>(&self, f: impl FnOnce(&mut Tracker) -> R) -> R {
+        f(&mut self.lock().tracker)
     }
 
     fn lock(&self) -> MutexGuard<'_, RecorderState> {

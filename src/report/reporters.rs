@@ -88,15 +88,27 @@ pub struct RunReporters {
 impl RunReporters {
     /// Starts the live view (on stderr) when the settings ask for one.
     pub fn start(settings: ReportSettings, outline: Option<Arc<Outline>>) -> RunReporters {
-        let progress = (settings.live == LiveView::Tree)
-            .then(|| Arc::new(ProgressSink::stderr(outline.clone(), settings.style.color)));
+        let keep = settings.junit.is_some();
+        let tree = settings.live == LiveView::Tree;
+        // The live tree draws from the recorder's tracker: one bookkeeping per event for both.
+        let recorder = if tree {
+            Some(Arc::new(ProgressSink::recorder(outline.clone(), keep)))
+        } else {
+            let needs_record = settings.closing == Closing::Summary || keep;
+            needs_record.then(|| Arc::new(RunRecorder::new(outline.clone(), keep)))
+        };
+        let progress = recorder.as_ref().filter(|_| tree).map(|recorder| {
+            let color = settings.style.color;
+            Arc::new(ProgressSink::stderr_following(
+                recorder.clone(),
+                outline.clone(),
+                color,
+            ))
+        });
         let plain = (settings.live == LiveView::Plain).then(|| {
             let out: Box<dyn Write + Send> = Box::new(std::io::stderr());
             Arc::new(PlainSink::new(out, outline.clone()))
         });
-        let needs_record = settings.closing == Closing::Summary || settings.junit.is_some();
-        let recorder = needs_record
-            .then(|| Arc::new(RunRecorder::new(outline.clone(), settings.junit.is_some())));
         RunReporters {
             settings,
             progress,
@@ -108,7 +120,7 @@ impl RunReporters {
     /// The sinks to hand the engine (empty when nothing listens, so events cost nothing).
     pub fn sinks(&self) -> Vec<Arc<dyn EventSink>> {
         let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
-        if let Some(progress) = &self.progress {
+        if let Some(progress) = self.progress.as_ref().filter(|p| p.enabled()) {
             sinks.push(progress.clone());
         }
         if let Some(plain) = &self.plain {
