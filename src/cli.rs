@@ -34,6 +34,10 @@ pub enum Command {
     /// Draw a workflow as a Mermaid flowchart (or Graphviz DOT) on stdout, or inject the Mermaid
     /// into a Markdown file between `<!-- workflow-graph:start -->` and `<!-- workflow-graph:end -->`.
     Graph(GraphArgs),
+    /// Print a shell completion script, e.g. `workflow completions bash > ~/.local/share/bash-completion/completions/workflow`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. `workflow man > workflow.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +75,13 @@ pub enum GraphDirection {
 }
 
 #[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Files or directories to check.
     #[arg(required = true, value_name = "PATH")]
@@ -105,6 +116,33 @@ pub struct RunArgs {
     /// Task executions allowed before the run faults (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_steps: u64,
+
+    /// What stderr shows while the workflow runs: `tty` a live tree of the tasks, `plain` one
+    /// timestamped line per task start/end/retry/fault/skip (CI logs), `none` nothing; `auto`
+    /// picks `tty` on a terminal and `plain` otherwise.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// Print only the result (stdout) and errors: no progress, no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Write a JUnit XML report to PATH: one test case per task execution, for CI test reporters.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `--progress`: what to show while the workflow runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// The live tree on a terminal, plain lines otherwise.
+    Auto,
+    /// Plain timestamped lines.
+    Plain,
+    /// The live tree.
+    Tty,
+    /// Nothing until the run ends.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

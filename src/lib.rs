@@ -17,10 +17,17 @@ pub mod frontend;
 pub mod graph;
 pub mod parse;
 pub mod pointer;
+pub mod report;
+pub mod runtime;
+pub mod schema;
+pub mod source;
+pub mod yaml;
+
 use crate::cli::{Cli, Command};
 use crate::exit_code::ExitCode;
 use clap::Parser;
 use std::ffi::OsString;
+
 /// Runs the `workflow` command line with the given arguments (including the program name).
 pub fn run<I, T>(args: I) -> ExitCode
 where
@@ -44,13 +51,15 @@ where
         Command::Validate(args) => {
             command::validate::run(args, cli.color, &mut stdout, &mut stderr)
         }
-        Command::Run(args) => command::run::run(args, cli.color, &mut stdout, &mut stderr),
+        Command::Run(args) => {
+            // Not the locked handle: the live view and the plain lines write to stderr from
+            // their own threads while the run goes on, and would wait on this lock forever.
+            drop(stderr);
+            command::run::run(args, cli.color, &mut stdout, &mut std::io::stderr())
+        }
         Command::Schema => command::schema::run(&mut stdout),
         Command::Graph(args) => command::graph::run(args, cli.color, &mut stdout, &mut stderr),
+        Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
+        Command::Man => command::man::run(&mut stdout, &mut stderr),
     }
 }
-pub mod report;
-pub mod runtime;
-pub mod schema;
-pub mod source;
-pub mod yaml;

@@ -1,6 +1,8 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
+pub mod completions;
 pub mod graph;
+pub mod man;
 pub mod run;
 pub mod schema;
 pub mod validate;

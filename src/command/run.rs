@@ -15,7 +15,10 @@ use crate::exec::Executors;
 use crate::exit_code::ExitCode;
 use crate::report::diagnostics::{self, FileReport, HumanStyle};
 use crate::report::events::JsonLinesSink;
-use crate::runtime::event::{EventSink, NoEvents};
+use crate::report::outline::Outline;
+use crate::report::reporters::{ReportSettings, RunReporters};
+use crate::report::summary::DocumentLocation;
+use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions, RunResult};
 use crate::source::Source;
 use crate::{compile, frontend, yaml};
@@ -102,9 +105,24 @@ pub fn run(
             }
         },
     };
-    let events: Arc<dyn EventSink> = match &file_sink {
-        Some(sink) => sink.clone(),
-        None => Arc::new(NoEvents),
+    let settings = ReportSettings::choose(
+        args.progress,
+        args.quiet,
+        args.format == RunFormat::Human,
+        std::io::stderr().is_terminal(),
+        style,
+        args.junit.clone(),
+    );
+    let reporters = RunReporters::start(settings, Some(Arc::new(Outline::from_document(document))));
+    let mut sinks = reporters.sinks();
+    if let Some(sink) = &file_sink {
+        sinks.push(sink.clone());
+    }
+    // Nothing listening: the engine builds no events at all.
+    let events: Arc<dyn EventSink> = match sinks.len() {
+        0 => Arc::new(NoEvents),
+        1 => sinks.swap_remove(0),
+        _ => Arc::new(EventFanout(sinks)),
     };
     let options = RunOptions {
         max_steps: args.max_steps,
@@ -117,10 +135,21 @@ pub fn run(
     {
         let _ = writeln!(stderr, "warning: the events file is incomplete: {error}");
     }
+    let fault = match &result.outcome {
+        Outcome::Faulted(error) => Some(error),
+        _ => None,
+    };
+    let location = checked
+        .source
+        .as_ref()
+        .zip(checked.spans.as_ref())
+        .map(|(source, spans)| DocumentLocation { source, spans });
+    // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
+    let _ = reporters.finish(fault, location, stderr);
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
     let _ = match args.format {
         RunFormat::Json => writeln!(stdout, "{}", result_json(&result)),
-        RunFormat::Human => print_human(&result, stdout, stderr),
+        RunFormat::Human => print_human(&result, args.quiet, stdout, stderr),
     };
     match result.outcome {
         Outcome::Completed(_) => ExitCode::Success,
@@ -310,8 +339,11 @@ fn result_json(result: &RunResult) -> Value {
     }
 }
 
+/// The human format's stdout: the output of a completed run. Faults and cancellations were
+/// told on stderr by the run's closing report (summary, or the fault alone with `--quiet`).
 fn print_human(
     result: &RunResult,
+    quiet: bool,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -320,27 +352,8 @@ fn print_human(
             let text = serde_json::to_string_pretty(output).unwrap_or_else(|_| output.to_string());
             writeln!(stdout, "{text}")
         }
-        Outcome::Faulted(error) => {
-            let title = error.title.as_deref().unwrap_or("the workflow faulted");
-            writeln!(stderr, "error: {title}")?;
-            writeln!(stderr, "  type:     {}", error.type_)?;
-            writeln!(stderr, "  status:   {}", error.status)?;
-            if let Some(instance) = &error.instance {
-                writeln!(stderr, "  instance: {instance}")?;
-            }
-            if let Some(title) = &error.title {
-                writeln!(stderr, "  title:    {title}")?;
-            }
-            if let Some(detail) = &error.detail {
-                let mut lines = detail.lines();
-                writeln!(stderr, "  detail:   {}", lines.next().unwrap_or_default())?;
-                for line in lines {
-                    writeln!(stderr, "            {line}")?;
-                }
-            }
-            writeln!(stderr, "  run:      {}", result.id)
-        }
-        Outcome::Cancelled => writeln!(stderr, "cancelled: run {}", result.id),
+        Outcome::Cancelled if quiet => writeln!(stderr, "cancelled: run {}", result.id),
+        Outcome::Faulted(_) | Outcome::Cancelled => Ok(()),
     }
 }
 

@@ -2,3 +2,17 @@
 
 pub mod diagnostics;
 pub mod events;
+pub mod fmt;
+pub mod junit;
+pub mod outline;
+pub mod plain;
+pub mod progress;
+pub mod record;
+pub mod reporters;
+#[cfg(test)]
+pub(crate) mod script;
+pub mod summary;
+pub mod tracker;
+pub mod tree;
+#[cfg(test)]
+pub(crate) mod vt;

@@ -120,9 +120,10 @@ pub struct LifecycleEvent {
 
 impl LifecycleEvent {
     pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
+        let time = Utc::now();
         LifecycleEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            time: Utc::now(),
+            id: event_id(time),
+            time,
             run,
             task,
             kind,
@@ -184,6 +185,17 @@ impl LifecycleEvent {
         }
         event
     }
+}
+
+/// A UUID v7 for an event at `time`. The random bits come from the thread's generator:
+/// `Uuid::now_v7` asks the operating system for them, a system call per event that cost a
+/// 100,000-iteration loop a quarter of its time.
+fn event_id(time: DateTime<Utc>) -> String {
+    let millis = u64::try_from(time.timestamp_millis()).unwrap_or_default();
+    let random: [u8; 10] = rand::random();
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
 }
 
 /// Where the engine sends its events. The engine builds an event only when `enabled()` says
@@ -251,6 +263,10 @@ mod tests {
         assert_eq!(ce["data"]["task"], "/do/0/greet");
         assert_eq!(ce["data"]["workflow"], "flow.ns:1.0.0");
         assert!(ce["data"]["startedAt"].is_string());
+        let id = uuid::Uuid::parse_str(&event.id).expect("a UUID");
+        assert_eq!(id.get_version_num(), 7);
+        let (seconds, _) = id.get_timestamp().expect("v7 has a timestamp").to_unix();
+        assert_eq!(seconds, event.time.timestamp().unsigned_abs());
     }
 
     #[test]

@@ -1,0 +1,266 @@
+//! The record of a finished run that the summary and the JUnit report are written from: status,
+//! times, task counts, the slowest tasks and (when a report needs them) every task execution.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::report::outline::Outline;
+use crate::report::tracker::{Execution, Outcome, RunEnd, Step, Tracker, between, is_within};
+use crate::runtime::event::{EventSink, LifecycleEvent, RunIdentity};
+
+/// How many of the slowest tasks the summary lists.
+pub const SLOWEST_KEPT: usize = 5;
+
+/// Task executions by how they went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskCounts {
+    /// Executions that ran (everything but skipped ones).
+    pub run: u64,
+    pub completed: u64,
+    /// Executions where an error was raised (not those it only passed through).
+    pub failed: u64,
+    pub cancelled: u64,
+    pub skipped: u64,
+    /// Executions retried at least once.
+    pub retried: u64,
+    /// Retries of all executions together.
+    pub retries: u64,
+}
+
+/// Everything reporters need once a run is over.
+#[derive(Debug, Clone, Default)]
+pub struct RunRecord {
+    /// The main run (the first one seen; sub-workflows count in its tasks).
+    pub identity: Option<Arc<RunIdentity>>,
+    pub started: Option<DateTime<Utc>>,
+    pub end: Option<RunEnd>,
+    pub counts: TaskCounts,
+    /// The slowest executions of tasks that contain no others, slowest first.
+    pub slowest: Vec<Execution>,
+    /// Every execution in the order it ended, when the recorder keeps them.
+    pub executions: Vec<Execution>,
+}
+
+impl RunRecord {
+    pub fn duration(&self) -> Option<Duration> {
+        Some(between(self.started?, self.end.as_ref()?.at))
+    }
+
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.end.as_ref().map(|end| &end.outcome)
+    }
+
+    fn add(&mut self, execution: Execution, keep: bool) {
+        let counts = &mut self.counts;
+        match &execution.outcome {
+            Outcome::Completed => counts.completed += 1,
+            Outcome::Faulted(error) => {
+                let passed_through = error.instance.as_deref().is_some_and(|instance| {
+                    instance != &*execution.task && is_within(instance, &execution.task)
+                });
+                if !passed_through {
+                    counts.failed += 1;
+                }
+            }
+            Outcome::Cancelled => counts.cancelled += 1,
+            Outcome::Skipped => counts.skipped += 1,
+        }
+        if execution.outcome != Outcome::Skipped {
+            counts.run += 1;
+        }
+        if !execution.retries.is_empty() {
+            counts.retried += 1;
+            counts.retries += execution.retries.len() as u64;
+        }
+        if !execution.composite && execution.outcome != Outcome::Skipped {
+            self.consider_slowest(&execution);
+        }
+        if keep {
+            self.executions.push(execution);
+        }
+    }
+
+    fn consider_slowest(&mut self, execution: &Execution) {
+        let duration = execution.duration();
+        if self.slowest.len() == SLOWEST_KEPT
+            && self
+                .slowest
+                .last()
+                .is_some_and(|last| last.duration() >= duration)
+        {
+            return;
+        }
+        let position = self
+            .slowest
+            .iter()
+            .position(|kept| kept.duration() < duration)
+            .unwrap_or(self.slowest.len());
+        self.slowest.insert(position, execution.clone());
+        self.slowest.truncate(SLOWEST_KEPT);
+    }
+}
+
+struct RecorderState {
+    tracker: Tracker,
+    record: RunRecord,
+}
+
+/// An event sink that builds a [`RunRecord`]. Cheap per event: it does its bookkeeping under a
+/// short lock on the engine's thread and never does I/O.
+pub struct RunRecorder {
+    keep_executions: bool,
+    state: Mutex<RecorderState>,
+}
+
+impl RunRecorder {
+    /// `keep_executions`: remember every execution (the JUnit report needs them; the summary
+    /// does not, so a 100,000-iteration loop costs no memory without `--junit`).
+    pub fn new(outline: Option<Arc<Outline>>, keep_executions: bool) -> RunRecorder {
+        RunRecorder::keeping_recent(outline, keep_executions, 0)
+    }
+
+    /// A recorder whose tracker also keeps the last `recent` finished children of every open
+    /// task, so that the live view can draw from it (one tracker for both, not two).
+    pub fn keeping_recent(
+        outline: Option<Arc<Outline>>,
+        keep_executions: bool,
+        recent: usize,
+    ) -> RunRecorder {
+        RunRecorder {
+            keep_executions,
+            state: Mutex::new(RecorderState {
+                tracker: Tracker::new(outline, recent),
+                record: RunRecord::default(),
+            }),
+        }
+    }
+
+    /// Runs `f` on the tracker, under the recorder's lock (keep it short).
+    pub fn with_tracker<R>(&self, f: impl FnOnce(&mut Tracker) -> R) -> R {
+        f(&mut self.lock().tracker)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RecorderState> {
+        // A reporter that panicked mid-update leaves counts, not broken invariants: keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The record so far (complete once the workflow's final event has been emitted).
+    pub fn record(&self) -> RunRecord {
+        self.lock().record.clone()
+    }
+
+    /// The record, leaving an empty one behind (avoids copying every execution).
+    pub fn take(&self) -> RunRecord {
+        std::mem::take(&mut self.lock().record)
+    }
+}
+
+impl EventSink for RunRecorder {
+    fn emit(&self, event: LifecycleEvent) {
+        let keep = self.keep_executions;
+        let mut state = self.lock();
+        let RecorderState { tracker, record } = &mut *state;
+        tracker.observe(&event, &mut |step| match step {
+            Step::WorkflowStarted(run) => {
+                let main = record
+                    .identity
+                    .get_or_insert_with(|| Arc::clone(&run.identity));
+                if main.run_id == run.identity.run_id {
+                    record.started = Some(run.started);
+                }
+            }
+            Step::WorkflowFinished(run) => {
+                let main = record
+                    .identity
+                    .get_or_insert_with(|| Arc::clone(&run.identity));
+                if main.run_id == run.identity.run_id {
+                    record.started.get_or_insert(run.started);
+                    record.end.clone_from(&run.end);
+                }
+            }
+            Step::TaskFinished(execution) => {
+                record
+                    .identity
+                    .get_or_insert_with(|| Arc::clone(&execution.run));
+                record.add(execution, keep);
+            }
+            Step::TaskStarted(..) | Step::TaskRetrying(..) => {}
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::script::eventful_run;
+
+    fn recorded(keep: bool) -> RunRecord {
+        let recorder = RunRecorder::new(None, keep);
+        eventful_run().play(&recorder);
+        recorder.take()
+    }
+
+    #[test]
+    fn counts_and_status_of_the_eventful_run() {
+        let record = recorded(false);
+        assert_eq!(
+            record.counts,
+            TaskCounts {
+                run: 8,
+                completed: 7,
+                failed: 1,
+                cancelled: 0,
+                skipped: 1,
+                retried: 1,
+                retries: 2,
+            }
+        );
+        assert_eq!(record.duration(), Some(Duration::from_millis(5901)));
+        assert_eq!(record.outcome().map(Outcome::word), Some("faulted"));
+        assert_eq!(
+            record.identity.as_ref().map(|i| i.qualified_name.as_str()),
+            Some("pipeline.default:1.0.0")
+        );
+        assert!(record.executions.is_empty(), "not kept unless asked");
+    }
+
+    #[test]
+    fn slowest_lists_leaf_tasks_slowest_first() {
+        let record = recorded(true);
+        let slowest: Vec<_> = record.slowest.iter().map(Execution::label).collect();
+        assert_eq!(
+            slowest,
+            vec![
+                "/do/0/fetch",
+                "/do/3/both/fork/branches/0/left",
+                "/do/4/upload",
+                "/do/3/both/fork/branches/1/right",
+                "/do/2/each/do/0/add [2]",
+            ]
+        );
+        assert_eq!(record.executions.len(), 9);
+    }
+
+    #[test]
+    fn a_propagated_fault_counts_once() {
+        use crate::report::script::{Script, error_at};
+        use crate::runtime::error::ErrorKind;
+        let error = error_at(ErrorKind::Runtime, "boom", "/do/0/outer/do/0/inner");
+        let mut s = Script::new("nest");
+        s.workflow_started(0)
+            .started(1, "/do/0/outer")
+            .started(2, "/do/0/outer/do/0/inner")
+            .faulted(3, "/do/0/outer/do/0/inner", error.clone())
+            .faulted(4, "/do/0/outer", error.clone())
+            .workflow_faulted(5, error);
+        let recorder = RunRecorder::new(None, false);
+        s.play(&recorder);
+        let counts = recorder.record().counts;
+        assert_eq!((counts.run, counts.failed), (2, 1));
+    }
+}

@@ -1,0 +1,260 @@
+//! The reporters one `workflow run` uses, chosen from its flags and its terminal: the live tree
+//! or plain lines while it runs, then the summary (or only the fault, with `--quiet`) and the
+//! JUnit file. `command/run.rs` plugs [`RunReporters::sinks`] into the engine's event stream and
+//! calls [`RunReporters::finish`] once the engine returns.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::ProgressMode;
+use crate::report::diagnostics::HumanStyle;
+use crate::report::junit::render_junit;
+use crate::report::outline::Outline;
+use crate::report::plain::PlainSink;
+use crate::report::progress::ProgressSink;
+use crate::report::record::RunRecorder;
+use crate::report::summary::{DocumentLocation, render_fault, render_summary};
+use crate::runtime::error::WorkflowError;
+use crate::runtime::event::EventSink;
+
+/// What runs while the workflow does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveView {
+    Tree,
+    Plain,
+    Nothing,
+}
+
+/// What is printed on stderr once the run is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// Status, counts, slowest tasks, and the fault drawn at its task.
+    Summary,
+    /// Only the fault, if there is one (`--quiet`).
+    FaultOnly,
+    /// Nothing (machine-readable formats carry the outcome on stdout).
+    Nothing,
+}
+
+/// Every choice, made once from the flags.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    pub live: LiveView,
+    pub closing: Closing,
+    pub junit: Option<PathBuf>,
+    pub style: HumanStyle,
+}
+
+impl ReportSettings {
+    /// `human`: the run prints in the human format (not `--format json`).
+    pub fn choose(
+        progress: ProgressMode,
+        quiet: bool,
+        human: bool,
+        stderr_is_terminal: bool,
+        style: HumanStyle,
+        junit: Option<PathBuf>,
+    ) -> ReportSettings {
+        let live = match (quiet, progress) {
+            (true, _) | (_, ProgressMode::None) => LiveView::Nothing,
+            (_, ProgressMode::Plain) => LiveView::Plain,
+            (_, ProgressMode::Tty) => LiveView::Tree,
+            (_, ProgressMode::Auto) if stderr_is_terminal => LiveView::Tree,
+            (_, ProgressMode::Auto) => LiveView::Plain,
+        };
+        let closing = match (human, quiet) {
+            (false, _) => Closing::Nothing,
+            (true, true) => Closing::FaultOnly,
+            (true, false) => Closing::Summary,
+        };
+        ReportSettings {
+            live,
+            closing,
+            junit,
+            style,
+        }
+    }
+}
+
+/// The sinks of one run and what they print at its end.
+pub struct RunReporters {
+    settings: ReportSettings,
+    progress: Option<Arc<ProgressSink>>,
+    plain: Option<Arc<PlainSink>>,
+    recorder: Option<Arc<RunRecorder>>,
+}
+
+impl RunReporters {
+    /// Starts the live view (on stderr) when the settings ask for one.
+    pub fn start(settings: ReportSettings, outline: Option<Arc<Outline>>) -> RunReporters {
+        let keep = settings.junit.is_some();
+        let tree = settings.live == LiveView::Tree;
+        // The live tree draws from the recorder's tracker: one bookkeeping per event for both.
+        let recorder = if tree {
+            Some(Arc::new(ProgressSink::recorder(outline.clone(), keep)))
+        } else {
+            let needs_record = settings.closing == Closing::Summary || keep;
+            needs_record.then(|| Arc::new(RunRecorder::new(outline.clone(), keep)))
+        };
+        let progress = recorder.as_ref().filter(|_| tree).map(|recorder| {
+            let color = settings.style.color;
+            Arc::new(ProgressSink::stderr_following(
+                recorder.clone(),
+                outline.clone(),
+                color,
+            ))
+        });
+        let plain = (settings.live == LiveView::Plain).then(|| {
+            let out: Box<dyn Write + Send> = Box::new(std::io::stderr());
+            Arc::new(PlainSink::new(out, outline.clone()))
+        });
+        RunReporters {
+            settings,
+            progress,
+            plain,
+            recorder,
+        }
+    }
+
+    /// The sinks to hand the engine (empty when nothing listens, so events cost nothing).
+    pub fn sinks(&self) -> Vec<Arc<dyn EventSink>> {
+        let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
+        if let Some(progress) = self.progress.as_ref().filter(|p| p.enabled()) {
+            sinks.push(progress.clone());
+        }
+        if let Some(plain) = &self.plain {
+            sinks.push(plain.clone());
+        }
+        if let Some(recorder) = &self.recorder {
+            sinks.push(recorder.clone());
+        }
+        sinks
+    }
+
+    /// Ends the live view, prints the closing text on `stderr` and writes the JUnit file.
+    /// `fault` is the run's error, when it faulted. A JUnit file that cannot be written is
+    /// reported on `stderr` and returned as an error.
+    pub fn finish(
+        &self,
+        fault: Option<&WorkflowError>,
+        location: Option<DocumentLocation<'_>>,
+        stderr: &mut dyn Write,
+    ) -> Result<(), String> {
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
+        if let Some(plain) = &self.plain {
+            plain.finish();
+        }
+        let record = self.recorder.as_ref().map(|recorder| recorder.take());
+        let style = self.settings.style;
+        let closing = match (self.settings.closing, &record, fault) {
+            (Closing::Summary, Some(record), _) => render_summary(record, style, location),
+            (Closing::Summary | Closing::FaultOnly, _, Some(error)) => {
+                render_fault(error, style, location)
+            }
+            _ => String::new(),
+        };
+        // Output to a closed stderr has nowhere to go; the exit code still tells.
+        let _ = stderr.write_all(closing.as_bytes());
+        let (Some(path), Some(record)) = (&self.settings.junit, &record) else {
+            return Ok(());
+        };
+        std::fs::write(path, render_junit(record)).map_err(|error| {
+            let message = format!("cannot write the JUnit report {}: {error}", path.display());
+            let _ = writeln!(stderr, "error: {message}");
+            message
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STYLE: HumanStyle = HumanStyle {
+        color: false,
+        width: 80,
+    };
+
+    #[test]
+    fn the_terminal_decides_in_auto_mode_and_quiet_silences_the_live_view() {
+        let choose = |progress, quiet, human, tty| {
+            let settings = ReportSettings::choose(progress, quiet, human, tty, STYLE, None);
+            (settings.live, settings.closing)
+        };
+        assert_eq!(
+            choose(ProgressMode::Auto, false, true, true),
+            (LiveView::Tree, Closing::Summary)
+        );
+        assert_eq!(
+            choose(ProgressMode::Auto, false, true, false),
+            (LiveView::Plain, Closing::Summary)
+        );
+        assert_eq!(
+            choose(ProgressMode::Tty, true, true, true),
+            (LiveView::Nothing, Closing::FaultOnly)
+        );
+        assert_eq!(
+            choose(ProgressMode::None, false, false, true),
+            (LiveView::Nothing, Closing::Nothing)
+        );
+        assert_eq!(
+            choose(ProgressMode::Plain, false, false, true),
+            (LiveView::Plain, Closing::Nothing)
+        );
+    }
+
+    #[test]
+    fn nothing_listens_when_nothing_is_shown() {
+        let settings = ReportSettings::choose(ProgressMode::None, false, false, false, STYLE, None);
+        let reporters = RunReporters::start(settings, None);
+        assert!(reporters.sinks().is_empty());
+        let mut err = Vec::new();
+        assert_eq!(reporters.finish(None, None, &mut err), Ok(()));
+        assert!(err.is_empty());
+    }
+
+    #[test]
+    fn quiet_prints_only_the_fault_and_junit_is_written() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("report.xml");
+        let settings = ReportSettings::choose(
+            ProgressMode::Auto,
+            true,
+            true,
+            false,
+            STYLE,
+            Some(path.clone()),
+        );
+        let reporters = RunReporters::start(settings, None);
+        let run = crate::report::script::eventful_run();
+        for sink in reporters.sinks() {
+            run.play(sink.as_ref());
+        }
+        let error = WorkflowError::new(crate::runtime::error::ErrorKind::Runtime, "Upload failed");
+        let mut err = Vec::new();
+        assert_eq!(reporters.finish(Some(&error), None, &mut err), Ok(()));
+        let err = String::from_utf8(err).expect("utf-8");
+        assert!(err.starts_with("error: Upload failed (500)"), "{err}");
+        let xml = std::fs::read_to_string(&path).expect("JUnit written");
+        assert!(
+            xml.contains("<testsuite name=\"pipeline.default:1.0.0\""),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn an_unwritable_junit_path_is_reported() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let missing = dir.path().join("missing").join("report.xml");
+        let settings =
+            ReportSettings::choose(ProgressMode::None, false, true, false, STYLE, Some(missing));
+        let reporters = RunReporters::start(settings, None);
+        let mut err = Vec::new();
+        let result = reporters.finish(None, None, &mut err);
+        assert!(result.is_err());
+        assert!(String::from_utf8_lossy(&err).contains("cannot write the JUnit report"));
+    }
+}

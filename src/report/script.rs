@@ -1,0 +1,185 @@
+//! Synthetic event sequences for reporter tests: a run told event by event, at chosen times
+//! (milliseconds after a fixed epoch) with predictable ids, so rendered output is stable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::runtime::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
+
+/// The instant every script starts from: 2026-01-02 10:00:00 UTC.
+pub(crate) fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 2, 10, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub(crate) fn identity(name: &str, run_id: &str) -> Arc<RunIdentity> {
+    Arc::new(RunIdentity {
+        run_id: run_id.into(),
+        qualified_name: format!("{name}.default:1.0.0"),
+        namespace: "default".into(),
+        name: name.into(),
+        version: "1.0.0".into(),
+    })
+}
+
+/// An error as a task would raise it, with `instance` set to the task.
+pub(crate) fn error_at(kind: ErrorKind, title: &str, task: &str) -> WorkflowError {
+    WorkflowError::new(kind, title).at_instance(task)
+}
+
+pub(crate) struct Script {
+    run: Arc<RunIdentity>,
+    events: Vec<LifecycleEvent>,
+}
+
+impl Script {
+    pub(crate) fn new(name: &str) -> Script {
+        Script {
+            run: identity(name, "run-1"),
+            events: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_run(run: Arc<RunIdentity>) -> Script {
+        Script {
+            run,
+            events: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, ms: i64, task: Option<&str>, kind: EventKind) -> &mut Script {
+        let id = format!("event-{}", self.events.len() + 1);
+        self.events.push(LifecycleEvent {
+            id,
+            time: epoch() + chrono::Duration::milliseconds(ms),
+            run: Arc::clone(&self.run),
+            task: task.map(Arc::from),
+            kind,
+        });
+        self
+    }
+
+    pub(crate) fn workflow_started(&mut self, ms: i64) -> &mut Script {
+        self.push(ms, None, EventKind::WorkflowStarted)
+    }
+
+    pub(crate) fn workflow_completed(&mut self, ms: i64) -> &mut Script {
+        let output = crate::expr::Val::Null;
+        self.push(ms, None, EventKind::WorkflowCompleted { output })
+    }
+
+    pub(crate) fn workflow_faulted(&mut self, ms: i64, error: WorkflowError) -> &mut Script {
+        self.push(ms, None, EventKind::WorkflowFaulted { error })
+    }
+
+    pub(crate) fn workflow_cancelled(&mut self, ms: i64) -> &mut Script {
+        self.push(ms, None, EventKind::WorkflowCancelled)
+    }
+
+    pub(crate) fn started(&mut self, ms: i64, task: &str) -> &mut Script {
+        self.push(ms, Some(task), EventKind::TaskCreated);
+        self.push(ms, Some(task), EventKind::TaskStarted)
+    }
+
+    pub(crate) fn completed(&mut self, ms: i64, task: &str) -> &mut Script {
+        let output = crate::expr::Val::Null;
+        self.push(ms, Some(task), EventKind::TaskCompleted { output })
+    }
+
+    pub(crate) fn faulted(&mut self, ms: i64, task: &str, error: WorkflowError) -> &mut Script {
+        self.push(ms, Some(task), EventKind::TaskFaulted { error })
+    }
+
+    pub(crate) fn retried(
+        &mut self,
+        ms: i64,
+        task: &str,
+        attempt: u32,
+        delay_ms: u64,
+        error: WorkflowError,
+    ) -> &mut Script {
+        let delay = Duration::from_millis(delay_ms);
+        let kind = EventKind::TaskRetried {
+            attempt,
+            delay,
+            error,
+        };
+        self.push(ms, Some(task), kind)
+    }
+
+    pub(crate) fn skipped(&mut self, ms: i64, task: &str) -> &mut Script {
+        self.push(ms, Some(task), EventKind::TaskSkipped)
+    }
+
+    pub(crate) fn cancelled(&mut self, ms: i64, task: &str) -> &mut Script {
+        self.push(ms, Some(task), EventKind::TaskCancelled)
+    }
+
+    pub(crate) fn events(&self) -> Vec<LifecycleEvent> {
+        self.events.clone()
+    }
+
+    /// Sends every event to `sink`, in order.
+    pub(crate) fn play(&self, sink: &dyn EventSink) {
+        for event in &self.events {
+            sink.emit(event.clone());
+        }
+    }
+}
+
+/// The run the reporter snapshots share: a fetch retried twice, a skipped check, a two-item
+/// loop, a fork of two branches, and a final task that faults the workflow.
+pub(crate) fn eventful_run() -> Script {
+    let mut s = Script::new("pipeline");
+    let unavailable = || {
+        error_at(
+            ErrorKind::Communication,
+            "Service Unavailable",
+            "/do/0/fetch",
+        )
+    };
+    s.workflow_started(0)
+        .started(1, "/do/0/fetch")
+        .retried(120, "/do/0/fetch", 1, 1000, unavailable().with_status(503))
+        .started(1120, "/do/0/fetch")
+        .retried(1250, "/do/0/fetch", 2, 2000, unavailable().with_status(503))
+        .started(3250, "/do/0/fetch")
+        .completed(3700, "/do/0/fetch")
+        .skipped(3701, "/do/1/check")
+        .started(3702, "/do/2/each")
+        .started(3703, "/do/2/each/do/0/add")
+        .completed(3710, "/do/2/each/do/0/add")
+        .started(3711, "/do/2/each/do/0/add")
+        .completed(3760, "/do/2/each/do/0/add")
+        .completed(3761, "/do/2/each")
+        .started(3800, "/do/3/both")
+        .started(3801, "/do/3/both/fork/branches/0/left")
+        .started(3801, "/do/3/both/fork/branches/1/right")
+        .completed(4300, "/do/3/both/fork/branches/1/right")
+        .completed(5100, "/do/3/both/fork/branches/0/left")
+        .completed(5101, "/do/3/both");
+    let boom = error_at(ErrorKind::Runtime, "Upload failed", "/do/4/upload")
+        .with_detail("exit code 2: permission denied <bucket> & \"quota\"");
+    s.started(5200, "/do/4/upload")
+        .faulted(5900, "/do/4/upload", boom.clone())
+        .workflow_faulted(5901, boom);
+    s
+}
+
+/// What the parser would say about the eventful run's document: `each` is a `for`.
+pub(crate) fn eventful_outline() -> crate::report::outline::Outline {
+    let mut outline = crate::report::outline::Outline::default();
+    outline.insert("/do/0/fetch", "call http", false);
+    outline.insert("/do/1/check", "wait", false);
+    outline.insert("/do/2/each", "for", true);
+    outline.insert("/do/2/each/do/0/add", "set", false);
+    outline.insert("/do/3/both", "fork", false);
+    outline.insert("/do/3/both/fork/branches/0/left", "run", false);
+    outline.insert("/do/3/both/fork/branches/1/right", "run", false);
+    outline.insert("/do/4/upload", "run", false);
+    outline
+}

@@ -1,0 +1,244 @@
+//! The end-of-run summary of a human-format run: status, duration, task counts, the slowest
+//! tasks, and on fault the error drawn as a diagnostic at the task's place in the YAML.
+
+use crate::diagnostic::Diagnostic;
+use crate::report::diagnostics::{FileReport, HumanStyle, render_human};
+use crate::report::fmt::{self, Paint, paint};
+use crate::report::record::RunRecord;
+use crate::report::tracker::Outcome;
+use crate::runtime::error::{ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, WorkflowError};
+use crate::source::Source;
+use crate::yaml::SpanIndex;
+
+/// Where the run's document came from, to point errors at their task.
+#[derive(Clone, Copy)]
+pub struct DocumentLocation<'a> {
+    pub source: &'a Source,
+    pub spans: &'a SpanIndex,
+}
+
+/// The whole summary: a status line, counts, slowest tasks, and the fault when there is one.
+pub fn render_summary(
+    record: &RunRecord,
+    style: HumanStyle,
+    location: Option<DocumentLocation<'_>>,
+) -> String {
+    let color = style.color;
+    let name = record
+        .identity
+        .as_ref()
+        .map_or("workflow", |identity| identity.qualified_name.as_str());
+    let (mark, word, tone) = match record.outcome() {
+        Some(Outcome::Completed) => ("✓", "completed", Paint::Good),
+        Some(Outcome::Faulted(_)) => ("✗", "faulted", Paint::Bad),
+        Some(Outcome::Cancelled | Outcome::Skipped) => ("⊘", "cancelled", Paint::Warn),
+        None => ("…", "did not finish", Paint::Warn),
+    };
+    let preposition = if word == "completed" { "in" } else { "after" };
+    let took = record
+        .duration()
+        .map(|duration| format!(" {preposition} {}", fmt::duration(duration)))
+        .unwrap_or_default();
+    let run = record
+        .identity
+        .as_ref()
+        .map(|identity| paint(&format!(" (run {})", identity.run_id), Paint::Dim, color))
+        .unwrap_or_default();
+    let mut out = format!(
+        "{} {} {}{}{run}\n",
+        paint(mark, tone, color),
+        paint(name, Paint::Bold, color),
+        paint(word, tone, color),
+        took
+    );
+    out.push_str(&format!("  tasks: {}\n", counts_line(record)));
+    if !record.slowest.is_empty() {
+        out.push_str("  slowest:\n");
+        let width = record
+            .slowest
+            .iter()
+            .map(|execution| fmt::duration(execution.duration()).len())
+            .max()
+            .unwrap_or(0);
+        for execution in &record.slowest {
+            let took = fmt::duration(execution.duration());
+            let retries = match execution.retries.len() as u64 {
+                0 => String::new(),
+                n => paint(
+                    &format!(" ({})", fmt::plural(n, "retry", "retries")),
+                    Paint::Dim,
+                    color,
+                ),
+            };
+            out.push_str(&format!(
+                "    {took:>width$}  {}{retries}\n",
+                execution.label()
+            ));
+        }
+    }
+    if let Some(Outcome::Faulted(error)) = record.outcome() {
+        out.push('\n');
+        out.push_str(&render_fault(error, style, location));
+    }
+    out
+}
+
+/// `9 run · 1 failed · 1 retried (2 retries) · 1 skipped`: zero counts other than `run` left out.
+fn counts_line(record: &RunRecord) -> String {
+    let counts = &record.counts;
+    let mut parts = vec![format!("{} run", counts.run)];
+    if counts.failed > 0 {
+        parts.push(format!("{} failed", counts.failed));
+    }
+    if counts.retried > 0 {
+        parts.push(format!(
+            "{} retried ({})",
+            counts.retried,
+            fmt::plural(counts.retries, "retry", "retries")
+        ));
+    }
+    if counts.skipped > 0 {
+        parts.push(format!("{} skipped", counts.skipped));
+    }
+    if counts.cancelled > 0 {
+        parts.push(format!("{} cancelled", counts.cancelled));
+    }
+    parts.join(" · ")
+}
+
+/// A run's error as a miette diagnostic at the task that raised it (its `instance`), or as plain
+/// lines when the document or the task's place is unknown. `--quiet` prints only this.
+pub fn render_fault(
+    error: &WorkflowError,
+    style: HumanStyle,
+    location: Option<DocumentLocation<'_>>,
+) -> String {
+    let status = error.status;
+    let title = error.title.as_deref().unwrap_or("the workflow faulted");
+    let mut diagnostic = Diagnostic::error(error_code(&error.type_), format!("{title} ({status})"))
+        .with_label(
+            error
+                .detail
+                .clone()
+                .unwrap_or_else(|| "this task faulted".to_string()),
+        )
+        .with_help(format!("error type: {}", error.type_));
+    let instance = error
+        .instance
+        .as_deref()
+        .filter(|i| !i.is_empty() && *i != "/");
+    let Some(location) = location else {
+        return plain_fault(error, title);
+    };
+    if let Some(instance) = instance {
+        diagnostic = diagnostic.at_pointer(instance);
+        diagnostic.span = location.spans.locate(instance, true);
+    }
+    if diagnostic.span.is_none() {
+        return plain_fault(error, title);
+    }
+    let report = FileReport {
+        path: location.source.path.display().to_string(),
+        source: Some(location.source.clone()),
+        diagnostics: vec![diagnostic],
+    };
+    render_human(&report, style)
+}
+
+/// The error object line by line, for when there is no source to point into.
+fn plain_fault(error: &WorkflowError, title: &str) -> String {
+    let mut out = format!("error: {title} ({})\n", error.status);
+    if let Some(detail) = &error.detail {
+        out.push_str(&format!("  detail: {detail}\n"));
+    }
+    if let Some(instance) = &error.instance {
+        out.push_str(&format!("  at: {instance}\n"));
+    }
+    out.push_str(&format!("  type: {}\n", error.type_));
+    out
+}
+
+/// A stable diagnostic code per standard error kind (`runtime::timeout`), `runtime::error` for
+/// the types a workflow defines itself.
+fn error_code(type_uri: &str) -> &'static str {
+    const KINDS: [(&str, &str); 8] = [
+        ("configuration", "runtime::configuration"),
+        ("validation", "runtime::validation"),
+        ("expression", "runtime::expression"),
+        ("authentication", "runtime::authentication"),
+        ("authorization", "runtime::authorization"),
+        ("timeout", "runtime::timeout"),
+        ("communication", "runtime::communication"),
+        ("runtime", "runtime::runtime"),
+    ];
+    let kind = type_uri
+        .strip_prefix(ERROR_TYPE_PREFIX)
+        .or_else(|| type_uri.strip_prefix(LEGACY_ERROR_TYPE_PREFIX));
+    kind.and_then(|kind| KINDS.iter().find(|(name, _)| *name == kind))
+        .map_or("runtime::error", |(_, code)| code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::record::RunRecorder;
+    use crate::report::script::{Script, eventful_run};
+
+    const DOCUMENT: &str = "document:\n  dsl: '1.0.3'\n  namespace: default\n  name: pipeline\n  version: '1.0.0'\ndo:\n  - fetch:\n      wait: PT1S\n  - check:\n      if: ${ false }\n      wait: PT1S\n  - each:\n      for:\n        in: ${ [1, 2] }\n      do:\n        - add:\n            set:\n              x: 1\n  - both:\n      fork:\n        branches:\n          - left:\n              wait: PT1S\n          - right:\n              wait: PT1S\n  - upload:\n      raise:\n        error:\n          type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime\n          status: 500\n";
+
+    fn plain() -> HumanStyle {
+        HumanStyle {
+            color: false,
+            width: 80,
+        }
+    }
+
+    fn record_of(script: &Script) -> RunRecord {
+        let recorder = RunRecorder::new(None, false);
+        script.play(&recorder);
+        recorder.take()
+    }
+
+    #[test]
+    fn summary_of_a_faulted_run_points_at_the_task() {
+        let source = Source::new("pipeline.yaml", DOCUMENT);
+        let loaded = crate::yaml::load(&source).expect("loads");
+        let location = DocumentLocation {
+            source: &source,
+            spans: &loaded.spans,
+        };
+        let text = render_summary(&record_of(&eventful_run()), plain(), Some(location));
+        insta::assert_snapshot!(text);
+        assert!(!text.contains('\u{1b}'), "no escape codes without colour");
+    }
+
+    #[test]
+    fn summary_of_a_completed_run_has_no_error() {
+        let mut s = Script::new("hello");
+        s.workflow_started(0)
+            .started(1, "/do/0/greet")
+            .completed(1500, "/do/0/greet")
+            .workflow_completed(1501);
+        let text = render_summary(&record_of(&s), plain(), None);
+        assert_eq!(
+            text,
+            "✓ hello.default:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  /do/0/greet\n"
+        );
+    }
+
+    #[test]
+    fn a_fault_without_a_document_is_plain_lines() {
+        let error = crate::report::script::error_at(
+            crate::runtime::error::ErrorKind::Timeout,
+            "Timed out",
+            "/do/0/slow",
+        );
+        let text = render_fault(&error, plain(), None);
+        assert_eq!(
+            text,
+            "error: Timed out (408)\n  at: /do/0/slow\n  type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout\n"
+        );
+        assert_eq!(error_code(&error.type_), "runtime::timeout");
+        assert_eq!(error_code("urn:custom"), "runtime::error");
+    }
+}
