@@ -438,7 +438,7 @@ async fn enormous_delays_and_limits_do_not_overflow() {
               days: 100000000000
 "#);
     let (outcome, recorder) = observed(&yaml, json!({"k": true})).await;
-    // The first delay ends beyond any representable instant: no retry starts, the error is caught.
+    // The first delay reaches past the total limit: no retry starts, the error is caught.
     assert_eq!(outcome, Outcome::Completed(json!({"k": true})));
     assert!(
         recorder
