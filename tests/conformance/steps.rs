@@ -48,7 +48,7 @@ async fn executed_with_budget(world: &mut WorkflowWorld, steps: u64) {
 }
 
 #[when(
-    regex = r"^the workflow is executed and interrupted with (SIGINT|SIGTERM) after (\d+) milliseconds$"
+    regex = r"^the workflow is executed and interrupted with (SIGINT|SIGTERM) (\d+) milliseconds after its first task started$"
 )]
 async fn executed_and_interrupted(world: &mut WorkflowWorld, signal: String, after: u64) {
     let signal = if signal == "SIGINT" {

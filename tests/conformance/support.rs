@@ -65,7 +65,11 @@ pub async fn execute(definition: &str, input: &Value, launch: &Launch) -> Run {
     let started = Instant::now();
     let child = command.spawn().expect("spawn the workflow binary");
     if let (Some((signal, after)), Some(pid)) = (launch.signal, child.id()) {
+        let events_path = events_path.clone();
         tokio::spawn(async move {
+            // The delay counts from the first task start, not from spawning: on a loaded machine
+            // a process may need longer than the delay just to start.
+            wait_for_first_task(&events_path).await;
             tokio::time::sleep(after).await;
             // SAFETY: kill(2) with a pid we spawned and a plain signal number has no memory
             // effects; if the process already exited the call fails harmlessly with ESRCH.
@@ -89,6 +93,19 @@ pub async fn execute(definition: &str, input: &Value, launch: &Launch) -> Run {
         elapsed,
         stdout,
         stderr,
+    }
+}
+
+/// Polls the events file until a task has started (bounded by the run limit).
+async fn wait_for_first_task(events_path: &Path) {
+    let deadline = Instant::now() + RUN_LIMIT;
+    while Instant::now() < deadline {
+        let started = std::fs::read_to_string(events_path)
+            .is_ok_and(|text| text.contains("io.serverlessworkflow.task.started.v1"));
+        if started {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

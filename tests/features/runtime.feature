@@ -160,7 +160,7 @@ Feature: Runtime variables, lifecycle events and cancellation
             wait:
               seconds: 20
       """
-    When the workflow is executed and interrupted with SIGINT after 500 milliseconds
+    When the workflow is executed and interrupted with SIGINT 500 milliseconds after its first task started
     Then the workflow should be cancelled
     And the run should take less than 5 seconds
     And task pause should have been cancelled
@@ -188,7 +188,7 @@ Feature: Runtime variables, lifecycle events and cancellation
             set:
               reached: true
       """
-    When the workflow is executed and interrupted with SIGTERM after 500 milliseconds
+    When the workflow is executed and interrupted with SIGTERM 500 milliseconds after its first task started
     Then the workflow should be cancelled
     And the run should take less than 5 seconds
     And task after should not have run
