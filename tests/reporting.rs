@@ -123,7 +123,7 @@ fn the_live_tree_draws_and_clears_on_a_terminal() {
     }
     let binary = workflow().get_program().to_string_lossy().into_owned();
     let shell_command = format!(
-        "stty cols 80 rows 24; exec '{binary}' run --color never '{}'",
+        "stty cols 80 rows 50; exec '{binary}' run --color never '{}'",
         fixture().display()
     );
     let output = Command::new("script")
@@ -137,7 +137,7 @@ fn the_live_tree_draws_and_clears_on_a_terminal() {
         transcript.contains("\u{1b}[2K"),
         "the view redraws in place: {transcript:?}"
     );
-    let screen = terminal::replay(&transcript, 80, 24);
+    let screen = terminal::replay(&transcript, 80, 50);
     let first = screen.first().map(String::as_str).unwrap_or_default();
     assert!(
         first.starts_with("✗ reporting.test:1.0.0 faulted after"),

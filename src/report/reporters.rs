@@ -237,7 +237,8 @@ mod tests {
         let mut err = Vec::new();
         assert_eq!(reporters.finish(Some(&error), None, &mut err), Ok(()));
         let err = String::from_utf8(err).expect("utf-8");
-        assert!(err.starts_with("error: Upload failed (500)"), "{err}");
+        assert!(err.starts_with("error: Upload failed\n  type:"), "{err}");
+        assert!(err.contains("  status:   500\n"), "{err}");
         let xml = std::fs::read_to_string(&path).expect("JUnit written");
         assert!(
             xml.contains("<testsuite name=\"pipeline.default:1.0.0\""),

@@ -127,34 +127,40 @@ pub fn render_fault(
         .instance
         .as_deref()
         .filter(|i| !i.is_empty() && *i != "/");
+    let object = error_object(error, title);
     let Some(location) = location else {
-        return plain_fault(error, title);
+        return object;
     };
     if let Some(instance) = instance {
         diagnostic = diagnostic.at_pointer(instance);
         diagnostic.span = location.spans.locate(instance, true);
     }
     if diagnostic.span.is_none() {
-        return plain_fault(error, title);
+        return object;
     }
     let report = FileReport {
         path: location.source.path.display().to_string(),
         source: Some(location.source.clone()),
         diagnostics: vec![diagnostic],
     };
-    render_human(&report, style)
+    format!("{object}\n{}", render_human(&report, style))
 }
 
-/// The error object line by line, for when there is no source to point into.
-fn plain_fault(error: &WorkflowError, title: &str) -> String {
-    let mut out = format!("error: {title} ({})\n", error.status);
+/// The problem-details object field by field: what scripts grep for and what people copy into
+/// a bug report, whether or not the task can be pointed at in the source.
+fn error_object(error: &WorkflowError, title: &str) -> String {
+    let mut out = format!("error: {title}\n");
+    out.push_str(&format!("  type:     {}\n", error.type_));
+    out.push_str(&format!("  status:   {}\n", error.status));
+    if let Some(title) = &error.title {
+        out.push_str(&format!("  title:    {title}\n"));
+    }
     if let Some(detail) = &error.detail {
-        out.push_str(&format!("  detail: {detail}\n"));
+        out.push_str(&format!("  detail:   {detail}\n"));
     }
     if let Some(instance) = &error.instance {
-        out.push_str(&format!("  at: {instance}\n"));
+        out.push_str(&format!("  instance: {instance}\n"));
     }
-    out.push_str(&format!("  type: {}\n", error.type_));
     out
 }
 
@@ -227,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fault_without_a_document_is_plain_lines() {
+    fn a_fault_without_a_document_is_the_error_object() {
         let error = crate::report::script::error_at(
             crate::runtime::error::ErrorKind::Timeout,
             "Timed out",
@@ -236,7 +242,7 @@ mod tests {
         let text = render_fault(&error, plain(), None);
         assert_eq!(
             text,
-            "error: Timed out (408)\n  at: /do/0/slow\n  type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout\n"
+            "error: Timed out\n  type:     https://serverlessworkflow.io/spec/1.0.0/errors/timeout\n  status:   408\n  title:    Timed out\n  instance: /do/0/slow\n"
         );
         assert_eq!(error_code(&error.type_), "runtime::timeout");
         assert_eq!(error_code("urn:custom"), "runtime::error");
