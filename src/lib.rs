@@ -23,6 +23,9 @@ pub mod schema;
 pub mod source;
 pub mod yaml;
 
+#[cfg(test)]
+mod test_support;
+
 use crate::cli::{Cli, Command};
 use crate::exit_code::ExitCode;
 use clap::Parser;

@@ -44,7 +44,6 @@ mod tests {
     use crate::document::*;
     use saphyr::{LoadableYamlNode, Scalar, Yaml};
     use serde_json::json;
-    use std::path::PathBuf;
 
     /// Test-only YAML → JSON conversion (the real loader, with spans, lives in `yaml.rs`).
     fn to_json(yaml: &Yaml) -> Value {
@@ -75,19 +74,7 @@ mod tests {
         }
     }
 
-    /// `../shared/spec/<sub>` from the repository root; a git worktree one level deeper
-    /// (`wt/<name>`) finds it at `../../shared/spec`.
-    fn spec_dir(sub: &str) -> Option<PathBuf> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let found = ["../shared/spec", "../../shared/spec"]
-            .iter()
-            .map(|relative| root.join(relative).join(sub))
-            .find(|dir| dir.is_dir());
-        if found.is_none() {
-            println!("note: ../shared/spec/{sub} is absent; skipping");
-        }
-        found
-    }
+    use crate::test_support::spec_dir;
 
     fn load(path: &std::path::Path) -> Value {
         let text =

@@ -26,19 +26,7 @@ const TRICKY: [&str; 12] = [
 ];
 
 fn examples() -> Vec<PathBuf> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/spec/examples"
-    ));
-    if !dir.is_dir() {
-        println!("note: {} is absent; skipping", dir.display());
-        return Vec::new();
-    }
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    paths.sort();
-    paths
+    crate::test_support::spec_documents("examples")
 }
 
 /// Pointers of every string value, in document order.

@@ -5,15 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::compile;
 
-fn spec_dir(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec")).join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("note: {} is absent; skipping", dir.display());
-        None
-    }
-}
+use crate::test_support::spec_dir;
 
 fn compiles(path: &Path, checked: crate::frontend::Checked) -> usize {
     let Some(document) = checked.valid_document() else {

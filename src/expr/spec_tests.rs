@@ -7,7 +7,7 @@
 
 use super::{Expr, strip_expression};
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const DSL_VARS: [&str; 11] = [
     "context",
@@ -24,16 +24,7 @@ const DSL_VARS: [&str; 11] = [
 ];
 
 fn spec_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "note: {} is absent; skipping the spec expression tests",
-            dir.display()
-        );
-        None
-    }
+    crate::test_support::spec_dir("")
 }
 
 fn text<'a>(node: &'a Yaml<'_>) -> Option<&'a str> {

@@ -29,18 +29,7 @@ pub(crate) fn parsed(text: &str) -> Document {
     crate::parse::parse(&loaded.value).unwrap_or_else(|d| panic!("{d:#?}"))
 }
 
-/// `../shared/spec/<sub>` next to the repository (or two levels up from a worktree).
-pub(crate) fn spec_dir(sub: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let found = ["../shared/spec", "../../shared/spec"]
-        .iter()
-        .map(|relative| root.join(relative).join(sub))
-        .find(|dir| dir.is_dir());
-    if found.is_none() {
-        println!("note: ../shared/spec/{sub} is absent; skipping");
-    }
-    found
-}
+pub(crate) use crate::test_support::spec_dir;
 
 /// Every `.yaml`/`.yml`/`.json` file of a directory as (snapshot name, document), sorted.
 pub(crate) fn documents_in(dir: &Path) -> Vec<(String, Document)> {

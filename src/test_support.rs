@@ -1,0 +1,36 @@
+//! Helpers shared by unit tests: the spec's reference material, which lives beside the repository
+//! (`../shared/spec`, or where `WORKFLOW_SPEC_DIR` points) and is never part of it.
+
+use std::path::PathBuf;
+
+/// `<spec>/<sub>` when it exists; otherwise prints a note (so a skipped test says why) and
+/// returns `None`.
+pub(crate) fn spec_dir(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("WORKFLOW_SPEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec")));
+    let dir = root.join(sub);
+    if dir.exists() {
+        Some(dir)
+    } else {
+        println!("note: {} is absent; skipping", dir.display());
+        None
+    }
+}
+
+/// The `.yaml`, `.yml` and `.json` files directly in `<spec>/<sub>`, sorted; empty when absent.
+pub(crate) fn spec_documents(sub: &str) -> Vec<PathBuf> {
+    let Some(dir) = spec_dir(sub) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    paths.retain(|path| {
+        path.extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| matches!(ext, "yaml" | "yml" | "json"))
+    });
+    paths.sort();
+    paths
+}
