@@ -128,6 +128,13 @@ fn the_input_is_still_checked() {
     let result: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(result["status"], "faulted");
     assert_eq!(result["error"]["status"], 400);
+    // Without `--input` there is nothing to check: the plan needs none.
+    let (code, stdout, _) = dry_run(&[path_arg(&file)]);
+    assert_eq!(code, ExitCode::Success.code());
+    assert!(
+        stdout.starts_with("plan of examples/order-routing"),
+        "{stdout}"
+    );
     let (code, _, stderr) = dry_run(&[path_arg(&file), "--input", "{not json"]);
     assert_eq!(code, ExitCode::Usage.code());
     assert!(stderr.contains("not valid JSON"), "{stderr}");

@@ -19,7 +19,9 @@ use crate::runtime::check_input;
 pub(crate) struct DryRun<'a> {
     pub document: &'a Document,
     pub machine: &'a Machine,
-    pub input: &'a Value,
+    /// The `--input` value; `None` when the flag was absent: a plan needs no input, and the
+    /// default `{}` would fail most input schemas for no use.
+    pub input: Option<&'a Value>,
     pub format: RunFormat,
     pub style: HumanStyle,
     pub location: Option<DocumentLocation<'a>>,
@@ -29,7 +31,8 @@ impl DryRun<'_> {
     /// Prints the plan (exit 0), or the input's schema violation as a run would report it
     /// (exit 1).
     pub(crate) fn finish(self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-        if let Err(error) = check_input(self.machine, self.input) {
+        let checked = self.input.map(|input| check_input(self.machine, input));
+        if let Some(Err(error)) = checked {
             // Output to a closed pipe cannot be reported anywhere useful; the exit code tells.
             let _ = match self.format {
                 RunFormat::Json => writeln!(

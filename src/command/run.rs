@@ -105,7 +105,7 @@ pub fn run(
         let dry_run = DryRun {
             document,
             machine: &machine,
-            input: &input,
+            input: args.input.is_some().then_some(&input),
             format: args.format,
             style,
             location,

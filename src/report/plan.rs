@@ -272,6 +272,51 @@ mod tests {
         assert_eq!(json["name"], "p");
     }
 
+    #[test]
+    fn loops_forks_timeouts_and_jumps_are_described() {
+        let document = checked(
+            "t.yaml",
+            &format!(
+                "{HEAD}use:
+  timeouts:
+    short: {{after: PT90S}}
+timeout:
+  after: {{minutes: 5}}
+do:
+  - each:
+      for: {{each: pet, in: '${{ .pets }}', at: i}}
+      timeout: short
+      do:
+        - race:
+            fork:
+              compete: true
+              branches:
+                - one: {{wait: PT1S}}
+                - two: {{wait: PT2S}}
+            then: exit
+  - again:
+      if: ${{ .retry }}
+      set: '${{ . }}'
+      then: each
+"
+            ),
+        );
+        let plan = Plan::of(&document);
+        assert_eq!(plan.notes, vec!["timeout 5m".to_string()]);
+        let each = &plan.steps[0];
+        assert_eq!(each.detail, "for each pet in ${ .pets } at i");
+        assert_eq!(each.notes, vec!["timeout 1m 30s (short)".to_string()]);
+        let race = &each.sections[0].steps[0];
+        assert_eq!(race.detail, "2 branches, compete: the first to finish wins");
+        assert_eq!(race.notes, vec!["then exit".to_string()]);
+        let again = &plan.steps[1];
+        assert_eq!(again.detail, "${ . }");
+        assert_eq!(
+            again.notes,
+            vec!["if ${ .retry }".to_string(), "then → each".to_string()]
+        );
+    }
+
     fn workflow_files(dir: &Path) -> Vec<PathBuf> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
