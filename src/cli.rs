@@ -130,6 +130,12 @@ pub struct RunArgs {
     /// Write a JUnit XML report to PATH: one test case per task execution, for CI test reporters.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+
+    /// Check and compile the document, check the input against its schema, then print the plan
+    /// (the tasks in the order they would run, with what is known statically) and stop: nothing
+    /// is executed, no event or report file is written. `--format json` prints it as JSON.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `--progress`: what to show while the workflow runs.

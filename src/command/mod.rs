@@ -1,6 +1,7 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
 pub mod completions;
+mod dry_run;
 pub mod graph;
 pub mod man;
 pub mod run;

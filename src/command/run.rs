@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::dry_run::DryRun;
 use crate::cli::{ColorChoice, RunArgs, RunFormat};
 use crate::diagnostic::Diagnostic;
 use crate::exec::Executors;
@@ -41,11 +42,16 @@ pub fn run(
     };
     // The runtime and the signal handlers come first: a Ctrl-C while the document is being
     // checked cancels the run instead of killing the process half-way.
-    let engine = match Engine::start() {
-        Ok(engine) => engine,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
-            return ExitCode::Faulted;
+    // A dry run executes nothing, so it needs neither.
+    let engine = if args.dry_run {
+        None
+    } else {
+        match Engine::start() {
+            Ok(engine) => Some(engine),
+            Err(error) => {
+                let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+                return ExitCode::Faulted;
+            }
         }
     };
     let style = HumanStyle {
@@ -90,6 +96,22 @@ pub fn run(
         };
         write_findings(&report, style, stderr);
     }
+    let location = checked
+        .source
+        .as_ref()
+        .zip(checked.spans.as_ref())
+        .map(|(source, spans)| DocumentLocation { source, spans });
+    let Some(engine) = engine else {
+        let dry_run = DryRun {
+            document,
+            machine: &machine,
+            input: args.input.is_some().then_some(&input),
+            format: args.format,
+            style,
+            location,
+        };
+        return dry_run.finish(stdout, stderr);
+    };
 
     let file_sink = match &args.events {
         None => None,
@@ -139,11 +161,6 @@ pub fn run(
         Outcome::Faulted(error) => Some(error),
         _ => None,
     };
-    let location = checked
-        .source
-        .as_ref()
-        .zip(checked.spans.as_ref())
-        .map(|(source, spans)| DocumentLocation { source, spans });
     // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
     let _ = reporters.finish(fault, location, stderr);
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.

@@ -6,6 +6,8 @@ pub mod fmt;
 pub mod junit;
 pub mod outline;
 pub mod plain;
+pub mod plan;
+mod plan_words;
 pub mod progress;
 pub mod record;
 pub mod reporters;

@@ -102,6 +102,16 @@ pub async fn run(
     RunResult { id, outcome }
 }
 
+/// Checks `input` against the workflow's `input.schema` exactly as a run begins, without
+/// running anything: `run --dry-run` reports a bad input the way a real run would.
+pub fn check_input(machine: &Machine, input: &Value) -> Result<(), WorkflowError> {
+    match &machine.workflow.input_schema {
+        Some(schema) => values::check_schema(schema, &from_json(input), "Workflow input")
+            .map_err(|error| error.at_instance("/")),
+        None => Ok(()),
+    }
+}
+
 /// The state one run shares between all its tasks (and fork branches).
 pub(crate) struct Run<'m> {
     pub(crate) machine: &'m Machine,

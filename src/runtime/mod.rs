@@ -12,7 +12,7 @@ mod process;
 mod task;
 mod values;
 
-pub use engine::{Outcome, RunOptions, RunResult, run};
+pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
 
 #[cfg(test)]
 mod effects_tests;
