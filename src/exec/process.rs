@@ -163,8 +163,9 @@ impl SystemProcesses {
                 "Process lost after start",
             ));
         };
-        let stdout = read_capped(child.stdout.take(), self.output_cap);
-        let stderr = read_capped(child.stderr.take(), self.output_cap);
+        let on_line = request.on_line.clone();
+        let stdout = read_capped(child.stdout.take(), self.output_cap, on_line.clone());
+        let stderr = read_capped(child.stderr.take(), self.output_cap, on_line);
         // All three at once: a child filling one pipe while we drain the other must not stall.
         let (status, stdout, stderr) = tokio::join!(child.wait(), stdout, stderr);
         guard.disarm();
@@ -274,6 +275,7 @@ mod tests {
             environment: Vec::new(),
             stdin: None,
             detach: false,
+            on_line: None,
         }
     }
 
