@@ -316,6 +316,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_line_observer_sees_lines_while_the_process_runs() {
+        let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let mut request = shell("echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three");
+        request.on_line = Some(crate::exec::LineObserver::new(move |line| {
+            let _ = sender.send(line.to_string());
+        }));
+        let runner = SystemProcesses::default();
+        let mut running = Box::pin(run(&runner, request));
+        // The first line arrives while the process still sleeps.
+        let first = tokio::select! {
+            line = received.recv() => line,
+            _ = &mut running => None,
+        };
+        assert_eq!(first.as_deref(), Some("one"));
+        let output = running.await.unwrap();
+        assert_eq!(output.stdout, "one\nthree\n", "the capture is unchanged");
+        assert_eq!(output.stderr, "two\n");
+        let mut rest = Vec::new();
+        while let Ok(line) = received.try_recv() {
+            rest.push(line);
+        }
+        assert_eq!(rest, ["two", "three"]);
+    }
+
+    #[tokio::test]
     async fn a_signal_death_reports_128_plus_the_signal() {
         let output = run_ok(shell("kill -9 $$")).await;
         assert_eq!(output.code, 128 + 9);

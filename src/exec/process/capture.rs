@@ -208,6 +208,7 @@ impl Captured {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
 
     #[tokio::test]
     async fn keeps_everything_under_the_cap() {
@@ -255,6 +256,67 @@ mod tests {
             "é\n[output truncated at 3 bytes: 2 more bytes not kept]"
         );
         assert!(!text.contains('\u{FFFD}'));
+    }
+
+    fn collecting() -> (LineObserver, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let observer = LineObserver::new(move |line| {
+            if let Ok(mut seen) = sink.lock() {
+                seen.push(line.to_string());
+            }
+        });
+        (observer, seen)
+    }
+
+    fn seen(lines: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+        lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_tap_reports_the_latest_line_throttled() {
+        let (observer, lines) = collecting();
+        let mut tap = LineTap::new(observer);
+        let start = Instant::now();
+        // Split across chunks, with a blank line and a carriage return.
+        tap.feed(b"first pa", start);
+        tap.feed(b"rt\r\nsecond\n\nthi", start);
+        assert_eq!(seen(&lines), ["second"], "the latest complete line at once");
+        tap.feed(b"rd\nfourth\n", start + Duration::from_millis(10));
+        assert_eq!(seen(&lines), ["second"], "held back by the throttle");
+        assert_eq!(tap.due(), Some(start + LINE_INTERVAL));
+        tap.feed(b"fifth\n", start + LINE_INTERVAL);
+        assert_eq!(
+            seen(&lines),
+            ["second", "fifth"],
+            "the newest replaced the waiting"
+        );
+        tap.feed(b"a\nb\nunterminated", start + Duration::from_millis(150));
+        tap.finish();
+        assert_eq!(seen(&lines), ["second", "fifth", "unterminated"]);
+    }
+
+    #[tokio::test]
+    async fn the_tap_does_not_change_what_is_captured() {
+        let (observer, lines) = collecting();
+        let data = b"one\ntwo\nthree";
+        let captured = read_capped(Some(&data[..]), 8, Some(observer))
+            .await
+            .unwrap();
+        assert_eq!(captured.kept, b"one\ntwo\n".to_vec());
+        assert_eq!(captured.omitted, 5);
+        // One chunk: the last complete line at once, the unterminated one at the end.
+        assert_eq!(seen(&lines), ["two", "three"]);
+    }
+
+    #[test]
+    fn a_line_without_newlines_is_capped() {
+        let (observer, lines) = collecting();
+        let mut tap = LineTap::new(observer);
+        let now = Instant::now();
+        tap.feed(&vec![b'x'; 3 * LINE_CAP], now);
+        tap.feed(b"\n", now);
+        assert_eq!(seen(&lines), ["x".repeat(LINE_CAP)]);
     }
 
     #[test]
