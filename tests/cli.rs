@@ -148,6 +148,40 @@ fn retry_compensate_retries_then_compensates() {
 }
 
 #[test]
+fn the_events_file_has_no_live_view_events() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let body = "do:\n  - each:\n      for:\n        in: ${ [1, 2, 3] }\n      do:\n        \
+                - say:\n            run:\n              shell:\n                \
+                command: echo working; echo done\n";
+    let file = write(dir.path(), "loop.yaml", &header(body));
+    let events = dir.path().join("events.jsonl");
+    let (code, _, stderr) = run(
+        &[
+            file.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+            "--events",
+            events.to_str().unwrap_or_default(),
+        ],
+        None,
+    );
+    assert_eq!(code, ExitCode::Success.code(), "{stderr}");
+    let text = std::fs::read_to_string(&events).unwrap_or_default();
+    let types: Vec<String> = text
+        .lines()
+        .map(|line| json_of(line)["type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    // Workflow started/completed; the loop and three run tasks, each created/started/completed.
+    assert_eq!(types.len(), 2 + 4 * 3, "{types:?}");
+    assert!(
+        types
+            .iter()
+            .all(|t| !t.contains("iterations") && !t.contains("output")),
+        "{types:?}"
+    );
+}
+
+#[test]
 fn data_pipeline_runs_offline_and_writes_its_report() {
     let file = bundled("data-pipeline.yaml");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

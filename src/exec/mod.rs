@@ -54,6 +54,39 @@ pub struct ProcessRequest {
     pub stdin: Option<String>,
     /// Start it and return at once (`await: false`); the process is left running.
     pub detach: bool,
+    /// Told the latest complete output lines while the process runs (for live views). It does
+    /// not change what runs or what is captured.
+    pub on_line: Option<LineObserver>,
+}
+
+/// Receives lines of a running process's stdout and stderr as they arrive, at most about ten
+/// times a second per stream (the latest line wins). Two observers are equal only when they are
+/// the same closure; `Debug` does not show it.
+#[derive(Clone)]
+pub struct LineObserver(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl LineObserver {
+    pub fn new(observer: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        LineObserver(Arc::new(observer))
+    }
+
+    pub fn call(&self, line: &str) {
+        (self.0)(line);
+    }
+}
+
+impl PartialEq for LineObserver {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LineObserver {}
+
+impl std::fmt::Debug for LineObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineObserver")
+    }
 }
 
 /// What a finished process left behind. Output beyond the runner's cap is cut and marked.

@@ -163,8 +163,9 @@ impl SystemProcesses {
                 "Process lost after start",
             ));
         };
-        let stdout = read_capped(child.stdout.take(), self.output_cap);
-        let stderr = read_capped(child.stderr.take(), self.output_cap);
+        let on_line = request.on_line.clone();
+        let stdout = read_capped(child.stdout.take(), self.output_cap, on_line.clone());
+        let stderr = read_capped(child.stderr.take(), self.output_cap, on_line);
         // All three at once: a child filling one pipe while we drain the other must not stall.
         let (status, stdout, stderr) = tokio::join!(child.wait(), stdout, stderr);
         guard.disarm();
@@ -274,6 +275,7 @@ mod tests {
             environment: Vec::new(),
             stdin: None,
             detach: false,
+            on_line: None,
         }
     }
 
@@ -311,6 +313,31 @@ mod tests {
                 stderr: "err\n".into()
             }
         );
+    }
+
+    #[tokio::test]
+    async fn the_line_observer_sees_lines_while_the_process_runs() {
+        let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let mut request = shell("echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three");
+        request.on_line = Some(crate::exec::LineObserver::new(move |line| {
+            let _ = sender.send(line.to_string());
+        }));
+        let runner = SystemProcesses::default();
+        let mut running = Box::pin(run(&runner, request));
+        // The first line arrives while the process still sleeps.
+        let first = tokio::select! {
+            line = received.recv() => line,
+            _ = &mut running => None,
+        };
+        assert_eq!(first.as_deref(), Some("one"));
+        let output = running.await.unwrap();
+        assert_eq!(output.stdout, "one\nthree\n", "the capture is unchanged");
+        assert_eq!(output.stderr, "two\n");
+        let mut rest = Vec::new();
+        while let Ok(line) = received.try_recv() {
+            rest.push(line);
+        }
+        assert_eq!(rest, ["two", "three"]);
     }
 
     #[tokio::test]

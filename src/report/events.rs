@@ -69,6 +69,11 @@ fn write_line(out: &mut impl Write, event: &LifecycleEvent) -> std::io::Result<(
 
 impl EventSink for JsonLinesSink {
     fn emit(&self, event: LifecycleEvent) {
+        // Loop totals and process output feed live views only; the file is the CloudEvents
+        // stream and stays exactly that.
+        if !event.is_published() {
+            return;
+        }
         if let Ok(sender) = self.sender.lock()
             && let Some(sender) = sender.as_ref()
         {
@@ -117,9 +122,22 @@ mod tests {
             EventKind::WorkflowStarted,
         ));
         sink.emit(LifecycleEvent::new(
-            run,
+            run.clone(),
             Some("/do/0/a".into()),
             EventKind::TaskStarted,
+        ));
+        // Live-view kinds never reach the file.
+        sink.emit(LifecycleEvent::new(
+            run.clone(),
+            Some("/do/0/a".into()),
+            EventKind::TaskIterations { total: 3 },
+        ));
+        sink.emit(LifecycleEvent::new(
+            run,
+            Some("/do/0/a".into()),
+            EventKind::TaskOutput {
+                line: "hello".into(),
+            },
         ));
         sink.finish().unwrap_or_else(|e| panic!("{e}"));
         let text = String::from_utf8(buffer.0.lock().map(|b| b.clone()).unwrap_or_default())

@@ -362,6 +362,32 @@ mod tests {
     }
 
     #[test]
+    fn live_events_show_loop_totals_and_output_lines() {
+        let terminal = VirtualTerminal::new(80, 12);
+        let sink = sink_on(&terminal);
+        let mut script = crate::report::script::Script::new("pipeline");
+        script
+            .workflow_started(0)
+            .started(1, "/do/0/each")
+            .iterations(1, "/do/0/each", 3);
+        for (i, at) in [(0, 2), (1, 10)] {
+            let task = "/do/0/each/do/0/add";
+            script.started(at, task);
+            script.output(at + 1, task, &format!("adding {i}"));
+            if i == 0 {
+                script.completed(at + 5, task);
+            }
+        }
+        script.play(&sink);
+        sink.redraw_at(at(20));
+        let lines = terminal.lines();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[1].starts_with("  ⠋ each [2/3]  "), "{lines:?}");
+        assert!(lines[2].ends_with("  │ adding 1"), "{lines:?}");
+        sink.finish();
+    }
+
+    #[test]
     fn hooks_show_output_lines_and_loop_totals() {
         let terminal = VirtualTerminal::new(80, 12);
         let sink = sink_on(&terminal);

@@ -119,6 +119,17 @@ impl Script {
         self.push(ms, Some(task), EventKind::TaskCancelled)
     }
 
+    /// A `for` task's loop total (a live-view event).
+    pub(crate) fn iterations(&mut self, ms: i64, task: &str, total: usize) -> &mut Script {
+        self.push(ms, Some(task), EventKind::TaskIterations { total })
+    }
+
+    /// A `run` task's latest output line (a live-view event).
+    pub(crate) fn output(&mut self, ms: i64, task: &str, line: &str) -> &mut Script {
+        let line = line.to_string();
+        self.push(ms, Some(task), EventKind::TaskOutput { line })
+    }
+
     pub(crate) fn events(&self) -> Vec<LifecycleEvent> {
         self.events.clone()
     }

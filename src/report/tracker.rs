@@ -258,6 +258,20 @@ impl Tracker {
             (_, false) => return self.observe_workflow(run, event, on),
         };
         match &event.kind {
+            // Live-view facts: they annotate a running node and mean no step.
+            EventKind::TaskIterations { total } => {
+                if let Some(node) = self.runs[run].nodes.get_mut(&task) {
+                    node.loop_total = Some(u64::try_from(*total).unwrap_or(u64::MAX));
+                    node.loops = true;
+                }
+            }
+            EventKind::TaskOutput { line } => {
+                if let Some(node) = self.runs[run].nodes.get_mut(&task) {
+                    let kept = node.last_line.get_or_insert_with(String::new);
+                    kept.clear();
+                    kept.push_str(line);
+                }
+            }
             EventKind::TaskStarted => {
                 let track = &mut self.runs[run];
                 if let Some(node) = track.nodes.get_mut(&task) {

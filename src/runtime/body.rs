@@ -6,6 +6,7 @@ use futures::future::{self, BoxFuture};
 
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
+use super::event::EventKind;
 use super::task::{Flow, Step};
 use super::values::{self, eval_bool, eval_expr, eval_tmpl, short_json, text_of};
 use crate::compile::{BASE_VARS, Body, Case, ErrorSpec, ForBody, ForkBody, TaskId, TaskNode};
@@ -23,7 +24,7 @@ impl<'m> Run<'m> {
             Body::Set(template) => Ok(Step::Next(eval_tmpl(template, input, vars)?, None)),
             Body::Do(block) => Ok(self.run_block(*block, input, frame).await?.into()),
             Body::Switch(cases) => switch(cases, input, vars),
-            Body::For(for_) => self.run_for(for_, input, frame, vars).await,
+            Body::For(for_) => self.run_for(node, for_, input, frame, vars).await,
             Body::Fork(fork) => self.run_fork(fork, input, frame).await,
             Body::Try(try_) => self.run_try(node, try_, input, frame, vars).await,
             Body::Raise(error) => Err(raise(error, input, vars)?),
@@ -34,7 +35,9 @@ impl<'m> Run<'m> {
             }
             Body::Emit(emit) => Ok(Step::Next(super::emit::event(emit, input, vars)?, None)),
             Body::Process(process) => {
-                let output = self.run_process(process, input, vars).await?;
+                let output = self
+                    .run_process(&node.pointer, process, input, vars)
+                    .await?;
                 Ok(Step::Next(output, None))
             }
             Body::Unsupported(message) => Err(WorkflowError::new(
@@ -48,6 +51,7 @@ impl<'m> Run<'m> {
     /// `while` is checked before each iteration with the loop variables bound.
     async fn run_for(
         &self,
+        node: &TaskNode,
         for_: &ForBody,
         input: Val,
         frame: &[Val],
@@ -68,6 +72,10 @@ impl<'m> Run<'m> {
                 )));
             }
         };
+        // Live views show `[i/n]`; `while` may stop the loop sooner.
+        self.task_event(&node.pointer, || EventKind::TaskIterations {
+            total: items.len(),
+        });
         // The body's frame: the enclosing one plus the item and index, overwritten each turn.
         let mut inner = Vec::with_capacity(frame.len() + 2);
         inner.extend_from_slice(frame);

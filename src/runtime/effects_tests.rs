@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::error::WorkflowError;
-use super::event::{EventSink, LifecycleEvent};
+use super::event::{EventKind, EventSink, LifecycleEvent};
 use super::test_support::{FakeProcesses, Recorder, doc, machine, machine_unchecked, no_processes};
 use super::{Outcome, RunOptions, run};
 use crate::exec::{Executors, ProcessOutput, ProcessRequest, Program, ScriptLanguage};
@@ -92,6 +92,105 @@ async fn no_event_is_built_when_nobody_listens() {
     assert_eq!(result.outcome, Outcome::Completed(json!({"a": 1})));
 }
 
+#[tokio::test]
+async fn a_for_announces_its_total_once_for_live_views() {
+    let yaml = doc(r#"do:
+  - each:
+      for:
+        in: ${ [1, 2, 3] }
+      do:
+        - add:
+            set: { n: 1 }
+"#);
+    let recorder = Recorder::new();
+    let result = run(
+        machine(&yaml),
+        json!({}),
+        RunOptions::default(),
+        no_processes(),
+        recorder.clone(),
+    )
+    .await;
+    assert!(matches!(result.outcome, Outcome::Completed(_)));
+    let totals: Vec<(usize, String)> = recorder
+        .events
+        .lock()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|(_, event)| match event.kind {
+                    EventKind::TaskIterations { total } => {
+                        Some((total, event.task.as_deref().unwrap_or("").to_owned()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(totals, [(3, "/do/0/each".to_owned())]);
+    let names = recorder.names();
+    let at = |name: &str| {
+        names
+            .iter()
+            .position(|(n, t)| n == name && t == "/do/0/each")
+    };
+    assert!(at("started") < at("iterations"), "{names:?}");
+    assert_eq!(
+        names.iter().filter(|(n, _)| n == "started").count(),
+        5,
+        "the workflow, the loop and three iterations"
+    );
+}
+
+#[tokio::test]
+async fn process_lines_become_output_events_only_when_someone_listens() {
+    let yaml = doc(r#"do:
+  - build:
+      run:
+        shell:
+          command: make
+"#);
+    // The fake prints two lines through the observer the engine installed, if any.
+    let fake = FakeProcesses::new(|request| {
+        if let Some(observer) = &request.on_line {
+            observer.call("compiling");
+            observer.call("linking");
+        }
+        Ok(ProcessOutput::default())
+    });
+    let recorder = Recorder::new();
+    let result = run(
+        machine(&yaml),
+        json!({}),
+        RunOptions::default(),
+        with_processes(&fake),
+        recorder.clone(),
+    )
+    .await;
+    assert!(matches!(result.outcome, Outcome::Completed(_)));
+    let lines: Vec<String> = recorder
+        .events
+        .lock()
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|(_, event)| match &event.kind {
+                    EventKind::TaskOutput { line } => {
+                        assert_eq!(event.task.as_deref(), Some("/do/0/build"));
+                        Some(line.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(lines, ["compiling", "linking"]);
+    // Nobody listening: no observer is installed at all.
+    assert_eq!(run_with(&yaml, json!({}), &fake).await, result.outcome);
+    assert!(fake.requests().last().is_some_and(|r| r.on_line.is_none()));
+    assert!(fake.requests().first().is_some_and(|r| r.on_line.is_some()));
+}
+
 fn with_processes(fake: &Arc<FakeProcesses>) -> Executors {
     Executors {
         processes: fake.clone(),
@@ -151,6 +250,7 @@ async fn shell_requests_are_evaluated_and_stdout_is_returned() {
             ],
             stdin: Some("Ada".into()),
             detach: false,
+            on_line: None,
         }]
     );
 }

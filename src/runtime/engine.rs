@@ -260,6 +260,16 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// A detached publisher of `pointer`'s events, for work that reports from outside the
+    /// engine's own tasks (a process's output lines); `None` when nobody listens.
+    pub(crate) fn task_publisher(&self, pointer: &Arc<str>) -> Option<TaskPublisher> {
+        self.identity.as_ref().map(|identity| TaskPublisher {
+            events: Arc::clone(&self.events),
+            run: Arc::clone(identity),
+            task: Arc::clone(pointer),
+        })
+    }
+
     /// Publishes a task event; `kind` is only called when someone listens.
     pub(crate) fn task_event(&self, pointer: &Arc<str>, kind: impl FnOnce() -> EventKind) {
         if let Some(identity) = &self.identity {
@@ -269,6 +279,21 @@ impl<'m> Run<'m> {
                 kind(),
             ));
         }
+    }
+}
+
+/// Publishes one task's events from anywhere (it owns what it needs).
+pub(crate) struct TaskPublisher {
+    events: Arc<dyn EventSink>,
+    run: Arc<RunIdentity>,
+    task: Arc<str>,
+}
+
+impl TaskPublisher {
+    pub(crate) fn emit(&self, kind: EventKind) {
+        let task = Some(Arc::clone(&self.task));
+        self.events
+            .emit(LifecycleEvent::new(Arc::clone(&self.run), task, kind));
     }
 }
 

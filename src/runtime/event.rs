@@ -44,6 +44,16 @@ pub enum EventKind {
     /// extension because progress views and the journal need it.
     TaskSkipped,
     TaskCancelled,
+    /// A `for` task evaluated `in`: it will run at most `total` iterations (`while` may stop it
+    /// sooner). Live views only: never published (see [`LifecycleEvent::is_published`]).
+    TaskIterations {
+        total: usize,
+    },
+    /// The latest line a `run` task's process printed (throttled by the executor). Live views
+    /// only: never published.
+    TaskOutput {
+        line: String,
+    },
 }
 
 impl EventKind {
@@ -57,7 +67,18 @@ impl EventKind {
             EventKind::TaskCreated => "created",
             EventKind::TaskRetried { .. } => "retried",
             EventKind::TaskSkipped => "skipped",
+            EventKind::TaskIterations { .. } => "iterations",
+            EventKind::TaskOutput { .. } => "output",
         }
+    }
+
+    /// Whether the event belongs to the published CloudEvents stream. The live-view kinds are
+    /// engine-internal: the `--events` file and the record reporters never see them.
+    pub fn is_published(&self) -> bool {
+        !matches!(
+            self,
+            EventKind::TaskIterations { .. } | EventKind::TaskOutput { .. }
+        )
     }
 
     pub fn is_task_event(&self) -> bool {
@@ -119,6 +140,11 @@ pub struct LifecycleEvent {
 }
 
 impl LifecycleEvent {
+    /// See [`EventKind::is_published`].
+    pub fn is_published(&self) -> bool {
+        self.kind.is_published()
+    }
+
     pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
         let time = Utc::now();
         LifecycleEvent {
@@ -283,5 +309,21 @@ mod tests {
             .to_cloudevent();
         assert_eq!(faulted["data"]["error"]["status"], 500);
         assert!(faulted["data"]["faultedAt"].is_string());
+    }
+
+    #[test]
+    fn only_the_live_view_kinds_are_unpublished() {
+        let live = [
+            EventKind::TaskIterations { total: 3 },
+            EventKind::TaskOutput {
+                line: "hello".into(),
+            },
+        ];
+        for kind in live {
+            assert!(!LifecycleEvent::new(identity(), None, kind).is_published());
+        }
+        assert!(EventKind::TaskStarted.is_published());
+        assert!(EventKind::WorkflowCancelled.is_published());
+        assert!(EventKind::TaskIterations { total: 1 }.is_task_event());
     }
 }

@@ -2,12 +2,15 @@
 //! a `ProcessRequest`, hands it to the process executor, and shapes the output by `return`.
 //! A non-zero exit is a `runtime` error unless `return` is `code` or `all`.
 
+use std::sync::Arc;
+
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
+use super::event::EventKind;
 use super::values::{eval_text, eval_tmpl, obj, string, text_of};
 use crate::compile::{ArgumentsSpec, ProcessSpec, ProgramSpec};
 use crate::document::ProcessReturn;
-use crate::exec::{ProcessOutput, ProcessRequest, Program};
+use crate::exec::{LineObserver, ProcessOutput, ProcessRequest, Program};
 use crate::expr::Val;
 
 /// How many trailing lines of stderr a failed process's error shows.
@@ -16,11 +19,22 @@ const STDERR_LINES: usize = 10;
 impl<'m> Run<'m> {
     pub(crate) async fn run_process(
         &self,
+        pointer: &Arc<str>,
         spec: &ProcessSpec,
         input: Val,
         vars: &[Val],
     ) -> Result<Val, WorkflowError> {
-        let request = request(spec, &input, vars)?;
+        let mut request = request(spec, &input, vars)?;
+        // Live views show the process's latest line; only built when someone listens.
+        if spec.await_
+            && let Some(publisher) = self.task_publisher(pointer)
+        {
+            request.on_line = Some(LineObserver::new(move |line| {
+                publisher.emit(EventKind::TaskOutput {
+                    line: line.to_string(),
+                });
+            }));
+        }
         let output = self.executors.processes.run(request).await?;
         if !spec.await_ {
             // Started and left running: the output is the task's transformed input.
@@ -89,6 +103,7 @@ fn request(spec: &ProcessSpec, input: &Val, vars: &[Val]) -> Result<ProcessReque
         environment,
         stdin,
         detach: !spec.await_,
+        on_line: None,
     })
 }
 
