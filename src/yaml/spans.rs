@@ -9,6 +9,11 @@ use crate::source::Span;
 /// Parent id of the root.
 const NO_PARENT: usize = usize::MAX;
 
+/// Parent id of a value replaced by a later duplicate key: no lookup reaches it (or anything
+/// under it) any more, but its descendants keep their parents, so the loader can still walk
+/// from an anchor inside it up to it.
+const DETACHED: usize = usize::MAX - 1;
+
 /// One indexed value: where it sits, and how its parent names it.
 #[derive(Debug, Clone)]
 struct Node {
@@ -76,7 +81,14 @@ impl SpanIndex {
         self.nodes
             .get(id)
             .map(|node| node.parent)
-            .filter(|&parent| parent != NO_PARENT)
+            .filter(|&parent| parent != NO_PARENT && parent != DETACHED)
+    }
+
+    /// Removes node `id` and its subtree from lookups: a later duplicate key replaced it.
+    pub(crate) fn detach(&mut self, id: usize) {
+        if let Some(node) = self.nodes.get_mut(id) {
+            node.parent = DETACHED;
+        }
     }
 
     /// How the parent names node `id`: its key, or its index when the parent is a sequence.
@@ -86,18 +98,15 @@ impl SpanIndex {
         Some((name, node.ordinal))
     }
 
-    /// Span of the key `name` among the children of `parent` added so far (a slow scan: only
-    /// used to report a duplicate key).
-    pub(crate) fn scan_key(&self, parent: usize, name: &str) -> Option<Span> {
-        let first_child = parent.checked_add(1)?;
-        self.nodes.get(first_child..)?.iter().find_map(|node| {
-            let named = node.parent == parent && self.names.get(node.name.clone()) == Some(name);
-            if named { node.key } else { None }
-        })
+    /// Span of the mapping key naming node `id`.
+    pub(crate) fn key_of(&self, id: usize) -> Option<Span> {
+        self.nodes.get(id)?.key
     }
 
     /// Builds the child lists used by lookups; called once the document is complete.
     pub(crate) fn finish(&mut self) {
+        // `NO_PARENT` and `DETACHED` are out of range below: the root and replaced values are
+        // nobody's children.
         let mut counts = vec![0usize; self.nodes.len() + 1];
         for node in &self.nodes {
             if let Some(count) = counts.get_mut(node.parent) {
@@ -196,7 +205,7 @@ impl SpanIndex {
         }
     }
 
-    /// Number of indexed values.
+    /// Number of indexed values, those replaced by a later duplicate key included.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
