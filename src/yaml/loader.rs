@@ -9,13 +9,12 @@
 //! A duplicate key is the one recoverable problem: the last value wins (as in most YAML and JSON
 //! tools, and the DSL's own CI), so the rest of the document is still checked.
 
-use std::collections::{BTreeMap, HashMap};
-
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 
+use super::anchors::{self, Anchored, Anchors, Refused, Size};
 use super::entries::Entries;
-use super::errors::{self, MAX_ALIAS_BYTES, MAX_ALIAS_NODES, MAX_DEPTH};
+use super::errors::{self, MAX_DEPTH};
 use super::offsets::CharOffsets;
 use super::scalar::{self, ScalarError};
 use super::spans::SpanIndex;
@@ -91,57 +90,6 @@ struct Frame {
     entries: Entries,
 }
 
-/// How big a subtree is: what an alias to it would copy, and how deep it would nest.
-#[derive(Debug, Clone, Copy, Default)]
-struct Size {
-    /// Values, itself included.
-    nodes: usize,
-    /// Bytes of scalar and key text.
-    bytes: usize,
-    /// Collection levels, itself included (0 for a scalar).
-    height: usize,
-}
-
-impl Size {
-    fn scalar(text: &str) -> Size {
-        Size {
-            nodes: 1,
-            bytes: text.len(),
-            height: 0,
-        }
-    }
-
-    fn add(&mut self, other: Size) {
-        self.nodes = self.nodes.saturating_add(other.nodes);
-        self.bytes = self.bytes.saturating_add(other.bytes);
-    }
-}
-
-/// What an anchor (`&name`) refers to. Collections are found again through the span index when
-/// aliased rather than copied when defined: most anchors are never aliased, or only once.
-#[derive(Clone)]
-enum Anchored {
-    Scalar {
-        value: Value,
-        text: String,
-    },
-    Collection {
-        node: usize,
-    },
-    /// A collection inside a value a duplicate key replaced: node `node` under index node `root`,
-    /// whose value is `Builder::buried[grave]`.
-    Buried {
-        grave: usize,
-        root: usize,
-        node: usize,
-    },
-}
-
-struct Anchor {
-    target: Anchored,
-    size: Size,
-}
-
 struct Builder<'s> {
     source: &'s Source,
     offsets: CharOffsets<'s>,
@@ -151,15 +99,9 @@ struct Builder<'s> {
     /// The document is an untagged empty scalar (`---` alone): nothing was written.
     empty_root: bool,
     spans: SpanIndex,
-    anchors: HashMap<usize, Anchor>,
-    /// Anchor ids of the `Anchored::Collection` anchors, by index node: a duplicate key finds
-    /// those inside the value it replaces.
-    collection_anchors: BTreeMap<usize, usize>,
-    /// Values replaced by a duplicate key that hold anchored collections, kept for their aliases.
-    buried: Vec<Value>,
+    anchors: Anchors,
+    /// Recoverable findings (duplicate keys).
     diagnostics: Vec<Diagnostic>,
-    /// What alias expansion has copied so far, against `MAX_ALIAS_NODES` and `MAX_ALIAS_BYTES`.
-    expanded: Size,
     documents: usize,
 }
 
@@ -172,11 +114,8 @@ impl<'s> Builder<'s> {
             root: None,
             empty_root: false,
             spans: SpanIndex::default(),
-            anchors: HashMap::new(),
-            collection_anchors: BTreeMap::new(),
-            buried: Vec::new(),
+            anchors: Anchors::default(),
             diagnostics: Vec::new(),
-            expanded: Size::default(),
             documents: 0,
         }
     }
@@ -210,7 +149,7 @@ impl<'s> Builder<'s> {
                             // Aliased as a value later, the anchor must have its resolved value.
                             let value =
                                 resolved.unwrap_or_else(|_| Value::String(text.to_string()));
-                            self.define_scalar(anchor, value, &text);
+                            self.anchors.define_scalar(anchor, value, &text);
                         }
                         self.key(text.into_owned(), span);
                         return Ok(());
@@ -222,7 +161,7 @@ impl<'s> Builder<'s> {
                     ScalarError::TagMismatch { tag } => errors::tag_mismatch(&tag, &text, span),
                 })?;
                 if anchor != 0 {
-                    self.define_scalar(anchor, value.clone(), &text);
+                    self.anchors.define_scalar(anchor, value.clone(), &text);
                 }
                 self.attach(slot, value, span, Size::scalar(&text));
             }
@@ -237,15 +176,6 @@ impl<'s> Builder<'s> {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
         Ok(())
-    }
-
-    fn define_scalar(&mut self, anchor: usize, value: Value, text: &str) {
-        let target = Anchored::Scalar {
-            value,
-            text: text.to_owned(),
-        };
-        let size = Size::scalar(text);
-        self.anchors.insert(anchor, Anchor { target, size });
     }
 
     /// Decides where the next node goes; for a value, takes the mapping's pending key.
@@ -315,26 +245,8 @@ impl<'s> Builder<'s> {
         };
         let value = map.get_mut(name).map(std::mem::take).unwrap_or_default();
         self.spans.detach(earlier.id);
-        let anchored: Vec<(usize, usize)> = self
-            .collection_anchors
-            .range(earlier.id..earlier.end)
-            .map(|(&node, &anchor)| (node, anchor))
-            .collect();
-        if anchored.is_empty() {
-            return;
-        }
-        let grave = self.buried.len();
-        self.buried.push(value);
-        for (node, id) in anchored {
-            self.collection_anchors.remove(&node);
-            if let Some(anchor) = self.anchors.get_mut(&id) {
-                anchor.target = Anchored::Buried {
-                    grave,
-                    root: earlier.id,
-                    node,
-                };
-            }
-        }
+        self.anchors
+            .bury(earlier.id, earlier.id..earlier.end, value);
     }
 
     /// Adds a value's node to the span index.
@@ -388,13 +300,8 @@ impl<'s> Builder<'s> {
             Container::Mapping(map, _) => Value::Object(map),
         };
         if frame.anchor != 0 {
-            let target = Anchored::Collection { node: frame.node };
-            let anchor = Anchor {
-                target,
-                size: frame.size,
-            };
-            self.anchors.insert(frame.anchor, anchor);
-            self.collection_anchors.insert(frame.node, frame.anchor);
+            self.anchors
+                .define_collection(frame.anchor, frame.node, frame.size);
         }
         self.insert(frame.node, frame.key, value, span, frame.size);
     }
@@ -436,16 +343,10 @@ impl<'s> Builder<'s> {
     }
 
     fn alias(&mut self, id: usize, span: Span) -> Result<(), Diagnostic> {
-        // The parser rejects undefined names, so a missing entry is an anchor still being built.
-        let Some(anchor) = self.anchors.get(&id) else {
-            return Err(errors::recursive_alias(span));
-        };
-        let (size, target) = (anchor.size, anchor.target.clone());
-        // Every copy counts, scalars too: a 1 MB string aliased a million times is also a bomb.
-        self.expanded.add(size);
-        if self.expanded.nodes > MAX_ALIAS_NODES || self.expanded.bytes > MAX_ALIAS_BYTES {
-            return Err(errors::too_large(span));
-        }
+        let (target, size) = self.anchors.expand(id).map_err(|refused| match refused {
+            Refused::Unfinished => errors::recursive_alias(span),
+            Refused::TooLarge => errors::too_large(span),
+        })?;
         let (slot, target) = match (self.place(), target) {
             (Place::Key, Anchored::Scalar { text, .. }) => {
                 self.key(text, span);
@@ -465,10 +366,9 @@ impl<'s> Builder<'s> {
         }
         let value = match target {
             Anchored::Collection { node } => self.find(node),
-            Anchored::Buried { grave, root, node } => self
-                .buried
-                .get(grave)
-                .and_then(|value| self.descend(value, &self.path(root, node)?)),
+            Anchored::Buried { grave, root, node } => {
+                self.anchors.buried(&self.spans, grave, root, node)
+            }
             Anchored::Scalar { .. } => None,
         };
         let value = value
@@ -487,37 +387,13 @@ impl<'s> Builder<'s> {
                 .partition_point(|f| f.node < target)
                 .checked_sub(1)?,
         )?;
-        let path = self.path(frame.node, target)?;
+        let path = anchors::path(&self.spans, frame.node, target)?;
         let (&first, rest) = path.split_first()?;
         let value = match (&frame.container, self.spans.token_of(first)?) {
             (Container::Sequence(items), (_, ordinal)) => items.get(ordinal)?,
             (Container::Mapping(map, _), (name, _)) => map.get(name?)?,
         };
-        self.descend(value, rest)
-    }
-
-    /// The index nodes from just below `ancestor` down to `target`, outermost first.
-    fn path(&self, ancestor: usize, target: usize) -> Option<Vec<usize>> {
-        let mut path = Vec::new();
-        let mut current = target;
-        while current != ancestor {
-            path.push(current);
-            current = self.spans.parent_of(current)?;
-        }
-        path.reverse();
-        Some(path)
-    }
-
-    /// Follows the index nodes of `path` (outermost first) down from `value`.
-    fn descend<'v>(&self, mut value: &'v Value, path: &[usize]) -> Option<&'v Value> {
-        for &id in path {
-            value = match (value, self.spans.token_of(id)?) {
-                (Value::Array(items), (_, ordinal)) => items.get(ordinal)?,
-                (Value::Object(map), (name, _)) => map.get(name?)?,
-                _ => return None,
-            };
-        }
-        Some(value)
+        anchors::descend(&self.spans, value, rest)
     }
 
     fn finish(mut self) -> Result<Loaded, Diagnostic> {
@@ -657,39 +533,6 @@ mod tests {
         assert_eq!(value_of("[{x: 1}, {x: 2}]"), json!([{"x": 1}, {"x": 2}]));
     }
 
-    #[test]
-    fn anchors_inside_a_replaced_value_stay_usable() {
-        let cases = [
-            ("a: &x [1]\na: *x\n", json!({"a": [1]})),
-            (
-                "a: &x {k: [1]}\na: 2\nb: *x\n",
-                json!({"a": 2, "b": {"k": [1]}}),
-            ),
-            ("a: {p: &q [7]}\na: 0\nb: *q\n", json!({"a": 0, "b": [7]})),
-            // Replaced twice over: inside a value that is itself replaced.
-            (
-                "x: {a: &q [1], a: 2}\nx: 3\ny: *q\n",
-                json!({"x": 3, "y": [1]}),
-            ),
-            ("a: &s hi\na: 1\nb: *s\n", json!({"a": 1, "b": "hi"})),
-            (
-                "m: &m {a: 1, a: 2}\nn: *m\n",
-                json!({"m": {"a": 2}, "n": {"a": 2}}),
-            ),
-            (
-                "a: &k name\n*k : 1\nname: 2\n",
-                json!({"a": "name", "name": 2}),
-            ),
-        ];
-        for (text, expected) in cases {
-            let (loaded, found) = with_duplicates(text);
-            assert_eq!(loaded.value, expected, "{text}");
-            assert!(!found.is_empty(), "{text}");
-        }
-        // A buried collection is still no key.
-        assert_eq!(code_of("a: &x [1]\na: 2\n*x : 3\n"), "yaml::complex-key");
-    }
-
     fn code_of(text: &str) -> &'static str {
         load(&Source::new("t.yaml", text)).expect_err("fails").code
     }
@@ -724,29 +567,6 @@ mod tests {
     }
 
     #[test]
-    fn aliases_expand_and_point_at_the_alias() {
-        let text = "base: &b {x: 1, y: [2]}\nnested: {n: &n [1, 2]}\nuse: *b\nagain: *n\nlist: [&s str, *s]\n&k key: *k\n";
-        let source = Source::new("t.yaml", text);
-        let loaded = load(&source).expect("loads");
-        assert_eq!(loaded.value["use"], json!({"x": 1, "y": [2]}));
-        assert_eq!(loaded.value["again"], json!([1, 2]));
-        assert_eq!(loaded.value["list"], json!(["str", "str"]));
-        assert_eq!(loaded.value["key"], json!("key"));
-        let at = |span: Option<Span>| {
-            span.and_then(|s| source.text.get(s.start..s.end))
-                .unwrap_or_default()
-        };
-        assert_eq!(at(loaded.spans.value("/use")), "*b");
-        assert_eq!(at(loaded.spans.locate("/use/y/0", false)), "*b");
-        assert_eq!(at(loaded.spans.key("/use")), "use");
-        // An anchor used from inside the collection that is still open.
-        assert_eq!(value_of("[&x [1], *x]"), json!([[1], [1]]));
-        // Scalar anchors used as keys, and an anchored key's resolved value used as a value.
-        assert_eq!(value_of("a: &s 1\n*s : y\n"), json!({"a": 1, "1": "y"}));
-        assert_eq!(value_of("&k 7: *k\n"), json!({"7": 7}));
-    }
-
-    #[test]
     fn ten_thousand_deep_nesting_is_refused_without_crashing() {
         let depth = 10_000;
         let flow_sequences = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
@@ -771,48 +591,6 @@ mod tests {
         text.push_str(&" ".repeat(MAX_DEPTH + 1));
         text.push_str("1\n");
         assert_eq!(code_of(&text), "yaml::too-deep");
-    }
-
-    #[test]
-    fn aliases_cannot_nest_past_the_depth_limit() {
-        let half = MAX_DEPTH / 2 + 1;
-        let text = format!(
-            "a: &a {}{}\nb: {}*a{}\n",
-            "[".repeat(half),
-            "]".repeat(half),
-            "[".repeat(half),
-            "]".repeat(half)
-        );
-        assert_eq!(code_of(&text), "yaml::too-deep");
-    }
-
-    #[test]
-    fn billion_laughs_is_refused() {
-        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-        for level in 1..10 {
-            let previous = format!("*a{}", level - 1);
-            let items = [previous.as_str(); 10].join(", ");
-            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
-        }
-        let source = Source::new("t.yaml", text);
-        let diagnostic = load(&source).expect_err("bomb");
-        assert_eq!(diagnostic.code, "yaml::too-large");
-        let span = diagnostic.span.expect("located");
-        assert!(
-            source
-                .text
-                .get(span.start..span.end)
-                .is_some_and(|t| t.starts_with("*a"))
-        );
-        // Few values but much text: a big string aliased many times, as a value or as a key.
-        let big = "x".repeat(1 << 20);
-        let strings = format!("a: &a \"{big}\"\nb: [{}]\n", ["*a"; 100].join(", "));
-        assert_eq!(code_of(&strings), "yaml::too-large");
-        let keys = format!("- {{&k \"{big}\": 1}}\n{}", "- {*k : 1}\n".repeat(100));
-        assert_eq!(code_of(&keys), "yaml::too-large");
-        // A few levels of the same shape are fine.
-        let small = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n";
-        assert_eq!(value_of(small)["c"][1][0], json!(["x", "x"]));
     }
 
     #[test]
