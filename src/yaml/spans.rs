@@ -31,7 +31,8 @@ struct Node {
 ///
 /// Values produced by expanding an alias (`*name`) are not indexed one by one: a pointer into
 /// one resolves, through [`SpanIndex::locate`], to the alias itself, which is where the user
-/// would look.
+/// would look. A value replaced by a later duplicate key is not reachable either: pointers under
+/// that key lead into the last occurrence.
 ///
 /// Stored as a tree of nodes in document order rather than a map from pointer strings: a 10 MB
 /// document has a million values, and building a pointer string and hashing it for each one
@@ -488,6 +489,24 @@ mod tests {
                 let mut text = String::new();
                 block(&value, 0, &mut text);
                 check(text, &value)?;
+            }
+
+            /// A key written twice keeps its second value, and the index leads into the second
+            /// occurrence only (whatever the first one held).
+            #[test]
+            fn a_repeated_key_indexes_its_last_occurrence(first in tree(), second in tree()) {
+                let mut text = String::new();
+                block(&Value::Object([("k".to_owned(), first)].into_iter().collect()), 0, &mut text);
+                let again = text.len();
+                let kept: Value = Value::Object([("k".to_owned(), second)].into_iter().collect());
+                block(&kept, 0, &mut text);
+                let source = Source::new("p.yaml", text.clone());
+                let loaded = load(&source).map_err(|d| TestCaseError::fail(format!("{d:?}")))?;
+                let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+                prop_assert_eq!(codes, ["yaml::duplicate-key"]);
+                prop_assert_eq!(loaded.spans.key("/k").map(|s| s.start), Some(again));
+                prop_assert!(loaded.spans.value("/k").is_some_and(|s| s.start > again));
+                check(text, &kept)?;
             }
         }
     }
