@@ -60,8 +60,11 @@ pub fn check_source(source: Source) -> Checked {
             };
         }
     };
-    let mut diagnostics = schema::check(&loaded.value);
-    let schema_valid = !diagnostics.iter().any(Diagnostic::is_error);
+    // Duplicate keys first, then the schema's findings on what the load kept (the last values).
+    let mut diagnostics = loaded.diagnostics;
+    let found = schema::check(&loaded.value);
+    let schema_valid = !found.iter().any(Diagnostic::is_error);
+    diagnostics.extend(found);
     // The parser expects schema-valid shapes; when the schema already complained, a parse failure
     // only repeats the same problem, so its findings are kept only for schema-valid documents.
     let document = match parse::parse(&loaded.value) {
@@ -69,9 +72,10 @@ pub fn check_source(source: Source) -> Checked {
             // The document was well-formed enough to build, so the semantic checks run even
             // after schema errors: every problem in one pass. A semantic finding at or inside a
             // place the schema already rejected would only be a consequence; it is dropped.
+            // (A duplicate key rejects nothing: the value that survived it is checked as usual.)
             let rejected: Vec<String> = diagnostics
                 .iter()
-                .filter(|d| d.is_error())
+                .filter(|d| d.is_error() && !d.code.starts_with("yaml::"))
                 .filter_map(|d| d.pointer.clone())
                 .collect();
             let found = analyze::analyze(&document, &source, &loaded.spans);
@@ -118,6 +122,16 @@ mod tests {
             .collect()
     }
 
+    /// `(code, line)` of each finding, in the order reported.
+    fn findings(checked: &Checked) -> Vec<(&'static str, usize)> {
+        let source = checked.source.as_ref().expect("source kept");
+        checked
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.span.map_or(0, |s| source.position(s.start).line)))
+            .collect()
+    }
+
     #[test]
     fn schema_and_semantic_findings_come_together() {
         let text = "document:\n  dsl: '1.0.3'\n  namespace: t\n  name: t\n  version: '0.1.0'\ndo:\n  - a:\n      set: {x: 1}\n      thne: end\n  - b:\n      set:\n        y: ${ .x + }\n";
@@ -133,5 +147,52 @@ mod tests {
         assert!(within_any(&finding, &["/do/10".to_string()]));
         assert!(!within_any(&finding, &["/do/1".to_string()]));
         assert!(within_any(&finding, &[String::new()]));
+    }
+
+    #[test]
+    fn a_duplicate_key_does_not_hide_the_schema_findings_after_it() {
+        let text = "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: dup\n  version: '0.1.0'\ndo:\n  - a:\n      set: {x: 1}\ndo:\n  - b:\n      wait: 5\n";
+        let checked = check_source(Source::new("dup.yaml", text));
+        let found = findings(&checked);
+        assert_eq!(
+            found.first(),
+            Some(&("yaml::duplicate-key", 9)),
+            "{found:?}"
+        );
+        // The schema saw the second `do` (its `wait` is wrong), not the first.
+        assert!(found.len() > 1, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .skip(1)
+                .all(|&(code, line)| code.starts_with("schema::") && line >= 10),
+            "{found:?}"
+        );
+        assert!(checked.has_errors());
+        assert!(checked.valid_document().is_none());
+    }
+
+    #[test]
+    fn the_spec_fixture_with_two_dos_reports_both_problems() {
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/spec/invalid/listen-any-until-any-until.yaml"
+        ));
+        if !path.is_file() {
+            println!("note: spec fixture not found; skipping");
+            return;
+        }
+        let checked = check_path(path);
+        assert_eq!(
+            findings(&checked),
+            [("yaml::duplicate-key", 7), ("schema::not-allowed", 14)]
+        );
+        let until = checked.diagnostics.get(1).expect("two findings");
+        assert_eq!(
+            until.pointer.as_deref(),
+            Some("/do/0/callDoctor/listen/to/until/until")
+        );
+        let help = checked.diagnostics.first().and_then(|d| d.help.as_deref());
+        assert!(help.is_some_and(|h| h.contains("line 6")), "{help:?}");
     }
 }

@@ -24,10 +24,17 @@ fn check(source: &Source) {
     match yaml::load(source) {
         Ok(loaded) => {
             check_pointers(source, &loaded);
-            // The JSON form of what we loaded loads back to the same value.
+            // The only findings a load goes on after are located duplicate keys.
+            for diagnostic in &loaded.diagnostics {
+                assert_eq!(diagnostic.code, "yaml::duplicate-key", "{diagnostic:?}");
+                assert!(diagnostic.is_error());
+                assert_in_text(source, diagnostic.span.expect("located"));
+            }
+            // The JSON form of what we loaded loads back, cleanly, to the same value.
             let json = serde_json::to_string(&loaded.value).expect("a loaded value serializes");
             let again = yaml::load(&Source::new("again.json", json.clone()))
                 .unwrap_or_else(|d| panic!("JSON output does not load again: {d:?}\n{json}"));
+            assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
             assert_eq!(
                 again.value, loaded.value,
                 "round trip changed the value\n{json}"

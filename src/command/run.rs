@@ -313,22 +313,25 @@ fn read_input(input: Option<&str>) -> Result<Value, String> {
 }
 
 fn load_data(source: Source, what: &str) -> Result<Value, String> {
-    match yaml::load(&source) {
-        Ok(loaded) => Ok(loaded.value),
-        Err(diagnostic) => Err(describe(what, &source, &diagnostic)),
+    let loaded = yaml::load(&source)
+        .map_err(|diagnostic| describe(what, "is not JSON or YAML", &source, &diagnostic))?;
+    // A repeated key would silently drop one of its values: refuse the input rather than guess.
+    match loaded.diagnostics.first() {
+        Some(diagnostic) => Err(describe(what, "is ambiguous", &source, diagnostic)),
+        None => Ok(loaded.value),
     }
 }
 
-fn describe(what: &str, source: &Source, diagnostic: &Diagnostic) -> String {
+fn describe(what: &str, problem: &str, source: &Source, diagnostic: &Diagnostic) -> String {
     match diagnostic.span {
         Some(span) => {
             let at = source.position(span.start);
             format!(
-                "{what} is not JSON or YAML (line {}, column {}): {}",
+                "{what} {problem} (line {}, column {}): {}",
                 at.line, at.column, diagnostic.message
             )
         }
-        None => format!("{what} is not JSON or YAML: {}", diagnostic.message),
+        None => format!("{what} {problem}: {}", diagnostic.message),
     }
 }
 
@@ -408,6 +411,14 @@ mod tests {
         std::fs::write(&path, "a: [1\n").unwrap_or_else(|e| panic!("{e}"));
         let error = read_input(Some(&arg)).err().unwrap_or_default();
         assert!(error.contains("not JSON or YAML"), "{error}");
+        // A repeated key is refused, naming the key and where it repeats.
+        std::fs::write(&path, "name: Ada\nitems: []\nname: Bob\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let error = read_input(Some(&arg)).err().unwrap_or_default();
+        assert!(
+            error.ends_with("is ambiguous (line 3, column 1): duplicate key `name` in a mapping"),
+            "{error}"
+        );
         let missing = read_input(Some("@/nonexistent/x.json"))
             .err()
             .unwrap_or_default();

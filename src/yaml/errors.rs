@@ -100,25 +100,30 @@ fn indentation_tab(source: &Source, offset: usize) -> Option<usize> {
     None
 }
 
+/// A key repeated in one mapping. Not fatal: the load goes on with the last value, so the help
+/// says which definition the rest of the checks saw.
 pub(crate) fn duplicate_key(
     source: &Source,
     key: &str,
-    second: Span,
+    again: Span,
     first: Option<Span>,
 ) -> Diagnostic {
     let help = match first {
         Some(first) => format!(
-            "`{key}` is first defined on line {}; YAML forbids duplicate keys, remove or rename one",
+            "`{key}` is first defined on line {}; YAML forbids duplicate keys, remove or rename \
+             one (until then, only the last definition is used)",
             line_of(source, first.start)
         ),
-        None => "YAML forbids duplicate keys; remove or rename one".to_owned(),
+        None => "YAML forbids duplicate keys; remove or rename one (until then, only the last \
+                 definition is used)"
+            .to_owned(),
     };
     Diagnostic::error(
         "yaml::duplicate-key",
         format!("duplicate key `{key}` in a mapping"),
     )
-    .with_span(second)
-    .with_label("second definition of this key")
+    .with_span(again)
+    .with_label("this key is already defined in the same mapping")
     .with_help(help)
 }
 
@@ -254,21 +259,40 @@ mod tests {
         }
     }
 
+    /// Loads `text`, expecting success with exactly one recoverable finding; returns it, the
+    /// text under its span and its line.
+    fn recovered(text: &str) -> (Diagnostic, String, usize) {
+        let source = Source::new("dup.yaml", text);
+        let mut loaded = load(&source).expect("a duplicate key is not fatal");
+        assert_eq!(loaded.diagnostics.len(), 1, "{:?}", loaded.diagnostics);
+        let diagnostic = loaded.diagnostics.remove(0);
+        let span = diagnostic.span.expect("located");
+        let covered = source
+            .text
+            .get(span.start..span.end)
+            .expect("char boundaries");
+        let line = source.position(span.start).line;
+        (diagnostic, covered.to_owned(), line)
+    }
+
     #[test]
-    fn duplicate_key_points_at_the_second_and_names_the_first_line() {
-        let (d, covered, line) = fail("name: a\nother: 1\nname: b\n");
+    fn duplicate_key_points_at_the_repeat_and_names_the_first_line() {
+        let (d, covered, line) = recovered("name: a\nother: 1\nname: b\n");
         assert_eq!(d.code, "yaml::duplicate-key");
+        assert!(d.is_error());
+        assert_eq!(d.message, "duplicate key `name` in a mapping");
         assert_eq!((covered.as_str(), line), ("name", 3));
+        let help = d.help.unwrap_or_default();
         assert!(
-            d.help.as_deref().unwrap_or_default().contains("line 1"),
-            "{:?}",
-            d.help
+            help.starts_with("`name` is first defined on line 1;"),
+            "{help}"
         );
+        assert!(help.contains("only the last definition is used"), "{help}");
         // Keys are compared after unquoting, in flow mappings too.
-        let (d, covered, _) = fail("{\"a\": 1, 'a': 2}");
+        let (d, covered, _) = recovered("{\"a\": 1, 'a': 2}");
         assert_eq!((d.code, covered.as_str()), ("yaml::duplicate-key", "'a'"));
         // A key whose first value is a collection.
-        let (d, _, line) = fail("do:\n  - x: 1\ndo: []\n");
+        let (d, _, line) = recovered("do:\n  - x: 1\ndo: []\n");
         assert_eq!((d.code, line), ("yaml::duplicate-key", 3));
     }
 

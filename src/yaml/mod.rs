@@ -4,6 +4,8 @@
 // its size on the error path costs nothing worth boxing for.
 #![allow(clippy::result_large_err)]
 
+mod anchors;
+mod entries;
 mod errors;
 mod loader;
 mod offsets;

@@ -9,6 +9,11 @@ use crate::source::Span;
 /// Parent id of the root.
 const NO_PARENT: usize = usize::MAX;
 
+/// Parent id of a value replaced by a later duplicate key: no lookup reaches it (or anything
+/// under it) any more, but its descendants keep their parents, so the loader can still walk
+/// from an anchor inside it up to it.
+const DETACHED: usize = usize::MAX - 1;
+
 /// One indexed value: where it sits, and how its parent names it.
 #[derive(Debug, Clone)]
 struct Node {
@@ -26,7 +31,8 @@ struct Node {
 ///
 /// Values produced by expanding an alias (`*name`) are not indexed one by one: a pointer into
 /// one resolves, through [`SpanIndex::locate`], to the alias itself, which is where the user
-/// would look.
+/// would look. A value replaced by a later duplicate key is not reachable either: pointers under
+/// that key lead into the last occurrence.
 ///
 /// Stored as a tree of nodes in document order rather than a map from pointer strings: a 10 MB
 /// document has a million values, and building a pointer string and hashing it for each one
@@ -76,7 +82,14 @@ impl SpanIndex {
         self.nodes
             .get(id)
             .map(|node| node.parent)
-            .filter(|&parent| parent != NO_PARENT)
+            .filter(|&parent| parent != NO_PARENT && parent != DETACHED)
+    }
+
+    /// Removes node `id` and its subtree from lookups: a later duplicate key replaced it.
+    pub(crate) fn detach(&mut self, id: usize) {
+        if let Some(node) = self.nodes.get_mut(id) {
+            node.parent = DETACHED;
+        }
     }
 
     /// How the parent names node `id`: its key, or its index when the parent is a sequence.
@@ -86,18 +99,15 @@ impl SpanIndex {
         Some((name, node.ordinal))
     }
 
-    /// Span of the key `name` among the children of `parent` added so far (a slow scan: only
-    /// used to report a duplicate key).
-    pub(crate) fn scan_key(&self, parent: usize, name: &str) -> Option<Span> {
-        let first_child = parent.checked_add(1)?;
-        self.nodes.get(first_child..)?.iter().find_map(|node| {
-            let named = node.parent == parent && self.names.get(node.name.clone()) == Some(name);
-            if named { node.key } else { None }
-        })
+    /// Span of the mapping key naming node `id`.
+    pub(crate) fn key_of(&self, id: usize) -> Option<Span> {
+        self.nodes.get(id)?.key
     }
 
     /// Builds the child lists used by lookups; called once the document is complete.
     pub(crate) fn finish(&mut self) {
+        // `NO_PARENT` and `DETACHED` are out of range below: the root and replaced values are
+        // nobody's children.
         let mut counts = vec![0usize; self.nodes.len() + 1];
         for node in &self.nodes {
             if let Some(count) = counts.get_mut(node.parent) {
@@ -196,7 +206,7 @@ impl SpanIndex {
         }
     }
 
-    /// Number of indexed values.
+    /// Number of indexed values, those replaced by a later duplicate key included.
     pub fn len(&self) -> usize {
         self.nodes.len()
     }
@@ -479,6 +489,24 @@ mod tests {
                 let mut text = String::new();
                 block(&value, 0, &mut text);
                 check(text, &value)?;
+            }
+
+            /// A key written twice keeps its second value, and the index leads into the second
+            /// occurrence only (whatever the first one held).
+            #[test]
+            fn a_repeated_key_indexes_its_last_occurrence(first in tree(), second in tree()) {
+                let mut text = String::new();
+                block(&Value::Object([("k".to_owned(), first)].into_iter().collect()), 0, &mut text);
+                let again = text.len();
+                let kept: Value = Value::Object([("k".to_owned(), second)].into_iter().collect());
+                block(&kept, 0, &mut text);
+                let source = Source::new("p.yaml", text.clone());
+                let loaded = load(&source).map_err(|d| TestCaseError::fail(format!("{d:?}")))?;
+                let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+                prop_assert_eq!(codes, ["yaml::duplicate-key"]);
+                prop_assert_eq!(loaded.spans.key("/k").map(|s| s.start), Some(again));
+                prop_assert!(loaded.spans.value("/k").is_some_and(|s| s.start > again));
+                check(text, &kept)?;
             }
         }
     }

@@ -148,7 +148,11 @@ pub fn docstring(step: &cucumber::gherkin::Step) -> String {
 /// Parses YAML (or JSON) with the crate's own YAML 1.2 loader.
 pub fn yaml(text: &str) -> Value {
     match workflow::yaml::load(&Source::new("expected.yaml", text)) {
-        Ok(loaded) => loaded.value,
+        Ok(loaded) if loaded.diagnostics.is_empty() => loaded.value,
+        Ok(loaded) => panic!(
+            "expected value repeats a key: {:?}\n{text}",
+            loaded.diagnostics
+        ),
         Err(diagnostic) => panic!("expected value is not YAML: {diagnostic:?}\n{text}"),
     }
 }
