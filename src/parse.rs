@@ -117,31 +117,7 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
-    /// The workflow definitions embedded as `"""yaml` doc strings in the CTK features.
-    fn ctk_definitions(text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut current: Option<(usize, String)> = None;
-        for line in text.lines() {
-            let indent = line.len() - line.trim_start().len();
-            match (&mut current, line.trim()) {
-                (None, opening) if opening.starts_with("\"\"\"") => {
-                    current = Some((indent, String::new()))
-                }
-                (Some(_), "\"\"\"") => {
-                    let (_, body) = current.take().unwrap_or_default();
-                    if body.starts_with("document:") {
-                        out.push(body);
-                    }
-                }
-                (Some((strip, body)), _) => {
-                    body.push_str(line.get(*strip..).unwrap_or(""));
-                    body.push('\n');
-                }
-                (None, _) => {}
-            }
-        }
-        out
-    }
+    use crate::test_support::ctk_definitions;
 
     #[test]
     fn every_ctk_workflow_parses() {

@@ -34,3 +34,29 @@ pub(crate) fn spec_documents(sub: &str) -> Vec<PathBuf> {
     paths.sort();
     paths
 }
+
+/// The workflow definitions embedded as `"""yaml` doc strings in the CTK features.
+pub(crate) fn ctk_definitions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        match (&mut current, line.trim()) {
+            (None, opening) if opening.starts_with("\"\"\"") => {
+                current = Some((indent, String::new()))
+            }
+            (Some(_), "\"\"\"") => {
+                let (_, body) = current.take().unwrap_or_default();
+                if body.starts_with("document:") {
+                    out.push(body);
+                }
+            }
+            (Some((strip, body)), _) => {
+                body.push_str(line.get(*strip..).unwrap_or(""));
+                body.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    out
+}

@@ -14,17 +14,8 @@ use crate::document::{
 };
 use crate::pointer;
 
-/// Variables every expression may use.
-pub(crate) const BASE_VARIABLES: [&str; 8] = [
-    "context",
-    "input",
-    "output",
-    "secrets",
-    "task",
-    "workflow",
-    "runtime",
-    "authorization",
-];
+/// Variables every expression may use: the compiler's runtime arguments, in its slot order.
+pub(crate) use crate::compile::scope::BASE_VARS as BASE_VARIABLES;
 
 /// The expression map of one document.
 #[derive(Debug, Default)]

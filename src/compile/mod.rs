@@ -5,7 +5,7 @@ mod body;
 mod compiler;
 mod machine;
 mod policy;
-mod scope;
+pub(crate) mod scope;
 
 pub use compiler::compile;
 pub use machine::Machine;

@@ -117,22 +117,9 @@ pub(crate) fn base32_decode(text: &str) -> ValR<Jv> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Expr;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
-    fn run(code: &str, input: Value) -> Value {
-        let expr = Expr::compile(code, &[]).unwrap_or_else(|e| panic!("{code}: {e:?}"));
-        let out = expr.eval(super::super::from_json(&input), &[]);
-        super::super::to_json(&out.unwrap_or_else(|e| panic!("{code}: {}", e.message)))
-    }
-
-    fn fails(code: &str, input: Value) -> String {
-        let expr = Expr::compile(code, &[]).unwrap_or_else(|e| panic!("{code}: {e:?}"));
-        match expr.eval(super::super::from_json(&input), &[]) {
-            Ok(v) => panic!("{code} should fail, gave {}", super::super::to_json(&v)),
-            Err(e) => e.message,
-        }
-    }
+    use super::super::test_util::{fails, run};
 
     #[test]
     fn csv_and_tsv_follow_the_jq_manual() {

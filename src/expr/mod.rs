@@ -25,6 +25,8 @@ mod prelude;
 #[cfg(test)]
 mod spec_tests;
 mod template;
+#[cfg(test)]
+mod test_util;
 mod update;
 mod value;
 

@@ -71,36 +71,14 @@ pub(crate) fn ctk_documents() -> Vec<(String, Document)> {
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("ctk");
-        for (n, definition) in doc_strings(&text).into_iter().enumerate() {
+        for (n, definition) in crate::test_support::ctk_definitions(&text)
+            .into_iter()
+            .enumerate()
+        {
             out.push((
                 snapshot_name(&format!("{stem}-{}", n + 1)),
                 document_named(&format!("{stem} #{}", n + 1), &definition),
             ));
-        }
-    }
-    out
-}
-
-fn doc_strings(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    for line in text.lines() {
-        let indent = line.len() - line.trim_start().len();
-        match (&mut current, line.trim()) {
-            (None, opening) if opening.starts_with("\"\"\"") => {
-                current = Some((indent, String::new()))
-            }
-            (Some(_), "\"\"\"") => {
-                let (_, body) = current.take().unwrap_or_default();
-                if body.starts_with("document:") {
-                    out.push(body);
-                }
-            }
-            (Some((strip, body)), _) => {
-                body.push_str(line.get(*strip..).unwrap_or(""));
-                body.push('\n');
-            }
-            (None, _) => {}
         }
     }
     out
