@@ -147,15 +147,6 @@ impl Source {
             column,
         }
     }
-
-    /// Byte offset of a 0-based character index (saphyr markers count characters).
-    pub fn byte_offset_of_char(&self, char_index: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(char_index)
-            .map(|(i, _)| i)
-            .unwrap_or(self.text.len())
-    }
 }
 
 /// Turns an I/O error on `path` into a diagnostic with a code per failure kind.
