@@ -1,24 +1,30 @@
 //! `--events PATH`: every lifecycle event as one CloudEvents JSON object per line. The engine
 //! only hands events to a channel; a dedicated thread converts and writes them through a
-//! buffered writer (flushed whenever the channel runs dry), so a run never waits on the disk.
+//! buffered writer (flushed whenever the channel runs dry), so a run does not wait on the disk.
+//! The channel is bounded: when a tight loop produces events faster than they can be written,
+//! the engine waits for the writer instead of queueing them all in memory.
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::runtime::event::{EventSink, LifecycleEvent};
 
+/// Events waiting for the writer at most: enough to absorb bursts, small enough that a loop of
+/// a million tasks cannot hold them all in memory.
+const QUEUED_EVENTS: usize = 4096;
+
 /// A sink writing JSON lines to any writer, from its own thread.
 pub struct JsonLinesSink {
-    sender: Mutex<Option<Sender<LifecycleEvent>>>,
+    sender: Mutex<Option<SyncSender<LifecycleEvent>>>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
 
 impl JsonLinesSink {
     /// Starts the writer thread over `out`.
     pub fn new(out: Box<dyn Write + Send>) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::channel::<LifecycleEvent>();
+        let (sender, receiver) = mpsc::sync_channel::<LifecycleEvent>(QUEUED_EVENTS);
         let writer = std::thread::Builder::new()
             .name("events-writer".into())
             .spawn(move || {
