@@ -1,7 +1,7 @@
 //! `workflow graph FILE`: checks the document with the front end, then prints its picture, or
 //! writes it into a Markdown file between the workflow-graph markers (`--inject`).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ColorChoice, GraphArgs, GraphDirection, GraphFormat};
@@ -30,15 +30,9 @@ pub fn run(
             source: checked.source.clone(),
             diagnostics: checked.diagnostics.clone(),
         };
-        let style = HumanStyle {
-            color: color.enabled(std::io::stderr().is_terminal()),
-            width: terminal_width(),
-        };
-        let rendered = diagnostics::render_human(&report, style);
-        let summary = diagnostics::summary_line(std::slice::from_ref(&report));
+        let style = HumanStyle::for_stderr(color);
         // A closed stderr cannot be reported anywhere; the exit code still tells.
-        let _ = write!(stderr, "{rendered}");
-        let _ = writeln!(stderr, "{summary}");
+        let _ = diagnostics::write_human(std::slice::from_ref(&report), style, stderr);
         return ExitCode::Invalid;
     };
     let format = match args.format {
@@ -99,15 +93,6 @@ fn temporary_path(target: &Path) -> PathBuf {
         Some(dir) => dir.join(file),
         None => PathBuf::from(file),
     }
-}
-
-/// The same width `validate` uses for its reports.
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|columns| columns.parse().ok())
-        .filter(|&width: &usize| width >= 40)
-        .unwrap_or(100)
 }
 
 #[cfg(test)]

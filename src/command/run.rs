@@ -54,10 +54,7 @@ pub fn run(
             }
         }
     };
-    let style = HumanStyle {
-        color: color.enabled(std::io::stderr().is_terminal()),
-        width: terminal_width(),
-    };
+    let style = HumanStyle::for_stderr(color);
     let checked = frontend::check_path(&args.file);
     let path = args.file.display().to_string();
     let document = match checked.valid_document() {
@@ -177,10 +174,7 @@ pub fn run(
 
 /// Front-end or compiler findings, exactly as `validate` shows them.
 fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write) {
-    let reports = std::slice::from_ref(report);
-    let _ = stderr
-        .write_all(diagnostics::render_human(report, style).as_bytes())
-        .and_then(|()| writeln!(stderr, "{}", diagnostics::summary_line(reports)));
+    let _ = diagnostics::write_human(std::slice::from_ref(report), style, stderr);
 }
 
 /// The tokio runtime of one `run` command, with Ctrl-C and SIGTERM wired to a cancellation
@@ -375,14 +369,6 @@ fn print_human(
         Outcome::Cancelled if quiet => writeln!(stderr, "cancelled: run {}", result.id),
         Outcome::Faulted(_) | Outcome::Cancelled => Ok(()),
     }
-}
-
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|columns| columns.parse().ok())
-        .filter(|&width: &usize| width >= 40)
-        .unwrap_or(100)
 }
 
 #[cfg(test)]

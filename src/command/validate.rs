@@ -1,6 +1,6 @@
 //! `workflow validate PATH...`: checks every document and reports all findings at once.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ColorChoice, ValidateArgs, ValidateFormat};
@@ -27,11 +27,7 @@ pub fn run(
     let reports: Vec<FileReport> = paths.iter().map(|path| check(path)).collect();
     let written = match args.format {
         ValidateFormat::Human => {
-            let style = HumanStyle {
-                color: color.enabled(std::io::stderr().is_terminal()),
-                width: terminal_width(),
-            };
-            write_human(&reports, style, stderr)
+            diagnostics::write_human(&reports, HumanStyle::for_stderr(color), stderr)
         }
         ValidateFormat::Json => writeln!(stdout, "{:#}", diagnostics::render_json(&reports)),
         ValidateFormat::Github => write!(stdout, "{}", diagnostics::render_github(&reports)),
@@ -52,25 +48,6 @@ fn check(path: &Path) -> FileReport {
         source: checked.source,
         diagnostics: checked.diagnostics,
     }
-}
-
-fn write_human(
-    reports: &[FileReport],
-    style: HumanStyle,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    for report in reports {
-        out.write_all(diagnostics::render_human(report, style).as_bytes())?;
-    }
-    writeln!(out, "{}", diagnostics::summary_line(reports))
-}
-
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|columns| columns.parse().ok())
-        .filter(|&width: &usize| width >= 40)
-        .unwrap_or(100)
 }
 
 /// Files stay as given (a missing file is reported as a finding of its own); directories are

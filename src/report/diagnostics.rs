@@ -47,6 +47,36 @@ pub struct HumanStyle {
     pub width: usize,
 }
 
+impl HumanStyle {
+    /// The style for reports on stderr: colour as `color` decides for stderr, width from
+    /// `COLUMNS` (at least 40), 100 otherwise.
+    pub fn for_stderr(color: crate::cli::ColorChoice) -> Self {
+        use std::io::IsTerminal;
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|columns| columns.parse().ok())
+            .filter(|&width: &usize| width >= 40)
+            .unwrap_or(100);
+        HumanStyle {
+            color: color.enabled(std::io::stderr().is_terminal()),
+            width,
+        }
+    }
+}
+
+/// Every report rendered for people, then the one-line summary: what `validate` prints, and what
+/// `run` and `graph` print for a document they refuse.
+pub fn write_human(
+    reports: &[FileReport],
+    style: HumanStyle,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for report in reports {
+        out.write_all(render_human(report, style).as_bytes())?;
+    }
+    writeln!(out, "{}", summary_line(reports))
+}
+
 /// One diagnostic, as miette wants to see it.
 struct MietteView<'a> {
     diagnostic: &'a Diagnostic,
