@@ -1,12 +1,14 @@
 //! The compiler: `Document` → `Machine` (pure, synchronous). Task lists become blocks of task
 //! ids, flow directives positions, expressions compiled jaq filters, `use` references inlined.
 
+mod auth;
 mod body;
 mod compiler;
 mod machine;
 mod policy;
 pub(crate) mod scope;
 
+pub(crate) use auth::AuthSpec;
 pub use compiler::compile;
 pub use machine::Machine;
 pub(crate) use machine::*;

@@ -2,6 +2,8 @@
 //! hands executors plain requests; executors do the I/O and must be cancel-safe (dropping their
 //! future stops the work: processes are killed, connections closed).
 
+pub mod auth;
+pub mod http;
 pub mod process;
 
 use std::sync::Arc;

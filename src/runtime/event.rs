@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use crate::expr::{Val, to_json};
@@ -231,6 +232,12 @@ pub trait EventSink: Send + Sync {
         true
     }
     fn emit(&self, event: LifecycleEvent);
+    /// Resolves once every event emitted so far is durable (the journal committed it). The
+    /// engine awaits it after a task with side effects completes, so that task's output is
+    /// on disk before the next task starts. Sinks that keep nothing return `None`.
+    fn flushed(&self) -> Option<BoxFuture<'static, ()>> {
+        None
+    }
 }
 
 /// A sink that wants nothing.
@@ -258,6 +265,15 @@ impl EventSink for EventFanout {
             }
             last.emit(event);
         }
+    }
+    fn flushed(&self) -> Option<BoxFuture<'static, ()>> {
+        let waits: Vec<_> = self.0.iter().filter_map(|sink| sink.flushed()).collect();
+        if waits.is_empty() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            futures::future::join_all(waits).await;
+        }))
     }
 }
 

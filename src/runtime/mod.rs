@@ -1,6 +1,7 @@
 //! The engine: executes a compiled `Machine` on tokio, owning data flow, flow directives, retries,
 //! timeouts and cancellation. It never prints; it publishes lifecycle events.
 
+mod auth;
 mod backoff;
 mod body;
 mod catch;
