@@ -26,6 +26,7 @@ pub(crate) enum AuthSpec {
     Unsupported(String),
 }
 
+#[allow(dead_code)] // wired into the HTTP calls during this session
 impl Compiler<'_> {
     pub(super) fn authentication(
         &mut self,

@@ -7,6 +7,7 @@ use crate::compile::AuthSpec;
 use crate::exec::auth::Credentials;
 use crate::expr::Val;
 
+#[allow(dead_code)] // wired into the HTTP calls during this session
 impl Run<'_> {
     pub(crate) fn credentials(
         &self,
