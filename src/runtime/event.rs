@@ -137,6 +137,9 @@ pub struct LifecycleEvent {
     pub run: Arc<RunIdentity>,
     /// JSON pointer of the task, for task events.
     pub task: Option<Arc<str>>,
+    /// The durable step this task event belongs to: one name per task execution (its pointer
+    /// and loop iteration), stable across a resume. `None` for workflow events.
+    pub step: Option<Arc<str>>,
     pub kind: EventKind,
 }
 
@@ -153,6 +156,7 @@ impl LifecycleEvent {
             time,
             run,
             task,
+            step: None,
             kind,
         }
     }
