@@ -58,6 +58,7 @@ impl Script {
             time: epoch() + chrono::Duration::milliseconds(ms),
             run: Arc::clone(&self.run),
             task: task.map(Arc::from),
+            step: None,
             kind,
         });
         self
