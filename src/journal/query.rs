@@ -368,3 +368,125 @@ fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         data: json_column(row, 7)?.unwrap_or_else(|| Value::Object(Default::default())),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::sink::tests::start;
+
+    /// A journal holding runs `a1`, `a2` (flow, completed and faulted) and `b1` (other,
+    /// running), started one minute apart in that order.
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        for (minute, (id, name, status)) in [
+            ("a1", "flow", "completed"),
+            ("a2", "flow", "faulted"),
+            ("b1", "other", "running"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut run = start(id);
+            run.name = name.into();
+            let recorder = journal.begin_run(run).unwrap_or_else(|e| panic!("{e}"));
+            recorder.finish().unwrap_or_else(|e| panic!("{e}"));
+            let started = format!("2025-01-01T00:0{minute}:00.000000Z");
+            let ended = (status != "running").then(|| format!("2025-01-01T00:0{minute}:30.000000Z"));
+            journal
+                .connection
+                .execute(
+                    "UPDATE runs SET status = ?2, started_at = ?3, ended_at = ?4 WHERE id = ?1",
+                    rusqlite::params![id, status, started, ended],
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, journal)
+    }
+
+    fn ids(runs: Result<Vec<RunRecord>, JournalError>) -> Vec<String> {
+        runs.unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|run| run.id)
+            .collect()
+    }
+
+    #[test]
+    fn filters_select_and_order_newest_first() {
+        let (_dir, journal) = journal();
+        assert_eq!(ids(journal.runs(&RunFilter::default())), ["b1", "a2", "a1"]);
+        let flows = RunFilter {
+            name: Some("flow".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(journal.runs(&flows)), ["a2", "a1"]);
+        let faulted = RunFilter {
+            status: Some(RunStatus::Faulted),
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(journal.runs(&faulted)), ["a2"]);
+        let one = RunFilter {
+            limit: Some(1),
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(journal.runs(&one)), ["b1"]);
+        let none = RunFilter {
+            name: Some("flow".into()),
+            status: Some(RunStatus::Running),
+            limit: None,
+        };
+        assert_eq!(ids(journal.runs(&none)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn runs_are_found_by_id_or_unique_prefix() {
+        let (_dir, journal) = journal();
+        let run = journal.run("b").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run.id, "b1");
+        assert_eq!(run.duration(), None);
+        let a1 = journal.run("a1").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a1.duration(), Some(Duration::from_secs(30)));
+        assert_eq!(a1.qualified_name(), "flow.ns:1.0.0");
+        assert_eq!(a1.to_json()["durationMs"], 30_000);
+        let ambiguous = journal.run("a").err();
+        assert!(
+            matches!(&ambiguous, Some(JournalError::Ambiguous { candidates, .. }) if candidates == &["a1", "a2"]),
+            "{ambiguous:?}"
+        );
+        for missing in ["c", "", "%", "_1"] {
+            let error = journal.run(missing).err();
+            assert!(matches!(error, Some(JournalError::NotFound { .. })), "{missing}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn prune_removes_only_old_finished_runs_and_their_data() {
+        let (_dir, journal) = journal();
+        // Give a1 an event with a large payload, shared by nobody else.
+        journal
+            .connection
+            .execute_batch(
+                "INSERT INTO blobs (hash, data) VALUES ('h', '{}');
+                 INSERT INTO events (run_id, seq, id, scope, kind, time, blob)
+                 VALUES ('a1', 1, 'e', 'workflow', 'started', '2025-01-01T00:00:00.000000Z', 'h');
+                 INSERT INTO events (run_id, seq, id, scope, kind, time)
+                 VALUES ('b1', 1, 'f', 'workflow', 'started', '2025-01-01T00:02:00.000000Z');",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Nothing ended more than 1000 years ago.
+        let millennium = Duration::from_secs(1000 * 365 * 86_400);
+        assert_eq!(journal.prune(millennium).ok(), Some(0));
+        assert_eq!(journal.prune(Duration::from_secs(60)).ok(), Some(2));
+        assert_eq!(ids(journal.runs(&RunFilter::default())), ["b1"]);
+        let count = |sql: &str| -> i64 {
+            journal
+                .connection
+                .query_row(sql, [], |row| row.get(0))
+                .unwrap_or(-1)
+        };
+        assert_eq!(count("SELECT count(*) FROM events"), 1);
+        assert_eq!(count("SELECT count(*) FROM blobs"), 0);
+        // Again: nothing left to prune.
+        assert_eq!(journal.prune(Duration::ZERO).ok(), Some(0));
+    }
+}
