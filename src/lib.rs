@@ -65,5 +65,6 @@ where
         Command::Graph(args) => command::graph::run(args, cli.color, &mut stdout, &mut stderr),
         Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
         Command::Man => command::man::run(&mut stdout, &mut stderr),
+        Command::Runs(args) => command::runs::run(args, &mut stdout, &mut stderr),
     }
 }

@@ -21,7 +21,7 @@ pub use error::JournalError;
 pub use open::Journal;
 pub use query::{Relation, RunFilter, RunRecord, RunStatus, StoredEvent};
 pub use sink::{Recorder, RunStart};
-pub use timeline::{Execution, ExecutionStatus, states_by_task, timeline};
+pub use timeline::{Execution, ExecutionStatus, Timeline, states_by_task, timeline};
 
 /// The environment variable naming the state directory when `--state-dir` is not given.
 pub const STATE_DIR_ENV: &str = "WORKFLOW_STATE_DIR";
@@ -40,6 +40,16 @@ pub fn state_dir(flag: Option<&Path>) -> PathBuf {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => PathBuf::from(DEFAULT_STATE_DIR),
     }
+}
+
+/// The hash `RunRecord::document_hash` holds: SHA-256 of the document file's bytes, lowercase
+/// hex. A resume compares it with the file as it is now.
+pub fn document_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The journal's times: RFC 3339 in UTC with microseconds, exactly as the CloudEvents `time`
@@ -68,6 +78,14 @@ mod tests {
         if std::env::var_os(STATE_DIR_ENV).is_none() {
             assert_eq!(state_dir(None), PathBuf::from(".workflow"));
         }
+    }
+
+    #[test]
+    fn document_hashes_are_sha256_hex() {
+        assert_eq!(
+            document_hash(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

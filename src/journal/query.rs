@@ -77,7 +77,7 @@ pub struct RunRecord {
     pub namespace: String,
     pub name: String,
     pub version: String,
-    /// The document as the command line named it.
+    /// The document's absolute path.
     pub document_path: String,
     /// SHA-256 of the document's bytes, lowercase hex.
     pub document_hash: String,
@@ -113,6 +113,12 @@ impl RunRecord {
         Some((ended - self.started_at).to_std().unwrap_or_default())
     }
 
+    /// A run still marked running whose recording process is gone (killed, crashed, the
+    /// machine restarted): it will not end by itself. Only this machine's processes are known.
+    pub fn interrupted(&self) -> bool {
+        self.status == RunStatus::Running && self.pid.is_some_and(|pid| !process_alive(pid))
+    }
+
     /// The record as `runs --format json` prints it.
     pub fn to_json(&self) -> Value {
         let mut object = json!({
@@ -121,6 +127,7 @@ impl RunRecord {
             "name": self.name,
             "version": self.version,
             "status": self.status.as_str(),
+            "interrupted": self.interrupted(),
             "startedAt": stamp(self.started_at),
             "endedAt": self.ended_at.map(stamp),
             "durationMs": self.duration().map(|d| d.as_millis() as u64),
@@ -246,6 +253,21 @@ impl Journal {
 
     /// Every event recorded for run `run_id` (an exact id), in emission order.
     pub fn events(&self, run_id: &str) -> Result<Vec<StoredEvent>, JournalError> {
+        let mut events = Vec::new();
+        self.visit_events(run_id, |event| {
+            events.push(event);
+            true
+        })?;
+        Ok(events)
+    }
+
+    /// Hands the events of run `run_id` to `visit` one at a time, in emission order, until it
+    /// returns `false`: a long run's events are never all in memory.
+    pub fn visit_events(
+        &self,
+        run_id: &str,
+        mut visit: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<(), JournalError> {
         let sqlite = |error| JournalError::sqlite(&self.path, error);
         let mut statement = self
             .connection
@@ -256,10 +278,13 @@ impl Journal {
                  WHERE e.run_id = ?1 ORDER BY e.seq",
             )
             .map_err(sqlite)?;
-        statement
-            .query_map([run_id], stored_event)
-            .and_then(|rows| rows.collect())
-            .map_err(sqlite)
+        let mut rows = statement.query([run_id]).map_err(sqlite)?;
+        while let Some(row) = rows.next().map_err(sqlite)? {
+            if !visit(stored_event(row).map_err(sqlite)?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the finished runs (completed, faulted, cancelled) that ended more than
@@ -300,6 +325,26 @@ impl Journal {
         transaction.commit().map_err(sqlite)?;
         Ok(removed)
     }
+}
+
+/// Whether process `pid` exists (it may be another program that got the number later).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 0 {
+        // 0 and negative numbers address process groups: never ask about those.
+        return true;
+    }
+    // SAFETY: kill(2) with signal 0 sends nothing; it only checks that the process exists.
+    let found = unsafe { libc::kill(pid, 0) } == 0;
+    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
 }
 
 /// `text` with LIKE's wildcards and the escape character escaped (by `\`).
@@ -392,7 +437,8 @@ mod tests {
             let recorder = journal.begin_run(run).unwrap_or_else(|e| panic!("{e}"));
             recorder.finish().unwrap_or_else(|e| panic!("{e}"));
             let started = format!("2025-01-01T00:0{minute}:00.000000Z");
-            let ended = (status != "running").then(|| format!("2025-01-01T00:0{minute}:30.000000Z"));
+            let ended =
+                (status != "running").then(|| format!("2025-01-01T00:0{minute}:30.000000Z"));
             journal
                 .connection
                 .execute(
@@ -444,6 +490,14 @@ mod tests {
         let run = journal.run("b").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(run.id, "b1");
         assert_eq!(run.duration(), None);
+        // Recorded by this (living) test process: running, not interrupted.
+        assert!(!run.interrupted());
+        let gone = RunRecord {
+            // Above the largest pid Linux hands out (2^22).
+            pid: Some(2_147_483_000),
+            ..run
+        };
+        assert!(gone.interrupted() || cfg!(not(unix)));
         let a1 = journal.run("a1").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a1.duration(), Some(Duration::from_secs(30)));
         assert_eq!(a1.qualified_name(), "flow.ns:1.0.0");
@@ -455,7 +509,10 @@ mod tests {
         );
         for missing in ["c", "", "%", "_1"] {
             let error = journal.run(missing).err();
-            assert!(matches!(error, Some(JournalError::NotFound { .. })), "{missing}: {error:?}");
+            assert!(
+                matches!(error, Some(JournalError::NotFound { .. })),
+                "{missing}: {error:?}"
+            );
         }
     }
 

@@ -29,9 +29,9 @@ pub struct RunStart {
     pub namespace: String,
     pub name: String,
     pub version: String,
-    /// The document as the command line named it.
+    /// The document's path, absolute so a resume from elsewhere finds it.
     pub document_path: String,
-    /// SHA-256 of the document's bytes, lowercase hex.
+    /// [`super::document_hash`] of the document's bytes.
     pub document_hash: String,
     pub input: Value,
     /// The run this one was started from (`workflow retry`), and how.

@@ -76,16 +76,34 @@ impl Execution {
 
 /// The task executions of a run, in the order they were created.
 pub fn timeline(events: &[StoredEvent]) -> Vec<Execution> {
-    let mut executions: Vec<Execution> = Vec::new();
-    let mut open: HashMap<&str, usize> = HashMap::new();
-    for event in events.iter().filter(|event| event.task_event) {
+    let mut builder = Timeline::default();
+    for event in events {
+        builder.push(event);
+    }
+    builder.finish()
+}
+
+/// Builds a timeline one event at a time, so a long run's events need not all be in memory.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    executions: Vec<Execution>,
+    /// Executions not ended yet, by step name (or task pointer).
+    open: HashMap<String, usize>,
+}
+
+impl Timeline {
+    /// Takes the next event of the run (in `seq` order).
+    pub fn push(&mut self, event: &StoredEvent) {
+        if !event.task_event {
+            return;
+        }
         let Some(task) = event.task.as_deref() else {
-            continue;
+            return;
         };
         let key = event.step.as_deref().unwrap_or(task);
-        let index = match (event.kind.as_str(), open.get(key)) {
+        let index = match (event.kind.as_str(), self.open.get(key)) {
             ("created", _) | (_, None) => {
-                executions.push(Execution {
+                self.executions.push(Execution {
                     step: event.step.clone(),
                     task: task.to_string(),
                     status: ExecutionStatus::Running,
@@ -96,14 +114,14 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<Execution> {
                     error: None,
                     replayed: false,
                 });
-                let index = executions.len() - 1;
-                open.insert(key, index);
+                let index = self.executions.len() - 1;
+                self.open.insert(key.to_string(), index);
                 index
             }
             (_, Some(&index)) => index,
         };
-        let Some(execution) = executions.get_mut(index) else {
-            continue;
+        let Some(execution) = self.executions.get_mut(index) else {
+            return;
         };
         let ended = match event.kind.as_str() {
             "started" => {
@@ -130,10 +148,14 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<Execution> {
         if let Some(status) = ended {
             execution.status = status;
             execution.ended = Some(event.time);
-            open.remove(key);
+            self.open.remove(key);
         }
     }
-    executions
+
+    /// The executions, in the order they were created.
+    pub fn finish(self) -> Vec<Execution> {
+        self.executions
+    }
 }
 
 /// What happened to each task pointer in the run: its most telling execution wins (faulted over
