@@ -3,6 +3,7 @@
 pub mod completions;
 mod dry_run;
 pub mod graph;
+mod graph_run;
 pub mod man;
 pub mod run;
 mod run_journal;

@@ -10,6 +10,7 @@ mod error;
 mod migrate;
 mod open;
 mod query;
+mod queue;
 mod row;
 mod sink;
 mod timeline;

@@ -2,8 +2,6 @@
 //! writer thread; the `Recorder` they return is the event sink the engine publishes to. The
 //! engine's side of `emit` only moves the event into a bounded queue.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -16,9 +14,10 @@ use tokio::sync::watch;
 use super::error::JournalError;
 use super::open::{Journal, connect};
 use super::query::{Relation, RunStatus};
+use super::queue::Queue;
 use super::row::is_journaled;
 use super::stamp;
-use super::writer::{MAX_BATCH, Writer};
+use super::writer::Writer;
 use crate::runtime::event::{EventSink, LifecycleEvent};
 
 /// What the journal records about a run as it starts.
@@ -47,13 +46,17 @@ pub struct Recorder {
 
 struct Shared {
     run_id: String,
-    /// `None` once finished.
-    sender: Mutex<Option<SyncSender<LifecycleEvent>>>,
-    /// Events handed to the writer.
-    sent: AtomicU64,
+    queue: Arc<Queue>,
     /// Events the writer has committed.
     committed: watch::Receiver<u64>,
     writer: Mutex<Option<JoinHandle<Result<(), JournalError>>>>,
+}
+
+impl Drop for Shared {
+    /// A recorder dropped without `finish` still lets its writer store what it has and end.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 impl std::fmt::Debug for Recorder {
@@ -124,7 +127,7 @@ impl Journal {
 
     fn recorder(&self, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
         let connection = connect(&self.path, false)?;
-        let (sender, receiver) = mpsc::sync_channel(MAX_BATCH);
+        let queue = Arc::new(Queue::default());
         let (committed_tx, committed) = watch::channel(0u64);
         let writer = Writer {
             connection,
@@ -133,15 +136,17 @@ impl Journal {
             next_seq,
             committed: committed_tx,
         };
-        let thread = std::thread::Builder::new()
-            .name("journal-writer".into())
-            .spawn(move || writer.run(receiver))
-            .map_err(|error| JournalError::Writer(error.to_string()))?;
+        let thread = {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name("journal-writer".into())
+                .spawn(move || writer.run(&queue))
+                .map_err(|error| JournalError::Writer(error.to_string()))?
+        };
         Ok(Recorder {
             shared: Arc::new(Shared {
                 run_id,
-                sender: Mutex::new(Some(sender)),
-                sent: AtomicU64::new(0),
+                queue,
                 committed,
                 writer: Mutex::new(Some(thread)),
             }),
@@ -159,9 +164,7 @@ impl Recorder {
     /// its final status, output or error from the workflow's last event) and reports the first
     /// failure of the writer. Later events are dropped; finishing again does nothing.
     pub fn finish(self) -> Result<(), JournalError> {
-        if let Ok(mut sender) = self.shared.sender.lock() {
-            sender.take();
-        }
+        self.shared.queue.close();
         let thread = self
             .shared
             .writer
@@ -179,22 +182,16 @@ impl Recorder {
 
 impl EventSink for Recorder {
     fn emit(&self, event: LifecycleEvent) {
-        if !is_journaled(&event.kind) {
-            return;
-        }
-        if let Ok(sender) = self.shared.sender.lock()
-            && let Some(sender) = sender.as_ref()
-            // A closed queue means the writer failed; `finish` reports why.
-            && sender.send(event).is_ok()
-        {
-            self.shared.sent.fetch_add(1, Ordering::Release);
+        if is_journaled(&event.kind) {
+            // Refused only after `finish` or when the writer failed (`finish` reports why).
+            self.shared.queue.push(event);
         }
     }
 
     /// Resolves when every event emitted before the call is committed; `None` when they
     /// already are. A writer that failed releases its waiters (`finish` reports the failure).
     fn flushed(&self) -> Option<BoxFuture<'static, ()>> {
-        let target = self.shared.sent.load(Ordering::Acquire);
+        let target = self.shared.queue.accepted();
         let mut committed = self.shared.committed.clone();
         if *committed.borrow() >= target {
             return None;

@@ -4,14 +4,13 @@
 //! loop fast; committing as soon as the queue runs dry is what keeps `flushed()` prompt.
 
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::watch;
 
 use super::error::JournalError;
+use super::queue::{Queue, Taken};
 use super::row::{self, EventRow};
-use crate::runtime::event::LifecycleEvent;
 
 /// Rows per transaction at most, so a writer that fell behind still commits regularly and
 /// never holds the database lock for long.
@@ -29,26 +28,39 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Stores events until every sender is gone; returns the first failure, after which it
-    /// stops (the queue closes, and later events are dropped by the sink).
-    pub fn run(mut self, events: Receiver<LifecycleEvent>) -> Result<(), JournalError> {
-        let mut batch: Vec<EventRow> = Vec::with_capacity(64);
-        let mut stored = 0u64;
-        while let Ok(event) = events.recv() {
-            batch.push(row::row(&event));
-            drop(event);
-            while batch.len() < MAX_BATCH {
-                match events.try_recv() {
-                    Ok(event) => batch.push(row::row(&event)),
-                    Err(_) => break,
-                }
-            }
-            self.store(&batch)?;
-            stored += batch.len() as u64;
-            batch.clear();
-            self.committed.send_replace(stored);
+    /// Stores events until the queue closes; returns the first failure, after which it stops
+    /// and the queue drops whatever comes.
+    pub fn run(mut self, queue: &Queue) -> Result<(), JournalError> {
+        let result = self.store_all(queue);
+        if result.is_err() {
+            queue.abandon();
         }
-        Ok(())
+        result
+    }
+
+    fn store_all(&mut self, queue: &Queue) -> Result<(), JournalError> {
+        let mut spare = Vec::new();
+        let mut rows: Vec<EventRow> = Vec::with_capacity(MAX_BATCH);
+        let mut stored = 0u64;
+        loop {
+            let mut events = match queue.take(spare) {
+                Taken::Events(events) => events,
+                Taken::Closed => return Ok(()),
+            };
+            let mut pending = events.drain(..);
+            loop {
+                rows.clear();
+                rows.extend(pending.by_ref().take(MAX_BATCH).map(row::row));
+                if rows.is_empty() {
+                    break;
+                }
+                self.store(&rows)?;
+                stored += rows.len() as u64;
+                self.committed.send_replace(stored);
+            }
+            drop(pending);
+            spare = events;
+        }
     }
 
     /// One transaction for the whole batch; the run's row is updated in the same transaction
