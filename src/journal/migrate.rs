@@ -14,9 +14,10 @@ pub(crate) const APPLICATION_ID: i64 = 0x5746_4a4c;
 /// Migration `n` (0-based) takes a journal from version `n` to `n + 1`. Append only: a released
 /// migration never changes, so every journal reaches the same schema.
 const MIGRATIONS: &[&str] = &[
-    // Version 1. Times are RFC 3339 UTC text with microseconds; JSON values are text.
+    // Version 1. Times in `runs` are RFC 3339 UTC text with microseconds; JSON is text.
     "CREATE TABLE runs (
-        id            TEXT PRIMARY KEY NOT NULL,
+        num           INTEGER PRIMARY KEY,
+        id            TEXT NOT NULL UNIQUE,
         namespace     TEXT NOT NULL,
         name          TEXT NOT NULL,
         version       TEXT NOT NULL,
@@ -37,32 +38,50 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_name ON runs (name, started_at);
     CREATE INDEX runs_by_status ON runs (status, started_at);
     CREATE INDEX runs_by_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;
-    -- One row per lifecycle event. `data` is the event's payload (output, error, attempt...)
-    -- without what the other columns already say; a payload over 64 KiB is stored once in
-    -- `blobs` and named by `blob`.
-    CREATE TABLE events (
-        run_id TEXT NOT NULL,
-        seq    INTEGER NOT NULL,
-        id     TEXT NOT NULL,
-        scope  TEXT NOT NULL CHECK (scope IN ('workflow', 'task')),
-        kind   TEXT NOT NULL,
-        task   TEXT,
-        step   TEXT,
-        time   TEXT NOT NULL,
-        data   TEXT,
-        blob   TEXT,
-        PRIMARY KEY (run_id, seq)
+    -- Task pointers, stored once: events name them by number.
+    CREATE TABLE tasks (
+        num     INTEGER PRIMARY KEY,
+        pointer TEXT NOT NULL UNIQUE
+    );
+    -- One row per lifecycle event, kept small because a long loop writes hundreds of
+    -- thousands of them: the run and the task by number, the CloudEvent id as the 16 bytes of
+    -- its UUID (its text if it is not one), the time in microseconds since the Unix epoch.
+    -- `data` is the payload (output, error, attempt...) without what the other columns say; a
+    -- payload over 64 KiB is stored once in `blobs` and named by `blob`. Read `events`.
+    CREATE TABLE event_rows (
+        run   INTEGER NOT NULL,
+        seq   INTEGER NOT NULL,
+        id    BLOB NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('workflow', 'task')),
+        kind  TEXT NOT NULL,
+        task  INTEGER,
+        step  TEXT,
+        time  INTEGER NOT NULL,
+        data  TEXT,
+        blob  TEXT,
+        PRIMARY KEY (run, seq)
     ) WITHOUT ROWID;
-    CREATE INDEX events_by_blob ON events (blob) WHERE blob IS NOT NULL;
+    CREATE INDEX event_rows_by_blob ON event_rows (blob) WHERE blob IS NOT NULL;
     CREATE TABLE blobs (
         hash TEXT PRIMARY KEY NOT NULL,
         data TEXT NOT NULL
     ) WITHOUT ROWID;
-    -- For people reading the journal with the sqlite3 tool: every event with its payload.
-    CREATE VIEW event_payloads AS
-        SELECT e.run_id, e.seq, e.scope, e.kind, e.task, e.step, e.time,
+    -- The events as people read them (sqlite3 journal.db 'SELECT * FROM events ...'): run
+    -- id, task pointer, event id and time as text (milliseconds), and the whole payload.
+    CREATE VIEW events AS
+        SELECT r.id AS run_id, e.seq,
+               CASE WHEN typeof(e.id) = 'blob' AND length(e.id) = 16 THEN lower(
+                   substr(hex(e.id), 1, 8) || '-' || substr(hex(e.id), 9, 4) || '-' ||
+                   substr(hex(e.id), 13, 4) || '-' || substr(hex(e.id), 17, 4) || '-' ||
+                   substr(hex(e.id), 21, 12))
+               ELSE e.id END AS id,
+               e.scope, e.kind, t.pointer AS task, e.step,
+               strftime('%Y-%m-%dT%H:%M:%fZ', e.time / 1000000.0, 'unixepoch') AS time,
                coalesce(e.data, b.data) AS data
-        FROM events e LEFT JOIN blobs b ON b.hash = e.blob;",
+        FROM event_rows e
+        JOIN runs r ON r.num = e.run
+        LEFT JOIN tasks t ON t.num = e.task
+        LEFT JOIN blobs b ON b.hash = e.blob;",
 ];
 
 /// The schema version this build writes.
@@ -159,7 +178,7 @@ mod tests {
                     .collect::<Result<_, _>>()
             })
             .unwrap_or_default();
-        assert_eq!(tables, ["blobs", "event_payloads", "events", "runs"]);
+        assert_eq!(tables, ["blobs", "event_rows", "events", "runs", "tasks"]);
         // Again: nothing to do, nothing fails.
         migrate(&mut connection, path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(version(&connection), CURRENT_VERSION);

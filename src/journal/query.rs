@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::JournalError;
 use super::open::Journal;
+use super::row::EventId;
 use super::{parse_stamp, stamp};
 
 /// Where a run stands.
@@ -272,10 +273,13 @@ impl Journal {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT e.seq, e.id, e.scope, e.kind, e.task, e.step, e.time,
+                "SELECT e.seq, e.id, e.scope, e.kind, t.pointer, e.step, e.time,
                         coalesce(e.data, b.data)
-                 FROM events e LEFT JOIN blobs b ON b.hash = e.blob
-                 WHERE e.run_id = ?1 ORDER BY e.seq",
+                 FROM event_rows e
+                 JOIN runs r ON r.num = e.run
+                 LEFT JOIN tasks t ON t.num = e.task
+                 LEFT JOIN blobs b ON b.hash = e.blob
+                 WHERE r.id = ?1 ORDER BY e.seq",
             )
             .map_err(sqlite)?;
         let mut rows = statement.query([run_id]).map_err(sqlite)?;
@@ -301,24 +305,24 @@ impl Journal {
                 .map_err(sqlite)?;
         transaction
             .execute(
-                "CREATE TEMP TABLE IF NOT EXISTS pruned (id TEXT PRIMARY KEY) WITHOUT ROWID",
+                "CREATE TEMP TABLE IF NOT EXISTS pruned (num INTEGER PRIMARY KEY)",
                 [],
             )
             .and_then(|_| transaction.execute("DELETE FROM temp.pruned", []))
             .map_err(sqlite)?;
         let removed = transaction
             .execute(
-                "INSERT INTO temp.pruned (id) SELECT id FROM runs
+                "INSERT INTO temp.pruned (num) SELECT num FROM runs
                  WHERE status <> 'running' AND coalesce(ended_at, started_at) < ?1",
                 [stamp(cutoff)],
             )
             .map_err(sqlite)?;
         transaction
             .execute_batch(
-                "DELETE FROM events WHERE run_id IN (SELECT id FROM temp.pruned);
-                 DELETE FROM runs WHERE id IN (SELECT id FROM temp.pruned);
+                "DELETE FROM event_rows WHERE run IN (SELECT num FROM temp.pruned);
+                 DELETE FROM runs WHERE num IN (SELECT num FROM temp.pruned);
                  DELETE FROM blobs WHERE hash NOT IN
-                     (SELECT blob FROM events WHERE blob IS NOT NULL);
+                     (SELECT blob FROM event_rows WHERE blob IS NOT NULL);
                  DELETE FROM temp.pruned;",
             )
             .map_err(sqlite)?;
@@ -402,14 +406,15 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
 fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     let seq: i64 = row.get(0)?;
     let scope: String = row.get(2)?;
+    let micros: i64 = row.get(6)?;
     Ok(StoredEvent {
         seq: u64::try_from(seq).unwrap_or_default(),
-        id: row.get(1)?,
+        id: EventId::text(row.get_ref(1)?),
         task_event: scope == "task",
         kind: row.get(3)?,
         task: row.get(4)?,
         step: row.get(5)?,
-        time: time_column(row, 6)?.ok_or_else(|| bad_column(6, "no time"))?,
+        time: DateTime::from_timestamp_micros(micros).ok_or_else(|| bad_column(6, "bad time"))?,
         data: json_column(row, 7)?.unwrap_or_else(|| Value::Object(Default::default())),
     })
 }
@@ -524,10 +529,10 @@ mod tests {
             .connection
             .execute_batch(
                 "INSERT INTO blobs (hash, data) VALUES ('h', '{}');
-                 INSERT INTO events (run_id, seq, id, scope, kind, time, blob)
-                 VALUES ('a1', 1, 'e', 'workflow', 'started', '2025-01-01T00:00:00.000000Z', 'h');
-                 INSERT INTO events (run_id, seq, id, scope, kind, time)
-                 VALUES ('b1', 1, 'f', 'workflow', 'started', '2025-01-01T00:02:00.000000Z');",
+                 INSERT INTO event_rows (run, seq, id, scope, kind, time, blob)
+                 SELECT num, 1, 'e', 'workflow', 'started', 0, 'h' FROM runs WHERE id = 'a1';
+                 INSERT INTO event_rows (run, seq, id, scope, kind, time)
+                 SELECT num, 1, 'f', 'workflow', 'started', 0 FROM runs WHERE id = 'b1';",
             )
             .unwrap_or_else(|e| panic!("{e}"));
         // Nothing ended more than 1000 years ago.
@@ -541,7 +546,7 @@ mod tests {
                 .query_row(sql, [], |row| row.get(0))
                 .unwrap_or(-1)
         };
-        assert_eq!(count("SELECT count(*) FROM events"), 1);
+        assert_eq!(count("SELECT count(*) FROM event_rows"), 1);
         assert_eq!(count("SELECT count(*) FROM blobs"), 0);
         // Again: nothing left to prune.
         assert_eq!(journal.prune(Duration::ZERO).ok(), Some(0));

@@ -13,15 +13,16 @@ use crate::runtime::event::{EventKind, LifecycleEvent};
 /// Payloads larger than this are stored once in `blobs` and referenced by their hash.
 pub(crate) const BLOB_THRESHOLD: usize = 64 * 1024;
 
-/// One `events` row (the run id and sequence number are the writer's).
+/// One `event_rows` row (the run, the sequence number and the task's number are the writer's).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EventRow {
-    pub id: String,
+    pub id: EventId,
     pub scope: &'static str,
     pub kind: &'static str,
     pub task: Option<Arc<str>>,
     pub step: Option<Arc<str>>,
-    pub time: String,
+    /// Microseconds since the Unix epoch.
+    pub time: i64,
     /// The payload as JSON text, when small enough to sit in the row.
     pub data: Option<String>,
     /// `(sha-256 hex, JSON text)` of a payload too large for the row.
@@ -30,9 +31,54 @@ pub(crate) struct EventRow {
     pub end: Option<RunEnd>,
 }
 
+/// A CloudEvent id as stored: the 16 bytes of a UUID in its usual text form (lowercase,
+/// hyphenated), else the text itself.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EventId {
+    Uuid([u8; 16]),
+    Text(String),
+}
+
+impl EventId {
+    pub(crate) fn new(id: String) -> EventId {
+        // Only the canonical form goes in as bytes, so the text rebuilt from them is the same.
+        let canonical = id.len() == 36 && !id.bytes().any(|byte| byte.is_ascii_uppercase());
+        match uuid::Uuid::try_parse(&id) {
+            Ok(uuid) if canonical => EventId::Uuid(uuid.into_bytes()),
+            _ => EventId::Text(id),
+        }
+    }
+
+    /// The id read back from the column.
+    pub(crate) fn text(value: rusqlite::types::ValueRef<'_>) -> String {
+        match value {
+            rusqlite::types::ValueRef::Blob(bytes) => match uuid::Uuid::from_slice(bytes) {
+                Ok(uuid) => uuid.hyphenated().to_string(),
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            },
+            rusqlite::types::ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
+            rusqlite::types::ValueRef::Integer(number) => number.to_string(),
+            rusqlite::types::ValueRef::Real(number) => number.to_string(),
+            rusqlite::types::ValueRef::Null => String::new(),
+        }
+    }
+}
+
+impl rusqlite::ToSql for EventId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            EventId::Uuid(bytes) => ValueRef::Blob(bytes),
+            EventId::Text(text) => ValueRef::Text(text.as_bytes()),
+        }))
+    }
+}
+
 /// How a run ended, from its last workflow event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunEnd {
+    /// When (the `runs.ended_at` text).
+    pub at: String,
     pub status: &'static str,
     pub output: Option<String>,
     pub error: Option<String>,
@@ -56,7 +102,10 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
     } else {
         "workflow"
     };
-    let (payload, end) = payload(&event);
+    let (payload, mut end) = payload(&event);
+    if let Some(end) = &mut end {
+        end.at = stamp(event.time);
+    }
     let (data, blob) = match payload {
         Some(text) if text.len() > BLOB_THRESHOLD => {
             let hash = hex(&Sha256::digest(text.as_bytes()));
@@ -65,8 +114,8 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
         other => (other, None),
     };
     EventRow {
-        time: stamp(event.time),
-        id: event.id,
+        time: event.time.timestamp_micros(),
+        id: EventId::new(event.id),
         scope,
         kind,
         task: event.task,
@@ -87,6 +136,7 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
 fn payload(event: &LifecycleEvent) -> (Option<String>, Option<RunEnd>) {
     let ended = |status, output, error| {
         Some(RunEnd {
+            at: String::new(),
             status,
             output,
             error,
@@ -190,11 +240,8 @@ mod tests {
         assert_eq!(row.step.as_deref(), Some("/do/0/a"));
         assert_eq!(row.data, None);
         assert_eq!(row.end, None);
-        assert!(
-            row.time.ends_with('Z') && row.time.len() == 27,
-            "{}",
-            row.time
-        );
+        assert!(row.time > 1_600_000_000_000_000, "{}", row.time);
+        assert!(matches!(row.id, EventId::Uuid(_)), "{:?}", row.id);
     }
 
     #[test]
@@ -297,6 +344,24 @@ mod tests {
         let (hash, text) = row.blob.unwrap_or_default();
         assert_eq!(hash.len(), 64);
         assert!(text.starts_with(r#"{"output":"xxx"#));
+    }
+
+    #[test]
+    fn event_ids_are_bytes_only_when_they_come_back_the_same() {
+        let canonical = "01a20b0e-a4d8-77e1-b544-5ed2e4fb4bb2";
+        let id = EventId::new(canonical.into());
+        let EventId::Uuid(bytes) = &id else {
+            panic!("{id:?}")
+        };
+        let back = EventId::text(rusqlite::types::ValueRef::Blob(bytes));
+        assert_eq!(back, canonical);
+        for other in [
+            "01A20B0E-A4D8-77E1-B544-5ED2E4FB4BB2",
+            "01a20b0ea4d877e1b5445ed2e4fb4bb2",
+            "my-event-1",
+        ] {
+            assert_eq!(EventId::new(other.into()), EventId::Text(other.into()));
+        }
     }
 
     #[test]

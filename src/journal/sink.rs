@@ -95,7 +95,8 @@ impl Journal {
             }
             Err(error) => return Err(JournalError::sqlite(&self.path, error)),
         }
-        self.recorder(start.run_id, 1)
+        let run = self.connection.last_insert_rowid();
+        self.recorder(run, start.run_id, 1)
     }
 
     /// Records more of an existing run (a resume): its status goes back to `running` and new
@@ -114,25 +115,27 @@ impl Journal {
                 params![run.id, std::process::id()],
             )
             .map_err(sqlite)?;
-        let last: i64 = self
+        let (number, last): (i64, i64) = self
             .connection
             .query_row(
-                "SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?1",
+                "SELECT r.num, (SELECT coalesce(max(seq), 0) FROM event_rows WHERE run = r.num)
+                 FROM runs r WHERE r.id = ?1",
                 [&run.id],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(sqlite)?;
-        self.recorder(run.id, last + 1)
+        self.recorder(number, run.id, last + 1)
     }
 
-    fn recorder(&self, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
+    fn recorder(&self, run: i64, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
         let connection = connect(&self.path, false)?;
         let queue = Arc::new(Queue::default());
         let (committed_tx, committed) = watch::channel(0u64);
         let writer = Writer {
             connection,
             path: self.path.clone(),
-            run_id: run_id.clone(),
+            run,
+            tasks: Default::default(),
             next_seq,
             committed: committed_tx,
         };
@@ -285,6 +288,24 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(events[2].data, json!({"output": {"b": 2}}));
+        // The `events` view shows the compact rows as text, for the sqlite3 tool.
+        let (id, time, task, data): (String, String, String, String) = journal
+            .connection
+            .query_row(
+                "SELECT id, time, task, data FROM events WHERE run_id = 'run-1' AND seq = 3",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(id, events[2].id);
+        let millis = events[2]
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        assert_eq!(time, millis);
+        assert_eq!(
+            (task.as_str(), data.as_str()),
+            ("/do/0/a", r#"{"output":{"b":2}}"#)
+        );
         assert_eq!(events[1].data, json!({}));
         let record = journal.run("run-1").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(record.status, RunStatus::Completed);

@@ -3,7 +3,9 @@
 //! journal is durable. One commit per batch, not per event, is what keeps a 100,000-iteration
 //! loop fast; committing as soon as the queue runs dry is what keeps `flushed()` prompt.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::watch;
@@ -20,7 +22,10 @@ pub(crate) const MAX_BATCH: usize = 4096;
 pub(crate) struct Writer {
     pub connection: Connection,
     pub path: PathBuf,
-    pub run_id: String,
+    /// The run's number (`runs.num`), which its rows carry.
+    pub run: i64,
+    /// Task pointers already numbered.
+    pub tasks: HashMap<Arc<str>, i64>,
     /// The sequence number of the next event.
     pub next_seq: i64,
     /// Events stored so far (by this writer), for `flushed()`.
@@ -75,11 +80,22 @@ impl Writer {
         {
             let mut insert = transaction
                 .prepare_cached(
-                    "INSERT INTO events (run_id, seq, id, scope, kind, task, step, time, data, blob)
+                    "INSERT INTO event_rows (run, seq, id, scope, kind, task, step, time, data, blob)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sqlite)?;
             for row in batch {
+                let task = match &row.task {
+                    None => None,
+                    Some(pointer) => Some(match self.tasks.get(pointer) {
+                        Some(&number) => number,
+                        None => {
+                            let number = task_number(&transaction, pointer).map_err(sqlite)?;
+                            self.tasks.insert(pointer.clone(), number);
+                            number
+                        }
+                    }),
+                };
                 if let Some((hash, text)) = &row.blob {
                     transaction
                         .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
@@ -88,12 +104,12 @@ impl Writer {
                 }
                 insert
                     .execute(params![
-                        self.run_id,
+                        self.run,
                         self.next_seq,
                         row.id,
                         row.scope,
                         row.kind,
-                        row.task.as_deref(),
+                        task,
                         row.step.as_deref(),
                         row.time,
                         row.data,
@@ -105,15 +121,11 @@ impl Writer {
                     transaction
                         .prepare_cached(
                             "UPDATE runs SET status = ?2, ended_at = ?3, output = ?4, error = ?5
-                             WHERE id = ?1",
+                             WHERE num = ?1",
                         )
                         .and_then(|mut statement| {
                             statement.execute(params![
-                                self.run_id,
-                                end.status,
-                                row.time,
-                                end.output,
-                                end.error
+                                self.run, end.status, end.at, end.output, end.error
                             ])
                         })
                         .map_err(sqlite)?;
@@ -122,4 +134,14 @@ impl Writer {
         }
         transaction.commit().map_err(sqlite)
     }
+}
+
+/// The number of task `pointer`, given on first sight (by whichever run sees it first).
+fn task_number(connection: &Connection, pointer: &str) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached("INSERT INTO tasks (pointer) VALUES (?1) ON CONFLICT (pointer) DO NOTHING")?
+        .execute([pointer])?;
+    connection
+        .prepare_cached("SELECT num FROM tasks WHERE pointer = ?1")?
+        .query_row([pointer], |row| row.get(0))
 }
