@@ -67,7 +67,7 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL
     ) WITHOUT ROWID;
     -- The events as people read them (sqlite3 journal.db 'SELECT * FROM events ...'): run
-    -- id, task pointer, event id and time as text (milliseconds), and the whole payload.
+    -- id, task pointer, event id and time as the CloudEvents have them, and the whole payload.
     CREATE VIEW events AS
         SELECT r.id AS run_id, e.seq,
                CASE WHEN typeof(e.id) = 'blob' AND length(e.id) = 16 THEN lower(
@@ -76,7 +76,8 @@ const MIGRATIONS: &[&str] = &[
                    substr(hex(e.id), 21, 12))
                ELSE e.id END AS id,
                e.scope, e.kind, t.pointer AS task, e.step,
-               strftime('%Y-%m-%dT%H:%M:%fZ', e.time / 1000000.0, 'unixepoch') AS time,
+               strftime('%Y-%m-%dT%H:%M:%S', e.time / 1000000, 'unixepoch')
+                   || printf('.%06dZ', e.time % 1000000) AS time,
                coalesce(e.data, b.data) AS data
         FROM event_rows e
         JOIN runs r ON r.num = e.run

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::JournalError;
 use super::open::Journal;
-use super::row::EventId;
+use super::row::id_text;
 use super::{parse_stamp, stamp};
 
 /// Where a run stands.
@@ -409,7 +409,7 @@ fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     let micros: i64 = row.get(6)?;
     Ok(StoredEvent {
         seq: u64::try_from(seq).unwrap_or_default(),
-        id: EventId::text(row.get_ref(1)?),
+        id: id_text(row.get_ref(1)?),
         task_event: scope == "task",
         kind: row.get(3)?,
         task: row.get(4)?,

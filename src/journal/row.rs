@@ -16,7 +16,7 @@ pub(crate) const BLOB_THRESHOLD: usize = 64 * 1024;
 /// One `event_rows` row (the run, the sequence number and the task's number are the writer's).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EventRow {
-    pub id: EventId,
+    pub id: uuid::Uuid,
     pub scope: &'static str,
     pub kind: &'static str,
     pub task: Option<Arc<str>>,
@@ -31,46 +31,19 @@ pub(crate) struct EventRow {
     pub end: Option<RunEnd>,
 }
 
-/// A CloudEvent id as stored: the 16 bytes of a UUID in its usual text form (lowercase,
-/// hyphenated), else the text itself.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum EventId {
-    Uuid([u8; 16]),
-    Text(String),
-}
-
-impl EventId {
-    pub(crate) fn new(id: String) -> EventId {
-        // Only the canonical form goes in as bytes, so the text rebuilt from them is the same.
-        let canonical = id.len() == 36 && !id.bytes().any(|byte| byte.is_ascii_uppercase());
-        match uuid::Uuid::try_parse(&id) {
-            Ok(uuid) if canonical => EventId::Uuid(uuid.into_bytes()),
-            _ => EventId::Text(id),
-        }
-    }
-
-    /// The id read back from the column.
-    pub(crate) fn text(value: rusqlite::types::ValueRef<'_>) -> String {
-        match value {
-            rusqlite::types::ValueRef::Blob(bytes) => match uuid::Uuid::from_slice(bytes) {
-                Ok(uuid) => uuid.hyphenated().to_string(),
-                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-            },
-            rusqlite::types::ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
-            rusqlite::types::ValueRef::Integer(number) => number.to_string(),
-            rusqlite::types::ValueRef::Real(number) => number.to_string(),
-            rusqlite::types::ValueRef::Null => String::new(),
-        }
-    }
-}
-
-impl rusqlite::ToSql for EventId {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        use rusqlite::types::{ToSqlOutput, ValueRef};
-        Ok(ToSqlOutput::Borrowed(match self {
-            EventId::Uuid(bytes) => ValueRef::Blob(bytes),
-            EventId::Text(text) => ValueRef::Text(text.as_bytes()),
-        }))
+/// The CloudEvent id read back from its column: the 16 bytes of its UUID, written as the
+/// event wrote it (lowercase, hyphenated); any other value as text.
+pub(crate) fn id_text(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Blob(bytes) => match uuid::Uuid::from_slice(bytes) {
+            Ok(uuid) => uuid.hyphenated().to_string(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        },
+        ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
+        ValueRef::Integer(number) => number.to_string(),
+        ValueRef::Real(number) => number.to_string(),
+        ValueRef::Null => String::new(),
     }
 }
 
@@ -115,7 +88,7 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
     };
     EventRow {
         time: event.time.timestamp_micros(),
-        id: EventId::new(event.id),
+        id: event.id,
         scope,
         kind,
         task: event.task,
@@ -241,7 +214,7 @@ mod tests {
         assert_eq!(row.data, None);
         assert_eq!(row.end, None);
         assert!(row.time > 1_600_000_000_000_000, "{}", row.time);
-        assert!(matches!(row.id, EventId::Uuid(_)), "{:?}", row.id);
+        assert_eq!(row.id.get_version_num(), 7);
     }
 
     #[test]
@@ -347,21 +320,15 @@ mod tests {
     }
 
     #[test]
-    fn event_ids_are_bytes_only_when_they_come_back_the_same() {
-        let canonical = "01a20b0e-a4d8-77e1-b544-5ed2e4fb4bb2";
-        let id = EventId::new(canonical.into());
-        let EventId::Uuid(bytes) = &id else {
-            panic!("{id:?}")
-        };
-        let back = EventId::text(rusqlite::types::ValueRef::Blob(bytes));
-        assert_eq!(back, canonical);
-        for other in [
-            "01A20B0E-A4D8-77E1-B544-5ED2E4FB4BB2",
-            "01a20b0ea4d877e1b5445ed2e4fb4bb2",
-            "my-event-1",
-        ] {
-            assert_eq!(EventId::new(other.into()), EventId::Text(other.into()));
-        }
+    fn event_ids_come_back_as_they_were_written() {
+        use rusqlite::types::ValueRef;
+        let event = task(EventKind::TaskStarted);
+        let text = event.to_cloudevent()["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(id_text(ValueRef::Blob(event.id.as_bytes())), text);
+        assert_eq!(id_text(ValueRef::Text(b"my-id")), "my-id");
     }
 
     #[test]

@@ -298,10 +298,7 @@ pub(crate) mod tests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(id, events[2].id);
-        let millis = events[2]
-            .time
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        assert_eq!(time, millis);
+        assert_eq!(time, crate::journal::stamp(events[2].time));
         assert_eq!(
             (task.as_str(), data.as_str()),
             ("/do/0/a", r#"{"output":{"b":2}}"#)

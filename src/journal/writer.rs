@@ -77,63 +77,107 @@ impl Writer {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite)?;
-        {
-            let mut insert = transaction
-                .prepare_cached(
-                    "INSERT INTO event_rows (run, seq, id, scope, kind, task, step, time, data, blob)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(sqlite)?;
-            for row in batch {
-                let task = match &row.task {
-                    None => None,
-                    Some(pointer) => Some(match self.tasks.get(pointer) {
-                        Some(&number) => number,
-                        None => {
-                            let number = task_number(&transaction, pointer).map_err(sqlite)?;
-                            self.tasks.insert(pointer.clone(), number);
-                            number
-                        }
-                    }),
-                };
-                if let Some((hash, text)) = &row.blob {
-                    transaction
-                        .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
-                        .and_then(|mut statement| statement.execute(params![hash, text]))
-                        .map_err(sqlite)?;
-                }
-                insert
-                    .execute(params![
-                        self.run,
-                        self.next_seq,
-                        row.id,
-                        row.scope,
-                        row.kind,
-                        task,
-                        row.step.as_deref(),
-                        row.time,
-                        row.data,
-                        row.blob.as_ref().map(|(hash, _)| hash),
-                    ])
+        let mut tasks = Vec::with_capacity(batch.len());
+        for row in batch {
+            tasks.push(match &row.task {
+                None => None,
+                Some(pointer) => Some(match self.tasks.get(pointer) {
+                    Some(&number) => number,
+                    None => {
+                        let number = task_number(&transaction, pointer).map_err(sqlite)?;
+                        self.tasks.insert(pointer.clone(), number);
+                        number
+                    }
+                }),
+            });
+            if let Some((hash, text)) = &row.blob {
+                transaction
+                    .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
+                    .and_then(|mut statement| statement.execute(params![hash, text]))
                     .map_err(sqlite)?;
-                self.next_seq += 1;
-                if let Some(end) = &row.end {
-                    transaction
-                        .prepare_cached(
-                            "UPDATE runs SET status = ?2, ended_at = ?3, output = ?4, error = ?5
-                             WHERE num = ?1",
-                        )
-                        .and_then(|mut statement| {
-                            statement.execute(params![
-                                self.run, end.status, end.at, end.output, end.error
-                            ])
-                        })
-                        .map_err(sqlite)?;
-                }
+            }
+            if let Some(end) = &row.end {
+                transaction
+                    .prepare_cached(
+                        "UPDATE runs SET status = ?2, ended_at = ?3, output = ?4, error = ?5
+                         WHERE num = ?1",
+                    )
+                    .and_then(|mut statement| {
+                        statement
+                            .execute(params![self.run, end.status, end.at, end.output, end.error])
+                    })
+                    .map_err(sqlite)?;
             }
         }
+        // Many rows per statement: per-statement work was a good part of the cost per event.
+        let mut rows = batch.iter().zip(tasks);
+        let mut remaining = batch.len();
+        while remaining > 0 {
+            let count = if remaining >= ROWS_PER_STATEMENT {
+                ROWS_PER_STATEMENT
+            } else {
+                1
+            };
+            let mut insert = transaction
+                .prepare_cached(insert_sql(count))
+                .map_err(sqlite)?;
+            for slot in 0..count {
+                let Some((row, task)) = rows.next() else {
+                    break;
+                };
+                let first = slot * COLUMNS;
+                bind_row(&mut insert, first, self.run, self.next_seq, row, task).map_err(sqlite)?;
+                self.next_seq += 1;
+            }
+            insert.raw_execute().map_err(sqlite)?;
+            remaining -= count;
+        }
+        drop(rows);
         transaction.commit().map_err(sqlite)
     }
+}
+
+/// Rows inserted by one statement when enough are waiting.
+const ROWS_PER_STATEMENT: usize = 64;
+/// Values per row.
+const COLUMNS: usize = 10;
+
+/// `INSERT INTO event_rows ... VALUES (...), ...` for `count` rows: built once per count.
+fn insert_sql(count: usize) -> &'static str {
+    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    const ONE: &str = "INSERT INTO event_rows (run, seq, id, scope, kind, task, step, time, data, blob) \
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    if count == 1 {
+        return ONE;
+    }
+    MANY.get_or_init(|| {
+        let mut sql = ONE.to_string();
+        for _ in 1..ROWS_PER_STATEMENT {
+            sql.push_str(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        }
+        sql
+    })
+}
+
+/// Binds one row's values after parameter `first` (0-based count of those already bound).
+fn bind_row(
+    insert: &mut rusqlite::Statement<'_>,
+    first: usize,
+    run: i64,
+    seq: i64,
+    row: &EventRow,
+    task: Option<i64>,
+) -> rusqlite::Result<()> {
+    insert.raw_bind_parameter(first + 1, run)?;
+    insert.raw_bind_parameter(first + 2, seq)?;
+    insert.raw_bind_parameter(first + 3, &row.id.as_bytes()[..])?;
+    insert.raw_bind_parameter(first + 4, row.scope)?;
+    insert.raw_bind_parameter(first + 5, row.kind)?;
+    insert.raw_bind_parameter(first + 6, task)?;
+    insert.raw_bind_parameter(first + 7, row.step.as_deref())?;
+    insert.raw_bind_parameter(first + 8, row.time)?;
+    insert.raw_bind_parameter(first + 9, row.data.as_deref())?;
+    insert.raw_bind_parameter(first + 10, row.blob.as_ref().map(|(hash, _)| hash.as_str()))
 }
 
 /// The number of task `pointer`, given on first sight (by whichever run sees it first).
