@@ -43,46 +43,51 @@ const MIGRATIONS: &[&str] = &[
         num     INTEGER PRIMARY KEY,
         pointer TEXT NOT NULL UNIQUE
     );
-    -- One row per lifecycle event, kept small because a long loop writes hundreds of
-    -- thousands of them: the run and the task by number, the CloudEvent id as the 16 bytes of
-    -- its UUID (its text if it is not one), the time in microseconds since the Unix epoch.
-    -- `data` is the payload (output, error, attempt...) without what the other columns say; a
-    -- payload over 64 KiB is stored once in `blobs` and named by `blob`. Read `events`.
-    CREATE TABLE event_rows (
-        run   INTEGER NOT NULL,
-        seq   INTEGER NOT NULL,
-        id    BLOB NOT NULL,
-        scope TEXT NOT NULL CHECK (scope IN ('workflow', 'task')),
-        kind  TEXT NOT NULL,
-        task  INTEGER,
-        step  TEXT,
-        time  INTEGER NOT NULL,
-        data  TEXT,
-        blob  TEXT,
-        PRIMARY KEY (run, seq)
-    ) WITHOUT ROWID;
-    CREATE INDEX event_rows_by_blob ON event_rows (blob) WHERE blob IS NOT NULL;
+    -- The lifecycle events, one row per commit: `events` holds a JSON array of the batch's
+    -- events, each `[seq, id, scope, kind, task, step, time, data, blob]` (see
+    -- src/journal/batch.rs): the CloudEvent id as 32 hex digits, the task by its number in
+    -- `tasks`, the time in microseconds since the Unix epoch, the payload (output, error,
+    -- attempt...) without what the other fields say. A payload over 64 KiB is stored once in
+    -- `blobs` and named by its hash. Read them through the `events` view.
+    CREATE TABLE event_batches (
+        run       INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL,
+        events    TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX event_batches_by_run ON event_batches (run, first_seq);
     CREATE TABLE blobs (
         hash TEXT PRIMARY KEY NOT NULL,
         data TEXT NOT NULL
     ) WITHOUT ROWID;
-    -- The events as people read them (sqlite3 journal.db 'SELECT * FROM events ...'): run
-    -- id, task pointer, event id and time as the CloudEvents have them, and the whole payload.
+    -- Which runs use which blob, so pruning knows which blobs are left unused.
+    CREATE TABLE blob_refs (
+        hash TEXT NOT NULL,
+        run  INTEGER NOT NULL,
+        PRIMARY KEY (hash, run)
+    ) WITHOUT ROWID;
+    CREATE INDEX blob_refs_by_run ON blob_refs (run);
+    -- The events as people read them (sqlite3 journal.db 'SELECT * FROM events ...'): one row
+    -- per event, with the run id, task pointer, event id and time as the CloudEvents have them,
+    -- and the whole payload.
     CREATE VIEW events AS
-        SELECT r.id AS run_id, e.seq,
-               CASE WHEN typeof(e.id) = 'blob' AND length(e.id) = 16 THEN lower(
-                   substr(hex(e.id), 1, 8) || '-' || substr(hex(e.id), 9, 4) || '-' ||
-                   substr(hex(e.id), 13, 4) || '-' || substr(hex(e.id), 17, 4) || '-' ||
-                   substr(hex(e.id), 21, 12))
-               ELSE e.id END AS id,
-               e.scope, e.kind, t.pointer AS task, e.step,
-               strftime('%Y-%m-%dT%H:%M:%S', e.time / 1000000, 'unixepoch')
-                   || printf('.%06dZ', e.time % 1000000) AS time,
-               coalesce(e.data, b.data) AS data
-        FROM event_rows e
-        JOIN runs r ON r.num = e.run
-        LEFT JOIN tasks t ON t.num = e.task
-        LEFT JOIN blobs b ON b.hash = e.blob;",
+        SELECT r.id AS run_id,
+               e.value ->> 0 AS seq,
+               substr(e.value ->> 1, 1, 8) || '-' || substr(e.value ->> 1, 9, 4) || '-' ||
+                   substr(e.value ->> 1, 13, 4) || '-' || substr(e.value ->> 1, 17, 4) || '-' ||
+                   substr(e.value ->> 1, 21, 12) AS id,
+               e.value ->> 2 AS scope,
+               e.value ->> 3 AS kind,
+               t.pointer AS task,
+               e.value ->> 5 AS step,
+               strftime('%Y-%m-%dT%H:%M:%S', (e.value ->> 6) / 1000000, 'unixepoch')
+                   || printf('.%06dZ', (e.value ->> 6) % 1000000) AS time,
+               coalesce(bl.data, json_extract(e.value, '$[7]')) AS data
+        FROM event_batches b
+        JOIN runs r ON r.num = b.run
+        JOIN json_each(b.events) e
+        LEFT JOIN tasks t ON t.num = e.value ->> 4
+        LEFT JOIN blobs bl ON bl.hash = e.value ->> 8;",
 ];
 
 /// The schema version this build writes.
@@ -179,7 +184,17 @@ mod tests {
                     .collect::<Result<_, _>>()
             })
             .unwrap_or_default();
-        assert_eq!(tables, ["blobs", "event_rows", "events", "runs", "tasks"]);
+        assert_eq!(
+            tables,
+            [
+                "blob_refs",
+                "blobs",
+                "event_batches",
+                "events",
+                "runs",
+                "tasks"
+            ]
+        );
         // Again: nothing to do, nothing fails.
         migrate(&mut connection, path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(version(&connection), CURRENT_VERSION);

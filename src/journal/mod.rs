@@ -5,6 +5,7 @@
 //! thread, `query` reads runs and events back, `timeline` turns events into task executions and
 //! `cloudevent` rebuilds the published events from stored rows.
 
+mod batch;
 mod cloudevent;
 mod error;
 mod migrate;

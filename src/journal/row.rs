@@ -13,7 +13,7 @@ use crate::runtime::event::{EventKind, LifecycleEvent};
 /// Payloads larger than this are stored once in `blobs` and referenced by their hash.
 pub(crate) const BLOB_THRESHOLD: usize = 64 * 1024;
 
-/// One `event_rows` row (the run, the sequence number and the task's number are the writer's).
+/// One stored event (the run, the sequence number and the task's number are the writer's).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EventRow {
     pub id: uuid::Uuid,
@@ -29,22 +29,6 @@ pub(crate) struct EventRow {
     pub blob: Option<(String, String)>,
     /// Set by the events that end a run: what the `runs` row records.
     pub end: Option<RunEnd>,
-}
-
-/// The CloudEvent id read back from its column: the 16 bytes of its UUID, written as the
-/// event wrote it (lowercase, hyphenated); any other value as text.
-pub(crate) fn id_text(value: rusqlite::types::ValueRef<'_>) -> String {
-    use rusqlite::types::ValueRef;
-    match value {
-        ValueRef::Blob(bytes) => match uuid::Uuid::from_slice(bytes) {
-            Ok(uuid) => uuid.hyphenated().to_string(),
-            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-        },
-        ValueRef::Text(text) => String::from_utf8_lossy(text).into_owned(),
-        ValueRef::Integer(number) => number.to_string(),
-        ValueRef::Real(number) => number.to_string(),
-        ValueRef::Null => String::new(),
-    }
 }
 
 /// How a run ended, from its last workflow event.
@@ -317,18 +301,6 @@ mod tests {
         let (hash, text) = row.blob.unwrap_or_default();
         assert_eq!(hash.len(), 64);
         assert!(text.starts_with(r#"{"output":"xxx"#));
-    }
-
-    #[test]
-    fn event_ids_come_back_as_they_were_written() {
-        use rusqlite::types::ValueRef;
-        let event = task(EventKind::TaskStarted);
-        let text = event.to_cloudevent()["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        assert_eq!(id_text(ValueRef::Blob(event.id.as_bytes())), text);
-        assert_eq!(id_text(ValueRef::Text(b"my-id")), "my-id");
     }
 
     #[test]

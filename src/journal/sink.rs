@@ -118,7 +118,8 @@ impl Journal {
         let (number, last): (i64, i64) = self
             .connection
             .query_row(
-                "SELECT r.num, (SELECT coalesce(max(seq), 0) FROM event_rows WHERE run = r.num)
+                "SELECT r.num,
+                        (SELECT coalesce(max(last_seq), 0) FROM event_batches WHERE run = r.num)
                  FROM runs r WHERE r.id = ?1",
                 [&run.id],
                 |row| Ok((row.get(0)?, row.get(1)?)),
@@ -137,6 +138,7 @@ impl Journal {
             run,
             tasks: Default::default(),
             next_seq,
+            text: String::new(),
             committed: committed_tx,
         };
         let thread = {

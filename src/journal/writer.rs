@@ -1,7 +1,8 @@
 //! The writer thread of one recorded run: it takes the events the engine queued, turns them into
-//! rows and stores whatever has arrived in one transaction, then tells waiters how far the
-//! journal is durable. One commit per batch, not per event, is what keeps a 100,000-iteration
-//! loop fast; committing as soon as the queue runs dry is what keeps `flushed()` prompt.
+//! rows and stores whatever has arrived in one transaction (one `event_batches` row), then tells
+//! waiters how far the journal is durable. One commit per batch, not per event, is what keeps a
+//! 100,000-iteration loop fast; committing as soon as the queue runs dry is what keeps
+//! `flushed()` prompt.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::watch;
 
+use super::batch;
 use super::error::JournalError;
 use super::queue::{Queue, Taken};
 use super::row::{self, EventRow};
@@ -28,6 +30,8 @@ pub(crate) struct Writer {
     pub tasks: HashMap<Arc<str>, i64>,
     /// The sequence number of the next event.
     pub next_seq: i64,
+    /// The text of the batch being written (kept to reuse its memory).
+    pub text: String,
     /// Events stored so far (by this writer), for `flushed()`.
     pub committed: watch::Sender<u64>,
 }
@@ -77,9 +81,11 @@ impl Writer {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite)?;
-        let mut tasks = Vec::with_capacity(batch.len());
+        let first = self.next_seq;
+        self.text.clear();
+        self.text.push('[');
         for row in batch {
-            tasks.push(match &row.task {
+            let task = match &row.task {
                 None => None,
                 Some(pointer) => Some(match self.tasks.get(pointer) {
                     Some(&number) => number,
@@ -89,11 +95,18 @@ impl Writer {
                         number
                     }
                 }),
-            });
+            };
             if let Some((hash, text)) = &row.blob {
                 transaction
                     .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
                     .and_then(|mut statement| statement.execute(params![hash, text]))
+                    .and_then(|_| {
+                        transaction
+                            .prepare_cached(
+                                "INSERT OR IGNORE INTO blob_refs (hash, run) VALUES (?1, ?2)",
+                            )?
+                            .execute(params![hash, self.run])
+                    })
                     .map_err(sqlite)?;
             }
             if let Some(end) = &row.end {
@@ -108,76 +121,21 @@ impl Writer {
                     })
                     .map_err(sqlite)?;
             }
+            batch::encode(&mut self.text, self.next_seq, row, task);
+            self.next_seq += 1;
         }
-        // Many rows per statement: per-statement work was a good part of the cost per event.
-        let mut rows = batch.iter().zip(tasks);
-        let mut remaining = batch.len();
-        while remaining > 0 {
-            let count = if remaining >= ROWS_PER_STATEMENT {
-                ROWS_PER_STATEMENT
-            } else {
-                1
-            };
-            let mut insert = transaction
-                .prepare_cached(insert_sql(count))
-                .map_err(sqlite)?;
-            for slot in 0..count {
-                let Some((row, task)) = rows.next() else {
-                    break;
-                };
-                let first = slot * COLUMNS;
-                bind_row(&mut insert, first, self.run, self.next_seq, row, task).map_err(sqlite)?;
-                self.next_seq += 1;
-            }
-            insert.raw_execute().map_err(sqlite)?;
-            remaining -= count;
-        }
-        drop(rows);
+        self.text.push(']');
+        transaction
+            .prepare_cached(
+                "INSERT INTO event_batches (run, first_seq, last_seq, events)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![self.run, first, self.next_seq - 1, self.text])
+            })
+            .map_err(sqlite)?;
         transaction.commit().map_err(sqlite)
     }
-}
-
-/// Rows inserted by one statement when enough are waiting.
-const ROWS_PER_STATEMENT: usize = 64;
-/// Values per row.
-const COLUMNS: usize = 10;
-
-/// `INSERT INTO event_rows ... VALUES (...), ...` for `count` rows: built once per count.
-fn insert_sql(count: usize) -> &'static str {
-    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    const ONE: &str = "INSERT INTO event_rows (run, seq, id, scope, kind, task, step, time, data, blob) \
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    if count == 1 {
-        return ONE;
-    }
-    MANY.get_or_init(|| {
-        let mut sql = ONE.to_string();
-        for _ in 1..ROWS_PER_STATEMENT {
-            sql.push_str(", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        }
-        sql
-    })
-}
-
-/// Binds one row's values after parameter `first` (0-based count of those already bound).
-fn bind_row(
-    insert: &mut rusqlite::Statement<'_>,
-    first: usize,
-    run: i64,
-    seq: i64,
-    row: &EventRow,
-    task: Option<i64>,
-) -> rusqlite::Result<()> {
-    insert.raw_bind_parameter(first + 1, run)?;
-    insert.raw_bind_parameter(first + 2, seq)?;
-    insert.raw_bind_parameter(first + 3, &row.id.as_bytes()[..])?;
-    insert.raw_bind_parameter(first + 4, row.scope)?;
-    insert.raw_bind_parameter(first + 5, row.kind)?;
-    insert.raw_bind_parameter(first + 6, task)?;
-    insert.raw_bind_parameter(first + 7, row.step.as_deref())?;
-    insert.raw_bind_parameter(first + 8, row.time)?;
-    insert.raw_bind_parameter(first + 9, row.data.as_deref())?;
-    insert.raw_bind_parameter(first + 10, row.blob.as_ref().map(|(hash, _)| hash.as_str()))
 }
 
 /// The number of task `pointer`, given on first sight (by whichever run sees it first).
