@@ -10,8 +10,6 @@
 //! events, and SQLite's work per row was most of the journal's cost. The `events` view turns
 //! the arrays back into one row per event for people using the `sqlite3` tool.
 
-use std::fmt::Write as _;
-
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -20,37 +18,64 @@ use super::row::EventRow;
 /// Appends `row`, as event `seq` of task number `task`, to the batch text `out`, which starts
 /// with `[` (the caller closes it with `]`).
 pub(crate) fn encode(out: &mut String, seq: i64, row: &EventRow, task: Option<i64>) {
+    // Written by hand: the formatting machinery was a good part of the writer's time.
     if !out.ends_with('[') {
         out.push(',');
     }
-    let _ = write!(
-        out,
-        "[{seq},\"{}\",\"{}\",\"{}\",",
-        row.id.simple(),
-        row.scope,
-        row.kind
+    out.push('[');
+    push_int(out, seq);
+    out.push_str(",\"");
+    out.push_str(
+        row.id
+            .simple()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
     );
+    out.push_str("\",\"");
+    out.push_str(row.scope);
+    out.push_str("\",\"");
+    out.push_str(row.kind);
+    out.push_str("\",");
     match task {
-        Some(number) => {
-            let _ = write!(out, "{number},");
-        }
-        None => out.push_str("null,"),
+        Some(number) => push_int(out, number),
+        None => out.push_str("null"),
     }
+    out.push(',');
     match &row.step {
-        Some(step) => {
-            out.push_str(&Value::from(step.as_ref()).to_string());
-            out.push(',');
-        }
-        None => out.push_str("null,"),
+        Some(step) => out.push_str(&Value::from(step.as_ref()).to_string()),
+        None => out.push_str("null"),
     }
-    let _ = write!(out, "{},", row.time);
+    out.push(',');
+    push_int(out, row.time);
+    out.push(',');
     out.push_str(row.data.as_deref().unwrap_or("null"));
     match &row.blob {
         Some((hash, _)) => {
-            let _ = write!(out, ",\"{hash}\"]");
+            out.push_str(",\"");
+            out.push_str(hash);
+            out.push_str("\"]");
         }
         None => out.push_str(",null]"),
     }
+}
+
+/// Appends the decimal digits of `value`.
+fn push_int(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut rest = value.unsigned_abs();
+    // 20 digits hold any u64.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        start -= 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or("0"));
 }
 
 /// One event as read back from a batch.
@@ -98,6 +123,15 @@ mod tests {
             data: data.map(str::to_string),
             blob: blob.map(|hash| (hash.to_string(), "{}".to_string())),
             end: None,
+        }
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        for value in [0, 7, 10, -3, 1_790_000_000_123_456, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_int(&mut out, value);
+            assert_eq!(out, value.to_string());
         }
     }
 

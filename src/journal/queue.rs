@@ -1,15 +1,22 @@
 //! The hand-off between the engine and a run's writer thread: a double buffer. The engine
 //! appends to a vector under a lock; the writer swaps the whole vector out at once. Unlike a
-//! channel, neither side wakes the other per event: the writer is woken only when it sleeps on
-//! an empty queue, and the engine waits only when the writer is a whole buffer behind (which
-//! bounds the memory a fast loop can fill).
+//! channel, neither side wakes the other per event: the writer, once events arrive, lingers a
+//! moment for more ([`LINGER`]) unless a full batch is waiting ([`WAKE_AT`]), the end came or
+//! someone waits for durability ([`Queue::urge`]); the engine waits only when the writer is a
+//! whole buffer behind (which bounds the memory a fast loop can fill).
 
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use crate::runtime::event::LifecycleEvent;
 
 /// Events waiting for the writer at most; past this the engine waits for the writer.
 pub(crate) const MAX_QUEUED: usize = 16 * 1024;
+/// Queued events that wake a lingering writer at once.
+pub(crate) const WAKE_AT: usize = 1024;
+/// How long the writer waits for more events before storing the few it has. Events nobody
+/// waits for are durable this much later at most; `flushed()` does not wait for it.
+pub(crate) const LINGER: Duration = Duration::from_millis(2);
 
 #[derive(Default)]
 pub(crate) struct Queue {
@@ -29,8 +36,21 @@ struct State {
     closed: bool,
     /// The writer stopped (it failed); events are dropped from now on.
     abandoned: bool,
-    writer_waiting: bool,
+    /// Someone waits until the queued events are stored: take them now.
+    urgent: bool,
+    writer: Writer,
     engine_waiting: usize,
+}
+
+/// What the writer is doing, as far as the engine needs to know.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    #[default]
+    Busy,
+    /// Asleep on an empty queue: the next event wakes it.
+    Idle,
+    /// Waiting a moment for more events: a full batch wakes it.
+    Lingering,
 }
 
 /// What the writer gets from [`Queue::take`].
@@ -66,7 +86,11 @@ impl Queue {
         }
         state.events.push(event);
         state.accepted += 1;
-        let wake = state.writer_waiting;
+        let wake = match state.writer {
+            Writer::Idle => true,
+            Writer::Lingering => state.events.len() >= WAKE_AT,
+            Writer::Busy => false,
+        };
         drop(state);
         if wake {
             self.filled.notify_one();
@@ -79,21 +103,39 @@ impl Queue {
         self.lock().accepted
     }
 
-    /// Everything queued, swapped for `spare` (an empty vector to fill next); waits while the
-    /// queue is empty and open.
+    /// Everything queued, swapped for `spare` (an empty vector to fill next). Waits while the
+    /// queue is empty and open, and lingers while only a few events wait.
     pub fn take(&self, spare: Vec<LifecycleEvent>) -> Taken {
         let mut state = self.lock();
-        while state.events.is_empty() && !state.closed && !state.abandoned {
-            state.writer_waiting = true;
-            state = self
-                .filled
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            state.writer_waiting = false;
+        loop {
+            if state.abandoned || (state.closed && state.events.is_empty()) {
+                return Taken::Closed;
+            }
+            let queued = state.events.len();
+            if queued > 0 && (state.closed || state.urgent || queued >= WAKE_AT) {
+                break;
+            }
+            if queued == 0 {
+                state.writer = Writer::Idle;
+                state = self
+                    .filled
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            } else {
+                state.writer = Writer::Lingering;
+                let (next, waited) = self
+                    .filled
+                    .wait_timeout(state, LINGER)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                state = next;
+                if waited.timed_out() && !state.events.is_empty() {
+                    state.writer = Writer::Busy;
+                    break;
+                }
+            }
+            state.writer = Writer::Busy;
         }
-        if state.events.is_empty() {
-            return Taken::Closed;
-        }
+        state.urgent = false;
         let events = std::mem::replace(&mut state.events, spare);
         let wake = state.engine_waiting > 0;
         drop(state);
@@ -101,6 +143,17 @@ impl Queue {
             self.drained.notify_all();
         }
         Taken::Events(events)
+    }
+
+    /// Asks the writer to store what is queued now rather than linger.
+    pub fn urge(&self) {
+        let mut state = self.lock();
+        state.urgent = true;
+        let wake = state.writer != Writer::Busy;
+        drop(state);
+        if wake {
+            self.filled.notify_one();
+        }
     }
 
     /// No more events: the writer stores what is queued, then stops.

@@ -201,6 +201,7 @@ impl EventSink for Recorder {
         if *committed.borrow() >= target {
             return None;
         }
+        self.shared.queue.urge();
         Some(Box::pin(async move {
             let _ = committed.wait_for(|stored| *stored >= target).await;
         }))

@@ -26,8 +26,10 @@ pub(crate) struct Writer {
     pub path: PathBuf,
     /// The run's number (`runs.num`), which its rows carry.
     pub run: i64,
-    /// Task pointers already numbered.
-    pub tasks: HashMap<Arc<str>, i64>,
+    /// Task pointers already numbered, by the address of the engine's shared text (which the
+    /// entry keeps alive, so the address cannot be reused): hashing the text itself for every
+    /// event was measurable.
+    pub tasks: HashMap<usize, (Arc<str>, i64)>,
     /// The sequence number of the next event.
     pub next_seq: i64,
     /// The text of the batch being written (kept to reuse its memory).
@@ -87,14 +89,17 @@ impl Writer {
         for row in batch {
             let task = match &row.task {
                 None => None,
-                Some(pointer) => Some(match self.tasks.get(pointer) {
-                    Some(&number) => number,
-                    None => {
-                        let number = task_number(&transaction, pointer).map_err(sqlite)?;
-                        self.tasks.insert(pointer.clone(), number);
-                        number
-                    }
-                }),
+                Some(pointer) => {
+                    let address = Arc::as_ptr(pointer).cast::<u8>() as usize;
+                    Some(match self.tasks.get(&address) {
+                        Some((_, number)) => *number,
+                        None => {
+                            let number = task_number(&transaction, pointer).map_err(sqlite)?;
+                            self.tasks.insert(address, (pointer.clone(), number));
+                            number
+                        }
+                    })
+                }
             };
             if let Some((hash, text)) = &row.blob {
                 transaction
