@@ -166,12 +166,11 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct RunsArgs {
     #[command(subcommand)]
     pub action: Option<RunsAction>,
 
-    /// Only runs with this status.
+    /// Only runs with this status (listing only, like the options below).
     #[arg(long, value_enum)]
     pub status: Option<RunStatusArg>,
 
