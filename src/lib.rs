@@ -15,6 +15,7 @@ pub mod exit_code;
 pub mod expr;
 pub mod frontend;
 pub mod graph;
+pub(crate) mod openapi;
 pub mod parse;
 pub mod pointer;
 pub mod report;
