@@ -146,6 +146,7 @@ pub fn run(
     let options = RunOptions {
         max_steps: args.max_steps,
         secrets: secrets_from_env(machine.secret_names()),
+        document_dir: args.file.parent().map(Path::to_path_buf),
         ..RunOptions::default()
     };
     let result = engine.run(machine, input, options, events);

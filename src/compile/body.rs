@@ -76,16 +76,12 @@ impl Compiler<'_> {
             TaskKind::Wait(wait) => self.duration(&wait.duration, scope).map(Body::Wait),
             TaskKind::Emit(emit) => Some(Body::Emit(self.emit(&emit.event, scope))),
             TaskKind::Run(run) => Some(self.run(run, scope)),
-            TaskKind::Call(call) => Some(Body::Unsupported(match call {
-                CallTask::Function(function) => format!(
-                    "`call: {}` (a custom function) is not supported yet by this runtime",
-                    function.function.name
-                ),
-                other => format!(
-                    "`call: {}` is not supported yet by this runtime",
-                    other.call_name()
-                ),
-            })),
+            TaskKind::Call(CallTask::OpenApi(call)) => Some(self.openapi(call, scope)),
+            TaskKind::Call(CallTask::Function(call)) => Some(self.function_call(call, task, scope)),
+            TaskKind::Call(other) => Some(Body::Unsupported(format!(
+                "`call: {}` is not supported yet by this runtime",
+                other.call_name()
+            ))),
             TaskKind::Listen(_) => Some(Body::Unsupported(
                 "`listen` is not supported yet by this runtime".to_owned(),
             )),

@@ -30,6 +30,7 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
         tasks: Vec::new(),
         blocks: Vec::new(),
         diagnostics: Vec::new(),
+        functions: Default::default(),
     };
     let workflow = compiler.workflow();
     if compiler.diagnostics.is_empty() {
@@ -46,9 +47,10 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
 pub(super) struct Compiler<'d> {
     pub(super) document: &'d Document,
     mode: ExprMode,
-    tasks: Vec<TaskNode>,
+    pub(super) tasks: Vec<TaskNode>,
     blocks: Vec<Block>,
     pub(super) diagnostics: Vec<Diagnostic>,
+    pub(super) functions: super::function::FunctionState,
 }
 
 impl<'d> Compiler<'d> {
@@ -100,7 +102,7 @@ impl<'d> Compiler<'d> {
         id
     }
 
-    fn task(&mut self, task: &Task, list: &TaskList, scope: &Scope) -> TaskId {
+    pub(super) fn task(&mut self, task: &Task, list: &TaskList, scope: &Scope) -> TaskId {
         let flow = self.data_flow(&task.common, scope);
         let timeout = task
             .common

@@ -179,6 +179,9 @@ pub(crate) enum Body {
     Wait(DurationSpec),
     Emit(EmitSpec),
     Process(ProcessSpec),
+    OpenApi(Box<super::openapi::OpenApiSpec>),
+    /// `call: <function>`: a `use.functions` entry, a catalog reference or a URL.
+    Function(Box<super::function::FunctionBody>),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.
     Unsupported(String),
 }

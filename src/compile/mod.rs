@@ -4,14 +4,20 @@
 mod auth;
 mod body;
 mod compiler;
+mod function;
 mod machine;
+mod openapi;
 mod policy;
+mod remote;
 pub(crate) mod scope;
 
 pub(crate) use auth::AuthSpec;
 pub use compiler::compile;
+pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
 pub use machine::Machine;
 pub(crate) use machine::*;
+pub(crate) use openapi::{OpenApiSpec, UriSpec};
+pub(crate) use remote::{check_function, function_machine};
 pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod http;
 pub mod process;
+pub(crate) mod resource;
 
 use std::sync::Arc;
 

@@ -65,7 +65,11 @@ impl ApiDocument {
 
     fn not_found(&self, id: &str) -> WorkflowError {
         let ids: Vec<&str> = self.operations.iter().map(|(id, _)| id.as_str()).collect();
-        let mut detail = format!("`{}` has no operation `{id}`", self.location);
+        let dialect = match self.dialect {
+            Dialect::Swagger2 => "Swagger 2.0",
+            Dialect::OpenApi3 => "OpenAPI 3",
+        };
+        let mut detail = format!("`{}` ({dialect}) has no operation `{id}`", self.location);
         if let Some(close) = did_you_mean(id, ids.iter().copied()) {
             detail.push_str(&format!("; did you mean `{close}`?"));
         }

@@ -40,6 +40,14 @@ impl<'m> Run<'m> {
                     .await?;
                 Ok(Step::Next(output, None))
             }
+            Body::OpenApi(call) => Ok(Step::Next(
+                self.call_openapi(call, input, vars).await?,
+                None,
+            )),
+            Body::Function(call) => Ok(Step::Next(
+                self.call_function(call, input, vars).await?,
+                None,
+            )),
             Body::Unsupported(message) => Err(WorkflowError::new(
                 ErrorKind::Configuration,
                 message.clone(),

@@ -3,6 +3,7 @@
 //! data flow, timeout and cancellation are handled here; tasks are in `task.rs`.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
+use super::resources::Resources;
 use super::values::{self, obj, string};
 use crate::compile::{BASE_VARS, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, WORKFLOW};
 use crate::exec::Executors;
@@ -28,6 +30,9 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// The run's id (`$workflow.id`); a UUID v7 when absent.
     pub run_id: Option<String>,
+    /// The workflow file's directory: relative resource paths (OpenAPI documents, function
+    /// definitions) are read from there; from the current directory when absent.
+    pub document_dir: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -37,6 +42,7 @@ impl Default for RunOptions {
             secrets: BTreeMap::new(),
             cancel: CancellationToken::new(),
             run_id: None,
+            document_dir: None,
         }
     }
 }
@@ -119,13 +125,16 @@ pub(crate) struct Run<'m> {
     events: Arc<dyn EventSink>,
     /// Present only when someone listens: no event is built otherwise.
     identity: Option<Arc<RunIdentity>>,
-    /// `$context`, replaced by each `export.as`.
-    context: Mutex<Val>,
-    steps: AtomicU64,
+    /// `$context`, replaced by each `export.as`; shared with the runs of remote functions.
+    context: Arc<Mutex<Val>>,
+    steps: Arc<AtomicU64>,
     max_steps: u64,
     secrets: Val,
     workflow: Val,
     runtime: Val,
+    /// Documents and functions loaded once per run.
+    pub(crate) resources: Arc<Resources>,
+    document_dir: Option<Arc<Path>>,
 }
 
 impl<'m> Run<'m> {
@@ -162,13 +171,39 @@ impl<'m> Run<'m> {
             executors,
             events,
             identity,
-            context: Mutex::new(obj([])),
-            steps: AtomicU64::new(0),
+            context: Arc::new(Mutex::new(obj([]))),
+            steps: Arc::new(AtomicU64::new(0)),
             max_steps: options.max_steps,
             secrets,
             workflow,
             runtime: values::runtime_var(),
+            resources: Arc::default(),
+            document_dir: options.document_dir.as_deref().map(Arc::from),
         }
+    }
+
+    /// A run of another machine (a remote custom function) sharing everything of this run:
+    /// context, step budget, events, caches and runtime arguments.
+    pub(crate) fn child<'c>(&self, machine: &'c Machine) -> Run<'c> {
+        Run {
+            machine,
+            executors: self.executors.clone(),
+            events: Arc::clone(&self.events),
+            identity: self.identity.clone(),
+            context: Arc::clone(&self.context),
+            steps: Arc::clone(&self.steps),
+            max_steps: self.max_steps,
+            secrets: self.secrets.clone(),
+            workflow: self.workflow.clone(),
+            runtime: self.runtime.clone(),
+            resources: Arc::clone(&self.resources),
+            document_dir: self.document_dir.clone(),
+        }
+    }
+
+    /// Where relative resource paths are read from.
+    pub(crate) fn document_dir(&self) -> Option<&Path> {
+        self.document_dir.as_deref()
     }
 
     /// The workflow's data flow around its top-level task list, under its timeout.

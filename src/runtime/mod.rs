@@ -9,7 +9,10 @@ mod emit;
 mod engine;
 pub mod error;
 pub mod event;
+mod function;
+mod openapi;
 mod process;
+mod resources;
 mod task;
 mod values;
 
