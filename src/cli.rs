@@ -136,6 +136,16 @@ pub struct RunArgs {
     /// is executed, no event or report file is written. `--format json` prints it as JSON.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
+    /// with a `communication` error (it is never cut).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "WORKFLOW_MAX_RESPONSE_BYTES",
+        default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    pub max_response_bytes: u64,
 }
 
 /// `--progress`: what to show while the workflow runs.

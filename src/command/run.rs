@@ -149,7 +149,11 @@ pub fn run(
         document_dir: args.file.parent().map(Path::to_path_buf),
         ..RunOptions::default()
     };
-    let result = engine.run(machine, input, options, events);
+    let executors = Executors::system_with(crate::exec::http::HttpSettings {
+        max_response_bytes: args.max_response_bytes,
+        ..Default::default()
+    });
+    let result = engine.run(machine, input, options, executors, events);
     if let Some(sink) = &file_sink
         && let Err(error) = sink.finish()
     {
@@ -210,10 +214,11 @@ impl Engine {
         machine: Arc<compile::Machine>,
         input: Value,
         mut options: RunOptions,
+        executors: Executors,
         events: Arc<dyn EventSink>,
     ) -> RunResult {
         options.cancel = self.cancel.clone();
-        let run = crate::runtime::run(machine, input, options, Executors::system(), events);
+        let run = crate::runtime::run(machine, input, options, executors, events);
         match &self.runtime {
             Some(runtime) => runtime.block_on(run),
             // Never: the runtime is only taken on drop.

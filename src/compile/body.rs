@@ -76,6 +76,9 @@ impl Compiler<'_> {
             TaskKind::Wait(wait) => self.duration(&wait.duration, scope).map(Body::Wait),
             TaskKind::Emit(emit) => Some(Body::Emit(self.emit(&emit.event, scope))),
             TaskKind::Run(run) => Some(self.run(run, scope)),
+            TaskKind::Call(CallTask::Http(http)) => self
+                .http(http, &task.pointer, scope)
+                .map(|spec| Body::Http(Box::new(spec))),
             TaskKind::Call(CallTask::OpenApi(call)) => Some(self.openapi(call, scope)),
             TaskKind::Call(CallTask::Function(call)) => Some(self.function_call(call, task, scope)),
             TaskKind::Call(other) => Some(Body::Unsupported(format!(

@@ -179,6 +179,8 @@ pub(crate) enum Body {
     Wait(DurationSpec),
     Emit(EmitSpec),
     Process(ProcessSpec),
+    /// `call: http`.
+    Http(Box<super::http::HttpSpec>),
     OpenApi(Box<super::openapi::OpenApiSpec>),
     /// `call: <function>`: a `use.functions` entry, a catalog reference or a URL.
     Function(Box<super::function::FunctionBody>),

@@ -5,20 +5,25 @@ mod auth;
 mod body;
 mod compiler;
 mod function;
+mod http;
 mod machine;
 mod openapi;
 mod policy;
 mod remote;
 pub(crate) mod scope;
+mod uri_template;
 
 pub(crate) use auth::AuthSpec;
 pub use compiler::compile;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
+pub(crate) use http::{EndpointSpec, HttpSpec};
 pub use machine::Machine;
 pub(crate) use machine::*;
 pub(crate) use openapi::{OpenApiSpec, UriSpec};
 pub(crate) use remote::{check_function, function_machine};
-pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};
+pub(crate) use scope::{
+    AUTHORIZATION, BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW,
+};
 
 #[cfg(test)]
 mod examples_tests;

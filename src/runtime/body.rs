@@ -40,10 +40,8 @@ impl<'m> Run<'m> {
                     .await?;
                 Ok(Step::Next(output, None))
             }
-            Body::OpenApi(call) => Ok(Step::Next(
-                self.call_openapi(call, input, vars).await?,
-                None,
-            )),
+            Body::Http(spec) => self.call_http(spec, input, vars).await,
+            Body::OpenApi(call) => self.call_openapi(call, input, vars).await,
             Body::Function(call) => Ok(Step::Next(
                 self.call_function(call, input, vars).await?,
                 None,

@@ -84,11 +84,7 @@ impl Run<'_> {
         name: &str,
         credentials: Option<crate::exec::auth::Credentials>,
     ) -> Result<Arc<serde_json::Value>, WorkflowError> {
-        let text = match location.scheme() {
-            // Files need no HTTP client.
-            "file" => resource::fetch(location, &NoHttp, credentials).await?,
-            _ => resource::fetch(location, self.http_client()?, credentials).await?,
-        };
+        let text = resource::fetch(location, self.http_client(), credentials).await?;
         let definition = to_json(&self.machine.workflow.definition);
         crate::compile::check_function(&text, location.as_str(), name, definition.get("use"))
             .map(Arc::new)
@@ -100,24 +96,6 @@ fn explain(mut error: WorkflowError, remote: &RemoteFunction) -> WorkflowError {
     let detail = error.detail.take().unwrap_or_default();
     error.detail = Some(format!("function `{}`: {detail}", remote.reference));
     error
-}
-
-/// A client for resources that never need one.
-struct NoHttp;
-
-impl crate::exec::http::HttpClient for NoHttp {
-    fn send(
-        &self,
-        _request: crate::exec::http::HttpRequest,
-    ) -> futures::future::BoxFuture<'static, Result<crate::exec::http::HttpResponse, WorkflowError>>
-    {
-        Box::pin(async {
-            Err(WorkflowError::new(
-                super::error::ErrorKind::Configuration,
-                "HTTP is not available here",
-            ))
-        })
-    }
 }
 
 #[cfg(test)]

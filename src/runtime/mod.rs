@@ -10,6 +10,8 @@ mod engine;
 pub mod error;
 pub mod event;
 mod function;
+mod http;
+mod http_response;
 mod openapi;
 mod process;
 mod resources;

@@ -9,11 +9,11 @@ use serde_json::{Map, Value};
 
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
+use super::task::Step;
 use super::values::{as_text, eval_expr, eval_tmpl, short_json};
 use crate::compile::{AuthSpec, OpenApiSpec, UriSpec};
-use crate::document::HttpOutput;
 use crate::exec::auth::Credentials;
-use crate::exec::http::{HttpClient, HttpRequest};
+use crate::exec::http::HttpClient;
 use crate::exec::resource;
 use crate::expr::{Val, to_json};
 use crate::openapi::{self, ApiDocument};
@@ -24,7 +24,7 @@ impl Run<'_> {
         spec: &OpenApiSpec,
         input: Val,
         vars: &[Val],
-    ) -> Result<Val, WorkflowError> {
+    ) -> Result<Step, WorkflowError> {
         let location = self.resource_location(&spec.document.uri, "", &input, vars)?;
         let credentials =
             self.optional_credentials(spec.document.authentication.as_ref(), &input, vars)?;
@@ -52,7 +52,7 @@ impl Run<'_> {
         request.redirect = spec.redirect;
         request.credentials =
             self.optional_credentials(spec.authentication.as_ref(), &input, vars)?;
-        self.send_openapi(request, spec.output).await
+        self.send_http(request, spec.output).await
     }
 
     /// The document at `location`, loaded at most once per run.
@@ -61,7 +61,7 @@ impl Run<'_> {
         location: &Url,
         credentials: Option<Credentials>,
     ) -> Result<Arc<ApiDocument>, WorkflowError> {
-        let http = self.http_client()?;
+        let http = self.http_client();
         self.resources
             .openapi
             .get_or_init(location.as_str(), || async move {
@@ -114,25 +114,7 @@ impl Run<'_> {
     }
 
     /// The run's HTTP client.
-    pub(crate) fn http_client(&self) -> Result<&dyn HttpClient, WorkflowError> {
-        Err(WorkflowError::new(
-            ErrorKind::Configuration,
-            "HTTP is not available in this build",
-        )
-        .with_detail("the HTTP executor is not wired yet"))
-    }
-
-    /// Sends an OpenAPI request the way `call: http` sends its own.
-    async fn send_openapi(
-        &self,
-        request: HttpRequest,
-        output: HttpOutput,
-    ) -> Result<Val, WorkflowError> {
-        let _ = (request, output);
-        Err(WorkflowError::new(
-            ErrorKind::Configuration,
-            "HTTP is not available in this build",
-        )
-        .with_detail("the HTTP executor is not wired yet"))
+    pub(crate) fn http_client(&self) -> &dyn HttpClient {
+        &*self.executors.http
     }
 }
