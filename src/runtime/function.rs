@@ -9,7 +9,7 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use super::engine::Run;
-use super::error::WorkflowError;
+use super::error::{ErrorKind, WorkflowError};
 use super::values::eval_tmpl;
 use crate::compile::{FunctionBody, FunctionTarget, Machine, RemoteFunction};
 use crate::exec::resource;
@@ -91,11 +91,19 @@ impl Run<'_> {
     }
 }
 
-/// Says which function a loading failure is about.
-fn explain(mut error: WorkflowError, remote: &RemoteFunction) -> WorkflowError {
-    let detail = error.detail.take().unwrap_or_default();
-    error.detail = Some(format!("function `{}`: {detail}", remote.reference));
-    error
+/// Says which function a loading failure is about. A catalog or server answering 404 means
+/// the function does not exist: a `configuration` error, not a retryable communication one.
+fn explain(error: WorkflowError, remote: &RemoteFunction) -> WorkflowError {
+    let detail = format!(
+        "function `{}`: {}",
+        remote.reference,
+        error.detail.as_deref().unwrap_or_default()
+    );
+    if error.status == 404 && error.type_ == ErrorKind::Communication.type_uri() {
+        return WorkflowError::new(ErrorKind::Configuration, "Unknown custom function")
+            .with_detail(detail);
+    }
+    error.with_detail(detail)
 }
 
 #[cfg(test)]
