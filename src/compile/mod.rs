@@ -8,7 +8,9 @@ mod machine;
 mod policy;
 pub(crate) mod scope;
 
-pub(crate) use auth::AuthSpec;
+#[cfg(test)]
+pub(crate) use auth::compile_authentications;
+pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
 pub use compiler::compile;
 pub use machine::Machine;
 pub(crate) use machine::*;

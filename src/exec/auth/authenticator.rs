@@ -26,7 +26,7 @@ const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     client: reqwest::Client,
-    tokens: Arc<Mutex<HashMap<TokenKey, Arc<AsyncMutex<Option<CachedToken>>>>>>,
+    tokens: Arc<Mutex<HashMap<TokenKey, TokenSlot>>>,
     discovery: Arc<Mutex<HashMap<String, Arc<OnceCell<String>>>>>,
 }
 
@@ -36,6 +36,9 @@ struct TokenKey {
     endpoint: String,
     settings: OAuth2Credentials,
 }
+
+/// One key's token; holding its lock is what makes concurrent callers wait for one request.
+type TokenSlot = Arc<AsyncMutex<Option<CachedToken>>>;
 
 #[derive(Debug, Clone)]
 struct CachedToken {

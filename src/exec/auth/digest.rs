@@ -315,7 +315,7 @@ fn failure(detail: String) -> WorkflowError {
 mod tests {
     use super::*;
 
-    fn param<'a>(authorization: &'a Authorization, name: &str) -> Option<String> {
+    fn param(authorization: &Authorization, name: &str) -> Option<String> {
         parse_challenges(&format!("Digest {}", authorization.parameter))
             .into_iter()
             .next()
