@@ -7,6 +7,9 @@ mod credentials;
 mod digest;
 mod oauth2;
 
+#[cfg(test)]
+mod authenticator_tests;
+
 pub use authenticator::Authenticator;
 pub use credentials::{
     Authorization, ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding,
