@@ -175,10 +175,12 @@ fn digest_answers_a_real_challenge() {
 fn secret_based_basic_and_bearer() {
     let servers = auth_server::start();
     let body = format!(
-        "use:\n  secrets: [creds, token]\n  authentications:\n    fromSecret:\n      basic: {{ use: creds }}\ndo:\n{}{}      output:\n        as: '${{ .scheme }}'\n",
+        "use:\n  secrets: [CREDS, TOKEN]\n  authentications:\n    fromSecret:\n      basic: {{ use: CREDS }}\ndo:\n{}{}      output:\n        as: '${{ .scheme }}'\n",
         call("first", "/basic", "{ use: fromSecret }"),
-        call("second", "/bearer", "{ bearer: { use: token } }"),
+        call("second", "/bearer", "{ bearer: { use: TOKEN } }"),
     );
+    // Upper-case secret names: their environment variables are the same whatever case rule
+    // the secrets loader applies.
     let creds = json!({"username": USER, "password": PASSWORD}).to_string();
     let output = completed(
         &servers,
@@ -327,7 +329,7 @@ fn oidc_discovers_the_token_endpoint_once() {
 #[test]
 fn secret_based_oauth2_reads_the_dsl_fields() {
     let servers = auth_server::start();
-    let body = "use:\n  secrets: [idp]\ndo:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint:\n          uri: BASE/oauth\n          authentication:\n            oauth2: { use: idp }\n";
+    let body = "use:\n  secrets: [IDP]\ndo:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint:\n          uri: BASE/oauth\n          authentication:\n            oauth2: { use: IDP }\n";
     let secret = json!({
         "authority": format!("{}/realms/test", servers.base),
         "grant": "client_credentials",
@@ -352,5 +354,5 @@ fn secret_based_oauth2_reads_the_dsl_fields() {
         )],
     );
     assert_eq!(error["status"], 400, "{error:#}");
-    assert_eq!(error["detail"], "secret `idp`: `grant` is missing");
+    assert_eq!(error["detail"], "secret `IDP`: `grant` is missing");
 }
