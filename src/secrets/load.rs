@@ -235,6 +235,17 @@ fn structured(
             },
         }
     };
+    // YAML 1.2 reads JSON, but also accepts what JSON does not (`{"a": }`): a `.json` file
+    // must be JSON. The YAML loader still reads it, for its refusal of repeated keys.
+    if format == Format::Json
+        && let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text)
+    {
+        return Err(SecretsError::Malformed {
+            path: shown.to_string(),
+            line: error.line().max(1),
+            reason: format!("not valid JSON at column {}: {error}", error.column()),
+        });
+    }
     let loaded = yaml::load(&source).map_err(|diagnostic| malformed(&diagnostic))?;
     if let Some(diagnostic) = loaded.diagnostics.first() {
         return Err(malformed(diagnostic));

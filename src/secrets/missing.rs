@@ -14,7 +14,7 @@ pub fn require_declared(declared: &[String], provided: &Secrets) -> Result<(), W
         [] => return Ok(()),
         [name] => format!(
             "the workflow declares the secret `{name}` in `use.secrets` but no value was given: \
-             set the environment variable {}=... or pass --secrets FILE with a `{name}` entry \
+             set the environment variable {}=... or pass --secrets FILE with an entry `{name}` \
              (JSON, YAML or dotenv)",
             env_name(name)
         ),
