@@ -389,7 +389,7 @@ mod tests {
         let dir = tempdir();
         let check = |name: &str, text: &str, line: usize, reason: &str| {
             let path = file(&dir, name, text);
-            let error = load_from(&[], &[path.clone()], &no_env)
+            let error = load_from(&[], std::slice::from_ref(&path), &no_env)
                 .err()
                 .unwrap_or_else(|| panic!("{name} accepted"));
             let SecretsError::Malformed {
@@ -424,7 +424,7 @@ mod tests {
         let dir = tempdir();
         let list = file(&dir, "list.yaml", "- a\n- b\n");
         assert_eq!(
-            load_from(&[], &[list.clone()], &no_env),
+            load_from(&[], std::slice::from_ref(&list), &no_env),
             Err(SecretsError::NotAMap {
                 path: list.display().to_string(),
                 found: "a list"

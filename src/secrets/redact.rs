@@ -193,10 +193,11 @@ impl Redactor {
     /// Masks every text field of a problem-details error.
     pub fn error(&self, error: &mut WorkflowError) {
         self.string(&mut error.type_);
-        for field in [&mut error.instance, &mut error.title, &mut error.detail] {
-            if let Some(text) = field {
-                self.string(text);
-            }
+        for text in [&mut error.instance, &mut error.title, &mut error.detail]
+            .into_iter()
+            .flatten()
+        {
+            self.string(text);
         }
     }
 }
