@@ -29,11 +29,13 @@ pub struct Redactor {
 
 impl Redactor {
     /// A redactor for `values`: every string leaf of every value (objects and arrays are walked)
-    /// of at least [`MIN_SECRET_CHARS`] characters.
+    /// of at least [`MIN_SECRET_CHARS`] characters, and the HTTP Basic credentials
+    /// (`base64(username:password)`) of every object holding a `username` and a `password`.
     pub fn new<'a>(values: impl IntoIterator<Item = &'a Value>) -> Redactor {
         let mut patterns: Vec<String> = Vec::new();
         for value in values {
             collect_strings(value, &mut patterns);
+            collect_basic(value, &mut patterns);
         }
         let mut escaped: Vec<String> = patterns
             .iter()
@@ -212,6 +214,21 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// `Authorization: Basic` parameters a secret-based `basic` policy would send: an echoed
+/// request header must not reveal what the plain strings would.
+fn collect_basic(value: &Value, out: &mut Vec<String>) {
+    use base64::Engine as _;
+    if let Value::Object(map) = value {
+        if let (Some(Value::String(username)), Some(Value::String(password))) =
+            (map.get("username"), map.get("password"))
+        {
+            let pair = format!("{username}:{password}");
+            out.push(base64::engine::general_purpose::STANDARD.encode(pair));
+        }
+        map.values().for_each(|item| collect_basic(item, out));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +281,18 @@ mod tests {
             r.text("ada-lovelace:s3cr3t!! tok-xyz 5432"),
             "***:*** *** 5432"
         );
+    }
+
+    #[test]
+    fn basic_credentials_of_object_secrets_are_masked() {
+        let r = redactor(&[json!({"creds": {"username": "ada", "password": "pw"}})]);
+        // `ada` and `pw` are too short alone, but `Basic YWRhOnB3` would still tell them.
+        assert!(r.is_active());
+        assert_eq!(
+            r.text("Authorization: Basic YWRhOnB3"),
+            "Authorization: Basic ***"
+        );
+        assert_eq!(r.text("ada pw"), "ada pw");
     }
 
     #[test]
