@@ -240,10 +240,13 @@ fn structured(
     if format == Format::Json
         && let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(text)
     {
+        let message = error.to_string();
+        let place = format!(" at line {} column {}", error.line(), error.column());
+        let message = message.strip_suffix(&place).unwrap_or(&message);
         return Err(SecretsError::Malformed {
             path: shown.to_string(),
             line: error.line().max(1),
-            reason: format!("not valid JSON at column {}: {error}", error.column()),
+            reason: format!("not valid JSON at column {}: {message}", error.column()),
         });
     }
     let loaded = yaml::load(&source).map_err(|diagnostic| malformed(&diagnostic))?;
@@ -417,6 +420,20 @@ mod tests {
         check("bad.yaml", "a: 1\nb: [2\n", 3, "not valid YAML");
         check("dup.yaml", "a: 1\nb: 2\na: 3\n", 3, "duplicate key `a`");
         check("bad.env", "A=1\nB\n", 2, "expected `NAME=value`");
+        // Valid YAML, not JSON.
+        check(
+            "lax.json",
+            "{\"a\": 1,\n \"b\": }",
+            2,
+            "not valid JSON at column 7",
+        );
+        check(
+            "comma.json",
+            "{\"a\": 1,\n}",
+            2,
+            "column 1: key must be a string",
+        );
+        check("dup.json", "{\"a\": 1,\n \"a\": 2}", 2, "duplicate key `a`");
     }
 
     #[test]
