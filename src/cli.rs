@@ -113,6 +113,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
 
+    /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
+    /// `NAME=value` lines (chosen by the extension `.json`, `.yaml`/`.yml` or `.env`, else by
+    /// the content). Repeatable: later files win, and `WORKFLOW_SECRET_<NAME>` environment
+    /// variables win over files. Secret values are masked as `***` in everything shown.
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+
     /// Task executions allowed before the run faults (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_steps: u64,
