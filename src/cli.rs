@@ -113,6 +113,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
 
+    /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
+    /// `NAME=value` lines (chosen by the extension `.json`, `.yaml`/`.yml` or `.env`, else by
+    /// the content). Repeatable: later files win, and `WORKFLOW_SECRET_<NAME>` environment
+    /// variables win over files. Secret values are masked as `***` in everything shown.
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+
     /// Task executions allowed before the run faults (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_steps: u64,
@@ -136,6 +143,16 @@ pub struct RunArgs {
     /// is executed, no event or report file is written. `--format json` prints it as JSON.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
+    /// with a `communication` error (it is never cut).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "WORKFLOW_MAX_RESPONSE_BYTES",
+        default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    pub max_response_bytes: u64,
 }
 
 /// `--progress`: what to show while the workflow runs.

@@ -20,6 +20,7 @@ pub mod pointer;
 pub mod report;
 pub mod runtime;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod yaml;
 
