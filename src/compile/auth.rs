@@ -13,8 +13,6 @@ use crate::exec::auth::{ClientAuthentication, Grant, RequestEncoding};
 use crate::pointer;
 
 /// One call's authentication, ready to evaluate into `exec::auth::Credentials`.
-// Wired into `call: http` and `call: openapi` by the HTTP work of this session.
-#[allow(dead_code)]
 #[derive(Debug)]
 pub(crate) enum AuthSpec {
     Basic {
@@ -35,8 +33,6 @@ pub(crate) enum AuthSpec {
         scheme: SchemeKind,
         secret: String,
     },
-    /// A policy this runtime cannot apply: a `configuration` error with this text.
-    Unsupported(String),
 }
 
 /// Which scheme a secret-based policy configures.
@@ -50,7 +46,6 @@ pub(crate) enum SchemeKind {
 }
 
 /// `oauth2` / `oidc` settings: fixed ones checked, the others compiled.
-#[allow(dead_code)] // read by the runtime once the HTTP calls are wired
 #[derive(Debug)]
 pub(crate) struct OAuth2Spec {
     pub oidc: bool,
@@ -86,7 +81,6 @@ pub(crate) struct TokenSpec {
     pub type_: String,
 }
 
-#[allow(dead_code)] // wired into the HTTP calls during this session
 impl Compiler<'_> {
     /// Compiles a call's `authentication`, resolving `{ use: name }` through
     /// `use.authentications`. `None` when something did not compile (diagnostics recorded).

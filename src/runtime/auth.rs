@@ -1,20 +1,17 @@
 //! Evaluating a call's compiled authentication into the credentials the HTTP client applies:
-//! inline fields evaluated against the task input, secret-based policies read from `$secrets`,
-//! and the `$authorization` value a call leaves for its `output.as` and `export.as`.
+//! inline fields evaluated against the task input, secret-based policies read from `$secrets`.
 
 use serde_json::{Map, Value};
 
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
-use super::values::{eval_text, obj, string};
+use super::values::eval_text;
 use crate::compile::{AuthSpec, AuthoritySpec, OAuth2Spec, SECRETS, SchemeKind, Tmpl, TokenSpec};
 use crate::exec::auth::{
-    Authorization, ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding,
-    TokenCredential,
+    ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding, TokenCredential,
 };
 use crate::expr::{Val, to_json};
 
-#[allow(dead_code)] // wired into the HTTP calls during this session
 impl Run<'_> {
     /// The credentials of one call, evaluated against its transformed input and variables.
     pub(crate) fn credentials(
@@ -24,18 +21,6 @@ impl Run<'_> {
         vars: &[Val],
     ) -> Result<Credentials, WorkflowError> {
         credentials(spec, input, vars)
-    }
-}
-
-/// `$authorization`: `{ scheme, parameter }` of what a call sent, or null.
-#[allow(dead_code)] // wired into the HTTP calls during this session
-pub(crate) fn authorization_var(authorization: Option<&Authorization>) -> Val {
-    match authorization {
-        None => Val::Null,
-        Some(authorization) => obj([
-            ("scheme", string(authorization.scheme.as_str())),
-            ("parameter", string(authorization.parameter.as_str())),
-        ]),
     }
 }
 
@@ -61,12 +46,6 @@ pub(crate) fn credentials(
         AuthSpec::Secret { scheme, secret } => {
             let secrets = vars.get(SECRETS).map(to_json).unwrap_or(Value::Null);
             from_secret(*scheme, secret, &secrets)?
-        }
-        AuthSpec::Unsupported(message) => {
-            return Err(WorkflowError::new(
-                ErrorKind::Configuration,
-                message.clone(),
-            ));
         }
     })
 }
@@ -566,21 +545,5 @@ do:
         let error = credentials(&specs[2], &input, &vars).err();
         assert_eq!(error.as_ref().map(|e| e.status), Some(400));
         assert!(error.is_some_and(|e| e.type_.ends_with("/expression")));
-        let unsupported = AuthSpec::Unsupported("nope".into());
-        let error = credentials(&unsupported, &Val::Null, &vars).err();
-        assert_eq!(error.and_then(|e| e.title).as_deref(), Some("nope"));
-    }
-
-    #[test]
-    fn authorization_var_shape() {
-        let authorization = Authorization {
-            scheme: "Bearer".into(),
-            parameter: "t0k".into(),
-        };
-        assert_eq!(
-            to_json(&authorization_var(Some(&authorization))),
-            json!({"scheme": "Bearer", "parameter": "t0k"})
-        );
-        assert_eq!(authorization_var(None), Val::Null);
     }
 }
