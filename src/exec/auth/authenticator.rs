@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use super::credentials::{Authorization, Credentials, Grant, OAuth2Credentials, TokenCredential};
 use super::digest::{self, DigestRequest};
-use super::oauth2::{self, Token};
+use super::oauth2;
+use super::token_client::{self, Token};
 use crate::runtime::error::WorkflowError;
 
 /// A token is not reused during the last part of its life: at most this long before it expires
@@ -161,7 +162,7 @@ impl Authenticator {
             Some(token) => token,
             None => {
                 let request = oauth2::token_request(settings, key.endpoint.clone())?;
-                oauth2::fetch_token(&self.client, &request).await?
+                token_client::fetch_token(&self.client, &request).await?
             }
         };
         oauth2::check_issuer(&token.access_token, &settings.issuers)?;
@@ -185,14 +186,14 @@ impl Authenticator {
         });
         settings.actor = None;
         let request = oauth2::token_request(&settings, key.endpoint.clone())?;
-        oauth2::fetch_token(&self.client, &request).await
+        token_client::fetch_token(&self.client, &request).await
     }
 
     /// The token endpoint named by the OIDC discovery document, read once per URL per run.
     async fn discover(&self, settings: &OAuth2Credentials) -> Result<String, WorkflowError> {
         let url = oauth2::discovery_url(settings)?;
         let cell = Arc::clone(lock(&self.discovery).entry(url.clone()).or_default());
-        cell.get_or_try_init(|| oauth2::discover_token_endpoint(&self.client, &url))
+        cell.get_or_try_init(|| token_client::discover_token_endpoint(&self.client, &url))
             .await
             .cloned()
     }

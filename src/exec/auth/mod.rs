@@ -6,6 +6,7 @@ mod authenticator;
 mod credentials;
 mod digest;
 mod oauth2;
+mod token_client;
 
 #[cfg(test)]
 mod authenticator_tests;
