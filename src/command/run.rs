@@ -118,6 +118,14 @@ pub fn run(
         return dry_run.finish(&redactor, stdout, stderr);
     };
 
+    // Before anything is written: a journal that cannot be used stops the run here.
+    let journal = match super::run_journal::open(args) {
+        Ok(journal) => journal,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
     let file_sink = match &args.events {
         None => None,
         Some(path) => match JsonLinesSink::create(path) {
@@ -132,6 +140,13 @@ pub fn run(
             }
         },
     };
+    let recorder = match journal.begin(&args.file, document, &input) {
+        Ok(recorder) => recorder,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
     let settings = ReportSettings::choose(
         args.progress,
         args.quiet,
@@ -145,6 +160,9 @@ pub fn run(
     if let Some(sink) = &file_sink {
         sinks.push(sink.clone());
     }
+    if let Some(recorder) = &recorder {
+        sinks.push(Arc::new(recorder.clone()));
+    }
     // Nothing listening: the engine builds no events at all.
     let events: Arc<dyn EventSink> = match sinks.len() {
         0 => Arc::new(NoEvents),
@@ -155,6 +173,9 @@ pub fn run(
     let options = RunOptions {
         max_steps: args.max_steps,
         secrets,
+        run_id: recorder
+            .as_ref()
+            .map(|recorder| recorder.run_id().to_string()),
         ..RunOptions::default()
     };
     let executors = Executors::system_with(crate::exec::http::HttpSettings {
@@ -167,6 +188,15 @@ pub fn run(
         && let Err(error) = sink.finish()
     {
         let _ = writeln!(stderr, "warning: the events file is incomplete: {error}");
+    }
+    if let Some(recorder) = recorder
+        && let Err(error) = recorder.finish()
+    {
+        let _ = writeln!(
+            stderr,
+            "warning: the journal of run {} is incomplete: {error}",
+            result.id
+        );
     }
     let fault = match &result.outcome {
         Outcome::Faulted(error) => Some(error),
