@@ -13,7 +13,9 @@ mod remote;
 pub(crate) mod scope;
 mod uri_template;
 
-pub(crate) use auth::AuthSpec;
+#[cfg(test)]
+pub(crate) use auth::compile_authentications;
+pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
 pub use compiler::compile;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
 pub(crate) use http::{EndpointSpec, HttpSpec};
