@@ -296,7 +296,7 @@ fn openapi_3_yaml_document_with_relative_server_and_response_output() {
         document: {{ endpoint: "{doc}" }}
         operationId: createItem
         parameters:
-          body: {{ name: "${{ .name }}" }}
+          body: {{ name: "${{ $workflow.input.name }}" }}
       export: {{ as: "${{ $context + {{create: .}} }}" }}
   - all:
       set: "${{ $context }}"
