@@ -69,6 +69,24 @@ pub(crate) fn build(
         })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
+    // A `{name}` the document forgot to declare is still a path parameter.
+    let declared = |name: &String| operation.parameters.iter().any(|p| &p.name == name);
+    for name in template_names(&path).into_iter().filter(|n| !declared(n)) {
+        match undeclared.remove(&name) {
+            Some(value) => {
+                let parameter = super::operation::Parameter {
+                    name: name.clone(),
+                    location: Location::Path,
+                    required: true,
+                    style: super::operation::Style::Simple,
+                    explode: false,
+                };
+                let written = encode::path_value(&parameter, &value);
+                path = path.replace(&format!("{{{name}}}"), &written);
+            }
+            None => missing.push(format!("`{name}` (in path)")),
+        }
+    }
     let mut body = None;
     let mut content_type = None;
     if let Some(spec) = &operation.body {
@@ -180,6 +198,23 @@ fn body_for(
         }
         other => (HttpBody::Json(other), Some(media_type.to_owned())),
     })
+}
+
+/// The `{name}`s left in a path template.
+fn template_names(path: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|at| open + at) else {
+            break;
+        };
+        let name = &rest[open + 1..close];
+        if !name.is_empty() && !names.iter().any(|known| known == name) {
+            names.push(name.to_owned());
+        }
+        rest = &rest[close + 1..];
+    }
+    names
 }
 
 fn unknown(operation: &Operation, name: &str) -> WorkflowError {
@@ -339,15 +374,21 @@ mod tests {
                 ("Cookie".into(), "session=s1".into())
             ]
         );
-        let note =
-            request(&doc, "postNote", json!({"body": "hello"})).unwrap_or_else(|e| panic!("{e:?}"));
+        // `id` fills the path although `postNote` forgot to declare it.
+        let note = request(&doc, "postNote", json!({"id": 4, "body": "hello"}))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(note.url, "http://127.0.0.1:7/api/items/4");
         assert_eq!(note.body, Some(HttpBody::Text("hello".into())));
-        // `body` names the whole body, so `id` has nowhere to go.
-        let detail = request(&doc, "postNote", json!({"id": 1, "body": "hello"}))
-            .err()
-            .and_then(|e| e.detail)
-            .unwrap_or_default();
-        assert!(detail.contains("no parameter `id`"), "{detail}");
+        // `body` names the whole body, so `extra` has nowhere to go.
+        let detail = request(
+            &doc,
+            "postNote",
+            json!({"id": 1, "body": "hello", "extra": 2}),
+        )
+        .err()
+        .and_then(|e| e.detail)
+        .unwrap_or_default();
+        assert!(detail.contains("no parameter `extra`"), "{detail}");
     }
 
     #[test]
@@ -379,6 +420,23 @@ mod tests {
                 "operation `getPetById` has no parameter `api-key`; did you mean `api_key`?; it takes `petId`, `api_key`"
             )
         );
+    }
+
+    #[test]
+    fn undeclared_path_variables_are_still_filled() {
+        let doc = document(json!({
+            "openapi": "3.1.0", "servers": [{"url": "https://api.test"}],
+            "paths": {"/users/{user}/posts/{post}": {"get": {"operationId": "getPost",
+                "parameters": [{"name": "post", "in": "path"}]}}}
+        }));
+        let found = request(&doc, "getPost", json!({"user": "a b", "post": 2}))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(found.url, "https://api.test/users/a%20b/posts/2");
+        let detail = request(&doc, "getPost", json!({"post": 2}))
+            .err()
+            .and_then(|e| e.detail)
+            .unwrap_or_default();
+        assert_eq!(detail, "operation `getPost` requires `user` (in path)");
     }
 
     #[test]
