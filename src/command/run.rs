@@ -33,6 +33,14 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
+    if let Some(missing) = args.workflows.iter().find(|dir| !dir.is_dir()) {
+        let _ = writeln!(
+            stderr,
+            "error: --workflows {}: not a directory",
+            missing.display()
+        );
+        return ExitCode::Usage;
+    }
     let input = match read_input(args.input.as_deref()) {
         Ok(input) => input,
         Err(message) => {
@@ -146,6 +154,8 @@ pub fn run(
     let options = RunOptions {
         max_steps: args.max_steps,
         secrets: secrets_from_env(machine.secret_names()),
+        document: Some(args.file.clone()),
+        workflow_dirs: args.workflows.clone(),
         ..RunOptions::default()
     };
     let result = engine.run(machine, input, options, events);

@@ -433,7 +433,7 @@ mod compile_tests {
     #[test]
     fn tasks_this_runtime_cannot_execute_compile_to_unsupported() {
         let machine = compiled(
-            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        container:\n          image: alpine\n  - uses:\n      set: { me: '${ $task.name }' }\n",
+            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        script:\n          language: ruby\n          code: puts 1\n  - uses:\n      set: { me: '${ $task.name }' }\n",
         )
         .unwrap_or_else(|e| panic!("{e:#?}"));
         let root = machine.block(machine.workflow.root);
@@ -449,7 +449,7 @@ mod compile_tests {
             messages,
             [
                 "`call: http` is not supported yet by this runtime",
-                "`run: container` is not supported yet by this runtime"
+                "scripts in `ruby` are not supported by this runtime (javascript or python)"
             ]
         );
         assert!(machine.task(root.tasks[2]).uses_task_var);

@@ -179,6 +179,8 @@ pub(crate) enum Body {
     Wait(DurationSpec),
     Emit(EmitSpec),
     Process(ProcessSpec),
+    Container(Box<super::container::ContainerSpec>),
+    Subflow(super::subflow::SubflowSpec),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.
     Unsupported(String),
 }
@@ -283,8 +285,17 @@ pub(crate) enum ProgramSpec {
     Shell(Tmpl),
     Script {
         language: ScriptLanguage,
-        code: String,
+        code: ScriptCode,
     },
+}
+
+/// Where a script's code comes from.
+#[derive(Debug)]
+pub(crate) enum ScriptCode {
+    /// `code`.
+    Inline(String),
+    /// `source`: loaded when the task runs.
+    External(super::script::SourceSpec),
 }
 
 #[derive(Debug)]

@@ -4,15 +4,21 @@
 mod auth;
 mod body;
 mod compiler;
+mod container;
 mod machine;
 mod policy;
 pub(crate) mod scope;
+mod script;
+mod subflow;
 
 pub(crate) use auth::AuthSpec;
 pub use compiler::compile;
+pub(crate) use container::ContainerSpec;
 pub use machine::Machine;
 pub(crate) use machine::*;
 pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};
+pub(crate) use script::SourceSpec;
+pub(crate) use subflow::SubflowSpec;
 
 #[cfg(test)]
 mod examples_tests;

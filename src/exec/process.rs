@@ -104,6 +104,7 @@ impl SystemProcesses {
                 ]);
                 (&self.node, "install Node.js to run JavaScript scripts")
             }
+            Program::Exec { program } => (program, "check that it is installed"),
         };
         args.extend(request.arguments.iter().cloned());
         Invocation {

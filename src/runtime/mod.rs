@@ -5,11 +5,15 @@ mod auth;
 mod backoff;
 mod body;
 mod catch;
+mod container;
 mod emit;
 mod engine;
 pub mod error;
 pub mod event;
+mod family;
 mod process;
+mod script;
+mod subflow;
 mod task;
 mod values;
 
@@ -20,6 +24,6 @@ mod effects_tests;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod time_tests;
