@@ -240,6 +240,8 @@ impl Drop for Engine {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+        // Processes of cancelled tasks still in their grace period would outlive us.
+        crate::exec::process::kill_terminating();
     }
 }
 
