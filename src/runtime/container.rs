@@ -178,6 +178,95 @@ fn engine_failure(engine: &Path, output: &ProcessOutput) -> WorkflowError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::Executors;
+    use crate::runtime::event::NoEvents;
+    use crate::runtime::test_support::{FakeProcesses, doc, machine};
+    use crate::runtime::{Outcome, RunOptions, run};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    /// Runs `body` with a fake engine answering `docker --version` with `probe` and every
+    /// `docker run` with exit code 0 and the stdout "ran".
+    async fn run_fake(body: &str, probe: i32) -> (Outcome, Vec<ProcessRequest>) {
+        let fake = FakeProcesses::new(move |request| {
+            Ok(ProcessOutput {
+                code: if request.arguments.first().is_some_and(|a| a == "--version") {
+                    probe
+                } else {
+                    0
+                },
+                stdout: "ran".into(),
+                stderr: String::new(),
+            })
+        });
+        let result = run(
+            machine(&doc(body)),
+            json!({"who": "box"}),
+            RunOptions::default(),
+            Executors {
+                processes: fake.clone(),
+            },
+            Arc::new(NoEvents),
+        )
+        .await;
+        (result.outcome, fake.requests())
+    }
+
+    #[tokio::test]
+    async fn the_engine_is_probed_once_per_run() {
+        let (outcome, requests) = run_fake(
+            "do:\n  - a:\n      run:\n        container:\n          image: alpine\n          name: ${ .who }\n  - b:\n      run:\n        container:\n          image: alpine\n          name: second\n",
+            0,
+        )
+        .await;
+        assert_eq!(outcome, Outcome::Completed(json!("ran")));
+        let calls: Vec<Vec<String>> = requests.iter().map(|r| r.arguments.clone()).collect();
+        assert_eq!(
+            calls,
+            [
+                vec!["--version".to_owned()],
+                vec![
+                    "run".into(),
+                    "--name=box".into(),
+                    "--pull=missing".into(),
+                    "alpine".into()
+                ],
+                vec![
+                    "run".into(),
+                    "--name=second".into(),
+                    "--pull=missing".into(),
+                    "alpine".into()
+                ],
+            ]
+        );
+        assert!(requests.iter().all(|r| r.program
+            == Program::Exec {
+                program: "docker".into()
+            }));
+    }
+
+    #[tokio::test]
+    async fn a_failed_probe_is_tried_again_by_the_next_task() {
+        let (outcome, requests) = run_fake(
+            "do:\n  - guarded:\n      try:\n        - a:\n            run:\n              container:\n                image: alpine\n      catch:\n        do:\n          - b:\n              run:\n                container:\n                  image: alpine\n",
+            1,
+        )
+        .await;
+        let Outcome::Faulted(error) = outcome else {
+            panic!("expected a fault: {outcome:?}");
+        };
+        assert_eq!(error.title.as_deref(), Some("No container engine found"));
+        assert_eq!(
+            error.instance.as_deref(),
+            Some("/do/0/guarded/catch/do/0/b")
+        );
+        let probes = requests
+            .iter()
+            .filter(|r| r.arguments == ["--version"])
+            .count();
+        // docker and podman, twice.
+        assert_eq!(probes, 4);
+    }
 
     #[test]
     fn mappings_must_be_plain_values() {
