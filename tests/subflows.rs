@@ -334,3 +334,57 @@ fn a_workflows_dir_that_does_not_exist_is_a_usage_error() {
         "error: --workflows /nonexistent/flows: not a directory\n"
     );
 }
+
+#[test]
+fn a_parent_timeout_cancels_the_child() {
+    let dir = tempdir();
+    let file = write(
+        dir.path(),
+        "parent.yaml",
+        &document(
+            "acme",
+            "parent",
+            "1.0.0",
+            "do:\n  - child:\n      timeout:\n        after:\n          milliseconds: 300\n      run:\n        workflow:\n          namespace: acme\n          name: sleepy\n          version: '1.0.0'\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "sleepy.yaml",
+        &document(
+            "acme",
+            "sleepy",
+            "1.0.0",
+            "do:\n  - nap:\n      wait:\n        seconds: 60\n",
+        ),
+    );
+    let events = dir.path().join("events.jsonl");
+    let started = std::time::Instant::now();
+    let ran = Run::new(&file, &["--events", &events.display().to_string()]).go();
+    assert!(started.elapsed() < procs::SOON);
+    let error = ran.error();
+    assert_eq!(
+        error["type"],
+        "https://serverlessworkflow.io/spec/1.0.0/errors/timeout"
+    );
+    assert_eq!(error["instance"], "/do/0/child");
+    let types: Vec<String> = std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or(Value::Null))
+        .filter(|event| {
+            event["data"]["name"] == "sleepy.acme:1.0.0"
+                || event["data"]["workflow"] == "sleepy.acme:1.0.0"
+        })
+        .map(|event| event["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("io.serverlessworkflow.workflow.cancelled.v1"),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"io.serverlessworkflow.task.cancelled.v1".to_owned()),
+        "{types:?}"
+    );
+}
