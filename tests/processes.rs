@@ -369,7 +369,7 @@ fn a_script_source_is_fetched_over_http_with_its_authentication() {
     assert_eq!(
         error["detail"],
         format!(
-            "GET http://{address}/missing.py: the server answered 404 Not Found (script source at `/do/0/web/run/script/source`)"
+            "GET http://{address}/missing.py answered 404 Not Found (script source at `/do/0/web/run/script/source`)"
         )
     );
 }

@@ -179,6 +179,8 @@ pub(crate) enum Body {
     Wait(DurationSpec),
     Emit(EmitSpec),
     Process(ProcessSpec),
+    /// `call: http`.
+    Http(Box<super::http::HttpSpec>),
     Container(Box<super::container::ContainerSpec>),
     Subflow(super::subflow::SubflowSpec),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.

@@ -1,17 +1,14 @@
-//! Loading an external resource's text (a script's `source`): a file path (relative paths are
-//! resolved against the directory of the document that names them), a `file://` URI, or an
-//! `http(s)://` URL fetched with reqwest. The size is capped; every failure names the location.
+//! Where an external resource (a script's `source`) is, and reading it: a file path (relative
+//! paths are resolved against the directory of the document that names them), a `file://` URI,
+//! or an `http(s)://` URL (fetched by the run's HTTP client). The size is capped; every failure
+//! names the location.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use super::auth::Authorization;
 use crate::runtime::error::{ErrorKind, WorkflowError};
 
 /// The most bytes a resource may have.
 pub const MAX_RESOURCE_BYTES: usize = 8 * 1024 * 1024;
-/// How long an HTTP fetch may take as a whole (a task `timeout` may cut it shorter).
-const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where a resource is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,18 +102,8 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The text at `location`, sending `authorization` with an HTTP fetch.
-pub async fn load_text(
-    location: &Location,
-    authorization: Option<&Authorization>,
-) -> Result<String, WorkflowError> {
-    match location {
-        Location::File(path) => read_file(path).await,
-        Location::Http(url) => fetch(url, authorization).await,
-    }
-}
-
-async fn read_file(path: &Path) -> Result<String, WorkflowError> {
+/// The text of the file at `path`, at most [`MAX_RESOURCE_BYTES`] of UTF-8.
+pub async fn read_file(path: &Path) -> Result<String, WorkflowError> {
     let fail = |title: &str, why: String| {
         WorkflowError::new(ErrorKind::Configuration, title)
             .with_detail(format!("`{}`: {why}", path.display()))
@@ -139,73 +126,22 @@ async fn read_file(path: &Path) -> Result<String, WorkflowError> {
     String::from_utf8(bytes).map_err(|_| fail("Resource not readable", "not UTF-8 text".to_owned()))
 }
 
+/// A fetched body as text: at most [`MAX_RESOURCE_BYTES`] of UTF-8.
+pub fn fetched_text(url: &str, body: Vec<u8>) -> Result<String, WorkflowError> {
+    if body.len() > MAX_RESOURCE_BYTES {
+        return Err(
+            WorkflowError::new(ErrorKind::Configuration, "Resource too large")
+                .with_detail(format!("GET {url}: {}", too_large(body.len() as u64))),
+        );
+    }
+    String::from_utf8(body).map_err(|_| {
+        WorkflowError::new(ErrorKind::Configuration, "Resource not readable")
+            .with_detail(format!("GET {url}: the body is not UTF-8 text"))
+    })
+}
+
 fn too_large(size: u64) -> String {
-    format!("{size} bytes or more, over the limit of {MAX_RESOURCE_BYTES} bytes")
-}
-
-async fn fetch(url: &str, authorization: Option<&Authorization>) -> Result<String, WorkflowError> {
-    let failed = |why: String| {
-        WorkflowError::new(ErrorKind::Communication, "Resource could not be fetched")
-            .with_detail(format!("GET {url}: {why}"))
-    };
-    let client = reqwest::Client::builder()
-        .timeout(FETCH_TIMEOUT)
-        .build()
-        .map_err(|error| failed(error_chain(&error)))?;
-    let mut request = client.get(url);
-    if let Some(authorization) = authorization {
-        request = request.header(reqwest::header::AUTHORIZATION, authorization.header());
-    }
-    let mut response = request
-        .send()
-        .await
-        .map_err(|error| failed(error_chain(&error)))?;
-    let status = response.status();
-    if !status.is_success() {
-        let kind = match status.as_u16() {
-            401 => ErrorKind::Authentication,
-            403 => ErrorKind::Authorization,
-            _ => ErrorKind::Communication,
-        };
-        let mut error = WorkflowError::new(kind, "Resource could not be fetched")
-            .with_detail(format!("GET {url}: the server answered {status}"));
-        error.status = status.as_u16();
-        return Err(error);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|error| failed(error_chain(&error)))?
-    {
-        if body.len() + chunk.len() > MAX_RESOURCE_BYTES {
-            return Err(
-                WorkflowError::new(ErrorKind::Configuration, "Resource too large").with_detail(
-                    format!(
-                        "GET {url}: {}",
-                        too_large((body.len() + chunk.len()) as u64)
-                    ),
-                ),
-            );
-        }
-        body.extend_from_slice(&chunk);
-    }
-    String::from_utf8(body).map_err(|_| failed("the body is not UTF-8 text".to_owned()))
-}
-
-/// An error and its causes, `: `-separated (reqwest's own message hides the reason).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    format!("{size} bytes, over the limit of {MAX_RESOURCE_BYTES} bytes")
 }
 
 #[cfg(test)]
@@ -268,11 +204,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("a.py");
         std::fs::write(&path, "print('hi')\n").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            load_text(&Location::File(path.clone()), None).await,
-            Ok("print('hi')\n".to_owned())
-        );
-        let missing = load_text(&Location::File(dir.path().join("nope.py")), None)
+        assert_eq!(read_file(&path).await, Ok("print('hi')\n".to_owned()));
+        let missing = read_file(&dir.path().join("nope.py"))
             .await
             .err()
             .unwrap_or_else(|| panic!("read"));
@@ -284,7 +217,7 @@ mod tests {
                 .unwrap_or_default()
                 .ends_with("nope.py`: no such file")
         );
-        let directory = load_text(&Location::File(dir.path().to_path_buf()), None)
+        let directory = read_file(dir.path())
             .await
             .err()
             .unwrap_or_else(|| panic!("read"));
@@ -293,7 +226,7 @@ mod tests {
             format!("`{}`: not a file", dir.path().display())
         );
         std::fs::write(&path, [0xff, 0xfe]).unwrap_or_else(|e| panic!("{e}"));
-        let binary = load_text(&Location::File(path), None)
+        let binary = read_file(&path)
             .await
             .err()
             .unwrap_or_else(|| panic!("read"));

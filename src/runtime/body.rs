@@ -40,6 +40,7 @@ impl<'m> Run<'m> {
                     .await?;
                 Ok(Step::Next(output, None))
             }
+            Body::Http(spec) => self.call_http(spec, input, vars).await,
             Body::Container(container) => {
                 let output = self.run_container(node, container, input, vars).await?;
                 Ok(Step::Next(output, None))

@@ -205,6 +205,7 @@ mod tests {
             RunOptions::default(),
             Executors {
                 processes: fake.clone(),
+                http: Arc::new(crate::runtime::test_support::NoHttp),
             },
             Arc::new(NoEvents),
         )

@@ -24,8 +24,9 @@ use crate::expr::{Val, from_json, to_json};
 pub struct RunOptions {
     /// Task executions allowed before the run faults (guards against endless `then` loops).
     pub max_steps: u64,
-    /// `$secrets`: name → value.
-    pub secrets: BTreeMap<String, String>,
+    /// `$secrets`: name → value (a string, or an object for secret-based authentication).
+    /// Every secret the workflow declares must be here, or the run faults before its first task.
+    pub secrets: BTreeMap<String, Value>,
     /// Cancelling it cancels the run: running tasks are dropped, the outcome is `Cancelled`.
     pub cancel: CancellationToken,
     /// The run's id (`$workflow.id`); a UUID v7 when absent.
@@ -78,13 +79,9 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let raw_input = from_json(&input);
-    let secrets = obj(options
-        .secrets
-        .iter()
-        .map(|(name, value)| (name.as_str(), string(value.as_str()))));
     let family = Arc::new(Family::new(
         options.max_steps,
-        secrets,
+        options.secrets.clone(),
         Catalog::new(options.workflow_dirs.clone()),
     ));
     let place = Place {
@@ -157,6 +154,8 @@ pub(crate) struct Run<'m> {
     context: Mutex<Val>,
     /// Where this workflow sits among its family's (sub-)workflows.
     pub(super) place: Place,
+    /// A declared secret without a value: the run faults before its first task.
+    missing_secrets: Option<WorkflowError>,
     workflow: Val,
     runtime: Val,
 }
@@ -201,6 +200,8 @@ impl<'m> Run<'m> {
             events,
             identity,
             context: Mutex::new(obj([])),
+            missing_secrets: crate::secrets::require_declared(&wf.secrets, &place.family.provided)
+                .err(),
             place,
             workflow,
             runtime: values::runtime_var(),
@@ -213,6 +214,9 @@ impl<'m> Run<'m> {
         let mut vars = self.vars(&[]);
         vars[INPUT] = raw.clone();
         let body = async {
+            if let Some(error) = &self.missing_secrets {
+                return Err(error.clone());
+            }
             if let Some(schema) = &wf.input_schema {
                 values::check_schema(schema, &raw, "Workflow input")?;
             }

@@ -2,19 +2,21 @@
 //! secrets, where sub-workflows are found and the ones already loaded, the container engine,
 //! the script sources already loaded, and the sub-workflows running in the background.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use super::error::{ErrorKind, WorkflowError};
+use super::values::obj;
 use crate::exec::Executors;
 use crate::exec::catalog::Catalog;
-use crate::expr::Val;
+use crate::expr::{Val, from_json};
 
 /// How deep sub-workflows may nest (the top-level run is depth 0).
 pub(crate) const MAX_DEPTH: usize = 16;
@@ -22,7 +24,11 @@ pub(crate) const MAX_DEPTH: usize = 16;
 pub(crate) struct Family {
     steps: AtomicU64,
     max_steps: u64,
-    /// `$secrets`, the same for every workflow of the family.
+    /// The secrets given to the run: each workflow of the family must find the ones it declares
+    /// here (a sub-workflow's must therefore be declared by the top-level workflow too, since
+    /// only those are loaded and masked).
+    pub(crate) provided: BTreeMap<String, Value>,
+    /// `$secrets`, built once from `provided`, the same for every workflow of the family.
     pub(crate) secrets: Val,
     pub(crate) catalog: Catalog,
     /// The container engine, found on first use.
@@ -34,10 +40,14 @@ pub(crate) struct Family {
 }
 
 impl Family {
-    pub(crate) fn new(max_steps: u64, secrets: Val, catalog: Catalog) -> Self {
+    pub(crate) fn new(max_steps: u64, provided: BTreeMap<String, Value>, catalog: Catalog) -> Self {
+        let secrets = obj(provided
+            .iter()
+            .map(|(name, value)| (name.as_str(), from_json(value))));
         Family {
             steps: AtomicU64::new(0),
             max_steps,
+            provided,
             secrets,
             catalog,
             engine: OnceCell::new(),
@@ -136,7 +146,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     fn family(max_steps: u64) -> Family {
-        Family::new(max_steps, Val::Null, Catalog::new(Vec::new()))
+        Family::new(max_steps, BTreeMap::new(), Catalog::new(Vec::new()))
     }
 
     #[test]

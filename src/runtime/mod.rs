@@ -11,6 +11,8 @@ mod engine;
 pub mod error;
 pub mod event;
 mod family;
+mod http;
+mod http_response;
 mod process;
 mod script;
 mod subflow;

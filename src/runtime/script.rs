@@ -1,11 +1,16 @@
-//! A script's external `source`: the URI is evaluated, resolved against the directory of the
-//! document running the task, loaded once per run (`exec/resource.rs`), then run as inline code.
+//! A script's external `source`: the URI is evaluated and resolved against the directory of the
+//! document running the task; a file is read, a URL fetched with a GET through the run's HTTP
+//! client (its authentication applied, redirects followed); loaded once per run; then run as
+//! inline code.
+
+use std::sync::Arc;
 
 use super::engine::Run;
 use super::error::WorkflowError;
+use super::http_response::check_status;
 use super::values::eval_text;
 use crate::compile::SourceSpec;
-use crate::exec::auth::Authenticator;
+use crate::exec::http::HttpRequest;
 use crate::exec::resource::{self, Location};
 use crate::expr::Val;
 
@@ -23,11 +28,8 @@ impl Run<'_> {
             .as_deref()
             .and_then(|path| path.parent());
         let location = resource::locate(&uri, base)?;
-        let authorization = match (&source.authentication, &location) {
-            (Some(spec), Location::Http(_)) => {
-                let credentials = self.credentials(spec, input, vars)?;
-                Authenticator::default().authorize(&credentials).await?
-            }
+        let credentials = match (&source.authentication, &location) {
+            (Some(spec), Location::Http(_)) => Some(self.credentials(spec, input, vars)?),
             _ => None,
         };
         let key = location.to_string();
@@ -35,9 +37,24 @@ impl Run<'_> {
             .place
             .family
             .script(key, || async {
-                resource::load_text(&location, authorization.as_ref())
-                    .await
-                    .map(std::sync::Arc::from)
+                let text = match &location {
+                    Location::File(path) => resource::read_file(path).await?,
+                    Location::Http(url) => {
+                        let request = HttpRequest {
+                            method: "GET".to_owned(),
+                            url: url.clone(),
+                            query: Vec::new(),
+                            headers: Vec::new(),
+                            body: None,
+                            redirect: true,
+                            credentials,
+                        };
+                        let response = self.executors.http.send(request).await?;
+                        check_status(&response, false)?;
+                        resource::fetched_text(url, response.body)?
+                    }
+                };
+                Ok(Arc::from(text))
             })
             .await
             .map_err(|error| at_source(error, &source.at))?;

@@ -9,7 +9,9 @@ use super::engine::{Run, RunningGuard, timeout_error};
 use super::error::WorkflowError;
 use super::event::EventKind;
 use super::values::{self, check_schema};
-use crate::compile::{BlockId, CONTEXT, INPUT, OUTPUT, TASK, TaskId, TaskNode, Transition};
+use crate::compile::{
+    AUTHORIZATION, BlockId, CONTEXT, INPUT, OUTPUT, TASK, TaskId, TaskNode, Transition,
+};
 use crate::expr::Val;
 
 /// How a task list (or a task body) ended.
@@ -35,6 +37,8 @@ pub(crate) enum Step {
     Next(Val, Option<Transition>),
     /// A nested `then: end`: skip this task's output stages and end the workflow.
     End(Val),
+    /// A call's raw output and the `$authorization` it used (for `output.as` and `export.as`).
+    Authorized(Val, Val),
 }
 
 impl From<Flow> for Step {
@@ -157,6 +161,10 @@ impl<'m> Run<'m> {
         let (output, transition) = match self.body(node, input, frame, &vars).await? {
             Step::End(value) => return Ok((value, Transition::End)),
             Step::Next(value, transition) => (value, transition.unwrap_or(node.then)),
+            Step::Authorized(value, authorization) => {
+                vars[AUTHORIZATION] = authorization;
+                (value, node.then)
+            }
         };
         let has_output_stages = flow.output_as.is_some()
             || flow.output_schema.is_some()
