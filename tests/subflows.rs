@@ -388,3 +388,41 @@ fn a_parent_timeout_cancels_the_child() {
         "{types:?}"
     );
 }
+
+#[test]
+fn a_childs_secrets_must_be_declared_by_the_top_level_workflow() {
+    let dir = tempdir();
+    let file = parent(dir.path(), "1.0.0", None);
+    write(
+        dir.path(),
+        "child.yaml",
+        &document(
+            "acme",
+            "child",
+            "1.0.0",
+            "use:\n  secrets: [ TOKEN ]\ndo:\n  - use:\n      set: { long: '${ $secrets.TOKEN | length }' }\n",
+        ),
+    );
+    let ran = Run::new(&file, &[])
+        .env("WORKFLOW_SECRET_TOKEN", "abcdef")
+        .go();
+    let error = ran.error();
+    assert_eq!(error["status"], 403);
+    assert_eq!(error["instance"], "/do/1/child");
+    assert!(
+        error["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("must also be declared in the `use.secrets` of the workflow run from the command line, which loads them"),
+        "{error}"
+    );
+    let declaring = std::fs::read_to_string(&file).unwrap_or_default().replace(
+        "do:\n  - prepare",
+        "use:\n  secrets: [ TOKEN ]\ndo:\n  - prepare",
+    );
+    std::fs::write(&file, declaring).unwrap_or_else(|e| panic!("{e}"));
+    let ran = Run::new(&file, &[])
+        .env("WORKFLOW_SECRET_TOKEN", "abcdef")
+        .go();
+    assert_eq!(ran.output(), json!({"long": 6}));
+}

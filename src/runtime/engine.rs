@@ -201,7 +201,8 @@ impl<'m> Run<'m> {
             identity,
             context: Mutex::new(obj([])),
             missing_secrets: crate::secrets::require_declared(&wf.secrets, &place.family.provided)
-                .err(),
+                .err()
+                .map(|error| super::subflow::missing_secret(error, place.depth)),
             place,
             workflow,
             runtime: values::runtime_var(),

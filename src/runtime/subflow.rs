@@ -76,6 +76,20 @@ impl Run<'_> {
     }
 }
 
+/// A sub-workflow's missing secret: only the top-level workflow's declared secrets are loaded,
+/// so the usual advice (set the variable) is not enough; say what else is needed.
+pub(super) fn missing_secret(mut error: WorkflowError, depth: usize) -> WorkflowError {
+    if depth > 0 {
+        let note = "a sub-workflow's secrets must also be declared in the `use.secrets` of the \
+                    workflow run from the command line, which loads them";
+        error.detail = Some(match error.detail.take() {
+            Some(detail) => format!("{detail}; {note}"),
+            None => note.to_owned(),
+        });
+    }
+    error
+}
+
 /// A child's error as the parent reports it: its instance prefixed with the calling task.
 fn within(pointer: &str, mut error: WorkflowError) -> WorkflowError {
     error.instance = Some(match error.instance.as_deref() {
