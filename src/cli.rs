@@ -158,6 +158,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
 
+    /// Also look for sub-workflows (`run: workflow`) in DIR, after the document's own directory
+    /// and before `./workflows`. Repeatable; searched in the order given.
+    #[arg(long = "workflows", value_name = "DIR")]
+    pub workflows: Vec<PathBuf>,
+
     /// Check and compile the document, check the input against its schema, then print the plan
     /// (the tasks in the order they would run, with what is known statically) and stop: nothing
     /// is executed, no event or report file is written. `--format json` prints it as JSON.

@@ -30,6 +30,14 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
+    if let Some(missing) = args.workflows.iter().find(|dir| !dir.is_dir()) {
+        let _ = writeln!(
+            stderr,
+            "error: --workflows {}: not a directory",
+            missing.display()
+        );
+        return ExitCode::Usage;
+    }
     let input = match read_input(args.input.as_deref()) {
         Ok(input) => input,
         Err(message) => {
@@ -176,7 +184,8 @@ pub fn run(
         run_id: recorder
             .as_ref()
             .map(|recorder| recorder.run_id().to_string()),
-        document_dir: args.file.parent().map(Path::to_path_buf),
+        document: Some(args.file.clone()),
+        workflow_dirs: args.workflows.clone(),
         ..RunOptions::default()
     };
     let executors = Executors::system_with(crate::exec::http::HttpSettings {
@@ -286,6 +295,8 @@ impl Drop for Engine {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+        // Processes of cancelled tasks still in their grace period would outlive us.
+        crate::exec::process::kill_terminating();
     }
 }
 

@@ -450,7 +450,7 @@ mod compile_tests {
     #[test]
     fn tasks_this_runtime_cannot_execute_compile_to_unsupported() {
         let machine = compiled(
-            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        container:\n          image: alpine\n  - uses:\n      set: { me: '${ $task.name }' }\n",
+            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        script:\n          language: ruby\n          code: puts 1\n  - uses:\n      set: { me: '${ $task.name }' }\n",
         )
         .unwrap_or_else(|e| panic!("{e:#?}"));
         let root = machine.block(machine.workflow.root);
@@ -464,7 +464,7 @@ mod compile_tests {
             .collect();
         assert_eq!(
             messages,
-            ["`run: container` is not supported yet by this runtime"]
+            ["scripts in `ruby` are not supported by this runtime (javascript or python)"]
         );
         assert!(matches!(machine.task(root.tasks[0]).body, Body::Http(_)));
         assert!(machine.task(root.tasks[2]).uses_task_var);

@@ -3,10 +3,14 @@
 //! future stops the work: processes are killed, connections closed).
 
 pub mod auth;
+pub mod catalog;
+pub mod container;
 pub mod http;
 pub mod process;
 pub(crate) mod resource;
+pub mod source;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -45,6 +49,9 @@ pub enum Program {
         language: ScriptLanguage,
         code: String,
     },
+    /// `program ARG...` started directly, no shell: the request's `arguments` are its argv
+    /// (a container engine's command line, its `--version` probe).
+    Exec { program: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

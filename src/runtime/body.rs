@@ -46,6 +46,16 @@ impl<'m> Run<'m> {
                 self.call_function(call, input, vars).await?,
                 None,
             )),
+            Body::Container(container) => {
+                let output = self.run_container(node, container, input, vars).await?;
+                Ok(Step::Next(output, None))
+            }
+            Body::Subflow(subflow) => {
+                let output = self
+                    .run_subflow(&node.pointer, subflow, input, vars)
+                    .await?;
+                Ok(Step::Next(output, None))
+            }
             Body::Unsupported(message) => Err(WorkflowError::new(
                 ErrorKind::Configuration,
                 message.clone(),

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -13,10 +12,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
+use super::family::Family;
 use super::resources::Resources;
 use super::values::{self, obj, string};
 use crate::compile::{BASE_VARS, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, WORKFLOW};
 use crate::exec::Executors;
+use crate::exec::catalog::Catalog;
 use crate::expr::{Val, from_json, to_json};
 
 /// How a run is set up.
@@ -31,9 +32,11 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// The run's id (`$workflow.id`); a UUID v7 when absent.
     pub run_id: Option<String>,
-    /// The workflow file's directory: relative resource paths (OpenAPI documents, function
-    /// definitions) are read from there; from the current directory when absent.
-    pub document_dir: Option<PathBuf>,
+    /// Where the document was read from: relative script sources and sub-workflows are found
+    /// from its directory.
+    pub document: Option<PathBuf>,
+    /// Directories searched for sub-workflows after the document's own (`--workflows DIR`).
+    pub workflow_dirs: Vec<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -43,7 +46,8 @@ impl Default for RunOptions {
             secrets: BTreeMap::new(),
             cancel: CancellationToken::new(),
             run_id: None,
-            document_dir: None,
+            document: None,
+            workflow_dirs: Vec::new(),
         }
     }
 }
@@ -76,11 +80,21 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let raw_input = from_json(&input);
-    let run = Run::new(&machine, &id, &raw_input, &options, executors, events);
+    let family = Arc::new(Family::new(
+        options.max_steps,
+        options.secrets.clone(),
+        Catalog::new(options.workflow_dirs.clone()),
+    ));
+    let place = Place {
+        family: Arc::clone(&family),
+        depth: 0,
+        document: options.document.as_deref().map(Arc::from),
+    };
+    let run = Run::new(&machine, &id, &raw_input, place, executors, events);
     run.workflow_event(|| EventKind::WorkflowStarted);
 
     let mut work = Box::pin(run.workflow(raw_input));
-    let result = tokio::select! {
+    let mut result = tokio::select! {
         biased;
         () = options.cancel.cancelled() => None,
         result = &mut work => Some(result),
@@ -88,6 +102,17 @@ pub async fn run(
     // Dropping the unfinished work cancels its tasks (their guards publish `TaskCancelled`)
     // before the workflow's own event.
     drop(work);
+    // Sub-workflows started with `await: false` end before the run does; cancelling stops them.
+    if result.is_some() {
+        tokio::select! {
+            biased;
+            () = options.cancel.cancelled() => result = None,
+            () = family.join_background() => {}
+        }
+    }
+    if result.is_none() {
+        family.abort_background();
+    }
     let outcome = match result {
         None => {
             run.workflow_event(|| EventKind::WorkflowCancelled);
@@ -123,29 +148,34 @@ pub fn check_input(machine: &Machine, input: &Value) -> Result<(), WorkflowError
 pub(crate) struct Run<'m> {
     pub(crate) machine: &'m Machine,
     pub(crate) executors: Executors,
-    events: Arc<dyn EventSink>,
+    pub(super) events: Arc<dyn EventSink>,
     /// Present only when someone listens: no event is built otherwise.
     identity: Option<Arc<RunIdentity>>,
     /// `$context`, replaced by each `export.as`; shared with the runs of remote functions.
     context: Arc<Mutex<Val>>,
-    steps: Arc<AtomicU64>,
-    max_steps: u64,
-    secrets: Val,
+    /// Where this workflow sits among its family's (sub-)workflows.
+    pub(super) place: Place,
     /// A declared secret without a value: the run faults before its first task.
     missing_secrets: Option<WorkflowError>,
     workflow: Val,
     runtime: Val,
-    /// Documents and functions loaded once per run.
-    pub(crate) resources: Arc<Resources>,
-    document_dir: Option<Arc<Path>>,
+}
+
+/// A workflow's place in a run: the family it shares state with, how deep a sub-workflow it is
+/// (0 for the run's own), and the file it was read from.
+#[derive(Clone)]
+pub(crate) struct Place {
+    pub(crate) family: Arc<Family>,
+    pub(crate) depth: usize,
+    pub(crate) document: Option<Arc<Path>>,
 }
 
 impl<'m> Run<'m> {
-    fn new(
+    pub(super) fn new(
         machine: &'m Machine,
         id: &str,
         raw_input: &Val,
-        options: &RunOptions,
+        place: Place,
         executors: Executors,
         events: Arc<dyn EventSink>,
     ) -> Self {
@@ -159,10 +189,6 @@ impl<'m> Run<'m> {
                 version: wf.version.clone(),
             })
         });
-        let secrets = obj(options
-            .secrets
-            .iter()
-            .map(|(name, value)| (name.as_str(), from_json(value))));
         let workflow = obj([
             ("id", string(id)),
             ("definition", wf.definition.clone()),
@@ -175,14 +201,12 @@ impl<'m> Run<'m> {
             events,
             identity,
             context: Arc::new(Mutex::new(obj([]))),
-            steps: Arc::new(AtomicU64::new(0)),
-            max_steps: options.max_steps,
-            secrets,
-            missing_secrets: crate::secrets::require_declared(&wf.secrets, &options.secrets).err(),
+            missing_secrets: crate::secrets::require_declared(&wf.secrets, &place.family.provided)
+                .err()
+                .map(|error| super::subflow::missing_secret(error, place.depth)),
+            place,
             workflow,
             runtime: values::runtime_var(),
-            resources: Arc::default(),
-            document_dir: options.document_dir.as_deref().map(Arc::from),
         }
     }
 
@@ -195,25 +219,26 @@ impl<'m> Run<'m> {
             events: Arc::clone(&self.events),
             identity: self.identity.clone(),
             context: Arc::clone(&self.context),
-            steps: Arc::clone(&self.steps),
-            max_steps: self.max_steps,
-            secrets: self.secrets.clone(),
+            place: self.place.clone(),
             // Checked once, when the calling run started.
             missing_secrets: None,
             workflow: self.workflow.clone(),
             runtime: self.runtime.clone(),
-            resources: Arc::clone(&self.resources),
-            document_dir: self.document_dir.clone(),
         }
     }
 
-    /// Where relative resource paths are read from.
+    /// Where relative resource paths are read from: the document's directory.
     pub(crate) fn document_dir(&self) -> Option<&Path> {
-        self.document_dir.as_deref()
+        self.place.document.as_deref().and_then(Path::parent)
+    }
+
+    /// Documents and functions loaded once per run (shared by its sub-workflows).
+    pub(crate) fn resources(&self) -> &Resources {
+        &self.place.family.resources
     }
 
     /// The workflow's data flow around its top-level task list, under its timeout.
-    async fn workflow(&self, raw: Val) -> Result<Val, WorkflowError> {
+    pub(super) async fn workflow(&self, raw: Val) -> Result<Val, WorkflowError> {
         let wf = &self.machine.workflow;
         let mut vars = self.vars(&[]);
         vars[INPUT] = raw.clone();
@@ -259,7 +284,7 @@ impl<'m> Run<'m> {
         let mut vars = Vec::with_capacity(BASE_VARS.len() + frame.len());
         vars.resize(BASE_VARS.len(), Val::Null);
         vars[CONTEXT] = self.context();
-        vars[SECRETS] = self.secrets.clone();
+        vars[SECRETS] = self.place.family.secrets.clone();
         vars[WORKFLOW] = self.workflow.clone();
         vars[RUNTIME] = self.runtime.clone();
         vars.extend_from_slice(frame);
@@ -280,24 +305,16 @@ impl<'m> Run<'m> {
         }
     }
 
-    /// Counts one task execution against the budget.
+    /// Counts one task execution against the budget, which sub-workflows share.
     pub(crate) fn step(&self) -> Result<(), WorkflowError> {
-        let done = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
-        if done > self.max_steps {
-            Err(WorkflowError::new(ErrorKind::Runtime, "Step budget exceeded").with_detail(format!(
-                "step budget of {} tasks exceeded (a `then` loop or a `for` that does not end?)",
-                self.max_steps
-            )))
-        } else {
-            Ok(())
-        }
+        self.place.family.step()
     }
 
     pub(crate) fn events_enabled(&self) -> bool {
         self.identity.is_some()
     }
 
-    fn workflow_event(&self, kind: impl FnOnce() -> EventKind) {
+    pub(super) fn workflow_event(&self, kind: impl FnOnce() -> EventKind) {
         if let Some(identity) = &self.identity {
             self.events
                 .emit(LifecycleEvent::new(identity.clone(), None, kind()));

@@ -56,7 +56,7 @@ impl Run<'_> {
         let location = self.resource_location(&remote.endpoint, &remote.suffix, input, vars)?;
         let credentials = self.optional_credentials(remote.authentication.as_ref(), input, vars)?;
         let document = self
-            .resources
+            .resources()
             .function_documents
             .get_or_init(location.as_str(), || {
                 self.load_function(&location, &remote.name, credentials)
@@ -64,7 +64,7 @@ impl Run<'_> {
             .await
             .map_err(|error| explain(error, remote))?;
         let key = format!("{location}\n{}", remote.caller);
-        self.resources
+        self.resources()
             .functions
             .get_or_init(&key, || async {
                 crate::compile::function_machine(
@@ -204,7 +204,7 @@ do:
 
     async fn run_in(dir: &Path, body: &str, input: Value) -> Outcome {
         let options = RunOptions {
-            document_dir: Some(dir.to_path_buf()),
+            document: Some(dir.join("workflow.yaml")),
             ..RunOptions::default()
         };
         run(

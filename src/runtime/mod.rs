@@ -5,16 +5,20 @@ mod auth;
 mod backoff;
 mod body;
 mod catch;
+mod container;
 mod emit;
 mod engine;
 pub mod error;
 pub mod event;
+mod family;
 mod function;
 mod http;
 mod http_response;
 mod openapi;
 mod process;
 mod resources;
+mod script;
+mod subflow;
 mod task;
 mod values;
 
@@ -25,6 +29,6 @@ mod effects_tests;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod time_tests;

@@ -62,7 +62,7 @@ impl Run<'_> {
         credentials: Option<Credentials>,
     ) -> Result<Arc<ApiDocument>, WorkflowError> {
         let http = self.http_client();
-        self.resources
+        self.resources()
             .openapi
             .get_or_init(location.as_str(), || async move {
                 let text = resource::fetch(location, http, credentials).await?;
