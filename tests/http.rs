@@ -518,6 +518,15 @@ fn the_response_cap_holds_against_a_100_mb_stream() {
         .to_owned();
     assert!(detail.contains("announces 2097152 bytes"), "{detail}");
     assert!(detail.contains("--max-response-bytes"), "{detail}");
+
+    // A HEAD response announces the length but has no body: nothing to cap.
+    let head = call(&format!(
+        "        method: head\n        endpoint: {}\n        output: response\n",
+        server.url("/announced")
+    ));
+    let ran = run(&head, json!({}), &["--max-response-bytes", "1048576"]);
+    assert_eq!(ran.output()["headers"]["content-length"], "2097152");
+    assert_eq!(ran.output()["content"], json!(null));
 }
 
 fn redirect_server() -> TestServer {
