@@ -3,6 +3,7 @@
 //! the same run (target: within 1.3×), and a `fork` of 100 branches each calling an endpoint
 //! that answers after 200 ms (target: under 0.5 s). Run with `cargo bench --bench http`.
 //! Both sides include their start-up: the binary's process start and the loop's client build.
+//! Runs go with `--no-journal`: the run journal's disk writes are not what is measured here.
 
 #[path = "../tests/support/http_server.rs"]
 mod http_server;
@@ -142,7 +143,7 @@ fn run_workflow(file: &Path) -> Duration {
     let output = Command::new(BINARY)
         .arg("run")
         .arg(file)
-        .args(["--format", "json", "--progress", "none"])
+        .args(["--format", "json", "--progress", "none", "--no-journal"])
         .stderr(Stdio::inherit())
         .output();
     let elapsed = started.elapsed();
