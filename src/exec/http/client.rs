@@ -67,10 +67,15 @@ impl ReqwestHttp {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| super::failure::root_causes(&e));
+        // Token requests share the pool and the connect timeout of the calls.
+        let authenticator = match &client {
+            Ok(client) => Authenticator::new(client.clone()),
+            Err(_) => Authenticator::default(),
+        };
         ReqwestHttp {
             inner: Arc::new(Inner {
                 client,
-                authenticator: Authenticator::default(),
+                authenticator,
                 settings,
             }),
         }
@@ -147,7 +152,15 @@ impl Inner {
                 continue;
             }
             let headers = response_headers(response.headers());
-            let body = read_capped(response, self.settings.max_response_bytes, &what).await?;
+            // A HEAD response, a 204 and a 304 have no body, whatever Content-Length says.
+            let bodiless = out.method == Method::HEAD
+                || status == StatusCode::NO_CONTENT
+                || status == StatusCode::NOT_MODIFIED;
+            let body = if bodiless {
+                Vec::new()
+            } else {
+                read_capped(response, self.settings.max_response_bytes, &what).await?
+            };
             return Ok(HttpResponse {
                 status: status.as_u16(),
                 headers,
@@ -167,13 +180,17 @@ impl Inner {
         let Some(credentials) = &out.credentials else {
             return Ok(false);
         };
-        let Some(challenge) = headers
+        // A server may send each challenge in its own header: the parser reads them joined.
+        let challenges: Vec<&str> = headers
             .get_all(WWW_AUTHENTICATE)
             .iter()
-            .find_map(|v| v.to_str().ok())
-        else {
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if challenges.is_empty() {
             return Ok(false);
-        };
+        }
+        let challenge = challenges.join(", ");
+        let challenge = challenge.as_str();
         let uri = match out.url.query() {
             Some(query) => format!("{}?{query}", out.url.path()),
             None => out.url.path().to_owned(),
@@ -238,22 +255,22 @@ async fn send_once(
     client: &reqwest::Client,
     out: &Outgoing,
 ) -> Result<reqwest::Response, reqwest::Error> {
-    let mut builder = client
-        .request(out.method.clone(), out.url.clone())
-        .headers(out.headers.clone());
+    let mut headers = out.headers.clone();
     if let Some(authorization) = &out.authorization {
-        // A value a header cannot carry is left out; the server's 401 then says so.
+        // The policy's credentials replace an `Authorization` header written by hand. A value
+        // a header cannot carry is left out; the server's 401 then says so.
         if let Ok(value) = HeaderValue::from_str(&authorization.header()) {
-            builder = builder.header(AUTHORIZATION, value);
+            headers.insert(AUTHORIZATION, value);
         }
     }
+    let mut builder = client.request(out.method.clone(), out.url.clone());
     if let Some(body) = &out.body {
         if let Some(content_type) = content_type_header(body) {
-            builder = builder.header(CONTENT_TYPE, content_type);
+            headers.insert(CONTENT_TYPE, content_type);
         }
         builder = builder.body(body.bytes.clone());
     }
-    builder.send().await
+    builder.headers(headers).send().await
 }
 
 /// The statuses that name another location to request (300, 304 and 305 do not).
