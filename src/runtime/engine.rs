@@ -12,8 +12,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
+use super::replay::Replay;
+use super::step::StepScope;
 use super::values::{self, obj, string};
-use crate::compile::{BASE_VARS, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, WORKFLOW};
+use crate::compile::{
+    BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, WORKFLOW,
+};
 use crate::exec::Executors;
 use crate::expr::{Val, from_json, to_json};
 
@@ -28,6 +32,8 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// The run's id (`$workflow.id`); a UUID v7 when absent.
     pub run_id: Option<String>,
+    /// Steps a resumed or retried run takes from the journal instead of executing them.
+    pub replay: Option<Arc<Replay>>,
 }
 
 impl Default for RunOptions {
@@ -37,6 +43,7 @@ impl Default for RunOptions {
             secrets: BTreeMap::new(),
             cancel: CancellationToken::new(),
             run_id: None,
+            replay: None,
         }
     }
 }
@@ -126,6 +133,11 @@ pub(crate) struct Run<'m> {
     secrets: Val,
     workflow: Val,
     runtime: Val,
+    /// What a resumed or retried run does not execute again.
+    pub(crate) replay: Option<Arc<Replay>>,
+    /// The list holding each task, for naming `then` targets in events and replays; empty when
+    /// neither events nor a replay need it.
+    parents: Vec<BlockId>,
 }
 
 impl<'m> Run<'m> {
@@ -157,6 +169,20 @@ impl<'m> Run<'m> {
             ("input", raw_input.clone()),
             ("startedAt", values::descriptor(Utc::now())),
         ]);
+        // Step names and `then` targets are only needed by events and replays.
+        let parents = if identity.is_some() || options.replay.is_some() {
+            let mut parents = vec![0; machine.tasks.len()];
+            for (block_id, block) in machine.blocks.iter().enumerate() {
+                for &task in &block.tasks {
+                    if let Some(parent) = parents.get_mut(task) {
+                        *parent = block_id;
+                    }
+                }
+            }
+            parents
+        } else {
+            Vec::new()
+        };
         Run {
             machine,
             executors,
@@ -168,7 +194,20 @@ impl<'m> Run<'m> {
             secrets,
             workflow,
             runtime: values::runtime_var(),
+            replay: options.replay.clone(),
+            parents,
         }
+    }
+
+    /// The list holding `task` (empty lookups give none).
+    pub(crate) fn parent_block(&self, task: TaskId) -> Option<BlockId> {
+        self.parents.get(task).copied()
+    }
+
+    /// Where the workflow's top-level list runs: step names are made when someone listens or
+    /// a replay looks them up.
+    fn root_scope(&self) -> StepScope {
+        StepScope::root(self.identity.is_some() || self.replay.is_some())
     }
 
     /// The workflow's data flow around its top-level task list, under its timeout.
@@ -184,7 +223,10 @@ impl<'m> Run<'m> {
                 Some(from) => values::transform(from, raw.clone(), &vars)?,
                 None => raw.clone(),
             };
-            let last = self.run_block(wf.root, input, &[]).await?.into_value();
+            let last = self
+                .run_block(wf.root, input, &[], &self.root_scope())
+                .await?
+                .into_value();
             let mut vars = vars.clone();
             vars[CONTEXT] = self.context();
             let output = match &wf.output_as {
@@ -270,14 +312,27 @@ impl<'m> Run<'m> {
         })
     }
 
-    /// Publishes a task event; `kind` is only called when someone listens.
-    pub(crate) fn task_event(&self, pointer: &Arc<str>, kind: impl FnOnce() -> EventKind) {
+    /// Publishes a task event stamped with its step name; `kind` is only called when someone
+    /// listens.
+    pub(crate) fn step_event(
+        &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+        kind: impl FnOnce() -> EventKind,
+    ) {
         if let Some(identity) = &self.identity {
-            self.events.emit(LifecycleEvent::new(
-                identity.clone(),
-                Some(pointer.clone()),
-                kind(),
-            ));
+            let event = LifecycleEvent::new(identity.clone(), Some(pointer.clone()), kind());
+            self.events.emit(event.at_step(step.cloned()));
+        }
+    }
+
+    /// Waits until every event so far is durable, when a sink keeps them (the journal): a task
+    /// with side effects is recorded before the next one starts.
+    pub(crate) async fn durable(&self) {
+        if self.identity.is_some()
+            && let Some(flushed) = self.events.flushed()
+        {
+            flushed.await;
         }
     }
 }
@@ -308,15 +363,21 @@ pub(crate) fn timeout_error(what: &str, after: std::time::Duration) -> WorkflowE
 pub(crate) struct RunningGuard<'r, 'm> {
     run: &'r Run<'m>,
     pointer: Arc<str>,
+    step: Option<Arc<str>>,
     armed: bool,
 }
 
 impl<'r, 'm> RunningGuard<'r, 'm> {
     /// A guard only when events are observed; `None` costs nothing.
-    pub(crate) fn new(run: &'r Run<'m>, pointer: &Arc<str>) -> Option<Self> {
+    pub(crate) fn new(
+        run: &'r Run<'m>,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+    ) -> Option<Self> {
         run.events_enabled().then(|| RunningGuard {
             run,
             pointer: pointer.clone(),
+            step: step.cloned(),
             armed: true,
         })
     }
@@ -331,8 +392,9 @@ impl<'r, 'm> RunningGuard<'r, 'm> {
 impl Drop for RunningGuard<'_, '_> {
     fn drop(&mut self) {
         if self.armed {
-            self.run
-                .task_event(&self.pointer, || EventKind::TaskCancelled);
+            self.run.step_event(&self.pointer, self.step.as_ref(), || {
+                EventKind::TaskCancelled
+            });
         }
     }
 }

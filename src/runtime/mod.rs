@@ -10,11 +10,16 @@ mod engine;
 pub mod error;
 pub mod event;
 mod process;
+pub mod replay;
+mod step;
 mod task;
 mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
+pub use replay::{RecordedEvent, Replay};
 
+#[cfg(test)]
+mod durable_tests;
 #[cfg(test)]
 mod effects_tests;
 #[cfg(test)]
