@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 mod process;
 pub mod replay;
+pub mod retry_point;
 mod step;
 mod task;
 mod values;
