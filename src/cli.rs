@@ -38,6 +38,18 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout, e.g. `workflow man > workflow.1`.
     Man,
+    /// List the runs recorded in the journal, or show one (`show`), print its events
+    /// (`events`), or delete old ones (`prune`).
+    Runs(RunsArgs),
+}
+
+/// `--state-dir`: where the run journal lives.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StateArgs {
+    /// The directory holding the run journal (`journal.db`). Default: $WORKFLOW_STATE_DIR, else
+    /// `.workflow` in the current directory.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +70,14 @@ pub struct GraphArgs {
     /// mermaid block (written atomically) instead of printing the graph.
     #[arg(long, value_name = "PATH")]
     pub inject: Option<PathBuf>,
+
+    /// Colour the tasks by what happened to them in this recorded run (completed, faulted,
+    /// skipped, not reached): an id or a unique prefix of one.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +133,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
 
+    /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
+    /// `NAME=value` lines (chosen by the extension `.json`, `.yaml`/`.yml` or `.env`, else by
+    /// the content). Repeatable: later files win, and `WORKFLOW_SECRET_<NAME>` environment
+    /// variables win over files. Secret values are masked as `***` in everything shown.
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+
     /// Task executions allowed before the run faults (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_steps: u64,
@@ -136,6 +163,94 @@ pub struct RunArgs {
     /// is executed, no event or report file is written. `--format json` prints it as JSON.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
+    /// with a `communication` error (it is never cut).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "WORKFLOW_MAX_RESPONSE_BYTES",
+        default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    pub max_response_bytes: u64,
+
+    /// Do not record the run in the journal (it cannot be resumed, retried or inspected).
+    #[arg(long)]
+    pub no_journal: bool,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub action: Option<RunsAction>,
+
+    /// Only runs with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<RunStatusArg>,
+
+    /// Only runs of the workflow with this `document.name`.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// At most this many runs, the most recent first (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// `human`: a table on stdout. `json`: one JSON array of run objects.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// Show one run: its status, input, output or error, and the timeline of its tasks.
+    Show(RunsShowArgs),
+    /// Print a run's lifecycle events as CloudEvents, one JSON object per line (the same
+    /// shape `run --events` writes).
+    Events(RunsEventsArgs),
+    /// Delete finished runs that ended longer ago than `--older-than` (running ones are kept).
+    Prune(RunsPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsShowArgs {
+    /// The run: its id or a unique prefix of it.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+
+    /// `human`: a summary and a task table. `json`: one JSON object.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsEventsArgs {
+    /// The run: its id or a unique prefix of it.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsPruneArgs {
+    /// An age: a number and a unit, `s`, `m`, `h` or `d` (e.g. `30d`, `12h`).
+    #[arg(long, value_name = "AGE", required = true)]
+    pub older_than: String,
+}
+
+/// `runs --status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunStatusArg {
+    Running,
+    Completed,
+    Faulted,
+    Cancelled,
 }
 
 /// `--progress`: what to show while the workflow runs.

@@ -15,11 +15,13 @@ pub mod exit_code;
 pub mod expr;
 pub mod frontend;
 pub mod graph;
+pub mod journal;
 pub mod parse;
 pub mod pointer;
 pub mod report;
 pub mod runtime;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod yaml;
 
@@ -64,5 +66,6 @@ where
         Command::Graph(args) => command::graph::run(args, cli.color, &mut stdout, &mut stderr),
         Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
         Command::Man => command::man::run(&mut stdout, &mut stderr),
+        Command::Runs(args) => command::runs::run(args, &mut stdout, &mut stderr),
     }
 }

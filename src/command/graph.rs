@@ -105,6 +105,8 @@ mod tests {
             format,
             direction: GraphDirection::Lr,
             inject,
+            run: None,
+            state: Default::default(),
         }
     }
 

@@ -5,5 +5,8 @@ mod dry_run;
 pub mod graph;
 pub mod man;
 pub mod run;
+mod run_journal;
+pub mod runs;
+mod runs_show;
 pub mod schema;
 pub mod validate;

@@ -1,7 +1,6 @@
 //! `workflow run FILE`: reads the input, checks and compiles the document, runs it on a tokio
 //! runtime (Ctrl-C / SIGTERM cancel it) and prints the outcome in the contract's format.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -21,11 +20,9 @@ use crate::report::reporters::{ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
 use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions, RunResult};
+use crate::secrets::{RedactingSink, Redactor};
 use crate::source::Source;
 use crate::{compile, frontend, yaml};
-
-/// Environment variables holding secret values: `WORKFLOW_SECRET_<NAME>` (decision 9).
-const SECRET_PREFIX: &str = "WORKFLOW_SECRET_";
 
 pub fn run(
     args: &RunArgs,
@@ -98,18 +95,37 @@ pub fn run(
         .as_ref()
         .zip(checked.spans.as_ref())
         .map(|(source, spans)| DocumentLocation { source, spans });
+    let secrets = match crate::secrets::load(machine.secret_names(), &args.secrets) {
+        Ok(secrets) => secrets,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            return ExitCode::Usage;
+        }
+    };
+    // Masks the secrets' values in everything shown or written; inactive (and free) without them.
+    let redactor = Arc::new(Redactor::new(secrets.values()));
     let Some(engine) = engine else {
         let dry_run = DryRun {
             document,
             machine: &machine,
             input: args.input.is_some().then_some(&input),
+            missing_secrets: crate::secrets::require_declared(machine.secret_names(), &secrets)
+                .err(),
             format: args.format,
             style,
             location,
         };
-        return dry_run.finish(stdout, stderr);
+        return dry_run.finish(&redactor, stdout, stderr);
     };
 
+    // Before anything is written: a journal that cannot be used stops the run here.
+    let journal = match super::run_journal::open(args) {
+        Ok(journal) => journal,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
     let file_sink = match &args.events {
         None => None,
         Some(path) => match JsonLinesSink::create(path) {
@@ -124,6 +140,13 @@ pub fn run(
             }
         },
     };
+    let recorder = match journal.begin(&args.file, document, &input) {
+        Ok(recorder) => recorder,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
     let settings = ReportSettings::choose(
         args.progress,
         args.quiet,
@@ -137,34 +160,65 @@ pub fn run(
     if let Some(sink) = &file_sink {
         sinks.push(sink.clone());
     }
+    if let Some(recorder) = &recorder {
+        sinks.push(Arc::new(recorder.clone()));
+    }
     // Nothing listening: the engine builds no events at all.
     let events: Arc<dyn EventSink> = match sinks.len() {
         0 => Arc::new(NoEvents),
         1 => sinks.swap_remove(0),
         _ => Arc::new(EventFanout(sinks)),
     };
+    let events = RedactingSink::wrap(events, &redactor);
     let options = RunOptions {
         max_steps: args.max_steps,
-        secrets: secrets_from_env(machine.secret_names()),
+        secrets,
+        run_id: recorder
+            .as_ref()
+            .map(|recorder| recorder.run_id().to_string()),
         ..RunOptions::default()
     };
-    let result = engine.run(machine, input, options, events);
+    let executors = Executors::system_with(crate::exec::http::HttpSettings {
+        max_response_bytes: args.max_response_bytes,
+        ..Default::default()
+    });
+    let mut result = engine.run(machine, input, options, executors, events);
+    redactor.outcome(&mut result.outcome);
     if let Some(sink) = &file_sink
         && let Err(error) = sink.finish()
     {
         let _ = writeln!(stderr, "warning: the events file is incomplete: {error}");
+    }
+    if let Some(recorder) = recorder
+        && let Err(error) = recorder.finish()
+    {
+        let _ = writeln!(
+            stderr,
+            "warning: the journal of run {} is incomplete: {error}",
+            result.id
+        );
     }
     let fault = match &result.outcome {
         Outcome::Faulted(error) => Some(error),
         _ => None,
     };
     // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
-    let _ = reporters.finish(fault, location, stderr);
+    let _ = redactor.write_masked(stderr, |stderr| reporters.finish(fault, location, stderr));
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
-    let _ = match args.format {
-        RunFormat::Json => writeln!(stdout, "{}", result_json(&result)),
-        RunFormat::Human => print_human(&result, args.quiet, stdout, stderr),
-    };
+    match args.format {
+        RunFormat::Json => {
+            let _ = redactor.write_masked(stdout, |stdout| {
+                writeln!(stdout, "{}", result_json(&result))
+            });
+        }
+        RunFormat::Human => {
+            let _ = redactor.write_masked(stdout, |stdout| {
+                redactor.write_masked(stderr, |stderr| {
+                    print_human(&result, args.quiet, stdout, stderr)
+                })
+            });
+        }
+    }
     match result.outcome {
         Outcome::Completed(_) => ExitCode::Success,
         Outcome::Faulted(_) => ExitCode::Faulted,
@@ -209,10 +263,11 @@ impl Engine {
         machine: Arc<compile::Machine>,
         input: Value,
         mut options: RunOptions,
+        executors: Executors,
         events: Arc<dyn EventSink>,
     ) -> RunResult {
         options.cancel = self.cancel.clone();
-        let run = crate::runtime::run(machine, input, options, Executors::system(), events);
+        let run = crate::runtime::run(machine, input, options, executors, events);
         match &self.runtime {
             Some(runtime) => runtime.block_on(run),
             // Never: the runtime is only taken on drop.
@@ -327,17 +382,6 @@ fn describe(what: &str, problem: &str, source: &Source, diagnostic: &Diagnostic)
         }
         None => format!("{what} {problem}: {}", diagnostic.message),
     }
-}
-
-/// The values of the declared secrets found in the environment.
-fn secrets_from_env(names: &[String]) -> BTreeMap<String, String> {
-    names
-        .iter()
-        .filter_map(|name| {
-            let value = std::env::var(format!("{SECRET_PREFIX}{name}")).ok()?;
-            Some((name.clone(), value))
-        })
-        .collect()
 }
 
 /// The `--format json` object.

@@ -76,6 +76,9 @@ impl Compiler<'_> {
             TaskKind::Wait(wait) => self.duration(&wait.duration, scope).map(Body::Wait),
             TaskKind::Emit(emit) => Some(Body::Emit(self.emit(&emit.event, scope))),
             TaskKind::Run(run) => Some(self.run(run, scope)),
+            TaskKind::Call(CallTask::Http(http)) => self
+                .http(http, &task.pointer, scope)
+                .map(|spec| Body::Http(Box::new(spec))),
             TaskKind::Call(call) => Some(Body::Unsupported(match call {
                 CallTask::Function(function) => format!(
                     "`call: {}` (a custom function) is not supported yet by this runtime",

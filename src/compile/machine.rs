@@ -179,6 +179,8 @@ pub(crate) enum Body {
     Wait(DurationSpec),
     Emit(EmitSpec),
     Process(ProcessSpec),
+    /// `call: http`.
+    Http(Box<super::http::HttpSpec>),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.
     Unsupported(String),
 }

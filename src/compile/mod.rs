@@ -4,15 +4,20 @@
 mod auth;
 mod body;
 mod compiler;
+mod http;
 mod machine;
 mod policy;
 pub(crate) mod scope;
+mod uri_template;
 
 pub(crate) use auth::AuthSpec;
 pub use compiler::compile;
+pub(crate) use http::{EndpointSpec, HttpSpec};
 pub use machine::Machine;
 pub(crate) use machine::*;
-pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};
+pub(crate) use scope::{
+    AUTHORIZATION, BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW,
+};
 
 #[cfg(test)]
 mod examples_tests;

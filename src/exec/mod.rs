@@ -16,13 +16,20 @@ use crate::runtime::error::WorkflowError;
 #[derive(Clone)]
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
+    pub http: Arc<dyn http::HttpClient>,
 }
 
 impl Executors {
     /// The real executors of this machine.
     pub fn system() -> Self {
+        Self::system_with(http::HttpSettings::default())
+    }
+
+    /// The real executors, the HTTP client configured by `http`.
+    pub fn system_with(http: http::HttpSettings) -> Self {
         Executors {
             processes: Arc::new(process::SystemProcesses::default()),
+            http: Arc::new(http::ReqwestHttp::new(http)),
         }
     }
 }

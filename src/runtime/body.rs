@@ -50,6 +50,7 @@ impl<'m> Run<'m> {
                     .await?;
                 Ok(Step::Next(output, None))
             }
+            Body::Http(spec) => self.call_http(spec, input, vars).await,
             Body::Unsupported(message) => Err(WorkflowError::new(
                 ErrorKind::Configuration,
                 message.clone(),

@@ -29,6 +29,13 @@ fn echo() -> Arc<FakeProcesses> {
     })
 }
 
+fn with_processes(fake: &Arc<FakeProcesses>) -> Executors {
+    Executors {
+        processes: fake.clone(),
+        http: Arc::new(super::test_support::NoHttp),
+    }
+}
+
 /// The shell commands a fake ran, in order.
 fn commands(fake: &FakeProcesses) -> Vec<String> {
     fake.requests()
@@ -51,9 +58,7 @@ async fn record(
         replay: replay.map(Arc::new),
         ..RunOptions::default()
     };
-    let executors = Executors {
-        processes: fake.clone(),
-    };
+    let executors = with_processes(fake);
     let result = run(
         machine(yaml),
         json!({}),
@@ -383,9 +388,7 @@ async fn a_replay_works_without_any_listener() {
         replay: Some(Arc::new(killed_during(&events, "/do/3/last"))),
         ..RunOptions::default()
     };
-    let executors = Executors {
-        processes: again.clone(),
-    };
+    let executors = with_processes(&again);
     let result = run(
         machine(&doc(SHELLS)),
         json!({}),
@@ -447,7 +450,7 @@ async fn tasks_with_side_effects_wait_until_their_completion_is_durable() {
                   type: com.example.note
 "#);
     let sink = Arc::new(Barriers::default());
-    let executors = Executors { processes: echo() };
+    let executors = with_processes(&echo());
     let result = run(
         machine(&yaml),
         json!({}),
@@ -474,7 +477,7 @@ async fn context_changes_are_recorded_for_the_journal_only() {
     let changes: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::ContextChanged { context } => Some((
+            EventKind::ContextChanged { context, .. } => Some((
                 e.step.as_deref().unwrap_or_default().to_owned(),
                 crate::expr::to_json(context),
             )),

@@ -26,8 +26,9 @@ use crate::expr::{Val, from_json, to_json};
 pub struct RunOptions {
     /// Task executions allowed before the run faults (guards against endless `then` loops).
     pub max_steps: u64,
-    /// `$secrets`: name → value.
-    pub secrets: BTreeMap<String, String>,
+    /// `$secrets`: name → value (a string, or an object for secret-based authentication).
+    /// Every secret the workflow declares must be here, or the run faults before its first task.
+    pub secrets: BTreeMap<String, Value>,
     /// Cancelling it cancels the run: running tasks are dropped, the outcome is `Cancelled`.
     pub cancel: CancellationToken,
     /// The run's id (`$workflow.id`); a UUID v7 when absent.
@@ -131,6 +132,8 @@ pub(crate) struct Run<'m> {
     steps: AtomicU64,
     max_steps: u64,
     secrets: Val,
+    /// A declared secret without a value: the run faults before its first task.
+    missing_secrets: Option<WorkflowError>,
     workflow: Val,
     runtime: Val,
     /// What a resumed or retried run does not execute again.
@@ -162,7 +165,7 @@ impl<'m> Run<'m> {
         let secrets = obj(options
             .secrets
             .iter()
-            .map(|(name, value)| (name.as_str(), string(value.as_str()))));
+            .map(|(name, value)| (name.as_str(), from_json(value))));
         let workflow = obj([
             ("id", string(id)),
             ("definition", wf.definition.clone()),
@@ -192,6 +195,7 @@ impl<'m> Run<'m> {
             steps: AtomicU64::new(0),
             max_steps: options.max_steps,
             secrets,
+            missing_secrets: crate::secrets::require_declared(&wf.secrets, &options.secrets).err(),
             workflow,
             runtime: values::runtime_var(),
             replay: options.replay.clone(),
@@ -216,6 +220,9 @@ impl<'m> Run<'m> {
         let mut vars = self.vars(&[]);
         vars[INPUT] = raw.clone();
         let body = async {
+            if let Some(error) = &self.missing_secrets {
+                return Err(error.clone());
+            }
             if let Some(schema) = &wf.input_schema {
                 values::check_schema(schema, &raw, "Workflow input")?;
             }

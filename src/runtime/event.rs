@@ -30,11 +30,13 @@ pub enum EventKind {
     TaskStarted,
     /// The task completed with `output`; `next` is where the flow went from it, so a replay
     /// takes the same way; `replayed` marks a step a resumed or retried run did not execute
-    /// again but took from the journal.
+    /// again but took from the journal; `masked` says a secret's value was masked in `output`
+    /// (by the secrets redactor), so a replay cannot reuse it. See [`EventKind::completed`].
     TaskCompleted {
         output: Val,
         next: Next,
         replayed: bool,
+        masked: bool,
     },
     TaskFaulted {
         error: WorkflowError,
@@ -64,6 +66,8 @@ pub enum EventKind {
     /// it; never published (see [`EventKind::is_journaled`]).
     ContextChanged {
         context: Val,
+        /// A secret's value was masked in `context`: a replay cannot restore it.
+        masked: bool,
     },
 }
 
@@ -104,6 +108,16 @@ impl Next {
 }
 
 impl EventKind {
+    /// A plain `TaskCompleted`: the flow continues with the next task.
+    pub fn completed(output: Val) -> EventKind {
+        EventKind::TaskCompleted {
+            output,
+            next: Next::Continue,
+            replayed: false,
+            masked: false,
+        }
+    }
+
     /// The event name inside the type (`io.serverlessworkflow.task.<name>.v1`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -256,6 +270,7 @@ impl LifecycleEvent {
                 output,
                 next,
                 replayed,
+                masked,
             } => {
                 data.insert("output".into(), to_json(output));
                 // Not in the spec's data: what a replay needs, only when it says something.
@@ -265,9 +280,15 @@ impl LifecycleEvent {
                 if *replayed {
                     data.insert("replayed".into(), json!(true));
                 }
+                if *masked {
+                    data.insert("masked".into(), json!(true));
+                }
             }
-            EventKind::ContextChanged { context } => {
+            EventKind::ContextChanged { context, masked } => {
                 data.insert("context".into(), to_json(context));
+                if *masked {
+                    data.insert("masked".into(), json!(true));
+                }
             }
             EventKind::WorkflowFaulted { error } | EventKind::TaskFaulted { error } => {
                 data.insert("error".into(), error.to_json());
@@ -434,6 +455,7 @@ mod tests {
     fn context_changes_are_journaled_but_not_published() {
         let changed = EventKind::ContextChanged {
             context: crate::expr::from_json(&json!({"token": "t"})),
+            masked: false,
         };
         assert!(!changed.is_published());
         assert!(changed.is_journaled());
@@ -454,6 +476,7 @@ mod tests {
                 output: crate::expr::Val::from(1_usize),
                 next,
                 replayed,
+                masked: replayed,
             };
             LifecycleEvent::new(identity(), Some("/do/0/a".into()), kind).to_cloudevent()["data"]
                 .clone()
@@ -461,9 +484,11 @@ mod tests {
         let plain = completed(Next::Continue, false);
         assert_eq!(plain["output"], 1);
         assert!(plain.get("then").is_none() && plain.get("replayed").is_none());
+        assert!(plain.get("masked").is_none());
         let jumped = completed(Next::Goto("retry".into()), true);
         assert_eq!(jumped["then"], "retry");
         assert_eq!(jumped["replayed"], true);
+        assert_eq!(jumped["masked"], true);
         assert_eq!(completed(Next::End, false)["then"], "end");
         for next in [
             Next::Continue,

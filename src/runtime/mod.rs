@@ -9,6 +9,8 @@ mod emit;
 mod engine;
 pub mod error;
 pub mod event;
+mod http;
+mod http_response;
 mod process;
 pub mod replay;
 pub mod retry_point;

@@ -40,31 +40,38 @@ pub struct Replay {
 impl Replay {
     /// Replays every completed step among `events` (a run's events in recorded order; events of
     /// the workflow itself and of unknown kinds are ignored). A step recorded twice (completed,
-    /// then replayed by a resume) keeps its last record.
+    /// then replayed by a resume) keeps its last record. A step whose output, or the `$context`
+    /// after it, had a secret masked is not replayed: it runs again.
     pub fn from_events<'e>(events: impl IntoIterator<Item = &'e RecordedEvent>) -> Replay {
         let mut replay = Replay::default();
-        // The initial `$context` is `{}` (decision 4).
-        let mut context = Val::obj(Default::default());
+        // The initial `$context` is `{}` (decision 4); `None` once a masked one replaced it.
+        let mut context = Some(Val::obj(Default::default()));
         for event in events {
             let Some(step) = &event.step else {
                 continue;
             };
             match event.kind.as_str() {
                 "contextChanged" => {
-                    if let Some(value) = event.data.get("context") {
-                        context = from_json(value);
-                    }
-                }
-                "completed" => {
-                    let output = event.data.get("output").map(from_json).unwrap_or(Val::Null);
-                    let then = event.data.get("then").and_then(Value::as_str);
-                    let completed = Completed {
-                        output,
-                        next: Next::from_directive(then),
-                        context: context.clone(),
+                    context = match event.data.get("context") {
+                        Some(value) if !is_masked(&event.data) => Some(from_json(value)),
+                        _ => None,
                     };
-                    replay.completed.insert(step.clone(), completed);
                 }
+                "completed" => match &context {
+                    Some(context) if !is_masked(&event.data) => {
+                        let output = event.data.get("output").map(from_json);
+                        let then = event.data.get("then").and_then(Value::as_str);
+                        let completed = Completed {
+                            output: output.unwrap_or(Val::Null),
+                            next: Next::from_directive(then),
+                            context: context.clone(),
+                        };
+                        replay.completed.insert(step.clone(), completed);
+                    }
+                    _ => {
+                        replay.completed.remove(step);
+                    }
+                },
                 "retried" => {
                     let attempt = event.data.get("attempt").and_then(Value::as_u64);
                     let known = replay.retries.entry(step.clone()).or_default();
@@ -99,6 +106,11 @@ impl Replay {
     pub(crate) fn retries(&self, step: &str) -> u64 {
         self.retries.get(step).copied().unwrap_or(0)
     }
+}
+
+/// Whether the secrets redactor masked a value of the event.
+fn is_masked(data: &Value) -> bool {
+    data.get("masked").and_then(Value::as_bool) == Some(true)
 }
 
 #[cfg(test)]
@@ -146,6 +158,36 @@ mod tests {
         // A workflow event is no step, even when it is `completed`.
         let done = [event("completed", None, json!({"output": 1}))];
         assert!(Replay::from_events(&done).is_empty());
+    }
+
+    #[test]
+    fn masked_outputs_and_contexts_are_not_replayed() {
+        let events = [
+            event("completed", Some("/do/0/a"), json!({"output": 1})),
+            event(
+                "completed",
+                Some("/do/1/b"),
+                json!({"output": "***", "masked": true}),
+            ),
+            event(
+                "contextChanged",
+                Some("/do/2/c"),
+                json!({"context": {"t": "***"}, "masked": true}),
+            ),
+            event("completed", Some("/do/2/c"), json!({"output": 3})),
+            event(
+                "contextChanged",
+                Some("/do/3/d"),
+                json!({"context": {"t": 4}}),
+            ),
+            event("completed", Some("/do/3/d"), json!({"output": 4})),
+        ];
+        let replay = Replay::from_events(&events);
+        assert!(replay.is_completed("/do/0/a"));
+        assert!(!replay.is_completed("/do/1/b"));
+        assert!(!replay.is_completed("/do/2/c"));
+        assert!(replay.is_completed("/do/3/d"));
+        assert_eq!(replay.len(), 2);
     }
 
     #[test]

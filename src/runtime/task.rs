@@ -13,7 +13,9 @@ use super::event::{EventKind, Next};
 use super::replay::Completed;
 use super::step::{Repeats, StepScope};
 use super::values::{self, check_schema};
-use crate::compile::{BlockId, Body, CONTEXT, INPUT, OUTPUT, TASK, TaskId, TaskNode, Transition};
+use crate::compile::{
+    AUTHORIZATION, BlockId, Body, CONTEXT, INPUT, OUTPUT, TASK, TaskId, TaskNode, Transition,
+};
 use crate::expr::Val;
 
 /// How a task list (or a task body) ended.
@@ -39,6 +41,8 @@ pub(crate) enum Step {
     Next(Val, Option<Transition>),
     /// A nested `then: end`: skip this task's output stages and end the workflow.
     End(Val),
+    /// A call's raw output and the `$authorization` it used (for `output.as` and `export.as`).
+    Authorized(Val, Val),
 }
 
 impl From<Flow> for Step {
@@ -156,6 +160,7 @@ impl<'m> Run<'m> {
                     output: done.0.clone(),
                     next: self.next_of(id, done.1),
                     replayed: false,
+                    masked: false,
                 });
                 if has_side_effects(&node.body) {
                     self.durable().await;
@@ -181,6 +186,7 @@ impl<'m> Run<'m> {
             // Recorded again, so a replay of this run restores it too.
             self.step_event(&node.pointer, step, || EventKind::ContextChanged {
                 context: done.context.clone(),
+                masked: false,
             });
             self.set_context(done.context.clone());
         }
@@ -188,6 +194,7 @@ impl<'m> Run<'m> {
             output: done.output.clone(),
             next: done.next.clone(),
             replayed: true,
+            masked: false,
         });
         Ok((done.output.clone(), transition))
     }
@@ -260,6 +267,10 @@ impl<'m> Run<'m> {
         let (output, transition) = match self.body(node, input, frame, &vars, step).await? {
             Step::End(value) => return Ok((value, Transition::End)),
             Step::Next(value, transition) => (value, transition.unwrap_or(node.then)),
+            Step::Authorized(value, authorization) => {
+                vars[AUTHORIZATION] = authorization;
+                (value, node.then)
+            }
         };
         let has_output_stages = flow.output_as.is_some()
             || flow.output_schema.is_some()
@@ -288,6 +299,7 @@ impl<'m> Run<'m> {
             }
             self.step_event(&node.pointer, step, || EventKind::ContextChanged {
                 context: context.clone(),
+                masked: false,
             });
             self.set_context(context);
         } else if let Some(schema) = &flow.export_schema {

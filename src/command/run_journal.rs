@@ -1,0 +1,59 @@
+//! The journal's part of `workflow run`: open it (unless `--no-journal`) before anything is
+//! written, then record the run under a fresh id with its document's hash and its input.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::cli::RunArgs;
+use crate::document::Document;
+use crate::journal::{self, Journal, Recorder, RunStart};
+
+/// An opened journal, before the run is recorded in it.
+pub(crate) struct Opened(Option<Journal>);
+
+/// Opens the journal `args` name, or nothing with `--no-journal`. A journal that cannot be used
+/// stops the run before it starts: a run nobody can resume must be asked for explicitly.
+pub(crate) fn open(args: &RunArgs) -> Result<Opened, String> {
+    if args.no_journal {
+        return Ok(Opened(None));
+    }
+    let dir = journal::state_dir(args.state.state_dir.as_deref());
+    Journal::open(&dir)
+        .map(|journal| Opened(Some(journal)))
+        .map_err(|error| error.to_string())
+}
+
+impl Opened {
+    /// Records the start of the run: its id (a new UUID v7) and the recorder to publish its
+    /// events to. `None` with `--no-journal`.
+    pub(crate) fn begin(
+        self,
+        file: &Path,
+        document: &Document,
+        input: &Value,
+    ) -> Result<Option<Recorder>, String> {
+        let Some(journal) = self.0 else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(file)
+            .map_err(|error| format!("cannot read {} again: {error}", file.display()))?;
+        // Absolute, so a resume from another directory finds the document again.
+        let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let meta = &document.meta;
+        let start = RunStart {
+            run_id: uuid::Uuid::now_v7().to_string(),
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone(),
+            version: meta.version.clone(),
+            document_path: path.display().to_string(),
+            document_hash: journal::document_hash(&bytes),
+            input: input.clone(),
+            parent: None,
+        };
+        journal
+            .begin_run(start)
+            .map(Some)
+            .map_err(|error| error.to_string())
+    }
+}

@@ -1,0 +1,270 @@
+//! Finding and opening the journal database: the state directory, a look at the file before
+//! SQLite touches it, the connection settings (WAL, `synchronous=NORMAL`, a busy timeout for
+//! concurrent processes) and the migration to the current schema.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::DATABASE_FILE;
+use super::error::JournalError;
+use super::migrate;
+
+/// How long a connection waits for another process's write transaction before giving up. The
+/// writer commits small batches, so a wait this long means something is stuck.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The first 16 bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// An open journal: one connection for reading runs back and for starting new ones. Each run
+/// being recorded gets its own connection on its writer thread.
+pub struct Journal {
+    pub(crate) dir: PathBuf,
+    pub(crate) path: PathBuf,
+    pub(crate) connection: Connection,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+impl Journal {
+    /// Opens the journal in `dir`, creating the directory and the database when they do not
+    /// exist yet: what a run does before it starts.
+    pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        Journal::open_file(dir, true)
+    }
+
+    /// Opens the journal in `dir` for reading runs back; [`JournalError::Missing`] when no run
+    /// was ever recorded there (nothing is created).
+    pub fn open_existing(dir: &Path) -> Result<Journal, JournalError> {
+        if !dir.join(DATABASE_FILE).exists() {
+            return Err(JournalError::Missing {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Journal::open_file(dir, false)
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_file(dir: &Path, create: bool) -> Result<Journal, JournalError> {
+        let path = dir.join(DATABASE_FILE);
+        inspect(&path)?;
+        let mut connection = connect(&path, create)?;
+        migrate::migrate(&mut connection, &path)?;
+        Ok(Journal {
+            dir: dir.to_path_buf(),
+            path,
+            connection,
+        })
+    }
+}
+
+/// A configured connection to the journal at `path`: its own for each writer thread.
+pub(crate) fn connect(path: &Path, create: bool) -> Result<Connection, JournalError> {
+    let sqlite = |error| JournalError::sqlite(path, error);
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let connection = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+    // The first read: a damaged file (a header promising more pages than the file holds, a
+    // foreign format) is reported here, before anything is written.
+    connection
+        .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+        .map_err(sqlite)?;
+    // WAL: readers never block the writer and a commit is one append. With it,
+    // `synchronous=NORMAL` syncs only at checkpoints: a committed run survives the process
+    // being killed; a power loss may lose the last commits but never corrupts the file.
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(sqlite)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(JournalError::ReadOnly {
+            path: path.to_path_buf(),
+            detail: format!("the database stays in `{mode}` journal mode, not WAL"),
+        });
+    }
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sqlite)?;
+    Ok(connection)
+}
+
+/// Looks at an existing file before SQLite opens it: a directory, or a file that does not start
+/// like a SQLite database, is refused without being touched. (An empty file is a new database,
+/// as SQLite sees it; damage past the header is SQLite's to find, on the first read.)
+fn inspect(path: &Path) -> Result<(), JournalError> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => {
+            return Err(JournalError::ReadOnly {
+                path: path.to_path_buf(),
+                detail: error.to_string(),
+            });
+        }
+    };
+    if metadata.is_dir() {
+        return Err(JournalError::NotADatabase {
+            path: path.to_path_buf(),
+        });
+    }
+    if metadata.len() == 0 {
+        return Ok(());
+    }
+    let mut head = Vec::with_capacity(SQLITE_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(SQLITE_MAGIC.len() as u64)
+                .read_to_end(&mut head)
+                .map(|_| ())
+        })
+        .map_err(|error| JournalError::ReadOnly {
+            path: path.to_path_buf(),
+            detail: error.to_string(),
+        })?;
+    if head.as_slice() != SQLITE_MAGIC {
+        return Err(JournalError::NotADatabase {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn open_creates_the_directory_and_a_wal_database() {
+        let dir = temp();
+        let state = dir.path().join("nested/state");
+        let journal = Journal::open(&state).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(journal.path(), state.join("journal.db"));
+        let mode: String = journal
+            .connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap_or_default();
+        assert_eq!(mode, "wal");
+        let version: i64 = journal
+            .connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap_or_default();
+        assert_eq!(version, migrate::CURRENT_VERSION);
+        drop(journal);
+        // Reopening an existing journal works, for runs and for inspection.
+        assert!(Journal::open(&state).is_ok());
+        assert!(Journal::open_existing(&state).is_ok());
+    }
+
+    #[test]
+    fn inspection_never_creates_a_journal() {
+        let dir = temp();
+        let error = Journal::open_existing(dir.path()).err();
+        assert!(
+            matches!(error, Some(JournalError::Missing { .. })),
+            "{error:?}"
+        );
+        assert!(!dir.path().join("journal.db").exists());
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused_untouched() {
+        let dir = temp();
+        let path = dir.path().join("journal.db");
+        let text = "these are my notes, not a database\n".repeat(200);
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let error = Journal::open(dir.path()).err();
+        assert!(
+            matches!(error, Some(JournalError::NotADatabase { .. })),
+            "{error:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).ok(), Some(text));
+        let short = dir.path().join("short");
+        std::fs::create_dir(&short).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(short.join("journal.db"), "SQLite").unwrap_or_else(|e| panic!("{e}"));
+        let error = Journal::open(&short).err();
+        assert!(
+            matches!(error, Some(JournalError::NotADatabase { .. })),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_truncated_journal_is_reported_as_damaged_and_left_alone() {
+        let dir = temp();
+        {
+            let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+            // Enough rows to span many pages.
+            journal
+                .connection
+                .execute_batch(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+                     INSERT INTO blobs (hash, data) SELECT 'h' || i, printf('%.200c', 'x') FROM n;",
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let path = dir.path().join("journal.db");
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(bytes.len() > 100_000, "{}", bytes.len());
+        let half = bytes.get(..bytes.len() / 2).unwrap_or_default().to_vec();
+        std::fs::write(&path, &half).unwrap_or_else(|e| panic!("{e}"));
+        let error = Journal::open(dir.path()).err();
+        assert!(
+            matches!(error, Some(JournalError::Corrupt { .. })),
+            "{error:?}"
+        );
+        assert_eq!(std::fs::read(&path).ok(), Some(half));
+    }
+
+    #[test]
+    fn a_directory_in_the_way_is_refused() {
+        let dir = temp();
+        std::fs::create_dir(dir.path().join("journal.db")).unwrap_or_else(|e| panic!("{e}"));
+        let error = Journal::open(dir.path()).err();
+        assert!(
+            matches!(error, Some(JournalError::NotADatabase { .. })),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_state_dir_that_cannot_be_created_says_what_to_do() {
+        let dir = temp();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, "x").unwrap_or_else(|e| panic!("{e}"));
+        let message = Journal::open(&file.join("state"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("cannot create the state directory"),
+            "{message}"
+        );
+        assert!(message.contains("--no-journal"), "{message}");
+    }
+}

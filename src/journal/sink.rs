@@ -1,0 +1,385 @@
+//! Recording a run: `Journal::begin_run` / `continue_run` write the run's row and start its
+//! writer thread; the `Recorder` they return is the event sink the engine publishes to. The
+//! engine's side of `emit` only moves the event into a bounded queue.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+use rusqlite::{ErrorCode, params};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::error::JournalError;
+use super::open::{Journal, connect};
+use super::query::{Relation, RunStatus};
+use super::row::is_journaled;
+use super::stamp;
+use super::writer::{MAX_BATCH, Writer};
+use crate::runtime::event::{EventSink, LifecycleEvent};
+
+/// What the journal records about a run as it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunStart {
+    /// The run's id (`$workflow.id`), a UUID v7.
+    pub run_id: String,
+    pub namespace: String,
+    pub name: String,
+    pub version: String,
+    /// The document's path, absolute so a resume from elsewhere finds it.
+    pub document_path: String,
+    /// [`super::document_hash`] of the document's bytes.
+    pub document_hash: String,
+    pub input: Value,
+    /// The run this one was started from (`workflow retry`), and how.
+    pub parent: Option<(String, Relation)>,
+}
+
+/// Records one run's events. Cheap to clone; every clone feeds the same writer. Call
+/// [`Recorder::finish`] once the run is over.
+#[derive(Clone)]
+pub struct Recorder {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    run_id: String,
+    /// `None` once finished.
+    sender: Mutex<Option<SyncSender<LifecycleEvent>>>,
+    /// Events handed to the writer.
+    sent: AtomicU64,
+    /// Events the writer has committed.
+    committed: watch::Receiver<u64>,
+    writer: Mutex<Option<JoinHandle<Result<(), JournalError>>>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("run_id", &self.shared.run_id)
+            .finish()
+    }
+}
+
+impl Journal {
+    /// Records a new run (status `running`) and returns the sink for its events.
+    pub fn begin_run(&self, start: RunStart) -> Result<Recorder, JournalError> {
+        let inserted = self.connection.execute(
+            "INSERT INTO runs (id, namespace, name, version, document_path, document_hash,
+                               input, status, started_at, parent_id, relation, pid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10, ?11)",
+            params![
+                start.run_id,
+                start.namespace,
+                start.name,
+                start.version,
+                start.document_path,
+                start.document_hash,
+                start.input.to_string(),
+                stamp(Utc::now()),
+                start.parent.as_ref().map(|(id, _)| id),
+                start.parent.as_ref().map(|(_, relation)| relation.as_str()),
+                std::process::id(),
+            ],
+        );
+        match inserted {
+            Ok(_) => {}
+            Err(error) if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                return Err(JournalError::Duplicate { id: start.run_id });
+            }
+            Err(error) => return Err(JournalError::sqlite(&self.path, error)),
+        }
+        self.recorder(start.run_id, 1)
+    }
+
+    /// Records more of an existing run (a resume): its status goes back to `running` and new
+    /// events follow the ones already stored. A completed run is refused.
+    pub fn continue_run(&self, run_id: &str) -> Result<Recorder, JournalError> {
+        let run = self.run(run_id)?;
+        if run.status == RunStatus::Completed {
+            return Err(JournalError::Completed { id: run.id });
+        }
+        let sqlite = |error| JournalError::sqlite(&self.path, error);
+        self.connection
+            .execute(
+                "UPDATE runs SET status = 'running', ended_at = NULL, output = NULL,
+                                 error = NULL, pid = ?2
+                 WHERE id = ?1",
+                params![run.id, std::process::id()],
+            )
+            .map_err(sqlite)?;
+        let last: i64 = self
+            .connection
+            .query_row(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?1",
+                [&run.id],
+                |row| row.get(0),
+            )
+            .map_err(sqlite)?;
+        self.recorder(run.id, last + 1)
+    }
+
+    fn recorder(&self, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
+        let connection = connect(&self.path, false)?;
+        let (sender, receiver) = mpsc::sync_channel(MAX_BATCH);
+        let (committed_tx, committed) = watch::channel(0u64);
+        let writer = Writer {
+            connection,
+            path: self.path.clone(),
+            run_id: run_id.clone(),
+            next_seq,
+            committed: committed_tx,
+        };
+        let thread = std::thread::Builder::new()
+            .name("journal-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(|error| JournalError::Writer(error.to_string()))?;
+        Ok(Recorder {
+            shared: Arc::new(Shared {
+                run_id,
+                sender: Mutex::new(Some(sender)),
+                sent: AtomicU64::new(0),
+                committed,
+                writer: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+}
+
+impl Recorder {
+    /// The id of the run being recorded.
+    pub fn run_id(&self) -> &str {
+        &self.shared.run_id
+    }
+
+    /// Stops taking events, waits until everything received is stored (the run's row carries
+    /// its final status, output or error from the workflow's last event) and reports the first
+    /// failure of the writer. Later events are dropped; finishing again does nothing.
+    pub fn finish(self) -> Result<(), JournalError> {
+        if let Ok(mut sender) = self.shared.sender.lock() {
+            sender.take();
+        }
+        let thread = self
+            .shared
+            .writer
+            .lock()
+            .ok()
+            .and_then(|mut writer| writer.take());
+        match thread {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(JournalError::Writer("it panicked".into()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl EventSink for Recorder {
+    fn emit(&self, event: LifecycleEvent) {
+        if !is_journaled(&event.kind) {
+            return;
+        }
+        if let Ok(sender) = self.shared.sender.lock()
+            && let Some(sender) = sender.as_ref()
+            // A closed queue means the writer failed; `finish` reports why.
+            && sender.send(event).is_ok()
+        {
+            self.shared.sent.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Resolves when every event emitted before the call is committed; `None` when they
+    /// already are. A writer that failed releases its waiters (`finish` reports the failure).
+    fn flushed(&self) -> Option<BoxFuture<'static, ()>> {
+        let target = self.shared.sent.load(Ordering::Acquire);
+        let mut committed = self.shared.committed.clone();
+        if *committed.borrow() >= target {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let _ = committed.wait_for(|stored| *stored >= target).await;
+        }))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::expr::from_json;
+    use crate::runtime::error::{ErrorKind, WorkflowError};
+    use crate::runtime::event::{EventKind, RunIdentity};
+    use serde_json::json;
+
+    pub(crate) fn start(id: &str) -> RunStart {
+        RunStart {
+            run_id: id.into(),
+            namespace: "ns".into(),
+            name: "flow".into(),
+            version: "1.0.0".into(),
+            document_path: "flow.yaml".into(),
+            document_hash: "ab".repeat(32),
+            input: json!({"n": 1}),
+            parent: None,
+        }
+    }
+
+    fn identity(id: &str) -> Arc<RunIdentity> {
+        Arc::new(RunIdentity {
+            run_id: id.into(),
+            qualified_name: "flow.ns:1.0.0".into(),
+            namespace: "ns".into(),
+            name: "flow".into(),
+            version: "1.0.0".into(),
+        })
+    }
+
+    fn task(run: &Arc<RunIdentity>, kind: EventKind) -> LifecycleEvent {
+        LifecycleEvent::new(run.clone(), Some("/do/0/a".into()), kind)
+    }
+
+    #[test]
+    fn a_recorded_run_keeps_its_events_in_order_and_its_outcome() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let recorder = journal
+            .begin_run(start("run-1"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let run = identity("run-1");
+        recorder.emit(LifecycleEvent::new(
+            run.clone(),
+            None,
+            EventKind::WorkflowStarted,
+        ));
+        recorder.emit(task(&run, EventKind::TaskStarted));
+        recorder.emit(task(&run, EventKind::TaskOutput { line: "x".into() }));
+        recorder.emit(task(
+            &run,
+            EventKind::completed(from_json(&json!({"b": 2}))),
+        ));
+        recorder.emit(LifecycleEvent::new(
+            run,
+            None,
+            EventKind::WorkflowCompleted {
+                output: from_json(&json!({"b": 2})),
+            },
+        ));
+        recorder.clone().finish().unwrap_or_else(|e| panic!("{e}"));
+        // Events after finishing are dropped, and finishing again is harmless.
+        recorder.emit(task(&identity("run-1"), EventKind::TaskStarted));
+        assert!(recorder.finish().is_ok());
+
+        let events = journal.events("run-1").unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<_> = events
+            .iter()
+            .map(|e| (e.seq, e.kind.as_str(), e.task_event))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, "started", false),
+                (2, "started", true),
+                (3, "completed", true),
+                (4, "completed", false)
+            ]
+        );
+        assert_eq!(events[2].data, json!({"output": {"b": 2}}));
+        assert_eq!(events[1].data, json!({}));
+        let record = journal.run("run-1").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(record.status, RunStatus::Completed);
+        assert_eq!(record.output, Some(json!({"b": 2})));
+        assert_eq!(record.input, json!({"n": 1}));
+        assert_eq!(record.pid, Some(std::process::id()));
+        assert!(record.ended_at.is_some_and(|end| end >= record.started_at));
+    }
+
+    #[test]
+    fn continuing_a_run_appends_and_refuses_completed_runs() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let run = identity("run-2");
+        let first = journal
+            .begin_run(start("run-2"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        first.emit(LifecycleEvent::new(
+            run.clone(),
+            None,
+            EventKind::WorkflowStarted,
+        ));
+        first.emit(LifecycleEvent::new(
+            run.clone(),
+            None,
+            EventKind::WorkflowFaulted {
+                error: WorkflowError::new(ErrorKind::Runtime, "boom"),
+            },
+        ));
+        first.finish().unwrap_or_else(|e| panic!("{e}"));
+        let faulted = journal.run("run-2").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(faulted.status, RunStatus::Faulted);
+        assert_eq!(
+            faulted.error.as_ref().map(|e| e["title"].clone()),
+            Some(json!("boom"))
+        );
+
+        let again = journal
+            .continue_run("run-2")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let running = journal.run("run-2").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((running.status, running.error), (RunStatus::Running, None));
+        again.emit(LifecycleEvent::new(
+            run,
+            None,
+            EventKind::WorkflowCompleted {
+                output: from_json(&json!(7)),
+            },
+        ));
+        again.finish().unwrap_or_else(|e| panic!("{e}"));
+        let seqs: Vec<u64> = journal
+            .events("run-2")
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        let error = journal.continue_run("run-2").err();
+        assert!(
+            matches!(error, Some(JournalError::Completed { .. })),
+            "{error:?}"
+        );
+        let error = journal.begin_run(start("run-2")).err();
+        assert!(
+            matches!(error, Some(JournalError::Duplicate { .. })),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn flushed_waits_for_the_commit() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let recorder = journal
+            .begin_run(start("run-3"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let run = identity("run-3");
+        for _ in 0..1000 {
+            recorder.emit(task(&run, EventKind::TaskStarted));
+        }
+        if let Some(wait) = recorder.flushed() {
+            futures::executor::block_on(wait);
+        }
+        // Everything emitted before the barrier is readable by another connection now.
+        let count: i64 = journal
+            .connection
+            .query_row(
+                "SELECT count(*) FROM events WHERE run_id = 'run-3'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap_or_default();
+        assert_eq!(count, 1000);
+        assert!(recorder.flushed().is_none());
+        recorder.finish().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
