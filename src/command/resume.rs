@@ -149,7 +149,11 @@ mod tests {
         assert!(refuse_unresumable(&record(RunStatus::Running, me), true).is_ok());
         assert!(refuse_unresumable(&record(RunStatus::Cancelled, me), false).is_ok());
         let faulted = refuse_unresumable(&record(RunStatus::Faulted, None), false);
-        assert!(faulted.err().is_some_and(|e| e.contains("workflow retry r1")));
+        assert!(
+            faulted
+                .err()
+                .is_some_and(|e| e.contains("workflow retry r1"))
+        );
         assert_eq!(short("0123456789abcdef"), "0123456789ab");
         assert_eq!(short("ab"), "ab");
     }
