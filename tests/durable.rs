@@ -381,6 +381,35 @@ fn a_retry_from_a_chosen_task_takes_a_new_input() {
 }
 
 #[test]
+fn context_changes_stay_in_the_journal() {
+    let scratch = Scratch::new();
+    let events = scratch.path("events.jsonl");
+    let events_arg = events.to_string_lossy().into_owned();
+    let output = scratch.run(
+        &[
+            "run",
+            "steps.yaml",
+            "--format",
+            "json",
+            "--events",
+            &events_arg,
+        ],
+        &[],
+    );
+    assert_eq!(code(&output), Some(SUCCESS), "{}", stderr(&output));
+    let id = json(&output)["id"].as_str().unwrap_or_default().to_owned();
+    let written = std::fs::read_to_string(&events).unwrap_or_default();
+    let listed = scratch.run(&["runs", "events", &id], &[]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for text in [&written, &listed] {
+        assert!(text.contains("task.completed.v1"), "{text}");
+        assert!(!text.contains("contextChanged"), "{text}");
+    }
+    // The switch-free run has nothing to say about where the flow went.
+    assert!(!written.contains(r#""then""#), "{written}");
+}
+
+#[test]
 fn an_unknown_run_is_a_clear_error() {
     let scratch = Scratch::new();
     let output = scratch.run(&["run", "steps.yaml"], &[]);

@@ -14,6 +14,8 @@ use crate::runtime::error::WorkflowError;
 const WORKFLOW_EVENT_PREFIX: &str = "io.serverlessworkflow.workflow.";
 /// Prefix of every task lifecycle event type.
 const TASK_EVENT_PREFIX: &str = "io.serverlessworkflow.task.";
+/// The name of [`EventKind::ContextChanged`], the journal-only kind a stored event is told by.
+pub const CONTEXT_CHANGED: &str = "contextChanged";
 
 /// What happened.
 #[derive(Debug, Clone)]
@@ -130,7 +132,7 @@ impl EventKind {
             EventKind::TaskSkipped => "skipped",
             EventKind::TaskIterations { .. } => "iterations",
             EventKind::TaskOutput { .. } => "output",
-            EventKind::ContextChanged { .. } => "contextChanged",
+            EventKind::ContextChanged { .. } => CONTEXT_CHANGED,
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::event::Next;
+use super::event::{CONTEXT_CHANGED, Next};
 use crate::expr::{Val, from_json};
 
 /// One stored event, as the journal gives it back: the kind's name (`completed`, `retried`,
@@ -51,7 +51,7 @@ impl Replay {
                 continue;
             };
             match event.kind.as_str() {
-                "contextChanged" => {
+                CONTEXT_CHANGED => {
                     context = match event.data.get("context") {
                         Some(value) if !is_masked(&event.data) => Some(from_json(value)),
                         _ => None,
