@@ -493,3 +493,48 @@ async fn context_changes_are_recorded_for_the_journal_only() {
     );
     assert!(events.iter().any(|e| !e.is_published()));
 }
+
+const POLL: &str = r#"do:
+  - poll:
+      run:
+        shell:
+          command: ${ "poll " + (($context.n // 0) | tostring) }
+      export:
+        as: '${ { n: (($context.n // 0) + 1) } }'
+  - check:
+      switch:
+        - again:
+            when: ${ $context.n < 3 }
+            then: poll
+        - done:
+            then: continue
+  - finish:
+      run:
+        shell:
+          command: finish
+"#;
+
+#[tokio::test]
+async fn a_replay_takes_the_recorded_jumps_back() {
+    let fake = echo();
+    let (outcome, events) = record(&doc(POLL), &fake, None).await;
+    assert_eq!(commands(&fake), ["poll 0", "poll 1", "poll 2", "finish"]);
+    assert_eq!(
+        completed_steps(&events),
+        [
+            "/do/0/poll",
+            "/do/1/check",
+            "/do/0/poll#2",
+            "/do/1/check#2",
+            "/do/0/poll#3",
+            "/do/1/check#3",
+            "/do/2/finish"
+        ]
+    );
+    let again = echo();
+    let replay = killed_during(&events, "/do/0/poll#3");
+    let (resumed, _) = record(&doc(POLL), &again, Some(replay)).await;
+    assert_eq!(resumed, outcome);
+    // The third poll sees the `$context` the second one exported.
+    assert_eq!(commands(&again), ["poll 2", "finish"]);
+}
