@@ -260,6 +260,20 @@ impl<'d> Compiler<'d> {
     }
 }
 
+#[cfg(test)]
+impl<'d> Compiler<'d> {
+    /// A compiler for unit tests that compile one part of a document (an authentication).
+    pub(super) fn for_tests(document: &'d Document) -> Self {
+        Compiler {
+            document,
+            mode: ExprMode::Strict,
+            tasks: Vec::new(),
+            blocks: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
 /// The string at a relative pointer inside a template value, for error messages.
 fn value_at<'v>(value: &'v Value, relative: &str) -> Option<&'v str> {
     let target = if relative.is_empty() {

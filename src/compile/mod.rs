@@ -10,7 +10,9 @@ mod policy;
 pub(crate) mod scope;
 mod uri_template;
 
-pub(crate) use auth::AuthSpec;
+#[cfg(test)]
+pub(crate) use auth::compile_authentications;
+pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
 pub use compiler::compile;
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub use machine::Machine;
