@@ -423,4 +423,15 @@ fn an_unknown_run_is_a_clear_error() {
             stderr(&output)
         );
     }
+    // A document that is gone is named.
+    let id = scratch.only_run_id();
+    std::fs::remove_file(scratch.path("steps.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let output = scratch.run(&["retry", &id, "--from", "one"], &[]);
+    assert_eq!(code(&output), Some(USAGE));
+    let message = stderr(&output);
+    assert!(
+        message.contains("cannot read the document of run"),
+        "{message}"
+    );
+    assert!(message.contains("steps.yaml"), "{message}");
 }
