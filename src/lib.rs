@@ -68,5 +68,14 @@ where
         Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
         Command::Man => command::man::run(&mut stdout, &mut stderr),
         Command::Runs(args) => command::runs::run(args, &mut stdout, &mut stderr),
+        // Not the locked stderr, as for `run`.
+        Command::Resume(args) => {
+            drop(stderr);
+            command::resume::run(args, cli.color, &mut stdout, &mut std::io::stderr())
+        }
+        Command::Retry(args) => {
+            drop(stderr);
+            command::retry::run(args, cli.color, &mut stdout, &mut std::io::stderr())
+        }
     }
 }

@@ -2,8 +2,11 @@
 
 pub mod completions;
 mod dry_run;
+mod durable;
 pub mod graph;
 pub mod man;
+pub mod resume;
+pub mod retry;
 pub mod run;
 mod run_journal;
 pub mod runs;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::dry_run::DryRun;
+use super::durable::Durable;
 use crate::cli::{ColorChoice, RunArgs, RunFormat};
 use crate::diagnostic::Diagnostic;
 use crate::exec::Executors;
@@ -30,6 +31,18 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
+    run_as(args, None, color, stdout, stderr)
+}
+
+/// `run`, or with `durable` the run a `resume` or `retry` makes from a recorded one: its input,
+/// its journal record and the steps it replays come from there.
+pub(crate) fn run_as(
+    args: &RunArgs,
+    durable: Option<Durable>,
+    color: ColorChoice,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
     if let Some(missing) = args.workflows.iter().find(|dir| !dir.is_dir()) {
         let _ = writeln!(
             stderr,
@@ -38,7 +51,11 @@ pub fn run(
         );
         return ExitCode::Usage;
     }
-    let input = match read_input(args.input.as_deref()) {
+    let input = match &durable {
+        Some(durable) => Ok(durable.input.clone()),
+        None => read_input(args.input.as_deref()),
+    };
+    let input = match input {
         Ok(input) => input,
         Err(message) => {
             let _ = writeln!(stderr, "error: {message}");
@@ -126,8 +143,9 @@ pub fn run(
         return dry_run.finish(&redactor, stdout, stderr);
     };
 
+    let replay = durable.as_ref().map(|durable| durable.replay.clone());
     // Before anything is written: a journal that cannot be used stops the run here.
-    let journal = match super::run_journal::open(args) {
+    let journal = match super::run_journal::open_for(args, durable) {
         Ok(journal) => journal,
         Err(message) => {
             let _ = writeln!(stderr, "error: {message}");
@@ -186,6 +204,7 @@ pub fn run(
             .map(|recorder| recorder.run_id().to_string()),
         document: Some(args.file.clone()),
         workflow_dirs: args.workflows.clone(),
+        replay,
         ..RunOptions::default()
     };
     let executors = Executors::system_with(crate::exec::http::HttpSettings {
@@ -350,7 +369,7 @@ impl Signals {
 }
 
 /// `--input`: inline JSON, `@PATH` (JSON or YAML), `-` (stdin, JSON or YAML); `{}` by default.
-fn read_input(input: Option<&str>) -> Result<Value, String> {
+pub(crate) fn read_input(input: Option<&str>) -> Result<Value, String> {
     let Some(input) = input else {
         return Ok(json!({}));
     };

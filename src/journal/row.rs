@@ -181,9 +181,7 @@ mod tests {
 
     #[test]
     fn outputs_and_errors_are_the_payload() {
-        let completed = row(&task(EventKind::TaskCompleted {
-            output: from_json(&json!({"n": 1})),
-        }));
+        let completed = row(&task(EventKind::completed(from_json(&json!({"n": 1})))));
         assert_eq!(completed.data.as_deref(), Some(r#"{"output":{"n":1}}"#));
         let retried = row(&task(EventKind::TaskRetried {
             attempt: 2,
@@ -234,9 +232,7 @@ mod tests {
     #[test]
     fn large_payloads_become_blobs() {
         let big = "x".repeat(BLOB_THRESHOLD);
-        let row = row(&task(EventKind::TaskCompleted {
-            output: from_json(&json!(big)),
-        }));
+        let row = row(&task(EventKind::completed(from_json(&json!(big)))));
         assert_eq!(row.data, None);
         let (hash, text) = row.blob.unwrap_or_default();
         assert_eq!(hash.len(), 64);

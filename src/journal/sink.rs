@@ -257,9 +257,7 @@ pub(crate) mod tests {
         recorder.emit(task(&run, EventKind::TaskOutput { line: "x".into() }));
         recorder.emit(task(
             &run,
-            EventKind::TaskCompleted {
-                output: from_json(&json!({"b": 2})),
-            },
+            EventKind::completed(from_json(&json!({"b": 2}))),
         ));
         recorder.emit(LifecycleEvent::new(
             run,

@@ -13,9 +13,13 @@ use tokio_util::sync::CancellationToken;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
 use super::family::Family;
+use super::replay::Replay;
 use super::resources::Resources;
+use super::step::StepScope;
 use super::values::{self, obj, string};
-use crate::compile::{BASE_VARS, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, WORKFLOW};
+use crate::compile::{
+    BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, WORKFLOW,
+};
 use crate::exec::Executors;
 use crate::exec::catalog::Catalog;
 use crate::expr::{Val, from_json, to_json};
@@ -37,6 +41,8 @@ pub struct RunOptions {
     pub document: Option<PathBuf>,
     /// Directories searched for sub-workflows after the document's own (`--workflows DIR`).
     pub workflow_dirs: Vec<PathBuf>,
+    /// Steps a resumed or retried run takes from the journal instead of executing them.
+    pub replay: Option<Arc<Replay>>,
 }
 
 impl Default for RunOptions {
@@ -48,6 +54,7 @@ impl Default for RunOptions {
             run_id: None,
             document: None,
             workflow_dirs: Vec::new(),
+            replay: None,
         }
     }
 }
@@ -90,7 +97,15 @@ pub async fn run(
         depth: 0,
         document: options.document.as_deref().map(Arc::from),
     };
-    let run = Run::new(&machine, &id, &raw_input, place, executors, events);
+    let run = Run::new(
+        &machine,
+        &id,
+        &raw_input,
+        place,
+        executors,
+        events,
+        options.replay.clone(),
+    );
     run.workflow_event(|| EventKind::WorkflowStarted);
 
     let mut work = Box::pin(run.workflow(raw_input));
@@ -159,6 +174,28 @@ pub(crate) struct Run<'m> {
     missing_secrets: Option<WorkflowError>,
     workflow: Val,
     runtime: Val,
+    /// What a resumed or retried run does not execute again.
+    pub(crate) replay: Option<Arc<Replay>>,
+    /// The list holding each task, for naming `then` targets in events and replays; empty when
+    /// neither events nor a replay need it.
+    parents: Vec<BlockId>,
+}
+
+/// The list holding each task, indexed by task id: step names and `then` targets need it,
+/// and only events and replays use them (empty otherwise).
+fn parent_blocks(machine: &Machine, needed: bool) -> Vec<BlockId> {
+    if !needed {
+        return Vec::new();
+    }
+    let mut parents = vec![0; machine.tasks.len()];
+    for (block_id, block) in machine.blocks.iter().enumerate() {
+        for &task in &block.tasks {
+            if let Some(parent) = parents.get_mut(task) {
+                *parent = block_id;
+            }
+        }
+    }
+    parents
 }
 
 /// A workflow's place in a run: the family it shares state with, how deep a sub-workflow it is
@@ -178,6 +215,7 @@ impl<'m> Run<'m> {
         place: Place,
         executors: Executors,
         events: Arc<dyn EventSink>,
+        replay: Option<Arc<Replay>>,
     ) -> Self {
         let wf = &machine.workflow;
         let identity = events.enabled().then(|| {
@@ -195,6 +233,7 @@ impl<'m> Run<'m> {
             ("input", raw_input.clone()),
             ("startedAt", values::descriptor(Utc::now())),
         ]);
+        let parents = parent_blocks(machine, identity.is_some() || replay.is_some());
         Run {
             machine,
             executors,
@@ -207,6 +246,8 @@ impl<'m> Run<'m> {
             place,
             workflow,
             runtime: values::runtime_var(),
+            replay,
+            parents,
         }
     }
 
@@ -224,6 +265,9 @@ impl<'m> Run<'m> {
             missing_secrets: None,
             workflow: self.workflow.clone(),
             runtime: self.runtime.clone(),
+            // A function's steps are not journaled apart from its caller's: it runs again.
+            replay: None,
+            parents: parent_blocks(machine, self.identity.is_some()),
         }
     }
 
@@ -235,6 +279,17 @@ impl<'m> Run<'m> {
     /// Documents and functions loaded once per run (shared by its sub-workflows).
     pub(crate) fn resources(&self) -> &Resources {
         &self.place.family.resources
+    }
+
+    /// The list holding `task` (empty lookups give none).
+    pub(crate) fn parent_block(&self, task: TaskId) -> Option<BlockId> {
+        self.parents.get(task).copied()
+    }
+
+    /// Where the workflow's top-level list runs: step names are made when someone listens or
+    /// a replay looks them up.
+    fn root_scope(&self) -> StepScope {
+        StepScope::root(self.identity.is_some() || self.replay.is_some())
     }
 
     /// The workflow's data flow around its top-level task list, under its timeout.
@@ -253,7 +308,10 @@ impl<'m> Run<'m> {
                 Some(from) => values::transform(from, raw.clone(), &vars)?,
                 None => raw.clone(),
             };
-            let last = self.run_block(wf.root, input, &[]).await?.into_value();
+            let last = self
+                .run_block(wf.root, input, &[], &self.root_scope())
+                .await?
+                .into_value();
             let mut vars = vars.clone();
             vars[CONTEXT] = self.context();
             let output = match &wf.output_as {
@@ -331,14 +389,27 @@ impl<'m> Run<'m> {
         })
     }
 
-    /// Publishes a task event; `kind` is only called when someone listens.
-    pub(crate) fn task_event(&self, pointer: &Arc<str>, kind: impl FnOnce() -> EventKind) {
+    /// Publishes a task event stamped with its step name; `kind` is only called when someone
+    /// listens.
+    pub(crate) fn step_event(
+        &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+        kind: impl FnOnce() -> EventKind,
+    ) {
         if let Some(identity) = &self.identity {
-            self.events.emit(LifecycleEvent::new(
-                identity.clone(),
-                Some(pointer.clone()),
-                kind(),
-            ));
+            let event = LifecycleEvent::new(identity.clone(), Some(pointer.clone()), kind());
+            self.events.emit(event.at_step(step.cloned()));
+        }
+    }
+
+    /// Waits until every event so far is durable, when a sink keeps them (the journal): a task
+    /// with side effects is recorded before the next one starts.
+    pub(crate) async fn durable(&self) {
+        if self.identity.is_some()
+            && let Some(flushed) = self.events.flushed()
+        {
+            flushed.await;
         }
     }
 }
@@ -369,15 +440,21 @@ pub(crate) fn timeout_error(what: &str, after: std::time::Duration) -> WorkflowE
 pub(crate) struct RunningGuard<'r, 'm> {
     run: &'r Run<'m>,
     pointer: Arc<str>,
+    step: Option<Arc<str>>,
     armed: bool,
 }
 
 impl<'r, 'm> RunningGuard<'r, 'm> {
     /// A guard only when events are observed; `None` costs nothing.
-    pub(crate) fn new(run: &'r Run<'m>, pointer: &Arc<str>) -> Option<Self> {
+    pub(crate) fn new(
+        run: &'r Run<'m>,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+    ) -> Option<Self> {
         run.events_enabled().then(|| RunningGuard {
             run,
             pointer: pointer.clone(),
+            step: step.cloned(),
             armed: true,
         })
     }
@@ -392,8 +469,9 @@ impl<'r, 'm> RunningGuard<'r, 'm> {
 impl Drop for RunningGuard<'_, '_> {
     fn drop(&mut self) {
         if self.armed {
-            self.run
-                .task_event(&self.pointer, || EventKind::TaskCancelled);
+            self.run.step_event(&self.pointer, self.step.as_ref(), || {
+                EventKind::TaskCancelled
+            });
         }
     }
 }

@@ -10,17 +10,22 @@ use reqwest::Url;
 
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
+use super::step::{Mark, StepScope};
 use super::values::eval_tmpl;
 use crate::compile::{FunctionBody, FunctionTarget, Machine, RemoteFunction};
 use crate::exec::resource;
 use crate::expr::{Val, to_json};
 
 impl Run<'_> {
+    /// `caller` is the calling task's pointer and `step` its step name: the function's tasks
+    /// are named under it, so they never collide with the caller's own steps.
     pub(crate) async fn call_function(
         &self,
         function: &FunctionBody,
         input: Val,
         vars: &[Val],
+        caller: &str,
+        step: Option<&Arc<str>>,
     ) -> Result<Val, WorkflowError> {
         let arguments = match &function.with {
             Some(with) => eval_tmpl(with, input.clone(), vars)?,
@@ -29,7 +34,8 @@ impl Run<'_> {
         match &function.target {
             FunctionTarget::Inline(task) => {
                 // Boxed: a function body may call functions in turn.
-                let (output, _) = Box::pin(self.run_task(*task, arguments, &[])).await?;
+                let scope = StepScope::inside(step, caller, Mark::Once);
+                let (output, _) = Box::pin(self.run_task(*task, arguments, &[], &scope, 1)).await?;
                 Ok(output)
             }
             FunctionTarget::Remote(remote) => {
@@ -39,7 +45,9 @@ impl Run<'_> {
                 let Some(task) = root else {
                     return Ok(arguments);
                 };
-                let (output, _) = Box::pin(child.run_task(task, arguments, &[])).await?;
+                // The function's pointers are its own document's: prefix them all.
+                let scope = StepScope::inside(step, "", Mark::Once);
+                let (output, _) = Box::pin(child.run_task(task, arguments, &[], &scope, 1)).await?;
                 Ok(output)
             }
         }

@@ -16,14 +16,20 @@ mod http;
 mod http_response;
 mod openapi;
 mod process;
+pub mod replay;
 mod resources;
+pub mod retry_point;
 mod script;
+mod step;
 mod subflow;
 mod task;
 mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
+pub use replay::{RecordedEvent, Replay};
 
+#[cfg(test)]
+mod durable_tests;
 #[cfg(test)]
 mod effects_tests;
 #[cfg(test)]

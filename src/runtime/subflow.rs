@@ -119,6 +119,8 @@ impl ChildRun {
             self.place,
             self.executors,
             self.events,
+            // A sub-workflow is one step of its parent: on a resume it runs again as a whole.
+            None,
         );
         run.workflow_event(|| EventKind::WorkflowStarted);
         let mut cancelled = CancelledGuard {

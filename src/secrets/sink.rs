@@ -46,9 +46,20 @@ impl EventSink for RedactingSink {
 /// cannot be added without deciding here what to mask.
 pub(crate) fn redact_event(redactor: &Redactor, mut event: LifecycleEvent) -> LifecycleEvent {
     match &mut event.kind {
-        EventKind::WorkflowCompleted { output } | EventKind::TaskCompleted { output } => {
+        EventKind::WorkflowCompleted { output } => {
             if let Some(masked) = redactor.val(output) {
                 *output = masked;
+            }
+        }
+        // Marked, so a resumed run does not replay the masked value as if it were the output.
+        EventKind::TaskCompleted { output, masked, .. }
+        | EventKind::ContextChanged {
+            context: output,
+            masked,
+        } => {
+            if let Some(hidden) = redactor.val(output) {
+                *output = hidden;
+                *masked = true;
             }
         }
         EventKind::WorkflowFaulted { error }
@@ -106,9 +117,14 @@ mod tests {
         let collect = Arc::new(Collect::default());
         let sink = RedactingSink::wrap(collect.clone(), &redactor);
         let error = WorkflowError::new(ErrorKind::Runtime, "boom").with_detail("t0ken-value");
-        sink.emit(event(EventKind::TaskCompleted {
-            output: from_json(&json!({"token": "t0ken-value"})),
+        sink.emit(event(EventKind::completed(from_json(
+            &json!({"token": "t0ken-value"}),
+        ))));
+        sink.emit(event(EventKind::ContextChanged {
+            context: from_json(&json!({"token": "t0ken-value"})),
+            masked: false,
         }));
+        sink.emit(event(EventKind::completed(from_json(&json!("plain")))));
         sink.emit(event(EventKind::TaskFaulted {
             error: error.clone(),
         }));
@@ -124,7 +140,11 @@ mod tests {
         let shown: Vec<String> = events
             .iter()
             .map(|event| match &event.kind {
-                EventKind::TaskCompleted { output } => to_json(output).to_string(),
+                EventKind::TaskCompleted { output, masked, .. }
+                | EventKind::ContextChanged {
+                    context: output,
+                    masked,
+                } => format!("{} {masked}", to_json(output)),
                 EventKind::TaskFaulted { error } | EventKind::TaskRetried { error, .. } => {
                     error.detail.clone().unwrap_or_default()
                 }
@@ -132,7 +152,17 @@ mod tests {
                 _ => String::new(),
             })
             .collect();
-        assert_eq!(shown, [r#"{"token":"***"}"#, "***", "***", "using ***"]);
+        assert_eq!(
+            shown,
+            [
+                r#"{"token":"***"} true"#,
+                r#"{"token":"***"} true"#,
+                r#""plain" false"#,
+                "***",
+                "***",
+                "using ***"
+            ]
+        );
     }
 
     #[test]
