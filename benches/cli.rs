@@ -35,6 +35,8 @@ fn main() {
     }
 
     let workload = root.join("benches/workloads/sum-100k.yaml");
+    // A fresh journal, deleted afterwards: every run of the loop records about 300,000 events.
+    let state = tempfile::tempdir().expect("a temporary state directory");
     rows.push(measure(
         "run: for over 100,000 items, one set each",
         5,
@@ -43,10 +45,19 @@ fn main() {
                 Command::new(BINARY)
                     .arg("run")
                     .arg(&workload)
-                    .args(["--format", "json"]),
+                    .args(["--format", "json"])
+                    .arg("--state-dir")
+                    .arg(state.path()),
             )
         },
     ));
+    rows.push(measure("same, --no-journal", 5, || {
+        run_quiet(Command::new(BINARY).arg("run").arg(&workload).args([
+            "--format",
+            "json",
+            "--no-journal",
+        ]))
+    }));
 
     println!(
         "\n{:<52} {:>10} {:>10} {:>12}",

@@ -17,11 +17,16 @@ fn bundled(name: &str) -> PathBuf {
 }
 
 const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+/// Where the runs of these tests are journaled: under the target directory, not the repository.
+const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-journal");
 
 /// Runs `workflow run ARGS` and returns (exit code, stdout, stderr).
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut command = assert_cmd::Command::new(BINARY);
-    command.arg("run").args(args);
+    command
+        .arg("run")
+        .args(args)
+        .env("WORKFLOW_STATE_DIR", STATE_DIR);
     if let Some(text) = stdin {
         command.write_stdin(text);
     }
@@ -321,6 +326,7 @@ fn sigterm_cancels_the_run() {
     );
     let events = dir.path().join("events.jsonl");
     let child = Command::new(BINARY)
+        .env("WORKFLOW_STATE_DIR", STATE_DIR)
         .args([
             "run",
             file.to_str().unwrap_or_default(),

@@ -10,8 +10,14 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reporting/progress.yaml")
 }
 
+/// Where the runs of these tests are journaled: under the target directory, not the repository.
+const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/reporting-journal");
+
 fn workflow() -> Command {
-    Command::cargo_bin("workflow").unwrap_or_else(|error| panic!("the binary: {error}"))
+    let mut command =
+        Command::cargo_bin("workflow").unwrap_or_else(|error| panic!("the binary: {error}"));
+    command.env("WORKFLOW_STATE_DIR", STATE_DIR);
+    command
 }
 
 /// Exit code of a faulted run (`ExitCode::Faulted`).
@@ -129,6 +135,7 @@ fn the_live_tree_draws_and_clears_on_a_terminal() {
     let output = Command::new("script")
         .args(["-qfec", &shell_command, "/dev/null"])
         .env("TERM", "xterm")
+        .env("WORKFLOW_STATE_DIR", STATE_DIR)
         .output()
         .unwrap_or_else(|error| panic!("script: {error}"));
     assert_eq!(output.status.code(), Some(FAULTED));

@@ -43,7 +43,16 @@ pub fn run(
         GraphDirection::Td => Direction::TopDown,
         GraphDirection::Lr => Direction::LeftRight,
     };
-    let text = graph::render(document, format, direction);
+    let text = match &args.run {
+        None => graph::render(document, format, direction),
+        Some(run) => match super::graph_run::states(args, run, document, stderr) {
+            Ok(states) => graph::render_run(document, format, direction, &states),
+            Err(message) => {
+                let _ = writeln!(stderr, "error: {message}");
+                return ExitCode::Usage;
+            }
+        },
+    };
     match &args.inject {
         None => {
             let _ = stdout.write_all(text.as_bytes());

@@ -4,6 +4,7 @@ pub mod completions;
 mod dry_run;
 mod durable;
 pub mod graph;
+mod graph_run;
 pub mod man;
 pub mod resume;
 pub mod retry;

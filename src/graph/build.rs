@@ -22,6 +22,7 @@ pub(crate) fn build(document: &Document) -> Graph {
     let mut builder = Builder {
         document,
         ids: Ids::default(),
+        task_ids: Default::default(),
         edges: Vec::new(),
         fault_used: false,
         try_depth: 0,
@@ -63,6 +64,8 @@ pub(crate) fn build(document: &Document) -> Graph {
         title,
         items,
         edges,
+        task_ids: builder.task_ids,
+        states: Default::default(),
     }
 }
 
@@ -137,6 +140,8 @@ pub(super) struct ListPiece {
 pub(super) struct Builder<'d> {
     pub(super) document: &'d Document,
     pub(super) ids: Ids,
+    /// The first node (`t_…`) or cluster made for each task pointer.
+    task_ids: std::collections::BTreeMap<String, String>,
     edges: Vec<Edge>,
     fault_used: bool,
     /// How many `try` bodies enclose the task being built: a `raise` there goes to a catch.
@@ -169,11 +174,13 @@ impl Builder<'_> {
         lines: Vec<String>,
         shape: Shape,
     ) -> Node {
-        Node {
-            id: self.ids.for_pointer(prefix, pointer),
-            lines,
-            shape,
+        let id = self.ids.for_pointer(prefix, pointer);
+        if prefix == "t" {
+            self.task_ids
+                .entry(pointer.to_string())
+                .or_insert_with(|| id.clone());
         }
+        Node { id, lines, shape }
     }
 
     pub(super) fn list(&mut self, list: &TaskList, mode: Mode) -> ListPiece {
@@ -379,8 +386,12 @@ impl Builder<'_> {
     }
 
     fn cluster(&mut self, task: &Task, items: Vec<Item>) -> Item {
+        let id = self.ids.for_pointer("c", &task.pointer);
+        self.task_ids
+            .entry(task.pointer.clone())
+            .or_insert_with(|| id.clone());
         Item::Cluster(Cluster {
-            id: self.ids.for_pointer("c", &task.pointer),
+            id,
             title: label::cluster_title(task),
             items,
         })

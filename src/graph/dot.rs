@@ -28,7 +28,7 @@ pub(crate) fn write(graph: &Graph, direction: Direction) -> String {
         "{INDENT}node [shape=box, style=rounded, fontname={FONT}, fontsize=11];"
     );
     let _ = writeln!(out, "{INDENT}edge [fontname={FONT}, fontsize=10];");
-    items(&mut out, &graph.items, 1);
+    items(&mut out, graph, &graph.items, 1);
     for edge in &graph.edges {
         let mut attributes = Vec::new();
         let from = match graph.is_cluster(&edge.from) {
@@ -78,29 +78,37 @@ fn cluster_name(id: &str) -> String {
     format!("cluster_{id}")
 }
 
-fn items(out: &mut String, items: &[Item], depth: usize) {
+fn items(out: &mut String, graph: &Graph, items: &[Item], depth: usize) {
     let indent = INDENT.repeat(depth);
     for item in items {
         match item {
             Item::Node(node) => {
-                let _ = writeln!(out, "{indent}{}", node_text(node));
+                let _ = writeln!(
+                    out,
+                    "{indent}{}",
+                    node_text(node, graph.states.get(&node.id))
+                );
             }
             Item::Cluster(cluster) => {
                 let name = quote(&cluster_name(&cluster.id));
                 let _ = writeln!(out, "{indent}subgraph {name} {{");
+                let style = match graph.states.get(&cluster.id) {
+                    None => "style=rounded; color=gray60;".to_string(),
+                    Some(state) => format!("{};", state.dot_attributes(true).replace(", ", "; ")),
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}{INDENT}label={}; style=rounded; color=gray60;",
+                    "{indent}{INDENT}label={}; {style}",
                     quote(&cluster.title)
                 );
-                self::items(out, &cluster.items, depth + 1);
+                self::items(out, graph, &cluster.items, depth + 1);
                 let _ = writeln!(out, "{indent}}}");
             }
         }
     }
 }
 
-fn node_text(node: &Node) -> String {
+fn node_text(node: &Node, state: Option<&super::states::TaskState>) -> String {
     let shape = match node.shape {
         Shape::Start => "shape=circle, style=filled, fillcolor=gray20, fontcolor=white",
         Shape::End => "shape=doublecircle, style=filled, fillcolor=gray20, fontcolor=white",
@@ -116,7 +124,14 @@ fn node_text(node: &Node) -> String {
     };
     let label = quote(&node.lines.join("\n"));
     let separator = if shape.is_empty() { "" } else { ", " };
-    format!("{} [label={label}{separator}{shape}];", quote(&node.id))
+    // A run's colour comes last: DOT keeps the last `style` given.
+    let state = state
+        .map(|state| format!(", {}", state.dot_attributes(node.shape == Shape::Task)))
+        .unwrap_or_default();
+    format!(
+        "{} [label={label}{separator}{shape}{state}];",
+        quote(&node.id)
+    )
 }
 
 /// A DOT double-quoted string: backslash and quote escaped (so `\(` in jq stays literal and
@@ -183,6 +198,7 @@ mod tests {
                     backward: true,
                 },
             ],
+            ..Graph::default()
         };
         let text = write(&graph, Direction::TopDown);
         assert!(text.contains("subgraph \"cluster_c_try\" {"), "{text}");

@@ -45,6 +45,11 @@ pub(crate) fn write(graph: &Graph, direction: Direction) -> String {
         );
         let _ = writeln!(out, "{INDENT}class {} fault", faults.join(","));
     }
+    for (state, ids) in super::states::by_state(graph) {
+        let class = state.class();
+        let _ = writeln!(out, "{INDENT}classDef {class} {}", state.mermaid_style());
+        let _ = writeln!(out, "{INDENT}class {} {class}", ids.join(","));
+    }
     out
 }
 
@@ -163,6 +168,7 @@ mod tests {
                     backward: true,
                 },
             ],
+            ..Graph::default()
         };
         let text = write(&graph, Direction::LeftRight);
         let expected = "---\ntitle: \"ns/name:1.0.0\"\n---\nflowchart LR\n    \

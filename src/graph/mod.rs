@@ -9,9 +9,11 @@ mod label;
 mod mermaid;
 mod model;
 mod render;
+mod states;
 
 #[cfg(test)]
 mod fixtures;
 
 pub use inject::{END_MARKER, InjectError, START_MARKER, inject};
-pub use render::{Direction, Format, render};
+pub use render::{Direction, Format, render, render_run};
+pub use states::TaskState;

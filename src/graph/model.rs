@@ -2,10 +2,12 @@
 //! from a `Document` by `build.rs`; the Mermaid and DOT writers only render it, so the drawing
 //! decisions live in one place.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+
+use super::states::TaskState;
 
 /// A whole workflow picture.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Graph {
     /// A one-line caption (`namespace/name:version`).
     pub title: String,
@@ -13,6 +15,11 @@ pub(crate) struct Graph {
     pub items: Vec<Item>,
     /// Every edge; endpoints are node or cluster ids.
     pub edges: Vec<Edge>,
+    /// The node (or, for tasks drawn only as a box, the cluster) standing for each task, by
+    /// the task's JSON pointer.
+    pub task_ids: BTreeMap<String, String>,
+    /// `graph --run`: the state of each task's node or cluster, by id. Empty: no colours.
+    pub states: BTreeMap<String, TaskState>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +234,7 @@ mod tests {
                 }),
             ],
             edges: Vec::new(),
+            ..Graph::default()
         };
         assert_eq!(graph.anchor("outer"), Some("b"));
         assert_eq!(graph.anchor("inner"), Some("b"));

@@ -1,8 +1,11 @@
 //! The graph stage's entry point: the output format and direction a user picks, and `render`,
 //! which builds the picture once and hands it to the chosen writer.
 
+use std::collections::BTreeMap;
+
 use crate::document::Document;
 
+use super::states::{self, TaskState};
 use super::{build, dot, mermaid};
 
 /// Which language the picture is written in.
@@ -26,10 +29,26 @@ pub enum Direction {
 
 /// The picture of `document` in `format`, ending with a newline.
 pub fn render(document: &Document, format: Format, direction: Direction) -> String {
-    let graph = build::build(document);
+    write(&build::build(document), format, direction)
+}
+
+/// The picture with each task coloured by its state in a run (`states` by task pointer; tasks
+/// absent from it were not reached).
+pub fn render_run(
+    document: &Document,
+    format: Format,
+    direction: Direction,
+    states: &BTreeMap<String, TaskState>,
+) -> String {
+    let mut graph = build::build(document);
+    states::apply(&mut graph, states);
+    write(&graph, format, direction)
+}
+
+fn write(graph: &super::model::Graph, format: Format, direction: Direction) -> String {
     match format {
-        Format::Mermaid => mermaid::write(&graph, direction),
-        Format::Dot => dot::write(&graph, direction),
+        Format::Mermaid => mermaid::write(graph, direction),
+        Format::Dot => dot::write(graph, direction),
     }
 }
 

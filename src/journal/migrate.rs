@@ -14,9 +14,10 @@ pub(crate) const APPLICATION_ID: i64 = 0x5746_4a4c;
 /// Migration `n` (0-based) takes a journal from version `n` to `n + 1`. Append only: a released
 /// migration never changes, so every journal reaches the same schema.
 const MIGRATIONS: &[&str] = &[
-    // Version 1. Times are RFC 3339 UTC text with microseconds; JSON values are text.
+    // Version 1. Times in `runs` are RFC 3339 UTC text with microseconds; JSON is text.
     "CREATE TABLE runs (
-        id            TEXT PRIMARY KEY NOT NULL,
+        num           INTEGER PRIMARY KEY,
+        id            TEXT NOT NULL UNIQUE,
         namespace     TEXT NOT NULL,
         name          TEXT NOT NULL,
         version       TEXT NOT NULL,
@@ -37,32 +38,56 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_name ON runs (name, started_at);
     CREATE INDEX runs_by_status ON runs (status, started_at);
     CREATE INDEX runs_by_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;
-    -- One row per lifecycle event. `data` is the event's payload (output, error, attempt...)
-    -- without what the other columns already say; a payload over 64 KiB is stored once in
-    -- `blobs` and named by `blob`.
-    CREATE TABLE events (
-        run_id TEXT NOT NULL,
-        seq    INTEGER NOT NULL,
-        id     TEXT NOT NULL,
-        scope  TEXT NOT NULL CHECK (scope IN ('workflow', 'task')),
-        kind   TEXT NOT NULL,
-        task   TEXT,
-        step   TEXT,
-        time   TEXT NOT NULL,
-        data   TEXT,
-        blob   TEXT,
-        PRIMARY KEY (run_id, seq)
-    ) WITHOUT ROWID;
-    CREATE INDEX events_by_blob ON events (blob) WHERE blob IS NOT NULL;
+    -- Task pointers, stored once: events name them by number.
+    CREATE TABLE tasks (
+        num     INTEGER PRIMARY KEY,
+        pointer TEXT NOT NULL UNIQUE
+    );
+    -- The lifecycle events, one row per commit: `events` holds a JSON array of the batch's
+    -- events, each `[seq, id, scope, kind, task, step, time, data, blob]` (see
+    -- src/journal/batch.rs): the CloudEvent id as 32 hex digits, the task by its number in
+    -- `tasks`, the time in microseconds since the Unix epoch, the payload (output, error,
+    -- attempt...) without what the other fields say. A payload over 64 KiB is stored once in
+    -- `blobs` and named by its hash. Read them through the `events` view.
+    CREATE TABLE event_batches (
+        run       INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq  INTEGER NOT NULL,
+        events    TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX event_batches_by_run ON event_batches (run, first_seq);
     CREATE TABLE blobs (
         hash TEXT PRIMARY KEY NOT NULL,
         data TEXT NOT NULL
     ) WITHOUT ROWID;
-    -- For people reading the journal with the sqlite3 tool: every event with its payload.
-    CREATE VIEW event_payloads AS
-        SELECT e.run_id, e.seq, e.scope, e.kind, e.task, e.step, e.time,
-               coalesce(e.data, b.data) AS data
-        FROM events e LEFT JOIN blobs b ON b.hash = e.blob;",
+    -- Which runs use which blob, so pruning knows which blobs are left unused.
+    CREATE TABLE blob_refs (
+        hash TEXT NOT NULL,
+        run  INTEGER NOT NULL,
+        PRIMARY KEY (hash, run)
+    ) WITHOUT ROWID;
+    CREATE INDEX blob_refs_by_run ON blob_refs (run);
+    -- The events as people read them (sqlite3 journal.db 'SELECT * FROM events ...'): one row
+    -- per event, with the run id, task pointer, event id and time as the CloudEvents have them,
+    -- and the whole payload.
+    CREATE VIEW events AS
+        SELECT r.id AS run_id,
+               e.value ->> 0 AS seq,
+               substr(e.value ->> 1, 1, 8) || '-' || substr(e.value ->> 1, 9, 4) || '-' ||
+                   substr(e.value ->> 1, 13, 4) || '-' || substr(e.value ->> 1, 17, 4) || '-' ||
+                   substr(e.value ->> 1, 21, 12) AS id,
+               e.value ->> 2 AS scope,
+               e.value ->> 3 AS kind,
+               t.pointer AS task,
+               e.value ->> 5 AS step,
+               strftime('%Y-%m-%dT%H:%M:%S', (e.value ->> 6) / 1000000, 'unixepoch')
+                   || printf('.%06dZ', (e.value ->> 6) % 1000000) AS time,
+               coalesce(bl.data, json_extract(e.value, '$[7]')) AS data
+        FROM event_batches b
+        JOIN runs r ON r.num = b.run
+        JOIN json_each(b.events) e
+        LEFT JOIN tasks t ON t.num = e.value ->> 4
+        LEFT JOIN blobs bl ON bl.hash = e.value ->> 8;",
 ];
 
 /// The schema version this build writes.
@@ -159,7 +184,17 @@ mod tests {
                     .collect::<Result<_, _>>()
             })
             .unwrap_or_default();
-        assert_eq!(tables, ["blobs", "event_payloads", "events", "runs"]);
+        assert_eq!(
+            tables,
+            [
+                "blob_refs",
+                "blobs",
+                "event_batches",
+                "events",
+                "runs",
+                "tasks"
+            ]
+        );
         // Again: nothing to do, nothing fails.
         migrate(&mut connection, path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(version(&connection), CURRENT_VERSION);

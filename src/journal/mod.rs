@@ -5,11 +5,13 @@
 //! thread, `query` reads runs and events back, `timeline` turns events into task executions and
 //! `cloudevent` rebuilds the published events from stored rows.
 
+mod batch;
 mod cloudevent;
 mod error;
 mod migrate;
 mod open;
 mod query;
+mod queue;
 mod row;
 mod sink;
 mod timeline;

@@ -1,13 +1,15 @@
 //! Reading the journal back: one run by id or unique prefix, runs by filter, a run's events in
 //! order, and pruning old finished runs.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
-use rusqlite::{Row, Transaction, TransactionBehavior, params_from_iter};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params_from_iter};
 use serde_json::{Value, json};
 
+use super::batch;
 use super::error::JournalError;
 use super::open::Journal;
 use super::{parse_stamp, stamp};
@@ -262,29 +264,95 @@ impl Journal {
     }
 
     /// Hands the events of run `run_id` to `visit` one at a time, in emission order, until it
-    /// returns `false`: a long run's events are never all in memory.
+    /// returns `false`: a long run's events are read one batch at a time.
     pub fn visit_events(
         &self,
         run_id: &str,
         mut visit: impl FnMut(StoredEvent) -> bool,
     ) -> Result<(), JournalError> {
         let sqlite = |error| JournalError::sqlite(&self.path, error);
-        let mut statement = self
+        let damaged = |detail: String| JournalError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        };
+        let run: Option<i64> = self
             .connection
-            .prepare_cached(
-                "SELECT e.seq, e.id, e.scope, e.kind, e.task, e.step, e.time,
-                        coalesce(e.data, b.data)
-                 FROM events e LEFT JOIN blobs b ON b.hash = e.blob
-                 WHERE e.run_id = ?1 ORDER BY e.seq",
-            )
+            .prepare_cached("SELECT num FROM runs WHERE id = ?1")
+            .and_then(|mut statement| statement.query_row([run_id], |row| row.get(0)))
+            .optional()
             .map_err(sqlite)?;
-        let mut rows = statement.query([run_id]).map_err(sqlite)?;
+        let Some(run) = run else {
+            return Ok(());
+        };
+        let tasks: HashMap<i64, String> = self
+            .connection
+            .prepare_cached("SELECT num, pointer FROM tasks")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(sqlite)?;
+        let mut batches = self
+            .connection
+            .prepare_cached("SELECT events FROM event_batches WHERE run = ?1 ORDER BY first_seq")
+            .map_err(sqlite)?;
+        let mut rows = batches.query([run]).map_err(sqlite)?;
         while let Some(row) = rows.next().map_err(sqlite)? {
-            if !visit(stored_event(row).map_err(sqlite)?) {
-                break;
+            let text: String = row.get(0).map_err(sqlite)?;
+            let events = batch::decode(&text)
+                .map_err(|error| damaged(format!("an event batch: {error}")))?;
+            for encoded in events {
+                let event = self.stored_event(encoded, &tasks).map_err(damaged)?;
+                if !visit(event) {
+                    return Ok(());
+                }
             }
         }
         Ok(())
+    }
+
+    fn stored_event(
+        &self,
+        encoded: batch::Encoded,
+        tasks: &HashMap<i64, String>,
+    ) -> Result<StoredEvent, String> {
+        let id = encoded.id();
+        let batch::Encoded(seq, _, scope, kind, task, step, micros, data, blob) = encoded;
+        let data = match blob {
+            None => data,
+            Some(hash) => {
+                let text: String = self
+                    .connection
+                    .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
+                    .and_then(|mut statement| statement.query_row([&hash], |row| row.get(0)))
+                    .map_err(|error| format!("the stored payload {hash}: {error}"))?;
+                Some(
+                    serde_json::from_str(&text)
+                        .map_err(|error| format!("payload {hash}: {error}"))?,
+                )
+            }
+        };
+        let task = match task {
+            None => None,
+            Some(number) => Some(
+                tasks
+                    .get(&number)
+                    .cloned()
+                    .ok_or_else(|| format!("event {seq} names task number {number}, unknown"))?,
+            ),
+        };
+        Ok(StoredEvent {
+            seq: u64::try_from(seq).unwrap_or_default(),
+            id,
+            kind,
+            task_event: scope == "task",
+            task,
+            step,
+            time: DateTime::from_timestamp_micros(micros)
+                .ok_or_else(|| format!("event {seq} has time {micros}"))?,
+            data: data.unwrap_or_else(|| Value::Object(Default::default())),
+        })
     }
 
     /// Deletes the finished runs (completed, faulted, cancelled) that ended more than
@@ -301,24 +369,24 @@ impl Journal {
                 .map_err(sqlite)?;
         transaction
             .execute(
-                "CREATE TEMP TABLE IF NOT EXISTS pruned (id TEXT PRIMARY KEY) WITHOUT ROWID",
+                "CREATE TEMP TABLE IF NOT EXISTS pruned (num INTEGER PRIMARY KEY)",
                 [],
             )
             .and_then(|_| transaction.execute("DELETE FROM temp.pruned", []))
             .map_err(sqlite)?;
         let removed = transaction
             .execute(
-                "INSERT INTO temp.pruned (id) SELECT id FROM runs
+                "INSERT INTO temp.pruned (num) SELECT num FROM runs
                  WHERE status <> 'running' AND coalesce(ended_at, started_at) < ?1",
                 [stamp(cutoff)],
             )
             .map_err(sqlite)?;
         transaction
             .execute_batch(
-                "DELETE FROM events WHERE run_id IN (SELECT id FROM temp.pruned);
-                 DELETE FROM runs WHERE id IN (SELECT id FROM temp.pruned);
-                 DELETE FROM blobs WHERE hash NOT IN
-                     (SELECT blob FROM events WHERE blob IS NOT NULL);
+                "DELETE FROM event_batches WHERE run IN (SELECT num FROM temp.pruned);
+                 DELETE FROM blob_refs WHERE run IN (SELECT num FROM temp.pruned);
+                 DELETE FROM runs WHERE num IN (SELECT num FROM temp.pruned);
+                 DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM blob_refs);
                  DELETE FROM temp.pruned;",
             )
             .map_err(sqlite)?;
@@ -396,21 +464,6 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         error: json_column(row, 11)?,
         parent: parent.zip(relation.as_deref().and_then(Relation::parse)),
         pid: pid.and_then(|pid| u32::try_from(pid).ok()),
-    })
-}
-
-fn stored_event(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let seq: i64 = row.get(0)?;
-    let scope: String = row.get(2)?;
-    Ok(StoredEvent {
-        seq: u64::try_from(seq).unwrap_or_default(),
-        id: row.get(1)?,
-        task_event: scope == "task",
-        kind: row.get(3)?,
-        task: row.get(4)?,
-        step: row.get(5)?,
-        time: time_column(row, 6)?.ok_or_else(|| bad_column(6, "no time"))?,
-        data: json_column(row, 7)?.unwrap_or_else(|| Value::Object(Default::default())),
     })
 }
 
@@ -524,10 +577,9 @@ mod tests {
             .connection
             .execute_batch(
                 "INSERT INTO blobs (hash, data) VALUES ('h', '{}');
-                 INSERT INTO events (run_id, seq, id, scope, kind, time, blob)
-                 VALUES ('a1', 1, 'e', 'workflow', 'started', '2025-01-01T00:00:00.000000Z', 'h');
-                 INSERT INTO events (run_id, seq, id, scope, kind, time)
-                 VALUES ('b1', 1, 'f', 'workflow', 'started', '2025-01-01T00:02:00.000000Z');",
+                 INSERT INTO blob_refs (hash, run) SELECT 'h', num FROM runs WHERE id = 'a1';
+                 INSERT INTO event_batches (run, first_seq, last_seq, events)
+                 SELECT num, 1, 1, '[]' FROM runs WHERE id IN ('a1', 'b1');",
             )
             .unwrap_or_else(|e| panic!("{e}"));
         // Nothing ended more than 1000 years ago.
@@ -541,7 +593,8 @@ mod tests {
                 .query_row(sql, [], |row| row.get(0))
                 .unwrap_or(-1)
         };
-        assert_eq!(count("SELECT count(*) FROM events"), 1);
+        assert_eq!(count("SELECT count(*) FROM event_batches"), 1);
+        assert_eq!(count("SELECT count(*) FROM blob_refs"), 0);
         assert_eq!(count("SELECT count(*) FROM blobs"), 0);
         // Again: nothing left to prune.
         assert_eq!(journal.prune(Duration::ZERO).ok(), Some(0));

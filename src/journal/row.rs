@@ -3,24 +3,26 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::stamp;
-use crate::runtime::event::{EventKind, LifecycleEvent};
+use crate::expr::to_json;
+use crate::runtime::event::{EventKind, LifecycleEvent, Next};
 
 /// Payloads larger than this are stored once in `blobs` and referenced by their hash.
 pub(crate) const BLOB_THRESHOLD: usize = 64 * 1024;
 
-/// One `events` row (the run id and sequence number are the writer's).
+/// One stored event (the run, the sequence number and the task's number are the writer's).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EventRow {
-    pub id: String,
+    pub id: uuid::Uuid,
     pub scope: &'static str,
     pub kind: &'static str,
     pub task: Option<Arc<str>>,
     pub step: Option<Arc<str>>,
-    pub time: String,
+    /// Microseconds since the Unix epoch.
+    pub time: i64,
     /// The payload as JSON text, when small enough to sit in the row.
     pub data: Option<String>,
     /// `(sha-256 hex, JSON text)` of a payload too large for the row.
@@ -32,6 +34,8 @@ pub(crate) struct EventRow {
 /// How a run ended, from its last workflow event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunEnd {
+    /// When (the `runs.ended_at` text).
+    pub at: String,
     pub status: &'static str,
     pub output: Option<String>,
     pub error: Option<String>,
@@ -47,35 +51,19 @@ pub(crate) fn is_journaled(kind: &EventKind) -> bool {
     )
 }
 
-/// The row for `event`.
-pub(crate) fn row(event: &LifecycleEvent) -> EventRow {
+/// The row for `event`, which it consumes (its id and names move into the row).
+pub(crate) fn row(event: LifecycleEvent) -> EventRow {
     let kind = event.kind.name();
     let scope = if event.kind.is_task_event() {
         "task"
     } else {
         "workflow"
     };
-    let payload = payload(event);
-    let end = match (scope, &event.kind) {
-        ("workflow", EventKind::WorkflowCompleted { .. }) => Some(RunEnd {
-            status: "completed",
-            output: payload.as_ref().and_then(|p| p.get("output")).map(to_text),
-            error: None,
-        }),
-        ("workflow", EventKind::WorkflowFaulted { .. }) => Some(RunEnd {
-            status: "faulted",
-            output: None,
-            error: payload.as_ref().and_then(|p| p.get("error")).map(to_text),
-        }),
-        ("workflow", EventKind::WorkflowCancelled) => Some(RunEnd {
-            status: "cancelled",
-            output: None,
-            error: None,
-        }),
-        _ => None,
-    };
-    let text = payload.map(|payload| to_text(&Value::Object(payload)));
-    let (data, blob) = match text {
+    let (payload, mut end) = payload(&event);
+    if let Some(end) = &mut end {
+        end.at = stamp(event.time);
+    }
+    let (data, blob) = match payload {
         Some(text) if text.len() > BLOB_THRESHOLD => {
             let hash = hex(&Sha256::digest(text.as_bytes()));
             (None, Some((hash, text)))
@@ -83,32 +71,73 @@ pub(crate) fn row(event: &LifecycleEvent) -> EventRow {
         other => (other, None),
     };
     EventRow {
-        id: event.id.clone(),
+        time: event.time.timestamp_micros(),
+        id: event.id,
         scope,
         kind,
-        task: event.task.clone(),
-        step: event.step.clone(),
-        time: stamp(event.time),
+        task: event.task,
+        step: event.step,
         data,
         blob,
         end,
     }
 }
 
-/// The CloudEvent's `data` minus what the row's columns already hold; `None` when nothing is
-/// left. The kinds that carry nothing skip building the CloudEvent at all: they are most of a
-/// long loop's events.
-fn payload(event: &LifecycleEvent) -> Option<Map<String, Value>> {
-    if matches!(
-        event.kind,
+/// The payload as JSON text (the CloudEvent's `data` minus what the row's columns already
+/// hold; `None` when nothing is left), and how the run ended when the event ends it.
+///
+/// The common kinds are written directly: building whole CloudEvents for the hundreds of
+/// thousands of events of a long loop cost more than storing them. The patterns name every
+/// field, so a field added to one of these kinds stops the build here instead of being lost;
+/// any other kind goes through its CloudEvent. A test checks both ways agree.
+fn payload(event: &LifecycleEvent) -> (Option<String>, Option<RunEnd>) {
+    let ended = |status, output, error| {
+        Some(RunEnd {
+            at: String::new(),
+            status,
+            output,
+            error,
+        })
+    };
+    match &event.kind {
         EventKind::TaskCreated
-            | EventKind::TaskStarted
-            | EventKind::TaskSkipped
-            | EventKind::TaskCancelled
-            | EventKind::WorkflowCancelled
-    ) {
-        return None;
+        | EventKind::TaskStarted
+        | EventKind::TaskSkipped
+        | EventKind::TaskCancelled => (None, None),
+        EventKind::WorkflowCancelled => (None, ended("cancelled", None, None)),
+        // The common case; a `then`, a replay or a mask goes through the CloudEvent below.
+        EventKind::TaskCompleted {
+            output,
+            next: Next::Continue,
+            replayed: false,
+            masked: false,
+        } => (Some(wrap("output", &to_text(&to_json(output)))), None),
+        EventKind::WorkflowCompleted { output } => {
+            let output = to_text(&to_json(output));
+            (
+                Some(wrap("output", &output)),
+                ended("completed", Some(output), None),
+            )
+        }
+        EventKind::TaskFaulted { error } => (Some(wrap("error", &to_text(&error.to_json()))), None),
+        EventKind::WorkflowFaulted { error } => {
+            let error = to_text(&error.to_json());
+            (
+                Some(wrap("error", &error)),
+                ended("faulted", None, Some(error)),
+            )
+        }
+        _ => (cloudevent_payload(event), None),
     }
+}
+
+/// `{"key":json}`.
+fn wrap(key: &str, json: &str) -> String {
+    format!("{{\"{key}\":{json}}}")
+}
+
+/// The payload of any kind, cut from its CloudEvent.
+fn cloudevent_payload(event: &LifecycleEvent) -> Option<String> {
     let Value::Object(mut cloudevent) = event.to_cloudevent() else {
         return None;
     };
@@ -118,7 +147,7 @@ fn payload(event: &LifecycleEvent) -> Option<Map<String, Value>> {
     for key in implied_keys(event.kind.name(), event.kind.is_task_event()) {
         data.shift_remove(&key);
     }
-    (!data.is_empty()).then_some(data)
+    (!data.is_empty()).then(|| to_text(&Value::Object(data)))
 }
 
 /// The `data` fields every event of a kind has and the journal rebuilds from its columns.
@@ -166,24 +195,21 @@ mod tests {
 
     #[test]
     fn payloadless_events_store_no_data() {
-        let row = row(&task(EventKind::TaskStarted));
+        let row = row(task(EventKind::TaskStarted));
         assert_eq!((row.scope, row.kind), ("task", "started"));
         assert_eq!(row.task.as_deref(), Some("/do/0/a"));
         assert_eq!(row.step.as_deref(), Some("/do/0/a"));
         assert_eq!(row.data, None);
         assert_eq!(row.end, None);
-        assert!(
-            row.time.ends_with('Z') && row.time.len() == 27,
-            "{}",
-            row.time
-        );
+        assert!(row.time > 1_600_000_000_000_000, "{}", row.time);
+        assert_eq!(row.id.get_version_num(), 7);
     }
 
     #[test]
     fn outputs_and_errors_are_the_payload() {
-        let completed = row(&task(EventKind::completed(from_json(&json!({"n": 1})))));
+        let completed = row(task(EventKind::completed(from_json(&json!({"n": 1})))));
         assert_eq!(completed.data.as_deref(), Some(r#"{"output":{"n":1}}"#));
-        let retried = row(&task(EventKind::TaskRetried {
+        let retried = row(task(EventKind::TaskRetried {
             attempt: 2,
             delay: std::time::Duration::from_millis(1500),
             error: WorkflowError::new(ErrorKind::Timeout, "slow"),
@@ -199,7 +225,7 @@ mod tests {
     #[test]
     fn workflow_ends_carry_the_runs_outcome() {
         let run = identity();
-        let done = row(&LifecycleEvent::new(
+        let done = row(LifecycleEvent::new(
             run.clone(),
             None,
             EventKind::WorkflowCompleted {
@@ -212,7 +238,7 @@ mod tests {
             (end.status, end.output.as_deref()),
             ("completed", Some("[1,2]"))
         );
-        let faulted = row(&LifecycleEvent::new(
+        let faulted = row(LifecycleEvent::new(
             run.clone(),
             None,
             EventKind::WorkflowFaulted {
@@ -221,7 +247,7 @@ mod tests {
         ));
         let end = faulted.end.unwrap_or_else(|| panic!("an end"));
         assert!(end.error.unwrap_or_default().contains("boom"));
-        let started = row(&LifecycleEvent::new(run, None, EventKind::WorkflowStarted));
+        let started = row(LifecycleEvent::new(run, None, EventKind::WorkflowStarted));
         assert_eq!(started.end, None);
         assert_eq!(
             started.data.as_deref(),
@@ -229,10 +255,43 @@ mod tests {
         );
     }
 
+    /// The direct payloads are exactly what the CloudEvent would give.
+    #[test]
+    fn direct_payloads_agree_with_the_cloudevents() {
+        let error = WorkflowError::new(ErrorKind::Validation, "bad \"input\"").with_detail("x");
+        let output = from_json(&json!({"a": [1, 2.5, "é\n", null, {"b": true}]}));
+        let kinds = [
+            (true, EventKind::TaskCreated),
+            (true, EventKind::TaskStarted),
+            (true, EventKind::TaskSkipped),
+            (true, EventKind::TaskCancelled),
+            (true, EventKind::completed(output.clone())),
+            (
+                true,
+                EventKind::TaskFaulted {
+                    error: error.clone(),
+                },
+            ),
+            (false, EventKind::WorkflowCancelled),
+            (false, EventKind::WorkflowCompleted { output }),
+            (false, EventKind::WorkflowFaulted { error }),
+        ];
+        for (is_task, kind) in kinds {
+            let task = is_task.then(|| Arc::<str>::from("/do/0/a"));
+            let event = LifecycleEvent::new(identity(), task, kind);
+            assert_eq!(
+                payload(&event).0,
+                cloudevent_payload(&event),
+                "{:?}",
+                event.kind
+            );
+        }
+    }
+
     #[test]
     fn large_payloads_become_blobs() {
         let big = "x".repeat(BLOB_THRESHOLD);
-        let row = row(&task(EventKind::completed(from_json(&json!(big)))));
+        let row = row(task(EventKind::completed(from_json(&json!(big)))));
         assert_eq!(row.data, None);
         let (hash, text) = row.blob.unwrap_or_default();
         assert_eq!(hash.len(), 64);

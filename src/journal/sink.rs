@@ -2,8 +2,6 @@
 //! writer thread; the `Recorder` they return is the event sink the engine publishes to. The
 //! engine's side of `emit` only moves the event into a bounded queue.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -16,9 +14,10 @@ use tokio::sync::watch;
 use super::error::JournalError;
 use super::open::{Journal, connect};
 use super::query::{Relation, RunStatus};
+use super::queue::Queue;
 use super::row::is_journaled;
 use super::stamp;
-use super::writer::{MAX_BATCH, Writer};
+use super::writer::Writer;
 use crate::runtime::event::{EventSink, LifecycleEvent};
 
 /// What the journal records about a run as it starts.
@@ -47,13 +46,17 @@ pub struct Recorder {
 
 struct Shared {
     run_id: String,
-    /// `None` once finished.
-    sender: Mutex<Option<SyncSender<LifecycleEvent>>>,
-    /// Events handed to the writer.
-    sent: AtomicU64,
+    queue: Arc<Queue>,
     /// Events the writer has committed.
     committed: watch::Receiver<u64>,
     writer: Mutex<Option<JoinHandle<Result<(), JournalError>>>>,
+}
+
+impl Drop for Shared {
+    /// A recorder dropped without `finish` still lets its writer store what it has and end.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 impl std::fmt::Debug for Recorder {
@@ -92,7 +95,8 @@ impl Journal {
             }
             Err(error) => return Err(JournalError::sqlite(&self.path, error)),
         }
-        self.recorder(start.run_id, 1)
+        let run = self.connection.last_insert_rowid();
+        self.recorder(run, start.run_id, 1)
     }
 
     /// Records more of an existing run (a resume): its status goes back to `running` and new
@@ -111,37 +115,43 @@ impl Journal {
                 params![run.id, std::process::id()],
             )
             .map_err(sqlite)?;
-        let last: i64 = self
+        let (number, last): (i64, i64) = self
             .connection
             .query_row(
-                "SELECT coalesce(max(seq), 0) FROM events WHERE run_id = ?1",
+                "SELECT r.num,
+                        (SELECT coalesce(max(last_seq), 0) FROM event_batches WHERE run = r.num)
+                 FROM runs r WHERE r.id = ?1",
                 [&run.id],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(sqlite)?;
-        self.recorder(run.id, last + 1)
+        self.recorder(number, run.id, last + 1)
     }
 
-    fn recorder(&self, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
+    fn recorder(&self, run: i64, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
         let connection = connect(&self.path, false)?;
-        let (sender, receiver) = mpsc::sync_channel(MAX_BATCH);
+        let queue = Arc::new(Queue::default());
         let (committed_tx, committed) = watch::channel(0u64);
         let writer = Writer {
             connection,
             path: self.path.clone(),
-            run_id: run_id.clone(),
+            run,
+            tasks: Default::default(),
             next_seq,
+            text: String::new(),
             committed: committed_tx,
         };
-        let thread = std::thread::Builder::new()
-            .name("journal-writer".into())
-            .spawn(move || writer.run(receiver))
-            .map_err(|error| JournalError::Writer(error.to_string()))?;
+        let thread = {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name("journal-writer".into())
+                .spawn(move || writer.run(&queue))
+                .map_err(|error| JournalError::Writer(error.to_string()))?
+        };
         Ok(Recorder {
             shared: Arc::new(Shared {
                 run_id,
-                sender: Mutex::new(Some(sender)),
-                sent: AtomicU64::new(0),
+                queue,
                 committed,
                 writer: Mutex::new(Some(thread)),
             }),
@@ -159,9 +169,7 @@ impl Recorder {
     /// its final status, output or error from the workflow's last event) and reports the first
     /// failure of the writer. Later events are dropped; finishing again does nothing.
     pub fn finish(self) -> Result<(), JournalError> {
-        if let Ok(mut sender) = self.shared.sender.lock() {
-            sender.take();
-        }
+        self.shared.queue.close();
         let thread = self
             .shared
             .writer
@@ -179,22 +187,18 @@ impl Recorder {
 
 impl EventSink for Recorder {
     fn emit(&self, event: LifecycleEvent) {
-        if !is_journaled(&event.kind) {
-            return;
-        }
-        if let Ok(sender) = self.shared.sender.lock()
-            && let Some(sender) = sender.as_ref()
-            // A closed queue means the writer failed; `finish` reports why.
-            && sender.send(event).is_ok()
-        {
-            self.shared.sent.fetch_add(1, Ordering::Release);
+        // A sub-workflow publishes under its own run id: it is one step of this run (its
+        // `run: workflow` task), and its pointers would collide with this run's step names.
+        if is_journaled(&event.kind) && event.run.run_id == self.shared.run_id {
+            // Refused only after `finish` or when the writer failed (`finish` reports why).
+            self.shared.queue.push(event);
         }
     }
 
     /// Resolves when every event emitted before the call is committed; `None` when they
     /// already are. A writer that failed releases its waiters (`finish` reports the failure).
     fn flushed(&self) -> Option<BoxFuture<'static, ()>> {
-        let target = self.shared.sent.load(Ordering::Acquire);
+        let target = self.shared.queue.accepted();
         let mut committed = self.shared.committed.clone();
         if *committed.borrow() >= target {
             return None;
@@ -286,6 +290,21 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(events[2].data, json!({"output": {"b": 2}}));
+        // The `events` view shows the compact rows as text, for the sqlite3 tool.
+        let (id, time, task, data): (String, String, String, String) = journal
+            .connection
+            .query_row(
+                "SELECT id, time, task, data FROM events WHERE run_id = 'run-1' AND seq = 3",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(id, events[2].id);
+        assert_eq!(time, crate::journal::stamp(events[2].time));
+        assert_eq!(
+            (task.as_str(), data.as_str()),
+            ("/do/0/a", r#"{"output":{"b":2}}"#)
+        );
         assert_eq!(events[1].data, json!({}));
         let record = journal.run("run-1").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(record.status, RunStatus::Completed);

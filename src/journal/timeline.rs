@@ -242,16 +242,16 @@ mod tests {
     fn iterations_without_steps_and_with_steps() {
         let empty = || json!({});
         let looped = vec![
-            event(1, "created", "/do/0/l/for/do/0/x", None, empty()),
-            event(2, "completed", "/do/0/l/for/do/0/x", None, empty()),
-            event(3, "created", "/do/0/l/for/do/0/x", None, empty()),
-            event(4, "faulted", "/do/0/l/for/do/0/x", None, empty()),
+            event(1, "created", "/do/0/l/do/0/x", None, empty()),
+            event(2, "completed", "/do/0/l/do/0/x", None, empty()),
+            event(3, "created", "/do/0/l/do/0/x", None, empty()),
+            event(4, "faulted", "/do/0/l/do/0/x", None, empty()),
         ];
         let executions = timeline(&looped);
         assert_eq!(executions.len(), 2);
         let states = states_by_task(&executions);
         assert_eq!(
-            states.get("/do/0/l/for/do/0/x"),
+            states.get("/do/0/l/do/0/x"),
             Some(&ExecutionStatus::Faulted)
         );
         // Two steps of one task, interleaved (as a fork might): kept apart by step name.

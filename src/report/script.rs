@@ -52,7 +52,8 @@ impl Script {
     }
 
     pub(crate) fn push(&mut self, ms: i64, task: Option<&str>, kind: EventKind) -> &mut Script {
-        let id = format!("event-{}", self.events.len() + 1);
+        // Numbered, so scripted streams are the same on every run.
+        let id = uuid::Uuid::from_u128(self.events.len() as u128 + 1);
         self.events.push(LifecycleEvent {
             id,
             time: epoch() + chrono::Duration::milliseconds(ms),
