@@ -41,6 +41,96 @@ pub enum Command {
     /// List the runs recorded in the journal, or show one (`show`), print its events
     /// (`events`), or delete old ones (`prune`).
     Runs(RunsArgs),
+    /// Continue a recorded run that was killed or cancelled, under the same id: completed tasks
+    /// are not run again (their recorded outputs are used); the one that was running is.
+    Resume(ResumeArgs),
+    /// Start a new run from a recorded one's failed task (or `--from TASK`), reusing the
+    /// recorded outputs of everything that completed before it.
+    Retry(RetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run: its id or a unique prefix of it.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+
+    /// Resume even though the document changed since the run started, or the process that
+    /// recorded the run still seems to be alive.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The run: its id or a unique prefix of it.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+
+    /// The task to start again from: a JSON pointer (`/do/2/load`) or a task name when only
+    /// one task has it. Default: the task whose fault ended the run.
+    #[arg(long, value_name = "TASK")]
+    pub from: Option<String>,
+
+    /// A new workflow input (inline JSON, `@PATH` or `-`) instead of the recorded one. The
+    /// outputs reused from the recorded run stay those computed from the old input.
+    #[arg(long, value_name = "JSON|@PATH|-")]
+    pub input: Option<String>,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// The options of `run` that `resume` and `retry` take too (see `run --help`).
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// `human` or `json`, as for `run`.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
+
+    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line.
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+
+    /// Read secret values from FILE (repeatable), as for `run`: secrets are never recorded.
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+
+    /// Task executions allowed before the run faults (replayed ones count).
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub max_steps: u64,
+
+    /// What stderr shows while the workflow runs, as for `run`.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// Print only the result (stdout) and errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Write a JUnit XML report to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+
+    /// Largest HTTP response body a call may receive, in bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "WORKFLOW_MAX_RESPONSE_BYTES",
+        default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    pub max_response_bytes: u64,
+
+    /// Also look for sub-workflows (`run: workflow`) in DIR, after the document's own directory
+    /// and before `./workflows`. Repeatable; searched in the order given.
+    #[arg(long = "workflows", value_name = "DIR")]
+    pub workflows: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 /// `--state-dir`: where the run journal lives.
@@ -133,6 +223,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
 
+    /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
+    /// `NAME=value` lines (chosen by the extension `.json`, `.yaml`/`.yml` or `.env`, else by
+    /// the content). Repeatable: later files win, and `WORKFLOW_SECRET_<NAME>` environment
+    /// variables win over files. Secret values are masked as `***` in everything shown.
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+
     /// Task executions allowed before the run faults (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_steps: u64,
@@ -151,11 +248,26 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
 
+    /// Also look for sub-workflows (`run: workflow`) in DIR, after the document's own directory
+    /// and before `./workflows`. Repeatable; searched in the order given.
+    #[arg(long = "workflows", value_name = "DIR")]
+    pub workflows: Vec<PathBuf>,
+
     /// Check and compile the document, check the input against its schema, then print the plan
     /// (the tasks in the order they would run, with what is known statically) and stop: nothing
     /// is executed, no event or report file is written. `--format json` prints it as JSON.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
+    /// with a `communication` error (it is never cut).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "WORKFLOW_MAX_RESPONSE_BYTES",
+        default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    pub max_response_bytes: u64,
 
     /// Do not record the run in the journal (it cannot be resumed, retried or inspected).
     #[arg(long)]

@@ -16,11 +16,13 @@ pub mod expr;
 pub mod frontend;
 pub mod graph;
 pub mod journal;
+pub(crate) mod openapi;
 pub mod parse;
 pub mod pointer;
 pub mod report;
 pub mod runtime;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod yaml;
 
@@ -66,5 +68,14 @@ where
         Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
         Command::Man => command::man::run(&mut stdout, &mut stderr),
         Command::Runs(args) => command::runs::run(args, &mut stdout, &mut stderr),
+        // Not the locked stderr, as for `run`.
+        Command::Resume(args) => {
+            drop(stderr);
+            command::resume::run(args, cli.color, &mut stdout, &mut std::io::stderr())
+        }
+        Command::Retry(args) => {
+            drop(stderr);
+            command::retry::run(args, cli.color, &mut stdout, &mut std::io::stderr())
+        }
     }
 }

@@ -2,9 +2,12 @@
 
 pub mod completions;
 mod dry_run;
+mod durable;
 pub mod graph;
 mod graph_run;
 pub mod man;
+pub mod resume;
+pub mod retry;
 pub mod run;
 mod run_journal;
 pub mod runs;

@@ -1,7 +1,6 @@
 //! `workflow run FILE`: reads the input, checks and compiles the document, runs it on a tokio
 //! runtime (Ctrl-C / SIGTERM cancel it) and prints the outcome in the contract's format.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::dry_run::DryRun;
+use super::durable::Durable;
 use crate::cli::{ColorChoice, RunArgs, RunFormat};
 use crate::diagnostic::Diagnostic;
 use crate::exec::Executors;
@@ -21,11 +21,9 @@ use crate::report::reporters::{ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
 use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions, RunResult};
+use crate::secrets::{RedactingSink, Redactor};
 use crate::source::Source;
 use crate::{compile, frontend, yaml};
-
-/// Environment variables holding secret values: `WORKFLOW_SECRET_<NAME>` (decision 9).
-const SECRET_PREFIX: &str = "WORKFLOW_SECRET_";
 
 pub fn run(
     args: &RunArgs,
@@ -33,7 +31,31 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
-    let input = match read_input(args.input.as_deref()) {
+    run_as(args, None, color, stdout, stderr)
+}
+
+/// `run`, or with `durable` the run a `resume` or `retry` makes from a recorded one: its input,
+/// its journal record and the steps it replays come from there.
+pub(crate) fn run_as(
+    args: &RunArgs,
+    durable: Option<Durable>,
+    color: ColorChoice,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    if let Some(missing) = args.workflows.iter().find(|dir| !dir.is_dir()) {
+        let _ = writeln!(
+            stderr,
+            "error: --workflows {}: not a directory",
+            missing.display()
+        );
+        return ExitCode::Usage;
+    }
+    let input = match &durable {
+        Some(durable) => Ok(durable.input.clone()),
+        None => read_input(args.input.as_deref()),
+    };
+    let input = match input {
         Ok(input) => input,
         Err(message) => {
             let _ = writeln!(stderr, "error: {message}");
@@ -98,20 +120,32 @@ pub fn run(
         .as_ref()
         .zip(checked.spans.as_ref())
         .map(|(source, spans)| DocumentLocation { source, spans });
+    let secrets = match crate::secrets::load(machine.secret_names(), &args.secrets) {
+        Ok(secrets) => secrets,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            return ExitCode::Usage;
+        }
+    };
+    // Masks the secrets' values in everything shown or written; inactive (and free) without them.
+    let redactor = Arc::new(Redactor::new(secrets.values()));
     let Some(engine) = engine else {
         let dry_run = DryRun {
             document,
             machine: &machine,
             input: args.input.is_some().then_some(&input),
+            missing_secrets: crate::secrets::require_declared(machine.secret_names(), &secrets)
+                .err(),
             format: args.format,
             style,
             location,
         };
-        return dry_run.finish(stdout, stderr);
+        return dry_run.finish(&redactor, stdout, stderr);
     };
 
+    let replay = durable.as_ref().map(|durable| durable.replay.clone());
     // Before anything is written: a journal that cannot be used stops the run here.
-    let journal = match super::run_journal::open(args) {
+    let journal = match super::run_journal::open_for(args, durable) {
         Ok(journal) => journal,
         Err(message) => {
             let _ = writeln!(stderr, "error: {message}");
@@ -161,15 +195,24 @@ pub fn run(
         1 => sinks.swap_remove(0),
         _ => Arc::new(EventFanout(sinks)),
     };
+    let events = RedactingSink::wrap(events, &redactor);
     let options = RunOptions {
         max_steps: args.max_steps,
-        secrets: secrets_from_env(machine.secret_names()),
+        secrets,
         run_id: recorder
             .as_ref()
             .map(|recorder| recorder.run_id().to_string()),
+        document: Some(args.file.clone()),
+        workflow_dirs: args.workflows.clone(),
+        replay,
         ..RunOptions::default()
     };
-    let result = engine.run(machine, input, options, events);
+    let executors = Executors::system_with(crate::exec::http::HttpSettings {
+        max_response_bytes: args.max_response_bytes,
+        ..Default::default()
+    });
+    let mut result = engine.run(machine, input, options, executors, events);
+    redactor.outcome(&mut result.outcome);
     if let Some(sink) = &file_sink
         && let Err(error) = sink.finish()
     {
@@ -189,12 +232,22 @@ pub fn run(
         _ => None,
     };
     // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
-    let _ = reporters.finish(fault, location, stderr);
+    let _ = redactor.write_masked(stderr, |stderr| reporters.finish(fault, location, stderr));
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
-    let _ = match args.format {
-        RunFormat::Json => writeln!(stdout, "{}", result_json(&result)),
-        RunFormat::Human => print_human(&result, args.quiet, stdout, stderr),
-    };
+    match args.format {
+        RunFormat::Json => {
+            let _ = redactor.write_masked(stdout, |stdout| {
+                writeln!(stdout, "{}", result_json(&result))
+            });
+        }
+        RunFormat::Human => {
+            let _ = redactor.write_masked(stdout, |stdout| {
+                redactor.write_masked(stderr, |stderr| {
+                    print_human(&result, args.quiet, stdout, stderr)
+                })
+            });
+        }
+    }
     match result.outcome {
         Outcome::Completed(_) => ExitCode::Success,
         Outcome::Faulted(_) => ExitCode::Faulted,
@@ -239,10 +292,11 @@ impl Engine {
         machine: Arc<compile::Machine>,
         input: Value,
         mut options: RunOptions,
+        executors: Executors,
         events: Arc<dyn EventSink>,
     ) -> RunResult {
         options.cancel = self.cancel.clone();
-        let run = crate::runtime::run(machine, input, options, Executors::system(), events);
+        let run = crate::runtime::run(machine, input, options, executors, events);
         match &self.runtime {
             Some(runtime) => runtime.block_on(run),
             // Never: the runtime is only taken on drop.
@@ -260,6 +314,8 @@ impl Drop for Engine {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+        // Processes of cancelled tasks still in their grace period would outlive us.
+        crate::exec::process::kill_terminating();
     }
 }
 
@@ -313,7 +369,7 @@ impl Signals {
 }
 
 /// `--input`: inline JSON, `@PATH` (JSON or YAML), `-` (stdin, JSON or YAML); `{}` by default.
-fn read_input(input: Option<&str>) -> Result<Value, String> {
+pub(crate) fn read_input(input: Option<&str>) -> Result<Value, String> {
     let Some(input) = input else {
         return Ok(json!({}));
     };
@@ -357,17 +413,6 @@ fn describe(what: &str, problem: &str, source: &Source, diagnostic: &Diagnostic)
         }
         None => format!("{what} {problem}: {}", diagnostic.message),
     }
-}
-
-/// The values of the declared secrets found in the environment.
-fn secrets_from_env(names: &[String]) -> BTreeMap<String, String> {
-    names
-        .iter()
-        .filter_map(|name| {
-            let value = std::env::var(format!("{SECRET_PREFIX}{name}")).ok()?;
-            Some((name.clone(), value))
-        })
-        .collect()
 }
 
 /// The `--format json` object.

@@ -1,26 +1,33 @@
 //! The journal's part of `workflow run`: open it (unless `--no-journal`) before anything is
-//! written, then record the run under a fresh id with its document's hash and its input.
+//! written, then record the run under a fresh id with its document's hash and its input (or,
+//! for `resume`, go on recording the run it continues).
 
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::durable::{Durable, DurableStart};
 use crate::cli::RunArgs;
 use crate::document::Document;
-use crate::journal::{self, Journal, Recorder, RunStart};
+use crate::journal::{self, Journal, Recorder, Relation, RunStart};
 
-/// An opened journal, before the run is recorded in it.
-pub(crate) struct Opened(Option<Journal>);
+/// An opened journal, before the run is recorded in it, and how a `resume` or `retry` records
+/// it.
+pub(crate) struct Opened(Option<Journal>, Option<DurableStart>);
 
-/// Opens the journal `args` name, or nothing with `--no-journal`. A journal that cannot be used
-/// stops the run before it starts: a run nobody can resume must be asked for explicitly.
-pub(crate) fn open(args: &RunArgs) -> Result<Opened, String> {
+/// Opens the journal `args` name, or nothing with `--no-journal`; `resume` and `retry` bring the
+/// journal they read the recorded run from. A journal that cannot be used stops the run before
+/// it starts: a run nobody can resume must be asked for explicitly.
+pub(crate) fn open_for(args: &RunArgs, durable: Option<Durable>) -> Result<Opened, String> {
+    if let Some(durable) = durable {
+        return Ok(Opened(Some(durable.journal), Some(durable.start)));
+    }
     if args.no_journal {
-        return Ok(Opened(None));
+        return Ok(Opened(None, None));
     }
     let dir = journal::state_dir(args.state.state_dir.as_deref());
     Journal::open(&dir)
-        .map(|journal| Opened(Some(journal)))
+        .map(|journal| Opened(Some(journal), None))
         .map_err(|error| error.to_string())
 }
 
@@ -33,8 +40,18 @@ impl Opened {
         document: &Document,
         input: &Value,
     ) -> Result<Option<Recorder>, String> {
-        let Some(journal) = self.0 else {
+        let Opened(Some(journal), durable) = self else {
             return Ok(None);
+        };
+        let parent = match durable {
+            Some(DurableStart::Continue { run_id }) => {
+                return journal
+                    .continue_run(&run_id)
+                    .map(Some)
+                    .map_err(|error| error.to_string());
+            }
+            Some(DurableStart::Retry { parent }) => Some((parent, Relation::Retry)),
+            None => None,
         };
         let bytes = std::fs::read(file)
             .map_err(|error| format!("cannot read {} again: {error}", file.display()))?;
@@ -49,7 +66,7 @@ impl Opened {
             document_path: path.display().to_string(),
             document_hash: journal::document_hash(&bytes),
             input: input.clone(),
-            parent: None,
+            parent,
         };
         journal
             .begin_run(start)

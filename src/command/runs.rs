@@ -13,6 +13,7 @@ use crate::cli::{RunFormat, RunStatusArg, RunsAction, RunsArgs, RunsEventsArgs, 
 use crate::exit_code::ExitCode;
 use crate::journal::{self, Journal, JournalError, RunFilter, RunRecord, RunStatus};
 use crate::report::fmt;
+use crate::runtime::event::CONTEXT_CHANGED;
 
 pub fn run(args: &RunsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
     let dir = journal::state_dir(args.state.state_dir.as_deref());
@@ -151,6 +152,10 @@ fn print_events(journal: &Journal, args: &RunsEventsArgs, stdout: &mut dyn Write
     let mut closed = false;
     journal
         .visit_events(&run.id, |event| {
+            // Journal-only kinds (the `$context` a resume restores) are not published events.
+            if event.kind == CONTEXT_CHANGED {
+                return true;
+            }
             let line = event.to_cloudevent(&run).to_string();
             closed = writeln!(out, "{line}").is_err();
             !closed

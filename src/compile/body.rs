@@ -4,12 +4,12 @@
 
 use super::compiler::Compiler;
 use super::machine::{
-    ArgumentsSpec, Body, Case, CatchBody, EmitSpec, ForBody, ForkBody, ProcessSpec, ProgramSpec,
+    Body, Case, CatchBody, EmitSpec, ForBody, ForkBody, ProcessSpec, ProgramSpec, ScriptCode,
     TryBody,
 };
 use super::scope::Scope;
 use crate::document::{
-    Arguments, CallTask, EventProperties, Process, RunTask, ScriptSource, Task, TaskKind, TaskList,
+    CallTask, EventProperties, Process, RunTask, ScriptSource, Task, TaskKind, TaskList,
 };
 use crate::exec::ScriptLanguage;
 
@@ -76,16 +76,15 @@ impl Compiler<'_> {
             TaskKind::Wait(wait) => self.duration(&wait.duration, scope).map(Body::Wait),
             TaskKind::Emit(emit) => Some(Body::Emit(self.emit(&emit.event, scope))),
             TaskKind::Run(run) => Some(self.run(run, scope)),
-            TaskKind::Call(call) => Some(Body::Unsupported(match call {
-                CallTask::Function(function) => format!(
-                    "`call: {}` (a custom function) is not supported yet by this runtime",
-                    function.function.name
-                ),
-                other => format!(
-                    "`call: {}` is not supported yet by this runtime",
-                    other.call_name()
-                ),
-            })),
+            TaskKind::Call(CallTask::Http(http)) => self
+                .http(http, &task.pointer, scope)
+                .map(|spec| Body::Http(Box::new(spec))),
+            TaskKind::Call(CallTask::OpenApi(call)) => Some(self.openapi(call, scope)),
+            TaskKind::Call(CallTask::Function(call)) => Some(self.function_call(call, task, scope)),
+            TaskKind::Call(other) => Some(Body::Unsupported(format!(
+                "`call: {}` is not supported yet by this runtime",
+                other.call_name()
+            ))),
             TaskKind::Listen(_) => Some(Body::Unsupported(
                 "`listen` is not supported yet by this runtime".to_owned(),
             )),
@@ -141,41 +140,22 @@ impl Compiler<'_> {
                     }
                 };
                 let code = match &script.source {
-                    ScriptSource::Inline(code) => code.clone(),
-                    ScriptSource::External(_) => {
-                        return Body::Unsupported(
-                            "`run: script` with an external `source` is not supported yet by this runtime"
-                                .to_owned(),
-                        );
-                    }
+                    ScriptSource::Inline(code) => Some(ScriptCode::Inline(code.clone())),
+                    ScriptSource::External(resource) => self
+                        .script_source(resource, scope)
+                        .map(ScriptCode::External),
                 };
                 (
-                    Some(ProgramSpec::Script { language, code }),
+                    code.map(|code| ProgramSpec::Script { language, code }),
                     &script.arguments,
                     &script.environment,
                     &script.stdin,
                 )
             }
-            Process::Container(_) => {
-                return Body::Unsupported(
-                    "`run: container` is not supported yet by this runtime".to_owned(),
-                );
-            }
-            Process::Workflow(_) => {
-                return Body::Unsupported(
-                    "`run: workflow` is not supported yet by this runtime".to_owned(),
-                );
-            }
+            Process::Container(container) => return self.container(run, container, scope),
+            Process::Workflow(workflow) => return self.subflow(run, workflow, scope),
         };
-        let arguments = match arguments {
-            None => Some(ArgumentsSpec::None),
-            Some(Arguments::List(items)) => items
-                .iter()
-                .map(|item| self.string(item, scope))
-                .collect::<Option<Vec<_>>>()
-                .map(ArgumentsSpec::List),
-            Some(Arguments::Map(map)) => self.template(map, scope).map(ArgumentsSpec::Map),
-        };
+        let arguments = self.arguments(arguments.as_ref(), scope);
         let environment = environment.as_ref().map(|e| self.template(e, scope));
         let stdin = stdin.as_ref().map(|s| self.string(s, scope));
         match (program, arguments) {

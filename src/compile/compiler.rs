@@ -30,6 +30,7 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
         tasks: Vec::new(),
         blocks: Vec::new(),
         diagnostics: Vec::new(),
+        functions: Default::default(),
     };
     let workflow = compiler.workflow();
     if compiler.diagnostics.is_empty() {
@@ -46,9 +47,10 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
 pub(super) struct Compiler<'d> {
     pub(super) document: &'d Document,
     mode: ExprMode,
-    tasks: Vec<TaskNode>,
+    pub(super) tasks: Vec<TaskNode>,
     blocks: Vec<Block>,
     pub(super) diagnostics: Vec<Diagnostic>,
+    pub(super) functions: super::function::FunctionState,
 }
 
 impl<'d> Compiler<'d> {
@@ -100,7 +102,7 @@ impl<'d> Compiler<'d> {
         id
     }
 
-    fn task(&mut self, task: &Task, list: &TaskList, scope: &Scope) -> TaskId {
+    pub(super) fn task(&mut self, task: &Task, list: &TaskList, scope: &Scope) -> TaskId {
         let flow = self.data_flow(&task.common, scope);
         let timeout = task
             .common
@@ -257,6 +259,21 @@ impl<'d> Compiler<'d> {
     pub(super) fn error(&mut self, code: &'static str, pointer: &str, message: String) {
         self.diagnostics
             .push(Diagnostic::error(code, message).at_pointer(pointer));
+    }
+}
+
+#[cfg(test)]
+impl<'d> Compiler<'d> {
+    /// A compiler for unit tests that compile one part of a document (an authentication).
+    pub(super) fn for_tests(document: &'d Document) -> Self {
+        Compiler {
+            document,
+            mode: ExprMode::Strict,
+            tasks: Vec::new(),
+            blocks: Vec::new(),
+            diagnostics: Vec::new(),
+            functions: Default::default(),
+        }
     }
 }
 
@@ -433,7 +450,7 @@ mod compile_tests {
     #[test]
     fn tasks_this_runtime_cannot_execute_compile_to_unsupported() {
         let machine = compiled(
-            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        container:\n          image: alpine\n  - uses:\n      set: { me: '${ $task.name }' }\n",
+            "do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: https://example.com\n  - box:\n      run:\n        script:\n          language: ruby\n          code: puts 1\n  - uses:\n      set: { me: '${ $task.name }' }\n",
         )
         .unwrap_or_else(|e| panic!("{e:#?}"));
         let root = machine.block(machine.workflow.root);
@@ -447,11 +464,9 @@ mod compile_tests {
             .collect();
         assert_eq!(
             messages,
-            [
-                "`call: http` is not supported yet by this runtime",
-                "`run: container` is not supported yet by this runtime"
-            ]
+            ["scripts in `ruby` are not supported by this runtime (javascript or python)"]
         );
+        assert!(matches!(machine.task(root.tasks[0]).body, Body::Http(_)));
         assert!(machine.task(root.tasks[2]).uses_task_var);
     }
 }

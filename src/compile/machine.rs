@@ -179,6 +179,13 @@ pub(crate) enum Body {
     Wait(DurationSpec),
     Emit(EmitSpec),
     Process(ProcessSpec),
+    /// `call: http`.
+    Http(Box<super::http::HttpSpec>),
+    OpenApi(Box<super::openapi::OpenApiSpec>),
+    /// `call: <function>`: a `use.functions` entry, a catalog reference or a URL.
+    Function(Box<super::function::FunctionBody>),
+    Container(Box<super::container::ContainerSpec>),
+    Subflow(super::subflow::SubflowSpec),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.
     Unsupported(String),
 }
@@ -283,8 +290,17 @@ pub(crate) enum ProgramSpec {
     Shell(Tmpl),
     Script {
         language: ScriptLanguage,
-        code: String,
+        code: ScriptCode,
     },
+}
+
+/// Where a script's code comes from.
+#[derive(Debug)]
+pub(crate) enum ScriptCode {
+    /// `code`.
+    Inline(String),
+    /// `source`: loaded when the task runs.
+    External(super::script::SourceSpec),
 }
 
 #[derive(Debug)]

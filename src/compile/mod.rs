@@ -4,15 +4,34 @@
 mod auth;
 mod body;
 mod compiler;
+mod container;
+mod function;
+mod http;
 mod machine;
+mod openapi;
 mod policy;
+mod remote;
 pub(crate) mod scope;
+mod script;
+mod subflow;
+mod uri_template;
 
-pub(crate) use auth::AuthSpec;
+#[cfg(test)]
+pub(crate) use auth::compile_authentications;
+pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
 pub use compiler::compile;
+pub(crate) use container::ContainerSpec;
+pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
+pub(crate) use http::{EndpointSpec, HttpSpec};
 pub use machine::Machine;
 pub(crate) use machine::*;
-pub(crate) use scope::{BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW};
+pub(crate) use openapi::{OpenApiSpec, UriSpec};
+pub(crate) use remote::{check_function, function_machine};
+pub(crate) use scope::{
+    AUTHORIZATION, BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW,
+};
+pub(crate) use script::SourceSpec;
+pub(crate) use subflow::SubflowSpec;
 
 #[cfg(test)]
 mod examples_tests;

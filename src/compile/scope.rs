@@ -22,6 +22,7 @@ pub(crate) const SECRETS: usize = 3;
 pub(crate) const TASK: usize = 4;
 pub(crate) const WORKFLOW: usize = 5;
 pub(crate) const RUNTIME: usize = 6;
+pub(crate) const AUTHORIZATION: usize = 7;
 
 /// Variable names, slot by slot. A name bound again (a nested loop reusing `item`, a loop
 /// variable called `input`) hides the earlier slot: the earlier name is replaced by one no jq

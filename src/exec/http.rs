@@ -2,7 +2,14 @@
 //! query, headers, body, redirect rule, credentials) and the `HttpResponse` that came back.
 //! The engine maps statuses to errors and shapes `output`; the client only does the I/O.
 
+mod body;
+mod client;
+mod failure;
+
 use futures::future::BoxFuture;
+
+pub use client::{HttpSettings, ReqwestHttp};
+pub(crate) use failure::display_url_text as display_url;
 
 use super::auth::{Authorization, Credentials};
 use crate::runtime::error::WorkflowError;

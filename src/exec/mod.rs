@@ -3,9 +3,14 @@
 //! future stops the work: processes are killed, connections closed).
 
 pub mod auth;
+pub mod catalog;
+pub mod container;
 pub mod http;
 pub mod process;
+pub(crate) mod resource;
+pub mod source;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -16,13 +21,20 @@ use crate::runtime::error::WorkflowError;
 #[derive(Clone)]
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
+    pub http: Arc<dyn http::HttpClient>,
 }
 
 impl Executors {
     /// The real executors of this machine.
     pub fn system() -> Self {
+        Self::system_with(http::HttpSettings::default())
+    }
+
+    /// The real executors, the HTTP client configured by `http`.
+    pub fn system_with(http: http::HttpSettings) -> Self {
         Executors {
             processes: Arc::new(process::SystemProcesses::default()),
+            http: Arc::new(http::ReqwestHttp::new(http)),
         }
     }
 }
@@ -37,6 +49,9 @@ pub enum Program {
         language: ScriptLanguage,
         code: String,
     },
+    /// `program ARG...` started directly, no shell: the request's `arguments` are its argv
+    /// (a container engine's command line, its `--version` probe).
+    Exec { program: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

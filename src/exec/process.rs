@@ -16,6 +16,7 @@ use super::{ProcessOutput, ProcessRequest, ProcessRunner, Program, ScriptLanguag
 use crate::runtime::error::{ErrorKind, WorkflowError};
 use capture::read_capped;
 use group::GroupGuard;
+pub use group::kill_terminating;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first
 /// argument as it is for a script file (the DSL examples destructure `[_, __, arg]`).
@@ -104,6 +105,7 @@ impl SystemProcesses {
                 ]);
                 (&self.node, "install Node.js to run JavaScript scripts")
             }
+            Program::Exec { program } => (program, "check that it is installed"),
         };
         args.extend(request.arguments.iter().cloned());
         Invocation {

@@ -93,9 +93,7 @@ mod tests {
             (task.clone(), EventKind::TaskCancelled),
             (
                 task.clone(),
-                EventKind::TaskCompleted {
-                    output: from_json(&json!({"big": big})),
-                },
+                EventKind::completed(from_json(&json!({"big": big}))),
             ),
             (
                 None,

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::stamp;
 use crate::expr::to_json;
-use crate::runtime::event::{EventKind, LifecycleEvent};
+use crate::runtime::event::{EventKind, LifecycleEvent, Next};
 
 /// Payloads larger than this are stored once in `blobs` and referenced by their hash.
 pub(crate) const BLOB_THRESHOLD: usize = 64 * 1024;
@@ -105,9 +105,13 @@ fn payload(event: &LifecycleEvent) -> (Option<String>, Option<RunEnd>) {
         | EventKind::TaskSkipped
         | EventKind::TaskCancelled => (None, None),
         EventKind::WorkflowCancelled => (None, ended("cancelled", None, None)),
-        EventKind::TaskCompleted { output } => {
-            (Some(wrap("output", &to_text(&to_json(output)))), None)
-        }
+        // The common case; a `then`, a replay or a mask goes through the CloudEvent below.
+        EventKind::TaskCompleted {
+            output,
+            next: Next::Continue,
+            replayed: false,
+            masked: false,
+        } => (Some(wrap("output", &to_text(&to_json(output)))), None),
         EventKind::WorkflowCompleted { output } => {
             let output = to_text(&to_json(output));
             (
@@ -203,9 +207,7 @@ mod tests {
 
     #[test]
     fn outputs_and_errors_are_the_payload() {
-        let completed = row(task(EventKind::TaskCompleted {
-            output: from_json(&json!({"n": 1})),
-        }));
+        let completed = row(task(EventKind::completed(from_json(&json!({"n": 1})))));
         assert_eq!(completed.data.as_deref(), Some(r#"{"output":{"n":1}}"#));
         let retried = row(task(EventKind::TaskRetried {
             attempt: 2,
@@ -263,12 +265,7 @@ mod tests {
             (true, EventKind::TaskStarted),
             (true, EventKind::TaskSkipped),
             (true, EventKind::TaskCancelled),
-            (
-                true,
-                EventKind::TaskCompleted {
-                    output: output.clone(),
-                },
-            ),
+            (true, EventKind::completed(output.clone())),
             (
                 true,
                 EventKind::TaskFaulted {
@@ -294,9 +291,7 @@ mod tests {
     #[test]
     fn large_payloads_become_blobs() {
         let big = "x".repeat(BLOB_THRESHOLD);
-        let row = row(task(EventKind::TaskCompleted {
-            output: from_json(&json!(big)),
-        }));
+        let row = row(task(EventKind::completed(from_json(&json!(big)))));
         assert_eq!(row.data, None);
         let (hash, text) = row.blob.unwrap_or_default();
         assert_eq!(hash.len(), 64);

@@ -187,7 +187,9 @@ impl Recorder {
 
 impl EventSink for Recorder {
     fn emit(&self, event: LifecycleEvent) {
-        if is_journaled(&event.kind) {
+        // A sub-workflow publishes under its own run id: it is one step of this run (its
+        // `run: workflow` task), and its pointers would collide with this run's step names.
+        if is_journaled(&event.kind) && event.run.run_id == self.shared.run_id {
             // Refused only after `finish` or when the writer failed (`finish` reports why).
             self.shared.queue.push(event);
         }
@@ -260,9 +262,7 @@ pub(crate) mod tests {
         recorder.emit(task(&run, EventKind::TaskOutput { line: "x".into() }));
         recorder.emit(task(
             &run,
-            EventKind::TaskCompleted {
-                output: from_json(&json!({"b": 2})),
-            },
+            EventKind::completed(from_json(&json!({"b": 2}))),
         ));
         recorder.emit(LifecycleEvent::new(
             run,

@@ -89,7 +89,7 @@ impl Script {
 
     pub(crate) fn completed(&mut self, ms: i64, task: &str) -> &mut Script {
         let output = crate::expr::Val::Null;
-        self.push(ms, Some(task), EventKind::TaskCompleted { output })
+        self.push(ms, Some(task), EventKind::completed(output))
     }
 
     pub(crate) fn faulted(&mut self, ms: i64, task: &str, error: WorkflowError) -> &mut Script {

@@ -2,11 +2,14 @@
 //! Each body receives the task's transformed input and the expression variables, and returns
 //! the raw output.
 
+use std::sync::Arc;
+
 use futures::future::{self, BoxFuture};
 
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::EventKind;
+use super::step::{Mark, StepScope};
 use super::task::{Flow, Step};
 use super::values::{self, eval_bool, eval_expr, eval_tmpl, short_json, text_of};
 use crate::compile::{BASE_VARS, Body, Case, ErrorSpec, ForBody, ForkBody, TaskId, TaskNode};
@@ -19,14 +22,21 @@ impl<'m> Run<'m> {
         input: Val,
         frame: &[Val],
         vars: &[Val],
+        step: Option<&Arc<str>>,
     ) -> Result<Step, WorkflowError> {
         match &node.body {
             Body::Set(template) => Ok(Step::Next(eval_tmpl(template, input, vars)?, None)),
-            Body::Do(block) => Ok(self.run_block(*block, input, frame).await?.into()),
+            Body::Do(block) => {
+                let scope = StepScope::inside(step, &node.pointer, Mark::Once);
+                Ok(self.run_block(*block, input, frame, &scope).await?.into())
+            }
             Body::Switch(cases) => switch(cases, input, vars),
-            Body::For(for_) => self.run_for(node, for_, input, frame, vars).await,
-            Body::Fork(fork) => self.run_fork(fork, input, frame).await,
-            Body::Try(try_) => self.run_try(node, try_, input, frame, vars).await,
+            Body::For(for_) => self.run_for(node, for_, input, frame, vars, step).await,
+            Body::Fork(fork) => {
+                let scope = StepScope::inside(step, &node.pointer, Mark::Once);
+                self.run_fork(fork, input, frame, &scope).await
+            }
+            Body::Try(try_) => self.run_try(node, try_, input, frame, vars, step).await,
             Body::Raise(error) => Err(raise(error, input, vars)?),
             Body::Wait(duration) => {
                 let after = values::duration(duration, &input, vars)?;
@@ -37,6 +47,23 @@ impl<'m> Run<'m> {
             Body::Process(process) => {
                 let output = self
                     .run_process(&node.pointer, process, input, vars)
+                    .await?;
+                Ok(Step::Next(output, None))
+            }
+            Body::Http(spec) => self.call_http(spec, input, vars).await,
+            Body::OpenApi(call) => self.call_openapi(call, input, vars).await,
+            Body::Function(call) => Ok(Step::Next(
+                self.call_function(call, input, vars, &node.pointer, step)
+                    .await?,
+                None,
+            )),
+            Body::Container(container) => {
+                let output = self.run_container(node, container, input, vars).await?;
+                Ok(Step::Next(output, None))
+            }
+            Body::Subflow(subflow) => {
+                let output = self
+                    .run_subflow(&node.pointer, subflow, input, vars)
                     .await?;
                 Ok(Step::Next(output, None))
             }
@@ -56,6 +83,7 @@ impl<'m> Run<'m> {
         input: Val,
         frame: &[Val],
         vars: &[Val],
+        step: Option<&Arc<str>>,
     ) -> Result<Step, WorkflowError> {
         let collection = eval_expr(&for_.in_, input.clone(), vars)?;
         let items = match collection {
@@ -73,7 +101,7 @@ impl<'m> Run<'m> {
             }
         };
         // Live views show `[i/n]`; `while` may stop the loop sooner.
-        self.task_event(&node.pointer, || EventKind::TaskIterations {
+        self.step_event(&node.pointer, step, || EventKind::TaskIterations {
             total: items.len(),
         });
         // The body's frame: the enclosing one plus the item and index, overwritten each turn.
@@ -98,7 +126,8 @@ impl<'m> Run<'m> {
                     break;
                 }
             }
-            match self.run_block(for_.body, data, &inner).await? {
+            let scope = StepScope::inside(step, &node.pointer, Mark::Iteration(index));
+            match self.run_block(for_.body, data, &inner, &scope).await? {
                 Flow::Done(output) => data = output,
                 Flow::End(output) => return Ok(Step::End(output)),
             }
@@ -114,11 +143,12 @@ impl<'m> Run<'m> {
         fork: &ForkBody,
         input: Val,
         frame: &[Val],
+        scope: &StepScope,
     ) -> Result<Step, WorkflowError> {
         let branches = &self.machine.block(fork.branches).tasks;
         let started: Vec<BoxFuture<'_, Result<(Val, bool), WorkflowError>>> = branches
             .iter()
-            .map(|&task| self.branch(task, input.clone(), frame))
+            .map(|&task| self.branch(task, input.clone(), frame, scope))
             .collect();
         if started.is_empty() {
             return Ok(Step::Next(Val::from_iter(Vec::new()), None));
@@ -148,9 +178,10 @@ impl<'m> Run<'m> {
         task: TaskId,
         input: Val,
         frame: &'a [Val],
+        scope: &'a StepScope,
     ) -> BoxFuture<'a, Result<(Val, bool), WorkflowError>> {
         Box::pin(async move {
-            let (output, transition) = self.run_task(task, input, frame).await?;
+            let (output, transition) = self.run_task(task, input, frame, scope, 1).await?;
             Ok((output, transition == crate::compile::Transition::End))
         })
     }

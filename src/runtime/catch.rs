@@ -2,6 +2,7 @@
 //! allows; once retries are exhausted (or the error is not retryable) a caught error runs
 //! `catch.do` once, with the error bound to its variable. Uncaught errors propagate.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,6 +11,7 @@ use super::backoff::Backoff;
 use super::engine::{Run, timeout_error};
 use super::error::WorkflowError;
 use super::event::EventKind;
+use super::step::{Mark, StepScope};
 use super::task::{Flow, Step};
 use super::values::{self, eval_bool};
 use crate::compile::{BASE_VARS, CatchBody, RetrySpec, TaskNode, TryBody};
@@ -24,6 +26,7 @@ impl<'m> Run<'m> {
         input: Val,
         frame: &[Val],
         vars: &[Val],
+        step: Option<&Arc<str>>,
     ) -> Result<Step, WorkflowError> {
         let catch = &try_.catch;
         let base = vars.get(..BASE_VARS.len()).unwrap_or_default();
@@ -31,9 +34,14 @@ impl<'m> Run<'m> {
             Some(retry) => Limits::new(retry, &input, vars)?,
             None => Limits::default(),
         };
-        let mut retries: u64 = 0;
+        // A resumed run goes on with the attempt that was running when it stopped.
+        let mut retries: u64 = match (&self.replay, step) {
+            (Some(replay), Some(step)) => replay.retries(step),
+            _ => 0,
+        };
         loop {
-            let attempt = self.run_block(try_.body, input.clone(), frame);
+            let scope = StepScope::inside(step, &node.pointer, Mark::Attempt(retries));
+            let attempt = self.run_block(try_.body, input.clone(), frame, &scope);
             let result = match limits.attempt_bound() {
                 None => attempt.await,
                 Some(bound) => match tokio::time::timeout(bound, attempt).await {
@@ -57,7 +65,7 @@ impl<'m> Run<'m> {
                 && let Some(delay) = retry_delay(retry, &limits, retries + 1, &input, &catch_vars)?
             {
                 retries += 1;
-                self.task_event(&node.pointer, || EventKind::TaskRetried {
+                self.step_event(&node.pointer, step, || EventKind::TaskRetried {
                     attempt: u32::try_from(retries).unwrap_or(u32::MAX),
                     delay,
                     error: error.clone(),
@@ -66,7 +74,10 @@ impl<'m> Run<'m> {
                 continue;
             }
             return match catch.do_ {
-                Some(block) => Ok(self.run_block(block, input, &inner).await?.into()),
+                Some(block) => {
+                    let scope = StepScope::inside(step, &node.pointer, Mark::Once);
+                    Ok(self.run_block(block, input, &inner, &scope).await?.into())
+                }
                 None => Ok(Flow::Done(input).into()),
             };
         }

@@ -3,7 +3,7 @@
 //! data flow, timeout and cancellation are handled here; tasks are in `task.rs`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -12,9 +12,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
+use super::family::Family;
+use super::replay::Replay;
+use super::resources::Resources;
+use super::step::StepScope;
 use super::values::{self, obj, string};
-use crate::compile::{BASE_VARS, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, WORKFLOW};
+use crate::compile::{
+    BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, WORKFLOW,
+};
 use crate::exec::Executors;
+use crate::exec::catalog::Catalog;
 use crate::expr::{Val, from_json, to_json};
 
 /// How a run is set up.
@@ -22,12 +29,20 @@ use crate::expr::{Val, from_json, to_json};
 pub struct RunOptions {
     /// Task executions allowed before the run faults (guards against endless `then` loops).
     pub max_steps: u64,
-    /// `$secrets`: name → value.
-    pub secrets: BTreeMap<String, String>,
+    /// `$secrets`: name → value (a string, or an object for secret-based authentication).
+    /// Every secret the workflow declares must be here, or the run faults before its first task.
+    pub secrets: BTreeMap<String, Value>,
     /// Cancelling it cancels the run: running tasks are dropped, the outcome is `Cancelled`.
     pub cancel: CancellationToken,
     /// The run's id (`$workflow.id`); a UUID v7 when absent.
     pub run_id: Option<String>,
+    /// Where the document was read from: relative script sources and sub-workflows are found
+    /// from its directory.
+    pub document: Option<PathBuf>,
+    /// Directories searched for sub-workflows after the document's own (`--workflows DIR`).
+    pub workflow_dirs: Vec<PathBuf>,
+    /// Steps a resumed or retried run takes from the journal instead of executing them.
+    pub replay: Option<Arc<Replay>>,
 }
 
 impl Default for RunOptions {
@@ -37,6 +52,9 @@ impl Default for RunOptions {
             secrets: BTreeMap::new(),
             cancel: CancellationToken::new(),
             run_id: None,
+            document: None,
+            workflow_dirs: Vec::new(),
+            replay: None,
         }
     }
 }
@@ -69,11 +87,29 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let raw_input = from_json(&input);
-    let run = Run::new(&machine, &id, &raw_input, &options, executors, events);
+    let family = Arc::new(Family::new(
+        options.max_steps,
+        options.secrets.clone(),
+        Catalog::new(options.workflow_dirs.clone()),
+    ));
+    let place = Place {
+        family: Arc::clone(&family),
+        depth: 0,
+        document: options.document.as_deref().map(Arc::from),
+    };
+    let run = Run::new(
+        &machine,
+        &id,
+        &raw_input,
+        place,
+        executors,
+        events,
+        options.replay.clone(),
+    );
     run.workflow_event(|| EventKind::WorkflowStarted);
 
     let mut work = Box::pin(run.workflow(raw_input));
-    let result = tokio::select! {
+    let mut result = tokio::select! {
         biased;
         () = options.cancel.cancelled() => None,
         result = &mut work => Some(result),
@@ -81,6 +117,17 @@ pub async fn run(
     // Dropping the unfinished work cancels its tasks (their guards publish `TaskCancelled`)
     // before the workflow's own event.
     drop(work);
+    // Sub-workflows started with `await: false` end before the run does; cancelling stops them.
+    if result.is_some() {
+        tokio::select! {
+            biased;
+            () = options.cancel.cancelled() => result = None,
+            () = family.join_background() => {}
+        }
+    }
+    if result.is_none() {
+        family.abort_background();
+    }
     let outcome = match result {
         None => {
             run.workflow_event(|| EventKind::WorkflowCancelled);
@@ -116,26 +163,59 @@ pub fn check_input(machine: &Machine, input: &Value) -> Result<(), WorkflowError
 pub(crate) struct Run<'m> {
     pub(crate) machine: &'m Machine,
     pub(crate) executors: Executors,
-    events: Arc<dyn EventSink>,
+    pub(super) events: Arc<dyn EventSink>,
     /// Present only when someone listens: no event is built otherwise.
     identity: Option<Arc<RunIdentity>>,
-    /// `$context`, replaced by each `export.as`.
-    context: Mutex<Val>,
-    steps: AtomicU64,
-    max_steps: u64,
-    secrets: Val,
+    /// `$context`, replaced by each `export.as`; shared with the runs of remote functions.
+    context: Arc<Mutex<Val>>,
+    /// Where this workflow sits among its family's (sub-)workflows.
+    pub(super) place: Place,
+    /// A declared secret without a value: the run faults before its first task.
+    missing_secrets: Option<WorkflowError>,
     workflow: Val,
     runtime: Val,
+    /// What a resumed or retried run does not execute again.
+    pub(crate) replay: Option<Arc<Replay>>,
+    /// The list holding each task, for naming `then` targets in events and replays; empty when
+    /// neither events nor a replay need it.
+    parents: Vec<BlockId>,
+}
+
+/// The list holding each task, indexed by task id: step names and `then` targets need it,
+/// and only events and replays use them (empty otherwise).
+fn parent_blocks(machine: &Machine, needed: bool) -> Vec<BlockId> {
+    if !needed {
+        return Vec::new();
+    }
+    let mut parents = vec![0; machine.tasks.len()];
+    for (block_id, block) in machine.blocks.iter().enumerate() {
+        for &task in &block.tasks {
+            if let Some(parent) = parents.get_mut(task) {
+                *parent = block_id;
+            }
+        }
+    }
+    parents
+}
+
+/// A workflow's place in a run: the family it shares state with, how deep a sub-workflow it is
+/// (0 for the run's own), and the file it was read from.
+#[derive(Clone)]
+pub(crate) struct Place {
+    pub(crate) family: Arc<Family>,
+    pub(crate) depth: usize,
+    pub(crate) document: Option<Arc<Path>>,
 }
 
 impl<'m> Run<'m> {
-    fn new(
+    pub(super) fn new(
         machine: &'m Machine,
         id: &str,
         raw_input: &Val,
-        options: &RunOptions,
+        place: Place,
         executors: Executors,
         events: Arc<dyn EventSink>,
+        replay: Option<Arc<Replay>>,
     ) -> Self {
         let wf = &machine.workflow;
         let identity = events.enabled().then(|| {
@@ -147,36 +227,80 @@ impl<'m> Run<'m> {
                 version: wf.version.clone(),
             })
         });
-        let secrets = obj(options
-            .secrets
-            .iter()
-            .map(|(name, value)| (name.as_str(), string(value.as_str()))));
         let workflow = obj([
             ("id", string(id)),
             ("definition", wf.definition.clone()),
             ("input", raw_input.clone()),
             ("startedAt", values::descriptor(Utc::now())),
         ]);
+        let parents = parent_blocks(machine, identity.is_some() || replay.is_some());
         Run {
             machine,
             executors,
             events,
             identity,
-            context: Mutex::new(obj([])),
-            steps: AtomicU64::new(0),
-            max_steps: options.max_steps,
-            secrets,
+            context: Arc::new(Mutex::new(obj([]))),
+            missing_secrets: crate::secrets::require_declared(&wf.secrets, &place.family.provided)
+                .err()
+                .map(|error| super::subflow::missing_secret(error, place.depth)),
+            place,
             workflow,
             runtime: values::runtime_var(),
+            replay,
+            parents,
         }
     }
 
+    /// A run of another machine (a remote custom function) sharing everything of this run:
+    /// context, step budget, events, caches and runtime arguments.
+    pub(crate) fn child<'c>(&self, machine: &'c Machine) -> Run<'c> {
+        Run {
+            machine,
+            executors: self.executors.clone(),
+            events: Arc::clone(&self.events),
+            identity: self.identity.clone(),
+            context: Arc::clone(&self.context),
+            place: self.place.clone(),
+            // Checked once, when the calling run started.
+            missing_secrets: None,
+            workflow: self.workflow.clone(),
+            runtime: self.runtime.clone(),
+            // A function's steps are not journaled apart from its caller's: it runs again.
+            replay: None,
+            parents: parent_blocks(machine, self.identity.is_some()),
+        }
+    }
+
+    /// Where relative resource paths are read from: the document's directory.
+    pub(crate) fn document_dir(&self) -> Option<&Path> {
+        self.place.document.as_deref().and_then(Path::parent)
+    }
+
+    /// Documents and functions loaded once per run (shared by its sub-workflows).
+    pub(crate) fn resources(&self) -> &Resources {
+        &self.place.family.resources
+    }
+
+    /// The list holding `task` (empty lookups give none).
+    pub(crate) fn parent_block(&self, task: TaskId) -> Option<BlockId> {
+        self.parents.get(task).copied()
+    }
+
+    /// Where the workflow's top-level list runs: step names are made when someone listens or
+    /// a replay looks them up.
+    fn root_scope(&self) -> StepScope {
+        StepScope::root(self.identity.is_some() || self.replay.is_some())
+    }
+
     /// The workflow's data flow around its top-level task list, under its timeout.
-    async fn workflow(&self, raw: Val) -> Result<Val, WorkflowError> {
+    pub(super) async fn workflow(&self, raw: Val) -> Result<Val, WorkflowError> {
         let wf = &self.machine.workflow;
         let mut vars = self.vars(&[]);
         vars[INPUT] = raw.clone();
         let body = async {
+            if let Some(error) = &self.missing_secrets {
+                return Err(error.clone());
+            }
             if let Some(schema) = &wf.input_schema {
                 values::check_schema(schema, &raw, "Workflow input")?;
             }
@@ -184,7 +308,10 @@ impl<'m> Run<'m> {
                 Some(from) => values::transform(from, raw.clone(), &vars)?,
                 None => raw.clone(),
             };
-            let last = self.run_block(wf.root, input, &[]).await?.into_value();
+            let last = self
+                .run_block(wf.root, input, &[], &self.root_scope())
+                .await?
+                .into_value();
             let mut vars = vars.clone();
             vars[CONTEXT] = self.context();
             let output = match &wf.output_as {
@@ -215,7 +342,7 @@ impl<'m> Run<'m> {
         let mut vars = Vec::with_capacity(BASE_VARS.len() + frame.len());
         vars.resize(BASE_VARS.len(), Val::Null);
         vars[CONTEXT] = self.context();
-        vars[SECRETS] = self.secrets.clone();
+        vars[SECRETS] = self.place.family.secrets.clone();
         vars[WORKFLOW] = self.workflow.clone();
         vars[RUNTIME] = self.runtime.clone();
         vars.extend_from_slice(frame);
@@ -236,24 +363,16 @@ impl<'m> Run<'m> {
         }
     }
 
-    /// Counts one task execution against the budget.
+    /// Counts one task execution against the budget, which sub-workflows share.
     pub(crate) fn step(&self) -> Result<(), WorkflowError> {
-        let done = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
-        if done > self.max_steps {
-            Err(WorkflowError::new(ErrorKind::Runtime, "Step budget exceeded").with_detail(format!(
-                "step budget of {} tasks exceeded (a `then` loop or a `for` that does not end?)",
-                self.max_steps
-            )))
-        } else {
-            Ok(())
-        }
+        self.place.family.step()
     }
 
     pub(crate) fn events_enabled(&self) -> bool {
         self.identity.is_some()
     }
 
-    fn workflow_event(&self, kind: impl FnOnce() -> EventKind) {
+    pub(super) fn workflow_event(&self, kind: impl FnOnce() -> EventKind) {
         if let Some(identity) = &self.identity {
             self.events
                 .emit(LifecycleEvent::new(identity.clone(), None, kind()));
@@ -270,14 +389,27 @@ impl<'m> Run<'m> {
         })
     }
 
-    /// Publishes a task event; `kind` is only called when someone listens.
-    pub(crate) fn task_event(&self, pointer: &Arc<str>, kind: impl FnOnce() -> EventKind) {
+    /// Publishes a task event stamped with its step name; `kind` is only called when someone
+    /// listens.
+    pub(crate) fn step_event(
+        &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+        kind: impl FnOnce() -> EventKind,
+    ) {
         if let Some(identity) = &self.identity {
-            self.events.emit(LifecycleEvent::new(
-                identity.clone(),
-                Some(pointer.clone()),
-                kind(),
-            ));
+            let event = LifecycleEvent::new(identity.clone(), Some(pointer.clone()), kind());
+            self.events.emit(event.at_step(step.cloned()));
+        }
+    }
+
+    /// Waits until every event so far is durable, when a sink keeps them (the journal): a task
+    /// with side effects is recorded before the next one starts.
+    pub(crate) async fn durable(&self) {
+        if self.identity.is_some()
+            && let Some(flushed) = self.events.flushed()
+        {
+            flushed.await;
         }
     }
 }
@@ -308,15 +440,21 @@ pub(crate) fn timeout_error(what: &str, after: std::time::Duration) -> WorkflowE
 pub(crate) struct RunningGuard<'r, 'm> {
     run: &'r Run<'m>,
     pointer: Arc<str>,
+    step: Option<Arc<str>>,
     armed: bool,
 }
 
 impl<'r, 'm> RunningGuard<'r, 'm> {
     /// A guard only when events are observed; `None` costs nothing.
-    pub(crate) fn new(run: &'r Run<'m>, pointer: &Arc<str>) -> Option<Self> {
+    pub(crate) fn new(
+        run: &'r Run<'m>,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+    ) -> Option<Self> {
         run.events_enabled().then(|| RunningGuard {
             run,
             pointer: pointer.clone(),
+            step: step.cloned(),
             armed: true,
         })
     }
@@ -331,8 +469,9 @@ impl<'r, 'm> RunningGuard<'r, 'm> {
 impl Drop for RunningGuard<'_, '_> {
     fn drop(&mut self) {
         if self.armed {
-            self.run
-                .task_event(&self.pointer, || EventKind::TaskCancelled);
+            self.run.step_event(&self.pointer, self.step.as_ref(), || {
+                EventKind::TaskCancelled
+            });
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::runtime::error::WorkflowError;
 const WORKFLOW_EVENT_PREFIX: &str = "io.serverlessworkflow.workflow.";
 /// Prefix of every task lifecycle event type.
 const TASK_EVENT_PREFIX: &str = "io.serverlessworkflow.task.";
+/// The name of [`EventKind::ContextChanged`], the journal-only kind a stored event is told by.
+pub const CONTEXT_CHANGED: &str = "contextChanged";
 
 /// What happened.
 #[derive(Debug, Clone)]
@@ -28,8 +30,15 @@ pub enum EventKind {
     WorkflowCancelled,
     TaskCreated,
     TaskStarted,
+    /// The task completed with `output`; `next` is where the flow went from it, so a replay
+    /// takes the same way; `replayed` marks a step a resumed or retried run did not execute
+    /// again but took from the journal; `masked` says a secret's value was masked in `output`
+    /// (by the secrets redactor), so a replay cannot reuse it. See [`EventKind::completed`].
     TaskCompleted {
         output: Val,
+        next: Next,
+        replayed: bool,
+        masked: bool,
     },
     TaskFaulted {
         error: WorkflowError,
@@ -55,9 +64,62 @@ pub enum EventKind {
     TaskOutput {
         line: String,
     },
+    /// The task's `export.as` replaced `$context` with `context`. Journal only: a replay restores
+    /// it; never published (see [`EventKind::is_journaled`]).
+    ContextChanged {
+        context: Val,
+        /// A secret's value was masked in `context`: a replay cannot restore it.
+        masked: bool,
+    },
+}
+
+/// Where the flow went after a task: recorded on `TaskCompleted` for replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// The next task of the list (the default, left out of the event data).
+    Continue,
+    /// `then: exit`.
+    Exit,
+    /// `then: end`, or a nested task ended the workflow.
+    End,
+    /// `then: <name>`: the task of that name in the same list.
+    Goto(Arc<str>),
+}
+
+impl Next {
+    /// The `then` value: `exit`, `end` or the target's name; `None` for `continue`.
+    pub fn directive(&self) -> Option<&str> {
+        match self {
+            Next::Continue => None,
+            Next::Exit => Some("exit"),
+            Next::End => Some("end"),
+            Next::Goto(name) => Some(name),
+        }
+    }
+
+    /// Reads back a recorded `then` (absent: `continue`). The directives are reserved words of
+    /// the DSL, so no task named `end` can be a target.
+    pub fn from_directive(then: Option<&str>) -> Next {
+        match then {
+            None | Some("continue") => Next::Continue,
+            Some("exit") => Next::Exit,
+            Some("end") => Next::End,
+            Some(name) => Next::Goto(Arc::from(name)),
+        }
+    }
 }
 
 impl EventKind {
+    /// A plain `TaskCompleted`: the flow continues with the next task.
+    pub fn completed(output: Val) -> EventKind {
+        EventKind::TaskCompleted {
+            output,
+            next: Next::Continue,
+            replayed: false,
+            masked: false,
+        }
+    }
+
     /// The event name inside the type (`io.serverlessworkflow.task.<name>.v1`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -70,6 +132,7 @@ impl EventKind {
             EventKind::TaskSkipped => "skipped",
             EventKind::TaskIterations { .. } => "iterations",
             EventKind::TaskOutput { .. } => "output",
+            EventKind::ContextChanged { .. } => CONTEXT_CHANGED,
         }
     }
 
@@ -78,8 +141,16 @@ impl EventKind {
     pub fn is_published(&self) -> bool {
         !matches!(
             self,
-            EventKind::TaskIterations { .. } | EventKind::TaskOutput { .. }
+            EventKind::TaskIterations { .. }
+                | EventKind::TaskOutput { .. }
+                | EventKind::ContextChanged { .. }
         )
+    }
+
+    /// Whether the journal keeps the event: every published kind, and the journal-only
+    /// `ContextChanged` a replay needs.
+    pub fn is_journaled(&self) -> bool {
+        self.is_published() || matches!(self, EventKind::ContextChanged { .. })
     }
 
     pub fn is_task_event(&self) -> bool {
@@ -151,6 +222,17 @@ impl LifecycleEvent {
         self.kind.is_published()
     }
 
+    /// See [`EventKind::is_journaled`].
+    pub fn is_journaled(&self) -> bool {
+        self.kind.is_journaled()
+    }
+
+    /// The event stamped with its durable step name.
+    pub fn at_step(mut self, step: Option<Arc<str>>) -> Self {
+        self.step = step;
+        self
+    }
+
     pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
         let time = Utc::now();
         LifecycleEvent {
@@ -185,8 +267,32 @@ impl LifecycleEvent {
                     }),
                 );
             }
-            EventKind::WorkflowCompleted { output } | EventKind::TaskCompleted { output } => {
+            EventKind::WorkflowCompleted { output } => {
                 data.insert("output".into(), to_json(output));
+            }
+            EventKind::TaskCompleted {
+                output,
+                next,
+                replayed,
+                masked,
+            } => {
+                data.insert("output".into(), to_json(output));
+                // Not in the spec's data: what a replay needs, only when it says something.
+                if let Some(then) = next.directive() {
+                    data.insert("then".into(), json!(then));
+                }
+                if *replayed {
+                    data.insert("replayed".into(), json!(true));
+                }
+                if *masked {
+                    data.insert("masked".into(), json!(true));
+                }
+            }
+            EventKind::ContextChanged { context, masked } => {
+                data.insert("context".into(), to_json(context));
+                if *masked {
+                    data.insert("masked".into(), json!(true));
+                }
             }
             EventKind::WorkflowFaulted { error } | EventKind::TaskFaulted { error } => {
                 data.insert("error".into(), error.to_json());
@@ -346,5 +452,54 @@ mod tests {
         assert!(EventKind::TaskStarted.is_published());
         assert!(EventKind::WorkflowCancelled.is_published());
         assert!(EventKind::TaskIterations { total: 1 }.is_task_event());
+    }
+
+    #[test]
+    fn context_changes_are_journaled_but_not_published() {
+        let changed = EventKind::ContextChanged {
+            context: crate::expr::from_json(&json!({"token": "t"})),
+            masked: false,
+        };
+        assert!(!changed.is_published());
+        assert!(changed.is_journaled());
+        assert!(!EventKind::TaskOutput { line: "x".into() }.is_journaled());
+        assert!(EventKind::TaskSkipped.is_journaled());
+        let event = LifecycleEvent::new(identity(), Some("/do/0/a".into()), changed)
+            .at_step(Some("/do/0/a#2".into()));
+        assert_eq!(event.step.as_deref(), Some("/do/0/a#2"));
+        let ce = event.to_cloudevent();
+        assert_eq!(ce["type"], "io.serverlessworkflow.task.contextChanged.v1");
+        assert_eq!(ce["data"]["context"], json!({"token": "t"}));
+    }
+
+    #[test]
+    fn completed_tasks_record_their_way_on_only_when_it_says_something() {
+        let completed = |next: Next, replayed: bool| {
+            let kind = EventKind::TaskCompleted {
+                output: crate::expr::Val::from(1_usize),
+                next,
+                replayed,
+                masked: replayed,
+            };
+            LifecycleEvent::new(identity(), Some("/do/0/a".into()), kind).to_cloudevent()["data"]
+                .clone()
+        };
+        let plain = completed(Next::Continue, false);
+        assert_eq!(plain["output"], 1);
+        assert!(plain.get("then").is_none() && plain.get("replayed").is_none());
+        assert!(plain.get("masked").is_none());
+        let jumped = completed(Next::Goto("retry".into()), true);
+        assert_eq!(jumped["then"], "retry");
+        assert_eq!(jumped["replayed"], true);
+        assert_eq!(jumped["masked"], true);
+        assert_eq!(completed(Next::End, false)["then"], "end");
+        for next in [
+            Next::Continue,
+            Next::Exit,
+            Next::End,
+            Next::Goto("x".into()),
+        ] {
+            assert_eq!(Next::from_directive(next.directive()), next);
+        }
     }
 }

@@ -451,18 +451,22 @@ async fn emit_outputs_the_full_cloudevent() {
 #[tokio::test]
 async fn unsupported_tasks_raise_a_configuration_error_naming_the_feature() {
     let yaml = doc(r#"do:
-  - get:
-      call: http
+  - greet:
+      call: grpc
       with:
-        method: get
-        endpoint: https://example.com
+        proto:
+          endpoint: file://app/greet.proto
+        service:
+          name: GreeterApi.Greeter
+          host: localhost
+        method: SayHello
 "#);
     let error = fault(&yaml, json!({})).await;
     assert_eq!(error.status, 400);
     assert!(error.type_.ends_with("/configuration"));
     assert_eq!(
         error.title.as_deref(),
-        Some("`call: http` is not supported yet by this runtime")
+        Some("`call: grpc` is not supported yet by this runtime")
     );
 }
 

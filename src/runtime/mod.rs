@@ -5,21 +5,36 @@ mod auth;
 mod backoff;
 mod body;
 mod catch;
+mod container;
 mod emit;
 mod engine;
 pub mod error;
 pub mod event;
+mod family;
+mod function;
+mod http;
+mod http_response;
+mod openapi;
 mod process;
+pub mod replay;
+mod resources;
+pub mod retry_point;
+mod script;
+mod step;
+mod subflow;
 mod task;
 mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
+pub use replay::{RecordedEvent, Replay};
 
+#[cfg(test)]
+mod durable_tests;
 #[cfg(test)]
 mod effects_tests;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod time_tests;

@@ -1,6 +1,7 @@
 //! `run: shell` and `run: script`: evaluates the command, arguments, environment and stdin into
 //! a `ProcessRequest`, hands it to the process executor, and shapes the output by `return`.
-//! A non-zero exit is a `runtime` error unless `return` is `code` or `all`.
+//! A non-zero exit is a `runtime` error unless `return` is `code` or `all`. The evaluation and
+//! shaping helpers serve `run: container` too.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::EventKind;
 use super::values::{eval_text, eval_tmpl, obj, string, text_of};
-use crate::compile::{ArgumentsSpec, ProcessSpec, ProgramSpec};
+use crate::compile::{ArgumentsSpec, ProcessSpec, ProgramSpec, ScriptCode, Tmpl};
 use crate::document::ProcessReturn;
 use crate::exec::{LineObserver, ProcessOutput, ProcessRequest, Program};
 use crate::expr::Val;
@@ -24,16 +25,28 @@ impl<'m> Run<'m> {
         input: Val,
         vars: &[Val],
     ) -> Result<Val, WorkflowError> {
-        let mut request = request(spec, &input, vars)?;
-        // Live views show the process's latest line; only built when someone listens.
-        if spec.await_
-            && let Some(publisher) = self.task_publisher(pointer)
-        {
-            request.on_line = Some(LineObserver::new(move |line| {
-                publisher.emit(EventKind::TaskOutput {
-                    line: line.to_string(),
-                });
-            }));
+        let program = match &spec.program {
+            ProgramSpec::Shell(command) => Program::Shell {
+                command: eval_text(command, input.clone(), vars)?,
+            },
+            ProgramSpec::Script { language, code } => Program::Script {
+                language: *language,
+                code: match code {
+                    ScriptCode::Inline(code) => code.clone(),
+                    ScriptCode::External(source) => self.script_code(source, &input, vars).await?,
+                },
+            },
+        };
+        let mut request = ProcessRequest {
+            program,
+            arguments: arguments(&spec.arguments, &input, vars)?,
+            environment: environment(spec.environment.as_ref(), &input, vars)?,
+            stdin: stdin(spec.stdin.as_ref(), &input, vars)?,
+            detach: !spec.await_,
+            on_line: None,
+        };
+        if spec.await_ {
+            request.on_line = self.line_observer(pointer);
         }
         let output = self.executors.processes.run(request).await?;
         if !spec.await_ {
@@ -44,18 +57,26 @@ impl<'m> Run<'m> {
     }
 }
 
-/// Evaluates everything the process needs; values become separate argv items.
-fn request(spec: &ProcessSpec, input: &Val, vars: &[Val]) -> Result<ProcessRequest, WorkflowError> {
-    let program = match &spec.program {
-        ProgramSpec::Shell(command) => Program::Shell {
-            command: eval_text(command, input.clone(), vars)?,
-        },
-        ProgramSpec::Script { language, code } => Program::Script {
-            language: *language,
-            code: code.clone(),
-        },
-    };
-    let arguments = match &spec.arguments {
+impl Run<'_> {
+    /// Tells live views the process's latest line; `None` (nothing built) when nobody listens.
+    pub(super) fn line_observer(&self, pointer: &Arc<str>) -> Option<LineObserver> {
+        let publisher = self.task_publisher(pointer)?;
+        Some(LineObserver::new(move |line| {
+            publisher.emit(EventKind::TaskOutput {
+                line: line.to_string(),
+            });
+        }))
+    }
+}
+
+/// The argv items: each list item is one, whatever its value holds; the 1.0.0 map gives one
+/// `key=value` (or bare `key` for a null value) per entry, in document order.
+pub(super) fn arguments(
+    spec: &ArgumentsSpec,
+    input: &Val,
+    vars: &[Val],
+) -> Result<Vec<String>, WorkflowError> {
+    Ok(match spec {
         ArgumentsSpec::None => Vec::new(),
         ArgumentsSpec::List(items) => items
             .iter()
@@ -71,44 +92,60 @@ fn request(spec: &ProcessSpec, input: &Val, vars: &[Val]) -> Result<ProcessReque
                 .collect(),
             other => vec![text_of(&other)],
         },
-    };
-    let environment = match &spec.environment {
-        None => Vec::new(),
-        Some(template) => match eval_tmpl(template, input.clone(), vars)? {
-            Val::Obj(entries) => entries
-                .iter()
-                .map(|(key, value)| (text_of(key), text_of(value)))
-                .collect(),
-            Val::Null => Vec::new(),
-            other => {
-                return Err(
-                    WorkflowError::new(ErrorKind::Expression, "Invalid environment").with_detail(
-                        format!(
-                            "`{}`: expected an object of variables, got {}",
-                            template.at,
-                            super::values::short_json(&other)
-                        ),
-                    ),
-                );
-            }
-        },
-    };
-    let stdin = match &spec.stdin {
-        None => None,
-        Some(template) => Some(text_of(&eval_tmpl(template, input.clone(), vars)?)),
-    };
-    Ok(ProcessRequest {
-        program,
-        arguments,
-        environment,
-        stdin,
-        detach: !spec.await_,
-        on_line: None,
     })
 }
 
+/// `environment`: an object of variables (null is none).
+pub(super) fn environment(
+    template: Option<&Tmpl>,
+    input: &Val,
+    vars: &[Val],
+) -> Result<Vec<(String, String)>, WorkflowError> {
+    pairs(template, input, vars, "environment")
+}
+
+/// An object template evaluated into `(key, value)` text pairs; null is no pairs. `what` names
+/// the field in the error for anything else.
+pub(super) fn pairs(
+    template: Option<&Tmpl>,
+    input: &Val,
+    vars: &[Val],
+    what: &str,
+) -> Result<Vec<(String, String)>, WorkflowError> {
+    let Some(template) = template else {
+        return Ok(Vec::new());
+    };
+    match eval_tmpl(template, input.clone(), vars)? {
+        Val::Obj(entries) => Ok(entries
+            .iter()
+            .map(|(key, value)| (text_of(key), text_of(value)))
+            .collect()),
+        Val::Null => Ok(Vec::new()),
+        other => Err(
+            WorkflowError::new(ErrorKind::Expression, format!("Invalid {what}")).with_detail(
+                format!(
+                    "`{}`: expected an object, got {}",
+                    template.at,
+                    super::values::short_json(&other)
+                ),
+            ),
+        ),
+    }
+}
+
+/// `stdin`, as text.
+pub(super) fn stdin(
+    template: Option<&Tmpl>,
+    input: &Val,
+    vars: &[Val],
+) -> Result<Option<String>, WorkflowError> {
+    template
+        .map(|template| eval_tmpl(template, input.clone(), vars).map(|value| text_of(&value)))
+        .transpose()
+}
+
 /// The task's raw output for its `return` mode.
-fn shape(mode: ProcessReturn, output: ProcessOutput) -> Result<Val, WorkflowError> {
+pub(super) fn shape(mode: ProcessReturn, output: ProcessOutput) -> Result<Val, WorkflowError> {
     let fails = output.code != 0 && !matches!(mode, ProcessReturn::Code | ProcessReturn::All);
     if fails {
         return Err(failure(&output));

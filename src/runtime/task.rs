@@ -2,14 +2,20 @@
 //! order (if, input schema, input.from, body, output.as, output schema, export.as, export
 //! schema), timeouts, the step budget, error instances and task lifecycle events.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use futures::future::BoxFuture;
 
 use super::engine::{Run, RunningGuard, timeout_error};
-use super::error::WorkflowError;
-use super::event::EventKind;
+use super::error::{ErrorKind, WorkflowError};
+use super::event::{EventKind, Next};
+use super::replay::Completed;
+use super::step::{Repeats, StepScope};
 use super::values::{self, check_schema};
-use crate::compile::{BlockId, CONTEXT, INPUT, OUTPUT, TASK, TaskId, TaskNode, Transition};
+use crate::compile::{
+    AUTHORIZATION, BlockId, Body, CONTEXT, INPUT, OUTPUT, TASK, TaskId, TaskNode, Transition,
+};
 use crate::expr::Val;
 
 /// How a task list (or a task body) ended.
@@ -35,6 +41,8 @@ pub(crate) enum Step {
     Next(Val, Option<Transition>),
     /// A nested `then: end`: skip this task's output stages and end the workflow.
     End(Val),
+    /// A call's raw output and the `$authorization` it used (for `output.as` and `export.as`).
+    Authorized(Val, Val),
 }
 
 impl From<Flow> for Step {
@@ -48,25 +56,32 @@ impl From<Flow> for Step {
 
 impl<'m> Run<'m> {
     /// Runs a task list: each task's output is the next one's input; `then` directives move
-    /// the position. Boxed: this is where the recursion through nested lists is broken.
+    /// the position. `scope` names the tasks' steps. Boxed: this is where the recursion through
+    /// nested lists is broken.
     pub(crate) fn run_block<'a>(
         &'a self,
         block: BlockId,
         input: Val,
         frame: &'a [Val],
+        scope: &'a StepScope,
     ) -> BoxFuture<'a, Result<Flow, WorkflowError>> {
         Box::pin(async move {
             let tasks = &self.machine.block(block).tasks;
             let mut position = 0;
             let mut data = input;
+            let mut repeats = Repeats::default();
             while let Some(&task) = tasks.get(position) {
-                let (output, transition) = self.run_task(task, data, frame).await?;
+                let repeat = repeats.start(position);
+                let (output, transition) = self.run_task(task, data, frame, scope, repeat).await?;
                 data = output;
                 match transition {
                     Transition::Continue => position += 1,
                     Transition::Exit => break,
                     Transition::End => return Ok(Flow::End(data)),
-                    Transition::Goto(target) => position = target,
+                    Transition::Goto(target) => {
+                        repeats.jumped(position, tasks.len());
+                        position = target;
+                    }
                 }
             }
             Ok(Flow::Done(data))
@@ -74,22 +89,33 @@ impl<'m> Run<'m> {
     }
 
     /// Runs one task on its raw input; returns its transformed output and where to go next.
+    /// `repeat` counts the task's executions in this run of its list (from 1), for its step
+    /// name. A step the replay holds as completed is not executed: its recorded output is.
     /// Errors leaving the task carry its pointer as `instance` unless a deeper task set it.
     pub(crate) async fn run_task(
         &self,
         id: TaskId,
         raw: Val,
         frame: &[Val],
+        scope: &StepScope,
+        repeat: u32,
     ) -> Result<(Val, Transition), WorkflowError> {
         let node = self.machine.task(id);
-        self.task_event(&node.pointer, || EventKind::TaskCreated);
+        let step = scope.name(&node.pointer, repeat);
+        let step = step.as_ref();
         let fault = |error: WorkflowError| {
             let error = error.at_instance(&node.pointer);
-            self.task_event(&node.pointer, || EventKind::TaskFaulted {
+            self.step_event(&node.pointer, step, || EventKind::TaskFaulted {
                 error: error.clone(),
             });
             error
         };
+        if let Some(replay) = &self.replay
+            && let Some(done) = step.and_then(|step| replay.completed(step))
+        {
+            return self.replayed(id, step, done).map_err(fault);
+        }
+        self.step_event(&node.pointer, step, || EventKind::TaskCreated);
         if let Err(error) = self.step() {
             return Err(fault(error));
         }
@@ -103,20 +129,23 @@ impl<'m> Run<'m> {
             match values::eval_bool(condition, raw.clone(), &vars) {
                 Ok(true) => {}
                 Ok(false) => {
-                    self.task_event(&node.pointer, || EventKind::TaskSkipped);
+                    self.step_event(&node.pointer, step, || EventKind::TaskSkipped);
                     return Ok((raw, Transition::Continue));
                 }
                 Err(error) => return Err(fault(error)),
             }
         }
-        self.task_event(&node.pointer, || EventKind::TaskStarted);
-        let mut guard = RunningGuard::new(self, &node.pointer);
+        self.step_event(&node.pointer, step, || EventKind::TaskStarted);
+        let mut guard = RunningGuard::new(self, &node.pointer, step);
         let result = match &node.timeout {
-            None => self.execute(node, raw, frame, vars, started.as_ref()).await,
+            None => {
+                self.execute(node, raw, frame, vars, started.as_ref(), step)
+                    .await
+            }
             Some(timeout) => match values::duration(&timeout.after, &raw, &vars) {
                 Err(error) => Err(error),
                 Ok(after) => {
-                    let work = self.execute(node, raw, frame, vars, started.as_ref());
+                    let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
                     match tokio::time::timeout(after, work).await {
                         Ok(result) => result,
                         Err(_) => Err(timeout_error("Task", after)),
@@ -127,13 +156,93 @@ impl<'m> Run<'m> {
         RunningGuard::disarm(&mut guard);
         match result {
             Ok(done) => {
-                self.task_event(&node.pointer, || EventKind::TaskCompleted {
+                self.step_event(&node.pointer, step, || EventKind::TaskCompleted {
                     output: done.0.clone(),
+                    next: self.next_of(id, done.1),
+                    replayed: false,
+                    masked: false,
                 });
+                if has_side_effects(&node.body) {
+                    self.durable().await;
+                }
                 Ok(done)
             }
             Err(error) => Err(fault(error)),
         }
+    }
+
+    /// A step the journal holds as completed: its `$context` is restored and its output and
+    /// way on are taken as recorded, without executing anything.
+    fn replayed(
+        &self,
+        id: TaskId,
+        step: Option<&Arc<str>>,
+        done: &Completed,
+    ) -> Result<(Val, Transition), WorkflowError> {
+        let node = self.machine.task(id);
+        self.step()?;
+        let transition = self.transition_of(id, &done.next)?;
+        if self.context() != done.context {
+            // Recorded again, so a replay of this run restores it too.
+            self.step_event(&node.pointer, step, || EventKind::ContextChanged {
+                context: done.context.clone(),
+                masked: false,
+            });
+            self.set_context(done.context.clone());
+        }
+        self.step_event(&node.pointer, step, || EventKind::TaskCompleted {
+            output: done.output.clone(),
+            next: done.next.clone(),
+            replayed: true,
+            masked: false,
+        });
+        Ok((done.output.clone(), transition))
+    }
+
+    /// The recorded form of a transition: a jump names its target.
+    fn next_of(&self, id: TaskId, transition: Transition) -> Next {
+        match transition {
+            Transition::Continue => Next::Continue,
+            Transition::Exit => Next::Exit,
+            Transition::End => Next::End,
+            Transition::Goto(position) => self
+                .parent_block(id)
+                .and_then(|block| self.machine.block(block).tasks.get(position).copied())
+                .map_or(Next::Continue, |target| {
+                    Next::Goto(Arc::clone(&self.machine.task(target).name))
+                }),
+        }
+    }
+
+    /// A recorded way on, resolved in the task's list of the document being run.
+    fn transition_of(&self, id: TaskId, next: &Next) -> Result<Transition, WorkflowError> {
+        Ok(match next {
+            Next::Continue => Transition::Continue,
+            Next::Exit => Transition::Exit,
+            Next::End => Transition::End,
+            Next::Goto(name) => {
+                let tasks = self
+                    .parent_block(id)
+                    .map(|block| self.machine.block(block).tasks.as_slice())
+                    .unwrap_or_default();
+                let position = tasks
+                    .iter()
+                    .position(|&task| self.machine.task(task).name == *name);
+                match position {
+                    Some(position) => Transition::Goto(position),
+                    None => {
+                        return Err(WorkflowError::new(
+                            ErrorKind::Runtime,
+                            "Cannot replay the recorded run",
+                        )
+                        .with_detail(format!(
+                            "the journal says the flow went on to `{name}`, which is not in \
+                             the task's list any more (was the document changed?)"
+                        )));
+                    }
+                }
+            }
+        })
     }
 
     /// The task's data flow around its body, in the spec's order.
@@ -144,6 +253,7 @@ impl<'m> Run<'m> {
         frame: &[Val],
         mut vars: Vec<Val>,
         started: Option<&Val>,
+        step: Option<&Arc<str>>,
     ) -> Result<(Val, Transition), WorkflowError> {
         let flow = &node.flow;
         if let Some(schema) = &flow.input_schema {
@@ -154,9 +264,13 @@ impl<'m> Run<'m> {
             None => raw.clone(),
         };
         vars[INPUT] = input.clone();
-        let (output, transition) = match self.body(node, input, frame, &vars).await? {
+        let (output, transition) = match self.body(node, input, frame, &vars, step).await? {
             Step::End(value) => return Ok((value, Transition::End)),
             Step::Next(value, transition) => (value, transition.unwrap_or(node.then)),
+            Step::Authorized(value, authorization) => {
+                vars[AUTHORIZATION] = authorization;
+                (value, node.then)
+            }
         };
         let has_output_stages = flow.output_as.is_some()
             || flow.output_schema.is_some()
@@ -183,10 +297,32 @@ impl<'m> Run<'m> {
             if let Some(schema) = &flow.export_schema {
                 check_schema(schema, &context, "Exported context")?;
             }
+            self.step_event(&node.pointer, step, || EventKind::ContextChanged {
+                context: context.clone(),
+                masked: false,
+            });
             self.set_context(context);
         } else if let Some(schema) = &flow.export_schema {
             check_schema(schema, &vars[CONTEXT], "Context")?;
         }
         Ok((output, transition))
     }
+}
+
+/// Whether a task's body may act on the outside world (a process, an event, a call): its
+/// completion is made durable before the next task starts. Pure bodies, and containers whose
+/// children are made durable one by one, are not waited for.
+fn has_side_effects(body: &Body) -> bool {
+    !matches!(
+        body,
+        Body::Set(_)
+            | Body::Do(_)
+            | Body::Switch(_)
+            | Body::For(_)
+            | Body::Fork(_)
+            | Body::Try(_)
+            | Body::Raise(_)
+            | Body::Wait(_)
+            | Body::Unsupported(_)
+    )
 }

@@ -84,6 +84,24 @@ pub(crate) fn no_processes() -> Executors {
                 "no process expected in this test",
             ))
         }),
+        http: Arc::new(NoHttp),
+    }
+}
+
+/// An HTTP client that refuses every request (tests that must not make any).
+pub(crate) struct NoHttp;
+
+impl crate::exec::http::HttpClient for NoHttp {
+    fn send(
+        &self,
+        _request: crate::exec::http::HttpRequest,
+    ) -> BoxFuture<'static, Result<crate::exec::http::HttpResponse, WorkflowError>> {
+        Box::pin(async {
+            Err(WorkflowError::new(
+                super::error::ErrorKind::Communication,
+                "no HTTP request expected in this test",
+            ))
+        })
     }
 }
 

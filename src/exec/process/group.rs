@@ -3,14 +3,36 @@
 //!
 //! The engine cancels a task (timeout, Ctrl-C, a `fork` that competes) by dropping the executor's
 //! future, so the clean-up has to start from `Drop`, which cannot wait. It sends SIGTERM at once
-//! and hands the rest (watching the group, SIGKILL, reaping the child) to a tokio task.
+//! and hands the rest (watching the group, SIGKILL, reaping the child) to a tokio task. Groups in
+//! their grace period are also listed, so that a command line about to exit (and with it that
+//! task) can kill them outright: [`kill_terminating`].
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::process::Child;
 
 /// How often the clean-up task checks whether the group is gone.
 const POLL: Duration = Duration::from_millis(20);
+
+/// Groups sent SIGTERM whose clean-up task has not seen them gone yet.
+static TERMINATING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+fn terminating() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    match TERMINATING.lock() {
+        Ok(list) => list,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// SIGKILLs every process group still in its grace period. For a process about to exit: its
+/// runtime, and the clean-up tasks with it, may stop before they get to it, and a child that
+/// ignores SIGTERM would outlive the run.
+pub fn kill_terminating() {
+    for pgid in std::mem::take(&mut *terminating()) {
+        signal_group(pgid, libc::SIGKILL);
+    }
+}
 
 /// A started child, leader of its own process group (`process_group(0)`), whose group is killed
 /// when the guard is dropped while still armed.
@@ -53,6 +75,7 @@ impl Drop for GroupGuard {
             return;
         };
         signal_group(pgid, libc::SIGTERM);
+        terminating().push(pgid);
         let reaper = Reaper {
             child,
             pgid,
@@ -103,6 +126,7 @@ impl Drop for Reaper {
         if !self.done {
             signal_group(self.pgid, libc::SIGKILL);
         }
+        terminating().retain(|&pgid| pgid != self.pgid);
     }
 }
 
@@ -214,6 +238,20 @@ mod tests {
             std::thread::sleep(POLL);
         }
         assert!(!pid_running(pgid));
+    }
+
+    #[tokio::test]
+    async fn groups_in_their_grace_period_can_be_killed_at_once() {
+        let guard = GroupGuard::new(
+            spawn_group("trap '' TERM; sleep 300; echo unreachable"),
+            Duration::from_secs(3600),
+        );
+        let pgid = guard.pgid.unwrap();
+        drop(guard);
+        assert!(terminating().contains(&pgid));
+        kill_terminating();
+        assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
+        assert!(!terminating().contains(&pgid));
     }
 
     #[tokio::test]

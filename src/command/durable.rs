@@ -1,0 +1,126 @@
+//! What `resume` and `retry` share: reading a recorded run back from the journal, and handing
+//! `run` what it needs to make a run of it (the journal, how to record it, its input, the steps
+//! it replays).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::cli::{ExecArgs, RunArgs};
+use crate::journal::{self, Journal, RunRecord, StoredEvent};
+use crate::runtime::{RecordedEvent, Replay};
+
+/// A run made from a recorded one, as `run` takes it.
+pub(crate) struct Durable {
+    /// The journal the recorded run was read from; the new run is recorded there too.
+    pub(crate) journal: Journal,
+    pub(crate) start: DurableStart,
+    pub(crate) input: Value,
+    pub(crate) replay: Arc<Replay>,
+}
+
+/// How the run is recorded.
+pub(crate) enum DurableStart {
+    /// `resume`: more events of the same run, under its id.
+    Continue { run_id: String },
+    /// `retry`: a new run, linked to the one it retries.
+    Retry { parent: String },
+}
+
+/// A recorded run and its events, in order.
+pub(crate) struct Recorded {
+    pub(crate) journal: Journal,
+    pub(crate) record: RunRecord,
+    pub(crate) events: Vec<RecordedEvent>,
+}
+
+/// Reads run `id` (or a unique prefix of it) back from the journal in the state directory.
+pub(crate) fn recorded(exec: &ExecArgs, id: &str) -> Result<Recorded, String> {
+    let dir = journal::state_dir(exec.state.state_dir.as_deref());
+    let journal = Journal::open_existing(&dir).map_err(|error| error.to_string())?;
+    let record = journal.run(id).map_err(|error| error.to_string())?;
+    let events = journal
+        .events(&record.id)
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .map(recorded_event)
+        .collect();
+    Ok(Recorded {
+        journal,
+        record,
+        events,
+    })
+}
+
+fn recorded_event(event: StoredEvent) -> RecordedEvent {
+    RecordedEvent {
+        kind: event.kind,
+        task: event.task.filter(|_| event.task_event),
+        step: event.step.filter(|_| event.task_event),
+        data: event.data,
+    }
+}
+
+/// The `run` options of a run of the document at `file`: the input comes from the record.
+pub(crate) fn run_args(exec: &ExecArgs, file: PathBuf) -> RunArgs {
+    RunArgs {
+        file,
+        input: None,
+        format: exec.format,
+        events: exec.events.clone(),
+        secrets: exec.secrets.clone(),
+        max_steps: exec.max_steps,
+        progress: exec.progress,
+        quiet: exec.quiet,
+        junit: exec.junit.clone(),
+        dry_run: false,
+        max_response_bytes: exec.max_response_bytes,
+        no_journal: false,
+        workflows: exec.workflows.clone(),
+        state: exec.state.clone(),
+    }
+}
+
+/// The recorded document's path.
+pub(crate) fn document_path(record: &RunRecord) -> PathBuf {
+    PathBuf::from(&record.document_path)
+}
+
+/// Reads the document the run recorded, or says why it cannot.
+pub(crate) fn read_document(record: &RunRecord) -> Result<Vec<u8>, String> {
+    std::fs::read(&record.document_path).map_err(|error| {
+        format!(
+            "cannot read the document of run {} at {}: {error}",
+            record.id, record.document_path
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn workflow_events_never_carry_a_step() {
+        let stored = StoredEvent {
+            seq: 1,
+            id: "e".into(),
+            kind: "completed".into(),
+            task_event: false,
+            task: Some("/do/0/a".into()),
+            step: Some("/do/0/a".into()),
+            time: chrono::Utc::now(),
+            data: json!({"output": 1}),
+        };
+        let event = recorded_event(stored.clone());
+        assert_eq!((event.task, event.step), (None, None));
+        let task = recorded_event(StoredEvent {
+            task_event: true,
+            ..stored
+        });
+        assert_eq!(task.step.as_deref(), Some("/do/0/a"));
+        assert_eq!(task.data, json!({"output": 1}));
+    }
+}

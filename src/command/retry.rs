@@ -1,0 +1,89 @@
+//! `workflow retry RUN_ID [--from TASK] [--input …]`: a new run of a recorded run's document
+//! (read again from its recorded path: it may have been fixed), linked to it in the journal,
+//! that reuses the recorded outputs of every step completed before the chosen task started and
+//! runs the rest. Output, exit codes and `--format json` are those of `run`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::durable::{self, Durable, DurableStart, Recorded};
+use crate::cli::{ColorChoice, RetryArgs};
+use crate::compile;
+use crate::exit_code::ExitCode;
+use crate::frontend;
+use crate::runtime::Replay;
+use crate::runtime::retry_point::retry_point;
+
+pub fn run(
+    args: &RetryArgs,
+    color: ColorChoice,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let prepared = durable::recorded(&args.exec, &args.run)
+        .and_then(|recorded| prepare(recorded, args.from.as_deref(), args.input.as_deref()));
+    let (durable, file, note) = match prepared {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            let _ = writeln!(stderr, "error: {message}");
+            return ExitCode::Usage;
+        }
+    };
+    if !args.exec.quiet
+        && let Some(note) = note
+    {
+        let _ = writeln!(stderr, "{note}");
+    }
+    let run_args = durable::run_args(&args.exec, file);
+    super::run::run_as(&run_args, Some(durable), color, stdout, stderr)
+}
+
+/// The new run, its document, and a line telling where it starts. A document that no longer
+/// compiles gets an empty replay: `run` then reports its findings exactly as for any run.
+fn prepare(
+    recorded: Recorded,
+    from: Option<&str>,
+    input: Option<&str>,
+) -> Result<(Durable, PathBuf, Option<String>), String> {
+    let Recorded {
+        journal,
+        record,
+        events,
+    } = recorded;
+    let input = match input {
+        Some(text) => super::run::read_input(Some(text))?,
+        None => record.input.clone(),
+    };
+    let file = durable::document_path(&record);
+    durable::read_document(&record)?;
+    let checked = frontend::check_path(&file);
+    let machine = checked
+        .valid_document()
+        .and_then(|document| compile::compile(document).ok());
+    let (replay, note) = match machine {
+        None => (Replay::default(), None),
+        Some(machine) => {
+            let point =
+                retry_point(&machine, &record.id, &events, from).map_err(|e| e.to_string())?;
+            let count = point.replay.len();
+            let note = format!(
+                "retrying run {} from {}: {} completed step{} reused",
+                record.id,
+                point.step.as_deref().unwrap_or(&point.task),
+                count,
+                if count == 1 { "" } else { "s" }
+            );
+            (point.replay, Some(note))
+        }
+    };
+    let durable = Durable {
+        journal,
+        start: DurableStart::Retry {
+            parent: record.id.clone(),
+        },
+        input,
+        replay: Arc::new(replay),
+    };
+    Ok((durable, file, note))
+}

@@ -1,0 +1,202 @@
+//! What a run shares with the sub-workflows it starts (its family): the step budget, the
+//! secrets, where sub-workflows are found and the ones already loaded, the container engine,
+//! the script sources already loaded, and the sub-workflows running in the background.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
+
+use super::error::{ErrorKind, WorkflowError};
+use super::values::obj;
+use crate::exec::Executors;
+use crate::exec::catalog::Catalog;
+use crate::expr::{Val, from_json};
+
+/// How deep sub-workflows may nest (the top-level run is depth 0).
+pub(crate) const MAX_DEPTH: usize = 16;
+
+pub(crate) struct Family {
+    steps: AtomicU64,
+    max_steps: u64,
+    /// The secrets given to the run: each workflow of the family must find the ones it declares
+    /// here (a sub-workflow's must therefore be declared by the top-level workflow too, since
+    /// only those are loaded and masked).
+    pub(crate) provided: BTreeMap<String, Value>,
+    /// `$secrets`, built once from `provided`, the same for every workflow of the family.
+    pub(crate) secrets: Val,
+    pub(crate) catalog: Catalog,
+    /// The container engine, found on first use.
+    engine: OnceCell<PathBuf>,
+    /// Script sources by resolved location, loaded on first use.
+    scripts: Mutex<HashMap<String, Arc<OnceCell<Arc<str>>>>>,
+    /// Sub-workflows started with `await: false`, joined before the run ends.
+    background: Mutex<Vec<JoinHandle<()>>>,
+    /// OpenAPI documents and remote functions, loaded once per run.
+    pub(crate) resources: super::resources::Resources,
+}
+
+impl Family {
+    pub(crate) fn new(max_steps: u64, provided: BTreeMap<String, Value>, catalog: Catalog) -> Self {
+        let secrets = obj(provided
+            .iter()
+            .map(|(name, value)| (name.as_str(), from_json(value))));
+        Family {
+            steps: AtomicU64::new(0),
+            max_steps,
+            provided,
+            secrets,
+            catalog,
+            engine: OnceCell::new(),
+            scripts: Mutex::new(HashMap::new()),
+            background: Mutex::new(Vec::new()),
+            resources: Default::default(),
+        }
+    }
+
+    /// Counts one task execution, of any workflow of the family, against the budget.
+    pub(crate) fn step(&self) -> Result<(), WorkflowError> {
+        let done = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        if done > self.max_steps {
+            Err(WorkflowError::new(ErrorKind::Runtime, "Step budget exceeded").with_detail(format!(
+                "step budget of {} tasks exceeded (a `then` loop or a `for` that does not end?)",
+                self.max_steps
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The container engine, probed once per run (see `exec::container::find_engine`). A failed
+    /// probe is not remembered: a later task probes again.
+    pub(crate) async fn container_engine(
+        &self,
+        executors: &Executors,
+    ) -> Result<PathBuf, WorkflowError> {
+        self.engine
+            .get_or_try_init(|| {
+                crate::exec::container::find_engine(
+                    executors.processes.as_ref(),
+                    crate::exec::container::configured_engine(),
+                )
+            })
+            .await
+            .cloned()
+    }
+
+    /// A script's code from `location`, loaded by `load` the first time it is asked for.
+    pub(crate) async fn script<F>(
+        &self,
+        location: String,
+        load: impl FnOnce() -> F,
+    ) -> Result<Arc<str>, WorkflowError>
+    where
+        F: Future<Output = Result<Arc<str>, WorkflowError>>,
+    {
+        let cell = {
+            let mut scripts = match self.scripts.lock() {
+                Ok(scripts) => scripts,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            Arc::clone(scripts.entry(location).or_default())
+        };
+        cell.get_or_try_init(load).await.cloned()
+    }
+
+    /// Starts `work` in the background; the run waits for it before it ends.
+    pub(crate) fn spawn_background(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(work);
+        self.lock_background().push(handle);
+    }
+
+    /// Waits for every background sub-workflow, including those started meanwhile.
+    pub(crate) async fn join_background(&self) {
+        loop {
+            let handles = std::mem::take(&mut *self.lock_background());
+            if handles.is_empty() {
+                return;
+            }
+            for handle in handles {
+                // A panicking or aborted child has nothing left to report.
+                let _ = handle.await;
+            }
+        }
+    }
+
+    /// Cancels every background sub-workflow (the run was cancelled).
+    pub(crate) fn abort_background(&self) {
+        for handle in std::mem::take(&mut *self.lock_background()) {
+            handle.abort();
+        }
+    }
+
+    fn lock_background(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        match self.background.lock() {
+            Ok(background) => background,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn family(max_steps: u64) -> Family {
+        Family::new(max_steps, BTreeMap::new(), Catalog::new(Vec::new()))
+    }
+
+    #[test]
+    fn the_budget_counts_every_step() {
+        let family = family(2);
+        assert!(family.step().is_ok() && family.step().is_ok());
+        let error = family.step().err().unwrap_or_else(|| panic!("no error"));
+        assert_eq!(error.title.as_deref(), Some("Step budget exceeded"));
+    }
+
+    #[tokio::test]
+    async fn a_script_is_loaded_once_and_failures_are_not_kept() {
+        let family = family(10);
+        let loads = AtomicUsize::new(0);
+        let failing = family
+            .script("a".into(), || async {
+                loads.fetch_add(1, Ordering::Relaxed);
+                Err(WorkflowError::new(ErrorKind::Communication, "down"))
+            })
+            .await;
+        assert!(failing.is_err());
+        for _ in 0..3 {
+            let code = family
+                .script("a".into(), || async {
+                    loads.fetch_add(1, Ordering::Relaxed);
+                    Ok(Arc::from("print(1)"))
+                })
+                .await;
+            assert_eq!(code.as_deref(), Ok("print(1)"));
+        }
+        assert_eq!(loads.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn background_work_is_joined_even_when_it_starts_more() {
+        let family = Arc::new(family(10));
+        let done = Arc::new(AtomicUsize::new(0));
+        let (inner_family, inner_done) = (Arc::clone(&family), Arc::clone(&done));
+        family.spawn_background(async move {
+            let nested_done = Arc::clone(&inner_done);
+            inner_family.spawn_background(async move {
+                tokio::task::yield_now().await;
+                nested_done.fetch_add(1, Ordering::Relaxed);
+            });
+            inner_done.fetch_add(1, Ordering::Relaxed);
+        });
+        family.join_background().await;
+        assert_eq!(done.load(Ordering::Relaxed), 2);
+    }
+}
