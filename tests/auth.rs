@@ -28,6 +28,11 @@ fn run(servers: &Servers, body: &str, input: Value, env: &[(&str, &str)]) -> (i3
     let path: PathBuf = dir.path().join("auth.yaml");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     let mut command = assert_cmd::Command::new(BINARY);
+    // Journaled under the target directory, not the repository.
+    command.env(
+        "WORKFLOW_STATE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-auth"),
+    );
     command
         .args(["run", "--format", "json", "--input"])
         .arg(input.to_string())

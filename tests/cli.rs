@@ -18,7 +18,7 @@ fn bundled(name: &str) -> PathBuf {
 
 const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
 /// Where the runs of these tests are journaled: under the target directory, not the repository.
-const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-journal");
+const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-cli");
 
 /// Runs `workflow run ARGS` and returns (exit code, stdout, stderr).
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {

@@ -60,6 +60,10 @@ fn run(tasks: &str, input: Value, extra: &[&str]) -> Ran {
     let (_dir, file) = document(tasks);
     let started = Instant::now();
     let output = Command::new(BINARY)
+        .env(
+            "WORKFLOW_STATE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-http"),
+        )
         .arg("run")
         .arg(&file)
         .args(["--input", &input.to_string(), "--format", "json"])
@@ -410,6 +414,10 @@ fn run_sampling_peak(tasks: &str, extra: &[&str]) -> (Ran, Option<u64>) {
     let (_dir, file) = document(tasks);
     let started = Instant::now();
     let mut child = Command::new(BINARY)
+        .env(
+            "WORKFLOW_STATE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-http"),
+        )
         .arg("run")
         .arg(&file)
         .args(["--format", "json", "--progress", "none"])
@@ -685,6 +693,10 @@ fn bad_endpoints_and_methods_are_clear_errors() {
     let bad_method = call("        method: 'get it'\n        endpoint: http://127.0.0.1:9/\n");
     let (_dir, file) = document(&bad_method);
     let ran_code = Command::new(BINARY)
+        .env(
+            "WORKFLOW_STATE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-http"),
+        )
         .arg("run")
         .arg(&file)
         .output()

@@ -191,6 +191,10 @@ fn run_in(dir: &Path, body: &str, input: &str) -> (i32, Value) {
     let file = dir.join("workflow.yaml");
     std::fs::write(&file, header(body)).unwrap_or_else(|e| panic!("{e}"));
     let output = assert_cmd::Command::new(BINARY)
+        .env(
+            "WORKFLOW_STATE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-openapi"),
+        )
         .arg("run")
         .arg(&file)
         .args(["--format", "json", "--input", input])

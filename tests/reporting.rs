@@ -11,7 +11,7 @@ fn fixture() -> PathBuf {
 }
 
 /// Where the runs of these tests are journaled: under the target directory, not the repository.
-const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/reporting-journal");
+const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-reporting");
 
 fn workflow() -> Command {
     let mut command =

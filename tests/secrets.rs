@@ -31,6 +31,11 @@ struct Output {
 /// Runs `workflow run ARGS` with the given secret variables.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = assert_cmd::Command::new(BINARY);
+    // Journaled under the target directory, not the repository.
+    command.env(
+        "WORKFLOW_STATE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-secrets"),
+    );
     command.arg("run").args(args);
     for variable in VARIABLES {
         command.env_remove(variable);

@@ -59,6 +59,13 @@ pub enum JournalError {
     Foreign { path: PathBuf },
 
     #[error(
+        "the journal {} has a layout this workflow does not know (a development build wrote \
+         it?); it was left untouched: move it away or pass another --state-dir",
+        path.display()
+    )]
+    Incompatible { path: PathBuf },
+
+    #[error(
         "the journal {} stayed locked by another process for too long; try again",
         path.display()
     )]

@@ -142,6 +142,22 @@ fn check(connection: &Connection, path: &Path) -> Result<i64, JournalError> {
             known: CURRENT_VERSION,
         });
     }
+    if version == CURRENT_VERSION {
+        // Development builds wrote other layouts under version 1 before it was released.
+        let tables: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+                 AND name IN ('runs', 'tasks', 'event_batches', 'blobs', 'blob_refs')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sqlite)?;
+        if tables != 5 {
+            return Err(JournalError::Incompatible {
+                path: path.to_path_buf(),
+            });
+        }
+    }
     if version == 0 {
         // Unmarked: only an empty database may become a journal.
         let tables: i64 = connection
@@ -212,6 +228,21 @@ mod tests {
             "{error:?}"
         );
         assert_eq!(version(&connection), CURRENT_VERSION + 1);
+    }
+
+    #[test]
+    fn a_layout_this_build_does_not_know_is_refused() {
+        let mut connection = memory();
+        connection
+            .execute_batch("CREATE TABLE runs (id TEXT); CREATE TABLE events (run_id TEXT);")
+            .and_then(|()| connection.pragma_update(None, "user_version", CURRENT_VERSION))
+            .and_then(|()| connection.pragma_update(None, "application_id", APPLICATION_ID))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let error = migrate(&mut connection, Path::new("j.db")).err();
+        assert!(
+            matches!(error, Some(JournalError::Incompatible { .. })),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -60,6 +60,11 @@ impl Run {
     /// `workflow run FILE --format json --progress none` plus `args`.
     pub fn new(file: &Path, args: &[&str]) -> Self {
         let mut command = assert_cmd::Command::new(BINARY);
+        // Journaled under the target directory, not the repository.
+        command.env(
+            "WORKFLOW_STATE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-procs"),
+        );
         command
             .arg("run")
             .arg(file)
