@@ -84,10 +84,11 @@ pub struct RetryArgs {
     pub exec: ExecArgs,
 }
 
-/// The options of `run` that `resume` and `retry` take too (see `run --help`).
-#[derive(Debug, Args)]
+/// The options of `run` that `resume` and `retry` take too: how a run executes and reports.
+#[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
-    /// `human` or `json`, as for `run`.
+    /// `human`: the output as pretty JSON on stdout, errors on stderr. `json`: exactly one JSON
+    /// object on stdout with `id`, `status` and `output` or `error`.
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
 
@@ -95,27 +96,38 @@ pub struct ExecArgs {
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
 
-    /// Read secret values from FILE (repeatable), as for `run`: secrets are never recorded.
+    /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
+    /// `NAME=value` lines (chosen by the extension `.json`, `.yaml`/`.yml` or `.env`, else by
+    /// the content). Repeatable: later files win, and `WORKFLOW_SECRET_<NAME>` environment
+    /// variables win over files. Secret values are masked as `***` in everything shown.
     #[arg(long = "secrets", value_name = "FILE")]
     pub secrets: Vec<PathBuf>,
 
-    /// Task executions allowed before the run faults (replayed ones count).
+    /// Task executions allowed before the run faults (guards against endless loops).
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_steps: u64,
 
-    /// What stderr shows while the workflow runs, as for `run`.
+    /// What stderr shows while the workflow runs: `tty` a live tree of the tasks, `plain` one
+    /// timestamped line per task start/end/retry/fault/skip (CI logs), `none` nothing; `auto`
+    /// picks `tty` on a terminal and `plain` otherwise.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
 
-    /// Print only the result (stdout) and errors.
+    /// Print only the result (stdout) and errors: no progress, no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Write a JUnit XML report to PATH.
+    /// Write a JUnit XML report to PATH: one test case per task execution, for CI test reporters.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
 
-    /// Largest HTTP response body a call may receive, in bytes.
+    /// Also look for sub-workflows (`run: workflow`) in DIR, after the document's own directory
+    /// and before `./workflows`. Repeatable; searched in the order given.
+    #[arg(long = "workflows", value_name = "DIR")]
+    pub workflows: Vec<PathBuf>,
+
+    /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
+    /// with a `communication` error (it is never cut).
     #[arg(
         long,
         value_name = "BYTES",
@@ -123,11 +135,6 @@ pub struct ExecArgs {
         default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
     )]
     pub max_response_bytes: u64,
-
-    /// Also look for sub-workflows (`run: workflow`) in DIR, after the document's own directory
-    /// and before `./workflows`. Repeatable; searched in the order given.
-    #[arg(long = "workflows", value_name = "DIR")]
-    pub workflows: Vec<PathBuf>,
 
     #[command(flatten)]
     pub state: StateArgs,
@@ -214,44 +221,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "JSON|@PATH|-")]
     pub input: Option<String>,
 
-    /// `human`: the output as pretty JSON on stdout, errors on stderr. `json`: exactly one JSON
-    /// object on stdout with `id`, `status` and `output` or `error`.
-    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
-    pub format: RunFormat,
-
-    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line.
-    #[arg(long, value_name = "PATH")]
-    pub events: Option<PathBuf>,
-
-    /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
-    /// `NAME=value` lines (chosen by the extension `.json`, `.yaml`/`.yml` or `.env`, else by
-    /// the content). Repeatable: later files win, and `WORKFLOW_SECRET_<NAME>` environment
-    /// variables win over files. Secret values are masked as `***` in everything shown.
-    #[arg(long = "secrets", value_name = "FILE")]
-    pub secrets: Vec<PathBuf>,
-
-    /// Task executions allowed before the run faults (guards against endless loops).
-    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
-    pub max_steps: u64,
-
-    /// What stderr shows while the workflow runs: `tty` a live tree of the tasks, `plain` one
-    /// timestamped line per task start/end/retry/fault/skip (CI logs), `none` nothing; `auto`
-    /// picks `tty` on a terminal and `plain` otherwise.
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
-    pub progress: ProgressMode,
-
-    /// Print only the result (stdout) and errors: no progress, no summary.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-
-    /// Write a JUnit XML report to PATH: one test case per task execution, for CI test reporters.
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-
-    /// Also look for sub-workflows (`run: workflow`) in DIR, after the document's own directory
-    /// and before `./workflows`. Repeatable; searched in the order given.
-    #[arg(long = "workflows", value_name = "DIR")]
-    pub workflows: Vec<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 
     /// Check and compile the document, check the input against its schema, then print the plan
     /// (the tasks in the order they would run, with what is known statically) and stop: nothing
@@ -259,22 +230,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
-    /// with a `communication` error (it is never cut).
-    #[arg(
-        long,
-        value_name = "BYTES",
-        env = "WORKFLOW_MAX_RESPONSE_BYTES",
-        default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
-    )]
-    pub max_response_bytes: u64,
-
     /// Do not record the run in the journal (it cannot be resumed, retried or inspected).
     #[arg(long)]
     pub no_journal: bool,
-
-    #[command(flatten)]
-    pub state: StateArgs,
 }
 
 #[derive(Debug, Args)]

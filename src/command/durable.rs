@@ -67,18 +67,9 @@ pub(crate) fn run_args(exec: &ExecArgs, file: PathBuf) -> RunArgs {
     RunArgs {
         file,
         input: None,
-        format: exec.format,
-        events: exec.events.clone(),
-        secrets: exec.secrets.clone(),
-        max_steps: exec.max_steps,
-        progress: exec.progress,
-        quiet: exec.quiet,
-        junit: exec.junit.clone(),
+        exec: exec.clone(),
         dry_run: false,
-        max_response_bytes: exec.max_response_bytes,
         no_journal: false,
-        workflows: exec.workflows.clone(),
-        state: exec.state.clone(),
     }
 }
 

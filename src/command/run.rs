@@ -43,7 +43,7 @@ pub(crate) fn run_as(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
-    if let Some(missing) = args.workflows.iter().find(|dir| !dir.is_dir()) {
+    if let Some(missing) = args.exec.workflows.iter().find(|dir| !dir.is_dir()) {
         let _ = writeln!(
             stderr,
             "error: --workflows {}: not a directory",
@@ -120,7 +120,7 @@ pub(crate) fn run_as(
         .as_ref()
         .zip(checked.spans.as_ref())
         .map(|(source, spans)| DocumentLocation { source, spans });
-    let secrets = match crate::secrets::load(machine.secret_names(), &args.secrets) {
+    let secrets = match crate::secrets::load(machine.secret_names(), &args.exec.secrets) {
         Ok(secrets) => secrets,
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");
@@ -136,7 +136,7 @@ pub(crate) fn run_as(
             input: args.input.is_some().then_some(&input),
             missing_secrets: crate::secrets::require_declared(machine.secret_names(), &secrets)
                 .err(),
-            format: args.format,
+            format: args.exec.format,
             style,
             location,
         };
@@ -152,7 +152,7 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     };
-    let file_sink = match &args.events {
+    let file_sink = match &args.exec.events {
         None => None,
         Some(path) => match JsonLinesSink::create(path) {
             Ok(sink) => Some(Arc::new(sink)),
@@ -174,12 +174,12 @@ pub(crate) fn run_as(
         }
     };
     let settings = ReportSettings::choose(
-        args.progress,
-        args.quiet,
-        args.format == RunFormat::Human,
+        args.exec.progress,
+        args.exec.quiet,
+        args.exec.format == RunFormat::Human,
         std::io::stderr().is_terminal(),
         style,
-        args.junit.clone(),
+        args.exec.junit.clone(),
     );
     let reporters = RunReporters::start(settings, Some(Arc::new(Outline::from_document(document))));
     let mut sinks = reporters.sinks();
@@ -197,18 +197,18 @@ pub(crate) fn run_as(
     };
     let events = RedactingSink::wrap(events, &redactor);
     let options = RunOptions {
-        max_steps: args.max_steps,
+        max_steps: args.exec.max_steps,
         secrets,
         run_id: recorder
             .as_ref()
             .map(|recorder| recorder.run_id().to_string()),
         document: Some(args.file.clone()),
-        workflow_dirs: args.workflows.clone(),
+        workflow_dirs: args.exec.workflows.clone(),
         replay,
         ..RunOptions::default()
     };
     let executors = Executors::system_with(crate::exec::http::HttpSettings {
-        max_response_bytes: args.max_response_bytes,
+        max_response_bytes: args.exec.max_response_bytes,
         ..Default::default()
     });
     let mut result = engine.run(machine, input, options, executors, events);
@@ -234,7 +234,7 @@ pub(crate) fn run_as(
     // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
     let _ = redactor.write_masked(stderr, |stderr| reporters.finish(fault, location, stderr));
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
-    match args.format {
+    match args.exec.format {
         RunFormat::Json => {
             let _ = redactor.write_masked(stdout, |stdout| {
                 writeln!(stdout, "{}", result_json(&result))
@@ -243,7 +243,7 @@ pub(crate) fn run_as(
         RunFormat::Human => {
             let _ = redactor.write_masked(stdout, |stdout| {
                 redactor.write_masked(stderr, |stderr| {
-                    print_human(&result, args.quiet, stdout, stderr)
+                    print_human(&result, args.exec.quiet, stdout, stderr)
                 })
             });
         }

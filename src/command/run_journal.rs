@@ -25,7 +25,7 @@ pub(crate) fn open_for(args: &RunArgs, durable: Option<Durable>) -> Result<Opene
     if args.no_journal {
         return Ok(Opened(None, None));
     }
-    let dir = journal::state_dir(args.state.state_dir.as_deref());
+    let dir = journal::state_dir(args.exec.state.state_dir.as_deref());
     Journal::open(&dir)
         .map(|journal| Opened(Some(journal), None))
         .map_err(|error| error.to_string())
