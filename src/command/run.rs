@@ -298,7 +298,20 @@ impl Engine {
         options.cancel = self.cancel.clone();
         let run = crate::runtime::run(machine, input, options, executors, events);
         match &self.runtime {
-            Some(runtime) => runtime.block_on(run),
+            // On a worker rather than this thread: workers also drive the I/O and timers, so a
+            // process exiting or a pipe closing wakes the run where it is, with no hand-over
+            // between threads (measured: a third fewer context switches per `run: shell` task).
+            Some(runtime) => runtime.block_on(async {
+                match runtime.spawn(run).await {
+                    Ok(result) => result,
+                    Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                    // Only a runtime shutting down cancels the task, and that needs `self`.
+                    Err(_) => RunResult {
+                        id: String::new(),
+                        outcome: Outcome::Cancelled,
+                    },
+                }
+            }),
             // Never: the runtime is only taken on drop.
             None => RunResult {
                 id: String::new(),

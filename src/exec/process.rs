@@ -3,6 +3,7 @@
 
 mod capture;
 mod group;
+mod lookup;
 mod stdin;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use crate::runtime::error::{ErrorKind, WorkflowError};
 use capture::read_capped;
 use group::GroupGuard;
 pub use group::kill_terminating;
+use lookup::ProgramPaths;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first
 /// argument as it is for a script file (the DSL examples destructure `[_, __, arg]`).
@@ -37,6 +39,8 @@ pub struct SystemProcesses {
     pub kill_grace: Duration,
     /// Where processes start; `None` is the current directory.
     pub working_directory: Option<PathBuf>,
+    /// Programs found on `PATH` so far, so each is searched for once.
+    paths: ProgramPaths,
 }
 
 impl Default for SystemProcesses {
@@ -48,6 +52,7 @@ impl Default for SystemProcesses {
             node: PathBuf::from("node"),
             kill_grace: Duration::from_secs(2),
             working_directory: None,
+            paths: ProgramPaths::default(),
         }
     }
 }
@@ -121,8 +126,16 @@ impl SystemProcesses {
         request: &ProcessRequest,
         invocation: &Invocation,
     ) -> Result<Command, WorkflowError> {
-        let mut command = Command::new(&invocation.program);
+        let task_path = request
+            .environment
+            .iter()
+            .rev()
+            .find(|(name, _)| name == "PATH")
+            .map(|(_, value)| std::ffi::OsStr::new(value.as_str()));
+        let mut command = Command::new(self.paths.resolve(&invocation.program, task_path));
+        // The name as written stays argv[0]: multi-call binaries and messages go by it.
         command
+            .arg0(&invocation.program)
             .args(&invocation.args)
             .envs(
                 request

@@ -3,7 +3,7 @@
 //! the method rules of RFC 9110 apply; credentials are applied up front or on a `401`
 //! challenge; response bodies are read under a byte cap.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -52,30 +52,22 @@ pub struct ReqwestHttp {
 }
 
 struct Inner {
-    /// Building fails only when the TLS back end cannot start; every call then says why.
-    client: Result<reqwest::Client, String>,
-    authenticator: Authenticator,
+    /// The client and its authenticator, started by the first call: loading the system's root
+    /// certificates takes milliseconds that a workflow without HTTP calls should not pay.
+    connection: OnceLock<Result<Connection, String>>,
     settings: HttpSettings,
+}
+
+struct Connection {
+    client: reqwest::Client,
+    authenticator: Authenticator,
 }
 
 impl ReqwestHttp {
     pub fn new(settings: HttpSettings) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("workflow/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| super::failure::root_causes(&e));
-        // Token requests share the pool and the connect timeout of the calls.
-        let authenticator = match &client {
-            Ok(client) => Authenticator::new(client.clone()),
-            Err(_) => Authenticator::default(),
-        };
         ReqwestHttp {
             inner: Arc::new(Inner {
-                client,
-                authenticator,
+                connection: OnceLock::new(),
                 settings,
             }),
         }
@@ -113,14 +105,35 @@ struct Outgoing {
 }
 
 impl Inner {
-    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, WorkflowError> {
-        let client = self.client.as_ref().map_err(|why| {
+    /// Builds the client on first use. Building fails only when the TLS back end cannot start;
+    /// every call then says why.
+    fn connection(&self) -> Result<&Connection, WorkflowError> {
+        let connection = self.connection.get_or_init(|| {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(self.settings.connect_timeout)
+                .user_agent(concat!("workflow/", env!("CARGO_PKG_VERSION")))
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| super::failure::root_causes(&e))?;
+            // Token requests share the pool and the connect timeout of the calls.
+            Ok(Connection {
+                authenticator: Authenticator::new(client.clone()),
+                client,
+            })
+        });
+        connection.as_ref().map_err(|why| {
             WorkflowError::new(ErrorKind::Configuration, "HTTP client unavailable")
                 .with_detail(format!("the HTTP client could not start: {why}"))
-        })?;
+        })
+    }
+
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, WorkflowError> {
+        let connection = self.connection()?;
+        let client = &connection.client;
         let mut out = prepare(&request)?;
         if let Some(credentials) = &out.credentials {
-            out.authorization = self.authenticator.authorize(credentials).await?;
+            out.authorization = connection.authenticator.authorize(credentials).await?;
         }
         let mut hops = 0;
         let mut challenged = false;
@@ -195,7 +208,7 @@ impl Inner {
             Some(query) => format!("{}?{query}", out.url.path()),
             None => out.url.path().to_owned(),
         };
-        match self.authenticator.answer_challenge(
+        match self.connection()?.authenticator.answer_challenge(
             credentials,
             challenge,
             out.method.as_str(),
