@@ -34,6 +34,19 @@ impl Checked {
     }
 }
 
+/// Starts the one-off work of checking (compiling the schema validator, parsing the builtin jq
+/// library) on two threads, so that it overlaps whatever the caller does before its first check.
+/// Checking waits for it where it needs it. The validator is most of a short run's start-up (3
+/// to 5 ms of about 9); a thread that cannot start only means the first check builds it itself.
+pub fn prepare_in_background() {
+    let _ = std::thread::Builder::new()
+        .name("schema".into())
+        .spawn(schema::prepare);
+    let _ = std::thread::Builder::new()
+        .name("jq".into())
+        .spawn(crate::expr::prepare);
+}
+
 /// Reads and checks the file at `path`.
 pub fn check_path(path: &Path) -> Checked {
     match Source::read(path) {

@@ -51,6 +51,16 @@ where
             };
         }
     };
+    if matches!(
+        cli.command,
+        Command::Validate(_)
+            | Command::Run(_)
+            | Command::Graph(_)
+            | Command::Resume(_)
+            | Command::Retry(_)
+    ) {
+        frontend::prepare_in_background();
+    }
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     match &cli.command {

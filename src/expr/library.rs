@@ -34,6 +34,11 @@ pub(crate) fn all_natives() -> impl Iterator<Item = jaq_core::native::Fun<Data>>
         .chain(jaq_std::funs())
 }
 
+/// Builds the library now, if no one has yet (it is otherwise built by the first compile).
+pub fn prepare() {
+    library();
+}
+
 pub(crate) fn library() -> &'static Library {
     static LIBRARY: OnceLock<Library> = OnceLock::new();
     LIBRARY.get_or_init(build)

@@ -33,5 +33,6 @@ mod value;
 pub use compile::{EvalError, Expr};
 pub use diagnose::CompileError;
 pub use jaq_json::Val;
+pub use library::prepare;
 pub use template::{ExprMode, Template, strip_expression};
 pub use value::{from_json, to_json};

@@ -16,4 +16,4 @@ mod mutation_tests;
 mod test_yaml;
 
 pub use check::check;
-pub use validator::SCHEMA_TEXT;
+pub use validator::{SCHEMA_TEXT, prepare};

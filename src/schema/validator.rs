@@ -20,6 +20,11 @@ pub(crate) static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> =
         Err(e) => Err(e.clone()),
     });
 
+/// Compiles the validator now, if no one has yet: for a thread to do while others get on.
+pub fn prepare() {
+    LazyLock::force(&VALIDATOR);
+}
+
 /// Compiles a schema with the options every schema in this crate uses. Formats are asserted,
 /// as the upstream spec's own CI does (ajv with ajv-formats), so `date-time`, `uri` and
 /// `json-pointer` mistakes are caught before run time.
