@@ -1,9 +1,13 @@
 //! The hand-off between the engine and a run's writer thread: a double buffer. The engine
 //! appends to a vector under a lock; the writer swaps the whole vector out at once. Unlike a
-//! channel, neither side wakes the other per event: the writer, once events arrive, lingers a
-//! moment for more ([`LINGER`]) unless a full batch is waiting ([`WAKE_AT`]), the end came or
-//! someone waits for durability ([`Queue::urge`]); the engine waits only when the writer is a
-//! whole buffer behind (which bounds the memory a fast loop can fill).
+//! channel, neither side wakes the other per event: the writer looks at the queue every
+//! [`COLLECT`] and is woken early only for a full batch ([`WAKE_AT`]), the end, or someone who
+//! waits for durability ([`Queue::urge`]); the engine waits only when the writer is a whole
+//! buffer behind (which bounds the memory a fast loop can fill).
+//!
+//! Why not wake the writer for the first event: a task with side effects makes the engine store
+//! its own events (`Recorder::flushed`), so waking the writer for them only to find them gone
+//! was two thread wake-ups per task for nothing.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -12,11 +16,12 @@ use crate::runtime::event::LifecycleEvent;
 
 /// Events waiting for the writer at most; past this the engine waits for the writer.
 pub(crate) const MAX_QUEUED: usize = 16 * 1024;
-/// Queued events that wake a lingering writer at once.
+/// Queued events that wake the writer at once.
 pub(crate) const WAKE_AT: usize = 1024;
-/// How long the writer waits for more events before storing the few it has. Events nobody
-/// waits for are durable this much later at most; `flushed()` does not wait for it.
-pub(crate) const LINGER: Duration = Duration::from_millis(2);
+/// How often the writer looks for events nobody asked to be stored. They are durable this much
+/// later at most (what `workflow runs` shows of a live run lags as much); `flushed()` does not
+/// wait for it.
+pub(crate) const COLLECT: Duration = Duration::from_millis(20);
 
 #[derive(Default)]
 pub(crate) struct Queue {
@@ -47,18 +52,8 @@ struct State {
 enum Writer {
     #[default]
     Busy,
-    /// Asleep on an empty queue: the next event wakes it.
-    Idle,
-    /// Waiting a moment for more events: a full batch wakes it.
-    Lingering,
-}
-
-/// What the writer gets from [`Queue::take`].
-pub(crate) enum Taken {
-    /// The events queued so far, oldest first.
-    Events(Vec<LifecycleEvent>),
-    /// Closed (or abandoned) and empty: the writer is done.
-    Closed,
+    /// Asleep until its next look at the queue: a full batch wakes it.
+    Waiting,
 }
 
 impl Queue {
@@ -86,11 +81,7 @@ impl Queue {
         }
         state.events.push(event);
         state.accepted += 1;
-        let wake = match state.writer {
-            Writer::Idle => true,
-            Writer::Lingering => state.events.len() >= WAKE_AT,
-            Writer::Busy => false,
-        };
+        let wake = state.writer == Writer::Waiting && state.events.len() >= WAKE_AT;
         drop(state);
         if wake {
             self.filled.notify_one();
@@ -103,38 +94,37 @@ impl Queue {
         self.lock().accepted
     }
 
-    /// Everything queued, swapped for `spare` (an empty vector to fill next). Waits while the
-    /// queue is empty and open, and lingers while only a few events wait.
-    pub fn take(&self, spare: Vec<LifecycleEvent>) -> Taken {
+    /// Waits until there is something to store: true once events are queued and due (a full
+    /// batch, the end, someone urging, or [`COLLECT`] passed), false once the queue is closed
+    /// and empty or abandoned. Taking them is [`Queue::take_now`]'s job, so that whoever stores
+    /// can take under the lock that orders the stores.
+    pub fn wait(&self) -> bool {
         let mut state = self.lock();
         loop {
             if state.abandoned || (state.closed && state.events.is_empty()) {
-                return Taken::Closed;
+                return false;
             }
             let queued = state.events.len();
             if queued > 0 && (state.closed || state.urgent || queued >= WAKE_AT) {
-                break;
+                return true;
             }
-            if queued == 0 {
-                state.writer = Writer::Idle;
-                state = self
-                    .filled
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            } else {
-                state.writer = Writer::Lingering;
-                let (next, waited) = self
-                    .filled
-                    .wait_timeout(state, LINGER)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                state = next;
-                if waited.timed_out() && !state.events.is_empty() {
-                    state.writer = Writer::Busy;
-                    break;
-                }
-            }
+            state.writer = Writer::Waiting;
+            let (next, waited) = self
+                .filled
+                .wait_timeout(state, COLLECT)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = next;
             state.writer = Writer::Busy;
+            if waited.timed_out() && !state.events.is_empty() {
+                return true;
+            }
         }
+    }
+
+    /// Everything queued now (perhaps nothing), swapped for `spare` (an empty vector to fill
+    /// next). Never waits.
+    pub fn take_now(&self, spare: Vec<LifecycleEvent>) -> Vec<LifecycleEvent> {
+        let mut state = self.lock();
         state.urgent = false;
         let events = std::mem::replace(&mut state.events, spare);
         let wake = state.engine_waiting > 0;
@@ -142,7 +132,7 @@ impl Queue {
         if wake {
             self.drained.notify_all();
         }
-        Taken::Events(events)
+        events
     }
 
     /// Asks the writer to store what is queued now rather than linger.
@@ -198,17 +188,14 @@ mod tests {
             std::thread::spawn(move || {
                 let mut total = 0;
                 let mut spare = Vec::new();
-                loop {
-                    match queue.take(spare) {
-                        Taken::Events(mut events) => {
-                            assert!(events.len() <= MAX_QUEUED);
-                            total += events.len();
-                            events.clear();
-                            spare = events;
-                        }
-                        Taken::Closed => return total,
-                    }
+                while queue.wait() {
+                    let mut events = queue.take_now(spare);
+                    assert!(events.len() <= MAX_QUEUED);
+                    total += events.len();
+                    events.clear();
+                    spare = events;
                 }
+                total
             })
         };
         let pushed = 3 * MAX_QUEUED + 5;
@@ -230,6 +217,6 @@ mod tests {
         queue.abandon();
         // Would wait forever on a full queue if the abandonment were not seen.
         assert!(!queue.push(event()));
-        assert!(matches!(queue.take(Vec::new()), Taken::Closed));
+        assert!(!queue.wait());
     }
 }

@@ -1,6 +1,6 @@
 //! Recording a run: `Journal::begin_run` / `continue_run` write the run's row and start its
 //! writer thread; the `Recorder` they return is the event sink the engine publishes to. The
-//! engine's side of `emit` only moves the event into a bounded queue.
+//! engine's side of `emit` only moves the event into a bounded queue; `flushed()` may store it.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -17,7 +17,7 @@ use super::query::{Relation, RunStatus};
 use super::queue::Queue;
 use super::row::is_journaled;
 use super::stamp;
-use super::writer::Writer;
+use super::writer::{self, Writer};
 use crate::runtime::event::{EventSink, LifecycleEvent};
 
 /// What the journal records about a run as it starts.
@@ -49,7 +49,8 @@ struct Shared {
     queue: Arc<Queue>,
     /// Events the writer has committed.
     committed: watch::Receiver<u64>,
-    writer: Mutex<Option<JoinHandle<Result<(), JournalError>>>>,
+    writer: Arc<Mutex<Writer>>,
+    thread: Mutex<Option<JoinHandle<Result<(), JournalError>>>>,
 }
 
 impl Drop for Shared {
@@ -140,12 +141,17 @@ impl Journal {
             next_seq,
             text: String::new(),
             committed: committed_tx,
+            stored: 0,
+            spare: Vec::new(),
+            failure: None,
         };
+        let writer = Arc::new(Mutex::new(writer));
         let thread = {
             let queue = queue.clone();
+            let writer = writer.clone();
             std::thread::Builder::new()
                 .name("journal-writer".into())
-                .spawn(move || writer.run(&queue))
+                .spawn(move || writer::run(&writer, &queue))
                 .map_err(|error| JournalError::Writer(error.to_string()))?
         };
         Ok(Recorder {
@@ -153,7 +159,8 @@ impl Journal {
                 run_id,
                 queue,
                 committed,
-                writer: Mutex::new(Some(thread)),
+                writer,
+                thread: Mutex::new(Some(thread)),
             }),
         })
     }
@@ -172,10 +179,10 @@ impl Recorder {
         self.shared.queue.close();
         let thread = self
             .shared
-            .writer
+            .thread
             .lock()
             .ok()
-            .and_then(|mut writer| writer.take());
+            .and_then(|mut thread| thread.take());
         match thread {
             Some(thread) => thread
                 .join()
@@ -197,10 +204,21 @@ impl EventSink for Recorder {
 
     /// Resolves when every event emitted before the call is committed; `None` when they
     /// already are. A writer that failed releases its waiters (`finish` reports the failure).
+    ///
+    /// When the writer thread is not storing, the caller stores the queue itself, here:
+    /// handing the events over and waiting for the thread's answer costs two thread wake-ups,
+    /// about as much as the commit (measured: 0.17 ms against 0.06 ms a task, for 200
+    /// `run: shell` tasks). That blocks the caller's thread for one commit of the few events
+    /// of a task or so; a writer thread busy with a large batch is waited for asynchronously.
     fn flushed(&self) -> Option<BoxFuture<'static, ()>> {
         let target = self.shared.queue.accepted();
         let mut committed = self.shared.committed.clone();
         if *committed.borrow() >= target {
+            return None;
+        }
+        if let Ok(mut writer) = self.shared.writer.try_lock() {
+            // Stored, or the writer failed and waiting would be in vain: either way, done.
+            writer.store_queued(&self.shared.queue);
             return None;
         }
         self.shared.queue.urge();
@@ -373,6 +391,61 @@ pub(crate) mod tests {
             matches!(error, Some(JournalError::Duplicate { .. })),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn callers_storing_for_themselves_keep_the_order_of_the_queue() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let recorder = journal
+            .begin_run(start("run-4"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        const THREADS: usize = 4;
+        const EACH: usize = 300;
+        // Engine threads and the writer thread store concurrently: flushes come every few
+        // events, and a full batch never builds up, so most stores are the callers' own.
+        let callers: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let recorder = recorder.clone();
+                std::thread::spawn(move || {
+                    let run = identity("run-4");
+                    let pointer: Arc<str> = format!("/do/{thread}/a").into();
+                    for i in 0..EACH {
+                        let output = from_json(&json!({"i": i}));
+                        recorder.emit(LifecycleEvent::new(
+                            run.clone(),
+                            Some(pointer.clone()),
+                            EventKind::completed(output),
+                        ));
+                        if i % 7 == 0
+                            && let Some(wait) = recorder.flushed()
+                        {
+                            futures::executor::block_on(wait);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller
+                .join()
+                .unwrap_or_else(|_| panic!("a caller panicked"));
+        }
+        recorder.finish().unwrap_or_else(|e| panic!("{e}"));
+        let events = journal.events("run-4").unwrap_or_else(|e| panic!("{e}"));
+        let seqs: Vec<u64> = events.iter().map(|event| event.seq).collect();
+        let expected: Vec<u64> = (1..=(THREADS * EACH) as u64).collect();
+        assert_eq!(seqs, expected, "every event once, numbered in order");
+        for thread in 0..THREADS {
+            let pointer = format!("/do/{thread}/a");
+            let order: Vec<i64> = events
+                .iter()
+                .filter(|event| event.task.as_deref() == Some(pointer.as_str()))
+                .filter_map(|event| event.data["output"]["i"].as_i64())
+                .collect();
+            let emitted: Vec<i64> = (0..EACH as i64).collect();
+            assert_eq!(order, emitted, "{pointer}: stored in the order emitted");
+        }
     }
 
     #[test]

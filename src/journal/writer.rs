@@ -1,26 +1,30 @@
-//! The writer thread of one recorded run: it takes the events the engine queued, turns them into
-//! rows and stores whatever has arrived in one transaction (one `event_batches` row), then tells
+//! The writer of one recorded run: it takes the events the engine queued, turns them into rows
+//! and stores whatever has arrived in one transaction (one `event_batches` row), then tells
 //! waiters how far the journal is durable. One commit per batch, not per event, is what keeps a
-//! 100,000-iteration loop fast; committing as soon as the queue runs dry is what keeps
-//! `flushed()` prompt.
+//! 100,000-iteration loop fast.
+//!
+//! It is shared: its thread stores what the engine queues, and the engine stores the queue itself
+//! when it needs durability now and the thread is not busy (see `Recorder::flushed`). Whoever
+//! stores takes the events while holding the writer, so batches are stored in queue order.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::watch;
 
 use super::batch;
 use super::error::JournalError;
-use super::queue::{Queue, Taken};
+use super::queue::Queue;
 use super::row::{self, EventRow};
+use crate::runtime::event::LifecycleEvent;
 
 /// Rows per transaction at most, so a writer that fell behind still commits regularly and
 /// never holds the database lock for long.
 pub(crate) const MAX_BATCH: usize = 4096;
 
-/// Everything the writer thread owns.
+/// Everything the writer owns.
 pub(crate) struct Writer {
     pub connection: Connection,
     pub path: PathBuf,
@@ -34,44 +38,61 @@ pub(crate) struct Writer {
     pub next_seq: i64,
     /// The text of the batch being written (kept to reuse its memory).
     pub text: String,
-    /// Events stored so far (by this writer), for `flushed()`.
+    /// Events stored so far, published for `flushed()`.
     pub committed: watch::Sender<u64>,
+    pub stored: u64,
+    /// An empty vector for the queue to fill next (kept to reuse its memory).
+    pub spare: Vec<LifecycleEvent>,
+    /// The first failure: nothing is stored after it, and the queue drops whatever comes.
+    pub failure: Option<JournalError>,
+}
+
+/// The writer thread's loop: stores events as they become due until the queue closes, and
+/// returns the first failure (its own, or the engine's when it stored).
+pub(crate) fn run(writer: &Mutex<Writer>, queue: &Queue) -> Result<(), JournalError> {
+    while queue.wait() {
+        lock(writer).store_queued(queue);
+    }
+    match lock(writer).failure.take() {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
+}
+
+/// The writer. A panic while it was held leaves nothing half-done that matters (a transaction
+/// not committed is rolled back), so a poisoned lock is used as it is.
+pub(crate) fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+    writer
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Writer {
-    /// Stores events until the queue closes; returns the first failure, after which it stops
-    /// and the queue drops whatever comes.
-    pub fn run(mut self, queue: &Queue) -> Result<(), JournalError> {
-        let result = self.store_all(queue);
-        if result.is_err() {
-            queue.abandon();
+    /// Stores everything queued now, [`MAX_BATCH`] events per transaction. After a failure the
+    /// queue is abandoned and nothing more is stored.
+    pub fn store_queued(&mut self, queue: &Queue) {
+        if self.failure.is_some() {
+            return;
         }
-        result
-    }
-
-    fn store_all(&mut self, queue: &Queue) -> Result<(), JournalError> {
-        let mut spare = Vec::new();
-        let mut rows: Vec<EventRow> = Vec::with_capacity(MAX_BATCH);
-        let mut stored = 0u64;
+        let mut events = queue.take_now(std::mem::take(&mut self.spare));
+        let mut rows: Vec<EventRow> = Vec::with_capacity(events.len().min(MAX_BATCH));
+        let mut pending = events.drain(..);
         loop {
-            let mut events = match queue.take(spare) {
-                Taken::Events(events) => events,
-                Taken::Closed => return Ok(()),
-            };
-            let mut pending = events.drain(..);
-            loop {
-                rows.clear();
-                rows.extend(pending.by_ref().take(MAX_BATCH).map(row::row));
-                if rows.is_empty() {
-                    break;
-                }
-                self.store(&rows)?;
-                stored += rows.len() as u64;
-                self.committed.send_replace(stored);
+            rows.clear();
+            rows.extend(pending.by_ref().take(MAX_BATCH).map(row::row));
+            if rows.is_empty() {
+                break;
             }
-            drop(pending);
-            spare = events;
+            if let Err(failure) = self.store(&rows) {
+                self.failure = Some(failure);
+                queue.abandon();
+                break;
+            }
+            self.stored += rows.len() as u64;
+            self.committed.send_replace(self.stored);
         }
+        drop(pending);
+        self.spare = events;
     }
 
     /// One transaction for the whole batch; the run's row is updated in the same transaction
