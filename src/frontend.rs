@@ -1,8 +1,10 @@
-//! The front end as one call: source → YAML with spans → schema → typed document → analysis.
-//! Every command that loads a document goes through here, so they all report the same problems.
+//! The front end as one call: source → YAML with spans → schema → typed document → analysis,
+//! and then, for a document without errors, the compiler. Every command that loads a document
+//! goes through here, so `validate`, `run`, `graph`, `resume` and `retry` report the same problems.
 
 use std::path::Path;
 
+use crate::compile::{self, Machine};
 use crate::diagnostic::Diagnostic;
 use crate::document::Document;
 use crate::source::Source;
@@ -32,6 +34,45 @@ impl Checked {
             self.document.as_ref()
         }
     }
+
+    /// Compiles the document when the front end found no error. The compiler's findings join
+    /// the others, located and in document order, so they are reported like any finding; the
+    /// machine comes back only when nothing at all is an error. A document with front-end
+    /// errors is not compiled: the compiler expects a valid one, and would mostly repeat them.
+    /// Compiling reads nothing and calls nothing: remote functions, catalogs, OpenAPI
+    /// documents, sub-workflows and secrets are only fetched when a run reaches them.
+    pub fn compile(&mut self) -> Option<Machine> {
+        let found = match compile::compile(self.valid_document()?) {
+            Ok(machine) => return Some(machine),
+            Err(found) => found,
+        };
+        let start = self.diagnostics.len();
+        for diagnostic in found {
+            // A named policy or function is compiled at each call site: say it once.
+            let repeated = self.diagnostics.get(start..).is_some_and(|added| {
+                added.iter().any(|d| {
+                    (d.code, &d.pointer, &d.message)
+                        == (diagnostic.code, &diagnostic.pointer, &diagnostic.message)
+                })
+            });
+            if !repeated {
+                self.diagnostics.push(diagnostic);
+            }
+        }
+        if let (Some(spans), Some(added)) = (&self.spans, self.diagnostics.get_mut(start..)) {
+            yaml::locate_all(added, spans);
+        }
+        sort(&mut self.diagnostics);
+        None
+    }
+}
+
+/// Reads, checks and compiles the file at `path`: everything `validate` reports, and the machine
+/// `run` executes when there is nothing to report but warnings.
+pub fn check_and_compile(path: &Path) -> (Checked, Option<Machine>) {
+    let mut checked = check_path(path);
+    let machine = checked.compile();
+    (checked, machine)
 }
 
 /// Starts the one-off work of checking (compiling the schema validator, parsing the builtin jq
@@ -103,13 +144,18 @@ pub fn check_source(source: Source) -> Checked {
         }
     };
     yaml::locate_all(&mut diagnostics, &loaded.spans);
-    diagnostics.sort_by_key(|d| (d.span.map(|s| s.start), d.severity));
+    sort(&mut diagnostics);
     Checked {
         source: Some(source),
         spans: Some(loaded.spans),
         document,
         diagnostics,
     }
+}
+
+/// Findings without a place first, then document order (a stable sort: ties stay as found).
+fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|d| (d.span.map(|s| s.start), d.severity));
 }
 
 /// Whether the finding's pointer is one of `pointers` or inside one of them.
@@ -183,6 +229,83 @@ mod tests {
         );
         assert!(checked.has_errors());
         assert!(checked.valid_document().is_none());
+    }
+
+    const HEAD: &str = "document:\n  dsl: '1.0.3'\n  namespace: t\n  name: t\n  version: '0.1.0'\n";
+
+    /// An `oauth2` policy without its `authority` (its settings start on line 10), used by two calls.
+    const NO_AUTHORITY: &str = "use:\n  authentications:\n    sso:\n      oauth2:\n        grant: client_credentials\n        client: {id: app, secret: s}\ndo:\n  - a:\n      call: http\n      with:\n        method: get\n        endpoint: {uri: 'https://example.com', authentication: {use: sso}}\n  - b:\n      call: http\n      with:\n        method: get\n        endpoint: {uri: 'https://example.com', authentication: {use: sso}}\n";
+
+    fn compiled(text: &str) -> (Checked, Option<Machine>) {
+        let mut checked = check_source(Source::new("t.yaml", text));
+        let machine = checked.compile();
+        (checked, machine)
+    }
+
+    #[test]
+    fn compile_findings_are_located_and_said_once() {
+        let (checked, machine) = compiled(&format!("{HEAD}{NO_AUTHORITY}"));
+        assert!(machine.is_none());
+        assert_eq!(findings(&checked), [("auth::missing-authority", 10)]);
+        let source = checked.source.as_ref().expect("source kept");
+        let span = checked.diagnostics.first().and_then(|d| d.span);
+        assert_eq!(span.map(|s| source.position(s.start).column), Some(9));
+        assert!(checked.has_errors());
+        assert!(checked.valid_document().is_none());
+    }
+
+    #[test]
+    fn compile_errors_and_front_end_warnings_come_in_document_order() {
+        // `c` can never run (a warning after the policy's error); the error comes first.
+        let text = format!("{HEAD}{NO_AUTHORITY}      then: end\n  - c:\n      set: {{x: 1}}\n");
+        let (checked, machine) = compiled(&text);
+        assert!(machine.is_none());
+        assert_eq!(
+            findings(&checked),
+            [("auth::missing-authority", 10), ("flow::unreachable", 24)]
+        );
+    }
+
+    #[test]
+    fn a_document_with_front_end_errors_is_not_compiled() {
+        // The expression error stops it: the policy's problem is not reported on top.
+        let text = format!("{HEAD}{NO_AUTHORITY}  - c:\n      set:\n        y: ${{ .x + }}\n");
+        let (checked, machine) = compiled(&text);
+        assert!(machine.is_none());
+        assert_eq!(codes_of(&checked), ["expr::syntax"]);
+    }
+
+    #[test]
+    fn a_valid_document_compiles_with_its_warnings_kept() {
+        let text = format!(
+            "{HEAD}do:\n  - a:\n      set: {{x: 1}}\n      then: end\n  - b:\n      set: {{y: 2}}\n"
+        );
+        let (checked, machine) = compiled(&text);
+        assert!(machine.is_some());
+        assert_eq!(codes_of(&checked), ["flow::unreachable"]);
+        assert!(checked.valid_document().is_some());
+        let (clean, machine) = compiled(&format!("{HEAD}do:\n  - a:\n      set: {{x: 1}}\n"));
+        assert!(
+            machine.is_some() && clean.diagnostics.is_empty(),
+            "{clean:?}"
+        );
+    }
+
+    #[test]
+    fn check_and_compile_reads_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("auth.yaml");
+        std::fs::write(&path, format!("{HEAD}{NO_AUTHORITY}")).expect("write");
+        let (checked, machine) = check_and_compile(&path);
+        assert!(machine.is_none());
+        assert_eq!(findings(&checked), [("auth::missing-authority", 10)]);
+        let (missing, machine) = check_and_compile(&dir.path().join("absent.yaml"));
+        assert!(machine.is_none());
+        assert_eq!(missing.diagnostics.len(), 1);
+    }
+
+    fn codes_of(checked: &Checked) -> Vec<&'static str> {
+        checked.diagnostics.iter().map(|d| d.code).collect()
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `workflow graph FILE`: checks the document with the front end, then prints its picture, or
-//! writes it into a Markdown file between the workflow-graph markers (`--inject`).
+//! `workflow graph FILE`: checks and compiles the document as `validate` does, then prints its
+//! picture, or writes it into a Markdown file between the workflow-graph markers (`--inject`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,9 @@ pub fn run(
         );
         return ExitCode::Usage;
     }
-    let checked = frontend::check_path(&args.file);
+    // Compiled only to refuse what `validate` and `run` refuse: the picture is drawn from the
+    // document, so a document `run` cannot run is not drawn as if it could.
+    let (checked, _) = frontend::check_and_compile(&args.file);
     let Some(document) = checked.valid_document() else {
         let report = FileReport {
             path: args.file.display().to_string(),

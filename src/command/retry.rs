@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::durable::{self, Durable, DurableStart, Recorded};
 use crate::cli::{ColorChoice, RetryArgs};
-use crate::compile;
 use crate::exit_code::ExitCode;
 use crate::frontend;
 use crate::runtime::Replay;
@@ -57,10 +56,7 @@ fn prepare(
     };
     let file = durable::document_path(&record);
     durable::read_document(&record)?;
-    let checked = frontend::check_path(&file);
-    let machine = checked
-        .valid_document()
-        .and_then(|document| compile::compile(document).ok());
+    let (_, machine) = frontend::check_and_compile(&file);
     let (replay, note) = match machine {
         None => (Replay::default(), None),
         Some(machine) => {

@@ -77,35 +77,18 @@ pub(crate) fn run_as(
         }
     };
     let style = HumanStyle::for_stderr(color);
-    let checked = frontend::check_path(&args.file);
+    let (checked, machine) = frontend::check_and_compile(&args.file);
     let path = args.file.display().to_string();
-    let document = match checked.valid_document() {
-        Some(document) => document,
-        None => {
-            let report = FileReport {
-                path,
-                source: checked.source,
-                diagnostics: checked.diagnostics,
-            };
-            write_findings(&report, style, stderr);
-            return ExitCode::Invalid;
-        }
+    let (Some(document), Some(machine)) = (checked.valid_document(), machine) else {
+        let report = FileReport {
+            path,
+            source: checked.source,
+            diagnostics: checked.diagnostics,
+        };
+        write_findings(&report, style, stderr);
+        return ExitCode::Invalid;
     };
-    let machine = match compile::compile(document) {
-        Ok(machine) => Arc::new(machine),
-        Err(mut found) => {
-            if let Some(spans) = &checked.spans {
-                yaml::locate_all(&mut found, spans);
-            }
-            let report = FileReport {
-                path,
-                source: checked.source.clone(),
-                diagnostics: found,
-            };
-            write_findings(&report, style, stderr);
-            return ExitCode::Invalid;
-        }
-    };
+    let machine = Arc::new(machine);
     if !checked.diagnostics.is_empty() {
         // Warnings only (errors stopped us above): shown, but the run goes on.
         let report = FileReport {
