@@ -37,8 +37,9 @@ fn spec_dir(sub: &str) -> Option<PathBuf> {
     }
 }
 
+/// What `validate` finds: the front end's findings, then the compiler's.
 fn report(path: &Path) -> FileReport {
-    let checked = frontend::check_path(path);
+    let (checked, _) = frontend::check_and_compile(path);
     FileReport {
         path: path.display().to_string(),
         source: checked.source,
