@@ -275,3 +275,70 @@ fn binary_garbage_and_missing_files_are_findings() {
     assert!(stderr.contains("io::not-found"), "{stderr}");
     assert!(stderr.contains("missing.yaml` does not exist"), "{stderr}");
 }
+
+const NO_AUTHORITY: &str = "tests/fixtures/invalid/auth-oauth2-missing-authority.yaml";
+
+#[test]
+fn compile_findings_are_reported_in_every_format_with_their_place() {
+    let (code, _, stderr) = run(&["validate", NO_AUTHORITY]);
+    assert_eq!(code, ExitCode::Invalid.code(), "{stderr}");
+    assert!(stderr.contains("auth::missing-authority"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("[{NO_AUTHORITY}:10:9]")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 valid, 1 invalid (1 error"), "{stderr}");
+
+    let (code, stdout, _) = run(&["validate", "--format", "json", NO_AUTHORITY]);
+    assert_eq!(code, ExitCode::Invalid.code());
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let found = &report["files"][0]["diagnostics"];
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{stdout}");
+    assert_eq!(found[0]["code"], "auth::missing-authority");
+    assert_eq!(found[0]["pointer"], "/use/authentications/sso/oauth2");
+    assert_eq!(
+        (found[0]["line"].clone(), found[0]["column"].clone()),
+        (10.into(), 9.into())
+    );
+
+    let (code, stdout, _) = run(&["validate", "--format", "github", NO_AUTHORITY]);
+    assert_eq!(code, ExitCode::Invalid.code());
+    assert!(
+        stdout.starts_with(&format!(
+            "::error file={NO_AUTHORITY},line=10,col=9,title=auth%3A%3Amissing-authority::"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_and_graph_refuse_what_validate_refuses_with_the_same_report() {
+    let (code, _, validated) = run(&["validate", NO_AUTHORITY]);
+    assert_eq!(code, ExitCode::Invalid.code());
+    for args in [
+        &["run", NO_AUTHORITY][..],
+        &["run", "--dry-run", NO_AUTHORITY],
+        &["graph", NO_AUTHORITY],
+    ] {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, ExitCode::Invalid.code(), "{args:?}: {stderr}");
+        assert_eq!(stdout, "", "{args:?}");
+        assert_eq!(stderr, validated, "{args:?}");
+    }
+}
+
+#[test]
+fn the_same_policy_with_its_authority_is_valid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(NO_AUTHORITY))
+        .expect("the fixture");
+    let fixed = text.replace(
+        "        grant: client_credentials\n",
+        "        authority: https://sso.example.com\n        grant: client_credentials\n",
+    );
+    assert_ne!(fixed, text, "the fixture changed shape");
+    let path = temp_file(&dir, "fixed.yaml", fixed.as_bytes());
+    let (code, _, stderr) = run(&["validate", &path]);
+    assert_eq!(code, ExitCode::Success.code(), "{stderr}");
+    assert!(stderr.contains("1 file checked: 1 valid"), "{stderr}");
+}
