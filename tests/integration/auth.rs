@@ -3,16 +3,13 @@
 //! counting token endpoint, OIDC discovery), inline, by `use`, and secret-based; failures are
 //! `authentication` (401) or `authorization` (403) errors; `$authorization` reaches `output.as`.
 
-#[path = "support/auth_server.rs"]
-mod auth_server;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 
-use auth_server::{
-    BEARER, CLIENT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, SUBJECT_TOKEN, Servers, USER,
+use crate::support::auth_server::{
+    self, BEARER, CLIENT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, SUBJECT_TOKEN, Servers, USER,
 };
 
 const BINARY: &str = env!("CARGO_BIN_EXE_workflow");

@@ -86,6 +86,9 @@ fn invalid_fixtures_match_their_snapshots() {
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_suffix(name);
         settings.set_prepend_module_to_snapshot(false);
+        // The snapshots stay in `tests/snapshots`, beside the other test data, not next to
+        // this file (insta's default).
+        settings.set_snapshot_path("../snapshots");
         settings.set_input_file(path);
         settings.bind(|| insta::assert_snapshot!("invalid", rendered(&report)));
     }

@@ -2,9 +2,6 @@
 //! ports): output modes, content types, headers/query/body, URI templates, status errors,
 //! retries, refused connections, timeouts, the response cap, redirects and authentication.
 
-#[path = "support/http_server.rs"]
-mod http_server;
-
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +16,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 
-use http_server::{TestServer, serve};
+use crate::support::http_server::{TestServer, serve};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
 
