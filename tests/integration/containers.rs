@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::procs::{self, Run, document, executable, tempdir, wait_for, write};
+use crate::support::procs::{self, Run, executable, wait_for};
+use crate::support::{document, tempdir, write};
 use serde_json::json;
 use workflow::exit_code::ExitCode;
 

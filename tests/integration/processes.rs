@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::procs::{Run, SOON, document, tempdir, wait_for, write};
+use crate::support::procs::{Run, SOON, wait_for};
+use crate::support::{document, tempdir, write};
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::support::procs::{self, Run, document, tempdir, write};
+use crate::support::procs::{self, Run};
+use crate::support::{document, tempdir, write};
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 
