@@ -1,11 +1,12 @@
 //! The `workflow validate` binary end to end: exit codes, the three output formats, colour, and
 //! bad input (huge, deep, binary, missing) that must give a diagnostic, never a crash or a hang.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use workflow::exit_code::ExitCode;
+
+use crate::support::{Ran, spec_dir};
 
 /// Generous: a debug build on a shared two-core machine, with the schema check of 10 MB.
 const BOUND: Duration = Duration::from_secs(180);
@@ -30,23 +31,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn run_with(mut command: Command, args: &[&str]) -> (i32, String, String) {
-    let output = command.args(args).output().expect("the binary runs");
-    let code = output.status.code().unwrap_or(-1);
-    (
-        code,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn spec_dir(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec")).join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("note: {} is absent; skipping", dir.display());
-        None
-    }
+    Ran::of(command.args(args)).parts()
 }
 
 fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {
@@ -329,16 +314,16 @@ fn run_and_graph_refuse_what_validate_refuses_with_the_same_report() {
 
 #[test]
 fn the_same_policy_with_its_authority_is_valid() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(NO_AUTHORITY))
-        .expect("the fixture");
+    let dir = crate::support::tempdir();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(NO_AUTHORITY);
+    let text = std::fs::read_to_string(fixture).expect("the fixture");
     let fixed = text.replace(
         "        grant: client_credentials\n",
         "        authority: https://sso.example.com\n        grant: client_credentials\n",
     );
     assert_ne!(fixed, text, "the fixture changed shape");
-    let path = temp_file(&dir, "fixed.yaml", fixed.as_bytes());
-    let (code, _, stderr) = run(&["validate", &path]);
+    let path = crate::support::write(dir.path(), "fixed.yaml", &fixed);
+    let (code, _, stderr) = run(&["validate", &path.display().to_string()]);
     assert_eq!(code, ExitCode::Success.code(), "{stderr}");
     assert!(stderr.contains("1 file checked: 1 valid"), "{stderr}");
 }
