@@ -1,153 +1,217 @@
-//! Reading external resources the runtime needs (OpenAPI documents, custom function
-//! definitions): a path relative to the workflow file's directory, a `file://` URI, or an
-//! http(s) URL fetched through the run's HTTP client. Text only, capped in size.
+//! Reading an external resource (an OpenAPI document, a custom function's `function.yaml`, a
+//! script's `source`): `locate` turns what the document wrote into a URL (a path relative to the
+//! document's directory, a `file://` URI, or an http(s) URL), `fetch` reads its text (a file from
+//! disk, a URL with a GET through the run's HTTP client and its authentication). Text only,
+//! capped in size; every failure names the location.
 
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
 
 use super::auth::Credentials;
-use super::http::{HttpClient, HttpRequest};
+use super::http::{HttpClient, HttpRequest, display_url};
 use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::runtime::http_response::check_status;
 
 /// The largest resource read; larger ones are refused rather than held in memory.
 pub(crate) const MAX_RESOURCE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Where `written` points: an absolute URL as is, anything else a file path relative to
-/// `base_dir` (the workflow file's directory; the current directory when unknown). Like the
-/// spec's own examples (`file://app/greet.proto`), a `file://` URL without a third slash names
-/// a relative path; `file:///...` is absolute.
+/// What a resource request accepts: documents first, anything else (a script) too.
+const ACCEPT: &str = "application/json, application/yaml, text/yaml, */*;q=0.5";
+
+/// Where `written` points, as a `file:` or `http(s):` URL. An http(s) URL is kept as is; a path
+/// is resolved against `base_dir` (the document's directory), then the current directory.
+/// Like the spec's own examples (`file://app/greet.proto`), a `file://` URI without a third
+/// slash (or `localhost/`) names a path relative to the document; `file:///...` is absolute.
+/// A one-letter "scheme" is a Windows drive (`C:\...`), so it is a path.
 pub(crate) fn locate(written: &str, base_dir: Option<&Path>) -> Result<Url, WorkflowError> {
-    let relative_file = written
-        .strip_prefix("file://")
-        .filter(|rest| !rest.starts_with('/') && !rest.starts_with("localhost/"));
-    let written = match relative_file {
+    let written = written.trim();
+    let path = match file_uri_path(written) {
         Some(path) => path,
-        // A one-letter scheme is a Windows drive (`C:\...`), not a URL.
-        None => match Url::parse(written) {
-            Ok(url) if url.scheme().len() > 1 => return Ok(url),
-            _ => written,
-        },
+        None if has_scheme(written) => return remote_url(written),
+        None => written.to_owned(),
     };
-    let relative = Path::new(written);
-    let mut path: PathBuf = match base_dir {
-        Some(base) => base.join(relative),
-        None => relative.to_path_buf(),
-    };
+    if path.is_empty() {
+        return Err(
+            WorkflowError::new(ErrorKind::Configuration, "Empty resource location")
+                .with_detail("the resource's `endpoint` names no file or URL"),
+        );
+    }
+    let mut path = PathBuf::from(path);
+    if let Some(base) = base_dir.filter(|_| path.is_relative()) {
+        path = base.join(path);
+    }
     if path.is_relative() {
         let here = std::env::current_dir().map_err(|error| {
-            unreadable(
-                written,
-                format!("the current directory is unknown: {error}"),
-            )
+            not_readable(&path, format!("the current directory is unknown: {error}"))
         })?;
         path = here.join(path);
     }
-    Url::from_file_path(&path).map_err(|()| {
-        unreadable(
-            written,
-            format!("`{}` cannot be turned into a file URL", path.display()),
-        )
-    })
+    Url::from_file_path(&path)
+        .map_err(|()| not_readable(&path, "it cannot be turned into a file URL".to_owned()))
 }
 
-/// The text at `location`. Files that cannot be read are `configuration` errors; HTTP failures
-/// and non-2xx answers are `communication` errors carrying the status.
+/// Whether `location` is fetched over the network (and so may need credentials).
+pub(crate) fn is_remote(location: &Url) -> bool {
+    matches!(location.scheme(), "http" | "https")
+}
+
+/// The path a `file:` URI names, percent-decoded (absolute for `file:///` and
+/// `file://localhost/`, relative otherwise); `None` when `written` is not a `file:` URI.
+fn file_uri_path(written: &str) -> Option<String> {
+    let scheme = written.get(..5)?;
+    if !scheme.eq_ignore_ascii_case("file:") {
+        return None;
+    }
+    let rest = written.get(5..).unwrap_or_default();
+    let path = match rest.strip_prefix("//") {
+        Some(after) => match after.strip_prefix("localhost") {
+            Some(local) if local.is_empty() || local.starts_with('/') => local,
+            _ => after,
+        },
+        // `file:/abs` and `file:rel`: no authority, the path as written.
+        None => rest,
+    };
+    Some(
+        percent_encoding::percent_decode_str(path)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+/// `scheme:` per RFC 3986 (a letter, then letters, digits, `+`, `-`, `.`), longer than one
+/// character so that a Windows drive letter is not taken for one.
+fn has_scheme(written: &str) -> bool {
+    let Some((scheme, _)) = written.split_once(':') else {
+        return false;
+    };
+    scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// An http(s) URL as written; any other scheme is refused.
+fn remote_url(written: &str) -> Result<Url, WorkflowError> {
+    match Url::parse(written) {
+        Ok(url) if is_remote(&url) => Ok(url),
+        Ok(_) => Err(unsupported(written)),
+        Err(error) => Err(WorkflowError::new(
+            ErrorKind::Configuration,
+            "Invalid resource location",
+        )
+        .with_detail(format!("`{written}`: {error}"))),
+    }
+}
+
+fn unsupported(written: &str) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Configuration, "Unsupported resource location").with_detail(
+        format!("`{written}`: only file paths, file:// URIs and http(s):// URLs can be loaded"),
+    )
+}
+
+/// The text at `location`, at most [`MAX_RESOURCE_BYTES`] of UTF-8. A file that cannot be read
+/// is a `configuration` error. A URL is fetched with a GET (redirects followed, `credentials`
+/// applied); a non-2xx answer is an error as for `call: http`: 401 `authentication`, 403
+/// `authorization`, any other `communication` with the real status.
 pub(crate) async fn fetch(
     location: &Url,
     http: &dyn HttpClient,
     credentials: Option<Credentials>,
 ) -> Result<String, WorkflowError> {
-    let bytes = match location.scheme() {
-        "file" => read_file(location).await?,
+    match location.scheme() {
+        "file" => {
+            let path = location.to_file_path().map_err(|()| {
+                WorkflowError::new(ErrorKind::Configuration, "Unsupported resource location")
+                    .with_detail(format!("`{location}`: it is not a local file path"))
+            })?;
+            read_file(&path).await
+        }
         "http" | "https" => {
             let request = HttpRequest {
                 method: "GET".to_owned(),
                 url: location.to_string(),
                 query: Vec::new(),
-                headers: vec![(
-                    "Accept".to_owned(),
-                    "application/json, application/yaml, text/yaml, */*;q=0.5".to_owned(),
-                )],
+                headers: vec![("Accept".to_owned(), ACCEPT.to_owned())],
                 body: None,
                 redirect: true,
                 credentials,
             };
             let response = http.send(request).await?;
-            if !(200..300).contains(&response.status) {
-                return Err(WorkflowError::new(
-                    ErrorKind::Communication,
-                    "Cannot fetch an external resource",
-                )
-                .with_status(response.status)
-                .with_detail(format!(
-                    "GET {location} answered with status {}",
-                    response.status
-                )));
+            check_status(&response, false)?;
+            fetched_text(location, response.body)
+        }
+        _ => Err(unsupported(location.as_str())),
+    }
+}
+
+/// The text of the file at `path`. Only regular files are read (a FIFO would block).
+async fn read_file(path: &Path) -> Result<String, WorkflowError> {
+    let metadata = tokio::fs::metadata(path)
+        .await
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                WorkflowError::new(ErrorKind::Configuration, "Resource not found")
+                    .with_detail(format!("`{}`: no such file", path.display()))
             }
-            response.body
-        }
-        other => {
-            return Err(unreadable(
-                location.as_str(),
-                format!(
-                    "`{other}:` URLs are not supported (use a file path, file:// or http(s)://)"
-                ),
-            ));
-        }
-    };
-    if bytes.len() as u64 > MAX_RESOURCE_BYTES {
-        return Err(too_large(location.as_str()));
+            _ => not_readable(path, error.to_string()),
+        })?;
+    if metadata.is_dir() {
+        return Err(not_readable(path, "a directory, not a file".to_owned()));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| unreadable(location.as_str(), "it is not UTF-8 text".to_owned()))
-}
-
-async fn read_file(location: &Url) -> Result<Vec<u8>, WorkflowError> {
-    let path = location
-        .to_file_path()
-        .map_err(|()| unreadable(location.as_str(), "it is not a local file path".to_owned()))?;
-    let shown = path.display().to_string();
-    let meta = tokio::fs::metadata(&path)
+    if !metadata.is_file() {
+        return Err(not_readable(path, "not a regular file".to_owned()));
+    }
+    if metadata.len() > MAX_RESOURCE_BYTES {
+        return Err(
+            WorkflowError::new(ErrorKind::Configuration, "Resource too large").with_detail(
+                format!("`{}`: {}", path.display(), over_the_limit(metadata.len())),
+            ),
+        );
+    }
+    let bytes = tokio::fs::read(path)
         .await
-        .map_err(|error| unreadable(&shown, error.to_string()))?;
-    if meta.is_dir() {
-        return Err(unreadable(&shown, "it is a directory".to_owned()));
-    }
-    if meta.len() > MAX_RESOURCE_BYTES {
-        return Err(too_large(&shown));
-    }
-    tokio::fs::read(&path)
-        .await
-        .map_err(|error| unreadable(&shown, error.to_string()))
+        .map_err(|error| not_readable(path, error.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| not_readable(path, "not UTF-8 text".to_owned()))
 }
 
-fn unreadable(what: &str, why: String) -> WorkflowError {
-    WorkflowError::new(ErrorKind::Configuration, "Cannot read an external resource")
-        .with_detail(format!("`{what}`: {why}"))
+/// A fetched body as text. The client's own response cap is usually larger than ours.
+fn fetched_text(url: &Url, body: Vec<u8>) -> Result<String, WorkflowError> {
+    let shown = display_url(url.as_str());
+    if body.len() as u64 > MAX_RESOURCE_BYTES {
+        return Err(
+            WorkflowError::new(ErrorKind::Configuration, "Resource too large").with_detail(
+                format!("GET {shown}: {}", over_the_limit(body.len() as u64)),
+            ),
+        );
+    }
+    String::from_utf8(body).map_err(|_| {
+        WorkflowError::new(ErrorKind::Configuration, "Resource not readable")
+            .with_detail(format!("GET {shown}: the body is not UTF-8 text"))
+    })
 }
 
-fn too_large(what: &str) -> WorkflowError {
-    unreadable(
-        what,
-        format!(
-            "it is larger than {} MiB",
-            MAX_RESOURCE_BYTES / (1024 * 1024)
-        ),
-    )
+fn not_readable(path: &Path, why: String) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Configuration, "Resource not readable")
+        .with_detail(format!("`{}`: {why}", path.display()))
+}
+
+fn over_the_limit(size: u64) -> String {
+    format!("{size} bytes, over the limit of {MAX_RESOURCE_BYTES} bytes")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::http::HttpResponse;
+    use crate::exec::http::{HttpResponse, SentRequest};
     use futures::future::BoxFuture;
     use std::sync::Mutex;
 
     /// Answers every request with one status and body, remembering the requests.
     struct Canned {
         status: u16,
-        body: &'static str,
+        body: Vec<u8>,
         seen: Mutex<Vec<HttpRequest>>,
     }
 
@@ -156,102 +220,271 @@ mod tests {
             &self,
             request: HttpRequest,
         ) -> BoxFuture<'static, Result<HttpResponse, WorkflowError>> {
+            let sent = SentRequest {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                headers: request.headers.clone(),
+            };
             if let Ok(mut seen) = self.seen.lock() {
                 seen.push(request);
             }
             let response = HttpResponse {
                 status: self.status,
-                body: self.body.as_bytes().to_vec(),
+                body: self.body.clone(),
+                sent,
                 ..HttpResponse::default()
             };
             Box::pin(async move { Ok(response) })
         }
     }
 
-    fn canned(status: u16, body: &'static str) -> Canned {
+    fn canned(status: u16, body: &[u8]) -> Canned {
         Canned {
             status,
-            body,
+            body: body.to_vec(),
             seen: Mutex::new(Vec::new()),
         }
     }
 
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn located(written: &str, base: Option<&Path>) -> String {
+        match locate(written, base) {
+            Ok(url) => url.to_string(),
+            Err(error) => format!("{:?}: {:?}", error.title, error.detail),
+        }
+    }
+
+    async fn failure(location: &Url, http: &Canned) -> WorkflowError {
+        fetch(location, http, None)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{location} was read"))
+    }
+
     #[test]
-    fn locations_are_urls_or_paths_relative_to_the_workflow() {
-        let base = Path::new("/srv/flows");
-        let url = locate("https://x.test/a.json", Some(base)).map(|u| u.to_string());
-        assert_eq!(url, Ok("https://x.test/a.json".to_owned()));
-        let file = locate("specs/api.yaml", Some(base)).map(|u| u.to_string());
-        assert_eq!(file, Ok("file:///srv/flows/specs/api.yaml".to_owned()));
-        let absolute = locate("/etc/api.yaml", Some(base)).map(|u| u.to_string());
-        assert_eq!(absolute, Ok("file:///etc/api.yaml".to_owned()));
-        let spec_style = locate("file://specs/api.yaml", Some(base)).map(|u| u.to_string());
+    fn paths_and_file_uris_resolve_against_the_document_directory() {
+        let base = Some(Path::new("/srv/flows"));
         assert_eq!(
-            spec_style,
-            Ok("file:///srv/flows/specs/api.yaml".to_owned())
+            located("specs/api.yaml", base),
+            "file:///srv/flows/specs/api.yaml"
         );
-        let rooted = locate("file:///specs/api.yaml", Some(base)).map(|u| u.to_string());
-        assert_eq!(rooted, Ok("file:///specs/api.yaml".to_owned()));
-        let here = locate("api.yaml", None).map(|u| u.scheme().to_owned());
-        assert_eq!(here, Ok("file".to_owned()));
+        assert_eq!(located("/etc/api.yaml", base), "file:///etc/api.yaml");
+        // The spec's convention: no third slash, relative to the document.
+        assert_eq!(
+            located("file://specs/api.yaml", base),
+            "file:///srv/flows/specs/api.yaml"
+        );
+        assert_eq!(
+            located("file:///specs/api.yaml", base),
+            "file:///specs/api.yaml"
+        );
+        assert_eq!(
+            located("file://localhost/abs/a.js", base),
+            "file:///abs/a.js"
+        );
+        // Only a whole `localhost` host is the local machine; `localhostx` is a folder.
+        assert_eq!(
+            located("file://localhostx/a.js", base),
+            "file:///srv/flows/localhostx/a.js"
+        );
+        // Escapes in a URI are decoded; a bare path is taken literally.
+        let spaced = locate("file:///abs/my%20script.js", base)
+            .map(|u| u.to_file_path().map_err(|()| "not a path".to_owned()));
+        assert_eq!(spaced, Ok(Ok(PathBuf::from("/abs/my script.js"))));
+        let relative = locate("file://my%20dir/a.py", base)
+            .map(|u| u.to_file_path().map_err(|()| "not a path".to_owned()));
+        assert_eq!(relative, Ok(Ok(PathBuf::from("/srv/flows/my dir/a.py"))));
+        let literal = locate("a%20b.py", base)
+            .map(|u| u.to_file_path().map_err(|()| "not a path".to_owned()));
+        assert_eq!(literal, Ok(Ok(PathBuf::from("/srv/flows/a%20b.py"))));
+        assert_eq!(
+            located(" scripts/a.py\n", base),
+            "file:///srv/flows/scripts/a.py"
+        );
+    }
+
+    #[test]
+    fn without_a_document_paths_are_the_current_directory_s() {
+        let here = std::env::current_dir().unwrap_or_else(|e| panic!("{e}"));
+        let expected = Url::from_file_path(here.join("api.yaml")).map_err(|()| ());
+        assert_eq!(locate("./api.yaml", None).map_err(|_| ()), expected);
+        assert_eq!(locate("file://api.yaml", None).map_err(|_| ()), expected);
+        // A drive letter is not a scheme.
+        assert_eq!(
+            locate("C:/x.py", None).map(|u| u.scheme().to_owned()),
+            Ok("file".to_owned())
+        );
+    }
+
+    #[test]
+    fn http_urls_are_kept_and_other_schemes_refused() {
+        let base = Some(Path::new("/srv/flows"));
+        assert_eq!(
+            located("https://x.test/a.json", base),
+            "https://x.test/a.json"
+        );
+        assert_eq!(
+            located(" HTTPS://x.test/a.py ", base),
+            "https://x.test/a.py"
+        );
+        assert!(is_remote(&url("http://x.test/")));
+        assert!(!is_remote(&url("file:///x")));
+        let refused = locate("ftp://host/a.py", base)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(
+            refused.title.as_deref(),
+            Some("Unsupported resource location")
+        );
+        assert!(refused.type_.ends_with("/configuration"));
+        assert_eq!(
+            refused.detail.as_deref(),
+            Some(
+                "`ftp://host/a.py`: only file paths, file:// URIs and http(s):// URLs can be loaded"
+            )
+        );
+        let broken = locate("http://", base).err().and_then(|e| e.title);
+        assert_eq!(broken.as_deref(), Some("Invalid resource location"));
+        for empty in ["", "  ", "file://", "file://localhost"] {
+            let error = locate(empty, base).err().and_then(|e| e.title);
+            assert_eq!(
+                error.as_deref(),
+                Some("Empty resource location"),
+                "{empty:?}"
+            );
+        }
     }
 
     #[tokio::test]
-    async fn files_are_read_and_missing_ones_explained() {
+    async fn files_are_read_and_problems_named() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("doc.yaml");
-        std::fs::write(&path, "openapi: 3.0.0\n").unwrap_or_else(|e| panic!("{e}"));
-        let http = canned(200, "");
-        let url = locate("doc.yaml", Some(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
+        let http = canned(200, b"");
+        std::fs::write(dir.path().join("a.py"), "print('hi')\n").unwrap_or_else(|e| panic!("{e}"));
+        let found = locate("a.py", Some(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
-            fetch(&url, &http, None).await,
-            Ok("openapi: 3.0.0\n".to_owned())
+            fetch(&found, &http, None).await,
+            Ok("print('hi')\n".to_owned())
         );
-        let missing = locate("nope.yaml", Some(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
-        let error = fetch(&missing, &http, None)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("read"));
+
+        let missing = locate("nope.py", Some(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
+        let error = failure(&missing, &http).await;
+        assert_eq!(error.title.as_deref(), Some("Resource not found"));
+        assert_eq!(error.status, 400);
         assert!(error.type_.ends_with("/configuration"));
-        assert!(error.detail.unwrap_or_default().contains("nope.yaml"));
+        assert_eq!(
+            error.detail,
+            Some(format!(
+                "`{}`: no such file",
+                dir.path().join("nope.py").display()
+            ))
+        );
+
         let folder = locate(".", Some(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
-        let error = fetch(&folder, &http, None).await.err();
+        let error = failure(&folder, &http).await;
+        assert_eq!(error.title.as_deref(), Some("Resource not readable"));
         assert!(
             error
-                .and_then(|e| e.detail)
+                .detail
                 .unwrap_or_default()
-                .contains("directory")
+                .ends_with("`: a directory, not a file"),
         );
+
+        std::fs::write(dir.path().join("a.py"), [0xff, 0xfe]).unwrap_or_else(|e| panic!("{e}"));
+        let error = failure(&found, &http).await;
+        assert!(
+            error
+                .detail
+                .unwrap_or_default()
+                .ends_with("a.py`: not UTF-8 text")
+        );
+        // Files never reach the HTTP client.
         assert!(http.seen.lock().map(|s| s.is_empty()).unwrap_or(false));
     }
 
     #[tokio::test]
-    async fn http_resources_go_through_the_client_and_statuses_are_errors() {
-        let ok = canned(200, "{\"swagger\": \"2.0\"}");
-        let url = Url::parse("http://127.0.0.1:9/swagger.json").unwrap_or_else(|e| panic!("{e}"));
+    async fn files_over_the_cap_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("big.yaml");
+        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        // Sparse: the size is what is checked, nothing is written.
+        file.set_len(MAX_RESOURCE_BYTES + 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let location = locate("big.yaml", Some(dir.path())).unwrap_or_else(|e| panic!("{e:?}"));
+        let error = failure(&location, &canned(200, b"")).await;
+        assert_eq!(error.title.as_deref(), Some("Resource too large"));
+        assert_eq!(
+            error.detail,
+            Some(format!(
+                "`{}`: 16777217 bytes, over the limit of 16777216 bytes",
+                path.display()
+            ))
+        );
+    }
+
+    #[tokio::test]
+    async fn urls_are_fetched_through_the_client_with_credentials() {
+        let ok = canned(200, b"{\"swagger\": \"2.0\"}");
+        let location = url("http://127.0.0.1:9/swagger.json");
         let credentials = Credentials::Bearer { token: "t".into() };
         assert_eq!(
-            fetch(&url, &ok, Some(credentials.clone())).await,
+            fetch(&location, &ok, Some(credentials.clone())).await,
             Ok("{\"swagger\": \"2.0\"}".to_owned())
         );
         let sent = ok.seen.lock().map(|s| s.clone()).unwrap_or_default();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].method, "GET");
+        assert_eq!(sent[0].url, "http://127.0.0.1:9/swagger.json");
+        assert!(sent[0].redirect);
         assert_eq!(sent[0].credentials, Some(credentials));
-        let missing = canned(404, "no");
-        let error = fetch(&url, &missing, None)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("404"));
+    }
+
+    #[tokio::test]
+    async fn statuses_and_bodies_that_are_not_text_are_errors() {
+        let location = url("http://127.0.0.1:9/a.py");
+        let error = failure(&location, &canned(404, b"")).await;
         assert_eq!(error.status, 404);
         assert!(error.type_.ends_with("/communication"));
-        let ftp = Url::parse("ftp://x.test/a").unwrap_or_else(|e| panic!("{e}"));
-        let error = fetch(&ftp, &ok, None).await.err();
+        assert_eq!(
+            error.detail.as_deref(),
+            Some("GET http://127.0.0.1:9/a.py answered 404 Not Found")
+        );
+        let error = failure(&location, &canned(401, b"")).await;
+        assert!(error.type_.ends_with("/authentication"));
+        let error = failure(&location, &canned(403, b"")).await;
+        assert!(error.type_.ends_with("/authorization"));
+
+        let error = failure(&location, &canned(200, &[0xff])).await;
+        assert_eq!(error.title.as_deref(), Some("Resource not readable"));
+        assert_eq!(
+            error.detail.as_deref(),
+            Some("GET http://127.0.0.1:9/a.py: the body is not UTF-8 text")
+        );
+        let huge = vec![b' '; MAX_RESOURCE_BYTES as usize + 1];
+        let error = failure(&location, &canned(200, &huge)).await;
+        assert_eq!(error.title.as_deref(), Some("Resource too large"));
+        // A password in the URL is not repeated in the error.
+        let secret = url("http://me:pw@127.0.0.1:9/a.py");
+        let error = failure(&secret, &canned(200, &[0xff])).await;
+        assert!(!error.detail.unwrap_or_default().contains("pw"));
+    }
+
+    #[tokio::test]
+    async fn other_schemes_are_not_fetched() {
+        let http = canned(200, b"");
+        let error = failure(&url("ftp://x.test/a"), &http).await;
+        assert_eq!(
+            error.title.as_deref(),
+            Some("Unsupported resource location")
+        );
+        let error = failure(&url("file://server/share/a"), &http).await;
         assert!(
             error
-                .and_then(|e| e.detail)
+                .detail
                 .unwrap_or_default()
-                .contains("`ftp:`")
+                .contains("not a local file path")
         );
     }
 }
