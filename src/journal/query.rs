@@ -46,6 +46,38 @@ impl RunStatus {
     }
 }
 
+/// A run's status as a person sees it: a `running` run whose process is gone is `Interrupted`
+/// (it will not end by itself; `workflow resume` continues it). Computed when read, since the
+/// journal cannot know when a process dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Still going: its recording process is alive.
+    Running,
+    Interrupted,
+    Completed,
+    Faulted,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Interrupted => "interrupted",
+            other => other.stored().as_str(),
+        }
+    }
+
+    /// The status stored in the journal for runs in this state.
+    pub fn stored(self) -> RunStatus {
+        match self {
+            RunState::Running | RunState::Interrupted => RunStatus::Running,
+            RunState::Completed => RunStatus::Completed,
+            RunState::Faulted => RunStatus::Faulted,
+            RunState::Cancelled => RunStatus::Cancelled,
+        }
+    }
+}
+
 /// How a run relates to the run it was started from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
@@ -121,6 +153,17 @@ impl RunRecord {
         self.status == RunStatus::Running && self.pid.is_some_and(|pid| !process_alive(pid))
     }
 
+    /// Where the run stands, `interrupted` told apart from `running`.
+    pub fn state(&self) -> RunState {
+        match self.status {
+            RunStatus::Running if self.interrupted() => RunState::Interrupted,
+            RunStatus::Running => RunState::Running,
+            RunStatus::Completed => RunState::Completed,
+            RunStatus::Faulted => RunState::Faulted,
+            RunStatus::Cancelled => RunState::Cancelled,
+        }
+    }
+
     /// The record as `runs --format json` prints it.
     pub fn to_json(&self) -> Value {
         let mut object = json!({
@@ -157,7 +200,8 @@ impl RunRecord {
 /// Which runs `Journal::runs` returns (newest first).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {
-    pub status: Option<RunStatus>,
+    /// `Running` selects the runs whose process is alive, `Interrupted` those whose is gone.
+    pub status: Option<RunState>,
     /// The workflow's `document.name`.
     pub name: Option<String>,
     /// At most this many; all when `None`.
@@ -229,8 +273,8 @@ impl Journal {
         let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs");
         let mut conditions = Vec::new();
         let mut values: Vec<String> = Vec::new();
-        if let Some(status) = filter.status {
-            values.push(status.as_str().to_string());
+        if let Some(state) = filter.status {
+            values.push(state.stored().as_str().to_string());
             conditions.push(format!("status = ?{}", values.len()));
         }
         if let Some(name) = &filter.name {
@@ -242,15 +286,29 @@ impl Journal {
             sql.push_str(&conditions.join(" AND "));
         }
         sql.push_str(" ORDER BY started_at DESC, id DESC");
-        if let Some(limit) = filter.limit {
+        // Running and interrupted runs share a stored status and are told apart by asking
+        // whether their process lives: the limit applies after that, here. (Running rows are
+        // few: every run that ends leaves that status.)
+        let by_process = matches!(
+            filter.status,
+            Some(RunState::Running | RunState::Interrupted)
+        );
+        if let Some(limit) = filter.limit.filter(|_| !by_process) {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let sqlite = |error| JournalError::sqlite(&self.path, error);
         let mut statement = self.connection.prepare(&sql).map_err(sqlite)?;
-        statement
+        let mut runs: Vec<RunRecord> = statement
             .query_map(params_from_iter(values), run_record)
             .and_then(|rows| rows.collect())
-            .map_err(sqlite)
+            .map_err(sqlite)?;
+        if let Some(state) = filter.status.filter(|_| by_process) {
+            runs.retain(|run| run.state() == state);
+            if let Some(limit) = filter.limit {
+                runs.truncate(limit);
+            }
+        }
+        Ok(runs)
     }
 
     /// Every event recorded for run `run_id` (an exact id), in emission order.
@@ -520,7 +578,7 @@ mod tests {
         };
         assert_eq!(ids(journal.runs(&flows)), ["a2", "a1"]);
         let faulted = RunFilter {
-            status: Some(RunStatus::Faulted),
+            status: Some(RunState::Faulted),
             ..RunFilter::default()
         };
         assert_eq!(ids(journal.runs(&faulted)), ["a2"]);
@@ -531,10 +589,77 @@ mod tests {
         assert_eq!(ids(journal.runs(&one)), ["b1"]);
         let none = RunFilter {
             name: Some("flow".into()),
-            status: Some(RunStatus::Running),
+            status: Some(RunState::Running),
             limit: None,
         };
         assert_eq!(ids(journal.runs(&none)), Vec::<String>::new());
+    }
+
+    /// The journal of [`journal`] plus `c1` and `c2` (other, running, started after `b1`) whose
+    /// recording process is gone: interrupted.
+    #[cfg(unix)]
+    fn journal_with_interrupted() -> (tempfile::TempDir, Journal) {
+        let (dir, journal) = journal();
+        for (minute, id) in [(3, "c1"), (4, "c2")] {
+            let mut run = start(id);
+            run.name = "other".into();
+            let recorder = journal.begin_run(run).unwrap_or_else(|e| panic!("{e}"));
+            recorder.finish().unwrap_or_else(|e| panic!("{e}"));
+            let started = format!("2025-01-01T00:0{minute}:00.000000Z");
+            // Above the largest pid Linux hands out (2^22): no such process.
+            journal
+                .connection
+                .execute(
+                    "UPDATE runs SET started_at = ?2, pid = 2147483000 WHERE id = ?1",
+                    rusqlite::params![id, started],
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, journal)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn each_status_filter_tells_running_from_interrupted() {
+        let (_dir, journal) = journal_with_interrupted();
+        let with = |status, limit| RunFilter {
+            status: Some(status),
+            name: None,
+            limit,
+        };
+        assert_eq!(ids(journal.runs(&with(RunState::Running, None))), ["b1"]);
+        assert_eq!(
+            ids(journal.runs(&with(RunState::Interrupted, None))),
+            ["c2", "c1"]
+        );
+        assert_eq!(ids(journal.runs(&with(RunState::Completed, None))), ["a1"]);
+        assert_eq!(ids(journal.runs(&with(RunState::Faulted, None))), ["a2"]);
+        assert_eq!(
+            ids(journal.runs(&with(RunState::Cancelled, None))),
+            Vec::<String>::new()
+        );
+        // The limit counts the runs in the state asked for, not every `running` row.
+        assert_eq!(ids(journal.runs(&with(RunState::Running, Some(1)))), ["b1"]);
+        assert_eq!(
+            ids(journal.runs(&with(RunState::Interrupted, Some(1)))),
+            ["c2"]
+        );
+        let states: Vec<_> = journal
+            .runs(&RunFilter::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|run| (run.id.clone(), run.state().as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("c2".to_string(), "interrupted"),
+                ("c1".to_string(), "interrupted"),
+                ("b1".to_string(), "running"),
+                ("a2".to_string(), "faulted"),
+                ("a1".to_string(), "completed"),
+            ]
+        );
     }
 
     #[test]
