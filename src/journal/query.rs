@@ -453,7 +453,8 @@ impl Journal {
     }
 }
 
-/// Whether process `pid` exists (it may be another program that got the number later).
+/// Whether process `pid` exists and has not exited (it may be another program that got the
+/// number later).
 #[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -465,7 +466,21 @@ fn process_alive(pid: u32) -> bool {
     }
     // SAFETY: kill(2) with signal 0 sends nothing; it only checks that the process exists.
     let found = unsafe { libc::kill(pid, 0) } == 0;
-    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    exists && !is_zombie(pid)
+}
+
+/// Whether `pid` has exited and waits to be reaped. A killed run stays a zombie until its parent
+/// waits for it, which may be never (a shell that is gone, a PID 1 that does not reap): it runs
+/// nothing, so it is interrupted, not running. Known only where `/proc` is.
+#[cfg(unix)]
+fn is_zombie(pid: libc::pid_t) -> bool {
+    // "pid (comm) STATE ...": comm may hold spaces and parentheses, so split at the last ')'.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            == Some('Z')
+    })
 }
 
 #[cfg(not(unix))]
@@ -660,6 +675,26 @@ mod tests {
                 ("a1".to_string(), "completed"),
             ]
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_process_not_yet_reaped_is_not_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(process_alive(child.id()));
+        child.kill().unwrap_or_else(|e| panic!("{e}"));
+        // Not waited for yet: a zombie, once the signal has been delivered.
+        let pid = libc::pid_t::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !is_zombie(pid) {
+            assert!(std::time::Instant::now() < deadline, "never a zombie");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!process_alive(child.id()));
+        child.wait().unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]
