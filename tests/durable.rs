@@ -483,7 +483,7 @@ fn runs_status_tells_running_from_interrupted() {
     assert_eq!(running.len(), 1, "{all:?}");
     assert_ne!(running[0], interrupted);
     assert_ne!(running[0], completed);
-    assert_eq!(listed(&scratch, "interrupted"), [interrupted.clone()]);
+    assert_eq!(listed(&scratch, "interrupted"), [interrupted.as_str()]);
     assert_eq!(listed(&scratch, "completed"), [completed]);
     assert!(listed(&scratch, "faulted").is_empty());
     assert!(listed(&scratch, "cancelled").is_empty());
