@@ -5,7 +5,7 @@
 //! Both sides include their start-up: the binary's process start and the loop's client build.
 //! Runs go with `--no-journal`: the run journal's disk writes are not what is measured here.
 
-#[path = "../tests/support/http_server.rs"]
+#[path = "../tests/integration/support/http_server.rs"]
 mod http_server;
 
 use std::path::Path;

@@ -8,8 +8,8 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use crate::WorkflowWorld;
-use crate::support::{self, Launch};
+use super::WorkflowWorld;
+use super::support::{self, Launch};
 
 /// Event timestamps may be truncated to the millisecond and sleeps never end early, so a gap may
 /// fall short of its delay only by this much.

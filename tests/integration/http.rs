@@ -2,9 +2,6 @@
 //! ports): output modes, content types, headers/query/body, URI templates, status errors,
 //! retries, refused connections, timeouts, the response cap, redirects and authentication.
 
-#[path = "support/http_server.rs"]
-mod http_server;
-
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,9 +16,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 
-use http_server::{TestServer, serve};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::http_server::{TestServer, serve};
+use crate::support::{self, BINARY};
 
 /// What a run printed (`--format json`) and how long it took.
 struct Ran {
@@ -32,6 +28,18 @@ struct Ran {
 }
 
 impl Ran {
+    /// The finished process of a run started at `started`, its stdout parsed as JSON.
+    fn finished(output: std::process::Output, started: Instant) -> Ran {
+        let elapsed = started.elapsed();
+        let ran = support::Ran::from(output);
+        Ran {
+            code: ran.code,
+            result: ran.json(),
+            stderr: ran.stderr,
+            elapsed,
+        }
+    }
+
     fn output(&self) -> &Value {
         assert_eq!(
             self.code,
@@ -77,25 +85,14 @@ fn run(tasks: &str, input: Value, extra: &[&str]) -> Ran {
         .env_remove("WORKFLOW_MAX_RESPONSE_BYTES")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Ran {
-        code: output.status.code().unwrap_or(-1),
-        result: serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}")),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed,
-    }
+    Ran::finished(output, started)
 }
 
 /// A document file made of `tasks`, in a temporary directory (kept while the guard lives).
 fn document(tasks: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let file = dir.path().join("http.yaml");
-    let text = format!(
-        "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: http\n  version: '1.0.0'\ndo:\n{tasks}"
-    );
-    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    let dir = support::tempdir();
+    let text = support::document("test", "http", "1.0.0", &format!("do:\n{tasks}"));
+    let file = support::write(dir.path(), "http.yaml", &text);
     (dir, file)
 }
 
@@ -451,15 +448,7 @@ fn run_sampling_peak(tasks: &str, extra: &[&str]) -> (Ran, Option<u64>) {
         std::thread::sleep(Duration::from_millis(10));
     }
     let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let ran = Ran {
-        code: output.status.code().unwrap_or(-1),
-        result: serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}")),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    };
-    (ran, peak)
+    (Ran::finished(output, started), peak)
 }
 
 #[test]

@@ -1,12 +1,10 @@
 //! `run: container` through the real binary against a fake engine: a shell script named `docker`
 //! (or `podman`) on PATH that records every argv it receives and answers with canned output.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::path::{Path, PathBuf};
 
-use procs::{Run, document, executable, tempdir, wait_for, write};
+use crate::support::procs::{self, Run, executable, wait_for};
+use crate::support::{document, tempdir, write};
 use serde_json::json;
 use workflow::exit_code::ExitCode;
 

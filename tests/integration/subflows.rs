@@ -2,12 +2,10 @@
 //! out, where a child's error points, the depth bound, the shared step budget, background
 //! children, and the events a child publishes.
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::path::Path;
 
-use procs::{Run, document, tempdir, write};
+use crate::support::procs::{self, Run};
+use crate::support::{document, tempdir, write};
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 

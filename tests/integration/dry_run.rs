@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use workflow::exit_code::ExitCode;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::{BINARY, Ran, tempdir};
 
 fn bundled(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,16 +16,12 @@ fn bundled(name: &str) -> PathBuf {
 
 /// Runs `workflow run --dry-run ARGS` and returns (exit code, stdout, stderr).
 fn dry_run(args: &[&str]) -> (i32, String, String) {
-    let output = assert_cmd::Command::new(BINARY)
-        .args(["run", "--dry-run", "--color", "never"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    Ran::of(
+        assert_cmd::Command::new(BINARY)
+            .args(["run", "--dry-run", "--color", "never"])
+            .args(args),
     )
+    .parts()
 }
 
 fn path_arg(path: &Path) -> &str {
@@ -47,7 +43,7 @@ fn side_effect_workflow(dir: &Path, marker: &Path) -> PathBuf {
 
 #[test]
 fn a_dry_run_prints_the_plan_and_executes_nothing() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let marker = dir.path().join("created-by-the-shell-task");
     let events = dir.path().join("events.jsonl");
     let file = side_effect_workflow(dir.path(), &marker);

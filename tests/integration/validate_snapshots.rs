@@ -7,6 +7,8 @@ use workflow::diagnostic::Diagnostic;
 use workflow::frontend;
 use workflow::report::diagnostics::{FileReport, HumanStyle, render_human, summary_line};
 
+use crate::support::spec_dir;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The files of `tests/fixtures/<kind>`, as paths relative to the package root (so reports and
@@ -24,17 +26,6 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
         .collect();
     paths.sort();
     paths
-}
-
-/// `../shared/spec/<sub>`, or None (with a note) when the spec files are not beside the repo.
-fn spec_dir(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec")).join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("note: {} is absent; skipping", dir.display());
-        None
-    }
 }
 
 fn report(path: &Path) -> FileReport {
@@ -86,6 +77,9 @@ fn invalid_fixtures_match_their_snapshots() {
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_suffix(name);
         settings.set_prepend_module_to_snapshot(false);
+        // The snapshots stay in `tests/snapshots`, beside the other test data, not next to
+        // this file (insta's default).
+        settings.set_snapshot_path("../snapshots");
         settings.set_input_file(path);
         settings.bind(|| insta::assert_snapshot!("invalid", rendered(&report)));
     }

@@ -2,17 +2,19 @@
 //! scenarios of the official CTK features against the real `workflow` binary, black box, through
 //! the `workflow run` contract.
 //!
-//! `cargo test --test conformance` runs everything; a free argument (`cargo test --test
-//! conformance -- retry`) keeps only the scenarios whose name contains it, case-insensitively.
-//! Any other argument cargo or libtest would pass is ignored, so `cargo test <filter>` over the
-//! whole workspace never breaks this binary.
+//! `cargo test --test integration conformance::` runs both suites (one test each); the
+//! environment variable `WORKFLOW_SCENARIO=retry` keeps only the scenarios whose name contains
+//! it, case-insensitively. Cucumber's report is captured like any test output: libtest shows it
+//! when a suite fails, or always with `-- --nocapture`.
 
-#[path = "conformance/steps.rs"]
 mod steps;
-#[path = "conformance/support.rs"]
 mod support;
 
-use cucumber::{World as _, cli, writer::Stats as _};
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cucumber::writer::{Basic, Coloring, Stats as _, Verbosity};
+use cucumber::{World as _, WriterExt as _, cli};
 use serde_json::Value;
 
 /// One scenario's state: what it runs and what the run left behind.
@@ -79,33 +81,46 @@ fn needs_network(scenario: &cucumber::gherkin::Scenario) -> bool {
     })
 }
 
-/// The optional scenario-name filter: the first argument that is neither a flag nor the value of
-/// a libtest flag that takes one (`--test-threads 2`).
+/// The optional scenario-name filter, lower-cased; libtest owns the command line, so it comes
+/// from the environment.
 fn name_filter() -> Option<String> {
-    const VALUED: [&str; 5] = [
-        "--test-threads",
-        "--skip",
-        "--format",
-        "--color",
-        "--logfile",
-    ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    args.iter()
-        .enumerate()
-        .find(|(at, arg)| {
-            let after_valued = at
-                .checked_sub(1)
-                .and_then(|before| args.get(before))
-                .is_some_and(|before| VALUED.contains(&before.as_str()));
-            !arg.starts_with('-') && !after_valued
-        })
-        .map(|(_, arg)| arg.to_lowercase())
+    std::env::var("WORKFLOW_SCENARIO")
+        .ok()
+        .filter(|needle| !needle.is_empty())
+        .map(|needle| needle.to_lowercase())
 }
 
-/// Runs one directory of features; returns whether every scenario passed.
-async fn run_features(dir: &str, skip_network: bool) -> bool {
+/// Cucumber's report, kept in memory so it can go through `print!` (which libtest captures)
+/// instead of straight to the process's stdout, where it would interleave with other tests.
+#[derive(Clone, Default)]
+struct Report(Arc<Mutex<Vec<u8>>>);
+
+impl Report {
+    fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for Report {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs one directory of features and fails the calling test, with cucumber's report, unless
+/// every scenario passed.
+async fn run_features(dir: &str, skip_network: bool) {
     let filter = name_filter();
+    let report = Report::default();
     let writer = WorkflowWorld::cucumber()
+        .with_writer(Basic::new(report.clone(), Coloring::Never, Verbosity::Default).summarized())
         .max_concurrent_scenarios(32)
         .fail_on_skipped()
         .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
@@ -116,23 +131,28 @@ async fn run_features(dir: &str, skip_network: bool) -> bool {
             wanted && !(skip_network && needs_network(scenario))
         })
         .await;
-    !writer.execution_has_failed()
+    print!("{}", report.text());
+    assert!(
+        !writer.execution_has_failed(),
+        "some scenarios of {dir} failed (their report is above)"
+    );
 }
 
-#[tokio::main]
-async fn main() {
-    let ours = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/features");
-    let official = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec/ctk/features");
+#[tokio::test(flavor = "multi_thread")]
+async fn our_features() {
+    run_features(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/features"),
+        false,
+    )
+    .await;
+}
 
-    let mut passed = run_features(ours, false).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn official_ctk_features_offline_scenarios() {
+    let official = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec/ctk/features");
     if std::path::Path::new(official).is_dir() {
-        println!("\nOfficial CTK features (offline scenarios only):");
-        passed &= run_features(official, true).await;
+        run_features(official, true).await;
     } else {
         println!("note: {official} is absent; the official CTK features were not run");
-    }
-    if !passed {
-        eprintln!("conformance: some scenarios failed");
-        std::process::exit(1);
     }
 }

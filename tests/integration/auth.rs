@@ -3,64 +3,42 @@
 //! counting token endpoint, OIDC discovery), inline, by `use`, and secret-based; failures are
 //! `authentication` (401) or `authorization` (403) errors; `$authorization` reaches `output.as`.
 
-#[path = "support/auth_server.rs"]
-mod auth_server;
-
-use std::path::{Path, PathBuf};
-
 use serde_json::{Value, json};
-use workflow::exit_code::ExitCode;
 
-use auth_server::{
-    BEARER, CLIENT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, SUBJECT_TOKEN, Servers, USER,
+use crate::support::auth_server::{
+    self, BEARER, CLIENT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, SUBJECT_TOKEN, Servers, USER,
 };
-
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::{self, Ran};
 
 /// Writes the document (`BASE` replaced by the servers' URL, then the header added), runs it
 /// with `--format json` and the given environment, and returns the exit code and the result.
 fn run(servers: &Servers, body: &str, input: Value, env: &[(&str, &str)]) -> (i32, Value) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let text = format!(
-        "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: auth\n  version: '1.0.0'\n{}",
-        body.replace("BASE", &servers.base)
+    let dir = support::tempdir();
+    let text = support::document(
+        "test",
+        "auth",
+        "1.0.0",
+        &body.replace("BASE", &servers.base),
     );
-    let path: PathBuf = dir.path().join("auth.yaml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    let mut command = assert_cmd::Command::new(BINARY);
-    // Journaled under the target directory, not the repository.
-    command.env(
-        "WORKFLOW_STATE_DIR",
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-auth"),
-    );
+    let path = support::write(dir.path(), "auth.yaml", &text);
+    let mut command = support::journaled("auth");
     command
         .args(["run", "--format", "json", "--input"])
         .arg(input.to_string())
-        .arg(Path::new(&path));
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not one JSON object ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap_or(-1), result)
+        .arg(&path)
+        .envs(env.iter().copied());
+    let ran = Ran::of(&mut command);
+    (ran.code, ran.json())
 }
 
 fn completed(servers: &Servers, body: &str, input: Value, env: &[(&str, &str)]) -> Value {
     let (code, result) = run(servers, body, input, env);
-    assert_eq!(code, ExitCode::Success.code(), "{result:#}");
-    result["output"].clone()
+    support::completed(code, &result).clone()
 }
 
 fn faulted(servers: &Servers, body: &str, input: Value, env: &[(&str, &str)]) -> Value {
     let (code, result) = run(servers, body, input, env);
-    assert_eq!(code, ExitCode::Faulted.code(), "{result:#}");
-    result["error"].clone()
+    support::faulted(code, &result).clone()
 }
 
 /// One GET task on `path` with `authentication` (YAML flow text) and an output shape.

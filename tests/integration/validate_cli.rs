@@ -1,11 +1,12 @@
 //! The `workflow validate` binary end to end: exit codes, the three output formats, colour, and
 //! bad input (huge, deep, binary, missing) that must give a diagnostic, never a crash or a hang.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use workflow::exit_code::ExitCode;
+
+use crate::support::{Ran, spec_dir};
 
 /// Generous: a debug build on a shared two-core machine, with the schema check of 10 MB.
 const BOUND: Duration = Duration::from_secs(180);
@@ -30,23 +31,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn run_with(mut command: Command, args: &[&str]) -> (i32, String, String) {
-    let output = command.args(args).output().expect("the binary runs");
-    let code = output.status.code().unwrap_or(-1);
-    (
-        code,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn spec_dir(sub: &str) -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/spec")).join(sub);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("note: {} is absent; skipping", dir.display());
-        None
-    }
+    Ran::of(command.args(args)).parts()
 }
 
 fn temp_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {

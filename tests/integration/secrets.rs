@@ -2,12 +2,12 @@
 //! variables, their precedence, object secrets, the missing-secret fault, malformed files, and
 //! the masking of secret values in stdout, stderr, the events file and the JUnit report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use workflow::exit_code::ExitCode;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::{Ran, journaled, json_of, tempdir, write};
 
 /// The secret values the workflows below use; none may ever be shown.
 const API_KEY: &str = "sk-live-7f3a9c21";
@@ -22,47 +22,18 @@ const VARIABLES: [&str; 4] = [
     "WORKFLOW_SECRET_TOKEN",
 ];
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `workflow run ARGS` with the given secret variables.
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = assert_cmd::Command::new(BINARY);
-    // Journaled under the target directory, not the repository.
-    command.env(
-        "WORKFLOW_STATE_DIR",
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-secrets"),
-    );
+fn run(args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let mut command = journaled("secrets");
     command.arg("run").args(args);
     for variable in VARIABLES {
         command.env_remove(variable);
     }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
+    Ran::of(command.envs(env.iter().copied()))
 }
 
 fn text(path: &Path) -> String {
     path.to_str().unwrap_or_default().to_string()
-}
-
-fn json_of(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout}"))
 }
 
 fn document(secrets: &str, body: &str) -> String {
@@ -125,7 +96,7 @@ fn assert_hidden(what: &str, shown: &str) {
 
 #[test]
 fn secret_values_appear_nowhere_in_what_a_run_shows_or_writes() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let file = write(dir.path(), "leaky.yaml", &document("apiKey, creds", LEAKY));
     let creds = json!({"creds": {"username": USERNAME, "password": PASSWORD}});
     let secrets = write(dir.path(), "creds.json", &creds.to_string());
@@ -216,7 +187,7 @@ fn secret_values_appear_nowhere_in_what_a_run_shows_or_writes() {
 
 #[test]
 fn the_workflow_computes_with_the_real_values() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let body = r#"do:
   - check:
       run:
@@ -236,7 +207,7 @@ fn the_workflow_computes_with_the_real_values() {
 
 #[test]
 fn a_missing_secret_faults_before_the_first_task() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let file = write(dir.path(), "leaky.yaml", &document("apiKey, creds", LEAKY));
     let events = dir.path().join("events.jsonl");
     let output = run(
@@ -286,7 +257,7 @@ fn a_missing_secret_faults_before_the_first_task() {
 
 #[test]
 fn the_environment_wins_over_files_and_later_files_over_earlier_ones() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     // Shown values are masked, so the workflow reports which source each value came from.
     let body = r#"do:
   - compare:
@@ -336,7 +307,7 @@ fn the_environment_wins_over_files_and_later_files_over_earlier_ones() {
 
 #[test]
 fn object_secrets_come_from_files_and_json_variables() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let body = r#"do:
   - inspect:
       set:
@@ -365,7 +336,7 @@ fn object_secrets_come_from_files_and_json_variables() {
 
 #[test]
 fn values_under_four_characters_are_not_masked() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let body = "do:\n  - show:\n      set:\n        value: ${ $secrets.token }\n";
     let file = write(dir.path(), "short.yaml", &document("token", body));
     let short = run(
@@ -382,7 +353,7 @@ fn values_under_four_characters_are_not_masked() {
 
 #[test]
 fn a_malformed_secrets_file_is_a_usage_error_naming_file_and_line() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let body = "do:\n  - show:\n      set:\n        value: 1\n";
     let file = write(dir.path(), "plain.yaml", &document("token", body));
     let cases = [

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::{BINARY, tempdir};
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/durable");
 
 /// Exit codes of the CLI contract.
@@ -27,7 +28,7 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempdir();
         let source = Path::new(FIXTURES).join("steps.yaml");
         std::fs::copy(&source, dir.path().join("steps.yaml")).unwrap_or_else(|e| panic!("{e}"));
         Scratch { dir }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,13 +13,15 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use workflow::exit_code::ExitCode;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::http_server::{TestServer, serve};
+use crate::support::{Ran, completed, document, faulted, journaled, tempdir, write};
 
 /// What the server shares with its handlers: its own URL and how often each path was asked.
+#[derive(Default)]
 struct Shared {
-    base: String,
+    /// Set once the server is bound, before any request.
+    base: Mutex<String>,
     hits: Mutex<HashMap<String, usize>>,
 }
 
@@ -41,21 +43,13 @@ impl Shared {
 struct Server {
     base: String,
     shared: Arc<Shared>,
+    /// Keeps the server up for the test; dropping it stops it.
+    _running: TestServer,
 }
 
-/// Starts the server on an ephemeral port; the listener is bound before this returns, so
-/// requests queue until the server thread accepts them (no wait needed).
+/// Starts the server on 127.0.0.1 with an ephemeral port (bound before this returns).
 fn start() -> Server {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    listener
-        .set_nonblocking(true)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let base = format!("http://{address}");
-    let shared = Arc::new(Shared {
-        base: base.clone(),
-        hits: Mutex::new(HashMap::new()),
-    });
+    let shared = Arc::new(Shared::default());
     let app = Router::new()
         .route("/v2/swagger.json", get(swagger))
         .route("/v3/openapi.yaml", get(openapi3))
@@ -65,23 +59,24 @@ fn start() -> Server {
         )
         .fallback(echo)
         .with_state(Arc::clone(&shared));
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        runtime.block_on(async move {
-            let listener =
-                tokio::net::TcpListener::from_std(listener).unwrap_or_else(|e| panic!("{e}"));
-            let _ = axum::serve(listener, app).await;
-        });
-    });
-    Server { base, shared }
+    let running = serve(app);
+    let base = running.url("");
+    *shared.base.lock().unwrap_or_else(PoisonError::into_inner) = base.clone();
+    Server {
+        base,
+        shared,
+        _running: running,
+    }
 }
 
 async fn swagger(State(shared): State<Arc<Shared>>) -> Response {
     shared.hit("/v2/swagger.json");
-    let host = shared.base.trim_start_matches("http://");
+    let base = shared
+        .base
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let host = base.trim_start_matches("http://");
     let document = json!({
         "swagger": "2.0",
         "info": {"title": "pets", "version": "1"},
@@ -180,48 +175,20 @@ async fn echo(
     .into_response()
 }
 
-fn header(body: &str) -> String {
-    format!(
-        "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: openapi\n  version: '1.0.0'\n{body}"
-    )
-}
-
 /// Runs `workflow run FILE --format json` in `dir`; returns the exit code and the JSON result.
 fn run_in(dir: &Path, body: &str, input: &str) -> (i32, Value) {
-    let file = dir.join("workflow.yaml");
-    std::fs::write(&file, header(body)).unwrap_or_else(|e| panic!("{e}"));
-    let output = assert_cmd::Command::new(BINARY)
-        .env(
-            "WORKFLOW_STATE_DIR",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-openapi"),
-        )
-        .arg("run")
-        .arg(&file)
-        .args(["--format", "json", "--input", input])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap_or(-1), result)
-}
-
-fn completed(code: i32, result: &Value) -> &Value {
-    assert_eq!(code, ExitCode::Success.code(), "{result:#}");
-    &result["output"]
-}
-
-fn faulted(code: i32, result: &Value) -> &Value {
-    assert_eq!(code, ExitCode::Faulted.code(), "{result:#}");
-    &result["error"]
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+    let file = write(
+        dir,
+        "workflow.yaml",
+        &document("test", "openapi", "1.0.0", body),
+    );
+    let ran = Ran::of(
+        journaled("openapi")
+            .arg("run")
+            .arg(&file)
+            .args(["--format", "json", "--input", input]),
+    );
+    (ran.code, ran.json())
 }
 
 #[test]

@@ -17,6 +17,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::http_server::{TestServer, serve};
+
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "wonderland";
 pub const BEARER: &str = "let-me-in";
@@ -53,10 +55,12 @@ pub struct Servers {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     pub seen: Arc<Seen>,
+    /// Keeps the services up for the test; dropping it stops them.
+    _running: TestServer,
 }
 
-/// Starts both services on one ephemeral port, on a runtime of their own thread (the tests run
-/// the binary synchronously).
+/// Starts both services on one ephemeral port of 127.0.0.1, on a runtime of their own thread
+/// (the tests run the binary synchronously).
 pub fn start() -> Servers {
     let seen: Arc<Seen> = Arc::default();
     let router = Router::new()
@@ -73,27 +77,14 @@ pub fn start() -> Servers {
             get(discovery),
         )
         .with_state(Arc::clone(&seen));
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("runtime: {e}"));
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .unwrap_or_else(|e| panic!("bind: {e}"));
-            let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-            let _ = sender.send(address);
-            let _ = axum::serve(listener, router).await;
-        });
-    });
-    let address = receiver
-        .recv()
-        .unwrap_or_else(|e| panic!("the test server did not start: {e}"));
-    let base = format!("http://{address}");
+    let running = serve(router);
+    let base = running.url("");
     *seen.base.lock().unwrap_or_else(|e| e.into_inner()) = base.clone();
-    Servers { base, seen }
+    Servers {
+        base,
+        seen,
+        _running: running,
+    }
 }
 
 fn authorization(headers: &HeaderMap) -> String {

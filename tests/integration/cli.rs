@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 
+use crate::support::{BINARY, Ran, journaled, json_of, state_dir, tempdir, write};
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -16,36 +18,15 @@ fn bundled(name: &str) -> PathBuf {
     root().join("workflows").join(name)
 }
 
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
-/// Where the runs of these tests are journaled: under the target directory, not the repository.
-const STATE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/journal-cli");
-
-/// Runs `workflow run ARGS` and returns (exit code, stdout, stderr).
+/// Runs `workflow run ARGS` (journaled under the target directory, not the repository) and
+/// returns (exit code, stdout, stderr).
 fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut command = assert_cmd::Command::new(BINARY);
-    command
-        .arg("run")
-        .args(args)
-        .env("WORKFLOW_STATE_DIR", STATE_DIR);
+    let mut command = journaled("cli");
+    command.arg("run").args(args);
     if let Some(text) = stdin {
         command.write_stdin(text);
     }
-    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn json_of(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout}"))
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
+    Ran::of(&mut command).parts()
 }
 
 fn header(body: &str) -> String {
@@ -111,7 +92,7 @@ fn order_routing_routes_and_faults_on_an_empty_order() {
 #[test]
 fn retry_compensate_retries_then_compensates() {
     let file = bundled("retry-compensate.yaml");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let events = dir.path().join("events.jsonl");
     let (code, stdout, _) = run(
         &[
@@ -154,7 +135,7 @@ fn retry_compensate_retries_then_compensates() {
 
 #[test]
 fn the_events_file_has_no_live_view_events() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let body = "do:\n  - each:\n      for:\n        in: ${ [1, 2, 3] }\n      do:\n        \
                 - say:\n            run:\n              shell:\n                \
                 command: echo working; echo done\n";
@@ -189,7 +170,7 @@ fn the_events_file_has_no_live_view_events() {
 #[test]
 fn data_pipeline_runs_offline_and_writes_its_report() {
     let file = bundled("data-pipeline.yaml");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let input = json!({"reportDir": dir.path()}).to_string();
     let (code, stdout, stderr) = run(
         &[
@@ -210,7 +191,7 @@ fn data_pipeline_runs_offline_and_writes_its_report() {
 
 #[test]
 fn inputs_come_from_files_and_stdin() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let file = bundled("hello.yaml");
     let path = file.to_str().unwrap_or_default();
     let yaml_input = write(dir.path(), "input.yaml", "name: Grace\n");
@@ -241,7 +222,7 @@ fn a_bad_input_is_a_usage_error() {
 
 #[test]
 fn an_invalid_document_exits_before_running() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let broken = write(dir.path(), "broken.yaml", "document: [unclosed\n");
     let (code, stdout, stderr) = run(&[broken.to_str().unwrap_or_default()], None);
     assert_eq!(code, ExitCode::Invalid.code());
@@ -266,7 +247,7 @@ fn an_invalid_document_exits_before_running() {
 
 #[test]
 fn a_fault_is_printed_readably_in_human_format() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let file = write(
         dir.path(),
         "fail.yaml",
@@ -290,7 +271,7 @@ fn a_fault_is_printed_readably_in_human_format() {
 
 #[test]
 fn the_step_budget_is_configurable() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let file = write(
         dir.path(),
         "loop.yaml",
@@ -318,7 +299,7 @@ fn the_step_budget_is_configurable() {
 #[cfg(unix)]
 #[test]
 fn sigterm_cancels_the_run() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
     let file = write(
         dir.path(),
         "slow.yaml",
@@ -326,7 +307,7 @@ fn sigterm_cancels_the_run() {
     );
     let events = dir.path().join("events.jsonl");
     let child = Command::new(BINARY)
-        .env("WORKFLOW_STATE_DIR", STATE_DIR)
+        .env("WORKFLOW_STATE_DIR", state_dir("cli"))
         .args([
             "run",
             file.to_str().unwrap_or_default(),

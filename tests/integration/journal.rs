@@ -9,24 +9,16 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use workflow::exit_code::ExitCode;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::{BINARY, Ran, document, tempdir, write};
 
 /// A scratch directory holding the documents and the state directory of one test.
 struct Scratch {
     dir: tempfile::TempDir,
 }
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 impl Scratch {
     fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
-        }
+        Scratch { dir: tempdir() }
     }
 
     fn state(&self) -> PathBuf {
@@ -34,13 +26,8 @@ impl Scratch {
     }
 
     fn write(&self, name: &str, body: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        let text = format!(
-            "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: {}\n  version: '1.0.0'\n{body}",
-            name.trim_end_matches(".yaml")
-        );
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-        path
+        let text = document("test", name.trim_end_matches(".yaml"), "1.0.0", body);
+        write(self.dir.path(), name, &text)
     }
 
     /// `workflow ARGS --state-dir STATE`, run in the scratch directory.
@@ -56,16 +43,12 @@ impl Scratch {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    fn run(&self, args: &[&str]) -> Ran {
         let output = self
             .command(args)
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Ran::from(output)
     }
 
     /// `run FILE --format json --progress none`: the run's result object.
@@ -79,9 +62,7 @@ impl Scratch {
             "none",
         ];
         args.extend_from_slice(extra);
-        let output = self.run(&args);
-        serde_json::from_str(&output.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {} {}", output.stdout, output.stderr))
+        self.run(&args).json()
     }
 
     fn runs_json(&self, extra: &[&str]) -> Vec<Value> {
@@ -89,8 +70,7 @@ impl Scratch {
         args.extend_from_slice(extra);
         let output = self.run(&args);
         assert_eq!(output.code, ExitCode::Success.code(), "{}", output.stderr);
-        let list: Value = serde_json::from_str(&output.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", output.stdout));
+        let list = output.json();
         list.as_array().cloned().unwrap_or_default()
     }
 

@@ -2,14 +2,12 @@
 //! environment, stdin and arguments, a process that ignores SIGTERM, megabytes on both streams,
 //! the output cap, `await: false`, missing interpreters, and script sources (files and URLs).
 
-#[path = "support/procs.rs"]
-mod procs;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use procs::{Run, SOON, document, tempdir, wait_for, write};
+use crate::support::procs::{Run, SOON, wait_for};
+use crate::support::{document, tempdir, write};
 use serde_json::{Value, json};
 use workflow::exit_code::ExitCode;
 

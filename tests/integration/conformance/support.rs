@@ -10,8 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 use workflow::source::Source;
 
-/// The binary under test, built by cargo for this test target.
-const BINARY: &str = env!("CARGO_BIN_EXE_workflow");
+use crate::support::BINARY;
 
 /// A run that outlives this is killed: a hang must fail the scenario, never the whole suite.
 const RUN_LIMIT: Duration = Duration::from_secs(30);

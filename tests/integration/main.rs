@@ -1,0 +1,22 @@
+//! The one integration-test binary: every area's black-box tests of the real `workflow`
+//! executable (and of the public library API where a test needs it), compiled and linked once.
+//!
+//! `cargo test --test integration <area>::` runs one area, e.g. `cargo test --test integration
+//! http::`. Helpers shared by the areas live in `support`.
+
+mod auth;
+mod cli;
+mod conformance;
+mod containers;
+mod dry_run;
+mod durable;
+mod http;
+mod journal;
+mod openapi;
+mod processes;
+mod reporting;
+mod secrets;
+mod subflows;
+mod support;
+mod validate_cli;
+mod validate_snapshots;
