@@ -299,9 +299,15 @@ pub struct RunsPruneArgs {
 /// `runs --status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RunStatusArg {
+    /// Running now: its process is alive.
     Running,
+    /// Marked running, but its process is gone (killed, crashed): `workflow resume` continues it.
+    Interrupted,
+    /// Ended with an output.
     Completed,
+    /// Ended with an error.
     Faulted,
+    /// Stopped by Ctrl-C or SIGTERM.
     Cancelled,
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::runs_show;
 use crate::cli::{RunFormat, RunStatusArg, RunsAction, RunsArgs, RunsEventsArgs, RunsPruneArgs};
 use crate::exit_code::ExitCode;
-use crate::journal::{self, Journal, JournalError, RunFilter, RunRecord, RunStatus};
+use crate::journal::{self, Journal, JournalError, RunFilter, RunRecord, RunState};
 use crate::report::fmt;
 use crate::runtime::event::CONTEXT_CHANGED;
 
@@ -74,12 +74,13 @@ fn list(args: &RunsArgs, dir: &Path, stdout: &mut dyn Write, stderr: &mut dyn Wr
     Ok(())
 }
 
-fn status(arg: RunStatusArg) -> RunStatus {
+fn status(arg: RunStatusArg) -> RunState {
     match arg {
-        RunStatusArg::Running => RunStatus::Running,
-        RunStatusArg::Completed => RunStatus::Completed,
-        RunStatusArg::Faulted => RunStatus::Faulted,
-        RunStatusArg::Cancelled => RunStatus::Cancelled,
+        RunStatusArg::Running => RunState::Running,
+        RunStatusArg::Interrupted => RunState::Interrupted,
+        RunStatusArg::Completed => RunState::Completed,
+        RunStatusArg::Faulted => RunState::Faulted,
+        RunStatusArg::Cancelled => RunState::Cancelled,
     }
 }
 
@@ -108,11 +109,7 @@ fn table(runs: &[RunRecord]) -> String {
 
 /// The status as a person needs it: a running run whose process is gone is `interrupted`.
 pub(crate) fn shown_status(run: &RunRecord) -> &'static str {
-    if run.interrupted() {
-        "interrupted"
-    } else {
-        run.status.as_str()
-    }
+    run.state().as_str()
 }
 
 pub(crate) fn local_time(time: DateTime<Utc>) -> String {

@@ -8,7 +8,6 @@ pub mod container;
 pub mod http;
 pub mod process;
 pub(crate) mod resource;
-pub mod source;
 
 use std::path::PathBuf;
 use std::sync::Arc;

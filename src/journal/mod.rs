@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::JournalError;
 pub use open::Journal;
-pub use query::{Relation, RunFilter, RunRecord, RunStatus, StoredEvent};
+pub use query::{Relation, RunFilter, RunRecord, RunState, RunStatus, StoredEvent};
 pub use sink::{Recorder, RunStart};
 pub use timeline::{Execution, ExecutionStatus, Timeline, states_by_task, timeline};
 

@@ -46,6 +46,38 @@ impl RunStatus {
     }
 }
 
+/// A run's status as a person sees it: a `running` run whose process is gone is `Interrupted`
+/// (it will not end by itself; `workflow resume` continues it). Computed when read, since the
+/// journal cannot know when a process dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Still going: its recording process is alive.
+    Running,
+    Interrupted,
+    Completed,
+    Faulted,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Interrupted => "interrupted",
+            other => other.stored().as_str(),
+        }
+    }
+
+    /// The status stored in the journal for runs in this state.
+    pub fn stored(self) -> RunStatus {
+        match self {
+            RunState::Running | RunState::Interrupted => RunStatus::Running,
+            RunState::Completed => RunStatus::Completed,
+            RunState::Faulted => RunStatus::Faulted,
+            RunState::Cancelled => RunStatus::Cancelled,
+        }
+    }
+}
+
 /// How a run relates to the run it was started from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
@@ -121,6 +153,17 @@ impl RunRecord {
         self.status == RunStatus::Running && self.pid.is_some_and(|pid| !process_alive(pid))
     }
 
+    /// Where the run stands, `interrupted` told apart from `running`.
+    pub fn state(&self) -> RunState {
+        match self.status {
+            RunStatus::Running if self.interrupted() => RunState::Interrupted,
+            RunStatus::Running => RunState::Running,
+            RunStatus::Completed => RunState::Completed,
+            RunStatus::Faulted => RunState::Faulted,
+            RunStatus::Cancelled => RunState::Cancelled,
+        }
+    }
+
     /// The record as `runs --format json` prints it.
     pub fn to_json(&self) -> Value {
         let mut object = json!({
@@ -157,7 +200,8 @@ impl RunRecord {
 /// Which runs `Journal::runs` returns (newest first).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {
-    pub status: Option<RunStatus>,
+    /// `Running` selects the runs whose process is alive, `Interrupted` those whose is gone.
+    pub status: Option<RunState>,
     /// The workflow's `document.name`.
     pub name: Option<String>,
     /// At most this many; all when `None`.
@@ -229,8 +273,8 @@ impl Journal {
         let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs");
         let mut conditions = Vec::new();
         let mut values: Vec<String> = Vec::new();
-        if let Some(status) = filter.status {
-            values.push(status.as_str().to_string());
+        if let Some(state) = filter.status {
+            values.push(state.stored().as_str().to_string());
             conditions.push(format!("status = ?{}", values.len()));
         }
         if let Some(name) = &filter.name {
@@ -242,15 +286,29 @@ impl Journal {
             sql.push_str(&conditions.join(" AND "));
         }
         sql.push_str(" ORDER BY started_at DESC, id DESC");
-        if let Some(limit) = filter.limit {
+        // Running and interrupted runs share a stored status and are told apart by asking
+        // whether their process lives: the limit applies after that, here. (Running rows are
+        // few: every run that ends leaves that status.)
+        let by_process = matches!(
+            filter.status,
+            Some(RunState::Running | RunState::Interrupted)
+        );
+        if let Some(limit) = filter.limit.filter(|_| !by_process) {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let sqlite = |error| JournalError::sqlite(&self.path, error);
         let mut statement = self.connection.prepare(&sql).map_err(sqlite)?;
-        statement
+        let mut runs: Vec<RunRecord> = statement
             .query_map(params_from_iter(values), run_record)
             .and_then(|rows| rows.collect())
-            .map_err(sqlite)
+            .map_err(sqlite)?;
+        if let Some(state) = filter.status.filter(|_| by_process) {
+            runs.retain(|run| run.state() == state);
+            if let Some(limit) = filter.limit {
+                runs.truncate(limit);
+            }
+        }
+        Ok(runs)
     }
 
     /// Every event recorded for run `run_id` (an exact id), in emission order.
@@ -395,7 +453,8 @@ impl Journal {
     }
 }
 
-/// Whether process `pid` exists (it may be another program that got the number later).
+/// Whether process `pid` exists and has not exited (it may be another program that got the
+/// number later).
 #[cfg(unix)]
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -407,7 +466,21 @@ fn process_alive(pid: u32) -> bool {
     }
     // SAFETY: kill(2) with signal 0 sends nothing; it only checks that the process exists.
     let found = unsafe { libc::kill(pid, 0) } == 0;
-    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    exists && !is_zombie(pid)
+}
+
+/// Whether `pid` has exited and waits to be reaped. A killed run stays a zombie until its parent
+/// waits for it, which may be never (a shell that is gone, a PID 1 that does not reap): it runs
+/// nothing, so it is interrupted, not running. Known only where `/proc` is.
+#[cfg(unix)]
+fn is_zombie(pid: libc::pid_t) -> bool {
+    // "pid (comm) STATE ...": comm may hold spaces and parentheses, so split at the last ')'.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            == Some('Z')
+    })
 }
 
 #[cfg(not(unix))]
@@ -520,7 +593,7 @@ mod tests {
         };
         assert_eq!(ids(journal.runs(&flows)), ["a2", "a1"]);
         let faulted = RunFilter {
-            status: Some(RunStatus::Faulted),
+            status: Some(RunState::Faulted),
             ..RunFilter::default()
         };
         assert_eq!(ids(journal.runs(&faulted)), ["a2"]);
@@ -531,10 +604,97 @@ mod tests {
         assert_eq!(ids(journal.runs(&one)), ["b1"]);
         let none = RunFilter {
             name: Some("flow".into()),
-            status: Some(RunStatus::Running),
+            status: Some(RunState::Running),
             limit: None,
         };
         assert_eq!(ids(journal.runs(&none)), Vec::<String>::new());
+    }
+
+    /// The journal of [`journal`] plus `c1` and `c2` (other, running, started after `b1`) whose
+    /// recording process is gone: interrupted.
+    #[cfg(unix)]
+    fn journal_with_interrupted() -> (tempfile::TempDir, Journal) {
+        let (dir, journal) = journal();
+        for (minute, id) in [(3, "c1"), (4, "c2")] {
+            let mut run = start(id);
+            run.name = "other".into();
+            let recorder = journal.begin_run(run).unwrap_or_else(|e| panic!("{e}"));
+            recorder.finish().unwrap_or_else(|e| panic!("{e}"));
+            let started = format!("2025-01-01T00:0{minute}:00.000000Z");
+            // Above the largest pid Linux hands out (2^22): no such process.
+            journal
+                .connection
+                .execute(
+                    "UPDATE runs SET started_at = ?2, pid = 2147483000 WHERE id = ?1",
+                    rusqlite::params![id, started],
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, journal)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn each_status_filter_tells_running_from_interrupted() {
+        let (_dir, journal) = journal_with_interrupted();
+        let with = |status, limit| RunFilter {
+            status: Some(status),
+            name: None,
+            limit,
+        };
+        assert_eq!(ids(journal.runs(&with(RunState::Running, None))), ["b1"]);
+        assert_eq!(
+            ids(journal.runs(&with(RunState::Interrupted, None))),
+            ["c2", "c1"]
+        );
+        assert_eq!(ids(journal.runs(&with(RunState::Completed, None))), ["a1"]);
+        assert_eq!(ids(journal.runs(&with(RunState::Faulted, None))), ["a2"]);
+        assert_eq!(
+            ids(journal.runs(&with(RunState::Cancelled, None))),
+            Vec::<String>::new()
+        );
+        // The limit counts the runs in the state asked for, not every `running` row.
+        assert_eq!(ids(journal.runs(&with(RunState::Running, Some(1)))), ["b1"]);
+        assert_eq!(
+            ids(journal.runs(&with(RunState::Interrupted, Some(1)))),
+            ["c2"]
+        );
+        let states: Vec<_> = journal
+            .runs(&RunFilter::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|run| (run.id.clone(), run.state().as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("c2".to_string(), "interrupted"),
+                ("c1".to_string(), "interrupted"),
+                ("b1".to_string(), "running"),
+                ("a2".to_string(), "faulted"),
+                ("a1".to_string(), "completed"),
+            ]
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_process_not_yet_reaped_is_not_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(process_alive(child.id()));
+        child.kill().unwrap_or_else(|e| panic!("{e}"));
+        // Not waited for yet: a zombie, once the signal has been delivered.
+        let pid = libc::pid_t::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !is_zombie(pid) {
+            assert!(std::time::Instant::now() < deadline, "never a zombie");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!process_alive(child.id()));
+        child.wait().unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `--junit PATH`: the run as JUnit XML for CI test reporters (GitLab, Jenkins, GitHub). One test
 //! suite per workflow run, one test case per task execution; a fault is a failure carrying the
-//! error object; retries are a property of the test case, told in detail in its system-out.
+//! error object; retries are a property of the test case, told in detail in its system-out; a
+//! step a resume or retry took from the journal is skipped with a message saying so.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -12,6 +13,9 @@ use crate::report::record::RunRecord;
 use crate::report::tracker::{Execution, Outcome};
 use crate::runtime::error::WorkflowError;
 use crate::runtime::event::RunIdentity;
+
+/// The message of a replayed step's `<skipped>` element.
+const REPLAYED: &str = "replayed from the journal: completed by an earlier run, not executed again";
 
 /// Executions grouped by the run they belong to, in order of first appearance.
 struct Suite<'a> {
@@ -82,7 +86,7 @@ impl Totals {
             totals.tests += 1;
             match execution.outcome {
                 Outcome::Faulted(_) => totals.failures += 1,
-                Outcome::Skipped | Outcome::Cancelled => totals.skipped += 1,
+                Outcome::Skipped | Outcome::Cancelled | Outcome::Replayed => totals.skipped += 1,
                 Outcome::Completed => {}
             }
         }
@@ -166,15 +170,24 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
         return;
     }
     out.push_str(">\n");
-    if !execution.retries.is_empty() {
+    let replayed = execution.outcome == Outcome::Replayed;
+    if !execution.retries.is_empty() || replayed {
         out.push_str("      <properties>\n");
-        property(out, 8, "retries", &execution.retries.len().to_string());
+        if !execution.retries.is_empty() {
+            property(out, 8, "retries", &execution.retries.len().to_string());
+        }
+        if replayed {
+            property(out, 8, "replayed", "true");
+        }
         out.push_str("      </properties>\n");
     }
     match &execution.outcome {
         Outcome::Faulted(error) => failure(out, error),
         Outcome::Skipped => out.push_str("      <skipped message=\"if was false\"/>\n"),
         Outcome::Cancelled => out.push_str("      <skipped message=\"cancelled\"/>\n"),
+        // Skipped, not passed: CI reporters show a skipped case and its message in their
+        // summaries, while a passed case's details stay folded (see docs/durability.md).
+        Outcome::Replayed => out.push_str(&format!("      <skipped message=\"{REPLAYED}\"/>\n")),
         Outcome::Completed => {}
     }
     if !execution.retries.is_empty() {
@@ -265,7 +278,7 @@ fn is_xml_char(c: char) -> bool {
 mod tests {
     use super::*;
     use crate::report::record::RunRecorder;
-    use crate::report::script::{Script, error_at, eventful_outline, eventful_run};
+    use crate::report::script::{Script, error_at, eventful_outline, eventful_run, resumed_run};
     use crate::runtime::error::ErrorKind;
 
     fn junit_of(script: &Script) -> String {
@@ -418,5 +431,45 @@ mod tests {
         assert_eq!(attribute(case, "name"), "(workflow)");
         assert!(case.children().any(|n| n.has_tag_name("failure")));
         assert_eq!(attribute(document.root_element(), "failures"), "1");
+    }
+
+    #[test]
+    fn replayed_steps_are_skipped_with_a_message_and_a_property() {
+        let xml = junit_of(&resumed_run());
+        let document = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let root = document.root_element();
+        assert_eq!(
+            (attribute(root, "tests"), attribute(root, "skipped")),
+            ("5", "2")
+        );
+        let cases: Vec<_> = document
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        let skipped: Vec<_> = cases
+            .iter()
+            .filter_map(|case| {
+                let skipped = case.children().find(|n| n.has_tag_name("skipped"))?;
+                let property = case.descendants().find(|n| n.has_tag_name("property"))?;
+                Some((
+                    attribute(*case, "name"),
+                    attribute(skipped, "message"),
+                    attribute(property, "name"),
+                    attribute(property, "value"),
+                ))
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("/do/0/fetch", REPLAYED, "replayed", "true"),
+                ("/do/2/each/do/0/add [1]", REPLAYED, "replayed", "true"),
+            ]
+        );
+        let executed = cases
+            .iter()
+            .find(|case| attribute(**case, "name") == "/do/4/upload")
+            .expect("upload's case");
+        assert!(!executed.has_children(), "a plain pass: {xml}");
     }
 }

@@ -199,6 +199,8 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
             let took = fmt::duration(execution.duration());
             match &execution.outcome {
                 Outcome::Completed => writeln!(out, " completed in {took}"),
+                // It took no time here: a duration would suggest it ran again.
+                Outcome::Replayed => out.write_all(b" replayed from the journal\n"),
                 Outcome::Faulted(error) => writeln!(
                     out,
                     " faulted after {took}: {}",
@@ -215,7 +217,10 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
             };
             let took = fmt::duration(crate::report::tracker::between(run.started, end.at));
             match &end.outcome {
-                Outcome::Completed => writeln!(out, "workflow {name} completed in {took}"),
+                // A workflow is never replayed whole; its tasks are.
+                Outcome::Completed | Outcome::Replayed => {
+                    writeln!(out, "workflow {name} completed in {took}")
+                }
                 Outcome::Faulted(error) => writeln!(
                     out,
                     "workflow {name} faulted after {took}: {}",
@@ -278,7 +283,9 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::script::{Script, error_at, eventful_outline, eventful_run, identity};
+    use crate::report::script::{
+        Script, error_at, eventful_outline, eventful_run, identity, resumed_run,
+    };
     use crate::runtime::error::ErrorKind;
 
     /// A `Write` whose bytes the test can read after the sink is done.
@@ -370,5 +377,26 @@ mod tests {
         eventful_run().play(&sink);
         sink.finish();
         assert_eq!(captured.text(), "");
+    }
+
+    #[test]
+    fn replayed_steps_say_so_instead_of_a_duration() {
+        let text = lines_of(&resumed_run());
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(
+            lines,
+            vec![
+                "10:00:00.000 workflow pipeline.default:1.0.0 started (run run-1)",
+                "10:00:00.001 /do/0/fetch replayed from the journal",
+                "10:00:00.002 /do/2/each started",
+                "10:00:00.003 /do/2/each/do/0/add [1] replayed from the journal",
+                "10:00:00.004 /do/2/each/do/0/add [2] started",
+                "10:00:00.024 /do/2/each/do/0/add [2] completed in 20ms",
+                "10:00:00.025 /do/2/each completed in 23ms",
+                "10:00:00.026 /do/4/upload started",
+                "10:00:00.126 /do/4/upload completed in 100ms",
+                "10:00:00.127 workflow pipeline.default:1.0.0 completed in 127ms",
+            ]
+        );
     }
 }

@@ -16,9 +16,11 @@ pub const SLOWEST_KEPT: usize = 5;
 /// Task executions by how they went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TaskCounts {
-    /// Executions that ran (everything but skipped ones).
+    /// Executions that ran (everything but skipped and replayed ones).
     pub run: u64,
     pub completed: u64,
+    /// Steps a resumed or retried run took from the journal instead of executing them.
+    pub replayed: u64,
     /// Executions where an error was raised (not those it only passed through).
     pub failed: u64,
     pub cancelled: u64,
@@ -56,6 +58,7 @@ impl RunRecord {
         let counts = &mut self.counts;
         match &execution.outcome {
             Outcome::Completed => counts.completed += 1,
+            Outcome::Replayed => counts.replayed += 1,
             Outcome::Faulted(error) => {
                 let passed_through = error.instance.as_deref().is_some_and(|instance| {
                     instance != &*execution.task && is_within(instance, &execution.task)
@@ -67,14 +70,17 @@ impl RunRecord {
             Outcome::Cancelled => counts.cancelled += 1,
             Outcome::Skipped => counts.skipped += 1,
         }
-        if execution.outcome != Outcome::Skipped {
+        // Skipped and replayed steps did nothing in this process: they are not "run", nor
+        // among the slowest.
+        let ran = !matches!(execution.outcome, Outcome::Skipped | Outcome::Replayed);
+        if ran {
             counts.run += 1;
         }
         if !execution.retries.is_empty() {
             counts.retried += 1;
             counts.retries += execution.retries.len() as u64;
         }
-        if !execution.composite && execution.outcome != Outcome::Skipped {
+        if !execution.composite && ran {
             self.consider_slowest(&execution);
         }
         if keep {
@@ -197,7 +203,7 @@ impl EventSink for RunRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::script::eventful_run;
+    use crate::report::script::{eventful_run, resumed_run};
 
     fn recorded(keep: bool) -> RunRecord {
         let recorder = RunRecorder::new(None, keep);
@@ -213,6 +219,7 @@ mod tests {
             TaskCounts {
                 run: 8,
                 completed: 7,
+                replayed: 0,
                 failed: 1,
                 cancelled: 0,
                 skipped: 1,
@@ -262,5 +269,30 @@ mod tests {
         s.play(&recorder);
         let counts = recorder.record().counts;
         assert_eq!((counts.run, counts.failed), (2, 1));
+    }
+
+    #[test]
+    fn replayed_steps_are_counted_apart_and_never_among_the_slowest() {
+        let recorder = RunRecorder::new(None, true);
+        resumed_run().play(&recorder);
+        let record = recorder.take();
+        assert_eq!(
+            (
+                record.counts.run,
+                record.counts.completed,
+                record.counts.replayed
+            ),
+            (3, 3, 2)
+        );
+        let slowest: Vec<_> = record.slowest.iter().map(Execution::label).collect();
+        assert_eq!(slowest, vec!["/do/4/upload", "/do/2/each/do/0/add [2]"]);
+        let replayed: Vec<_> = record
+            .executions
+            .iter()
+            .filter(|e| e.outcome == Outcome::Replayed)
+            .map(Execution::label)
+            .collect();
+        // Without an outline the loop is only known to loop from its second iteration.
+        assert_eq!(replayed, vec!["/do/0/fetch", "/do/2/each/do/0/add"]);
     }
 }

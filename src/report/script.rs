@@ -92,6 +92,17 @@ impl Script {
         self.push(ms, Some(task), EventKind::completed(output))
     }
 
+    /// A step a resumed run took from the journal: only its completion, marked replayed.
+    pub(crate) fn replayed(&mut self, ms: i64, task: &str) -> &mut Script {
+        let kind = EventKind::TaskCompleted {
+            output: crate::expr::Val::Null,
+            next: crate::runtime::event::Next::Continue,
+            replayed: true,
+            masked: false,
+        };
+        self.push(ms, Some(task), kind)
+    }
+
     pub(crate) fn faulted(&mut self, ms: i64, task: &str, error: WorkflowError) -> &mut Script {
         self.push(ms, Some(task), EventKind::TaskFaulted { error })
     }
@@ -180,6 +191,23 @@ pub(crate) fn eventful_run() -> Script {
     s.started(5200, "/do/4/upload")
         .faulted(5900, "/do/4/upload", boom.clone())
         .workflow_faulted(5901, boom);
+    s
+}
+
+/// A resume of a run killed in the second iteration of a loop: `fetch` and the first `add` are
+/// taken from the journal, the loop is entered again, the second `add` and `upload` execute.
+pub(crate) fn resumed_run() -> Script {
+    let mut s = Script::new("pipeline");
+    s.workflow_started(0)
+        .replayed(1, "/do/0/fetch")
+        .started(2, "/do/2/each")
+        .replayed(3, "/do/2/each/do/0/add")
+        .started(4, "/do/2/each/do/0/add")
+        .completed(24, "/do/2/each/do/0/add")
+        .completed(25, "/do/2/each")
+        .started(26, "/do/4/upload")
+        .completed(126, "/do/4/upload")
+        .workflow_completed(127);
     s
 }
 

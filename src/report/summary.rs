@@ -29,7 +29,7 @@ pub fn render_summary(
         .as_ref()
         .map_or("workflow", |identity| identity.qualified_name.as_str());
     let (mark, word, tone) = match record.outcome() {
-        Some(Outcome::Completed) => ("✓", "completed", Paint::Good),
+        Some(Outcome::Completed | Outcome::Replayed) => ("✓", "completed", Paint::Good),
         Some(Outcome::Faulted(_)) => ("✗", "faulted", Paint::Bad),
         Some(Outcome::Cancelled | Outcome::Skipped) => ("⊘", "cancelled", Paint::Warn),
         None => ("…", "did not finish", Paint::Warn),
@@ -83,10 +83,14 @@ pub fn render_summary(
     out
 }
 
-/// `9 run · 1 failed · 1 retried (2 retries) · 1 skipped`: zero counts other than `run` left out.
+/// `9 run · 3 replayed · 1 failed · 1 retried (2 retries) · 1 skipped`: zero counts other than
+/// `run` left out.
 fn counts_line(record: &RunRecord) -> String {
     let counts = &record.counts;
     let mut parts = vec![format!("{} run", counts.run)];
+    if counts.replayed > 0 {
+        parts.push(format!("{} replayed", counts.replayed));
+    }
     if counts.failed > 0 {
         parts.push(format!("{} failed", counts.failed));
     }
@@ -188,7 +192,7 @@ fn error_code(type_uri: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::report::record::RunRecorder;
-    use crate::report::script::{Script, eventful_run};
+    use crate::report::script::{Script, eventful_run, resumed_run};
 
     const DOCUMENT: &str = "document:\n  dsl: '1.0.3'\n  namespace: default\n  name: pipeline\n  version: '1.0.0'\ndo:\n  - fetch:\n      wait: PT1S\n  - check:\n      if: ${ false }\n      wait: PT1S\n  - each:\n      for:\n        in: ${ [1, 2] }\n      do:\n        - add:\n            set:\n              x: 1\n  - both:\n      fork:\n        branches:\n          - left:\n              wait: PT1S\n          - right:\n              wait: PT1S\n  - upload:\n      raise:\n        error:\n          type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime\n          status: 500\n";
 
@@ -246,5 +250,14 @@ mod tests {
         );
         assert_eq!(error_code(&error.type_), "runtime::timeout");
         assert_eq!(error_code("urn:custom"), "runtime::error");
+    }
+
+    #[test]
+    fn a_resumed_run_counts_its_replayed_steps() {
+        let text = render_summary(&record_of(&resumed_run()), plain(), None);
+        assert_eq!(
+            text,
+            "✓ pipeline.default:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  /do/4/upload\n     20ms  /do/2/each/do/0/add [2]\n"
+        );
     }
 }

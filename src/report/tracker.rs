@@ -55,6 +55,9 @@ impl BuildHasher for Fnv {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Completed,
+    /// Completed in an earlier process: a resumed or retried run took the step's recorded
+    /// output from the journal instead of executing it.
+    Replayed,
     Faulted(WorkflowError),
     Skipped,
     Cancelled,
@@ -64,6 +67,7 @@ impl Outcome {
     pub fn word(&self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
+            Outcome::Replayed => "replayed",
             Outcome::Faulted(_) => "faulted",
             Outcome::Skipped => "skipped",
             Outcome::Cancelled => "cancelled",
@@ -330,6 +334,7 @@ impl Tracker {
             | EventKind::TaskSkipped
             | EventKind::TaskCancelled => {
                 let outcome = match &event.kind {
+                    EventKind::TaskCompleted { replayed: true, .. } => Outcome::Replayed,
                     EventKind::TaskCompleted { .. } => Outcome::Completed,
                     EventKind::TaskFaulted { error } => Outcome::Faulted(error.clone()),
                     EventKind::TaskSkipped => Outcome::Skipped,
@@ -776,5 +781,20 @@ mod tests {
         assert!(is_within("/do/0/a/do/1/b", "/do/0/a"));
         assert!(is_within("/do/0/a", "/do/0/a"));
         assert!(!is_within("/do/0/ab", "/do/0/a"));
+    }
+
+    #[test]
+    fn a_replayed_completion_is_its_own_outcome() {
+        let found = executions(&crate::report::script::resumed_run(), None);
+        assert_eq!(
+            found,
+            vec![
+                "/do/0/fetch replayed 0ms",
+                "/do/2/each/do/0/add replayed 0ms",
+                "/do/2/each/do/0/add [2] completed 20ms",
+                "/do/2/each completed 23ms",
+                "/do/4/upload completed 100ms",
+            ]
+        );
     }
 }

@@ -172,6 +172,7 @@ impl View<'_> {
     fn outcome_mark(&self, outcome: &Outcome) -> String {
         match outcome {
             Outcome::Completed => paint("✓", Paint::Good, self.color),
+            Outcome::Replayed => paint("↺", Paint::Dim, self.color),
             Outcome::Faulted(_) => paint("✗", Paint::Bad, self.color),
             Outcome::Skipped => paint("↷", Paint::Dim, self.color),
             Outcome::Cancelled => paint("⊘", Paint::Warn, self.color),
@@ -181,6 +182,8 @@ impl View<'_> {
     fn outcome_text(&self, outcome: &Outcome, took: String) -> String {
         match outcome {
             Outcome::Completed => paint(&took, Paint::Dim, self.color),
+            // Not a duration: nothing ran here, the output came from the journal.
+            Outcome::Replayed => paint("replayed", Paint::Dim, self.color),
             Outcome::Faulted(error) => {
                 let text = format!("faulted after {took}: {}", title(error));
                 paint(&text, Paint::Bad, self.color)
@@ -218,7 +221,7 @@ fn title(error: &WorkflowError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::script::{Script, epoch, eventful_outline, eventful_run};
+    use crate::report::script::{Script, epoch, eventful_outline, eventful_run, resumed_run};
     use std::sync::Arc;
 
     const STYLE: TreeStyle = TreeStyle {
@@ -299,5 +302,18 @@ mod tests {
             rows.iter()
                 .all(|row| console::measure_text_width(row) <= 30)
         );
+    }
+
+    #[test]
+    fn replayed_steps_have_their_own_mark_and_no_duration() {
+        // the loop's second `add` running: `fetch` and the first `add` came from the journal
+        let text = view_at(&resumed_run(), 7, 10);
+        assert_eq!(
+            text,
+            "⠋ pipeline.default:1.0.0  10ms\n  ↺ fetch  call http  replayed\n  ⠋ each [2]  for  8ms\n    ⠋ add  set  6ms"
+        );
+        // the first `add` scrolled out with its iteration; it was replayed, not run
+        let first = view_at(&resumed_run(), 5, 3);
+        assert!(first.contains("    ↺ add  set  replayed"), "{first}");
     }
 }

@@ -13,7 +13,7 @@ pub mod event;
 mod family;
 mod function;
 mod http;
-mod http_response;
+pub(crate) mod http_response;
 mod openapi;
 mod process;
 pub mod replay;

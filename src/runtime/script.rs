@@ -1,17 +1,14 @@
 //! A script's external `source`: the URI is evaluated and resolved against the directory of the
-//! document running the task; a file is read, a URL fetched with a GET through the run's HTTP
-//! client (its authentication applied, redirects followed); loaded once per run; then run as
-//! inline code.
+//! document running the task and read by `exec::resource` like any external resource (a URL
+//! with the endpoint's authentication); loaded once per run; then run as inline code.
 
 use std::sync::Arc;
 
 use super::engine::Run;
 use super::error::WorkflowError;
-use super::http_response::check_status;
 use super::values::eval_text;
 use crate::compile::SourceSpec;
-use crate::exec::http::HttpRequest;
-use crate::exec::source::{self as resource, Location};
+use crate::exec::resource;
 use crate::expr::Val;
 
 impl Run<'_> {
@@ -22,38 +19,18 @@ impl Run<'_> {
         vars: &[Val],
     ) -> Result<String, WorkflowError> {
         let uri = eval_text(&source.uri, input.clone(), vars)?;
-        let base = self
-            .place
-            .document
-            .as_deref()
-            .and_then(|path| path.parent());
-        let location = resource::locate(&uri, base)?;
-        let credentials = match (&source.authentication, &location) {
-            (Some(spec), Location::Http(_)) => Some(self.credentials(spec, input, vars)?),
+        let location = resource::locate(&uri, self.document_dir())?;
+        let credentials = match &source.authentication {
+            Some(spec) if resource::is_remote(&location) => {
+                Some(self.credentials(spec, input, vars)?)
+            }
             _ => None,
         };
-        let key = location.to_string();
         let code = self
             .place
             .family
-            .script(key, || async {
-                let text = match &location {
-                    Location::File(path) => resource::read_file(path).await?,
-                    Location::Http(url) => {
-                        let request = HttpRequest {
-                            method: "GET".to_owned(),
-                            url: url.clone(),
-                            query: Vec::new(),
-                            headers: Vec::new(),
-                            body: None,
-                            redirect: true,
-                            credentials,
-                        };
-                        let response = self.executors.http.send(request).await?;
-                        check_status(&response, false)?;
-                        resource::fetched_text(url, response.body)?
-                    }
-                };
+            .script(location.to_string(), || async {
+                let text = resource::fetch(&location, self.http_client(), credentials).await?;
                 Ok(Arc::from(text))
             })
             .await

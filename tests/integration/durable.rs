@@ -54,7 +54,9 @@ impl Scratch {
             .env_remove("WORKFLOW_STATE_DIR")
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
-        if matches!(args.first(), Some(&("run" | "resume" | "retry"))) {
+        if matches!(args.first(), Some(&("run" | "resume" | "retry")))
+            && !args.contains(&"--progress")
+        {
             command.args(["--progress", "none"]);
         }
         for (name, value) in extra {
@@ -435,4 +437,148 @@ fn an_unknown_run_is_a_clear_error() {
         "{message}"
     );
     assert!(message.contains("steps.yaml"), "{message}");
+}
+
+/// The ids `runs --status STATUS` lists.
+fn listed(scratch: &Scratch, status: &str) -> Vec<String> {
+    let output = scratch.run(&["runs", "--status", status, "--format", "json"], &[]);
+    assert_eq!(code(&output), Some(SUCCESS), "{}", stderr(&output));
+    json(&output)
+        .as_array()
+        .map(|runs| {
+            runs.iter()
+                .filter_map(|run| run["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn runs_status_tells_running_from_interrupted() {
+    let scratch = Scratch::new();
+    let mut killed = scratch.start_blocked("one");
+    scratch.wait_for(&["one"]);
+    let interrupted = scratch.only_run_id();
+    killed.kill().unwrap_or_else(|e| panic!("{e}"));
+    killed.wait().unwrap_or_else(|e| panic!("{e}"));
+    let completed = scratch.run(&["run", "steps.yaml", "--format", "json"], &[]);
+    assert_eq!(code(&completed), Some(SUCCESS), "{}", stderr(&completed));
+    let completed = json(&completed)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // The completed run ran `two` once; the third run blocks in it, alive.
+    let live = scratch.start_blocked("two");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scratch.count("two") < 2 {
+        assert!(Instant::now() < deadline, "{:?}", scratch.counted());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let all = listed(&scratch, "running")
+        .into_iter()
+        .chain(listed(&scratch, "interrupted"))
+        .chain(listed(&scratch, "completed"))
+        .collect::<Vec<_>>();
+    let running = listed(&scratch, "running");
+    assert_eq!(running.len(), 1, "{all:?}");
+    assert_ne!(running[0], interrupted);
+    assert_ne!(running[0], completed);
+    assert_eq!(listed(&scratch, "interrupted"), [interrupted.as_str()]);
+    assert_eq!(listed(&scratch, "completed"), [completed]);
+    assert!(listed(&scratch, "faulted").is_empty());
+    assert!(listed(&scratch, "cancelled").is_empty());
+    let table = scratch.run(&["runs", "--status", "interrupted"], &[]);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains(&interrupted), "{table}");
+    assert!(table.contains("interrupted"), "{table}");
+    assert_eq!(table.lines().count(), 2, "a header and one run: {table}");
+
+    scratch.open_gate();
+    let output = live.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code(&output), Some(SUCCESS));
+    assert_eq!(listed(&scratch, "completed").len(), 2);
+    assert!(listed(&scratch, "running").is_empty());
+}
+
+#[test]
+fn a_resume_shows_replayed_steps_as_replayed() {
+    let scratch = Scratch::new();
+    let mut child = scratch.start_blocked("item2");
+    scratch.wait_for(&["item2"]);
+    child.kill().unwrap_or_else(|e| panic!("{e}"));
+    child.wait().unwrap_or_else(|e| panic!("{e}"));
+    scratch.open_gate();
+    let id = scratch.only_run_id();
+    let junit = scratch.path("resume.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let output = scratch.run(
+        &[
+            "resume",
+            &id,
+            "--format",
+            "json",
+            "--progress",
+            "plain",
+            "--junit",
+            &junit_arg,
+        ],
+        &[],
+    );
+    assert_eq!(code(&output), Some(SUCCESS), "{}", stderr(&output));
+    assert_eq!(json(&output)["status"], "completed");
+    let lines = stderr(&output);
+    // Every plain line starts with a time stamp; compare what follows it.
+    let told = |line: &str| lines.lines().any(|l| l.get(13..) == Some(line));
+    for replayed in ["/do/0/one", "/do/1/two", "/do/2/each/do/0/item [1]"] {
+        let line = format!("{replayed} replayed from the journal");
+        assert!(told(&line), "{line}:\n{lines}");
+        assert!(!told(&format!("{replayed} started")), "{lines}");
+    }
+    for executed in ["/do/2/each/do/0/item [2]", "/do/2/each", "/do/4/last"] {
+        let completed = lines.lines().any(|l| {
+            l.get(13..)
+                .is_some_and(|rest| rest.starts_with(&format!("{executed} completed in ")))
+        });
+        assert!(completed, "{executed}:\n{lines}");
+    }
+
+    let xml = std::fs::read_to_string(&junit).unwrap_or_else(|e| panic!("{e}"));
+    let skipped_cases = xml
+        .split("<testcase ")
+        .filter(|case| case.contains("<property name=\"replayed\" value=\"true\"/>"))
+        .filter_map(|case| case.split('"').nth(3))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        skipped_cases,
+        ["/do/0/one", "/do/1/two", "/do/2/each/do/0/item [1]"],
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<skipped message=\"replayed from the journal"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn a_retry_summary_counts_the_reused_steps() {
+    let scratch = Scratch::new();
+    let fail = [("FAIL", "item2")];
+    let output = scratch.run(&["run", "steps.yaml", "--format", "json"], &fail);
+    assert_eq!(code(&output), Some(FAULTED), "{}", stderr(&output));
+    let id = json(&output)["id"].as_str().unwrap_or_default().to_owned();
+    std::fs::write(scratch.path("fixed"), "").unwrap_or_else(|e| panic!("{e}"));
+    let output = scratch.run(&["retry", &id, "--progress", "plain"], &fail);
+    assert_eq!(code(&output), Some(SUCCESS), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("/do/2/each/do/0/item [1] replayed from the journal\n"),
+        "{text}"
+    );
+    let tasks = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("tasks:"))
+        .unwrap_or_default();
+    // Executed: item 2 and 3, each, left1, left2, left, right, pair, last.
+    assert_eq!(tasks.trim(), "tasks: 9 run · 3 replayed", "{text}");
 }
