@@ -27,11 +27,13 @@ pub(crate) fn check(cx: &mut Context) {
     if let Some(evaluate) = &document.evaluate
         && evaluate.language != "jq"
     {
+        // An error, not a warning: `run` could not evaluate a single expression, so a document
+        // that passed `validate` would be refused by `run` (it compiles expressions as jq).
         cx.push(
-            Diagnostic::warning(
-                "expr::unchecked-language",
+            Diagnostic::error(
+                "expr::unsupported-language",
                 format!(
-                    "expressions in `{}` are not checked, and cannot be run: only jq is supported",
+                    "expressions in `{}` cannot be run: this runtime evaluates jq only",
                     evaluate.language
                 ),
             )
@@ -374,10 +376,11 @@ mod tests {
     }
 
     #[test]
-    fn other_languages_are_not_checked() {
+    fn other_languages_are_refused_and_not_checked_as_jq() {
         let text =
             doc("evaluate:\n  language: js\ndo:\n  - a:\n      set:\n        x: ${ a b c }\n");
         let (_, found) = analyze_yaml(&text);
-        assert_eq!(codes(&found), ["expr::unchecked-language"]);
+        assert_eq!(codes(&found), ["expr::unsupported-language"]);
+        assert!(found[0].is_error());
     }
 }
