@@ -240,46 +240,34 @@ fn load_child(path: PathBuf) -> Result<ChildWorkflow, WorkflowError> {
     let invalid = |message: String| {
         WorkflowError::new(ErrorKind::Configuration, "Invalid sub-workflow").with_detail(message)
     };
-    let checked = crate::frontend::check_path(&path);
-    let located = |diagnostic: &crate::diagnostic::Diagnostic| {
-        let position = checked
+    let (checked, machine) = crate::frontend::check_and_compile(&path);
+    if let Some(machine) = machine {
+        return Ok(ChildWorkflow {
+            machine: Arc::new(machine),
+            path,
+        });
+    }
+    // The first error, with its place: front-end and compiler findings alike.
+    let first = checked.diagnostics.iter().find(|d| d.is_error());
+    let position = first.and_then(|diagnostic| {
+        checked
             .source
             .as_ref()
             .zip(diagnostic.span)
-            .map(|(source, span)| source.position(span.start));
-        match position {
-            Some(at) => format!(
-                "`{}` (line {}, column {}): {}",
-                path.display(),
-                at.line,
-                at.column,
-                diagnostic.message
-            ),
-            None => format!("`{}`: {}", path.display(), diagnostic.message),
-        }
+            .map(|(source, span)| source.position(span.start))
+    });
+    let message = match (first, position) {
+        (Some(diagnostic), Some(at)) => format!(
+            "`{}` (line {}, column {}): {}",
+            path.display(),
+            at.line,
+            at.column,
+            diagnostic.message
+        ),
+        (Some(diagnostic), None) => format!("`{}`: {}", path.display(), diagnostic.message),
+        (None, _) => format!("`{}` is not a valid workflow", path.display()),
     };
-    let Some(document) = checked.valid_document() else {
-        let first = checked.diagnostics.iter().find(|d| d.is_error());
-        return Err(invalid(first.map(&located).unwrap_or_else(|| {
-            format!("`{}` is not a valid workflow", path.display())
-        })));
-    };
-    match crate::compile::compile(document) {
-        Ok(machine) => Ok(ChildWorkflow {
-            machine: Arc::new(machine),
-            path: path.clone(),
-        }),
-        Err(mut found) => {
-            if let Some(spans) = &checked.spans {
-                crate::yaml::locate_all(&mut found, spans);
-            }
-            let message = found
-                .first()
-                .map(&located)
-                .unwrap_or_else(|| format!("`{}` does not compile", path.display()));
-            Err(invalid(message))
-        }
-    }
+    Err(invalid(message))
 }
 
 /// Orders semantic versions (`1.2.3`, `1.2.3-rc.1` before `1.2.3`); text that is not one sorts
