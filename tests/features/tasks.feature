@@ -143,18 +143,18 @@ Feature: for, fork, wait and set
               branches:
                 - one:
                     wait:
-                      milliseconds: 1500
+                      milliseconds: 3000
                 - two:
                     wait:
-                      milliseconds: 1500
+                      milliseconds: 3000
                 - three:
                     wait:
-                      milliseconds: 1500
+                      milliseconds: 3000
       """
     When the workflow is executed
     Then the workflow should complete
-    And the run should take at least 1500 milliseconds
-    And the run should take less than 4 seconds
+    And the run should take at least 3000 milliseconds
+    And the run should take less than 7 seconds
 
   Scenario: fork compete returns the fast branch and cancels the slow one
     Given a workflow with definition:
