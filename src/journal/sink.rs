@@ -133,18 +133,7 @@ impl Journal {
         let connection = connect(&self.path, false)?;
         let queue = Arc::new(Queue::default());
         let (committed_tx, committed) = watch::channel(0u64);
-        let writer = Writer {
-            connection,
-            path: self.path.clone(),
-            run,
-            tasks: Default::default(),
-            next_seq,
-            text: String::new(),
-            committed: committed_tx,
-            stored: 0,
-            spare: Vec::new(),
-            failure: None,
-        };
+        let writer = Writer::new(connection, self.path.clone(), run, next_seq, committed_tx);
         let writer = Arc::new(Mutex::new(writer));
         let thread = {
             let queue = queue.clone();

@@ -26,25 +26,25 @@ pub(crate) const MAX_BATCH: usize = 4096;
 
 /// Everything the writer owns.
 pub(crate) struct Writer {
-    pub connection: Connection,
-    pub path: PathBuf,
+    connection: Connection,
+    path: PathBuf,
     /// The run's number (`runs.num`), which its rows carry.
-    pub run: i64,
+    run: i64,
     /// Task pointers already numbered, by the address of the engine's shared text (which the
     /// entry keeps alive, so the address cannot be reused): hashing the text itself for every
     /// event was measurable.
-    pub tasks: HashMap<usize, (Arc<str>, i64)>,
+    tasks: HashMap<usize, (Arc<str>, i64)>,
     /// The sequence number of the next event.
-    pub next_seq: i64,
+    next_seq: i64,
     /// The text of the batch being written (kept to reuse its memory).
-    pub text: String,
-    /// Events stored so far, published for `flushed()`.
-    pub committed: watch::Sender<u64>,
-    pub stored: u64,
+    text: String,
+    /// Events stored so far (`stored`), published for `flushed()`.
+    committed: watch::Sender<u64>,
+    stored: u64,
     /// An empty vector for the queue to fill next (kept to reuse its memory).
-    pub spare: Vec<LifecycleEvent>,
+    spare: Vec<LifecycleEvent>,
     /// The first failure: nothing is stored after it, and the queue drops whatever comes.
-    pub failure: Option<JournalError>,
+    failure: Option<JournalError>,
 }
 
 /// The writer thread's loop: stores events as they become due until the queue closes, and
@@ -68,6 +68,29 @@ pub(crate) fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
 }
 
 impl Writer {
+    /// A writer for run number `run` whose next event is number `next_seq`, publishing how many
+    /// events it stored on `committed`.
+    pub fn new(
+        connection: Connection,
+        path: PathBuf,
+        run: i64,
+        next_seq: i64,
+        committed: watch::Sender<u64>,
+    ) -> Writer {
+        Writer {
+            connection,
+            path,
+            run,
+            tasks: HashMap::new(),
+            next_seq,
+            text: String::new(),
+            committed,
+            stored: 0,
+            spare: Vec::new(),
+            failure: None,
+        }
+    }
+
     /// Stores everything queued now, [`MAX_BATCH`] events per transaction. After a failure the
     /// queue is abandoned and nothing more is stored.
     pub fn store_queued(&mut self, queue: &Queue) {
