@@ -61,13 +61,7 @@ mod tests {
         let dir = tempfile::tempdir().map_err(|e| JournalError::Writer(e.to_string()))?;
         let journal = Journal::open(dir.path())?;
         let recorder = journal.begin_run(start("run-ce"))?;
-        let run = Arc::new(RunIdentity {
-            run_id: "run-ce".into(),
-            qualified_name: "flow.ns:1.0.0".into(),
-            namespace: "ns".into(),
-            name: "flow".into(),
-            version: "1.0.0".into(),
-        });
+        let run = RunIdentity::for_tests("run-ce");
         let error = WorkflowError::new(ErrorKind::Communication, "down").with_detail("503");
         let task = Some(Arc::<str>::from("/do/0/get~1it"));
         let big = "y".repeat(70 * 1024);

@@ -178,13 +178,7 @@ mod tests {
     use serde_json::json;
 
     fn identity() -> Arc<RunIdentity> {
-        Arc::new(RunIdentity {
-            run_id: "r1".into(),
-            qualified_name: "flow.ns:1.0.0".into(),
-            namespace: "ns".into(),
-            name: "flow".into(),
-            version: "1.0.0".into(),
-        })
+        RunIdentity::for_tests("r1")
     }
 
     fn task(kind: EventKind) -> LifecycleEvent {

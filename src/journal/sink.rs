@@ -241,13 +241,7 @@ pub(crate) mod tests {
     }
 
     fn identity(id: &str) -> Arc<RunIdentity> {
-        Arc::new(RunIdentity {
-            run_id: id.into(),
-            qualified_name: "flow.ns:1.0.0".into(),
-            namespace: "ns".into(),
-            name: "flow".into(),
-            version: "1.0.0".into(),
-        })
+        RunIdentity::for_tests(id)
     }
 
     fn task(run: &Arc<RunIdentity>, kind: EventKind) -> LifecycleEvent {

@@ -190,6 +190,20 @@ pub struct RunIdentity {
     pub version: String,
 }
 
+#[cfg(test)]
+impl RunIdentity {
+    /// The identity tests give run `run_id`: workflow `flow`, namespace `ns`, version 1.0.0.
+    pub(crate) fn for_tests(run_id: &str) -> Arc<RunIdentity> {
+        Arc::new(RunIdentity {
+            run_id: run_id.into(),
+            qualified_name: "flow.ns:1.0.0".into(),
+            namespace: "ns".into(),
+            name: "flow".into(),
+            version: "1.0.0".into(),
+        })
+    }
+}
+
 impl RunIdentity {
     /// The CloudEvents `source`: a URI reference naming this run.
     pub fn source(&self) -> String {
@@ -392,13 +406,7 @@ mod tests {
     use super::*;
 
     fn identity() -> Arc<RunIdentity> {
-        Arc::new(RunIdentity {
-            run_id: "r1".into(),
-            qualified_name: "flow.ns:1.0.0".into(),
-            namespace: "ns".into(),
-            name: "flow".into(),
-            version: "1.0.0".into(),
-        })
+        RunIdentity::for_tests("r1")
     }
 
     #[test]
