@@ -24,6 +24,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Stack for the child until `execve`: it only makes system calls through libc's wrappers.
@@ -33,8 +34,24 @@ const CHILD_STACK: usize = 64 * 1024;
 pub(crate) struct Executable {
     path: CString,
     argv: Vec<CString>,
-    envp: Vec<CString>,
+    envp: Environment,
     directory: Option<CString>,
+}
+
+/// The child's environment: ours as it is (the common case, shared by every start), or ours
+/// with the task's entries over it.
+enum Environment {
+    Inherited(&'static [CString]),
+    Merged(Vec<CString>),
+}
+
+impl Environment {
+    fn entries(&self) -> &[CString] {
+        match self {
+            Environment::Inherited(entries) => entries,
+            Environment::Merged(entries) => entries,
+        }
+    }
 }
 
 impl Executable {
@@ -52,10 +69,15 @@ impl Executable {
             .chain(args.iter().map(OsStr::new))
             .map(c_string)
             .collect::<io::Result<Vec<_>>>()?;
+        let envp = if environment.is_empty() {
+            Environment::Inherited(inherited())
+        } else {
+            Environment::Merged(environment_block(environment)?)
+        };
         Ok(Executable {
             path: c_string(program.as_os_str())?,
             argv,
-            envp: environment_block(environment)?,
+            envp,
             directory: directory.map(|d| c_string(d.as_os_str())).transpose()?,
         })
     }
@@ -70,21 +92,45 @@ fn c_string(text: &OsStr) -> io::Result<CString> {
     })
 }
 
-/// `NAME=value` entries: our environment with the task's entries over it, sorted by name.
+/// Our environment as `NAME=value` entries, read once: copying it for every start cost more
+/// than the rest of preparing one. Nothing in this program changes its own environment.
+fn inherited() -> &'static [CString] {
+    static INHERITED: OnceLock<Vec<CString>> = OnceLock::new();
+    INHERITED.get_or_init(|| {
+        std::env::vars_os()
+            .filter_map(|(name, value)| entry(name, &value).ok())
+            .collect()
+    })
+}
+
+fn entry(mut name: OsString, value: &OsStr) -> io::Result<CString> {
+    name.push("=");
+    name.push(value);
+    c_string(&name)
+}
+
+/// Our environment with the task's entries over it (later entries win).
 fn environment_block(environment: &[(String, String)]) -> io::Result<Vec<CString>> {
-    let mut merged: std::collections::BTreeMap<OsString, OsString> = std::env::vars_os().collect();
-    for (name, value) in environment {
-        merged.insert(name.into(), value.into());
-    }
-    merged
-        .into_iter()
-        .map(|(name, value)| {
-            let mut entry = name;
-            entry.push("=");
-            entry.push(value);
-            c_string(&entry)
+    let overridden = |candidate: &CString| {
+        let bytes = candidate.as_bytes();
+        environment.iter().any(|(name, _)| {
+            bytes.len() > name.len()
+                && bytes.starts_with(name.as_bytes())
+                && bytes.get(name.len()) == Some(&b'=')
         })
-        .collect()
+    };
+    let mut block: Vec<CString> = inherited()
+        .iter()
+        .filter(|candidate| !overridden(candidate))
+        .cloned()
+        .collect();
+    for (index, (name, value)) in environment.iter().enumerate() {
+        let later = environment.get(index + 1..).unwrap_or_default();
+        if later.iter().all(|(other, _)| other != name) {
+            block.push(entry(name.into(), OsStr::new(value))?);
+        }
+    }
+    Ok(block)
 }
 
 /// A started child: its pid (also its process group id) and a pidfd that becomes readable when
@@ -149,7 +195,7 @@ pub(crate) fn start(
     streams: [BorrowedFd<'_>; 3],
 ) -> Result<Started, StartError> {
     let argv = null_terminated(&executable.argv);
-    let envp = null_terminated(&executable.envp);
+    let envp = null_terminated(executable.envp.entries());
     let setup = ChildSetup {
         path: executable.path.as_ptr(),
         argv: argv.as_ptr(),
