@@ -42,7 +42,13 @@ impl Checked {
     /// Compiling reads nothing and calls nothing: remote functions, catalogs, OpenAPI
     /// documents, sub-workflows and secrets are only fetched when a run reaches them.
     pub fn compile(&mut self) -> Option<Machine> {
-        let found = match compile::compile(self.valid_document()?) {
+        let compiled = compile::compile(self.valid_document()?);
+        self.add_compiled(compiled)
+    }
+
+    /// The machine, or the compiler's findings added to the others.
+    fn add_compiled(&mut self, compiled: Result<Machine, Vec<Diagnostic>>) -> Option<Machine> {
+        let found = match compiled {
             Ok(machine) => return Some(machine),
             Err(found) => found,
         };
@@ -70,8 +76,15 @@ impl Checked {
 /// Reads, checks and compiles the file at `path`: everything `validate` reports, and the machine
 /// `run` executes when there is nothing to report but warnings.
 pub fn check_and_compile(path: &Path) -> (Checked, Option<Machine>) {
-    let mut checked = check_path(path);
-    let machine = checked.compile();
+    let source = match Source::read(path) {
+        Ok(source) => source,
+        Err(diagnostic) => return (unreadable(diagnostic), None),
+    };
+    let (mut checked, compiled) = check(source, true);
+    let machine = match compiled {
+        Some(compiled) if !checked.has_errors() => checked.add_compiled(compiled),
+        _ => None,
+    };
     (checked, machine)
 }
 
@@ -92,27 +105,57 @@ pub fn prepare_in_background() {
 pub fn check_path(path: &Path) -> Checked {
     match Source::read(path) {
         Ok(source) => check_source(source),
-        Err(diagnostic) => Checked {
-            source: None,
-            spans: None,
-            document: None,
-            diagnostics: vec![diagnostic],
-        },
+        Err(diagnostic) => unreadable(diagnostic),
+    }
+}
+
+fn unreadable(diagnostic: Diagnostic) -> Checked {
+    Checked {
+        source: None,
+        spans: None,
+        document: None,
+        diagnostics: vec![diagnostic],
     }
 }
 
 /// Checks a document already in memory.
 pub fn check_source(source: Source) -> Checked {
+    check(source, false).0
+}
+
+/// Checks `source`, and with `compile` also compiles it when nothing but the schema might still
+/// object: the compiler's result is then only used if the schema does not.
+///
+/// Why this order: the schema check waits for the schema validator, which takes most of a
+/// short run's start-up to build on its own thread (see [`prepare_in_background`]). Parsing,
+/// analysing and compiling need none of it, so they run first, while it builds.
+fn check(source: Source, compile: bool) -> (Checked, Option<Result<Machine, Vec<Diagnostic>>>) {
     let loaded = match yaml::load(&source) {
         Ok(loaded) => loaded,
         Err(diagnostic) => {
-            return Checked {
+            let checked = Checked {
                 source: Some(source),
                 spans: None,
                 document: None,
                 diagnostics: vec![diagnostic],
             };
+            return (checked, None);
         }
+    };
+    let parsed = parse::parse(&loaded.value);
+    let analyzed = match &parsed {
+        Ok(document) => analyze::analyze(document, &source, &loaded.spans),
+        Err(_) => Vec::new(),
+    };
+    let compiled = match &parsed {
+        Ok(document)
+            if compile
+                && !loaded.diagnostics.iter().any(Diagnostic::is_error)
+                && !analyzed.iter().any(Diagnostic::is_error) =>
+        {
+            Some(compile::compile(document))
+        }
+        _ => None,
     };
     // Duplicate keys first, then the schema's findings on what the load kept (the last values).
     let mut diagnostics = loaded.diagnostics;
@@ -121,9 +164,9 @@ pub fn check_source(source: Source) -> Checked {
     diagnostics.extend(found);
     // The parser expects schema-valid shapes; when the schema already complained, a parse failure
     // only repeats the same problem, so its findings are kept only for schema-valid documents.
-    let document = match parse::parse(&loaded.value) {
+    let document = match parsed {
         Ok(document) => {
-            // The document was well-formed enough to build, so the semantic checks run even
+            // The document was well-formed enough to build, so the semantic checks ran even
             // after schema errors: every problem in one pass. A semantic finding at or inside a
             // place the schema already rejected would only be a consequence; it is dropped.
             // (A duplicate key rejects nothing: the value that survived it is checked as usual.)
@@ -132,8 +175,7 @@ pub fn check_source(source: Source) -> Checked {
                 .filter(|d| d.is_error() && !d.code.starts_with("yaml::"))
                 .filter_map(|d| d.pointer.clone())
                 .collect();
-            let found = analyze::analyze(&document, &source, &loaded.spans);
-            diagnostics.extend(found.into_iter().filter(|d| !within_any(d, &rejected)));
+            diagnostics.extend(analyzed.into_iter().filter(|d| !within_any(d, &rejected)));
             Some(document)
         }
         Err(found) => {
@@ -145,12 +187,13 @@ pub fn check_source(source: Source) -> Checked {
     };
     yaml::locate_all(&mut diagnostics, &loaded.spans);
     sort(&mut diagnostics);
-    Checked {
+    let checked = Checked {
         source: Some(source),
         spans: Some(loaded.spans),
         document,
         diagnostics,
-    }
+    };
+    (checked, compiled)
 }
 
 /// Findings without a place first, then document order (a stable sort: ties stay as found).
