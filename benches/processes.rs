@@ -4,8 +4,9 @@
 //!
 //! The workflow runs twice: with the journal (the default: every task with side effects is
 //! committed before the next starts) and with `--no-journal`. A third side starts the same 200
-//! processes from Rust through tokio, as the engine does, without the binary's start-up or any
-//! engine: the floor of this way of starting processes on this machine.
+//! processes from Rust through `tokio::process` (the engine's fallback way: glibc's
+//! `posix_spawn`), without the binary's start-up or any engine, for comparison with the engine's
+//! own way of starting them (`clone` with a pidfd, `src/exec/process/spawn.rs`).
 //! Run with `cargo bench --bench processes`; the figures are printed, nothing is asserted.
 
 use std::path::Path;
@@ -45,7 +46,7 @@ fn main() {
     let sides = [
         "workflow run (journal on, the default)",
         "workflow run --no-journal",
-        "tokio loop in-process (no binary, no engine)",
+        "tokio::process loop in-process (no engine)",
         "sh loop: sh -c true",
     ];
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
@@ -115,8 +116,9 @@ fn shell_path() -> std::path::PathBuf {
         .unwrap_or_else(|| "sh".into())
 }
 
-/// `tasks` processes started one after the other as the engine starts them: tokio, its own
-/// process group, stdout and stderr piped and read to the end while waiting for the exit.
+/// `tasks` processes started one after the other through `tokio::process`, as the engine did
+/// before it started them itself: own process group, stdout and stderr piped and read to the end
+/// while waiting for the exit.
 async fn tokio_loop(tasks: usize) -> Duration {
     use tokio::io::AsyncReadExt;
     let shell = shell_path();
