@@ -149,7 +149,7 @@ pub(crate) fn run_as(
             }
         },
     };
-    let recorder = match journal.begin(&args.file, document, &input) {
+    let recorder = match journal.begin(&args.file, document, &machine, &input) {
         Ok(recorder) => recorder,
         Err(message) => {
             let _ = writeln!(stderr, "error: {message}");

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::durable::{Durable, DurableStart};
 use crate::cli::RunArgs;
+use crate::compile::Machine;
 use crate::document::Document;
 use crate::journal::{self, Journal, Recorder, Relation, RunStart};
 
@@ -38,16 +39,35 @@ impl Opened {
         self,
         file: &Path,
         document: &Document,
+        machine: &Machine,
         input: &Value,
     ) -> Result<Option<Recorder>, String> {
         let Opened(Some(journal), durable) = self else {
             return Ok(None);
         };
+        let recorder = Self::record(journal, durable, file, document, input)?;
+        let pointers: Vec<_> = machine
+            .tasks
+            .iter()
+            .map(|task| task.pointer.clone())
+            .collect();
+        recorder
+            .number_tasks(&pointers)
+            .map_err(|error| error.to_string())?;
+        Ok(Some(recorder))
+    }
+
+    fn record(
+        journal: Journal,
+        durable: Option<DurableStart>,
+        file: &Path,
+        document: &Document,
+        input: &Value,
+    ) -> Result<Recorder, String> {
         let parent = match durable {
             Some(DurableStart::Continue { run_id }) => {
                 return journal
                     .continue_run(&run_id)
-                    .map(Some)
                     .map_err(|error| error.to_string());
             }
             Some(DurableStart::Retry { parent }) => Some((parent, Relation::Retry)),
@@ -68,9 +88,6 @@ impl Opened {
             input: input.clone(),
             parent,
         };
-        journal
-            .begin_run(start)
-            .map(Some)
-            .map_err(|error| error.to_string())
+        journal.begin_run(start).map_err(|error| error.to_string())
     }
 }

@@ -1,21 +1,23 @@
 //! `SystemProcesses`: the real `ProcessRunner`, starting `run: shell` and `run: script` tasks as
-//! child processes with tokio. Unix only (process groups and signals).
+//! child processes (see `child.rs` for how). Unix only (process groups and signals).
 
 mod capture;
+mod child;
 mod group;
 mod lookup;
+#[cfg(target_os = "linux")]
+mod spawn;
 mod stdin;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::process::Command;
 
 use super::{ProcessOutput, ProcessRequest, ProcessRunner, Program, ScriptLanguage};
 use crate::runtime::error::{ErrorKind, WorkflowError};
 use capture::read_capped;
+use child::{Child, Launch};
 use group::GroupGuard;
 pub use group::kill_terminating;
 use lookup::ProgramPaths;
@@ -120,31 +122,22 @@ impl SystemProcesses {
         }
     }
 
-    /// A command for `request` in its own process group; stdio is the caller's to set.
-    fn command(
+    /// Starts `request` in its own process group, with its input prepared and output captured
+    /// (or sent to `/dev/null`); the returned feed writes what stdin did not take at once.
+    fn start(
         &self,
         request: &ProcessRequest,
         invocation: &Invocation,
-    ) -> Result<Command, WorkflowError> {
+        capture: bool,
+    ) -> Result<(Child, stdin::StdinFeed), WorkflowError> {
         let task_path = request
             .environment
             .iter()
             .rev()
             .find(|(name, _)| name == "PATH")
             .map(|(_, value)| std::ffi::OsStr::new(value.as_str()));
-        let mut command = Command::new(self.paths.resolve(&invocation.program, task_path));
-        // The name as written stays argv[0]: multi-call binaries and messages go by it.
-        command
-            .arg0(&invocation.program)
-            .args(&invocation.args)
-            .envs(
-                request
-                    .environment
-                    .iter()
-                    .map(|(name, value)| (name, value)),
-            )
-            .process_group(0);
-        if let Some(directory) = &self.working_directory {
+        let directory = self.working_directory.as_deref();
+        if let Some(directory) = directory {
             // Checked here: a failed chdir in the child reports NotFound, which would read as a
             // missing program.
             if !directory.is_dir() {
@@ -154,21 +147,29 @@ impl SystemProcesses {
                 )
                 .with_detail(format!("`{}` is not a directory", directory.display())));
             }
-            command.current_dir(directory);
         }
-        Ok(command)
+        let (stdin, feed) = stdin::prepare(request.stdin.as_deref()).map_err(|error| {
+            io_error("Could not pass the process its input", invocation, &error)
+        })?;
+        let program = self.paths.resolve(&invocation.program, task_path);
+        let launch = Launch {
+            program: &program,
+            // The name as written stays argv[0]: multi-call binaries and messages go by it.
+            arg0: &invocation.program,
+            args: &invocation.args,
+            environment: &request.environment,
+            directory,
+            stdin,
+            capture,
+        };
+        // `launch` (with our copy of the stdin pipe's read end) is gone once this returns.
+        let child = child::spawn(launch).map_err(|error| spawn_error(invocation, &error))?;
+        Ok((child, feed))
     }
 
     async fn run_to_end(&self, request: ProcessRequest) -> Result<ProcessOutput, WorkflowError> {
         let invocation = self.invocation(&request);
-        let mut command = self.command(&request, &invocation)?;
-        let feed = self.set_stdin(&mut command, &request, &invocation)?;
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = command
-            .spawn()
-            .map_err(|error| spawn_error(&invocation, &error))?;
-        // The command holds our copy of the stdin pipe's read end; see `stdin::prepare`.
-        drop(command);
+        let (child, feed) = self.start(&request, &invocation, true)?;
         // From here on, dropping this future kills the process group.
         let mut guard = GroupGuard::new(child, self.kill_grace);
         feed.start();
@@ -197,31 +198,11 @@ impl SystemProcesses {
         })
     }
 
-    /// Gives the command its input (or `/dev/null`); the returned feed starts after spawning.
-    fn set_stdin(
-        &self,
-        command: &mut Command,
-        request: &ProcessRequest,
-        invocation: &Invocation,
-    ) -> Result<stdin::StdinFeed, WorkflowError> {
-        let (stdin, feed) = stdin::prepare(request.stdin.as_deref()).map_err(|error| {
-            io_error("Could not pass the process its input", invocation, &error)
-        })?;
-        command.stdin(stdin);
-        Ok(feed)
-    }
-
     /// `await: false`: start the process and let it run on its own. Its output goes nowhere so
     /// it can never block on a full pipe; it is reaped in the background when it exits.
     fn start_detached(&self, request: ProcessRequest) -> Result<ProcessOutput, WorkflowError> {
         let invocation = self.invocation(&request);
-        let mut command = self.command(&request, &invocation)?;
-        let feed = self.set_stdin(&mut command, &request, &invocation)?;
-        command.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = command
-            .spawn()
-            .map_err(|error| spawn_error(&invocation, &error))?;
-        drop(command);
+        let (mut child, feed) = self.start(&request, &invocation, false)?;
         feed.start();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
@@ -537,8 +518,8 @@ mod tests {
     fn node_available() -> bool {
         let found = std::process::Command::new("node")
             .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|status| status.success());
         if !found {

@@ -161,6 +161,12 @@ impl Recorder {
         &self.shared.run_id
     }
 
+    /// Numbers the run's task pointers (the compiled document's) before its first event, so
+    /// each task's commit writes its events alone (see `Writer::number_tasks`).
+    pub fn number_tasks(&self, pointers: &[Arc<str>]) -> Result<(), JournalError> {
+        writer::lock(&self.shared.writer).number_tasks(pointers)
+    }
+
     /// Stops taking events, waits until everything received is stored (the run's row carries
     /// its final status, output or error from the workflow's last event) and reports the first
     /// failure of the writer. Later events are dropped; finishing again does nothing.
@@ -431,6 +437,69 @@ pub(crate) mod tests {
             let emitted: Vec<i64> = (0..EACH as i64).collect();
             assert_eq!(order, emitted, "{pointer}: stored in the order emitted");
         }
+    }
+
+    #[test]
+    fn tasks_numbered_before_the_run_are_stored_under_their_numbers() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let journal = Journal::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let tasks_stored = || -> Vec<(i64, String)> {
+            let mut statement = journal
+                .connection
+                .prepare("SELECT num, pointer FROM tasks ORDER BY num")
+                .unwrap_or_else(|e| panic!("{e}"));
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .and_then(Iterator::collect)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let pointers: Vec<Arc<str>> = vec!["/do/0/a".into(), "/do/1/b".into()];
+        let first = journal
+            .begin_run(start("run-5"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        first
+            .number_tasks(&pointers)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let numbered = tasks_stored();
+        assert_eq!(
+            numbered,
+            [(1, "/do/0/a".to_string()), (2, "/do/1/b".to_string())]
+        );
+        // A second run of the same document numbers nothing new; a pointer met only during
+        // the run is numbered on first sight.
+        let second = journal
+            .begin_run(start("run-6"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let late: Arc<str> = "/do/2/c".into();
+        second
+            .number_tasks(&[pointers[1].clone(), pointers[0].clone()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tasks_stored(), numbered);
+        let run = identity("run-6");
+        for pointer in [&pointers[1], &late, &pointers[0]] {
+            second.emit(LifecycleEvent::new(
+                run.clone(),
+                Some(pointer.clone()),
+                EventKind::TaskStarted,
+            ));
+        }
+        second.finish().unwrap_or_else(|e| panic!("{e}"));
+        first.finish().unwrap_or_else(|e| panic!("{e}"));
+        let stored: Vec<Option<String>> = journal
+            .events("run-6")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|event| event.task)
+            .collect();
+        assert_eq!(
+            stored,
+            [
+                Some("/do/1/b".into()),
+                Some("/do/2/c".into()),
+                Some("/do/0/a".into())
+            ]
+        );
+        assert_eq!(tasks_stored().last(), Some(&(3, "/do/2/c".to_string())));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use tokio::sync::watch;
 
 use super::batch;
@@ -123,68 +123,140 @@ impl Writer {
     fn store(&mut self, batch: &[EventRow]) -> Result<(), JournalError> {
         let path = self.path.clone();
         let sqlite = |error| JournalError::sqlite(&path, error);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
+        begin_immediate(&self.connection).map_err(sqlite)?;
+        let stored = self
+            .insert_batch(batch)
+            .and_then(|()| commit(&self.connection));
+        if let Err(error) = stored {
+            // Nothing of a failed batch may stay half-written (a commit refused as busy leaves
+            // the transaction open); the caller hears of the first failure, not the rollback's.
+            let _ = rollback(&self.connection);
+            return Err(sqlite(error));
+        }
+        Ok(())
+    }
+
+    /// The rows of one batch, inside the transaction `store` opened.
+    fn insert_batch(&mut self, batch: &[EventRow]) -> rusqlite::Result<()> {
+        let connection = &self.connection;
         let first = self.next_seq;
         self.text.clear();
         self.text.push('[');
         for row in batch {
             let task = match &row.task {
                 None => None,
-                Some(pointer) => {
-                    let address = Arc::as_ptr(pointer).cast::<u8>() as usize;
-                    Some(match self.tasks.get(&address) {
-                        Some((_, number)) => *number,
-                        None => {
-                            let number = task_number(&transaction, pointer).map_err(sqlite)?;
-                            self.tasks.insert(address, (pointer.clone(), number));
-                            number
-                        }
-                    })
-                }
+                Some(pointer) => Some(match self.tasks.get(&address(pointer)) {
+                    Some((_, number)) => *number,
+                    None => {
+                        let number = task_number(connection, pointer)?;
+                        self.tasks
+                            .insert(address(pointer), (pointer.clone(), number));
+                        number
+                    }
+                }),
             };
             if let Some((hash, text)) = &row.blob {
-                transaction
-                    .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")
-                    .and_then(|mut statement| statement.execute(params![hash, text]))
-                    .and_then(|_| {
-                        transaction
-                            .prepare_cached(
-                                "INSERT OR IGNORE INTO blob_refs (hash, run) VALUES (?1, ?2)",
-                            )?
-                            .execute(params![hash, self.run])
-                    })
-                    .map_err(sqlite)?;
+                connection
+                    .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")?
+                    .execute(params![hash, text])?;
+                connection
+                    .prepare_cached("INSERT OR IGNORE INTO blob_refs (hash, run) VALUES (?1, ?2)")?
+                    .execute(params![hash, self.run])?;
             }
             if let Some(end) = &row.end {
-                transaction
+                connection
                     .prepare_cached(
                         "UPDATE runs SET status = ?2, ended_at = ?3, output = ?4, error = ?5
                          WHERE num = ?1",
-                    )
-                    .and_then(|mut statement| {
-                        statement
-                            .execute(params![self.run, end.status, end.at, end.output, end.error])
-                    })
-                    .map_err(sqlite)?;
+                    )?
+                    .execute(params![self.run, end.status, end.at, end.output, end.error])?;
             }
             batch::encode(&mut self.text, self.next_seq, row, task);
             self.next_seq += 1;
         }
         self.text.push(']');
-        transaction
+        connection
             .prepare_cached(
                 "INSERT INTO event_batches (run, first_seq, last_seq, events)
                  VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![self.run, first, self.next_seq - 1, self.text])
-            })
-            .map_err(sqlite)?;
-        transaction.commit().map_err(sqlite)
+            )?
+            .execute(params![self.run, first, self.next_seq - 1, self.text])?;
+        Ok(())
     }
+
+    /// Numbers every task of the run's document in one transaction, before the run starts.
+    /// Numbered on first sight instead, each task's first commit would also write the `tasks`
+    /// table and its index: twice the pages of an ordinary commit, and a commit follows every
+    /// task with side effects. Pointers met later (none in a compiled document, but the lazy
+    /// path stays) are still numbered on first sight.
+    pub fn number_tasks(&mut self, pointers: &[Arc<str>]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let sqlite = |error| JournalError::sqlite(&path, error);
+        let list = serde_json::Value::from(
+            pointers
+                .iter()
+                .map(|pointer| pointer.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        begin_immediate(&self.connection).map_err(sqlite)?;
+        let numbered = number_all(&self.connection, &list)
+            .and_then(|numbers| commit(&self.connection).map(|()| numbers));
+        let numbers = match numbered {
+            Ok(numbers) => numbers,
+            Err(error) => {
+                let _ = rollback(&self.connection);
+                return Err(sqlite(error));
+            }
+        };
+        for (index, number) in numbers {
+            if let Some(pointer) = usize::try_from(index).ok().and_then(|i| pointers.get(i)) {
+                self.tasks
+                    .insert(address(pointer), (pointer.clone(), number));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The key of a task pointer in `Writer::tasks`: the address of the engine's shared text.
+fn address(pointer: &Arc<str>) -> usize {
+    Arc::as_ptr(pointer).cast::<u8>() as usize
+}
+
+/// `BEGIN IMMEDIATE`, `COMMIT` and `ROLLBACK` as cached statements: rusqlite's `Transaction`
+/// parses them anew for every transaction, and the journal commits after every task with side
+/// effects.
+fn begin_immediate(connection: &Connection) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached("BEGIN IMMEDIATE")?
+        .execute([])
+        .map(drop)
+}
+
+fn commit(connection: &Connection) -> rusqlite::Result<()> {
+    connection.prepare_cached("COMMIT")?.execute([]).map(drop)
+}
+
+fn rollback(connection: &Connection) -> rusqlite::Result<()> {
+    connection.prepare_cached("ROLLBACK")?.execute([]).map(drop)
+}
+
+/// Inserts the pointers of the JSON array `list` that are new, and returns every pointer's
+/// number by its index in the array.
+fn number_all(connection: &Connection, list: &str) -> rusqlite::Result<Vec<(i64, i64)>> {
+    // `WHERE true` tells SQLite's parser the `ON CONFLICT` belongs to the INSERT, not a join.
+    connection
+        .prepare_cached(
+            "INSERT INTO tasks (pointer) SELECT value FROM json_each(?1) WHERE true
+             ON CONFLICT (pointer) DO NOTHING",
+        )?
+        .execute([list])?;
+    let mut statement = connection.prepare_cached(
+        "SELECT j.key, t.num FROM json_each(?1) j JOIN tasks t ON t.pointer = j.value",
+    )?;
+    let rows = statement.query_map([list], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    rows.collect()
 }
 
 /// The number of task `pointer`, given on first sight (by whichever run sees it first).

@@ -41,13 +41,16 @@ where
         return Ok(captured);
     };
     let mut tap = observer.map(LineTap::new);
-    let mut chunk = vec![0u8; CHUNK];
+    // Filled through `read_buf`, which writes into spare capacity: a zeroed buffer would cost a
+    // 64 KiB memset per stream, per process, for the few bytes most commands print.
+    let mut chunk = Vec::with_capacity(CHUNK);
     loop {
+        chunk.clear();
         // A line held back by the throttle is delivered when its turn comes, even if the child
         // prints nothing more: reading is cancel-safe, so the read may be cut short for it.
         let due = tap.as_ref().and_then(LineTap::due);
         let result = match due {
-            Some(due) => match tokio::time::timeout_at(due, reader.read(&mut chunk)).await {
+            Some(due) => match tokio::time::timeout_at(due, reader.read_buf(&mut chunk)).await {
                 Ok(result) => result,
                 Err(_) => {
                     if let Some(tap) = tap.as_mut() {
@@ -56,7 +59,7 @@ where
                     continue;
                 }
             },
-            None => reader.read(&mut chunk).await,
+            None => reader.read_buf(&mut chunk).await,
         };
         let read = match result {
             Ok(0) => {

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::process::Child;
+use super::child::Child;
 
 /// How often the clean-up task checks whether the group is gone.
 const POLL: Duration = Duration::from_millis(20);
@@ -192,18 +192,20 @@ pub(crate) async fn wait_until_gone(pid: i32, bound: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Stdio;
 
     fn spawn_group(script: &str) -> Child {
-        tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap()
+        let args = ["-c".to_string(), script.to_string()];
+        let stdin = std::fs::File::open("/dev/null").unwrap();
+        super::super::child::spawn(super::super::child::Launch {
+            program: std::path::Path::new("/bin/sh"),
+            arg0: std::path::Path::new("sh"),
+            args: &args,
+            environment: &[],
+            directory: None,
+            stdin: stdin.into(),
+            capture: false,
+        })
+        .unwrap()
     }
 
     #[tokio::test]

@@ -7,8 +7,7 @@
 //! buffer (64 KiB on Linux) is therefore complete, and the pipe closed, before the child runs.
 
 use std::io::{ErrorKind, PipeWriter, Write};
-use std::os::fd::AsRawFd;
-use std::process::Stdio;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// What is left to write once the child has started.
 pub(crate) struct StdinFeed {
@@ -16,11 +15,12 @@ pub(crate) struct StdinFeed {
 }
 
 /// The child's stdin for `input` (`/dev/null` without input) and the feed to start after spawn.
-/// The returned `Stdio` holds the pipe's read end: drop the `Command` holding it right after
-/// spawning, or a writer blocked on a child that exited would never see a broken pipe.
-pub(crate) fn prepare(input: Option<&str>) -> std::io::Result<(Stdio, StdinFeed)> {
+/// The returned descriptor is the pipe's read end: drop it right after spawning, or a writer
+/// blocked on a child that exited would never see a broken pipe.
+pub(crate) fn prepare(input: Option<&str>) -> std::io::Result<(OwnedFd, StdinFeed)> {
     let Some(input) = input else {
-        return Ok((Stdio::null(), StdinFeed { rest: None }));
+        let null = std::fs::File::open("/dev/null")?;
+        return Ok((null.into(), StdinFeed { rest: None }));
     };
     let (reader, mut writer) = std::io::pipe()?;
     set_nonblocking(&writer, true)?;
