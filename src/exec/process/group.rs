@@ -150,21 +150,30 @@ fn group_alive(pgid: i32) -> bool {
 /// containers), orphaned grandchildren stay zombies forever, yet they run nothing.
 #[cfg(test)]
 pub(crate) fn pid_running(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks for existence and permission.
-    let exists = unsafe { libc::kill(pid, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if !exists {
+    if !pid_exists(pid) {
         return false;
     }
     // /proc/PID/stat is "pid (comm) STATE ..."; comm may hold spaces, so split at the last ')'.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
+        Ok(stat) => !matches!(
             stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().chars().next())
-                != Some(Some('Z'))
-        }
-        Err(_) => true,
+                .and_then(|(_, rest)| rest.trim_start().chars().next()),
+            // A zombie, or one being reaped right now (`X`, dead).
+            Some('Z' | 'X')
+        ),
+        // Either there is no /proc, or the process was reaped since `kill` saw it: a zombie
+        // left to tokio's orphan queue is reaped by whichever runtime of the test binary gets
+        // the next SIGCHLD, at any moment. Asking again tells the two apart.
+        Err(_) => pid_exists(pid),
     }
+}
+
+/// Whether some process (zombies included) has the id `pid`.
+#[cfg(test)]
+fn pid_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Polls until `pid` is gone or `bound` passes; true if it went.
@@ -235,11 +244,19 @@ mod tests {
         let pgid = guard.pgid.unwrap();
         drop(runtime);
         drop(guard);
+        // The answer of the poll that saw it gone is the verdict: looking once more could meet a
+        // pid that was reaped (and even reused) in the meantime.
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while pid_running(pgid) && std::time::Instant::now() < deadline {
+        let gone = loop {
+            if !pid_running(pgid) {
+                break true;
+            }
+            if std::time::Instant::now() >= deadline {
+                break false;
+            }
             std::thread::sleep(POLL);
-        }
-        assert!(!pid_running(pgid));
+        };
+        assert!(gone, "the group leader survived SIGKILL");
     }
 
     #[tokio::test]
@@ -254,6 +271,22 @@ mod tests {
         kill_terminating();
         assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
         assert!(!terminating().contains(&pgid));
+    }
+
+    #[test]
+    fn a_zombie_or_a_reaped_process_is_not_running() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        // `true` exits at once and stays a zombie until waited for.
+        while pid_running(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(POLL);
+        }
+        assert!(pid_exists(pid), "still a zombie, not reaped");
+        assert!(!pid_running(pid));
+        child.wait().unwrap();
+        assert!(!pid_running(pid));
+        assert!(pid_running(i32::try_from(std::process::id()).unwrap()));
     }
 
     #[tokio::test]
