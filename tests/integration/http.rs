@@ -355,11 +355,7 @@ fn a_try_retry_policy_retries_server_errors_with_its_delay() {
 
 #[test]
 fn a_refused_connection_is_a_communication_error_naming_the_address() {
-    // Bind then drop a listener: nothing listens on that port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (_reserved, port) = support::refusing_port();
     let tasks = call(&format!(
         "        method: get\n        endpoint: http://127.0.0.1:{port}/x\n"
     ));

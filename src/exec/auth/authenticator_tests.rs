@@ -363,12 +363,16 @@ async fn refusals_are_authentication_errors_with_the_reason() {
 
 #[tokio::test]
 async fn unreachable_endpoints_are_communication_errors() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    // Bound but not listening: the port refuses connections, and no other test can take it
+    // while `reserved` lives (a listener bound and dropped would free it for the next bind).
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    reserved
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let base = format!(
         "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        reserved.local_addr().unwrap_or_else(|e| panic!("{e}"))
     );
-    drop(listener);
     let auth = Authenticator::default();
     for credentials in [
         Credentials::OAuth2(Box::new(settings(&base, Grant::ClientCredentials))),

@@ -62,37 +62,76 @@ pub async fn execute(definition: &str, input: &Value, launch: &Launch) -> Run {
         .kill_on_drop(true);
 
     let started = Instant::now();
-    let child = command.spawn().expect("spawn the workflow binary");
-    if let (Some((signal, after)), Some(pid)) = (launch.signal, child.id()) {
-        let events_path = events_path.clone();
-        tokio::spawn(async move {
-            // The delay counts from the first task start, not from spawning: on a loaded machine
-            // a process may need longer than the delay just to start.
-            wait_for_first_task(&events_path).await;
-            tokio::time::sleep(after).await;
-            // SAFETY: kill(2) with a pid we spawned and a plain signal number has no memory
-            // effects; if the process already exited the call fails harmlessly with ESRCH.
-            unsafe {
-                libc::kill(pid as libc::pid_t, signal);
-            }
-        });
-    }
-    let output = match tokio::time::timeout(RUN_LIMIT, child.wait_with_output()).await {
-        Ok(output) => output.expect("wait for the workflow binary"),
+    let mut child = command.spawn().expect("spawn the workflow binary");
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    // Read while waiting: a child filling a pipe nobody drains would never exit.
+    let finished = async {
+        tokio::join!(
+            signal_while_running(&mut child, launch.signal, &events_path),
+            read_all(stdout),
+            read_all(stderr)
+        )
+    };
+    let (status, stdout, stderr) = match tokio::time::timeout(RUN_LIMIT, finished).await {
+        Ok(finished) => finished,
         Err(_) => panic!("`workflow run` did not finish within {RUN_LIMIT:?} (killed)"),
     };
     let elapsed = started.elapsed();
 
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     Run {
         result: serde_json::from_str(stdout.trim()).ok(),
         events: read_events(&events_path),
-        exit_code: output.status.code(),
+        exit_code: status.code(),
         elapsed,
         stdout,
         stderr,
     }
+}
+
+/// Waits for `child` to exit, sending it `signal` (if any) its delay after the first task
+/// started. The signal is sent only while the child is ours and not reaped (`id()` is `None`
+/// once it is), so it can never reach another process that reused the pid.
+async fn signal_while_running(
+    child: &mut tokio::process::Child,
+    signal: Option<(i32, Duration)>,
+    events_path: &Path,
+) -> std::process::ExitStatus {
+    let mut pending = signal;
+    loop {
+        let due = async {
+            match pending {
+                // The delay counts from the first task start, not from spawning: on a loaded
+                // machine a process may need longer than the delay just to start.
+                Some((_, after)) => {
+                    wait_for_first_task(events_path).await;
+                    tokio::time::sleep(after).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            status = child.wait() => return status.expect("wait for the workflow binary"),
+            () = due => {
+                if let (Some((signal, _)), Some(pid)) = (pending.take(), child.id()) {
+                    // SAFETY: kill(2) with the pid of our unreaped child and a plain signal
+                    // number has no memory effects.
+                    unsafe {
+                        libc::kill(pid as libc::pid_t, signal);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Everything `stream` gives until its end, as text.
+async fn read_all<R: tokio::io::AsyncRead + Unpin>(stream: Option<R>) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    if let Some(mut stream) = stream {
+        let _ = stream.read_to_end(&mut bytes).await;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Polls the events file until a task has started (bounded by the run limit).

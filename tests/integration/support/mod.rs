@@ -136,3 +136,18 @@ pub fn spec_dir(sub: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// A port on 127.0.0.1 that refuses connections for as long as the returned socket lives: it is
+/// bound (so no other test can take it) but not listening. A listener bound and dropped would
+/// free the port for whichever test binds next.
+pub fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = socket
+        .local_addr()
+        .map(|address| address.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    (socket, port)
+}
