@@ -55,6 +55,7 @@ pub(crate) fn spawn(launch: Launch<'_>) -> io::Result<Child> {
     if launch.program.components().count() > 1 && !DIRECT_UNSUPPORTED.load(Ordering::Relaxed) {
         match spawn_direct(&launch) {
             Err(DirectError::Unsupported) => DIRECT_UNSUPPORTED.store(true, Ordering::Relaxed),
+            Err(DirectError::NotForThisStart) => {}
             Err(DirectError::Failed(error)) => return Err(error),
             Ok(child) => return Ok(child),
         }
@@ -94,7 +95,10 @@ pub(crate) fn spawn_tokio(launch: Launch<'_>) -> io::Result<Child> {
 
 #[cfg(target_os = "linux")]
 enum DirectError {
+    /// The kernel refuses this way of starting: use tokio from now on.
     Unsupported,
+    /// This start needs what only the usual way handles: use tokio for it.
+    NotForThisStart,
     Failed(io::Error),
 }
 
@@ -115,7 +119,7 @@ fn spawn_direct(launch: &Launch<'_>) -> Result<Child, DirectError> {
     // `dup2` onto its own number would keep the close-on-exec flag: leave such a rare setup
     // (our own standard streams closed) to tokio.
     if streams.iter().any(|fd| fd.as_raw_fd() < 3) {
-        return Err(DirectError::Unsupported);
+        return Err(DirectError::NotForThisStart);
     }
     let started = match spawn::start(&executable, streams) {
         Ok(started) => started,
