@@ -76,11 +76,21 @@ impl Checked {
 /// Reads, checks and compiles the file at `path`: everything `validate` reports, and the machine
 /// `run` executes when there is nothing to report but warnings.
 pub fn check_and_compile(path: &Path) -> (Checked, Option<Machine>) {
+    check_and_compile_with(path, |_| {})
+}
+
+/// [`check_and_compile`], calling `compiled` with the machine as soon as it exists: before the
+/// schema check, which may still wait for the validator. The machine may yet be refused; the
+/// call is for starting work the run will need (see [`check`]).
+pub fn check_and_compile_with(
+    path: &Path,
+    compiled: impl FnOnce(&Machine),
+) -> (Checked, Option<Machine>) {
     let source = match Source::read(path) {
         Ok(source) => source,
         Err(diagnostic) => return (unreadable(diagnostic), None),
     };
-    let (mut checked, compiled) = check(source, true);
+    let (mut checked, compiled) = check(source, Some(compiled));
     let machine = match compiled {
         Some(compiled) if !checked.has_errors() => checked.add_compiled(compiled),
         _ => None,
@@ -120,16 +130,20 @@ fn unreadable(diagnostic: Diagnostic) -> Checked {
 
 /// Checks a document already in memory.
 pub fn check_source(source: Source) -> Checked {
-    check(source, false).0
+    check(source, None::<fn(&Machine)>).0
 }
 
 /// Checks `source`, and with `compile` also compiles it when nothing but the schema might still
-/// object: the compiler's result is then only used if the schema does not.
+/// object (calling `compile` with the machine at once): the compiler's result is then only used
+/// if the schema does not object.
 ///
 /// Why this order: the schema check waits for the schema validator, which takes most of a
 /// short run's start-up to build on its own thread (see [`prepare_in_background`]). Parsing,
 /// analysing and compiling need none of it, so they run first, while it builds.
-fn check(source: Source, compile: bool) -> (Checked, Option<Result<Machine, Vec<Diagnostic>>>) {
+fn check(
+    source: Source,
+    compile: Option<impl FnOnce(&Machine)>,
+) -> (Checked, Option<Result<Machine, Vec<Diagnostic>>>) {
     let loaded = match yaml::load(&source) {
         Ok(loaded) => loaded,
         Err(diagnostic) => {
@@ -147,13 +161,16 @@ fn check(source: Source, compile: bool) -> (Checked, Option<Result<Machine, Vec<
         Ok(document) => analyze::analyze(document, &source, &loaded.spans),
         Err(_) => Vec::new(),
     };
-    let compiled = match &parsed {
-        Ok(document)
-            if compile
-                && !loaded.diagnostics.iter().any(Diagnostic::is_error)
+    let compiled = match (&parsed, compile) {
+        (Ok(document), Some(on_machine))
+            if !loaded.diagnostics.iter().any(Diagnostic::is_error)
                 && !analyzed.iter().any(Diagnostic::is_error) =>
         {
-            Some(compile::compile(document))
+            let compiled = compile::compile(document);
+            if let Ok(machine) = &compiled {
+                on_machine(machine);
+            }
+            Some(compiled)
         }
         _ => None,
     };
@@ -283,6 +300,29 @@ mod tests {
         let mut checked = check_source(Source::new("t.yaml", text));
         let machine = checked.compile();
         (checked, machine)
+    }
+
+    #[test]
+    fn the_machine_is_handed_over_before_the_schema_has_its_say() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let check = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"));
+            let mut early = None;
+            let (checked, machine) =
+                check_and_compile_with(&path, |machine| early = Some(machine.may_call_http()));
+            (early, checked.has_errors(), machine.is_some())
+        };
+        let call = "do:\n  - a:\n      call: http\n      with: {method: get, endpoint: 'http://127.0.0.1:9/x'}\n";
+        assert_eq!(check("call.yaml", call), (Some(true), false, true));
+        let set = "do:\n  - a:\n      set: {x: 1}\n";
+        assert_eq!(check("set.yaml", set), (Some(false), false, true));
+        // Built before the schema check, refused by it: the machine is not used.
+        let misspelt = "do:\n  - a:\n      set: {x: 1}\n      thne: end\n";
+        assert_eq!(check("misspelt.yaml", misspelt), (Some(false), true, false));
+        // Not built at all when the checks that come first found an error.
+        let broken = "do:\n  - a:\n      set:\n        y: ${ .x + }\n";
+        assert_eq!(check("broken.yaml", broken), (None, true, false));
     }
 
     #[test]

@@ -77,7 +77,16 @@ pub(crate) fn run_as(
         }
     };
     let style = HumanStyle::for_stderr(color);
-    let (checked, machine) = frontend::check_and_compile(&args.file);
+    let executors = Executors::system_with(crate::exec::http::HttpSettings {
+        max_response_bytes: args.exec.max_response_bytes,
+        ..Default::default()
+    });
+    let (checked, machine) = frontend::check_and_compile_with(&args.file, |machine| {
+        // The HTTP client's set-up (the system's root certificates) overlaps the schema check.
+        if engine.is_some() && machine.may_call_http() {
+            executors.http.prepare_in_background();
+        }
+    });
     let path = args.file.display().to_string();
     let (Some(document), Some(machine)) = (checked.valid_document(), machine) else {
         let report = FileReport {
@@ -190,10 +199,6 @@ pub(crate) fn run_as(
         replay,
         ..RunOptions::default()
     };
-    let executors = Executors::system_with(crate::exec::http::HttpSettings {
-        max_response_bytes: args.exec.max_response_bytes,
-        ..Default::default()
-    });
     let mut result = engine.run(machine, input, options, executors, events);
     redactor.outcome(&mut result.outcome);
     if let Some(sink) = &file_sink

@@ -44,6 +44,18 @@ impl Machine {
     }
 
     /// How many tasks the machine holds (every nesting level).
+    /// Whether a task may make an HTTP request: `call: http`, `call: openapi`, or a function
+    /// call (a catalog or URL function is only known once loaded, and loading one is itself a
+    /// request).
+    pub fn may_call_http(&self) -> bool {
+        self.tasks.iter().any(|task| {
+            matches!(
+                task.body,
+                Body::Http(_) | Body::OpenApi(_) | Body::Function(_)
+            )
+        })
+    }
+
     pub fn task_count(&self) -> usize {
         self.tasks.len()
     }

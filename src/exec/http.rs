@@ -65,4 +65,8 @@ pub trait HttpClient: Send + Sync {
     /// detail; credentials that cannot be obtained are `authentication` errors.
     fn send(&self, request: HttpRequest)
     -> BoxFuture<'static, Result<HttpResponse, WorkflowError>>;
+
+    /// Starts whatever the first call would have to set up (the real client loads the system's
+    /// root certificates), on a thread of its own, so that it overlaps the run's start-up.
+    fn prepare_in_background(&self) {}
 }

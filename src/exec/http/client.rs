@@ -92,6 +92,17 @@ impl HttpClient for ReqwestHttp {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move { inner.exchange(request).await })
     }
+
+    /// A first call made meanwhile waits for this one set-up instead of doing its own; a thread
+    /// that cannot start only means the first call sets the client up itself.
+    fn prepare_in_background(&self) {
+        let inner = Arc::clone(&self.inner);
+        let _ = std::thread::Builder::new()
+            .name("http-client".into())
+            .spawn(move || {
+                let _ = inner.connection();
+            });
+    }
 }
 
 /// One request as it goes out, updated by redirects and challenges.
