@@ -43,7 +43,6 @@ impl Machine {
         &self.workflow.secrets
     }
 
-    /// How many tasks the machine holds (every nesting level).
     /// Whether a task may make an HTTP request: `call: http`, `call: openapi`, or a function
     /// call (a catalog or URL function is only known once loaded, and loading one is itself a
     /// request).
@@ -56,6 +55,7 @@ impl Machine {
         })
     }
 
+    /// How many tasks the machine holds (every nesting level).
     pub fn task_count(&self) -> usize {
         self.tasks.len()
     }
