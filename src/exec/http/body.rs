@@ -78,16 +78,17 @@ pub(crate) fn content_type_header(encoded: &Encoded) -> Option<HeaderValue> {
 
 /// Reads the whole body, failing as soon as it would exceed `cap` bytes: an announced length
 /// over the cap fails before reading anything; a body that keeps coming fails at the cap.
+/// `what` names the request in an error, and is only called for one.
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     cap: u64,
-    what: &str,
+    what: impl Fn() -> String,
 ) -> Result<Vec<u8>, WorkflowError> {
     let announced = response.content_length();
     if let Some(length) = announced
         && length > cap
     {
-        return Err(too_large(what, cap, Some(length)));
+        return Err(too_large(&what(), cap, Some(length)));
     }
     // Pre-size for the announced length only (bounded by the cap, checked above).
     let mut body = Vec::with_capacity(usize::try_from(announced.unwrap_or(0)).unwrap_or(0));
@@ -96,12 +97,12 @@ pub(crate) async fn read_capped(
             Ok(Some(chunk)) => {
                 let total = body.len() as u64 + chunk.len() as u64;
                 if total > cap {
-                    return Err(too_large(what, cap, None));
+                    return Err(too_large(&what(), cap, None));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(error) => return Err(transport_error(what, &error)),
+            Err(error) => return Err(transport_error(&what(), &error)),
         }
     }
 }

@@ -149,10 +149,12 @@ impl Inner {
         let mut hops = 0;
         let mut challenged = false;
         loop {
-            let what = describe(out.method.as_str(), &out.url);
+            // What the request is, for error messages: built only when one is needed (it was a
+            // measurable share of a fast local call).
+            let what = |out: &Outgoing| describe(out.method.as_str(), &out.url);
             let response = send_once(client, &out)
                 .await
-                .map_err(|e| transport_error(&what, &e))?;
+                .map_err(|e| transport_error(&what(&out), &e))?;
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && !challenged {
                 challenged = true;
@@ -166,12 +168,14 @@ impl Inner {
                     return Err(bad_redirect(
                         status.as_u16(),
                         format!(
-                            "{what}: more than {} redirects; the last one answered {status}",
+                            "{}: more than {} redirects; the last one answered {status}",
+                            what(&out),
                             self.settings.max_redirects
                         ),
                     ));
                 }
-                redirect(&mut out, status, response.headers(), &what)?;
+                let described = what(&out);
+                redirect(&mut out, status, response.headers(), &described)?;
                 challenged = false;
                 continue;
             }
@@ -183,7 +187,7 @@ impl Inner {
             let body = if bodiless {
                 Vec::new()
             } else {
-                read_capped(response, self.settings.max_response_bytes, &what).await?
+                read_capped(response, self.settings.max_response_bytes, || what(&out)).await?
             };
             return Ok(HttpResponse {
                 status: status.as_u16(),
