@@ -6,6 +6,7 @@
 pub mod auth_server;
 pub mod http_server;
 pub mod procs;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
