@@ -7,7 +7,7 @@
 use super::diagnose::{self, CompileError};
 use super::jv::Jv;
 use super::library::{all_natives, library};
-use super::natives::{self, short, type_name};
+use super::natives;
 use jaq_core::load::parse::Def;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
@@ -141,19 +141,11 @@ impl Expr {
         Ok(Val::from_iter(all))
     }
 
-    /// Runs the filter and requires a boolean result (`if`, `when`, `while`, ...). Any other
-    /// result, `null` included, is an error naming the value: jq's truthiness would silently turn
-    /// a misspelt field into `false`.
+    /// Runs the filter as a condition (`if`, `when`, `while`, ...) with jq's truthiness
+    /// (decision 13): `null` and `false` are false, every other value is true. No output counts
+    /// as `null`; several outputs count as their array (true).
     pub fn eval_bool(&self, input: Val, vars: &[Val]) -> Result<bool, EvalError> {
-        match self.eval(input, vars)? {
-            Val::Bool(b) => Ok(b),
-            other => Err(EvalError::new(format!(
-                "expression `{}` must produce a boolean, but produced {} ({})",
-                self.source().trim(),
-                type_name(&other),
-                short(&other)
-            ))),
-        }
+        Ok(!matches!(self.eval(input, vars)?, Val::Null | Val::Bool(false)))
     }
 }
 
@@ -404,25 +396,23 @@ mod tests {
     }
 
     #[test]
-    fn eval_bool_requires_a_boolean() {
-        let expr = Expr::compile(".color == \"red\"", &[]).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(
-            expr.eval_bool(from_json(&json!({"color": "red"})), &[]),
-            Ok(true)
-        );
-        assert_eq!(
-            expr.eval_bool(from_json(&json!({"color": "blue"})), &[]),
-            Ok(false)
-        );
-        let expr = Expr::compile(".colour", &[]).unwrap_or_else(|e| panic!("{e:?}"));
-        let err = expr
-            .eval_bool(from_json(&json!({"color": "red"})), &[])
-            .err()
-            .map(|e| e.message);
-        assert_eq!(
-            err.as_deref(),
-            Some("expression `.colour` must produce a boolean, but produced null (null)")
-        );
+    fn eval_bool_follows_jq_truthiness() {
+        let holds = |code: &str, input: serde_json::Value| {
+            Expr::compile(code, &[])
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .eval_bool(from_json(&input), &[])
+                .unwrap_or_else(|e| panic!("{e:?}"))
+        };
+        assert!(holds(".color == \"red\"", json!({"color": "red"})));
+        assert!(!holds(".color == \"red\"", json!({"color": "blue"})));
+        // A missing field is null, so false; `false` is false; everything else is true.
+        assert!(!holds(".colour", json!({"color": "red"})));
+        assert!(!holds(".off", json!({"off": false})));
+        assert!(!holds("empty", json!(null)));
+        for truthy in [json!(0), json!(""), json!([]), json!({}), json!("no")] {
+            assert!(holds(".", truthy.clone()), "{truthy}");
+        }
+        assert!(holds("1, false", json!(null)));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use crate::report::diagnostics::{FileReport, HumanStyle, render_human};
 use crate::report::fmt::{self, Paint, paint};
 use crate::report::record::RunRecord;
 use crate::report::tracker::Outcome;
-use crate::runtime::error::{ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, WorkflowError};
+use crate::runtime::error::{
+    ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, RENAMED_ERROR_TYPE_PREFIX, WorkflowError,
+};
 use crate::source::Source;
 use crate::yaml::SpanIndex;
 
@@ -183,7 +185,8 @@ fn error_code(type_uri: &str) -> &'static str {
     ];
     let kind = type_uri
         .strip_prefix(ERROR_TYPE_PREFIX)
-        .or_else(|| type_uri.strip_prefix(LEGACY_ERROR_TYPE_PREFIX));
+        .or_else(|| type_uri.strip_prefix(LEGACY_ERROR_TYPE_PREFIX))
+        .or_else(|| type_uri.strip_prefix(RENAMED_ERROR_TYPE_PREFIX));
     kind.and_then(|kind| KINDS.iter().find(|(name, _)| *name == kind))
         .map_or("runtime::error", |(_, code)| code)
 }

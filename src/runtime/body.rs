@@ -88,6 +88,8 @@ impl<'m> Run<'m> {
         let collection = eval_expr(&for_.in_, input.clone(), vars)?;
         let items = match collection {
             Val::Arr(items) => items,
+            // jq truthiness (decision 13): nothing to iterate, like an empty array.
+            Val::Null => jaq_json::Rc::default(),
             other => {
                 return Err(WorkflowError::new(
                     ErrorKind::Expression,

@@ -1,6 +1,7 @@
-//! `try`/`catch` with retries (decision 6): the try list is re-run while the retry policy
-//! allows; once retries are exhausted (or the error is not retryable) a caught error runs
-//! `catch.do` once, with the error bound to its variable. Uncaught errors propagate.
+//! `try`/`catch` with retries (decision 6, revised): a caught error runs `catch.do` (if any);
+//! with a retry policy the try list then runs again while the policy allows, and once it no
+//! longer does the last error propagates. Uncaught errors propagate at once. In every catch and
+//! retry condition `.` is the error (decision 12).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,42 +54,55 @@ impl<'m> Run<'m> {
                 Ok(flow) => return Ok(flow.into()),
                 Err(error) => error,
             };
-            // The catch's frame: the enclosing one plus the error variable.
+            // The error is `.` of every condition and the catch's variable (default `$error`):
+            // the catch's frame is the enclosing one plus that variable.
+            let caught = from_json(&error.to_json());
             let mut inner = frame.to_vec();
-            inner.push(from_json(&error.to_json()));
+            inner.push(caught.clone());
             let mut catch_vars = base.to_vec();
             catch_vars.extend_from_slice(&inner);
-            if !catches(catch, &error, &input, &catch_vars)? {
+            if !catches(catch, &error, &caught, &catch_vars)? {
                 return Err(error);
             }
-            if let Some(retry) = &catch.retry
-                && let Some(delay) = retry_delay(retry, &limits, retries + 1, &input, &catch_vars)?
-            {
-                retries += 1;
-                self.step_event(&node.pointer, step, || EventKind::TaskRetried {
-                    attempt: u32::try_from(retries).unwrap_or(u32::MAX),
-                    delay,
-                    error: error.clone(),
-                });
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            return match catch.do_ {
+            // `catch.do` handles every caught error, the ones retried included (as the
+            // reference implementation does); its steps are named by the attempt it followed.
+            let handled = match catch.do_ {
                 Some(block) => {
-                    let scope = StepScope::inside(step, &node.pointer, Mark::Once);
-                    Ok(self.run_block(block, input, &inner, &scope).await?.into())
+                    let scope = StepScope::inside(step, &node.pointer, Mark::Attempt(retries));
+                    self.run_block(block, input.clone(), &inner, &scope).await?
                 }
-                None => Ok(Flow::Done(input).into()),
+                None => Flow::Done(input.clone()),
             };
+            let Some(retry) = &catch.retry else {
+                return Ok(handled.into());
+            };
+            // `then: end` in `catch.do` ends the workflow: there is nothing left to retry for.
+            if let Flow::End(output) = handled {
+                return Ok(Step::End(output));
+            }
+            let Some(delay) = retry_delay(retry, &limits, retries + 1, &caught, &catch_vars)?
+            else {
+                // The policy gives up: the task never succeeded, so it faults with the last
+                // error, which an enclosing `try` may catch.
+                return Err(error);
+            };
+            retries += 1;
+            self.step_event(&node.pointer, step, || EventKind::TaskRetried {
+                attempt: u32::try_from(retries).unwrap_or(u32::MAX),
+                delay,
+                error: error.clone(),
+            });
+            tokio::time::sleep(delay).await;
         }
     }
 }
 
-/// Whether the catch takes this error: its filter, `when` and `exceptWhen`.
+/// Whether the catch takes this error: its filter, `when` and `exceptWhen` (with the error as
+/// `.`).
 fn catches(
     catch: &CatchBody,
     error: &WorkflowError,
-    input: &Val,
+    caught: &Val,
     vars: &[Val],
 ) -> Result<bool, WorkflowError> {
     if let Some(filter) = &catch.filter
@@ -97,12 +111,12 @@ fn catches(
         return Ok(false);
     }
     if let Some(when) = &catch.when
-        && !eval_bool(when, input.clone(), vars)?
+        && !eval_bool(when, caught.clone(), vars)?
     {
         return Ok(false);
     }
     if let Some(except_when) = &catch.except_when
-        && eval_bool(except_when, input.clone(), vars)?
+        && eval_bool(except_when, caught.clone(), vars)?
     {
         return Ok(false);
     }
@@ -174,19 +188,19 @@ fn retry_delay(
     retry: &RetrySpec,
     limits: &Limits,
     n: u64,
-    input: &Val,
+    caught: &Val,
     vars: &[Val],
 ) -> Result<Option<Duration>, WorkflowError> {
     if retry.max_retries.is_some_and(|max| n > max) {
         return Ok(None);
     }
     if let Some(when) = &retry.when
-        && !eval_bool(when, input.clone(), vars)?
+        && !eval_bool(when, caught.clone(), vars)?
     {
         return Ok(None);
     }
     if let Some(except_when) = &retry.except_when
-        && eval_bool(except_when, input.clone(), vars)?
+        && eval_bool(except_when, caught.clone(), vars)?
     {
         return Ok(None);
     }

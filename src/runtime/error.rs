@@ -8,6 +8,10 @@ use serde_json::{Map, Value, json};
 pub const ERROR_TYPE_PREFIX: &str = "https://serverlessworkflow.io/spec/1.0.0/errors/";
 /// The spelling used by the conformance features; a catch filter's `type` matches it too.
 pub const LEGACY_ERROR_TYPE_PREFIX: &str = "https://serverlessworkflow.io/dsl/errors/types/";
+/// The spelling of the specification's main branch after the project was renamed (decision 16);
+/// a catch filter's `type` matches it too, raised errors keep [`ERROR_TYPE_PREFIX`].
+pub const RENAMED_ERROR_TYPE_PREFIX: &str =
+    "https://open-workflow-specification.org/spec/1.0.0/errors/";
 
 /// The standard error kinds and their default statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,15 +117,21 @@ impl WorkflowError {
     }
 
     /// Whether a catch filter's `type` names this error's type, accepting the legacy spelling of
-    /// the standard types (CHECKLIST decision 5).
+    /// the standard types (decision 5) and the renamed project's spelling (decision 16).
     pub fn type_matches(&self, filter_type: &str) -> bool {
         if self.type_ == filter_type {
             return true;
         }
-        let standard_kind = |uri: &str| -> Option<String> {
-            uri.strip_prefix(ERROR_TYPE_PREFIX)
-                .or_else(|| uri.strip_prefix(LEGACY_ERROR_TYPE_PREFIX))
-                .map(str::to_string)
+        let standard_kind = |uri: &'_ str| -> Option<String> {
+            [
+                ERROR_TYPE_PREFIX,
+                LEGACY_ERROR_TYPE_PREFIX,
+                RENAMED_ERROR_TYPE_PREFIX,
+            ]
+            .iter()
+            .find_map(|prefix| uri.strip_prefix(prefix))
+            .filter(|kind| !kind.is_empty())
+            .map(str::to_string)
         };
         matches!((standard_kind(&self.type_), standard_kind(filter_type)), (Some(a), Some(b)) if a == b)
     }
@@ -182,6 +192,13 @@ mod tests {
             error.type_matches("https://serverlessworkflow.io/spec/1.0.0/errors/communication")
         );
         assert!(!error.type_matches("https://serverlessworkflow.io/dsl/errors/types/runtime"));
+        assert!(error.type_matches(
+            "https://open-workflow-specification.org/spec/1.0.0/errors/communication"
+        ));
+        assert!(
+            !error.type_matches("https://open-workflow-specification.org/spec/1.0.0/errors/timeout")
+        );
+        assert!(!error.type_matches("https://open-workflow-specification.org/spec/1.0.0/errors/"));
         let custom = WorkflowError {
             type_: "urn:x".into(),
             ..error

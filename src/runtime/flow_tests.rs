@@ -302,12 +302,12 @@ async fn for_over_a_non_array_is_an_expression_error() {
     let yaml = doc(r#"do:
   - loop:
       for:
-        in: .missing
+        in: .items
       do:
         - x:
             set: { a: 1 }
 "#);
-    let error = fault(&yaml, json!({})).await;
+    let error = fault(&yaml, json!({"items": "abc"})).await;
     assert_eq!(error.status, 400);
     assert!(error.type_.ends_with("/expression"));
     assert_eq!(error.instance.as_deref(), Some("/do/0/loop"));
@@ -317,6 +317,8 @@ async fn for_over_a_non_array_is_an_expression_error() {
             .unwrap_or_default()
             .contains("must produce an array")
     );
+    // `null` (a missing field) iterates zero times and keeps the input (decision 13).
+    assert_eq!(output(&yaml, json!({"n": 1})).await, json!({"n": 1}));
 }
 
 #[tokio::test]
@@ -379,15 +381,29 @@ async fn expression_failures_name_the_field() {
 }
 
 #[tokio::test]
-async fn a_non_boolean_condition_is_an_expression_error() {
+async fn conditions_follow_jq_truthiness() {
+    // Decision 13: `null` and `false` are false, every other value is true.
     let yaml = doc(r#"do:
   - maybe:
       if: .flag
       set: { a: 1 }
 "#);
-    let error = fault(&yaml, json!({"flag": "yes"})).await;
-    assert!(error.type_.ends_with("/expression"));
-    assert!(error.detail.unwrap_or_default().contains("boolean"));
+    for (flag, runs) in [
+        (json!("yes"), true),
+        (json!(0), true),
+        (json!([]), true),
+        (json!(false), false),
+        (json!(null), false),
+    ] {
+        let expected = if runs {
+            json!({"a": 1})
+        } else {
+            json!({"flag": flag})
+        };
+        assert_eq!(output(&yaml, json!({"flag": flag})).await, expected);
+    }
+    // A missing field is null: the task is skipped, not faulted.
+    assert_eq!(output(&yaml, json!({})).await, json!({}));
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ const ALWAYS_FAILS: &str = r#"do:
 "#;
 
 #[tokio::test(start_paused = true)]
-async fn retries_follow_the_backoff_exactly_then_the_error_is_caught() {
+async fn retries_follow_the_backoff_exactly_then_the_error_propagates() {
     for (backoff, expected) in [
         ("constant", [0, 100, 200, 300]),
         ("linear", [0, 100, 300, 600]),
@@ -59,8 +59,19 @@ async fn retries_follow_the_backoff_exactly_then_the_error_is_caught() {
     ] {
         let yaml = doc(&ALWAYS_FAILS.replace("BACKOFF", backoff));
         let (outcome, recorder) = observed(&yaml, json!({"kept": 1})).await;
-        // Retries exhausted, the error is caught: no catch.do, so the output is the input.
-        assert_eq!(outcome, Outcome::Completed(json!({"kept": 1})), "{backoff}");
+        // Retries exhausted: the task never succeeded, so the last error propagates
+        // (decision 6, revised).
+        let Outcome::Faulted(error) = outcome else {
+            panic!("{backoff}: expected a fault, got {outcome:?}");
+        };
+        assert_eq!(error.status, 503, "{backoff}");
+        assert_eq!(error.instance.as_deref(), Some("/do/0/attempt/try/0/fail"));
+        assert!(
+            recorder
+                .names()
+                .contains(&("faulted".into(), "/do/0/attempt".into())),
+            "{backoff}"
+        );
         let starts = recorder.times(|k| matches!(k, EventKind::TaskStarted));
         // Workflow-level `started` is not a task event; task starts: `attempt` once, then `fail`
         // once per attempt.
@@ -153,17 +164,123 @@ async fn retry_when_and_except_when_see_the_error() {
               set:
                 title: ${ $oops.title }
 "#);
+    // `.` is the error (decision 12) and the `as` variable is bound too.
     for (condition, retries) in [
-        ("when: ${ $oops.status == 500 }", 2),
-        ("when: ${ $oops.status == 404 }", 0),
-        ("exceptWhen: ${ $oops.title == \"boom\" }", 0),
+        ("when: ${ .status == 500 and $oops.title == \"boom\" }", 2),
+        ("when: ${ .status == 404 }", 0),
+        ("when: ${ .missing }", 0),
+        ("exceptWhen: ${ .title == \"boom\" }", 0),
+        ("exceptWhen: ${ $oops.title == \"other\" }", 2),
     ] {
         let yaml = base.replace("CONDITION", condition);
         let (outcome, recorder) = observed(&yaml, json!({})).await;
-        assert_eq!(outcome, Outcome::Completed(json!({"title": "boom"})));
+        // The policy gives up at once or after two retries: either way the error propagates.
+        let Outcome::Faulted(error) = outcome else {
+            panic!("{condition}: expected a fault, got {outcome:?}");
+        };
+        assert_eq!(error.title.as_deref(), Some("boom"), "{condition}");
         let retried = recorder.times(|k| matches!(k, EventKind::TaskRetried { .. }));
         assert_eq!(retried.len(), retries, "{condition}");
+        // `catch.do` handled every caught error, the retried ones included.
+        let reports = recorder
+            .names()
+            .iter()
+            .filter(|(name, task)| name == "completed" && task.ends_with("/report"))
+            .count();
+        assert_eq!(reports, retries + 1, "{condition}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn catch_conditions_see_the_error_as_dot() {
+    let yaml = doc(r#"do:
+  - guarded:
+      try:
+        - fail:
+            raise:
+              error:
+                type: https://example.com/x
+                status: 409
+                title: conflict
+      catch:
+        when: ${ .status == 409 and $error.title == "conflict" and $input.keep }
+        exceptWhen: ${ .title == "fatal" }
+        do:
+          - handled:
+              set: { handled: '${ $error.status }' }
+"#);
+    assert_eq!(
+        output(&yaml, json!({"keep": true})).await,
+        json!({"handled": 409})
+    );
+    // `when` is false: the catch does not take the error.
+    assert_eq!(fault(&yaml, json!({"keep": false})).await.status, 409);
+    let excepted = yaml.replace("\"fatal\"", "\"conflict\"");
+    assert_eq!(fault(&excepted, json!({"keep": true})).await.status, 409);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exhausted_retry_is_caught_by_an_outer_try_and_retries_use_the_try_input() {
+    let yaml = doc(r#"do:
+  - outer:
+      try:
+        - inner:
+            try:
+              - fail:
+                  raise:
+                    error:
+                      type: https://example.com/flaky
+                      status: 503
+                      detail: ${ "input n=\(.n)" }
+            catch:
+              retry:
+                limit:
+                  attempt:
+                    count: 2
+              do:
+                - changed:
+                    set: { n: 99 }
+      catch:
+        errors:
+          with:
+            status: 503
+        do:
+          - recovered:
+              set:
+                detail: ${ $error.detail }
+"#);
+    let (outcome, recorder) = observed(&yaml, json!({"n": 1})).await;
+    // Every attempt ran on the try's own input (catch.do's output is not fed back).
+    assert_eq!(
+        outcome,
+        Outcome::Completed(json!({"detail": "input n=1"}))
+    );
+    let names = recorder.names();
+    assert_eq!(
+        names
+            .iter()
+            .filter(|(name, _)| name == "retried")
+            .count(),
+        2
+    );
+    assert!(names.contains(&("faulted".into(), "/do/0/outer/try/0/inner".into())));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_retry_policy_a_caught_error_is_handled() {
+    let yaml = doc(r#"do:
+  - guarded:
+      try:
+        - fail:
+            raise:
+              error:
+                type: https://example.com/x
+                status: 500
+      catch: {}
+  - after:
+      set: { after: true }
+"#);
+    assert_eq!(output(&yaml, json!({})).await, json!({"after": true}));
 }
 
 #[tokio::test(start_paused = true)]
@@ -408,8 +525,12 @@ async fn attempt_and_total_limits_bound_retries() {
     let started = tokio::time::Instant::now();
     let (outcome, recorder) = observed(&yaml, json!({"x": 1})).await;
     // Attempts end at 2 s, 5 s (after a 1 s delay); the third starts at 6 s and is cut by the
-    // total limit at 7 s; no retry can start after that, so the timeout is caught.
-    assert_eq!(outcome, Outcome::Completed(json!({"x": 1})));
+    // total limit at 7 s; no retry can start after that, so the timeout propagates.
+    let Outcome::Faulted(error) = outcome else {
+        panic!("expected a fault, got {outcome:?}");
+    };
+    assert_eq!(error.status, 408);
+    assert_eq!(error.instance.as_deref(), Some("/do/0/bounded"));
     assert_eq!(started.elapsed(), ms(7_000));
     let retried = recorder.times(|k| matches!(k, EventKind::TaskRetried { .. }));
     assert_eq!(retried, [ms(2_000), ms(5_000)]);
@@ -438,8 +559,11 @@ async fn enormous_delays_and_limits_do_not_overflow() {
               days: 100000000000
 "#);
     let (outcome, recorder) = observed(&yaml, json!({"k": true})).await;
-    // The first delay reaches past the total limit: no retry starts, the error is caught.
-    assert_eq!(outcome, Outcome::Completed(json!({"k": true})));
+    // The first delay reaches past the total limit: no retry starts, the error propagates.
+    let Outcome::Faulted(error) = outcome else {
+        panic!("expected a fault, got {outcome:?}");
+    };
+    assert_eq!(error.status, 500);
     assert!(
         recorder
             .times(|k| matches!(k, EventKind::TaskRetried { .. }))
