@@ -193,6 +193,11 @@ fn check(
                 .filter_map(|d| d.pointer.clone())
                 .collect();
             diagnostics.extend(analyzed.into_iter().filter(|d| !within_any(d, &rejected)));
+            diagnostics.extend(
+                analyze::near_misses(&loaded.value)
+                    .into_iter()
+                    .filter(|d| !within_any(d, &rejected)),
+            );
             Some(document)
         }
         Err(found) => {

@@ -7,6 +7,7 @@ mod durations;
 mod expressions;
 mod flow;
 mod locate;
+mod near_miss;
 mod references;
 mod scopes;
 mod secrets;
@@ -31,6 +32,12 @@ pub fn analyze(document: &Document, source: &Source, spans: &SpanIndex) -> Vec<D
     durations::check(&mut cx);
     expressions::check(&mut cx);
     cx.found
+}
+
+/// The warnings about keys the schema tolerates but nothing reads, and empty shell commands
+/// (decision 15), found on the loaded value: they need the keys the typed document drops.
+pub fn near_misses(value: &serde_json::Value) -> Vec<Diagnostic> {
+    near_miss::check(value)
 }
 
 /// What every check reads, and where it writes its findings.

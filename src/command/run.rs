@@ -95,6 +95,14 @@ pub(crate) fn run_as(
             diagnostics: checked.diagnostics,
         };
         write_findings(&report, style, stderr);
+        if args.exec.format == RunFormat::Json {
+            // The contract's one JSON object on stdout, whatever the outcome.
+            let invalid = json!({
+                "status": "invalid",
+                "diagnostics": diagnostics::diagnostics_json(&report),
+            });
+            let _ = writeln!(stdout, "{invalid}");
+        }
         return ExitCode::Invalid;
     };
     let machine = Arc::new(machine);

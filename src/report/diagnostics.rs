@@ -191,23 +191,11 @@ pub fn render_json(reports: &[FileReport]) -> serde_json::Value {
     let files: Vec<_> = reports
         .iter()
         .map(|report| {
-            let diagnostics: Vec<_> = report
-                .diagnostics
-                .iter()
-                .map(|d| {
-                    let (line, column) = report.position(d).unzip();
-                    json!({
-                        "severity": d.severity.as_str(),
-                        "code": d.code,
-                        "message": d.message,
-                        "pointer": d.pointer,
-                        "line": line,
-                        "column": column,
-                        "help": d.help,
-                    })
-                })
-                .collect();
-            json!({ "path": report.path, "valid": report.is_valid(), "diagnostics": diagnostics })
+            json!({
+                "path": report.path,
+                "valid": report.is_valid(),
+                "diagnostics": diagnostics_json(report),
+            })
         })
         .collect();
     let errors: usize = reports.iter().map(FileReport::error_count).sum();
@@ -222,6 +210,27 @@ pub fn render_json(reports: &[FileReport]) -> serde_json::Value {
             "warnings": warnings,
         }
     })
+}
+
+/// A file's diagnostics as JSON objects, each with its location: the `diagnostics` of a file in
+/// `validate --format json`, and of `run --format json` on a document that does not validate.
+pub fn diagnostics_json(report: &FileReport) -> Vec<serde_json::Value> {
+    report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let (line, column) = report.position(d).unzip();
+            json!({
+                "severity": d.severity.as_str(),
+                "code": d.code,
+                "message": d.message,
+                "pointer": d.pointer,
+                "line": line,
+                "column": column,
+                "help": d.help,
+            })
+        })
+        .collect()
 }
 
 /// GitHub Actions workflow commands: `::error file=…,line=…,col=…,title=…::message`.

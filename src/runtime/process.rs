@@ -27,7 +27,7 @@ impl<'m> Run<'m> {
     ) -> Result<Val, WorkflowError> {
         let program = match &spec.program {
             ProgramSpec::Shell(command) => Program::Shell {
-                command: eval_text(command, input.clone(), vars)?,
+                command: not_blank(eval_text(command, input.clone(), vars)?)?,
             },
             ProgramSpec::Script { language, code } => Program::Script {
                 language: *language,
@@ -55,6 +55,19 @@ impl<'m> Run<'m> {
         }
         shape(spec.return_, output)
     }
+}
+
+/// An empty or blank shell command runs nothing: it is refused as a `configuration` error (as
+/// the reference implementation does) rather than run as `sh -c ''`, which would succeed.
+fn not_blank(command: String) -> Result<String, WorkflowError> {
+    if command.trim().is_empty() {
+        return Err(
+            WorkflowError::new(ErrorKind::Configuration, "Empty shell command").with_detail(
+                "`run.shell.command` is empty or blank: there is nothing to run".to_owned(),
+            ),
+        );
+    }
+    Ok(command)
 }
 
 impl Run<'_> {

@@ -122,6 +122,13 @@ fn mcp_call(client: Value) -> Value {
     }}}]})
 }
 
+fn shell_with(arguments: Value) -> Value {
+    serde_json::json!({"do": [{"list": {"run": {"shell": {
+        "command": "ls",
+        "arguments": arguments
+    }}}}]})
+}
+
 /// The differences schemas/README.md documents, each checked in both directions.
 #[test]
 fn documented_differences_hold() {
@@ -168,6 +175,26 @@ fn documented_differences_hold() {
             workflow_with(serde_json::json!({"use": {"authentications": {"both": two_schemes}}})),
             false,
             true,
+        ),
+        (
+            workflow_with(shell_with(serde_json::json!({"--verbose": null, "name": "${ .n }"}))),
+            true,
+            false,
+        ),
+        (
+            workflow_with(shell_with(serde_json::json!(["--verbose", "${ .n }"]))),
+            true,
+            true,
+        ),
+        (
+            workflow_with(shell_with(serde_json::json!("--verbose"))),
+            false,
+            false,
+        ),
+        (
+            workflow_with(shell_with(serde_json::json!([1]))),
+            false,
+            false,
         ),
     ];
     for (i, (doc, ours_accepts, official_accepts)) in cases.iter().enumerate() {

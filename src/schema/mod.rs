@@ -16,4 +16,5 @@ mod mutation_tests;
 mod test_yaml;
 
 pub use check::check;
+pub(crate) use dedupe::likely;
 pub use validator::{SCHEMA_TEXT, prepare};

@@ -237,11 +237,15 @@ fn mutations(doc: &Value) -> Vec<Mutation> {
     out
 }
 
-/// Differences documented in schemas/README.md: our schema rejects unknown top-level keys.
+/// Differences documented in schemas/README.md: our schema rejects unknown top-level keys, and
+/// accepts the DSL 1.0.0 map form of `run.shell`/`run.script` `arguments`.
 fn deliberate_difference(mutation: &Mutation, ours: bool, official: bool) -> bool {
     let key_added = matches!(mutation.kind, "unknown-key" | "foreign-key");
     let top_level_key_added = key_added && mutation.pointer.is_empty();
-    top_level_key_added && !ours && official
+    let arguments_map = (mutation.pointer.ends_with("/shell/arguments")
+        || mutation.pointer.ends_with("/script/arguments"))
+        && mutation.doc.pointer(&mutation.pointer).is_some_and(Value::is_object);
+    (top_level_key_added && !ours && official) || (arguments_map && ours && !official)
 }
 
 #[test]
