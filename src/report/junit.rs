@@ -151,7 +151,7 @@ fn write_suite(
             "    <testcase classname=\"{}\" name=\"(workflow)\" time=\"{time:.3}\">",
             attr(name)
         );
-        failure(out, error);
+        failure(out, error, 0);
         out.push_str("    </testcase>\n");
     }
     out.push_str("  </testsuite>\n");
@@ -182,7 +182,7 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
         out.push_str("      </properties>\n");
     }
     match &execution.outcome {
-        Outcome::Faulted(error) => failure(out, error),
+        Outcome::Faulted(error) => failure(out, error, execution.retries.len()),
         Outcome::Skipped => out.push_str("      <skipped message=\"if was false\"/>\n"),
         Outcome::Cancelled => out.push_str("      <skipped message=\"cancelled\"/>\n"),
         // Skipped, not passed: CI reporters show a skipped case and its message in their
@@ -207,12 +207,20 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
     out.push_str("    </testcase>\n");
 }
 
-fn failure(out: &mut String, error: &WorkflowError) {
-    let message = format!(
+/// The failure; after `retries` retries, its message says the retry policy gave up.
+fn failure(out: &mut String, error: &WorkflowError, retries: usize) {
+    let mut message = format!(
         "{} ({})",
         error.title.as_deref().unwrap_or(&error.type_),
         error.status
     );
+    if retries > 0 {
+        let _ = write!(
+            message,
+            "; retries exhausted after {} attempts",
+            retries + 1
+        );
+    }
     let body = serde_json::to_string_pretty(&error.to_json()).unwrap_or_default();
     let _ = writeln!(
         out,
@@ -471,5 +479,29 @@ mod tests {
             .find(|case| attribute(**case, "name") == "/do/4/upload")
             .expect("upload's case");
         assert!(!executed.has_children(), "a plain pass: {xml}");
+    }
+
+    #[test]
+    fn an_exhausted_retry_says_so_in_the_failure() {
+        let unavailable = || {
+            error_at(ErrorKind::Communication, "Service Unavailable", "/do/0/fetch")
+                .with_status(503)
+        };
+        let mut s = Script::new("pipeline");
+        s.workflow_started(0)
+            .started(1, "/do/0/fetch")
+            .retried(100, "/do/0/fetch", 1, 10, unavailable())
+            .started(110, "/do/0/fetch")
+            .retried(200, "/do/0/fetch", 2, 10, unavailable())
+            .started(210, "/do/0/fetch")
+            .faulted(300, "/do/0/fetch", unavailable())
+            .workflow_faulted(301, unavailable());
+        let xml = junit_of(&s);
+        assert!(
+            xml.contains(
+                "<failure message=\"Service Unavailable (503); retries exhausted after 3 attempts\""
+            ),
+            "{xml}"
+        );
     }
 }

@@ -201,6 +201,12 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
                 Outcome::Completed => writeln!(out, " completed in {took}"),
                 // It took no time here: a duration would suggest it ran again.
                 Outcome::Replayed => out.write_all(b" replayed from the journal\n"),
+                Outcome::Faulted(error) if !execution.retries.is_empty() => writeln!(
+                    out,
+                    " faulted after {took}, retries exhausted after {} attempts: {}",
+                    execution.retries.len() + 1,
+                    error_text(error, Some(task))
+                ),
                 Outcome::Faulted(error) => writeln!(
                     out,
                     " faulted after {took}: {}",
@@ -397,6 +403,29 @@ mod tests {
                 "10:00:00.126 /do/4/upload completed in 100ms",
                 "10:00:00.127 workflow pipeline.default:1.0.0 completed in 127ms",
             ]
+        );
+    }
+
+    #[test]
+    fn an_exhausted_retry_says_so_when_the_task_faults() {
+        let unavailable = || {
+            crate::report::script::error_at(
+                crate::runtime::error::ErrorKind::Communication,
+                "Service Unavailable",
+                "/do/0/fetch",
+            )
+        };
+        let mut s = Script::new("pipeline");
+        s.workflow_started(0)
+            .started(1, "/do/0/fetch")
+            .retried(100, "/do/0/fetch", 1, 10, unavailable())
+            .started(110, "/do/0/fetch")
+            .faulted(200, "/do/0/fetch", unavailable())
+            .workflow_faulted(201, unavailable());
+        let text = lines_of(&s);
+        assert!(
+            text.contains(", retries exhausted after 2 attempts: "),
+            "{text}"
         );
     }
 }

@@ -29,6 +29,8 @@ pub struct TaskCounts {
     pub retried: u64,
     /// Retries of all executions together.
     pub retries: u64,
+    /// Retried executions that faulted all the same: their retry policy gave up.
+    pub exhausted: u64,
 }
 
 /// Everything reporters need once a run is over.
@@ -79,6 +81,9 @@ impl RunRecord {
         if !execution.retries.is_empty() {
             counts.retried += 1;
             counts.retries += execution.retries.len() as u64;
+            if matches!(execution.outcome, Outcome::Faulted(_)) {
+                counts.exhausted += 1;
+            }
         }
         if !execution.composite && ran {
             self.consider_slowest(&execution);
@@ -225,6 +230,7 @@ mod tests {
                 skipped: 1,
                 retried: 1,
                 retries: 2,
+                exhausted: 0,
             }
         );
         assert_eq!(record.duration(), Some(Duration::from_millis(5901)));

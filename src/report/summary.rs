@@ -86,7 +86,7 @@ pub fn render_summary(
 }
 
 /// `9 run · 3 replayed · 1 failed · 1 retried (2 retries) · 1 skipped`: zero counts other than
-/// `run` left out.
+/// `run` left out. A retried task that faulted all the same adds `, 1 exhausted` to the retries.
 fn counts_line(record: &RunRecord) -> String {
     let counts = &record.counts;
     let mut parts = vec![format!("{} run", counts.run)];
@@ -97,8 +97,12 @@ fn counts_line(record: &RunRecord) -> String {
         parts.push(format!("{} failed", counts.failed));
     }
     if counts.retried > 0 {
+        let exhausted = match counts.exhausted {
+            0 => String::new(),
+            n => format!(", {n} exhausted"),
+        };
         parts.push(format!(
-            "{} retried ({})",
+            "{} retried ({}{exhausted})",
             counts.retried,
             fmt::plural(counts.retries, "retry", "retries")
         ));
@@ -261,6 +265,29 @@ mod tests {
         assert_eq!(
             text,
             "✓ pipeline.default:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  /do/4/upload\n     20ms  /do/2/each/do/0/add [2]\n"
+        );
+    }
+
+    #[test]
+    fn an_exhausted_retry_is_counted() {
+        let unavailable = || {
+            crate::report::script::error_at(
+                crate::runtime::error::ErrorKind::Communication,
+                "Service Unavailable",
+                "/do/0/fetch",
+            )
+        };
+        let mut s = Script::new("flaky");
+        s.workflow_started(0)
+            .started(1, "/do/0/fetch")
+            .retried(100, "/do/0/fetch", 1, 10, unavailable())
+            .started(110, "/do/0/fetch")
+            .faulted(200, "/do/0/fetch", unavailable())
+            .workflow_faulted(201, unavailable());
+        let text = render_summary(&record_of(&s), plain(), None);
+        assert!(
+            text.contains("1 retried (1 retry, 1 exhausted)"),
+            "{text}"
         );
     }
 }
