@@ -466,19 +466,40 @@ impl Builder<'_> {
             Some(label::caught(catch)),
             EdgeStyle::Error,
         );
-        if let Some(retry) = label::retry(catch, self.document) {
-            self.back_edge(&handler_id, &try_id, Some(retry), EdgeStyle::Retry);
-        }
+        let retry = label::retry(catch, self.document);
 
         let mut exits = outs_to_exits(body.outs, &then);
         let mut items = vec![try_cluster];
+        // With a retry policy the try only completes through its body: after the handling
+        // (`catch.do`, if any) it runs again, or the error propagates once the policy gives up
+        // (decision 6). Without one, the handled error continues with the try's `then`.
+        let mut retry_from = |builder: &mut Self, from: &str| {
+            if let Some(retry) = &retry {
+                builder.back_edge(from, &try_id, Some(retry.clone()), EdgeStyle::Retry);
+                if builder.try_depth == 0 {
+                    builder.fault_used = true;
+                    builder.edge(
+                        from,
+                        FAULT,
+                        Some("retries exhausted".into()),
+                        EdgeStyle::Error,
+                    );
+                }
+            }
+        };
         match &catch.do_ {
             Some(list) => {
                 let handled = self.list(list, Mode::Sequence);
                 for entry in &handled.entries {
                     self.edge(&handler_id, entry, None, EdgeStyle::Flow);
                 }
-                exits.extend(outs_to_exits(handled.outs, &then));
+                if retry.is_some() {
+                    for out in &handled.outs {
+                        retry_from(self, &out.from);
+                    }
+                } else {
+                    exits.extend(outs_to_exits(handled.outs, &then));
+                }
                 let mut catch_items = vec![Item::Node(handler)];
                 catch_items.extend(handled.items);
                 items.push(Item::Cluster(Cluster {
@@ -488,7 +509,11 @@ impl Builder<'_> {
                 }));
             }
             None => {
-                exits.push(exit(handler_id, None, then));
+                if retry.is_some() {
+                    retry_from(self, &handler_id);
+                } else {
+                    exits.push(exit(handler_id, None, then));
+                }
                 items.push(Item::Node(handler));
             }
         }
@@ -642,7 +667,8 @@ mod tests {
                 "wf_start -> t_do_0_guard_try_0_inner",
                 "c_do_0_guard -> k_do_0_guard_catch [any error]",
                 "k_do_0_guard_catch -> c_do_0_guard [retry ×2]",
-                "k_do_0_guard_catch -> t_do_1_outer",
+                "k_do_0_guard_catch -> wf_fault [retries exhausted]",
+                // `guard` never completes: its body always raises and its retries run out.
                 "t_do_1_outer -> wf_fault",
             ]
         );
@@ -653,7 +679,7 @@ mod tests {
                 EdgeStyle::Flow,
                 EdgeStyle::Error,
                 EdgeStyle::Retry,
-                EdgeStyle::Flow,
+                EdgeStyle::Error,
                 EdgeStyle::Error
             ]
         );
