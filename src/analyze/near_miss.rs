@@ -117,7 +117,13 @@ impl Walk {
         }
         if let Some(event) = task.get("emit").and_then(|emit| emit.get("event")) {
             let event_at = format!("{at}/emit/event");
-            self.keys(&event_at, event, EMIT_EVENT_KEYS, Openness::Closed, "`emit.event`");
+            self.keys(
+                &event_at,
+                event,
+                EMIT_EVENT_KEYS,
+                Openness::Closed,
+                "`emit.event`",
+            );
             if let Some(with) = event.get("with") {
                 self.event_attributes(&pointer::join(&event_at, "with"), with);
             }
@@ -272,7 +278,13 @@ impl Walk {
     }
 
     fn mcp(&mut self, at: &str, with: &Map<String, Value>) {
-        self.keys_of(at, with, MCP_KEYS, Openness::Extensible, "`call: mcp` arguments");
+        self.keys_of(
+            at,
+            with,
+            MCP_KEYS,
+            Openness::Extensible,
+            "`call: mcp` arguments",
+        );
         if let Some(transport) = with.get("transport") {
             let transport_at = pointer::join(at, "transport");
             self.keys(
@@ -292,7 +304,13 @@ impl Walk {
         }
         if let Some(client) = with.get("client") {
             let client_at = pointer::join(at, "client");
-            self.keys(&client_at, client, MCP_CLIENT_KEYS, Openness::Extensible, "`client`");
+            self.keys(
+                &client_at,
+                client,
+                MCP_CLIENT_KEYS,
+                Openness::Extensible,
+                "`client`",
+            );
         }
     }
 
@@ -416,10 +434,7 @@ mod tests {
         assert!(found[0].2.as_deref().unwrap_or("").contains("under `with`"));
         assert_eq!(found[1].1, "/do/0/guard/catch/errors/with/code");
         assert!(found[1].2.as_deref().unwrap_or("").contains("`details`"));
-        assert_eq!(
-            found[2].1,
-            "/do/0/guard/catch/do/0/inner/catch/errors/wiht"
-        );
+        assert_eq!(found[2].1, "/do/0/guard/catch/do/0/inner/catch/errors/wiht");
         assert_eq!(found[2].2.as_deref(), Some("did you mean `with`?"));
     }
 
@@ -520,7 +535,10 @@ mod tests {
         };
         let cases: [(&str, &[&str]); 11] = [
             ("/$defs/errorFilter/properties", ERROR_FILTER_KEYS),
-            ("/$defs/catch/properties/errors/properties", CATCH_ERRORS_KEYS),
+            (
+                "/$defs/catch/properties/errors/properties",
+                CATCH_ERRORS_KEYS,
+            ),
             ("/$defs/eventProperties/properties", EVENT_ATTRIBUTES),
             (
                 "/$defs/eventFilter/properties/correlate/additionalProperties/properties",
@@ -534,14 +552,23 @@ mod tests {
                 "/$defs/authenticationSchemes/properties/oauth2/else/properties/endpoints/properties",
                 OAUTH2_ENDPOINT_KEYS,
             ),
-            ("/$defs/oauth2Properties/properties/request/properties", OAUTH2_REQUEST_KEYS),
+            (
+                "/$defs/oauth2Properties/properties/request/properties",
+                OAUTH2_REQUEST_KEYS,
+            ),
             ("/$defs/mcpArguments/properties", MCP_KEYS),
-            ("/$defs/mcpArguments/properties/transport/properties", MCP_TRANSPORT_KEYS),
+            (
+                "/$defs/mcpArguments/properties/transport/properties",
+                MCP_TRANSPORT_KEYS,
+            ),
             (
                 "/$defs/mcpArguments/properties/transport/properties/stdio/properties",
                 MCP_STDIO_KEYS,
             ),
-            ("/$defs/mcpArguments/properties/client/properties", MCP_CLIENT_KEYS),
+            (
+                "/$defs/mcpArguments/properties/client/properties",
+                MCP_CLIENT_KEYS,
+            ),
         ];
         for (pointer, keys) in cases {
             assert_eq!(properties(pointer), sorted(keys), "{pointer}");

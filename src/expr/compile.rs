@@ -145,7 +145,10 @@ impl Expr {
     /// (decision 13): `null` and `false` are false, every other value is true. No output counts
     /// as `null`; several outputs count as their array (true).
     pub fn eval_bool(&self, input: Val, vars: &[Val]) -> Result<bool, EvalError> {
-        Ok(!matches!(self.eval(input, vars)?, Val::Null | Val::Bool(false)))
+        Ok(!matches!(
+            self.eval(input, vars)?,
+            Val::Null | Val::Bool(false)
+        ))
     }
 }
 

@@ -473,7 +473,7 @@ impl Builder<'_> {
         // With a retry policy the try only completes through its body: after the handling
         // (`catch.do`, if any) it runs again, or the error propagates once the policy gives up
         // (decision 6). Without one, the handled error continues with the try's `then`.
-        let mut retry_from = |builder: &mut Self, from: &str| {
+        let retry_from = |builder: &mut Self, from: &str| {
             if let Some(retry) = &retry {
                 builder.back_edge(from, &try_id, Some(retry.clone()), EdgeStyle::Retry);
                 if builder.try_depth == 0 {

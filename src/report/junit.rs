@@ -484,8 +484,12 @@ mod tests {
     #[test]
     fn an_exhausted_retry_says_so_in_the_failure() {
         let unavailable = || {
-            error_at(ErrorKind::Communication, "Service Unavailable", "/do/0/fetch")
-                .with_status(503)
+            error_at(
+                ErrorKind::Communication,
+                "Service Unavailable",
+                "/do/0/fetch",
+            )
+            .with_status(503)
         };
         let mut s = Script::new("pipeline");
         s.workflow_started(0)

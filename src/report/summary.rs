@@ -285,9 +285,6 @@ mod tests {
             .faulted(200, "/do/0/fetch", unavailable())
             .workflow_faulted(201, unavailable());
         let text = render_summary(&record_of(&s), plain(), None);
-        assert!(
-            text.contains("1 retried (1 retry, 1 exhausted)"),
-            "{text}"
-        );
+        assert!(text.contains("1 retried (1 retry, 1 exhausted)"), "{text}");
     }
 }

@@ -196,7 +196,8 @@ mod tests {
             "https://open-workflow-specification.org/spec/1.0.0/errors/communication"
         ));
         assert!(
-            !error.type_matches("https://open-workflow-specification.org/spec/1.0.0/errors/timeout")
+            !error
+                .type_matches("https://open-workflow-specification.org/spec/1.0.0/errors/timeout")
         );
         assert!(!error.type_matches("https://open-workflow-specification.org/spec/1.0.0/errors/"));
         let custom = WorkflowError {

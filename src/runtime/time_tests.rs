@@ -251,16 +251,10 @@ async fn an_exhausted_retry_is_caught_by_an_outer_try_and_retries_use_the_try_in
 "#);
     let (outcome, recorder) = observed(&yaml, json!({"n": 1})).await;
     // Every attempt ran on the try's own input (catch.do's output is not fed back).
-    assert_eq!(
-        outcome,
-        Outcome::Completed(json!({"detail": "input n=1"}))
-    );
+    assert_eq!(outcome, Outcome::Completed(json!({"detail": "input n=1"})));
     let names = recorder.names();
     assert_eq!(
-        names
-            .iter()
-            .filter(|(name, _)| name == "retried")
-            .count(),
+        names.iter().filter(|(name, _)| name == "retried").count(),
         2
     );
     assert!(names.contains(&("faulted".into(), "/do/0/outer/try/0/inner".into())));

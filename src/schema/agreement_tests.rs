@@ -177,7 +177,9 @@ fn documented_differences_hold() {
             true,
         ),
         (
-            workflow_with(shell_with(serde_json::json!({"--verbose": null, "name": "${ .n }"}))),
+            workflow_with(shell_with(
+                serde_json::json!({"--verbose": null, "name": "${ .n }"}),
+            )),
             true,
             false,
         ),

@@ -244,7 +244,10 @@ fn deliberate_difference(mutation: &Mutation, ours: bool, official: bool) -> boo
     let top_level_key_added = key_added && mutation.pointer.is_empty();
     let arguments_map = (mutation.pointer.ends_with("/shell/arguments")
         || mutation.pointer.ends_with("/script/arguments"))
-        && mutation.doc.pointer(&mutation.pointer).is_some_and(Value::is_object);
+        && mutation
+            .doc
+            .pointer(&mutation.pointer)
+            .is_some_and(Value::is_object);
     (top_level_key_added && !ours && official) || (arguments_map && ours && !official)
 }
 

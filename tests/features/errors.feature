@@ -378,17 +378,18 @@ Feature: Raising, catching and locating errors
       instance: /do/0/compute
       """
 
-  Scenario: An if that yields a non-boolean faults with an expression error
+  Scenario: A jq error inside an if still faults with an expression error
+    Truthiness (decision 13) applies to the value; an expression that fails is still a fault.
     Given a workflow with definition:
       """yaml
       document:
         dsl: '1.0.3'
         namespace: conformance
-        name: non-boolean-if
+        name: failing-if
         version: '1.0.0'
       do:
         - guarded:
-            if: .name
+            if: ${ .name + 1 }
             set:
               ran: true
       """
@@ -420,6 +421,7 @@ Feature: Raising, catching and locating errors
       """
     When the workflow is executed
     Then the exit code should be 3
+    And the run should be refused as invalid with the diagnostics of validate
 
   Scenario: A duration in months is rejected before running (decision 7)
     Given a workflow with definition:
@@ -435,6 +437,7 @@ Feature: Raising, catching and locating errors
       """
     When the workflow is executed
     Then the exit code should be 3
+    And the run should be refused as invalid with the diagnostics of validate
 
   Scenario: An old states-based document is rejected before running (decision 1)
     Given a workflow with definition:

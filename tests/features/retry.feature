@@ -1,13 +1,15 @@
 Feature: Retry policies
-  Decision 6: `limit.attempt.count` counts retries after the first attempt; the delay before
-  retry n is `delay` (constant), `delay * n` (linear) or `delay * 2^(n-1)` (exponential), plus a
-  jitter drawn from [from, to]. Retries re-run the whole `try` list; once they are exhausted (or
-  when the retry policy declines) the error is caught like any other: `catch.do` runs once and the
-  `try` task completes with its output, or with its input when there is no `catch.do`. To fail
-  after the retries, raise again in `catch.do`. Every retry is announced by a task.retried event
-  carrying data.delay.
+  Decision 6 (revised): `limit.attempt.count` counts retries after the first attempt; the delay
+  before retry n is `delay` (constant), `delay * n` (linear) or `delay * 2^(n-1)` (exponential),
+  plus a jitter drawn from [from, to]. A caught error runs `catch.do` (if any); with a retry policy
+  the whole `try` list then runs again, on the try task's own input, while the policy allows.
+  Once it no longer does (attempt count, `limit.duration`, its `when`/`exceptWhen`), the last
+  error propagates: a retried task that never succeeds faults, and an enclosing `try` may catch
+  it. In every catch and retry condition `.` is the error (decision 12). Every retry is announced
+  by a task.retried event carrying data.delay.
 
-  Scenario: Constant backoff retries a failing task count times, then catches it
+  Scenario: Constant backoff retries a failing task count times, then the error propagates
+    catch.do handles each caught error (4 attempts, 4 handlings); the fourth one is not retried.
     Given a workflow with definition:
       """yaml
       document:
@@ -46,9 +48,13 @@ Feature: Retry policies
     And the delays between attempts of attempt should be about 100, 100, 100 milliseconds
     And handle should run after fail
     And handle should run last
-    And the workflow should complete with output:
+    And task attempt should have been faulted
+    And the workflow should fault with error:
       """yaml
-      handled: true
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 503
+      title: Unavailable
+      instance: /do/0/attempt/try/0/fail
       """
 
   Scenario: Linear backoff multiplies the delay by the retry number
@@ -80,9 +86,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 4 times
     And the delays between attempts of attempt should be about 40, 80, 120, 160 milliseconds
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 500
       """
 
   Scenario: Exponential backoff doubles the delay at each retry
@@ -114,9 +121,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 4 times
     And the delays between attempts of attempt should be about 40, 80, 160, 320 milliseconds
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 500
       """
 
   Scenario: Jitter adds a random extra delay within its range
@@ -153,9 +161,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 3 times
     And the delays between attempts of attempt should be between 70 and 110 milliseconds
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 500
       """
 
   Scenario: A retried try list succeeds once the failure goes away
@@ -204,14 +213,14 @@ Feature: Retry policies
       """
     And task attempt should have been retried 2 times
 
-  Scenario: catch.do does not run when a retry succeeds
-    Retries happen first; catch.do runs only for an error that is finally caught (decision 6).
+  Scenario: catch.do handles each caught error, then the try runs again on its own input
+    catch.do's output is not fed back: the retried attempt sees the try task's input (n: 1).
     Given a workflow with definition:
       """yaml
       document:
         dsl: '1.0.3'
         namespace: conformance
-        name: retry-then-no-catch-do
+        name: retry-after-catch-do
         version: '1.0.0'
       do:
         - attempt:
@@ -219,6 +228,7 @@ Feature: Retry policies
               - count:
                   set:
                     attempts: ${ ($context.attempts // 0) + 1 }
+                    n: ${ .n }
                   export:
                     as: '$context + { attempts: .attempts }'
               - failOnce:
@@ -239,22 +249,27 @@ Feature: Retry policies
               do:
                 - handle:
                     set:
-                      handled: true
+                      n: 99
                     export:
-                      as: '$context + { handled: true }'
+                      as: '$context + { handled: (($context.handled // 0) + 1) }'
         - report:
             set:
               attempts: ${ $context.attempts }
-              handled: ${ $context.handled // false }
+              handled: ${ $context.handled // 0 }
+              n: ${ .n }
+      """
+    And the workflow input is:
+      """yaml
+      n: 1
       """
     When the workflow is executed
     Then the workflow should complete with output:
       """yaml
       attempts: 2
-      handled: false
+      handled: 1
+      n: 1
       """
     And task attempt should have been retried 1 time
-    And task handle should not have run
 
   Scenario: A retry policy whose `when` holds retries the error
     Given a workflow with definition:
@@ -274,7 +289,7 @@ Feature: Retry policies
                       status: 503
             catch:
               retry:
-                when: ${ $error.status == 503 }
+                when: ${ .status == 503 }
                 delay:
                   milliseconds: 10
                 backoff:
@@ -285,9 +300,9 @@ Feature: Retry policies
       """
     When the workflow is executed
     Then task attempt should have been retried 2 times
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      status: 503
       """
 
   Scenario: A retry policy whose `when` is false does not retry
@@ -319,9 +334,9 @@ Feature: Retry policies
       """
     When the workflow is executed
     Then task attempt should have been retried 0 times
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      status: 400
       """
 
   Scenario: A retry policy whose `exceptWhen` holds does not retry
@@ -354,9 +369,10 @@ Feature: Retry policies
       """
     When the workflow is executed
     Then task attempt should have been retried 0 times
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 500
       """
 
   Scenario: A reusable retry policy is referenced by name
@@ -391,9 +407,10 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 2 times
     And the delays between attempts of attempt should be about 30, 30 milliseconds
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
+      status: 500
       """
 
   Scenario: An error the catch filter does not match is neither retried nor caught
@@ -467,9 +484,11 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried 2 times
     And the run should take less than 5 seconds
-    And the workflow should complete with output:
+    And the workflow should fault with error:
       """yaml
-      {}
+      type: https://serverlessworkflow.io/spec/1.0.0/errors/timeout
+      status: 408
+      instance: /do/0/attempt
       """
 
   Scenario: limit.duration bounds all attempts together
@@ -502,14 +521,19 @@ Feature: Retry policies
     When the workflow is executed
     Then task attempt should have been retried between 1 and 2 times
     And the run should take less than 5 seconds
+    And the workflow should fault with error:
+      """yaml
+      status: 503
+      """
 
-  Scenario: Raising again in catch.do faults the run after the retries
+  Scenario: An error raised in catch.do propagates at once, without a retry
+    catch.do runs before the retry policy is asked, so an error it raises ends the try task.
     Given a workflow with definition:
       """yaml
       document:
         dsl: '1.0.3'
         namespace: conformance
-        name: retry-then-fault
+        name: retry-catch-do-raises
         version: '1.0.0'
       do:
         - attempt:
@@ -539,11 +563,131 @@ Feature: Retry policies
                         title: '${ "gave up: " + $failure.title }'
       """
     When the workflow is executed
-    Then task attempt should have been retried 2 times
+    Then task attempt should have been retried 0 times
     And the workflow should fault with error:
       """yaml
       type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime
       status: 502
       title: 'gave up: Unavailable'
       instance: /do/0/attempt/catch/do/0/giveUp
+      """
+
+  Scenario: An exhausted retry is caught by an enclosing try
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: retry-exhausted-outer-catch
+        version: '1.0.0'
+      do:
+        - outer:
+            try:
+              - inner:
+                  try:
+                    - fail:
+                        raise:
+                          error:
+                            type: https://serverlessworkflow.io/spec/1.0.0/errors/communication
+                            status: 503
+                            title: Unavailable
+                  catch:
+                    retry:
+                      delay:
+                        milliseconds: 10
+                      backoff:
+                        constant: {}
+                      limit:
+                        attempt:
+                          count: 2
+            catch:
+              as: failure
+              do:
+                - fallback:
+                    set:
+                      fallback: true
+                      status: ${ $failure.status }
+                      at: ${ $failure.instance }
+        - after:
+            set:
+              fallback: ${ .fallback }
+              status: ${ .status }
+              at: ${ .at }
+      """
+    When the workflow is executed
+    Then task inner should have been retried 2 times
+    And task inner should have been faulted
+    And the workflow should complete with output:
+      """yaml
+      fallback: true
+      status: 503
+      at: /do/0/outer/try/0/inner/try/0/fail
+      """
+
+  Scenario: A retry policy that refuses the error propagates it without a retry
+    The policy's `when` sees the error as `.` and the catch variable too.
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: retry-refused-propagates
+        version: '1.0.0'
+      do:
+        - attempt:
+            try:
+              - fail:
+                  raise:
+                    error:
+                      type: https://serverlessworkflow.io/spec/1.0.0/errors/validation
+                      status: 422
+                      title: Bad order
+            catch:
+              as: oops
+              retry:
+                when: ${ .status >= 500 and $oops.title != "Bad order" }
+                limit:
+                  attempt:
+                    count: 5
+        - after:
+            set:
+              reached: true
+      """
+    When the workflow is executed
+    Then task attempt should have been retried 0 times
+    And task after should not have run
+    And the workflow should fault with error:
+      """yaml
+      status: 422
+      title: Bad order
+      """
+
+  Scenario: Without a retry policy a caught error is handled and the run goes on
+    Given a workflow with definition:
+      """yaml
+      document:
+        dsl: '1.0.3'
+        namespace: conformance
+        name: catch-without-retry
+        version: '1.0.0'
+      do:
+        - attempt:
+            try:
+              - fail:
+                  raise:
+                    error:
+                      type: https://serverlessworkflow.io/spec/1.0.0/errors/communication
+                      status: 503
+            catch:
+              errors:
+                with:
+                  status: 503
+        - after:
+            set:
+              reached: true
+      """
+    When the workflow is executed
+    Then the workflow should complete with output:
+      """yaml
+      reached: true
       """

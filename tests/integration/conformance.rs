@@ -9,6 +9,7 @@
 
 mod steps;
 mod support;
+mod validation_steps;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,6 +27,8 @@ pub struct WorkflowWorld {
     pub input: Option<Value>,
     /// The finished run, once `When the workflow is executed` has happened.
     pub run: Option<support::Run>,
+    /// `workflow validate --format json` of the definition, once it was asked for.
+    pub validation: Option<support::Run>,
 }
 
 impl WorkflowWorld {

@@ -88,6 +88,36 @@ pub async fn execute(definition: &str, input: &Value, launch: &Launch) -> Run {
     }
 }
 
+/// Writes the definition into a fresh temporary directory and runs
+/// `workflow validate --format json FILE` (no events, no input).
+pub async fn validate(definition: &str) -> Run {
+    let dir = tempfile::tempdir().expect("a temporary directory for the scenario");
+    let workflow_path = dir.path().join("workflow.yaml");
+    std::fs::write(&workflow_path, definition).expect("write workflow.yaml");
+    let started = Instant::now();
+    let output = tokio::process::Command::new(BINARY)
+        .arg("validate")
+        .arg(&workflow_path)
+        .args(["--format", "json"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = match tokio::time::timeout(RUN_LIMIT, output).await {
+        Ok(output) => output.expect("run `workflow validate`"),
+        Err(_) => panic!("`workflow validate` did not finish within {RUN_LIMIT:?} (killed)"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    Run {
+        result: serde_json::from_str(stdout.trim()).ok(),
+        events: Vec::new(),
+        exit_code: output.status.code(),
+        elapsed: started.elapsed(),
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// Waits for `child` to exit, sending it `signal` (if any) its delay after the first task
 /// started. The signal is sent only while the child is ours and not reaped (`id()` is `None`
 /// once it is), so it can never reach another process that reused the pid.
