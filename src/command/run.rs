@@ -77,10 +77,17 @@ pub(crate) fn run_as(
         }
     };
     let style = HumanStyle::for_stderr(color);
-    let executors = Executors::system_with(crate::exec::http::HttpSettings {
+    let mut executors = Executors::system_with(crate::exec::http::HttpSettings {
         max_response_bytes: args.exec.max_response_bytes,
         ..Default::default()
     });
+    match crate::exec::broker::bus_for(&args.exec.brokers) {
+        Ok(bus) => executors.events = bus,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            return ExitCode::Usage;
+        }
+    }
     let (checked, machine) = frontend::check_and_compile_with(&args.file, |machine| {
         // The HTTP client's set-up (the system's root certificates) overlaps the schema check.
         if engine.is_some() && machine.may_call_http() {

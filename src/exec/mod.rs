@@ -3,6 +3,7 @@
 //! future stops the work: processes are killed, connections closed).
 
 pub mod auth;
+pub mod broker;
 pub mod catalog;
 pub mod container;
 pub mod events;
