@@ -1,11 +1,12 @@
 //! `--broker nats://host:port`: the event's `type` is the subject. With JetStream, a listen gets
-//! a durable pull consumer (named after the run and the listen step) on a stream covering its
-//! subjects, created if missing, so events published while the runner is down wait for the
+//! a durable pull consumer per subject (named after the run, the listen step and the subject)
+//! on the stream covering the subject (`CLOUDEVENTS_<subject>`, created if missing), so events published while the runner is down wait for the
 //! resume; an emit waits for the stream's publish acknowledgement. Without JetStream (or for a
 //! subject no stream covers) core NATS is used: at-most-once, only while the runner is up.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::pull;
@@ -19,14 +20,41 @@ use crate::exec::events::{
 };
 use crate::runtime::error::WorkflowError;
 
-/// The stream this runner creates (or extends) when no stream covers a listen's subjects.
-pub const STREAM_NAME: &str = "CLOUDEVENTS";
+/// The prefix of the streams this runner creates for subjects no stream covers.
+pub const STREAM_PREFIX: &str = "CLOUDEVENTS_";
 /// How long an emit waits for the broker.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct NatsBus {
     url: String,
     connection: Arc<OnceCell<Connection>>,
+    stored: Arc<StoredSubjects>,
+}
+
+/// Which subjects a JetStream stream stores, as last asked. A JetStream publish to a subject no
+/// stream stores but a plain subscriber hears would wait for an acknowledgement nobody sends, so
+/// an emit asks first; the answer is kept (a "no" only briefly: a stream may appear).
+#[derive(Default)]
+struct StoredSubjects(std::sync::Mutex<HashMap<String, (bool, Instant)>>);
+
+/// How long "no stream stores this subject" is believed.
+const NOT_STORED_FOR: Duration = Duration::from_secs(5);
+
+impl StoredSubjects {
+    fn known(&self, subject: &str) -> Option<bool> {
+        let map = self.0.lock().ok()?;
+        match map.get(subject) {
+            Some((true, _)) => Some(true),
+            Some((false, at)) if at.elapsed() < NOT_STORED_FOR => Some(false),
+            _ => None,
+        }
+    }
+
+    fn remember(&self, subject: &str, stored: bool) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(subject.to_owned(), (stored, Instant::now()));
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -41,6 +69,7 @@ impl NatsBus {
         NatsBus {
             url: url.to_owned(),
             connection: Arc::new(OnceCell::new()),
+            stored: Arc::default(),
         }
     }
 
@@ -83,11 +112,26 @@ fn nats_error(title: &str, error: impl std::fmt::Display) -> WorkflowError {
 impl EventBus for NatsBus {
     fn publish(&self, event: CloudEvent) -> BoxFuture<'static, Result<(), WorkflowError>> {
         let connection = self.connection();
+        let stored = Arc::clone(&self.stored);
         Box::pin(async move {
             let connection = connection.await?;
             let subject = event_type(&event).to_owned();
             let payload = bytes::Bytes::from(encode_structured(&event));
-            if let Some(js) = &connection.jetstream {
+            let js = match &connection.jetstream {
+                Some(js) => {
+                    let is_stored = match stored.known(&subject) {
+                        Some(known) => known,
+                        None => {
+                            let found = js.stream_by_subject(subject.clone()).await.is_ok();
+                            stored.remember(&subject, found);
+                            found
+                        }
+                    };
+                    is_stored.then_some(js)
+                }
+                None => None,
+            };
+            if let Some(js) = js {
                 let published = js.publish(subject.clone(), payload.clone()).await;
                 match published {
                     Ok(ack) => {
@@ -116,11 +160,17 @@ impl EventBus for NatsBus {
         request: SubscribeRequest,
     ) -> BoxFuture<'static, Result<Subscription, WorkflowError>> {
         let connection = self.connection();
+        let stored = Arc::clone(&self.stored);
         Box::pin(async move {
             let connection = connection.await?;
             match &connection.jetstream {
                 // Any subject at all is no stream's business: core NATS delivers those.
-                Some(js) if !request.types.is_empty() => durable(js, request).await,
+                Some(js) if !request.types.is_empty() => {
+                    for subject in &request.types {
+                        stored.remember(subject, true);
+                    }
+                    durable(js, request).await
+                }
                 _ => core_subscribe(&connection.client, &request.types).await,
             }
         })
@@ -177,123 +227,121 @@ async fn core_subscribe(
     Ok(Subscription::new(stream::select_all(streams).boxed()))
 }
 
-/// JetStream: a durable pull consumer on the stream holding the subjects.
+/// JetStream: one durable pull consumer per subject, on the stream that stores it. A stream
+/// per subject (created when no stream covers it) keeps concurrent runners from racing on one
+/// stream's subject list.
 async fn durable(
     js: &jetstream::Context,
     request: SubscribeRequest,
 ) -> Result<Subscription, WorkflowError> {
-    let stream = stream_for(js, &request.types).await?;
-    let config = pull::Config {
-        durable_name: Some(request.name.clone()),
-        description: Some("a workflow listen task".to_owned()),
-        deliver_policy: jetstream::consumer::DeliverPolicy::New,
-        ack_policy: jetstream::consumer::AckPolicy::Explicit,
-        filter_subjects: request.types.clone(),
-        // A run stopped for good leaves no consumer behind forever.
-        inactive_threshold: Duration::from_secs(7 * 24 * 3600),
-        ..Default::default()
-    };
-    let consumer: jetstream::consumer::Consumer<pull::Config> = stream
-        .get_or_create_consumer(&request.name, config)
-        .await
-        .map_err(|error| nats_error("Cannot create the JetStream consumer", error))?;
-    let messages = consumer
-        .messages()
-        .await
-        .map_err(|error| nats_error("Cannot read from the JetStream consumer", error))?;
-    let deliveries = messages.filter_map(|message| async move {
-        let message = match message {
-            Ok(message) => message,
-            Err(error) => return Some(Err(nats_error("Lost the JetStream consumer", error))),
+    let mut streams: Vec<BoxStream<'static, Result<Delivery, WorkflowError>>> = Vec::new();
+    let mut consumers = Vec::new();
+    for subject in &request.types {
+        let stream = stream_for(js, subject).await?;
+        let name = format!("{}-{}", request.name, short_hash(subject));
+        let config = pull::Config {
+            durable_name: Some(name.clone()),
+            description: Some("a workflow listen task".to_owned()),
+            deliver_policy: jetstream::consumer::DeliverPolicy::New,
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            filter_subject: subject.clone(),
+            // A run stopped for good leaves no consumer behind forever.
+            inactive_threshold: Duration::from_secs(7 * 24 * 3600),
+            ..Default::default()
         };
-        let Some(event) = decode(&message.message) else {
-            // Not a CloudEvent: nothing a listen can consume; it is not redelivered.
-            let _ = message.ack().await;
-            return None;
-        };
-        let ack: crate::exec::events::Ack = Box::new(move || {
-            Box::pin(async move {
-                message
-                    .double_ack()
-                    .await
-                    .map_err(|error| nats_error("Cannot acknowledge the event", error))
-            })
-        });
-        Some(Ok(Delivery::with_ack(event, ack)))
-    });
-    let name = request.name;
+        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+            .get_or_create_consumer(&name, config)
+            .await
+            .map_err(|error| nats_error("Cannot create the JetStream consumer", error))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|error| nats_error("Cannot read from the JetStream consumer", error))?;
+        streams.push(messages.filter_map(delivery).boxed());
+        consumers.push((stream, name));
+    }
     let close = Box::pin(async move {
-        let _ = stream.delete_consumer(&name).await;
+        for (stream, name) in consumers {
+            let _ = stream.delete_consumer(&name).await;
+        }
     });
     Ok(Subscription {
-        deliveries: deliveries.boxed(),
+        deliveries: stream::select_all(streams).boxed(),
         close: Some(close),
     })
 }
 
-/// The stream that stores every subject of `types`: the one that already covers the first
-/// subject when it covers them all, else [`STREAM_NAME`], created or extended to cover them.
-async fn stream_for(
-    js: &jetstream::Context,
-    types: &[String],
-) -> Result<jetstream::stream::Stream, WorkflowError> {
-    let covering = match types.first() {
-        Some(first) => js.stream_by_subject(first.clone()).await.ok(),
-        None => None,
+/// A JetStream message as a delivery acknowledged (and confirmed by the server) on demand.
+async fn delivery(
+    message: Result<jetstream::Message, jetstream::consumer::pull::MessagesError>,
+) -> Option<Result<Delivery, WorkflowError>> {
+    let message = match message {
+        Ok(message) => message,
+        Err(error) => return Some(Err(nats_error("Lost the JetStream consumer", error))),
     };
-    if let Some(name) = covering {
-        let mut stream = js
-            .get_stream(&name)
-            .await
-            .map_err(|error| nats_error("Cannot open the JetStream stream", error))?;
-        let covered = stream.info().await.map(|info| {
-            types
-                .iter()
-                .all(|t| info.config.subjects.iter().any(|s| subject_covers(s, t)))
-        });
-        if covered.unwrap_or(false) {
-            return Ok(stream);
-        }
-    }
-    let stream = js
-        .get_or_create_stream(jetstream::stream::Config {
-            name: STREAM_NAME.to_owned(),
-            subjects: types.to_vec(),
-            max_age: Duration::from_secs(7 * 24 * 3600),
-            ..Default::default()
+    let Some(event) = decode(&message.message) else {
+        // Not a CloudEvent: nothing a listen can consume; it is not redelivered.
+        let _ = message.ack().await;
+        return None;
+    };
+    let ack: crate::exec::events::Ack = Box::new(move || {
+        Box::pin(async move {
+            message
+                .double_ack()
+                .await
+                .map_err(|error| nats_error("Cannot acknowledge the event", error))
         })
-        .await
-        .map_err(|error| nats_error("Cannot create the JetStream stream", error))?;
-    let mut config = stream.cached_info().config.clone();
-    let missing: Vec<String> = types
-        .iter()
-        .filter(|t| !config.subjects.iter().any(|s| subject_covers(s, t)))
-        .cloned()
-        .collect();
-    if missing.is_empty() {
-        return Ok(stream);
-    }
-    config.subjects.extend(missing);
-    js.update_stream(&config)
-        .await
-        .map_err(|error| nats_error("Cannot extend the JetStream stream", error))?;
-    js.get_stream(STREAM_NAME)
-        .await
-        .map_err(|error| nats_error("Cannot open the JetStream stream", error))
+    });
+    Some(Ok(Delivery::with_ack(event, ack)))
 }
 
-/// Whether the subject pattern `pattern` (with `*` and `>` wildcards) covers `subject`.
-fn subject_covers(pattern: &str, subject: &str) -> bool {
-    let mut tokens = subject.split('.');
-    for part in pattern.split('.') {
-        match (part, tokens.next()) {
-            (">", Some(_)) => return true,
-            ("*", Some(_)) => {}
-            (part, Some(token)) if part == token => {}
-            _ => return false,
-        }
+/// The stream storing `subject`: one that already covers it, else `CLOUDEVENTS_<subject>`,
+/// created for it.
+async fn stream_for(
+    js: &jetstream::Context,
+    subject: &str,
+) -> Result<jetstream::stream::Stream, WorkflowError> {
+    if let Ok(name) = js.stream_by_subject(subject.to_owned()).await {
+        return js
+            .get_stream(&name)
+            .await
+            .map_err(|error| nats_error("Cannot open the JetStream stream", error));
     }
-    tokens.next().is_none()
+    let config = jetstream::stream::Config {
+        name: stream_name(subject),
+        subjects: vec![subject.to_owned()],
+        max_age: Duration::from_secs(7 * 24 * 3600),
+        ..Default::default()
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|error| nats_error("Cannot create the JetStream stream", error))
+}
+
+/// `CLOUDEVENTS_<subject>` in the characters a stream name may hold, with a hash so that two
+/// subjects differing only in other characters get two streams.
+fn stream_name(subject: &str) -> String {
+    let readable: String = subject
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{STREAM_PREFIX}{readable}_{}", short_hash(subject))
+}
+
+fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A NATS message as a CloudEvent: binary mode when it has `ce-specversion` header, else
@@ -326,12 +374,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wildcards_cover_subjects() {
-        assert!(subject_covers("order.paid", "order.paid"));
-        assert!(subject_covers("order.*", "order.paid"));
-        assert!(!subject_covers("order.*", "order.paid.eu"));
-        assert!(subject_covers("order.>", "order.paid.eu"));
-        assert!(!subject_covers("order.>", "order"));
-        assert!(!subject_covers("order.paid", "order.shipped"));
+    fn stream_names_are_valid_and_distinct() {
+        let a = stream_name("com.example.order.paid");
+        assert!(a.starts_with("CLOUDEVENTS_com_example_order_paid_"));
+        assert!(!a.contains('.'));
+        assert_ne!(a, stream_name("com_example.order.paid"));
     }
 }
