@@ -151,8 +151,10 @@ pub struct ExecArgs {
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
 
-    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line.
-    #[arg(long, value_name = "PATH")]
+    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line; or, given a
+    /// broker URL (`nats://...`, `http(s)://...`), publish them there (type
+    /// `io.serverlessworkflow.*`, in order, secrets masked).
+    #[arg(long, value_name = "PATH|URL")]
     pub events: Option<PathBuf>,
 
     /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of

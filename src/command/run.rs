@@ -151,8 +151,26 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     };
+    let events_target = args
+        .exec
+        .events
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let broker_sink = match events_target.as_deref() {
+        Some(url) if crate::exec::broker::lifecycle::is_broker_url(url) => {
+            match crate::exec::broker::lifecycle::LifecycleSink::start(url) {
+                Ok(sink) => Some(Arc::new(sink)),
+                Err(error) => {
+                    let _ = writeln!(stderr, "error: --events: {error}");
+                    return ExitCode::Usage;
+                }
+            }
+        }
+        _ => None,
+    };
     let file_sink = match &args.exec.events {
         None => None,
+        Some(_) if broker_sink.is_some() => None,
         Some(path) => match JsonLinesSink::create(path) {
             Ok(sink) => Some(Arc::new(sink)),
             Err(error) => {
@@ -185,6 +203,9 @@ pub(crate) fn run_as(
     if let Some(sink) = &file_sink {
         sinks.push(sink.clone());
     }
+    if let Some(sink) = &broker_sink {
+        sinks.push(sink.clone());
+    }
     if let Some(recorder) = &recorder {
         sinks.push(Arc::new(recorder.clone()));
     }
@@ -212,6 +233,14 @@ pub(crate) fn run_as(
         && let Err(error) = sink.finish()
     {
         let _ = writeln!(stderr, "warning: the events file is incomplete: {error}");
+    }
+    if let Some(sink) = &broker_sink
+        && let Err(error) = sink.finish()
+    {
+        let _ = writeln!(
+            stderr,
+            "warning: the lifecycle events are incomplete: {error}"
+        );
     }
     if let Some(recorder) = recorder
         && let Err(error) = recorder.finish()

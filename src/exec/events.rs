@@ -99,6 +99,23 @@ pub trait EventBus: Send + Sync {
         &self,
         request: SubscribeRequest,
     ) -> BoxFuture<'static, Result<Subscription, WorkflowError>>;
+
+    /// Whether events ever arrive through [`EventBus::subscribe`] (an HTTP sink only sends).
+    fn delivers(&self) -> bool {
+        true
+    }
+}
+
+/// The error of a `listen` on buses that only send.
+pub fn nothing_delivers() -> WorkflowError {
+    WorkflowError::new(
+        ErrorKind::Configuration,
+        "No broker delivers events to listen to",
+    )
+    .with_detail(
+        "http(s) brokers only receive emitted events; give a `--broker nats://...` to listen, \
+         or run without --broker to listen to the run's own events",
+    )
 }
 
 /// The error of a broker that failed.
@@ -135,19 +152,17 @@ impl EventBus for InProcessBus {
         let receiver = self.sender.subscribe();
         Box::pin(async move {
             let deliveries = stream::unfold(receiver, |mut receiver| async move {
-                loop {
-                    match receiver.recv().await {
-                        Ok(event) => return Some((Ok(Delivery::new(event)), receiver)),
-                        // A listener that fell 4096 events behind lost some: say so.
-                        Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            let error = communication(
-                                "Events were lost",
-                                format!("the listener fell behind and missed {missed} events"),
-                            );
-                            return Some((Err(error), receiver));
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
+                match receiver.recv().await {
+                    Ok(event) => Some((Ok(Delivery::new(event)), receiver)),
+                    // A listener that fell 4096 events behind lost some: say so.
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        let error = communication(
+                            "Events were lost",
+                            format!("the listener fell behind and missed {missed} events"),
+                        );
+                        Some((Err(error), receiver))
                     }
+                    Err(broadcast::error::RecvError::Closed) => None,
                 }
             });
             Ok(Subscription::new(deliveries.boxed()))
@@ -181,9 +196,13 @@ impl EventBus for FanoutBus {
         let opens: Vec<_> = self
             .0
             .iter()
+            .filter(|bus| bus.delivers())
             .map(|bus| bus.subscribe(request.clone()))
             .collect();
         Box::pin(async move {
+            if opens.is_empty() {
+                return Err(nothing_delivers());
+            }
             let mut streams = Vec::new();
             let mut closes = Vec::new();
             for opened in futures::future::join_all(opens).await {
@@ -198,6 +217,10 @@ impl EventBus for FanoutBus {
                 })),
             })
         })
+    }
+
+    fn delivers(&self) -> bool {
+        self.0.iter().any(|bus| bus.delivers())
     }
 }
 

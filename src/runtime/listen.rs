@@ -74,7 +74,7 @@ impl<'m> Run<'m> {
             };
             let key = identity(&delivery.event);
             // Redelivered after a restart although the journal has it: consumed already.
-            if seen.contains(&key) || !listening.wants(&delivery.event, vars) {
+            if seen.contains(&key) || !listening.wants(&delivery.event) {
                 let _ = delivery.ack().await;
                 continue;
             }
@@ -340,7 +340,7 @@ impl<'s> Progress<'s> {
                 }
                 filters
                     .iter()
-                    .position(|filter| matches(filter))
+                    .position(matches)
                     .map(|i| (Taken::Output, Path::Own(i)))
             }
         }
@@ -419,7 +419,7 @@ impl<'s> Listening<'s> {
     }
 
     /// Whether some part of the strategy still wants `event`.
-    fn wants(&self, event: &Value, _vars: &[Val]) -> bool {
+    fn wants(&self, event: &Value) -> bool {
         self.progress
             .find(&|filter| self.correlated(filter, event).is_some())
             .is_some()

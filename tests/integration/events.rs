@@ -62,7 +62,17 @@ fn start(dir: &Path, file: &Path, args: &[&str]) -> Child {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn finish(child: Child) -> Ran {
+/// Waits for the run to end; a run still waiting after two minutes is killed and fails the test.
+fn finish(mut child: Child) -> Ran {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output();
+            panic!("the run never ended: {output:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ran::from(child.wait_with_output().unwrap_or_else(|e| panic!("{e}")))
 }
 
@@ -617,4 +627,143 @@ fn events_send_publishes_to_a_listening_run() {
     let ran = finish(child);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
     assert_eq!(ran.output(), json!([{"ok": true}]));
+}
+
+#[test]
+fn lifecycle_events_are_published_on_a_broker_with_secrets_masked() {
+    if !nats_ready("events::lifecycle_events_are_published_on_a_broker_with_secrets_masked") {
+        return;
+    }
+    let mut consumer = Command::new("python3")
+        .arg(peer())
+        .args(["consume", "io.serverlessworkflow.>", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        consumer
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("no stdout")),
+    ));
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
+    let dir = tempdir();
+    let body = "use:\n  secrets: [token]\ndo:\n  - a:\n      set: {t: '${ $secrets.token }'}\n";
+    let file = write(
+        dir.path(),
+        "l.yaml",
+        &document("test", "audit", "0.1.0", body),
+    );
+    let ran = run_to_end(
+        workflow(dir.path())
+            .arg("run")
+            .arg(&file)
+            .args([
+                "--format",
+                "json",
+                "-q",
+                "--events",
+                "nats://127.0.0.1:4222",
+            ])
+            .env("WORKFLOW_SECRET_TOKEN", "s3cr3t-value"),
+    );
+    assert_eq!(ran.code, SUCCESS, "{}{}", ran.stdout, ran.stderr);
+    let received: Vec<Value> = lines
+        .take(5)
+        .map_while(Result::ok)
+        .map(|line| parse_json(&line, ""))
+        .collect();
+    let _ = consumer.wait();
+    let types: Vec<&str> = received.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "io.serverlessworkflow.workflow.started.v1",
+            "io.serverlessworkflow.task.created.v1",
+            "io.serverlessworkflow.task.started.v1",
+            "io.serverlessworkflow.task.completed.v1",
+            "io.serverlessworkflow.workflow.completed.v1",
+        ]
+    );
+    let all = serde_json::to_string(&received).unwrap_or_default();
+    assert!(!all.contains("s3cr3t-value"), "{all}");
+    assert!(all.contains("***"), "{all}");
+}
+
+#[test]
+fn the_bundled_order_flow_completes_with_correlated_events() {
+    if !nats_ready("events::the_bundled_order_flow_completes_with_correlated_events") {
+        return;
+    }
+    let dir = tempdir();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/order-events.yaml");
+    let order = format!("order-{}", uuid_like());
+    let input = json!({"orderId": order}).to_string();
+    // The subject is the example's own: other runs may listen on it too, so wait for one more
+    // consumer than there was.
+    let counted = nats_peer(&["count-consumers", "com.example.order.paid"]);
+    let before: usize = String::from_utf8_lossy(&counted.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    let child = start(
+        dir.path(),
+        &bundled,
+        &["--broker", "nats://127.0.0.1:4222", "--input", &input],
+    );
+    let wanted = (before + 1).to_string();
+    let waited = nats_peer(&["wait-consumer", "com.example.order.paid", "60", &wanted]);
+    assert!(waited.status.success(), "the order flow never listened");
+    publish(
+        "com.example.order.shipped",
+        json!({"orderId": order, "carrier": "ups"}),
+        true,
+    );
+    publish(
+        "com.example.order.paid",
+        json!({"orderId": "someone-else", "amount": 1}),
+        false,
+    );
+    publish(
+        "com.example.order.paid",
+        json!({"orderId": order, "amount": 42}),
+        false,
+    );
+    let ran = finish(child);
+    assert_eq!(ran.code, SUCCESS, "{}{}", ran.stdout, ran.stderr);
+    let output = ran.output();
+    assert_eq!(output["type"], "com.example.order.done");
+    assert_eq!(
+        output["data"],
+        json!({"orderId": order, "amount": 42, "carrier": "ups"})
+    );
+}
+
+#[test]
+fn a_listen_with_only_an_http_sink_is_a_configuration_error() {
+    let dir = tempdir();
+    let body =
+        "do:\n  - wait:\n      listen:\n        to:\n          one:\n            with: {type: t}\n";
+    let file = write(
+        dir.path(),
+        "h.yaml",
+        &document("test", "http-listen", "0.1.0", body),
+    );
+    let ran = run_to_end(workflow(dir.path()).arg("run").arg(&file).args([
+        "--format",
+        "json",
+        "-q",
+        "--broker",
+        "http://127.0.0.1:9/sink",
+    ]));
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    let error = ran.error();
+    assert_eq!(error["status"], 400);
+    assert!(
+        error["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("nats://")),
+        "{error}"
+    );
 }

@@ -1,14 +1,16 @@
 //! `--broker http(s)://...` (and `K_SINK`): every emitted event is POSTed there in structured
 //! mode, as Knative sinks and other CloudEvents HTTP receivers expect; a 2xx answer is the
-//! acknowledgement. An HTTP sink delivers nothing to `listen` (that is `--receive`).
+//! acknowledgement. An HTTP sink delivers nothing to `listen`: a listen on it alone is a
+//! `configuration` error.
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::stream::{self, StreamExt};
 
 use super::cloudevent::{STRUCTURED_CONTENT_TYPE, encode_structured};
-use crate::exec::events::{CloudEvent, EventBus, SubscribeRequest, Subscription, communication};
+use crate::exec::events::{
+    CloudEvent, EventBus, SubscribeRequest, Subscription, communication, nothing_delivers,
+};
 use crate::runtime::error::WorkflowError;
 
 pub struct HttpSink {
@@ -60,6 +62,10 @@ impl EventBus for HttpSink {
         &self,
         _request: SubscribeRequest,
     ) -> BoxFuture<'static, Result<Subscription, WorkflowError>> {
-        Box::pin(async { Ok(Subscription::new(stream::pending().boxed())) })
+        Box::pin(async { Err(nothing_delivers()) })
+    }
+
+    fn delivers(&self) -> bool {
+        false
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cloudevent;
 pub mod http;
+pub mod lifecycle;
 #[cfg(feature = "nats")]
 pub mod nats;
 

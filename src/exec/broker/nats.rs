@@ -77,11 +77,7 @@ impl NatsBus {
     fn connection(&self) -> BoxFuture<'static, Result<Connection, WorkflowError>> {
         let cell = Arc::clone(&self.connection);
         let url = self.url.clone();
-        Box::pin(async move {
-            cell.get_or_try_init(|| connect(url))
-                .await
-                .map(Connection::clone)
-        })
+        Box::pin(async move { cell.get_or_try_init(|| connect(url)).await.cloned() })
     }
 }
 
@@ -244,6 +240,9 @@ async fn durable(
             description: Some("a workflow listen task".to_owned()),
             deliver_policy: jetstream::consumer::DeliverPolicy::New,
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            // An event delivered but not journaled when the runner died comes back this soon
+            // after the resume (a copy delivered twice meanwhile is dropped by its id).
+            ack_wait: Duration::from_secs(10),
             filter_subject: subject.clone(),
             // A run stopped for good leaves no consumer behind forever.
             inactive_threshold: Duration::from_secs(7 * 24 * 3600),

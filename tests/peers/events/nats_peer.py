@@ -6,8 +6,10 @@
                                                        prints when it reached the server
   nats_peer.py consume SUBJECT COUNT                   print COUNT event bodies, one per line;
                                                        prints `ready` once subscribed
-  nats_peer.py wait-consumer SUBJECT SECONDS           exit 0 once a JetStream consumer filters
-                                                       on SUBJECT (the runner is listening)
+  nats_peer.py wait-consumer SUBJECT SECONDS [N]       exit 0 once N (default 1) JetStream
+                                                       consumers filter on SUBJECT (the runner
+                                                       is listening)
+  nats_peer.py count-consumers SUBJECT                 print how many consumers filter on SUBJECT
   nats_peer.py make-stream SUBJECT                     create a JetStream stream storing SUBJECT
   nats_peer.py bench-publish SUBJECT COUNT             publish COUNT structured events and print
                                                        the seconds it took
@@ -69,24 +71,37 @@ async def consume(subject, count):
     await nc.close()
 
 
-async def wait_consumer(subject, seconds):
+async def consumers_on(js, subject):
+    try:
+        stream = await js.find_stream_name_by_subject(subject)
+        infos = await js.consumers_info(stream)
+    except Exception:
+        return 0
+    count = 0
+    for info in infos:
+        config = info.config
+        subjects = list(config.filter_subjects or []) + [config.filter_subject or ""]
+        count += subject in subjects
+    return count
+
+
+async def wait_consumer(subject, seconds, at_least):
     nc = await nats.connect(URL)
     js = nc.jetstream()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            stream = await js.find_stream_name_by_subject(subject)
-            for info in await js.consumers_info(stream):
-                config = info.config
-                subjects = list(config.filter_subjects or []) + [config.filter_subject or ""]
-                if subject in subjects:
-                    await nc.close()
-                    return 0
-        except Exception:
-            pass
+        if await consumers_on(js, subject) >= at_least:
+            await nc.close()
+            return 0
         await asyncio.sleep(0.05)
     await nc.close()
     return 1
+
+
+async def count_consumers(subject):
+    nc = await nats.connect(URL)
+    print(await consumers_on(nc.jetstream(), subject), flush=True)
+    await nc.close()
 
 
 async def bench_publish(subject, count):
@@ -112,7 +127,10 @@ def main(argv):
     elif command == "consume":
         asyncio.run(consume(argv[2], int(argv[3])))
     elif command == "wait-consumer":
-        return asyncio.run(wait_consumer(argv[2], float(argv[3])))
+        at_least = int(argv[4]) if len(argv) > 4 else 1
+        return asyncio.run(wait_consumer(argv[2], float(argv[3]), at_least))
+    elif command == "count-consumers":
+        asyncio.run(count_consumers(argv[2]))
     elif command == "make-stream":
         asyncio.run(make_stream(argv[2]))
     elif command == "bench-publish":
