@@ -591,6 +591,104 @@ mod tests {
         assert!(contains(&event, &json!({"tags": [1]})));
     }
 
+    use crate::compile::Body;
+    use crate::runtime::test_support::{doc, machine};
+
+    /// The listen spec of the document's first task.
+    fn spec_of(to: &str) -> std::sync::Arc<crate::compile::Machine> {
+        machine(&doc(&format!(
+            "do:\n  - wait:\n      listen:\n        to:\n{to}"
+        )))
+    }
+
+    fn listen(machine: &crate::compile::Machine) -> &ListenSpec {
+        match &machine.task(0).body {
+            Body::Listen(spec) => spec,
+            other => panic!("not a listen: {other:?}"),
+        }
+    }
+
+    fn ev(type_: &str, data: Value) -> Value {
+        json!({"specversion": "1.0", "id": type_, "source": "s", "type": type_, "data": data})
+    }
+
+    /// Offers `events` in order; the data of those consumed into the output, and `done`.
+    fn feed(spec: &ListenSpec, events: &[Value]) -> (Vec<Value>, bool) {
+        let mut listening =
+            Listening::start(spec, &Val::Null, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut taken = Vec::new();
+        for event in events {
+            if listening.done {
+                break;
+            }
+            if listening.wants(event)
+                && let Ok(Some(item)) = listening.consume(event)
+            {
+                taken.push(to_json(&item));
+            }
+        }
+        (taken, listening.done)
+    }
+
+    #[test]
+    fn all_takes_one_event_per_filter_and_correlates_on_the_first_value() {
+        let machine = spec_of(concat!(
+            "          all:\n",
+            "            - with: {type: paid}\n",
+            "              correlate: {order: {from: .data.id}}\n",
+            "            - with: {type: shipped}\n",
+            "              correlate: {order: {from: .data.id}}\n",
+        ));
+        let spec = listen(&machine);
+        let events = [
+            ev("shipped", json!({"id": 2})),
+            ev("paid", json!({"id": 1})),
+            ev("paid", json!({"id": 2})),
+            ev("shipped", json!({"id": 3})),
+        ];
+        // The first shipped fixes order 2; paid 1 is another order's.
+        assert_eq!(
+            feed(spec, &events),
+            (vec![json!({"id": 2}), json!({"id": 2})], true)
+        );
+        assert_eq!(feed(spec, &events[..2]), (vec![json!({"id": 2})], false));
+    }
+
+    #[test]
+    fn any_until_a_strategy_keeps_the_stopping_events_out_of_the_output() {
+        let machine = spec_of(concat!(
+            "          any:\n",
+            "            - with: {type: reading, data: '${ .v > 1 }'}\n",
+            "          until:\n",
+            "            one:\n",
+            "              with: {type: stop}\n",
+        ));
+        let spec = listen(&machine);
+        let events = [
+            ev("reading", json!({"v": 1})),
+            ev("reading", json!({"v": 2})),
+            ev("reading", json!({"v": 3})),
+            ev("stop", json!(null)),
+            ev("reading", json!({"v": 4})),
+        ];
+        assert_eq!(
+            feed(spec, &events),
+            (vec![json!({"v": 2}), json!({"v": 3})], true)
+        );
+    }
+
+    #[test]
+    fn any_without_filters_takes_the_first_event_and_types_stay_open() {
+        let machine = spec_of("          any: []\n");
+        let spec = listen(&machine);
+        assert!(spec.strategy.exact_types().is_empty());
+        assert_eq!(feed(spec, &[ev("x", json!(1))]), (vec![json!(1)], true));
+        let typed = spec_of("          one:\n            with: {type: 'a.b'}\n");
+        assert_eq!(listen(&typed).strategy.exact_types(), ["a.b"]);
+        let pattern = spec_of("          one:\n            with: {type: 'a\\..*'}\n");
+        assert!(listen(&pattern).strategy.exact_types().is_empty());
+    }
+
     #[test]
     fn read_modes_present_data_envelope_or_raw() {
         let event = json!({"id": "1", "data": {"x": 1}});
