@@ -268,7 +268,13 @@ pub(crate) mod tests {
             EventKind::WorkflowStarted,
         ));
         recorder.emit(task(&run, EventKind::TaskStarted));
-        recorder.emit(task(&run, EventKind::TaskOutput { line: "x".into() }));
+        recorder.emit(task(
+            &run,
+            EventKind::TaskOutput {
+                stream: crate::exec::OutputStream::Stdout,
+                line: "x".into(),
+            },
+        ));
         recorder.emit(task(
             &run,
             EventKind::completed(from_json(&json!({"b": 2}))),

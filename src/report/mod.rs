@@ -11,6 +11,7 @@ mod plan_words;
 pub mod progress;
 pub mod record;
 pub mod reporters;
+pub(crate) mod sanitize;
 #[cfg(test)]
 pub(crate) mod script;
 pub mod summary;

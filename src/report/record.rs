@@ -134,10 +134,15 @@ impl RunRecorder {
         keep_executions: bool,
         recent: usize,
     ) -> RunRecorder {
+        let mut tracker = Tracker::new(outline, recent);
+        if keep_executions {
+            // The JUnit report attaches what each task printed.
+            tracker.keep_output();
+        }
         RunRecorder {
             keep_executions,
             state: Mutex::new(RecorderState {
-                tracker: Tracker::new(outline, recent),
+                tracker,
                 record: RunRecord::default(),
             }),
         }
@@ -195,7 +200,7 @@ impl EventSink for RunRecorder {
                     .get_or_insert_with(|| Arc::clone(&execution.run));
                 record.add(execution, keep);
             }
-            Step::TaskStarted(..) | Step::TaskRetrying(..) => {}
+            Step::TaskStarted(..) | Step::TaskRetrying(..) | Step::TaskOutput(..) => {}
         });
     }
 }

@@ -107,7 +107,9 @@ impl RunReporters {
         });
         let plain = (settings.live == LiveView::Plain).then(|| {
             let out: Box<dyn Write + Send> = Box::new(std::io::stderr());
-            Arc::new(PlainSink::new(out, outline.clone()))
+            // GitHub Actions folds `::group::` ... `::endgroup::` in its log view.
+            let github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true");
+            Arc::new(PlainSink::with_groups(out, outline.clone(), github))
         });
         RunReporters {
             settings,

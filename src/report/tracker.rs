@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::exec::OutputStream;
 use crate::report::outline::Outline;
+use crate::report::sanitize;
 use crate::runtime::error::WorkflowError;
 use crate::runtime::event::{EventKind, LifecycleEvent, RunIdentity};
 
@@ -98,6 +100,35 @@ pub struct Execution {
     pub retries: Vec<Retry>,
     /// Other tasks ran inside this one (`do`, `for`, `fork`, `try`).
     pub composite: bool,
+    /// What the task printed, every attempt, when the tracker keeps output.
+    pub log: Option<Box<TaskLog>>,
+}
+
+/// The output lines of one task execution, kept up to [`TaskLog::CAP`] bytes a stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskLog {
+    pub stdout: String,
+    pub stderr: String,
+    /// Lines not kept past the cap.
+    pub omitted_lines: u64,
+}
+
+impl TaskLog {
+    /// Bytes kept per stream of one execution (the JUnit report's `system-out`/`system-err`).
+    pub const CAP: usize = 1024 * 1024;
+
+    fn push(&mut self, stream: OutputStream, line: &str) {
+        let text = match stream {
+            OutputStream::Stdout => &mut self.stdout,
+            OutputStream::Stderr => &mut self.stderr,
+        };
+        if text.len() + line.len() + 1 > Self::CAP {
+            self.omitted_lines += 1;
+            return;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
 }
 
 impl Execution {
@@ -162,8 +193,10 @@ pub struct Node {
     /// Children finished in the current iteration (including those in `recent`).
     pub finished_children: u64,
     pub composite: bool,
-    /// Last line of output of a `run` task, when the event stream carries it.
+    /// Last non-blank line of output of a `run` task, made printable (see `sanitize`).
     pub last_line: Option<String>,
+    /// Everything it printed, when the tracker keeps output.
+    log: Option<Box<TaskLog>>,
 }
 
 impl Node {
@@ -184,6 +217,7 @@ impl Node {
             finished_children: 0,
             composite: false,
             last_line: None,
+            log: None,
         }
     }
 }
@@ -222,6 +256,8 @@ pub enum Step<'a> {
     /// A task started, or started its next attempt after a retry (`node.retries` is not empty).
     TaskStarted(&'a RunTrack, &'a Node),
     TaskRetrying(&'a RunTrack, &'a Node, &'a Retry),
+    /// A running task printed `line` (as the task wrote it: sanitise before showing it).
+    TaskOutput(&'a RunTrack, &'a Node, OutputStream, &'a str),
     TaskFinished(Execution),
     WorkflowFinished(&'a RunTrack),
 }
@@ -233,6 +269,8 @@ pub struct Tracker {
     runs: Vec<RunTrack>,
     /// Finished children kept per open node for display.
     keep_recent: usize,
+    /// Executions carry what their task printed ([`Execution::log`]).
+    keep_output: bool,
 }
 
 impl Tracker {
@@ -241,7 +279,13 @@ impl Tracker {
             outline,
             runs: Vec::new(),
             keep_recent,
+            keep_output: false,
         }
+    }
+
+    /// Keeps what each task prints, for [`Execution::log`].
+    pub fn keep_output(&mut self) {
+        self.keep_output = true;
     }
 
     /// Every run, in the order it was first seen (the main run first).
@@ -269,11 +313,29 @@ impl Tracker {
                     node.loops = true;
                 }
             }
-            EventKind::TaskOutput { line } => {
-                if let Some(node) = self.runs[run].nodes.get_mut(&task) {
+            EventKind::TaskOutput { stream, line } => {
+                let keep_output = self.keep_output;
+                let track = &mut self.runs[run];
+                let Some(node) = track.nodes.get_mut(&task) else {
+                    return;
+                };
+                if !line.trim().is_empty() {
                     let kept = node.last_line.get_or_insert_with(String::new);
                     kept.clear();
-                    kept.push_str(line);
+                    if sanitize::is_printable(line) {
+                        kept.push_str(line);
+                    } else {
+                        kept.push_str(&sanitize::printable(line));
+                    }
+                }
+                if keep_output {
+                    node.log
+                        .get_or_insert_with(Box::default)
+                        .push(*stream, line);
+                }
+                let track = &self.runs[run];
+                if let Some(node) = track.nodes.get(&task) {
+                    on(Step::TaskOutput(track, node, *stream, line));
                 }
             }
             EventKind::TaskStarted => {
@@ -503,6 +565,7 @@ impl Tracker {
             outcome,
             retries: node.retries,
             composite: node.composite,
+            log: node.log,
         }));
     }
 
