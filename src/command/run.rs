@@ -95,6 +95,12 @@ pub(crate) fn run_as(
             diagnostics: checked.diagnostics,
         };
         write_findings(&report, style, stderr);
+        if let Some(junit) = &args.exec.junit {
+            // CI shows the JUnit report: an invalid document is one failing test case in it.
+            if let Err(message) = write_invalid_junit(junit, &report) {
+                let _ = writeln!(stderr, "error: {message}");
+            }
+        }
         return ExitCode::Invalid;
     };
     let machine = Arc::new(machine);
@@ -244,6 +250,29 @@ pub(crate) fn run_as(
 }
 
 /// Front-end or compiler findings, exactly as `validate` shows them.
+/// The JUnit report of a document that did not pass the checks: its problems as plain text.
+fn write_invalid_junit(path: &Path, report: &FileReport) -> Result<(), String> {
+    let plain = HumanStyle {
+        color: false,
+        width: 100,
+    };
+    let mut problems = Vec::new();
+    let _ = diagnostics::write_human(std::slice::from_ref(report), plain, &mut problems);
+    let first = report
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == crate::diagnostic::Severity::Error)
+        .or(report.diagnostics.first())
+        .map_or_else(|| "invalid document".to_string(), |d| d.message.clone());
+    let xml = crate::report::junit::render_invalid_junit(
+        &report.path,
+        &String::from_utf8_lossy(&problems),
+        &first,
+    );
+    std::fs::write(path, xml)
+        .map_err(|error| format!("cannot write the JUnit report {}: {error}", path.display()))
+}
+
 fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write) {
     let _ = diagnostics::write_human(std::slice::from_ref(report), style, stderr);
 }

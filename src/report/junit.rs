@@ -1,8 +1,13 @@
-//! `--junit PATH`: the run as JUnit XML for CI test reporters (GitLab, Jenkins, GitHub). One test
-//! suite per workflow run, one test case per task execution; a fault is a failure carrying the
-//! error object; retries are a property of the test case, told in detail in its system-out; a
-//! step a resume or retry took from the journal is skipped with a message saying so.
+//! `--junit PATH`: the run as JUnit XML for CI test reporters (GitLab, Jenkins, GitHub), in the
+//! shape of Jenkins' JUnit schema with Maven Surefire's rerun elements. One test suite per
+//! workflow run, one test case per task execution, named by the task's name path (unique in its
+//! suite) with the class `namespace/name`; a fault is a failure carrying the error object; a
+//! failed attempt that a retry followed is a `flakyFailure` when the task passed in the end
+//! (it counts as passed) and a `rerunFailure` when it did not; what the task printed is its
+//! `system-out`/`system-err`; a step a resume or retry took from the journal is skipped with a
+//! message saying so. An invalid document is one failing test case ([`render_invalid_junit`]).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -60,8 +65,8 @@ pub fn render_junit(record: &RunRecord) -> String {
     let time = record.duration().unwrap_or_default().as_secs_f64();
     let _ = writeln!(
         out,
-        "<testsuites name=\"workflow\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{time:.3}\">",
-        total.tests, total.failures, total.skipped
+        "<testsuites name=\"workflow\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{time:.3}\">",
+        total.tests, total.failures
     );
     for (index, suite) in suites.iter().enumerate() {
         let is_main = index == 0 && record.identity.is_some();
@@ -85,7 +90,8 @@ impl Totals {
         for execution in executions {
             totals.tests += 1;
             match execution.outcome {
-                Outcome::Faulted(_) => totals.failures += 1,
+                Outcome::Faulted(_) if execution.recovered_by.is_none() => totals.failures += 1,
+                Outcome::Faulted(_) => {}
                 Outcome::Skipped | Outcome::Cancelled | Outcome::Replayed => totals.skipped += 1,
                 Outcome::Completed => {}
             }
@@ -142,14 +148,24 @@ fn write_suite(
         property(out, 6, "status", status);
     }
     out.push_str("    </properties>\n");
+    let classname = classname(&suite.identity);
+    let mut seen: HashMap<String, u32> = HashMap::new();
     for execution in &suite.cases {
-        write_case(out, name, execution);
+        // A task run again with the same iterations (a `then` jumping back) gets `(2)`, `(3)`.
+        let label = execution.name_label();
+        let count = seen.entry(label.clone()).or_insert(0);
+        *count += 1;
+        let name = match *count {
+            1 => label,
+            n => format!("{label} ({n})"),
+        };
+        write_case(out, &classname, &name, execution);
     }
     if let Some(error) = workflow_fault {
         let _ = writeln!(
             out,
             "    <testcase classname=\"{}\" name=\"(workflow)\" time=\"{time:.3}\">",
-            attr(name)
+            attr(&classname)
         );
         failure(out, error);
         out.push_str("    </testcase>\n");
@@ -157,31 +173,42 @@ fn write_suite(
     out.push_str("  </testsuite>\n");
 }
 
-fn write_case(out: &mut String, classname: &str, execution: &Execution) {
+/// `namespace/name`: a class name without dots, which reporters would split into packages.
+fn classname(identity: &RunIdentity) -> String {
+    format!("{}/{}", identity.namespace, identity.name).replace('.', "_")
+}
+
+fn write_case(out: &mut String, classname: &str, name: &str, execution: &Execution) {
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
         attr(classname),
-        attr(&execution.label()),
+        attr(name),
         execution.duration().as_secs_f64()
     );
-    if execution.retries.is_empty() && execution.outcome == Outcome::Completed {
+    let log = execution.log.as_deref();
+    let printed = log.is_some_and(|log| !log.stdout.is_empty() || !log.stderr.is_empty());
+    if execution.retries.is_empty() && execution.outcome == Outcome::Completed && !printed {
         out.push_str("/>\n");
         return;
     }
     out.push_str(">\n");
-    let replayed = execution.outcome == Outcome::Replayed;
-    if !execution.retries.is_empty() || replayed {
-        out.push_str("      <properties>\n");
-        if !execution.retries.is_empty() {
-            property(out, 8, "retries", &execution.retries.len().to_string());
-        }
-        if replayed {
-            property(out, 8, "replayed", "true");
-        }
-        out.push_str("      </properties>\n");
-    }
     match &execution.outcome {
+        // The run recovered: a failure a CI reporter shows as flaky, not as failed.
+        Outcome::Faulted(error) if let Some(by) = &execution.recovered_by => {
+            let body = serde_json::to_string_pretty(&error.to_json()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "      <flakyFailure message=\"{}\" type=\"{}\"><stackTrace>{}</stackTrace></flakyFailure>",
+                attr(&format!(
+                    "{}; caught by {}",
+                    title(error),
+                    fmt::task_name_path(by)
+                )),
+                attr(&error.type_),
+                text(&body)
+            );
+        }
         Outcome::Faulted(error) => failure(out, error),
         Outcome::Skipped => out.push_str("      <skipped message=\"if was false\"/>\n"),
         Outcome::Cancelled => out.push_str("      <skipped message=\"cancelled\"/>\n"),
@@ -190,11 +217,44 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
         Outcome::Replayed => out.push_str(&format!("      <skipped message=\"{REPLAYED}\"/>\n")),
         Outcome::Completed => {}
     }
+    // Each retry follows a failed attempt: flaky when the task passed in the end.
+    let element = if execution.outcome == Outcome::Completed {
+        "flakyFailure"
+    } else {
+        "rerunFailure"
+    };
+    for retry in &execution.retries {
+        let error = &retry.error;
+        let body = serde_json::to_string_pretty(&error.to_json()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      <{element} message=\"{}\" type=\"{}\"><stackTrace>{}</stackTrace></{element}>",
+            attr(&format!(
+                "attempt {} failed: {}; retried after {}",
+                retry.attempt,
+                title(error),
+                fmt::duration(retry.delay)
+            )),
+            attr(&error.type_),
+            text(&body)
+        );
+    }
+    let mut stdout = String::new();
     if !execution.retries.is_empty() {
-        let mut told = String::new();
+        let attempts = execution.retries.len() + 1;
+        let _ = writeln!(
+            stdout,
+            "{} after {}",
+            if execution.outcome == Outcome::Completed {
+                "passed"
+            } else {
+                "failed"
+            },
+            fmt::plural(attempts as u64 - 1, "retry", "retries")
+        );
         for retry in &execution.retries {
             let _ = writeln!(
-                told,
+                stdout,
                 "{} retry {} in {} after: {}",
                 timestamp(retry.at),
                 retry.attempt,
@@ -202,9 +262,60 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
                 retry.error
             );
         }
-        let _ = writeln!(out, "      <system-out>{}</system-out>", text(&told));
+    }
+    if let Some(log) = log {
+        stdout.push_str(&log.stdout);
+        if log.omitted_lines > 0 {
+            let _ = writeln!(
+                stdout,
+                "[{} more lines not kept: over {} KiB]",
+                log.omitted_lines,
+                crate::report::tracker::TaskLog::CAP / 1024
+            );
+        }
+    }
+    if !stdout.is_empty() {
+        let _ = writeln!(out, "      <system-out>{}</system-out>", text(&stdout));
+    }
+    if let Some(stderr) = log.map(|log| &log.stderr).filter(|s| !s.is_empty()) {
+        let _ = writeln!(out, "      <system-err>{}</system-err>", text(stderr));
     }
     out.push_str("    </testcase>\n");
+}
+
+fn title(error: &WorkflowError) -> String {
+    format!(
+        "{} ({})",
+        error.title.as_deref().unwrap_or(&error.type_),
+        error.status
+    )
+}
+
+/// The JUnit report of a document that could not run: one suite with one failing test case
+/// whose message is the first problem and whose body lists them all, so CI shows why.
+pub fn render_invalid_junit(path: &str, problems: &str, first: &str) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(
+        "<testsuites name=\"workflow\" tests=\"1\" failures=\"1\" errors=\"0\" time=\"0.000\">\n",
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0.000\">",
+        attr(path)
+    );
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"workflow/validate\" name=\"{}\" time=\"0.000\">",
+        attr(path)
+    );
+    let _ = writeln!(
+        out,
+        "      <failure message=\"{}\" type=\"invalid document\">{}</failure>",
+        attr(first),
+        text(problems)
+    );
+    out.push_str("    </testcase>\n  </testsuite>\n</testsuites>\n");
+    out
 }
 
 fn failure(out: &mut String, error: &WorkflowError) {

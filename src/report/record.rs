@@ -21,8 +21,14 @@ pub struct TaskCounts {
     pub completed: u64,
     /// Steps a resumed or retried run took from the journal instead of executing them.
     pub replayed: u64,
-    /// Executions where an error was raised (not those it only passed through).
+    /// Executions where an error was raised (not those it only passed through) and that the
+    /// run did not recover from.
     pub failed: u64,
+    /// Executions that faulted inside a task that caught the error and completed (a `try`,
+    /// retried or not): not failures of the run.
+    pub recovered: u64,
+    /// Executions that passed after at least one retry.
+    pub passed_after_retries: u64,
     pub cancelled: u64,
     pub skipped: u64,
     /// Executions retried at least once.
@@ -43,6 +49,9 @@ pub struct RunRecord {
     pub slowest: Vec<Execution>,
     /// Every execution in the order it ended, when the recorder keeps them.
     pub executions: Vec<Execution>,
+    /// Faulted executions (run id, task, index in `executions` when kept) not yet known to be
+    /// recovered.
+    unrecovered: Vec<(Arc<str>, Arc<str>, Option<usize>)>,
 }
 
 impl RunRecord {
@@ -65,6 +74,12 @@ impl RunRecord {
                 });
                 if !passed_through {
                     counts.failed += 1;
+                    let index = keep.then_some(self.executions.len());
+                    self.unrecovered.push((
+                        Arc::from(execution.run.run_id.as_str()),
+                        execution.task.clone(),
+                        index,
+                    ));
                 }
             }
             Outcome::Cancelled => counts.cancelled += 1,
@@ -79,6 +94,29 @@ impl RunRecord {
         if !execution.retries.is_empty() {
             counts.retried += 1;
             counts.retries += execution.retries.len() as u64;
+            if execution.outcome == Outcome::Completed {
+                counts.passed_after_retries += 1;
+            }
+        }
+        if execution.outcome == Outcome::Completed && execution.composite {
+            // Its children's faults were caught inside it: the run went on.
+            let run_id = execution.run.run_id.as_str();
+            let mut recovered = 0;
+            let executions = &mut self.executions;
+            self.unrecovered.retain(|(run, task, index)| {
+                let inside = &**run == run_id
+                    && task.len() > execution.task.len()
+                    && is_within(task, &execution.task);
+                if inside {
+                    recovered += 1;
+                    if let Some(kept) = index.and_then(|index| executions.get_mut(index)) {
+                        kept.recovered_by = Some(execution.task.clone());
+                    }
+                }
+                !inside
+            });
+            self.counts.failed -= recovered;
+            self.counts.recovered += recovered;
         }
         if !execution.composite && ran {
             self.consider_slowest(&execution);

@@ -83,8 +83,8 @@ pub fn render_summary(
     out
 }
 
-/// `9 run · 3 replayed · 1 failed · 1 retried (2 retries) · 1 skipped`: zero counts other than
-/// `run` left out.
+/// `9 run · 3 replayed · 1 failed · 1 passed after 2 retries · 2 errors caught · 1 skipped`:
+/// zero counts other than `run` left out. A fault an enclosing `try` caught is not a failure.
 fn counts_line(record: &RunRecord) -> String {
     let counts = &record.counts;
     let mut parts = vec![format!("{} run", counts.run)];
@@ -95,10 +95,21 @@ fn counts_line(record: &RunRecord) -> String {
         parts.push(format!("{} failed", counts.failed));
     }
     if counts.retried > 0 {
-        parts.push(format!(
-            "{} retried ({})",
-            counts.retried,
-            fmt::plural(counts.retries, "retry", "retries")
+        let retries = fmt::plural(counts.retries, "retry", "retries");
+        parts.push(if counts.passed_after_retries == counts.retried {
+            format!("{} passed after {retries}", counts.passed_after_retries)
+        } else {
+            format!(
+                "{} retried ({retries}), {} passed",
+                counts.retried, counts.passed_after_retries
+            )
+        });
+    }
+    if counts.recovered > 0 {
+        parts.push(fmt::plural(
+            counts.recovered,
+            "error caught",
+            "errors caught",
         ));
     }
     if counts.skipped > 0 {

@@ -102,6 +102,9 @@ pub struct Execution {
     pub composite: bool,
     /// What the task printed, every attempt, when the tracker keeps output.
     pub log: Option<Box<TaskLog>>,
+    /// Faulted, but the enclosing task named here caught the error and completed (set by the
+    /// run record once that task completes).
+    pub recovered_by: Option<Arc<str>>,
 }
 
 /// The output lines of one task execution, kept up to [`TaskLog::CAP`] bytes a stream.
@@ -139,6 +142,14 @@ impl Execution {
     /// The pointer with its iteration, `/do/0/loop/do/0/step [3]`.
     pub fn label(&self) -> String {
         task_label(&self.task, &self.iteration)
+    }
+
+    /// The task's name path with its iteration, `loop/step [3]`.
+    pub fn name_label(&self) -> String {
+        task_label(
+            &crate::report::fmt::task_name_path(&self.task),
+            &self.iteration,
+        )
     }
 }
 
@@ -566,6 +577,7 @@ impl Tracker {
             retries: node.retries,
             composite: node.composite,
             log: node.log,
+            recovered_by: None,
         }));
     }
 
