@@ -171,7 +171,7 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     };
-    let settings = ReportSettings::choose(
+    let mut settings = ReportSettings::choose(
         args.exec.progress,
         args.exec.quiet,
         args.exec.format == RunFormat::Human,
@@ -179,6 +179,7 @@ pub(crate) fn run_as(
         style,
         args.exec.junit.clone(),
     );
+    settings.journaled = recorder.is_some();
     let reporters = RunReporters::start(settings, Some(Arc::new(Outline::from_document(document))));
     let mut sinks = reporters.sinks();
     if let Some(sink) = &file_sink {

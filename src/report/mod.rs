@@ -2,6 +2,7 @@
 
 pub mod diagnostics;
 pub mod events;
+pub mod final_tree;
 pub mod fmt;
 pub mod junit;
 pub mod outline;

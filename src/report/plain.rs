@@ -312,11 +312,18 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
                 Outcome::Completed | Outcome::Replayed => {
                     writeln!(out, "workflow {name} completed in {took}")
                 }
-                Outcome::Faulted(error) => writeln!(
-                    out,
-                    "workflow {name} faulted after {took}: {}",
-                    error_text(error, None)
-                ),
+                // A task's fault was on its own line already: name it, not say it again.
+                Outcome::Faulted(error) => match error.instance.as_deref() {
+                    Some(instance) if !instance.is_empty() && instance != "/" => writeln!(
+                        out,
+                        "workflow {name} faulted after {took}: the fault of {instance}"
+                    ),
+                    _ => writeln!(
+                        out,
+                        "workflow {name} faulted after {took}: {}",
+                        error_text(error, None)
+                    ),
+                },
                 Outcome::Cancelled | Outcome::Skipped => {
                     writeln!(out, "workflow {name} cancelled after {took}")
                 }

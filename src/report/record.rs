@@ -12,6 +12,8 @@ use crate::runtime::event::{EventSink, LifecycleEvent, RunIdentity};
 
 /// How many of the slowest tasks the summary lists.
 pub const SLOWEST_KEPT: usize = 5;
+/// Executions the final tree can show at most (see [`RunRecord::notable`]).
+pub const NOTABLE_KEPT: usize = 200;
 
 /// Task executions by how they went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +51,11 @@ pub struct RunRecord {
     pub slowest: Vec<Execution>,
     /// Every execution in the order it ended, when the recorder keeps them.
     pub executions: Vec<Execution>,
+    /// What the final tree shows, in the order they ended: the main run's top-level tasks and
+    /// every execution that faulted or was retried, up to [`NOTABLE_KEPT`].
+    pub notable: Vec<Execution>,
+    /// Notable executions not kept past the cap.
+    pub notable_omitted: u64,
     /// Faulted executions (run id, task, index in `executions` when kept) not yet known to be
     /// recovered.
     unrecovered: Vec<(Arc<str>, Arc<str>, Option<usize>)>,
@@ -117,6 +124,36 @@ impl RunRecord {
             });
             self.counts.failed -= recovered;
             self.counts.recovered += recovered;
+            if recovered > 0 {
+                for kept in &mut self.notable {
+                    let inside = matches!(kept.outcome, Outcome::Faulted(_))
+                        && kept.recovered_by.is_none()
+                        && kept.run.run_id == run_id
+                        && kept.task.len() > execution.task.len()
+                        && is_within(&kept.task, &execution.task);
+                    if inside {
+                        kept.recovered_by = Some(execution.task.clone());
+                    }
+                }
+            }
+        }
+        let main_run = self
+            .identity
+            .as_ref()
+            .is_none_or(|identity| identity.run_id == execution.run.run_id);
+        let top_level = !crate::report::fmt::task_name_path(&execution.task).contains('/');
+        let notable = main_run
+            && (top_level
+                || !execution.retries.is_empty()
+                || matches!(execution.outcome, Outcome::Faulted(_)));
+        if notable {
+            if self.notable.len() < NOTABLE_KEPT {
+                let mut copy = execution.clone();
+                copy.log = None;
+                self.notable.push(copy);
+            } else {
+                self.notable_omitted += 1;
+            }
         }
         if !execution.composite && ran {
             self.consider_slowest(&execution);

@@ -31,6 +31,18 @@ pub(crate) fn printable(line: &str) -> String {
     out
 }
 
+/// [`printable`] line by line, keeping the newlines: for multi-line text a task produced (the
+/// stderr tail in a failed process's error).
+pub(crate) fn printable_lines(text: &str) -> String {
+    if is_printable(text.replace('\n', " ").as_str()) {
+        return text.to_string();
+    }
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Whether `text` needs [`printable`] at all (most lines do not: the common case is a copy).
 pub(crate) fn is_printable(text: &str) -> bool {
     !text.chars().any(|c| c == '\t' || c == '\r' || is_unsafe(c))

@@ -5,6 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::report::diagnostics::{FileReport, HumanStyle, render_human};
 use crate::report::fmt::{self, Paint, paint};
 use crate::report::record::RunRecord;
+use crate::report::sanitize;
 use crate::report::tracker::Outcome;
 use crate::runtime::error::{ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, WorkflowError};
 use crate::source::Source;
@@ -72,7 +73,7 @@ pub fn render_summary(
             };
             out.push_str(&format!(
                 "    {took:>width$}  {}{retries}\n",
-                execution.label()
+                execution.name_label()
             ));
         }
     }
@@ -121,13 +122,16 @@ fn counts_line(record: &RunRecord) -> String {
     parts.join(" · ")
 }
 
-/// A run's error as a miette diagnostic at the task that raised it (its `instance`), or as plain
-/// lines when the document or the task's place is unknown. `--quiet` prints only this.
+/// A run's error, once: as a miette diagnostic at the task that raised it (its `instance`) with
+/// the error's type and instance on one line below, or as the problem-details object field by
+/// field when the document or the task's place is unknown. `--quiet` prints only this. Text a
+/// task produced (a process's stderr in the detail) is made printable first.
 pub fn render_fault(
     error: &WorkflowError,
     style: HumanStyle,
     location: Option<DocumentLocation<'_>>,
 ) -> String {
+    let error = &printable_error(error);
     let status = error.status;
     let title = error.title.as_deref().unwrap_or("the workflow faulted");
     let mut diagnostic = Diagnostic::error(error_code(&error.type_), format!("{title} ({status})"))
@@ -136,40 +140,53 @@ pub fn render_fault(
                 .detail
                 .clone()
                 .unwrap_or_else(|| "this task faulted".to_string()),
-        )
-        .with_help(format!("error type: {}", error.type_));
+        );
     let instance = error
         .instance
         .as_deref()
         .filter(|i| !i.is_empty() && *i != "/");
-    let object = error_object(error, title);
     let Some(location) = location else {
-        return object;
+        return error_object(error, title);
     };
     if let Some(instance) = instance {
         diagnostic = diagnostic.at_pointer(instance);
         diagnostic.span = location.spans.locate(instance, true);
     }
     if diagnostic.span.is_none() {
-        return object;
+        return error_object(error, title);
     }
     let report = FileReport {
         path: location.source.path.display().to_string(),
         source: Some(location.source.clone()),
         diagnostics: vec![diagnostic],
     };
-    format!("{object}\n{}", render_human(&report, style))
+    let mut out = render_human(&report, style);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let mut facts = format!("  type: {}", error.type_);
+    if let Some(instance) = instance {
+        facts.push_str(&format!(" · instance: {instance}"));
+    }
+    out.push_str(&paint(&facts, Paint::Dim, style.color));
+    out.push('\n');
+    out
+}
+
+/// The error with every text a task could have produced made printable.
+fn printable_error(error: &WorkflowError) -> WorkflowError {
+    let mut error = error.clone();
+    error.title = error.title.as_deref().map(sanitize::printable);
+    error.detail = error.detail.as_deref().map(sanitize::printable_lines);
+    error
 }
 
 /// The problem-details object field by field: what scripts grep for and what people copy into
-/// a bug report, whether or not the task can be pointed at in the source.
+/// a bug report, when the task cannot be pointed at in the source.
 fn error_object(error: &WorkflowError, title: &str) -> String {
     let mut out = format!("error: {title}\n");
     out.push_str(&format!("  type:     {}\n", error.type_));
     out.push_str(&format!("  status:   {}\n", error.status));
-    if let Some(title) = &error.title {
-        out.push_str(&format!("  title:    {title}\n"));
-    }
     if let Some(detail) = &error.detail {
         out.push_str(&format!("  detail:   {detail}\n"));
     }
@@ -177,6 +194,34 @@ fn error_object(error: &WorkflowError, title: &str) -> String {
         out.push_str(&format!("  instance: {instance}\n"));
     }
     out
+}
+
+/// What to type next, after a run that did not complete: `workflow retry <id>` (from the task
+/// that faulted when it is not the first) after a fault; `workflow resume <id>` after Ctrl-C,
+/// SIGTERM or a run that did not finish. `None` when the run completed or was not journaled.
+pub fn next_command(record: &RunRecord, journaled: bool) -> Option<String> {
+    if !journaled {
+        return None;
+    }
+    let id = &record.identity.as_ref()?.run_id;
+    match record.outcome() {
+        Some(Outcome::Completed | Outcome::Replayed) => None,
+        Some(Outcome::Faulted(error)) => {
+            // `retry` starts at the task that faulted by default; naming it tells where.
+            let at = error
+                .instance
+                .as_deref()
+                .filter(|instance| !instance.is_empty() && *instance != "/")
+                .map(|instance| format!(" (starts again at `{}`; ", fmt::task_name_path(instance)))
+                .unwrap_or_else(|| " (".to_string());
+            Some(format!(
+                "next: workflow retry {id}{at}what completed before is reused; --from TASK starts elsewhere)"
+            ))
+        }
+        Some(Outcome::Cancelled | Outcome::Skipped) | None => Some(format!(
+            "next: workflow resume {id}   (continues where it stopped)"
+        )),
+    }
 }
 
 /// A stable diagnostic code per standard error kind (`runtime::timeout`), `runtime::error` for

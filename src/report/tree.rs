@@ -211,11 +211,7 @@ impl View<'_> {
 
 /// An error's title on one line (escape codes and newlines would break the view's geometry).
 fn title(error: &WorkflowError) -> String {
-    let title = error.title.as_deref().unwrap_or(&error.type_);
-    title
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::report::sanitize::printable(error.title.as_deref().unwrap_or(&error.type_))
 }
 
 #[cfg(test)]

@@ -429,3 +429,77 @@ fn validate_junit(test: &str, path: &Path) {
         std::fs::read_to_string(path).unwrap_or_default()
     );
 }
+
+/// Under a real pseudo-terminal (`script` from util-linux): a task printing a screen clear,
+/// carriage returns and colour codes cannot reach the terminal raw; the cursor is hidden while
+/// the view draws and shown again at the end; the final tree stays on screen.
+#[test]
+fn task_output_cannot_garble_the_live_view() {
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !services::ready(
+        "ci_view::task_output_cannot_garble_the_live_view",
+        &[Need::program("script")],
+    ) || !has_script
+    {
+        return;
+    }
+    let dir = tempdir();
+    let body = r#"do:
+  - noisy:
+      run:
+        shell:
+          command: 'printf "\033[2J\033[H\033[31mRED-TEXT\033[0m\n"; sleep 0.4; printf "AAA-10%%\rBBB-99%%\n"; sleep 0.6'
+  - quiet:
+      set:
+        ok: true
+"#;
+    let file = write(
+        dir.path(),
+        "noisy.yaml",
+        &document("ci", "noisy", "1.0.0", body),
+    );
+    let shell_command = format!(
+        "stty cols 100 rows 40; exec '{}' run --color never --progress tty '{}'",
+        crate::support::BINARY,
+        file.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qfec", &shell_command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("WORKFLOW_STATE_DIR", crate::support::state_dir(AREA))
+        .output()
+        .unwrap_or_else(|error| panic!("script: {error}"));
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{transcript:?}");
+    assert!(
+        transcript.contains("RED-TEXT"),
+        "the task's line is shown: {transcript:?}"
+    );
+    for raw in [
+        "\u{1b}[2J",
+        "\u{1b}[31m",
+        "\u{1b}[H",
+        "AAA-10%\r",
+        "AAA-10%",
+    ] {
+        assert!(
+            !transcript.contains(raw),
+            "{raw:?} reached the terminal: {transcript:?}"
+        );
+    }
+    assert!(transcript.contains("BBB-99%"), "{transcript:?}");
+    let hidden = transcript.find("\u{1b}[?25l");
+    let shown = transcript.rfind("\u{1b}[?25h");
+    assert!(
+        hidden.is_some() && shown > hidden,
+        "the cursor is hidden while drawing and shown at the end: {transcript:?}"
+    );
+    // The final tree: both tasks, after the last frame, then the summary.
+    let tail = &transcript[shown.unwrap_or(0)..];
+    let noisy = tail.find("✓ noisy  ").unwrap_or(usize::MAX);
+    let summary = tail.find("✓ noisy.ci:1.0.0 completed").unwrap_or(0);
+    assert!(noisy < summary, "{tail:?}");
+}
