@@ -224,6 +224,7 @@ mod tests {
                 "event_batches",
                 "events",
                 "runs",
+                "task_output",
                 "tasks"
             ]
         );

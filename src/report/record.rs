@@ -301,6 +301,8 @@ mod tests {
                 completed: 7,
                 replayed: 0,
                 failed: 1,
+                recovered: 0,
+                passed_after_retries: 1,
                 cancelled: 0,
                 skipped: 1,
                 retried: 1,

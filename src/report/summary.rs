@@ -160,10 +160,8 @@ pub fn render_fault(
         source: Some(location.source.clone()),
         diagnostics: vec![diagnostic],
     };
-    let mut out = render_human(&report, style);
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
+    let mut out = render_human(&report, style).trim_end().to_string();
+    out.push('\n');
     let mut facts = format!("  type: {}", error.type_);
     if let Some(instance) = instance {
         facts.push_str(&format!(" · instance: {instance}"));
@@ -187,6 +185,9 @@ fn error_object(error: &WorkflowError, title: &str) -> String {
     let mut out = format!("error: {title}\n");
     out.push_str(&format!("  type:     {}\n", error.type_));
     out.push_str(&format!("  status:   {}\n", error.status));
+    if let Some(title) = &error.title {
+        out.push_str(&format!("  title:    {title}\n"));
+    }
     if let Some(detail) = &error.detail {
         out.push_str(&format!("  detail:   {detail}\n"));
     }
@@ -288,7 +289,7 @@ mod tests {
         let text = render_summary(&record_of(&s), plain(), None);
         assert_eq!(
             text,
-            "✓ hello.default:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  /do/0/greet\n"
+            "✓ hello.default:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  greet\n"
         );
     }
 
@@ -313,7 +314,7 @@ mod tests {
         let text = render_summary(&record_of(&resumed_run()), plain(), None);
         assert_eq!(
             text,
-            "✓ pipeline.default:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  /do/4/upload\n     20ms  /do/2/each/do/0/add [2]\n"
+            "✓ pipeline.default:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  upload\n     20ms  each/add [2]\n"
         );
     }
 }
