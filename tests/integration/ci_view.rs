@@ -503,3 +503,92 @@ fn task_output_cannot_garble_the_live_view() {
     let summary = tail.find("✓ noisy.ci:1.0.0 completed").unwrap_or(0);
     assert!(noisy < summary, "{tail:?}");
 }
+
+#[test]
+fn a_faulted_run_is_told_once_and_ends_with_the_retry_command() {
+    let dir = tempdir();
+    let body = "do:\n  - prepare:\n      set:\n        a: 1\n  - upload:\n      raise:\n        error:\n          type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime\n          status: 500\n          title: Upload refused\n          detail: no quota left\n";
+    let file = write(
+        dir.path(),
+        "fails.yaml",
+        &document("ci", "fails", "1.0.0", body),
+    );
+    let ran = Ran::of(
+        journaled(AREA)
+            .args(["run", "--progress", "none", "--color", "never"])
+            .arg(&file),
+    );
+    assert_eq!(
+        ran.code,
+        workflow::exit_code::ExitCode::Faulted.code(),
+        "{}",
+        ran.stderr
+    );
+    let err = &ran.stderr;
+    assert_eq!(
+        err.matches("Upload refused").count(),
+        1,
+        "the error once: {err}"
+    );
+    assert_eq!(err.matches("no quota left").count(), 1, "{err}");
+    assert!(!err.contains("help: error type"), "{err}");
+    let id = run_id(err);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "next: workflow retry {id} (starts again at `upload`"
+        )),
+        "{err}"
+    );
+    // The command it gives works.
+    let retried = Ran::of(journaled(AREA).args(["retry", &id, "--progress", "none"]));
+    assert_eq!(retried.code, workflow::exit_code::ExitCode::Faulted.code());
+    assert!(
+        retried.stderr.contains("Upload refused"),
+        "{}",
+        retried.stderr
+    );
+}
+
+#[test]
+fn an_interrupted_run_ends_with_the_resume_command() {
+    let dir = tempdir();
+    let marker = dir.path().join("started");
+    let body = format!(
+        "do:\n  - wait:\n      run:\n        shell:\n          command: 'touch {}; sleep 30'\n",
+        marker.display()
+    );
+    let file = write(
+        dir.path(),
+        "long.yaml",
+        &document("ci", "long", "1.0.0", &body),
+    );
+    let child = std::process::Command::new(crate::support::BINARY)
+        .env("WORKFLOW_STATE_DIR", crate::support::state_dir(AREA))
+        .args(["run", "--progress", "none", "--color", "never"])
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(killed);
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&output.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("next: workflow resume ") && last.contains("(continues where it stopped)"),
+        "{err}"
+    );
+}
