@@ -42,7 +42,7 @@ impl OutputCap {
         let EventKind::TaskOutput { stream, line } = &event.kind else {
             return None;
         };
-        let workflow = (event.run.run_id != own_run).then(|| event.run.qualified_name.clone());
+        let workflow = (event.run.run_id != own_run).then(|| event.run.display_name());
         let task = event.task.clone().unwrap_or_else(|| Arc::from("/"));
         let execution = event.step.clone().unwrap_or_else(|| task.clone());
         let kept = self
@@ -192,7 +192,7 @@ mod tests {
         let row = cap.row(&output(&run, "/do/0/a[1]", "sub"), "parent");
         assert_eq!(
             row.and_then(|row| row.workflow),
-            Some("flow.ns:1.0.0".to_string())
+            Some("ns/flow:1.0.0".to_string())
         );
         let started = LifecycleEvent::new(run, None, EventKind::TaskStarted);
         assert!(cap.row(&started, "run-1").is_none());

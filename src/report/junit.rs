@@ -112,7 +112,7 @@ fn write_suite(
     workflow_fault: Option<&WorkflowError>,
 ) {
     let totals = Totals::of(suite.cases.iter().copied(), workflow_fault.is_some());
-    let name = &suite.identity.qualified_name;
+    let name = &suite.identity.display_name();
     let (started, time) = match (is_main, suite.cases.first()) {
         (true, _) => (
             record.started,
@@ -425,7 +425,7 @@ mod tests {
             .collect();
         assert_eq!(suites.len(), 1);
         let suite = suites[0];
-        assert_eq!(attribute(suite, "name"), "pipeline.default:1.0.0");
+        assert_eq!(attribute(suite, "name"), "default/pipeline:1.0.0");
         assert_eq!(attribute(suite, "time"), "5.901");
         assert_eq!(attribute(suite, "timestamp"), "2026-01-02T10:00:00");
         let cases: Vec<_> = suite
@@ -438,8 +438,8 @@ mod tests {
             vec![
                 "fetch",
                 "check",
+                "each/add [0]",
                 "each/add [1]",
-                "each/add [2]",
                 "each",
                 "both/right",
                 "both/left",
@@ -573,7 +573,7 @@ mod tests {
             .collect();
         assert_eq!(
             skipped,
-            vec![("fetch", REPLAYED), ("each/add [1]", REPLAYED)]
+            vec![("fetch", REPLAYED), ("each/add [0]", REPLAYED)]
         );
         assert!(!document.descendants().any(|n| n.has_tag_name("property")
             && n.parent().is_some_and(|p| p.has_tag_name("properties")

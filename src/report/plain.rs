@@ -192,7 +192,7 @@ fn write_loop(shared: &Shared, mut out: Box<dyn Write + Send>) {
 fn output_prefix(run: &RunIdentity, node: &Node, main_run: &str) -> String {
     let mut prefix = String::new();
     if run.run_id != main_run {
-        prefix.push_str(&run.qualified_name);
+        prefix.push_str(&run.display_name());
         prefix.push(' ');
     }
     prefix.push_str(&fmt::task_name_path(&node.task));
@@ -253,7 +253,8 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
         Step::WorkflowStarted(run) => writeln!(
             out,
             "workflow {} started (run {})",
-            run.identity.qualified_name, run.identity.run_id
+            run.identity.display_name(),
+            run.identity.run_id
         ),
         Step::TaskStarted(run, node) => {
             write_path(
@@ -302,7 +303,7 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
             }
         }
         Step::WorkflowFinished(run) => {
-            let name = &run.identity.qualified_name;
+            let name = &run.identity.display_name();
             let Some(end) = &run.end else {
                 return;
             };
@@ -336,7 +337,8 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
 /// task belongs to one.
 fn write_path(out: &mut Vec<u8>, run: &RunIdentity, task: &str, iteration: &[u32], main_run: &str) {
     if run.run_id != main_run {
-        out.extend_from_slice(run.qualified_name.as_bytes());
+        out.extend_from_slice(run.display_name().as_bytes());
+        out.push(b' ');
     }
     out.extend_from_slice(task.as_bytes());
     if !iteration.is_empty() {
@@ -458,11 +460,11 @@ mod tests {
         sink.finish();
         let text = captured.text();
         assert!(
-            text.contains("10:00:00.003 child.default:1.0.0/do/0/inner started\n"),
+            text.contains("10:00:00.003 default/child:1.0.0 /do/0/inner started\n"),
             "{text}"
         );
         assert!(
-            text.ends_with("10:00:00.007 workflow parent.default:1.0.0 cancelled after 7ms\n"),
+            text.ends_with("10:00:00.007 workflow default/parent:1.0.0 cancelled after 7ms\n"),
             "{text}"
         );
     }
@@ -484,16 +486,16 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "10:00:00.000 workflow pipeline.default:1.0.0 started (run run-1)",
+                "10:00:00.000 workflow default/pipeline:1.0.0 started (run run-1)",
                 "10:00:00.001 /do/0/fetch replayed from the journal",
                 "10:00:00.002 /do/2/each started",
-                "10:00:00.003 /do/2/each/do/0/add [1] replayed from the journal",
-                "10:00:00.004 /do/2/each/do/0/add [2] started",
-                "10:00:00.024 /do/2/each/do/0/add [2] completed in 20ms",
+                "10:00:00.003 /do/2/each/do/0/add [0] replayed from the journal",
+                "10:00:00.004 /do/2/each/do/0/add [1] started",
+                "10:00:00.024 /do/2/each/do/0/add [1] completed in 20ms",
                 "10:00:00.025 /do/2/each completed in 23ms",
                 "10:00:00.026 /do/4/upload started",
                 "10:00:00.126 /do/4/upload completed in 100ms",
-                "10:00:00.127 workflow pipeline.default:1.0.0 completed in 127ms",
+                "10:00:00.127 workflow default/pipeline:1.0.0 completed in 127ms",
             ]
         );
     }

@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(
             terminal.lines(),
             vec![
-                "⠦ pipeline.default:1.0.0  3.72s",
+                "⠦ default/pipeline:1.0.0  3.72s",
                 "  ✓ fetch  call http  3.70s",
                 "  ↷ check  wait  skipped",
                 "  ⠋ each [2]  for  18ms",
@@ -296,7 +296,7 @@ mod tests {
         assert_eq!(
             terminal.lines(),
             vec![
-                "⠇ pipeline.default:1.0.0  5.50s",
+                "⠇ default/pipeline:1.0.0  5.50s",
                 "  … 1 finished",
                 "  ↷ check  wait  skipped",
                 "  ✓ each [2]  for  59ms",

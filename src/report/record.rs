@@ -329,7 +329,7 @@ mod tests {
                 "/do/3/both/fork/branches/0/left",
                 "/do/4/upload",
                 "/do/3/both/fork/branches/1/right",
-                "/do/2/each/do/0/add [2]",
+                "/do/2/each/do/0/add [1]",
             ]
         );
         assert_eq!(record.executions.len(), 9);
@@ -367,7 +367,7 @@ mod tests {
             (3, 3, 2)
         );
         let slowest: Vec<_> = record.slowest.iter().map(Execution::label).collect();
-        assert_eq!(slowest, vec!["/do/4/upload", "/do/2/each/do/0/add [2]"]);
+        assert_eq!(slowest, vec!["/do/4/upload", "/do/2/each/do/0/add [1]"]);
         let replayed: Vec<_> = record
             .executions
             .iter()

@@ -260,7 +260,7 @@ mod tests {
         assert!(err.contains("  status:   500\n"), "{err}");
         let xml = std::fs::read_to_string(&path).expect("JUnit written");
         assert!(
-            xml.contains("<testsuite name=\"pipeline.default:1.0.0\""),
+            xml.contains("<testsuite name=\"default/pipeline:1.0.0\""),
             "{xml}"
         );
     }

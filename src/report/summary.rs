@@ -25,10 +25,11 @@ pub fn render_summary(
     location: Option<DocumentLocation<'_>>,
 ) -> String {
     let color = style.color;
-    let name = record
-        .identity
-        .as_ref()
-        .map_or("workflow", |identity| identity.qualified_name.as_str());
+    let name = record.identity.as_ref().map_or_else(
+        || "workflow".to_string(),
+        |identity| identity.display_name(),
+    );
+    let name = name.as_str();
     let (mark, word, tone) = match record.outcome() {
         Some(Outcome::Completed | Outcome::Replayed) => ("✓", "completed", Paint::Good),
         Some(Outcome::Faulted(_)) => ("✗", "faulted", Paint::Bad),
@@ -289,7 +290,7 @@ mod tests {
         let text = render_summary(&record_of(&s), plain(), None);
         assert_eq!(
             text,
-            "✓ hello.default:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  greet\n"
+            "✓ default/hello:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  greet\n"
         );
     }
 
@@ -314,7 +315,7 @@ mod tests {
         let text = render_summary(&record_of(&resumed_run()), plain(), None);
         assert_eq!(
             text,
-            "✓ pipeline.default:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  upload\n     20ms  each/add [2]\n"
+            "✓ default/pipeline:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  upload\n     20ms  each/add [1]\n"
         );
     }
 }

@@ -92,7 +92,8 @@ pub struct Retry {
 pub struct Execution {
     pub run: Arc<RunIdentity>,
     pub task: Arc<str>,
-    /// 1-based index of every enclosing loop iteration, outermost first (empty outside loops).
+    /// 0-based index of every enclosing loop iteration, outermost first (empty outside loops):
+    /// the numbering of durable step names (`each[0]`), which `runs show` and `runs logs` print.
     pub iteration: Vec<u32>,
     pub started: DateTime<Utc>,
     pub ended: DateTime<Utc>,
@@ -516,7 +517,9 @@ impl Tracker {
             }
             iteration.clone_from(&parent.iteration);
             if parent.loops {
-                iteration.push(parent.loop_index);
+                // `loop_index` counts iterations from 1; people read indexes from 0, as the
+                // durable step names and `$index` (`for.at`) number them.
+                iteration.push(parent.loop_index.saturating_sub(1));
             }
             parent.children.push(Arc::clone(task));
         }
@@ -699,7 +702,7 @@ mod tests {
                 "/do/0/fetch completed 3699ms retries=2",
                 "/do/1/check skipped 0ms",
                 "/do/2/each/do/0/add completed 7ms",
-                "/do/2/each/do/0/add [2] completed 49ms",
+                "/do/2/each/do/0/add [1] completed 49ms",
                 "/do/2/each completed 59ms",
                 "/do/3/both/fork/branches/1/right completed 499ms",
                 "/do/3/both/fork/branches/0/left completed 1299ms",
@@ -714,8 +717,8 @@ mod tests {
         let mut outline = Outline::default();
         outline.insert("/do/2/each", "for", true);
         let found = executions(&eventful_run(), Some(outline));
-        assert_eq!(found[2], "/do/2/each/do/0/add [1] completed 7ms");
-        assert_eq!(found[3], "/do/2/each/do/0/add [2] completed 49ms");
+        assert_eq!(found[2], "/do/2/each/do/0/add [0] completed 7ms");
+        assert_eq!(found[3], "/do/2/each/do/0/add [1] completed 49ms");
     }
 
     #[test]
@@ -743,10 +746,10 @@ mod tests {
         assert_eq!(
             cells,
             vec![
+                "/do/0/rows/do/0/cols/do/0/cell [0][0] completed 1ms",
+                "/do/0/rows/do/0/cols/do/0/cell [0][1] completed 1ms",
+                "/do/0/rows/do/0/cols/do/0/cell [1][0] completed 1ms",
                 "/do/0/rows/do/0/cols/do/0/cell [1][1] completed 1ms",
-                "/do/0/rows/do/0/cols/do/0/cell [1][2] completed 1ms",
-                "/do/0/rows/do/0/cols/do/0/cell [2][1] completed 1ms",
-                "/do/0/rows/do/0/cols/do/0/cell [2][2] completed 1ms",
             ]
         );
     }
@@ -866,7 +869,7 @@ mod tests {
             vec![
                 "/do/0/fetch replayed 0ms",
                 "/do/2/each/do/0/add replayed 0ms",
-                "/do/2/each/do/0/add [2] completed 20ms",
+                "/do/2/each/do/0/add [1] completed 20ms",
                 "/do/2/each completed 23ms",
                 "/do/4/upload completed 100ms",
             ]

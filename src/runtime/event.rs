@@ -207,6 +207,12 @@ impl RunIdentity {
 }
 
 impl RunIdentity {
+    /// `namespace/name:version`: the workflow's name in everything a person reads (summaries,
+    /// plain lines, the live tree, JUnit, `runs`); events keep [`RunIdentity::qualified_name`].
+    pub fn display_name(&self) -> String {
+        format!("{}/{}:{}", self.namespace, self.name, self.version)
+    }
+
     /// The CloudEvents `source`: a URI reference naming this run.
     pub fn source(&self) -> String {
         format!(

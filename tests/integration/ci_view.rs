@@ -63,12 +63,12 @@ fn plain_lines_show_every_output_line_under_the_task_name_sanitised_and_masked()
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let err = &ran.stderr;
     for expected in [
-        " each/say [1] | hello 1\n",
-        " each/say [1] | 100%\n",
-        " each/say [1] stderr | oops 1\n",
-        " each/say [2] | hello 2\n",
-        " each/say [2] stderr | oops 2\n",
-        " each/say [2] | token=***\n",
+        " each/say [0] | hello 1\n",
+        " each/say [0] | 100%\n",
+        " each/say [0] stderr | oops 1\n",
+        " each/say [1] | hello 2\n",
+        " each/say [1] stderr | oops 2\n",
+        " each/say [1] | token=***\n",
     ] {
         assert!(err.contains(expected), "{expected:?} missing from {err}");
     }
@@ -80,10 +80,10 @@ fn plain_lines_show_every_output_line_under_the_task_name_sanitised_and_masked()
     assert!(!err.contains(SECRET), "{err}");
     assert!(!err.contains("::group::"), "{err}");
     // The lines come in the order printed, inside the task's start and end.
-    let started = err.find("say [1] started").unwrap_or(usize::MAX);
-    let hello = err.find("each/say [1] | hello 1").unwrap_or(0);
-    let oops = err.find("each/say [1] stderr | oops 1").unwrap_or(0);
-    let done = err.find("say [1] completed").unwrap_or(0);
+    let started = err.find("say [0] started").unwrap_or(usize::MAX);
+    let hello = err.find("each/say [0] | hello 1").unwrap_or(0);
+    let oops = err.find("each/say [0] stderr | oops 1").unwrap_or(0);
+    let done = err.find("say [0] completed").unwrap_or(0);
     assert!(started < hello && hello < done && oops < done, "{err}");
 }
 
@@ -106,8 +106,8 @@ fn github_actions_folds_each_tasks_output_in_a_group() {
     assert_eq!(
         opened.iter().map(|&i| lines[i]).collect::<Vec<_>>(),
         [
-            "::group::each/say [1] output",
-            "::group::each/say [2] output"
+            "::group::each/say [0] output",
+            "::group::each/say [1] output"
         ],
         "{}",
         ran.stderr
@@ -500,7 +500,7 @@ fn task_output_cannot_garble_the_live_view() {
     // The final tree: both tasks, after the last frame, then the summary.
     let tail = &transcript[shown.unwrap_or(0)..];
     let noisy = tail.find("✓ noisy  ").unwrap_or(usize::MAX);
-    let summary = tail.find("✓ noisy.ci:1.0.0 completed").unwrap_or(0);
+    let summary = tail.find("✓ ci/noisy:1.0.0 completed").unwrap_or(0);
     assert!(noisy < summary, "{tail:?}");
 }
 

@@ -36,7 +36,7 @@ fn plain_lines_on_a_pipe() {
     let (lines, summary) = stderr.split_at(stderr.find('\u{1b}').unwrap_or(stderr.len()));
     let last = lines.lines().last().unwrap_or_default();
     assert!(
-        last.contains(" workflow reporting.test:1.0.0 faulted after ")
+        last.contains(" workflow test/reporting:1.0.0 faulted after ")
             && last.ends_with(": the fault of /do/5/upload"),
         "the last line names the task whose fault it was (told on its own line): {last}"
     );
@@ -50,7 +50,7 @@ fn plain_lines_on_a_pipe() {
     }
     for expected in [
         " /do/1/check skipped",
-        " /do/2/each/do/0/pause [3] completed in ",
+        " /do/2/each/do/0/pause [2] completed in ",
         " /do/4/flaky faulted: Service Unavailable (503) at /do/4/flaky/try/0/boom; retry 1 in 100ms",
         " /do/5/upload faulted after ",
     ] {
@@ -155,7 +155,7 @@ fn the_live_tree_draws_and_clears_on_a_terminal() {
     assert!(
         screen
             .iter()
-            .any(|row| row.starts_with("✗ reporting.test:1.0.0 faulted after")),
+            .any(|row| row.starts_with("✗ test/reporting:1.0.0 faulted after")),
         "then the summary: {screen:#?}"
     );
     assert!(
