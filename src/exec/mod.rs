@@ -97,7 +97,10 @@ impl OutputStream {
 /// child wrote, control characters included: whoever draws it sanitises it. Two observers are
 /// equal only when they are the same closure; `Debug` does not show it.
 #[derive(Clone)]
-pub struct LineObserver(Arc<dyn Fn(OutputStream, &str) + Send + Sync>);
+pub struct LineObserver(Arc<LineCallback>);
+
+/// What a [`LineObserver`] calls for each line.
+type LineCallback = dyn Fn(OutputStream, &str) + Send + Sync;
 
 impl LineObserver {
     pub fn new(observer: impl Fn(OutputStream, &str) + Send + Sync + 'static) -> Self {

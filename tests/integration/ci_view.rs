@@ -219,13 +219,13 @@ fn runs_logs_follows_a_running_run_until_it_ends() {
     let mut first = String::new();
     std::io::BufRead::read_line(&mut stderr, &mut first).unwrap_or_default();
     let id = run_id(&first);
-    let follower = std::process::Command::new(crate::support::BINARY)
+    let mut follower = std::process::Command::new(crate::support::BINARY)
         .env("WORKFLOW_STATE_DIR", &state)
         .args(["runs", "logs", "--follow", &id])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut out = std::io::BufReader::new(follower.stdout.expect("stdout"));
+    let mut out = std::io::BufReader::new(follower.stdout.take().expect("stdout"));
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap_or_default();
     assert_eq!(
@@ -236,6 +236,7 @@ fn runs_logs_follows_a_running_run_until_it_ends() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap_or_default();
     assert_eq!(rest, "slow | second\n", "and ends with the run");
+    assert!(follower.wait().map(|s| s.success()).unwrap_or(false));
     let _ = std::io::Read::read_to_string(&mut stderr, &mut String::new());
     assert!(running.wait().map(|s| s.success()).unwrap_or(false));
 }
