@@ -39,10 +39,11 @@ pub enum Command {
     /// Print the man page (roff) on stdout, e.g. `workflow man > workflow.1`.
     Man,
     /// List the runs recorded in the journal, or show one (`show`), print its events
-    /// (`events`), or delete old ones (`prune`).
+    /// (`events`), show what its tasks printed (`logs`), or delete old ones (`prune`).
     Runs(RunsArgs),
-    /// Continue a recorded run that was killed or cancelled, under the same id: completed tasks
-    /// are not run again (their recorded outputs are used); the one that was running is.
+    /// Continue a recorded run that was killed or cancelled, under the same id. Completed tasks
+    /// are not run again: their recorded outputs are used. The task that was running when it
+    /// stopped runs again from its start.
     Resume(ResumeArgs),
     /// Start a new run from a recorded one's failed task (or `--from TASK`), reusing the
     /// recorded outputs of everything that completed before it.
@@ -344,6 +345,30 @@ pub enum RunsAction {
     Events(RunsEventsArgs),
     /// Delete finished runs that ended longer ago than `--older-than` (running ones are kept).
     Prune(RunsPruneArgs),
+    /// Print what a run's `run` tasks wrote to stdout and stderr, line by line, each line
+    /// after its task's name (up to 1 MiB is kept per task execution).
+    Logs(RunsLogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsLogsArgs {
+    /// The run: its id or a unique prefix of it.
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+
+    /// Only this task's lines: its name path (`each/say`, as the lines show it, a loop's
+    /// iterations included), its JSON pointer, or a prefix of either followed by `/`.
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+
+    /// Keep printing new lines while the run is going, until it ends.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// Print the lines as the tasks wrote them, escape codes and carriage returns included
+    /// (by default they are removed so that a line cannot garble your terminal).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]

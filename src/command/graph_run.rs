@@ -63,6 +63,7 @@ pub(crate) fn states(
 fn state(status: ExecutionStatus) -> TaskState {
     match status {
         ExecutionStatus::Completed => TaskState::Completed,
+        ExecutionStatus::Recovered => TaskState::Recovered,
         ExecutionStatus::Faulted => TaskState::Faulted,
         ExecutionStatus::Skipped => TaskState::Skipped,
         ExecutionStatus::Cancelled => TaskState::Cancelled,

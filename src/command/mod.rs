@@ -12,6 +12,7 @@ pub mod retry;
 pub mod run;
 mod run_journal;
 pub mod runs;
+mod runs_logs;
 mod runs_show;
 pub mod schema;
 pub mod validate;

@@ -102,6 +102,12 @@ pub(crate) fn run_as(
             diagnostics: checked.diagnostics,
         };
         write_findings(&report, style, stderr);
+        if let Some(junit) = &args.exec.junit {
+            // CI shows the JUnit report: an invalid document is one failing test case in it.
+            if let Err(message) = write_invalid_junit(junit, &report) {
+                let _ = writeln!(stderr, "error: {message}");
+            }
+        }
         if args.exec.format == RunFormat::Json {
             // The contract's one JSON object on stdout, whatever the outcome.
             let invalid = json!({
@@ -198,7 +204,7 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     };
-    let settings = ReportSettings::choose(
+    let mut settings = ReportSettings::choose(
         args.exec.progress,
         args.exec.quiet,
         args.exec.format == RunFormat::Human,
@@ -206,6 +212,7 @@ pub(crate) fn run_as(
         style,
         args.exec.junit.clone(),
     );
+    settings.journaled = recorder.is_some();
     let reporters = RunReporters::start(settings, Some(Arc::new(Outline::from_document(document))));
     let mut sinks = reporters.sinks();
     if let Some(sink) = &file_sink {
@@ -288,6 +295,29 @@ pub(crate) fn run_as(
 }
 
 /// Front-end or compiler findings, exactly as `validate` shows them.
+/// The JUnit report of a document that did not pass the checks: its problems as plain text.
+fn write_invalid_junit(path: &Path, report: &FileReport) -> Result<(), String> {
+    let plain = HumanStyle {
+        color: false,
+        width: 100,
+    };
+    let mut problems = Vec::new();
+    let _ = diagnostics::write_human(std::slice::from_ref(report), plain, &mut problems);
+    let first = report
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == crate::diagnostic::Severity::Error)
+        .or(report.diagnostics.first())
+        .map_or_else(|| "invalid document".to_string(), |d| d.message.clone());
+    let xml = crate::report::junit::render_invalid_junit(
+        &report.path,
+        &String::from_utf8_lossy(&problems),
+        &first,
+    );
+    std::fs::write(path, xml)
+        .map_err(|error| format!("cannot write the JUnit report {}: {error}", path.display()))
+}
+
 fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write) {
     let _ = diagnostics::write_human(std::slice::from_ref(report), style, stderr);
 }

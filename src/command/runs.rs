@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Local, Utc};
 use serde_json::Value;
 
-use super::runs_show;
+use super::{runs_logs, runs_show};
 use crate::cli::{RunFormat, RunStatusArg, RunsAction, RunsArgs, RunsEventsArgs, RunsPruneArgs};
 use crate::exit_code::ExitCode;
 use crate::journal::{self, Journal, JournalError, RunFilter, RunRecord, RunState};
@@ -26,6 +26,9 @@ pub fn run(args: &RunsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
             open(&dir).and_then(|journal| print_events(&journal, events, stdout))
         }
         Some(RunsAction::Prune(prune)) => prune_runs(prune, &dir, stdout),
+        Some(RunsAction::Logs(logs)) => {
+            open(&dir).and_then(|journal| runs_logs::logs(&journal, logs, stdout))
+        }
     };
     match result {
         Ok(()) => ExitCode::Success,

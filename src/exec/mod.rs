@@ -76,24 +76,45 @@ pub struct ProcessRequest {
     pub stdin: Option<String>,
     /// Start it and return at once (`await: false`); the process is left running.
     pub detach: bool,
-    /// Told the latest complete output lines while the process runs (for live views). It does
-    /// not change what runs or what is captured.
+    /// Told every output line while the process runs (for logs and live views). It does not
+    /// change what runs or what is captured.
     pub on_line: Option<LineObserver>,
 }
 
-/// Receives lines of a running process's stdout and stderr as they arrive, at most about ten
-/// times a second per stream (the latest line wins). Two observers are equal only when they are
-/// the same closure; `Debug` does not show it.
+/// Which of a process's output streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+impl OutputStream {
+    /// `stdout` or `stderr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputStream::Stdout => "stdout",
+            OutputStream::Stderr => "stderr",
+        }
+    }
+}
+
+/// Receives every line of a running process's stdout and stderr, in order per stream, as it
+/// arrives (a line longer than the executor's line cap comes in pieces). The text is what the
+/// child wrote, control characters included: whoever draws it sanitises it. Two observers are
+/// equal only when they are the same closure; `Debug` does not show it.
 #[derive(Clone)]
-pub struct LineObserver(Arc<dyn Fn(&str) + Send + Sync>);
+pub struct LineObserver(Arc<LineCallback>);
+
+/// What a [`LineObserver`] calls for each line.
+type LineCallback = dyn Fn(OutputStream, &str) + Send + Sync;
 
 impl LineObserver {
-    pub fn new(observer: impl Fn(&str) + Send + Sync + 'static) -> Self {
+    pub fn new(observer: impl Fn(OutputStream, &str) + Send + Sync + 'static) -> Self {
         LineObserver(Arc::new(observer))
     }
 
-    pub fn call(&self, line: &str) {
-        (self.0)(line);
+    pub fn call(&self, stream: OutputStream, line: &str) {
+        (self.0)(stream, line);
     }
 }
 

@@ -179,9 +179,17 @@ impl SystemProcesses {
                 "Process lost after start",
             ));
         };
-        let on_line = request.on_line.clone();
-        let stdout = read_capped(child.stdout.take(), self.output_cap, on_line.clone());
-        let stderr = read_capped(child.stderr.take(), self.output_cap, on_line);
+        let tap = |stream| request.on_line.clone().map(|observer| (observer, stream));
+        let stdout = read_capped(
+            child.stdout.take(),
+            self.output_cap,
+            tap(crate::exec::OutputStream::Stdout),
+        );
+        let stderr = read_capped(
+            child.stderr.take(),
+            self.output_cap,
+            tap(crate::exec::OutputStream::Stderr),
+        );
         // All three at once: a child filling one pipe while we drain the other must not stall.
         let (status, stdout, stderr) = tokio::join!(child.wait(), stdout, stderr);
         guard.disarm();
@@ -315,8 +323,8 @@ mod tests {
     async fn the_line_observer_sees_lines_while_the_process_runs() {
         let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut request = shell("echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three");
-        request.on_line = Some(crate::exec::LineObserver::new(move |line| {
-            let _ = sender.send(line.to_string());
+        request.on_line = Some(crate::exec::LineObserver::new(move |stream, line| {
+            let _ = sender.send(format!("{}:{line}", stream.name()));
         }));
         let runner = SystemProcesses::default();
         let mut running = Box::pin(run(&runner, request));
@@ -325,7 +333,7 @@ mod tests {
             line = received.recv() => line,
             _ = &mut running => None,
         };
-        assert_eq!(first.as_deref(), Some("one"));
+        assert_eq!(first.as_deref(), Some("stdout:one"));
         let output = running.await.unwrap();
         assert_eq!(output.stdout, "one\nthree\n", "the capture is unchanged");
         assert_eq!(output.stderr, "two\n");
@@ -333,7 +341,7 @@ mod tests {
         while let Ok(line) = received.try_recv() {
             rest.push(line);
         }
-        assert_eq!(rest, ["two", "three"]);
+        assert_eq!(rest, ["stderr:two", "stdout:three"]);
     }
 
     #[tokio::test]

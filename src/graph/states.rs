@@ -9,6 +9,9 @@ use super::model::Graph;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TaskState {
     Completed,
+    /// Faulted, then the run recovered: an enclosing `try` caught the error (and perhaps
+    /// retried until it passed).
+    Recovered,
     Faulted,
     Skipped,
     Cancelled,
@@ -22,6 +25,7 @@ impl TaskState {
     pub fn class(self) -> &'static str {
         match self {
             TaskState::Completed => "completed",
+            TaskState::Recovered => "recovered",
             TaskState::Faulted => "faulted",
             TaskState::Skipped => "skipped",
             TaskState::Cancelled => "cancelled",
@@ -34,6 +38,7 @@ impl TaskState {
     fn colours(self) -> (&'static str, &'static str, &'static str) {
         match self {
             TaskState::Completed => ("#e3f4e1", "#2e7d32", "#1b5e20"),
+            TaskState::Recovered => ("#f9fbe7", "#9e9d24", "#616200"),
             TaskState::Faulted => ("#fde2e2", "#c62828", "#8e0000"),
             TaskState::Skipped => ("#eeeeee", "#9e9e9e", "#616161"),
             TaskState::Cancelled => ("#fff3e0", "#ef6c00", "#e65100"),

@@ -88,6 +88,22 @@ const MIGRATIONS: &[&str] = &[
         JOIN json_each(b.events) e
         LEFT JOIN tasks t ON t.num = e.value ->> 4
         LEFT JOIN blobs bl ON bl.hash = e.value ->> 8;",
+    // Version 2. What `run` tasks printed, line by line in the order printed (`num`), up to
+    // `journal::TASK_LOG_CAP` bytes per task execution (a line then says the rest was cut).
+    // `workflow` names the sub-workflow that printed it (NULL: the run's own tasks); `task` is
+    // the task's pointer, `step` its execution's durable step name; `time` in microseconds
+    // since the Unix epoch. Secrets are masked before a line gets here.
+    "CREATE TABLE task_output (
+        num      INTEGER PRIMARY KEY,
+        run      INTEGER NOT NULL,
+        workflow TEXT,
+        task     TEXT NOT NULL,
+        step     TEXT,
+        stream   TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+        time     INTEGER NOT NULL,
+        line     TEXT NOT NULL
+    );
+    CREATE INDEX task_output_by_run ON task_output (run, num);",
 ];
 
 /// The schema version this build writes.
@@ -208,6 +224,7 @@ mod tests {
                 "event_batches",
                 "events",
                 "runs",
+                "task_output",
                 "tasks"
             ]
         );

@@ -10,6 +10,7 @@ mod cloudevent;
 mod error;
 mod migrate;
 mod open;
+mod output;
 mod query;
 mod queue;
 mod row;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::JournalError;
 pub use open::Journal;
+pub use output::{OutputLine, TASK_LOG_CAP};
 pub use query::{Relation, RunFilter, RunRecord, RunState, RunStatus, StoredEvent};
 pub use sink::{Recorder, RunStart};
 pub use timeline::{Execution, ExecutionStatus, Timeline, states_by_task, timeline};

@@ -442,6 +442,7 @@ impl Journal {
         transaction
             .execute_batch(
                 "DELETE FROM event_batches WHERE run IN (SELECT num FROM temp.pruned);
+                 DELETE FROM task_output WHERE run IN (SELECT num FROM temp.pruned);
                  DELETE FROM blob_refs WHERE run IN (SELECT num FROM temp.pruned);
                  DELETE FROM runs WHERE num IN (SELECT num FROM temp.pruned);
                  DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM blob_refs);

@@ -295,7 +295,10 @@ mod tests {
     #[test]
     fn live_view_kinds_are_not_journaled() {
         assert!(!is_journaled(&EventKind::TaskIterations { total: 3 }));
-        assert!(!is_journaled(&EventKind::TaskOutput { line: "x".into() }));
+        assert!(!is_journaled(&EventKind::TaskOutput {
+            stream: crate::exec::OutputStream::Stdout,
+            line: "x".into()
+        }));
         assert!(is_journaled(&EventKind::TaskSkipped));
         assert!(is_journaled(&EventKind::WorkflowCancelled));
     }

@@ -18,7 +18,7 @@ use super::queue::Queue;
 use super::row::is_journaled;
 use super::stamp;
 use super::writer::{self, Writer};
-use crate::runtime::event::{EventSink, LifecycleEvent};
+use crate::runtime::event::{EventKind, EventSink, LifecycleEvent};
 
 /// What the journal records about a run as it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +133,13 @@ impl Journal {
         let connection = connect(&self.path, false)?;
         let queue = Arc::new(Queue::default());
         let (committed_tx, committed) = watch::channel(0u64);
-        let writer = Writer::new(connection, self.path.clone(), run, next_seq, committed_tx);
+        let writer = Writer::new(
+            connection,
+            self.path.clone(),
+            (run, run_id.clone()),
+            next_seq,
+            committed_tx,
+        );
         let writer = Arc::new(Mutex::new(writer));
         let thread = {
             let queue = queue.clone();
@@ -191,7 +197,10 @@ impl EventSink for Recorder {
     fn emit(&self, event: LifecycleEvent) {
         // A sub-workflow publishes under its own run id: it is one step of this run (its
         // `run: workflow` task), and its pointers would collide with this run's step names.
-        if is_journaled(&event.kind) && event.run.run_id == self.shared.run_id {
+        // Output lines are kept from sub-workflows too (their table names the workflow).
+        let own = event.run.run_id == self.shared.run_id;
+        let output = matches!(event.kind, EventKind::TaskOutput { .. });
+        if output || (own && is_journaled(&event.kind)) {
             // Refused only after `finish` or when the writer failed (`finish` reports why).
             self.shared.queue.push(event);
         }
@@ -268,7 +277,13 @@ pub(crate) mod tests {
             EventKind::WorkflowStarted,
         ));
         recorder.emit(task(&run, EventKind::TaskStarted));
-        recorder.emit(task(&run, EventKind::TaskOutput { line: "x".into() }));
+        recorder.emit(task(
+            &run,
+            EventKind::TaskOutput {
+                stream: crate::exec::OutputStream::Stdout,
+                line: "x".into(),
+            },
+        ));
         recorder.emit(task(
             &run,
             EventKind::completed(from_json(&json!({"b": 2}))),

@@ -18,6 +18,9 @@ pub enum ExecutionStatus {
     /// Its `if` was false.
     Skipped,
     Completed,
+    /// Faulted, but an enclosing task that caught the error (a `try`, retried or not)
+    /// completed: the run recovered from it.
+    Recovered,
     /// Started and never ended: the run was interrupted there (or is still there).
     Running,
     Cancelled,
@@ -29,6 +32,7 @@ impl ExecutionStatus {
         match self {
             ExecutionStatus::Skipped => "skipped",
             ExecutionStatus::Completed => "completed",
+            ExecutionStatus::Recovered => "recovered",
             ExecutionStatus::Running => "running",
             ExecutionStatus::Cancelled => "cancelled",
             ExecutionStatus::Faulted => "faulted",
@@ -152,14 +156,37 @@ impl Timeline {
         }
     }
 
-    /// The executions, in the order they were created.
-    pub fn finish(self) -> Vec<Execution> {
+    /// The executions, in the order they were created. A fault inside an execution of an
+    /// enclosing task that completed was caught there: it is `Recovered`, not `Faulted`.
+    pub fn finish(mut self) -> Vec<Execution> {
+        let completed: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = self
+            .executions
+            .iter()
+            .filter(|e| e.status == ExecutionStatus::Completed)
+            .filter_map(|e| Some((e.task.clone(), e.created, e.ended?)))
+            .collect();
+        for execution in &mut self.executions {
+            if execution.status != ExecutionStatus::Faulted {
+                continue;
+            }
+            let task = execution.task.as_str();
+            let recovered = completed.iter().any(|(outer, from, to)| {
+                task.len() > outer.len()
+                    && task.starts_with(outer.as_str())
+                    && task.as_bytes().get(outer.len()) == Some(&b'/')
+                    && *from <= execution.created
+                    && execution.ended.is_some_and(|ended| ended <= *to)
+            });
+            if recovered {
+                execution.status = ExecutionStatus::Recovered;
+            }
+        }
         self.executions
     }
 }
 
 /// What happened to each task pointer in the run: its most telling execution wins (faulted over
-/// cancelled over running over completed over skipped), so a loop whose one iteration faulted
+/// cancelled over running over recovered over completed over skipped), so a loop whose one iteration faulted
 /// shows as faulted. Tasks absent from the map were never reached.
 pub fn states_by_task(executions: &[Execution]) -> BTreeMap<String, ExecutionStatus> {
     let mut states: BTreeMap<String, ExecutionStatus> = BTreeMap::new();

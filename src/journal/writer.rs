@@ -16,9 +16,10 @@ use tokio::sync::watch;
 
 use super::batch;
 use super::error::JournalError;
+use super::output::{self, OutputCap, OutputRow};
 use super::queue::Queue;
 use super::row::{self, EventRow};
-use crate::runtime::event::LifecycleEvent;
+use crate::runtime::event::{EventKind, LifecycleEvent};
 
 /// Rows per transaction at most, so a writer that fell behind still commits regularly and
 /// never holds the database lock for long.
@@ -45,6 +46,12 @@ pub(crate) struct Writer {
     spare: Vec<LifecycleEvent>,
     /// The first failure: nothing is stored after it, and the queue drops whatever comes.
     failure: Option<JournalError>,
+    /// The run's id: output lines of other runs are its sub-workflows'.
+    run_id: String,
+    /// How much each task execution printed (see `output`).
+    output_cap: OutputCap,
+    /// The output lines of the batch being written (kept to reuse its memory).
+    output_rows: Vec<OutputRow>,
 }
 
 /// The writer thread's loop: stores events as they become due until the queue closes, and
@@ -73,7 +80,7 @@ impl Writer {
     pub fn new(
         connection: Connection,
         path: PathBuf,
-        run: i64,
+        (run, run_id): (i64, String),
         next_seq: i64,
         committed: watch::Sender<u64>,
     ) -> Writer {
@@ -88,6 +95,9 @@ impl Writer {
             stored: 0,
             spare: Vec::new(),
             failure: None,
+            run_id,
+            output_cap: OutputCap::default(),
+            output_rows: Vec::new(),
         }
     }
 
@@ -102,16 +112,31 @@ impl Writer {
         let mut pending = events.drain(..);
         loop {
             rows.clear();
-            rows.extend(pending.by_ref().take(MAX_BATCH).map(row::row));
-            if rows.is_empty() {
+            self.output_rows.clear();
+            let mut taken = 0u64;
+            for event in pending.by_ref().take(MAX_BATCH) {
+                taken += 1;
+                if matches!(event.kind, EventKind::TaskOutput { .. }) {
+                    // Output lines go to their own table; over the cap they are dropped.
+                    if let Some(line) = self.output_cap.row(&event, &self.run_id) {
+                        self.output_rows.push(line);
+                    }
+                } else {
+                    rows.push(row::row(event));
+                }
+            }
+            if taken == 0 {
                 break;
             }
-            if let Err(failure) = self.store(&rows) {
+            let output_rows = std::mem::take(&mut self.output_rows);
+            let stored = self.store(&rows, &output_rows);
+            self.output_rows = output_rows;
+            if let Err(failure) = stored {
                 self.failure = Some(failure);
                 queue.abandon();
                 break;
             }
-            self.stored += rows.len() as u64;
+            self.stored += taken;
             self.committed.send_replace(self.stored);
         }
         drop(pending);
@@ -120,12 +145,22 @@ impl Writer {
 
     /// One transaction for the whole batch; the run's row is updated in the same transaction
     /// as the event that ends it, so the two never disagree.
-    fn store(&mut self, batch: &[EventRow]) -> Result<(), JournalError> {
+    fn store(&mut self, batch: &[EventRow], output: &[OutputRow]) -> Result<(), JournalError> {
+        if batch.is_empty() && output.is_empty() {
+            return Ok(());
+        }
         let path = self.path.clone();
         let sqlite = |error| JournalError::sqlite(&path, error);
         begin_immediate(&self.connection).map_err(sqlite)?;
-        let stored = self
-            .insert_batch(batch)
+        let run = self.run;
+        let stored = output::insert(&self.connection, run, output)
+            .and_then(|()| {
+                if batch.is_empty() {
+                    Ok(())
+                } else {
+                    self.insert_batch(batch)
+                }
+            })
             .and_then(|()| commit(&self.connection));
         if let Err(error) = stored {
             // Nothing of a failed batch may stay half-written (a commit refused as busy leaves

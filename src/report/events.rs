@@ -142,6 +142,7 @@ mod tests {
             run,
             Some("/do/0/a".into()),
             EventKind::TaskOutput {
+                stream: crate::exec::OutputStream::Stdout,
                 line: "hello".into(),
             },
         ));

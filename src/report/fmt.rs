@@ -59,9 +59,45 @@ pub fn paint(text: &str, paint: Paint, color: bool) -> String {
     style.apply_to(text).to_string()
 }
 
+/// A task's path as people name it: the task names from the workflow's top down, without the
+/// JSON pointer's structure (`/do/2/each/do/0/add` is `each/add`, a `fork` branch or a `try`
+/// block is named the same way). A pointer without task names is returned as it is.
+pub fn task_name_path(pointer: &str) -> String {
+    let mut names = Vec::new();
+    let mut previous: Option<&str> = None;
+    for segment in pointer.split('/').skip(1) {
+        let after_index =
+            previous.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if after_index || previous == Some("functions") {
+            names.push(segment.replace("~1", "/").replace("~0", "~"));
+        }
+        previous = Some(segment);
+    }
+    if names.is_empty() {
+        return pointer.to_string();
+    }
+    names.join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_name_paths_keep_only_the_names() {
+        assert_eq!(task_name_path("/do/0/fetch"), "fetch");
+        assert_eq!(task_name_path("/do/2/each/do/0/add"), "each/add");
+        assert_eq!(
+            task_name_path("/do/1/both/fork/branches/0/left"),
+            "both/left"
+        );
+        assert_eq!(
+            task_name_path("/do/0/guard/try/1/step/catch/do/0/fix"),
+            "guard/step/fix"
+        );
+        assert_eq!(task_name_path("/do/0/a~1b"), "a/b");
+        assert_eq!(task_name_path("/"), "/");
+    }
 
     #[test]
     fn durations_pick_a_readable_unit() {

@@ -1,8 +1,13 @@
-//! `--junit PATH`: the run as JUnit XML for CI test reporters (GitLab, Jenkins, GitHub). One test
-//! suite per workflow run, one test case per task execution; a fault is a failure carrying the
-//! error object; retries are a property of the test case, told in detail in its system-out; a
-//! step a resume or retry took from the journal is skipped with a message saying so.
+//! `--junit PATH`: the run as JUnit XML for CI test reporters (GitLab, Jenkins, GitHub), in the
+//! shape of Jenkins' JUnit schema with Maven Surefire's rerun elements. One test suite per
+//! workflow run, one test case per task execution, named by the task's name path (unique in its
+//! suite) with the class `namespace/name`; a fault is a failure carrying the error object; a
+//! failed attempt that a retry followed is a `flakyFailure` when the task passed in the end
+//! (it counts as passed) and a `rerunFailure` when it did not; what the task printed is its
+//! `system-out`/`system-err`; a step a resume or retry took from the journal is skipped with a
+//! message saying so. An invalid document is one failing test case ([`render_invalid_junit`]).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -60,8 +65,8 @@ pub fn render_junit(record: &RunRecord) -> String {
     let time = record.duration().unwrap_or_default().as_secs_f64();
     let _ = writeln!(
         out,
-        "<testsuites name=\"workflow\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{time:.3}\">",
-        total.tests, total.failures, total.skipped
+        "<testsuites name=\"workflow\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{time:.3}\">",
+        total.tests, total.failures
     );
     for (index, suite) in suites.iter().enumerate() {
         let is_main = index == 0 && record.identity.is_some();
@@ -85,7 +90,8 @@ impl Totals {
         for execution in executions {
             totals.tests += 1;
             match execution.outcome {
-                Outcome::Faulted(_) => totals.failures += 1,
+                Outcome::Faulted(_) if execution.recovered_by.is_none() => totals.failures += 1,
+                Outcome::Faulted(_) => {}
                 Outcome::Skipped | Outcome::Cancelled | Outcome::Replayed => totals.skipped += 1,
                 Outcome::Completed => {}
             }
@@ -106,7 +112,7 @@ fn write_suite(
     workflow_fault: Option<&WorkflowError>,
 ) {
     let totals = Totals::of(suite.cases.iter().copied(), workflow_fault.is_some());
-    let name = &suite.identity.qualified_name;
+    let name = &suite.identity.display_name();
     let (started, time) = match (is_main, suite.cases.first()) {
         (true, _) => (
             record.started,
@@ -142,14 +148,24 @@ fn write_suite(
         property(out, 6, "status", status);
     }
     out.push_str("    </properties>\n");
+    let classname = classname(&suite.identity);
+    let mut seen: HashMap<String, u32> = HashMap::new();
     for execution in &suite.cases {
-        write_case(out, name, execution);
+        // A task run again with the same iterations (a `then` jumping back) gets `(2)`, `(3)`.
+        let label = execution.name_label();
+        let count = seen.entry(label.clone()).or_insert(0);
+        *count += 1;
+        let name = match *count {
+            1 => label,
+            n => format!("{label} ({n})"),
+        };
+        write_case(out, &classname, &name, execution);
     }
     if let Some(error) = workflow_fault {
         let _ = writeln!(
             out,
             "    <testcase classname=\"{}\" name=\"(workflow)\" time=\"{time:.3}\">",
-            attr(name)
+            attr(&classname)
         );
         failure(out, error, 0);
         out.push_str("    </testcase>\n");
@@ -157,31 +173,42 @@ fn write_suite(
     out.push_str("  </testsuite>\n");
 }
 
-fn write_case(out: &mut String, classname: &str, execution: &Execution) {
+/// `namespace/name`: a class name without dots, which reporters would split into packages.
+fn classname(identity: &RunIdentity) -> String {
+    format!("{}/{}", identity.namespace, identity.name).replace('.', "_")
+}
+
+fn write_case(out: &mut String, classname: &str, name: &str, execution: &Execution) {
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
         attr(classname),
-        attr(&execution.label()),
+        attr(name),
         execution.duration().as_secs_f64()
     );
-    if execution.retries.is_empty() && execution.outcome == Outcome::Completed {
+    let log = execution.log.as_deref();
+    let printed = log.is_some_and(|log| !log.stdout.is_empty() || !log.stderr.is_empty());
+    if execution.retries.is_empty() && execution.outcome == Outcome::Completed && !printed {
         out.push_str("/>\n");
         return;
     }
     out.push_str(">\n");
-    let replayed = execution.outcome == Outcome::Replayed;
-    if !execution.retries.is_empty() || replayed {
-        out.push_str("      <properties>\n");
-        if !execution.retries.is_empty() {
-            property(out, 8, "retries", &execution.retries.len().to_string());
-        }
-        if replayed {
-            property(out, 8, "replayed", "true");
-        }
-        out.push_str("      </properties>\n");
-    }
     match &execution.outcome {
+        // The run recovered: a failure a CI reporter shows as flaky, not as failed.
+        Outcome::Faulted(error) if let Some(by) = &execution.recovered_by => {
+            let body = serde_json::to_string_pretty(&error.to_json()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "      <flakyFailure message=\"{}\" type=\"{}\"><stackTrace>{}</stackTrace></flakyFailure>",
+                attr(&format!(
+                    "{}; caught by {}",
+                    title(error),
+                    fmt::task_name_path(by)
+                )),
+                attr(&error.type_),
+                text(&body)
+            );
+        }
         Outcome::Faulted(error) => failure(out, error, execution.retries.len()),
         Outcome::Skipped => out.push_str("      <skipped message=\"if was false\"/>\n"),
         Outcome::Cancelled => out.push_str("      <skipped message=\"cancelled\"/>\n"),
@@ -190,11 +217,44 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
         Outcome::Replayed => out.push_str(&format!("      <skipped message=\"{REPLAYED}\"/>\n")),
         Outcome::Completed => {}
     }
+    // Each retry follows a failed attempt: flaky when the task passed in the end.
+    let element = if execution.outcome == Outcome::Completed {
+        "flakyFailure"
+    } else {
+        "rerunFailure"
+    };
+    for retry in &execution.retries {
+        let error = &retry.error;
+        let body = serde_json::to_string_pretty(&error.to_json()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      <{element} message=\"{}\" type=\"{}\"><stackTrace>{}</stackTrace></{element}>",
+            attr(&format!(
+                "attempt {} failed: {}; retried after {}",
+                retry.attempt,
+                title(error),
+                fmt::duration(retry.delay)
+            )),
+            attr(&error.type_),
+            text(&body)
+        );
+    }
+    let mut stdout = String::new();
     if !execution.retries.is_empty() {
-        let mut told = String::new();
+        let attempts = execution.retries.len() + 1;
+        let _ = writeln!(
+            stdout,
+            "{} after {}",
+            if execution.outcome == Outcome::Completed {
+                "passed"
+            } else {
+                "failed"
+            },
+            fmt::plural(attempts as u64 - 1, "retry", "retries")
+        );
         for retry in &execution.retries {
             let _ = writeln!(
-                told,
+                stdout,
                 "{} retry {} in {} after: {}",
                 timestamp(retry.at),
                 retry.attempt,
@@ -202,9 +262,60 @@ fn write_case(out: &mut String, classname: &str, execution: &Execution) {
                 retry.error
             );
         }
-        let _ = writeln!(out, "      <system-out>{}</system-out>", text(&told));
+    }
+    if let Some(log) = log {
+        stdout.push_str(&log.stdout);
+        if log.omitted_lines > 0 {
+            let _ = writeln!(
+                stdout,
+                "[{} more lines not kept: over {} KiB]",
+                log.omitted_lines,
+                crate::report::tracker::TaskLog::CAP / 1024
+            );
+        }
+    }
+    if !stdout.is_empty() {
+        let _ = writeln!(out, "      <system-out>{}</system-out>", text(&stdout));
+    }
+    if let Some(stderr) = log.map(|log| &log.stderr).filter(|s| !s.is_empty()) {
+        let _ = writeln!(out, "      <system-err>{}</system-err>", text(stderr));
     }
     out.push_str("    </testcase>\n");
+}
+
+fn title(error: &WorkflowError) -> String {
+    format!(
+        "{} ({})",
+        error.title.as_deref().unwrap_or(&error.type_),
+        error.status
+    )
+}
+
+/// The JUnit report of a document that could not run: one suite with one failing test case
+/// whose message is the first problem and whose body lists them all, so CI shows why.
+pub fn render_invalid_junit(path: &str, problems: &str, first: &str) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(
+        "<testsuites name=\"workflow\" tests=\"1\" failures=\"1\" errors=\"0\" time=\"0.000\">\n",
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"0.000\">",
+        attr(path)
+    );
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"workflow/validate\" name=\"{}\" time=\"0.000\">",
+        attr(path)
+    );
+    let _ = writeln!(
+        out,
+        "      <failure message=\"{}\" type=\"invalid document\">{}</failure>",
+        attr(first),
+        text(problems)
+    );
+    out.push_str("    </testcase>\n  </testsuite>\n</testsuites>\n");
+    out
 }
 
 /// The failure; after `retries` retries, its message says the retry policy gave up.
@@ -312,20 +423,17 @@ mod tests {
         let root = document.root_element();
         assert_eq!(root.tag_name().name(), "testsuites");
         assert_eq!(
-            (
-                attribute(root, "tests"),
-                attribute(root, "failures"),
-                attribute(root, "skipped")
-            ),
-            ("9", "1", "1")
+            (attribute(root, "tests"), attribute(root, "failures")),
+            ("9", "1")
         );
+        assert_eq!(root.attribute("skipped"), None, "not in the JUnit schema");
         let suites: Vec<_> = root
             .children()
             .filter(|n| n.has_tag_name("testsuite"))
             .collect();
         assert_eq!(suites.len(), 1);
         let suite = suites[0];
-        assert_eq!(attribute(suite, "name"), "pipeline.default:1.0.0");
+        assert_eq!(attribute(suite, "name"), "default/pipeline:1.0.0");
         assert_eq!(attribute(suite, "time"), "5.901");
         assert_eq!(attribute(suite, "timestamp"), "2026-01-02T10:00:00");
         let cases: Vec<_> = suite
@@ -336,41 +444,48 @@ mod tests {
         assert_eq!(
             names,
             vec![
-                "/do/0/fetch",
-                "/do/1/check",
-                "/do/2/each/do/0/add [1]",
-                "/do/2/each/do/0/add [2]",
-                "/do/2/each",
-                "/do/3/both/fork/branches/1/right",
-                "/do/3/both/fork/branches/0/left",
-                "/do/3/both",
-                "/do/4/upload",
+                "fetch",
+                "check",
+                "each/add [0]",
+                "each/add [1]",
+                "each",
+                "both/right",
+                "both/left",
+                "both",
+                "upload",
             ]
         );
         assert!(
             cases
                 .iter()
-                .all(|c| attribute(*c, "classname") == "pipeline.default:1.0.0")
+                .all(|c| attribute(*c, "classname") == "default/pipeline")
         );
 
+        // Passed after two retries: two flaky failures, no failure, no properties.
         let fetch = cases[0];
-        let retries = fetch
-            .descendants()
-            .find(|n| n.has_tag_name("property"))
-            .expect("retries property");
+        assert!(!fetch.descendants().any(|n| n.has_tag_name("property")));
+        assert!(!fetch.children().any(|n| n.has_tag_name("failure")));
+        let flaky: Vec<_> = fetch
+            .children()
+            .filter(|n| n.has_tag_name("flakyFailure"))
+            .map(|n| attribute(n, "message"))
+            .collect();
         assert_eq!(
-            (attribute(retries, "name"), attribute(retries, "value")),
-            ("retries", "2")
+            flaky,
+            [
+                "attempt 1 failed: Service Unavailable (503); retried after 1.00s",
+                "attempt 2 failed: Service Unavailable (503); retried after 2.00s"
+            ]
         );
         let out = fetch
             .children()
             .find(|n| n.has_tag_name("system-out"))
             .and_then(|n| n.text())
             .unwrap_or_default();
-        assert_eq!(out.lines().count(), 2, "{out}");
+        assert_eq!(out.lines().count(), 3, "{out}");
         assert!(
             out.starts_with(
-                "2026-01-02T10:00:00 retry 1 in 1.00s after: Service Unavailable (503)"
+                "passed after 2 retries\n2026-01-02T10:00:00 retry 1 in 1.00s after: Service Unavailable (503)"
             ),
             "{out}"
         );
@@ -412,7 +527,7 @@ mod tests {
             .descendants()
             .find(|n| n.has_tag_name("testcase"))
             .expect("a test case");
-        assert_eq!(attribute(case, "name"), "/do/0/q\"<&>");
+        assert_eq!(attribute(case, "name"), "q\"<&>");
         let failure = case
             .children()
             .find(|n| n.has_tag_name("failure"))
@@ -442,12 +557,15 @@ mod tests {
     }
 
     #[test]
-    fn replayed_steps_are_skipped_with_a_message_and_a_property() {
+    fn replayed_steps_are_skipped_with_a_message() {
         let xml = junit_of(&resumed_run());
         let document = roxmltree::Document::parse(&xml).expect("well-formed XML");
-        let root = document.root_element();
+        let suite = document
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .expect("a suite");
         assert_eq!(
-            (attribute(root, "tests"), attribute(root, "skipped")),
+            (attribute(suite, "tests"), attribute(suite, "skipped")),
             ("5", "2")
         );
         let cases: Vec<_> = document
@@ -458,25 +576,19 @@ mod tests {
             .iter()
             .filter_map(|case| {
                 let skipped = case.children().find(|n| n.has_tag_name("skipped"))?;
-                let property = case.descendants().find(|n| n.has_tag_name("property"))?;
-                Some((
-                    attribute(*case, "name"),
-                    attribute(skipped, "message"),
-                    attribute(property, "name"),
-                    attribute(property, "value"),
-                ))
+                Some((attribute(*case, "name"), attribute(skipped, "message")))
             })
             .collect();
         assert_eq!(
             skipped,
-            vec![
-                ("/do/0/fetch", REPLAYED, "replayed", "true"),
-                ("/do/2/each/do/0/add [1]", REPLAYED, "replayed", "true"),
-            ]
+            vec![("fetch", REPLAYED), ("each/add [0]", REPLAYED)]
         );
+        assert!(!document.descendants().any(|n| n.has_tag_name("property")
+            && n.parent().is_some_and(|p| p.has_tag_name("properties")
+                && p.parent().is_some_and(|c| c.has_tag_name("testcase")))));
         let executed = cases
             .iter()
-            .find(|case| attribute(**case, "name") == "/do/4/upload")
+            .find(|case| attribute(**case, "name") == "upload")
             .expect("upload's case");
         assert!(!executed.has_children(), "a plain pass: {xml}");
     }

@@ -2,6 +2,7 @@
 
 pub mod diagnostics;
 pub mod events;
+pub mod final_tree;
 pub mod fmt;
 pub mod junit;
 pub mod outline;
@@ -11,6 +12,7 @@ mod plan_words;
 pub mod progress;
 pub mod record;
 pub mod reporters;
+pub(crate) mod sanitize;
 #[cfg(test)]
 pub(crate) mod script;
 pub mod summary;

@@ -1,5 +1,7 @@
 //! Plain progress lines for CI logs and other non-terminals: one timestamped line per task start,
-//! end, retry, fault or skip, prefixed with the task's path, never an escape code.
+//! end, retry, fault or skip, prefixed with the task's path, and one per line a `run` task
+//! prints, prefixed with the task's name path; never an escape code. Under GitHub Actions a
+//! task's output lines are folded in a `::group::`.
 //!
 //! Lines are formatted on the engine's thread into a buffer (no I/O there) and written by a
 //! thread of their own, in batches while the run is busy and at once when it is idle.
@@ -11,9 +13,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::exec::OutputStream;
 use crate::report::fmt;
 use crate::report::outline::Outline;
-use crate::report::tracker::{Outcome, Step, Tracker};
+use crate::report::sanitize;
+use crate::report::tracker::{Node, Outcome, Step, Tracker};
 use crate::runtime::error::WorkflowError;
 use crate::runtime::event::{EventSink, LifecycleEvent, RunIdentity};
 
@@ -27,6 +31,10 @@ struct PlainState {
     pending: Vec<u8>,
     /// The run whose tasks need no prefix (the first one seen).
     main_run: Option<String>,
+    /// The task whose output group is open (GitHub Actions only), by its line prefix.
+    group: Option<String>,
+    /// Fold output in `::group::` ... `::endgroup::` (GitHub Actions).
+    groups: bool,
     closed: bool,
 }
 
@@ -51,11 +59,22 @@ pub struct PlainSink {
 
 impl PlainSink {
     pub fn new(out: Box<dyn Write + Send>, outline: Option<Arc<Outline>>) -> PlainSink {
+        PlainSink::with_groups(out, outline, false)
+    }
+
+    /// `groups`: fold each task's output lines in GitHub Actions' `::group::` commands.
+    pub fn with_groups(
+        out: Box<dyn Write + Send>,
+        outline: Option<Arc<Outline>>,
+        groups: bool,
+    ) -> PlainSink {
         let shared = Arc::new(Shared {
             state: Mutex::new(PlainState {
                 tracker: Tracker::new(outline, 0),
                 pending: Vec::new(),
                 main_run: None,
+                group: None,
+                groups,
                 closed: false,
             }),
             wake: Condvar::new(),
@@ -73,7 +92,13 @@ impl PlainSink {
 
     /// Writes every line still pending and stops the writer. Later events are ignored.
     pub fn finish(&self) {
-        self.shared.lock().closed = true;
+        {
+            let mut state = self.shared.lock();
+            if !state.closed && state.group.take().is_some() {
+                state.pending.extend_from_slice(b"::endgroup::\n");
+            }
+            state.closed = true;
+        }
         self.shared.wake.notify_all();
         let handle = self
             .writer
@@ -103,10 +128,27 @@ impl EventSink for PlainSink {
             tracker,
             pending,
             main_run,
+            group,
+            groups,
             ..
         } = &mut *state;
         let main_run = main_run.get_or_insert_with(|| event.run.run_id.clone());
         tracker.observe(&event, &mut |step| {
+            if let Step::TaskOutput(run, node, stream, line) = &step {
+                let prefix = output_prefix(run.identity.as_ref(), node, main_run);
+                if *groups && group.as_deref() != Some(prefix.as_str()) {
+                    if group.is_some() {
+                        pending.extend_from_slice(b"::endgroup::\n");
+                    }
+                    let _ = writeln!(pending, "::group::{prefix} output");
+                    *group = Some(prefix.clone());
+                }
+                write_output(pending, &prefix, *stream, line, event.time);
+                return;
+            }
+            if group.take().is_some() {
+                pending.extend_from_slice(b"::endgroup::\n");
+            }
             write_step(pending, &step, event.time, main_run);
         });
         let wake = was_empty && !state.pending.is_empty();
@@ -145,9 +187,48 @@ fn write_loop(shared: &Shared, mut out: Box<dyn Write + Send>) {
     }
 }
 
-/// Appends the line (if any) for one step. Called for every event of a run, so the common lines
-/// (starts and completions) are written straight into the buffer without temporary strings.
-fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run: &str) {
+/// `each/add [2]`: the task's name path and loop iterations, after the sub-workflow's name when
+/// the task belongs to one.
+fn output_prefix(run: &RunIdentity, node: &Node, main_run: &str) -> String {
+    let mut prefix = String::new();
+    if run.run_id != main_run {
+        prefix.push_str(&run.display_name());
+        prefix.push(' ');
+    }
+    prefix.push_str(&fmt::task_name_path(&node.task));
+    for (position, index) in node.iteration.iter().enumerate() {
+        if position == 0 {
+            prefix.push(' ');
+        }
+        prefix.push_str(&format!("[{index}]"));
+    }
+    prefix
+}
+
+/// `10:00:00.003 each/add [2] | text` for stdout, `... stderr | text` for stderr, the text made
+/// printable.
+fn write_output(
+    out: &mut Vec<u8>,
+    prefix: &str,
+    stream: OutputStream,
+    line: &str,
+    time: DateTime<Utc>,
+) {
+    write_time(out, time);
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(match stream {
+        OutputStream::Stdout => b" | ",
+        OutputStream::Stderr => b" stderr | ",
+    });
+    if sanitize::is_printable(line) {
+        out.extend_from_slice(line.as_bytes());
+    } else {
+        out.extend_from_slice(sanitize::printable(line).as_bytes());
+    }
+    out.push(b'\n');
+}
+
+fn write_time(out: &mut Vec<u8>, time: DateTime<Utc>) {
     use chrono::Timelike;
     // Writing into a Vec cannot fail.
     let _ = write!(
@@ -158,11 +239,22 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
         time.second(),
         (time.nanosecond() / 1_000_000).min(999)
     );
+}
+
+/// Appends the line (if any) for one step. Called for every event of a run, so the common lines
+/// (starts and completions) are written straight into the buffer without temporary strings.
+fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run: &str) {
+    if matches!(step, Step::TaskOutput(..)) {
+        return; // written by `write_output`
+    }
+    write_time(out, time);
     let _ = match step {
+        Step::TaskOutput(..) => Ok(()),
         Step::WorkflowStarted(run) => writeln!(
             out,
             "workflow {} started (run {})",
-            run.identity.qualified_name, run.identity.run_id
+            run.identity.display_name(),
+            run.identity.run_id
         ),
         Step::TaskStarted(run, node) => {
             write_path(
@@ -217,7 +309,7 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
             }
         }
         Step::WorkflowFinished(run) => {
-            let name = &run.identity.qualified_name;
+            let name = &run.identity.display_name();
             let Some(end) = &run.end else {
                 return;
             };
@@ -227,11 +319,18 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
                 Outcome::Completed | Outcome::Replayed => {
                     writeln!(out, "workflow {name} completed in {took}")
                 }
-                Outcome::Faulted(error) => writeln!(
-                    out,
-                    "workflow {name} faulted after {took}: {}",
-                    error_text(error, None)
-                ),
+                // A task's fault was on its own line already: name it, not say it again.
+                Outcome::Faulted(error) => match error.instance.as_deref() {
+                    Some(instance) if !instance.is_empty() && instance != "/" => writeln!(
+                        out,
+                        "workflow {name} faulted after {took}: the fault of {instance}"
+                    ),
+                    _ => writeln!(
+                        out,
+                        "workflow {name} faulted after {took}: {}",
+                        error_text(error, None)
+                    ),
+                },
                 Outcome::Cancelled | Outcome::Skipped => {
                     writeln!(out, "workflow {name} cancelled after {took}")
                 }
@@ -244,7 +343,8 @@ fn write_step(out: &mut Vec<u8>, step: &Step<'_>, time: DateTime<Utc>, main_run:
 /// task belongs to one.
 fn write_path(out: &mut Vec<u8>, run: &RunIdentity, task: &str, iteration: &[u32], main_run: &str) {
     if run.run_id != main_run {
-        out.extend_from_slice(run.qualified_name.as_bytes());
+        out.extend_from_slice(run.display_name().as_bytes());
+        out.push(b' ');
     }
     out.extend_from_slice(task.as_bytes());
     if !iteration.is_empty() {
@@ -366,11 +466,11 @@ mod tests {
         sink.finish();
         let text = captured.text();
         assert!(
-            text.contains("10:00:00.003 child.default:1.0.0/do/0/inner started\n"),
+            text.contains("10:00:00.003 default/child:1.0.0 /do/0/inner started\n"),
             "{text}"
         );
         assert!(
-            text.ends_with("10:00:00.007 workflow parent.default:1.0.0 cancelled after 7ms\n"),
+            text.ends_with("10:00:00.007 workflow default/parent:1.0.0 cancelled after 7ms\n"),
             "{text}"
         );
     }
@@ -392,16 +492,16 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "10:00:00.000 workflow pipeline.default:1.0.0 started (run run-1)",
+                "10:00:00.000 workflow default/pipeline:1.0.0 started (run run-1)",
                 "10:00:00.001 /do/0/fetch replayed from the journal",
                 "10:00:00.002 /do/2/each started",
-                "10:00:00.003 /do/2/each/do/0/add [1] replayed from the journal",
-                "10:00:00.004 /do/2/each/do/0/add [2] started",
-                "10:00:00.024 /do/2/each/do/0/add [2] completed in 20ms",
+                "10:00:00.003 /do/2/each/do/0/add [0] replayed from the journal",
+                "10:00:00.004 /do/2/each/do/0/add [1] started",
+                "10:00:00.024 /do/2/each/do/0/add [1] completed in 20ms",
                 "10:00:00.025 /do/2/each completed in 23ms",
                 "10:00:00.026 /do/4/upload started",
                 "10:00:00.126 /do/4/upload completed in 100ms",
-                "10:00:00.127 workflow pipeline.default:1.0.0 completed in 127ms",
+                "10:00:00.127 workflow default/pipeline:1.0.0 completed in 127ms",
             ]
         );
     }

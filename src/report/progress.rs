@@ -68,6 +68,9 @@ pub struct ProgressSink {
     shared: Arc<Shared>,
     stop: Mutex<Option<Sender<()>>>,
     drawer: Mutex<Option<JoinHandle<()>>>,
+    /// The terminal whose cursor the view hid while drawing; shown again by `finish` (or on
+    /// drop, whatever way the run ends).
+    hidden_cursor: Mutex<Option<console::Term>>,
 }
 
 impl ProgressSink {
@@ -100,6 +103,11 @@ impl ProgressSink {
         });
         let target = ProgressDrawTarget::stderr_with_hz(15);
         let sink = ProgressSink::build(target, size, source, outline, color);
+        let term = console::Term::stderr();
+        // A blinking cursor jumping over the redrawn rows is noise; it comes back at the end.
+        if term.is_term() && term.hide_cursor().is_ok() {
+            *lock(&sink.hidden_cursor) = Some(term);
+        }
         sink.start(FRAME);
         sink
     }
@@ -143,6 +151,7 @@ impl ProgressSink {
             }),
             stop: Mutex::new(None),
             drawer: Mutex::new(None),
+            hidden_cursor: Mutex::new(None),
         }
     }
 
@@ -185,6 +194,13 @@ impl ProgressSink {
             let _ = handle.join();
         }
         self.shared.bar.finish_and_clear();
+        self.show_cursor();
+    }
+
+    fn show_cursor(&self) {
+        if let Some(term) = lock(&self.hidden_cursor).take() {
+            let _ = term.show_cursor();
+        }
     }
 
     /// Hook: the last line a `run` task printed, shown beside it (for when the engine publishes
@@ -202,6 +218,8 @@ impl ProgressSink {
 }
 
 impl Drop for ProgressSink {
+    /// A view dropped without `finish` (an early return, a panic unwinding) still clears itself
+    /// and gives the terminal its cursor back.
     fn drop(&mut self) {
         self.finish();
     }
@@ -256,7 +274,7 @@ mod tests {
         assert_eq!(
             terminal.lines(),
             vec![
-                "⠦ pipeline.default:1.0.0  3.72s",
+                "⠦ default/pipeline:1.0.0  3.72s",
                 "  ✓ fetch  call http  3.70s",
                 "  ↷ check  wait  skipped",
                 "  ⠋ each [2]  for  18ms",
@@ -278,7 +296,7 @@ mod tests {
         assert_eq!(
             terminal.lines(),
             vec![
-                "⠇ pipeline.default:1.0.0  5.50s",
+                "⠇ default/pipeline:1.0.0  5.50s",
                 "  … 1 finished",
                 "  ↷ check  wait  skipped",
                 "  ✓ each [2]  for  59ms",

@@ -12,6 +12,8 @@ use crate::runtime::event::{EventSink, LifecycleEvent, RunIdentity};
 
 /// How many of the slowest tasks the summary lists.
 pub const SLOWEST_KEPT: usize = 5;
+/// Executions the final tree can show at most (see [`RunRecord::notable`]).
+pub const NOTABLE_KEPT: usize = 200;
 
 /// Task executions by how they went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,8 +23,14 @@ pub struct TaskCounts {
     pub completed: u64,
     /// Steps a resumed or retried run took from the journal instead of executing them.
     pub replayed: u64,
-    /// Executions where an error was raised (not those it only passed through).
+    /// Executions where an error was raised (not those it only passed through) and that the
+    /// run did not recover from.
     pub failed: u64,
+    /// Executions that faulted inside a task that caught the error and completed (a `try`,
+    /// retried or not): not failures of the run.
+    pub recovered: u64,
+    /// Executions that passed after at least one retry.
+    pub passed_after_retries: u64,
     pub cancelled: u64,
     pub skipped: u64,
     /// Executions retried at least once.
@@ -45,6 +53,14 @@ pub struct RunRecord {
     pub slowest: Vec<Execution>,
     /// Every execution in the order it ended, when the recorder keeps them.
     pub executions: Vec<Execution>,
+    /// What the final tree shows, in the order they ended: the main run's top-level tasks and
+    /// every execution that faulted or was retried, up to [`NOTABLE_KEPT`].
+    pub notable: Vec<Execution>,
+    /// Notable executions not kept past the cap.
+    pub notable_omitted: u64,
+    /// Faulted executions (run id, task, index in `executions` when kept) not yet known to be
+    /// recovered.
+    unrecovered: Vec<(Arc<str>, Arc<str>, Option<usize>)>,
 }
 
 impl RunRecord {
@@ -67,6 +83,12 @@ impl RunRecord {
                 });
                 if !passed_through {
                     counts.failed += 1;
+                    let index = keep.then_some(self.executions.len());
+                    self.unrecovered.push((
+                        Arc::from(execution.run.run_id.as_str()),
+                        execution.task.clone(),
+                        index,
+                    ));
                 }
             }
             Outcome::Cancelled => counts.cancelled += 1,
@@ -81,8 +103,61 @@ impl RunRecord {
         if !execution.retries.is_empty() {
             counts.retried += 1;
             counts.retries += execution.retries.len() as u64;
+            if execution.outcome == Outcome::Completed {
+                counts.passed_after_retries += 1;
+            }
             if matches!(execution.outcome, Outcome::Faulted(_)) {
                 counts.exhausted += 1;
+            }
+        }
+        if execution.outcome == Outcome::Completed && execution.composite {
+            // Its children's faults were caught inside it: the run went on.
+            let run_id = execution.run.run_id.as_str();
+            let mut recovered = 0;
+            let executions = &mut self.executions;
+            self.unrecovered.retain(|(run, task, index)| {
+                let inside = &**run == run_id
+                    && task.len() > execution.task.len()
+                    && is_within(task, &execution.task);
+                if inside {
+                    recovered += 1;
+                    if let Some(kept) = index.and_then(|index| executions.get_mut(index)) {
+                        kept.recovered_by = Some(execution.task.clone());
+                    }
+                }
+                !inside
+            });
+            self.counts.failed -= recovered;
+            self.counts.recovered += recovered;
+            if recovered > 0 {
+                for kept in &mut self.notable {
+                    let inside = matches!(kept.outcome, Outcome::Faulted(_))
+                        && kept.recovered_by.is_none()
+                        && kept.run.run_id == run_id
+                        && kept.task.len() > execution.task.len()
+                        && is_within(&kept.task, &execution.task);
+                    if inside {
+                        kept.recovered_by = Some(execution.task.clone());
+                    }
+                }
+            }
+        }
+        let main_run = self
+            .identity
+            .as_ref()
+            .is_none_or(|identity| identity.run_id == execution.run.run_id);
+        let top_level = !crate::report::fmt::task_name_path(&execution.task).contains('/');
+        let notable = main_run
+            && (top_level
+                || !execution.retries.is_empty()
+                || matches!(execution.outcome, Outcome::Faulted(_)));
+        if notable {
+            if self.notable.len() < NOTABLE_KEPT {
+                let mut copy = execution.clone();
+                copy.log = None;
+                self.notable.push(copy);
+            } else {
+                self.notable_omitted += 1;
             }
         }
         if !execution.composite && ran {
@@ -139,10 +214,15 @@ impl RunRecorder {
         keep_executions: bool,
         recent: usize,
     ) -> RunRecorder {
+        let mut tracker = Tracker::new(outline, recent);
+        if keep_executions {
+            // The JUnit report attaches what each task printed.
+            tracker.keep_output();
+        }
         RunRecorder {
             keep_executions,
             state: Mutex::new(RecorderState {
-                tracker: Tracker::new(outline, recent),
+                tracker,
                 record: RunRecord::default(),
             }),
         }
@@ -200,7 +280,7 @@ impl EventSink for RunRecorder {
                     .get_or_insert_with(|| Arc::clone(&execution.run));
                 record.add(execution, keep);
             }
-            Step::TaskStarted(..) | Step::TaskRetrying(..) => {}
+            Step::TaskStarted(..) | Step::TaskRetrying(..) | Step::TaskOutput(..) => {}
         });
     }
 }
@@ -226,6 +306,8 @@ mod tests {
                 completed: 7,
                 replayed: 0,
                 failed: 1,
+                recovered: 0,
+                passed_after_retries: 1,
                 cancelled: 0,
                 skipped: 1,
                 retried: 1,
@@ -253,7 +335,7 @@ mod tests {
                 "/do/3/both/fork/branches/0/left",
                 "/do/4/upload",
                 "/do/3/both/fork/branches/1/right",
-                "/do/2/each/do/0/add [2]",
+                "/do/2/each/do/0/add [1]",
             ]
         );
         assert_eq!(record.executions.len(), 9);
@@ -291,7 +373,7 @@ mod tests {
             (3, 3, 2)
         );
         let slowest: Vec<_> = record.slowest.iter().map(Execution::label).collect();
-        assert_eq!(slowest, vec!["/do/4/upload", "/do/2/each/do/0/add [2]"]);
+        assert_eq!(slowest, vec!["/do/4/upload", "/do/2/each/do/0/add [1]"]);
         let replayed: Vec<_> = record
             .executions
             .iter()

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use crate::cli::ProgressMode;
 use crate::report::diagnostics::HumanStyle;
+use crate::report::fmt::{Paint, paint};
 use crate::report::junit::render_junit;
 use crate::report::outline::Outline;
 use crate::report::plain::PlainSink;
 use crate::report::progress::ProgressSink;
 use crate::report::record::RunRecorder;
-use crate::report::summary::{DocumentLocation, render_fault, render_summary};
+use crate::report::summary::{DocumentLocation, next_command, render_fault, render_summary};
 use crate::runtime::error::WorkflowError;
 use crate::runtime::event::EventSink;
 
@@ -44,6 +45,8 @@ pub struct ReportSettings {
     pub closing: Closing,
     pub junit: Option<PathBuf>,
     pub style: HumanStyle,
+    /// The run is recorded in the journal: `retry` and `resume` can continue it.
+    pub journaled: bool,
 }
 
 impl ReportSettings {
@@ -73,6 +76,7 @@ impl ReportSettings {
             closing,
             junit,
             style,
+            journaled: false,
         }
     }
 }
@@ -107,7 +111,9 @@ impl RunReporters {
         });
         let plain = (settings.live == LiveView::Plain).then(|| {
             let out: Box<dyn Write + Send> = Box::new(std::io::stderr());
-            Arc::new(PlainSink::new(out, outline.clone()))
+            // GitHub Actions folds `::group::` ... `::endgroup::` in its log view.
+            let github = std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true");
+            Arc::new(PlainSink::with_groups(out, outline.clone(), github))
         });
         RunReporters {
             settings,
@@ -149,6 +155,12 @@ impl RunReporters {
         }
         let record = self.recorder.as_ref().map(|recorder| recorder.take());
         let style = self.settings.style;
+        // The live tree is wiped as it ends; what mattered in it stays on screen.
+        let shown_live = self.progress.is_some();
+        if let (true, Some(record)) = (shown_live, &record) {
+            let tree = crate::report::final_tree::render_final_tree(record, style.color);
+            let _ = stderr.write_all(tree.as_bytes());
+        }
         let closing = match (self.settings.closing, &record, fault) {
             (Closing::Summary, Some(record), _) => render_summary(record, style, location),
             (Closing::Summary | Closing::FaultOnly, _, Some(error)) => {
@@ -158,6 +170,13 @@ impl RunReporters {
         };
         // Output to a closed stderr has nowhere to go; the exit code still tells.
         let _ = stderr.write_all(closing.as_bytes());
+        if self.settings.closing != Closing::Nothing
+            && let Some(next) = record
+                .as_ref()
+                .and_then(|record| next_command(record, self.settings.journaled))
+        {
+            let _ = writeln!(stderr, "{}", paint(&next, Paint::Bold, style.color));
+        }
         let (Some(path), Some(record)) = (&self.settings.junit, &record) else {
             return Ok(());
         };
@@ -241,7 +260,7 @@ mod tests {
         assert!(err.contains("  status:   500\n"), "{err}");
         let xml = std::fs::read_to_string(&path).expect("JUnit written");
         assert!(
-            xml.contains("<testsuite name=\"pipeline.default:1.0.0\""),
+            xml.contains("<testsuite name=\"default/pipeline:1.0.0\""),
             "{xml}"
         );
     }

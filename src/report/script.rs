@@ -137,10 +137,21 @@ impl Script {
         self.push(ms, Some(task), EventKind::TaskIterations { total })
     }
 
-    /// A `run` task's latest output line (a live-view event).
+    /// A line a `run` task printed on stdout.
     pub(crate) fn output(&mut self, ms: i64, task: &str, line: &str) -> &mut Script {
+        self.output_on(ms, task, crate::exec::OutputStream::Stdout, line)
+    }
+
+    /// A line a `run` task printed on `stream`.
+    pub(crate) fn output_on(
+        &mut self,
+        ms: i64,
+        task: &str,
+        stream: crate::exec::OutputStream,
+        line: &str,
+    ) -> &mut Script {
         let line = line.to_string();
-        self.push(ms, Some(task), EventKind::TaskOutput { line })
+        self.push(ms, Some(task), EventKind::TaskOutput { stream, line })
     }
 
     pub(crate) fn events(&self) -> Vec<LifecycleEvent> {

@@ -5,6 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::report::diagnostics::{FileReport, HumanStyle, render_human};
 use crate::report::fmt::{self, Paint, paint};
 use crate::report::record::RunRecord;
+use crate::report::sanitize;
 use crate::report::tracker::Outcome;
 use crate::runtime::error::{
     ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, RENAMED_ERROR_TYPE_PREFIX, WorkflowError,
@@ -26,10 +27,11 @@ pub fn render_summary(
     location: Option<DocumentLocation<'_>>,
 ) -> String {
     let color = style.color;
-    let name = record
-        .identity
-        .as_ref()
-        .map_or("workflow", |identity| identity.qualified_name.as_str());
+    let name = record.identity.as_ref().map_or_else(
+        || "workflow".to_string(),
+        |identity| identity.display_name(),
+    );
+    let name = name.as_str();
     let (mark, word, tone) = match record.outcome() {
         Some(Outcome::Completed | Outcome::Replayed) => ("✓", "completed", Paint::Good),
         Some(Outcome::Faulted(_)) => ("✗", "faulted", Paint::Bad),
@@ -74,7 +76,7 @@ pub fn render_summary(
             };
             out.push_str(&format!(
                 "    {took:>width$}  {}{retries}\n",
-                execution.label()
+                execution.name_label()
             ));
         }
     }
@@ -85,8 +87,9 @@ pub fn render_summary(
     out
 }
 
-/// `9 run · 3 replayed · 1 failed · 1 retried (2 retries) · 1 skipped`: zero counts other than
-/// `run` left out. A retried task that faulted all the same adds `, 1 exhausted` to the retries.
+/// `9 run · 3 replayed · 1 failed · 1 passed after 2 retries · 2 errors caught · 1 skipped`:
+/// zero counts other than `run` left out. A fault an enclosing `try` caught is not a failure; a
+/// retried task that faulted all the same adds `, 1 exhausted` to the retries.
 fn counts_line(record: &RunRecord) -> String {
     let counts = &record.counts;
     let mut parts = vec![format!("{} run", counts.run)];
@@ -97,14 +100,27 @@ fn counts_line(record: &RunRecord) -> String {
         parts.push(format!("{} failed", counts.failed));
     }
     if counts.retried > 0 {
+        let retries = fmt::plural(counts.retries, "retry", "retries");
         let exhausted = match counts.exhausted {
             0 => String::new(),
             n => format!(", {n} exhausted"),
         };
-        parts.push(format!(
-            "{} retried ({}{exhausted})",
-            counts.retried,
-            fmt::plural(counts.retries, "retry", "retries")
+        parts.push(if counts.passed_after_retries == counts.retried {
+            format!("{} passed after {retries}", counts.passed_after_retries)
+        } else if counts.passed_after_retries == 0 {
+            format!("{} retried ({retries}{exhausted})", counts.retried)
+        } else {
+            format!(
+                "{} retried ({retries}{exhausted}), {} passed",
+                counts.retried, counts.passed_after_retries
+            )
+        });
+    }
+    if counts.recovered > 0 {
+        parts.push(fmt::plural(
+            counts.recovered,
+            "error caught",
+            "errors caught",
         ));
     }
     if counts.skipped > 0 {
@@ -116,13 +132,16 @@ fn counts_line(record: &RunRecord) -> String {
     parts.join(" · ")
 }
 
-/// A run's error as a miette diagnostic at the task that raised it (its `instance`), or as plain
-/// lines when the document or the task's place is unknown. `--quiet` prints only this.
+/// A run's error, once: as a miette diagnostic at the task that raised it (its `instance`) with
+/// the error's type and instance on one line below, or as the problem-details object field by
+/// field when the document or the task's place is unknown. `--quiet` prints only this. Text a
+/// task produced (a process's stderr in the detail) is made printable first.
 pub fn render_fault(
     error: &WorkflowError,
     style: HumanStyle,
     location: Option<DocumentLocation<'_>>,
 ) -> String {
+    let error = &printable_error(error);
     let status = error.status;
     let title = error.title.as_deref().unwrap_or("the workflow faulted");
     let mut diagnostic = Diagnostic::error(error_code(&error.type_), format!("{title} ({status})"))
@@ -131,33 +150,47 @@ pub fn render_fault(
                 .detail
                 .clone()
                 .unwrap_or_else(|| "this task faulted".to_string()),
-        )
-        .with_help(format!("error type: {}", error.type_));
+        );
     let instance = error
         .instance
         .as_deref()
         .filter(|i| !i.is_empty() && *i != "/");
-    let object = error_object(error, title);
     let Some(location) = location else {
-        return object;
+        return error_object(error, title);
     };
     if let Some(instance) = instance {
         diagnostic = diagnostic.at_pointer(instance);
         diagnostic.span = location.spans.locate(instance, true);
     }
     if diagnostic.span.is_none() {
-        return object;
+        return error_object(error, title);
     }
     let report = FileReport {
         path: location.source.path.display().to_string(),
         source: Some(location.source.clone()),
         diagnostics: vec![diagnostic],
     };
-    format!("{object}\n{}", render_human(&report, style))
+    let mut out = render_human(&report, style).trim_end().to_string();
+    out.push('\n');
+    let mut facts = format!("  type: {}", error.type_);
+    if let Some(instance) = instance {
+        facts.push_str(&format!(" · instance: {instance}"));
+    }
+    out.push_str(&paint(&facts, Paint::Dim, style.color));
+    out.push('\n');
+    out
+}
+
+/// The error with every text a task could have produced made printable.
+fn printable_error(error: &WorkflowError) -> WorkflowError {
+    let mut error = error.clone();
+    error.title = error.title.as_deref().map(sanitize::printable);
+    error.detail = error.detail.as_deref().map(sanitize::printable_lines);
+    error
 }
 
 /// The problem-details object field by field: what scripts grep for and what people copy into
-/// a bug report, whether or not the task can be pointed at in the source.
+/// a bug report, when the task cannot be pointed at in the source.
 fn error_object(error: &WorkflowError, title: &str) -> String {
     let mut out = format!("error: {title}\n");
     out.push_str(&format!("  type:     {}\n", error.type_));
@@ -172,6 +205,34 @@ fn error_object(error: &WorkflowError, title: &str) -> String {
         out.push_str(&format!("  instance: {instance}\n"));
     }
     out
+}
+
+/// What to type next, after a run that did not complete: `workflow retry <id>` (from the task
+/// that faulted when it is not the first) after a fault; `workflow resume <id>` after Ctrl-C,
+/// SIGTERM or a run that did not finish. `None` when the run completed or was not journaled.
+pub fn next_command(record: &RunRecord, journaled: bool) -> Option<String> {
+    if !journaled {
+        return None;
+    }
+    let id = &record.identity.as_ref()?.run_id;
+    match record.outcome() {
+        Some(Outcome::Completed | Outcome::Replayed) => None,
+        Some(Outcome::Faulted(error)) => {
+            // `retry` starts at the task that faulted by default; naming it tells where.
+            let at = error
+                .instance
+                .as_deref()
+                .filter(|instance| !instance.is_empty() && *instance != "/")
+                .map(|instance| format!(" (starts again at `{}`; ", fmt::task_name_path(instance)))
+                .unwrap_or_else(|| " (".to_string());
+            Some(format!(
+                "next: workflow retry {id}{at}what completed before is reused; --from TASK starts elsewhere)"
+            ))
+        }
+        Some(Outcome::Cancelled | Outcome::Skipped) | None => Some(format!(
+            "next: workflow resume {id}   (continues where it stopped)"
+        )),
+    }
 }
 
 /// A stable diagnostic code per standard error kind (`runtime::timeout`), `runtime::error` for
@@ -239,7 +300,7 @@ mod tests {
         let text = render_summary(&record_of(&s), plain(), None);
         assert_eq!(
             text,
-            "✓ hello.default:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  /do/0/greet\n"
+            "✓ default/hello:1.0.0 completed in 1.50s (run run-1)\n  tasks: 1 run\n  slowest:\n    1.50s  greet\n"
         );
     }
 
@@ -264,7 +325,7 @@ mod tests {
         let text = render_summary(&record_of(&resumed_run()), plain(), None);
         assert_eq!(
             text,
-            "✓ pipeline.default:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  /do/4/upload\n     20ms  /do/2/each/do/0/add [2]\n"
+            "✓ default/pipeline:1.0.0 completed in 127ms (run run-1)\n  tasks: 3 run · 2 replayed\n  slowest:\n    100ms  upload\n     20ms  each/add [1]\n"
         );
     }
 

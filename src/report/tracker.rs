@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::exec::OutputStream;
 use crate::report::outline::Outline;
+use crate::report::sanitize;
 use crate::runtime::error::WorkflowError;
 use crate::runtime::event::{EventKind, LifecycleEvent, RunIdentity};
 
@@ -90,7 +92,8 @@ pub struct Retry {
 pub struct Execution {
     pub run: Arc<RunIdentity>,
     pub task: Arc<str>,
-    /// 1-based index of every enclosing loop iteration, outermost first (empty outside loops).
+    /// 0-based index of every enclosing loop iteration, outermost first (empty outside loops):
+    /// the numbering of durable step names (`each[0]`), which `runs show` and `runs logs` print.
     pub iteration: Vec<u32>,
     pub started: DateTime<Utc>,
     pub ended: DateTime<Utc>,
@@ -98,6 +101,38 @@ pub struct Execution {
     pub retries: Vec<Retry>,
     /// Other tasks ran inside this one (`do`, `for`, `fork`, `try`).
     pub composite: bool,
+    /// What the task printed, every attempt, when the tracker keeps output.
+    pub log: Option<Box<TaskLog>>,
+    /// Faulted, but the enclosing task named here caught the error and completed (set by the
+    /// run record once that task completes).
+    pub recovered_by: Option<Arc<str>>,
+}
+
+/// The output lines of one task execution, kept up to [`TaskLog::CAP`] bytes a stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskLog {
+    pub stdout: String,
+    pub stderr: String,
+    /// Lines not kept past the cap.
+    pub omitted_lines: u64,
+}
+
+impl TaskLog {
+    /// Bytes kept per stream of one execution (the JUnit report's `system-out`/`system-err`).
+    pub const CAP: usize = 1024 * 1024;
+
+    fn push(&mut self, stream: OutputStream, line: &str) {
+        let text = match stream {
+            OutputStream::Stdout => &mut self.stdout,
+            OutputStream::Stderr => &mut self.stderr,
+        };
+        if text.len() + line.len() + 1 > Self::CAP {
+            self.omitted_lines += 1;
+            return;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
 }
 
 impl Execution {
@@ -108,6 +143,14 @@ impl Execution {
     /// The pointer with its iteration, `/do/0/loop/do/0/step [3]`.
     pub fn label(&self) -> String {
         task_label(&self.task, &self.iteration)
+    }
+
+    /// The task's name path with its iteration, `loop/step [3]`.
+    pub fn name_label(&self) -> String {
+        task_label(
+            &crate::report::fmt::task_name_path(&self.task),
+            &self.iteration,
+        )
     }
 }
 
@@ -162,8 +205,10 @@ pub struct Node {
     /// Children finished in the current iteration (including those in `recent`).
     pub finished_children: u64,
     pub composite: bool,
-    /// Last line of output of a `run` task, when the event stream carries it.
+    /// Last non-blank line of output of a `run` task, made printable (see `sanitize`).
     pub last_line: Option<String>,
+    /// Everything it printed, when the tracker keeps output.
+    log: Option<Box<TaskLog>>,
 }
 
 impl Node {
@@ -184,6 +229,7 @@ impl Node {
             finished_children: 0,
             composite: false,
             last_line: None,
+            log: None,
         }
     }
 }
@@ -222,6 +268,8 @@ pub enum Step<'a> {
     /// A task started, or started its next attempt after a retry (`node.retries` is not empty).
     TaskStarted(&'a RunTrack, &'a Node),
     TaskRetrying(&'a RunTrack, &'a Node, &'a Retry),
+    /// A running task printed `line` (as the task wrote it: sanitise before showing it).
+    TaskOutput(&'a RunTrack, &'a Node, OutputStream, &'a str),
     TaskFinished(Execution),
     WorkflowFinished(&'a RunTrack),
 }
@@ -233,6 +281,8 @@ pub struct Tracker {
     runs: Vec<RunTrack>,
     /// Finished children kept per open node for display.
     keep_recent: usize,
+    /// Executions carry what their task printed ([`Execution::log`]).
+    keep_output: bool,
 }
 
 impl Tracker {
@@ -241,7 +291,13 @@ impl Tracker {
             outline,
             runs: Vec::new(),
             keep_recent,
+            keep_output: false,
         }
+    }
+
+    /// Keeps what each task prints, for [`Execution::log`].
+    pub fn keep_output(&mut self) {
+        self.keep_output = true;
     }
 
     /// Every run, in the order it was first seen (the main run first).
@@ -269,11 +325,29 @@ impl Tracker {
                     node.loops = true;
                 }
             }
-            EventKind::TaskOutput { line } => {
-                if let Some(node) = self.runs[run].nodes.get_mut(&task) {
+            EventKind::TaskOutput { stream, line } => {
+                let keep_output = self.keep_output;
+                let track = &mut self.runs[run];
+                let Some(node) = track.nodes.get_mut(&task) else {
+                    return;
+                };
+                if !line.trim().is_empty() {
                     let kept = node.last_line.get_or_insert_with(String::new);
                     kept.clear();
-                    kept.push_str(line);
+                    if sanitize::is_printable(line) {
+                        kept.push_str(line);
+                    } else {
+                        kept.push_str(&sanitize::printable(line));
+                    }
+                }
+                if keep_output {
+                    node.log
+                        .get_or_insert_with(Box::default)
+                        .push(*stream, line);
+                }
+                let track = &self.runs[run];
+                if let Some(node) = track.nodes.get(&task) {
+                    on(Step::TaskOutput(track, node, *stream, line));
                 }
             }
             EventKind::TaskStarted => {
@@ -443,7 +517,9 @@ impl Tracker {
             }
             iteration.clone_from(&parent.iteration);
             if parent.loops {
-                iteration.push(parent.loop_index);
+                // `loop_index` counts iterations from 1; people read indexes from 0, as the
+                // durable step names and `$index` (`for.at`) number them.
+                iteration.push(parent.loop_index.saturating_sub(1));
             }
             parent.children.push(Arc::clone(task));
         }
@@ -503,6 +579,8 @@ impl Tracker {
             outcome,
             retries: node.retries,
             composite: node.composite,
+            log: node.log,
+            recovered_by: None,
         }));
     }
 
@@ -624,7 +702,7 @@ mod tests {
                 "/do/0/fetch completed 3699ms retries=2",
                 "/do/1/check skipped 0ms",
                 "/do/2/each/do/0/add completed 7ms",
-                "/do/2/each/do/0/add [2] completed 49ms",
+                "/do/2/each/do/0/add [1] completed 49ms",
                 "/do/2/each completed 59ms",
                 "/do/3/both/fork/branches/1/right completed 499ms",
                 "/do/3/both/fork/branches/0/left completed 1299ms",
@@ -639,8 +717,8 @@ mod tests {
         let mut outline = Outline::default();
         outline.insert("/do/2/each", "for", true);
         let found = executions(&eventful_run(), Some(outline));
-        assert_eq!(found[2], "/do/2/each/do/0/add [1] completed 7ms");
-        assert_eq!(found[3], "/do/2/each/do/0/add [2] completed 49ms");
+        assert_eq!(found[2], "/do/2/each/do/0/add [0] completed 7ms");
+        assert_eq!(found[3], "/do/2/each/do/0/add [1] completed 49ms");
     }
 
     #[test]
@@ -668,10 +746,10 @@ mod tests {
         assert_eq!(
             cells,
             vec![
+                "/do/0/rows/do/0/cols/do/0/cell [0][0] completed 1ms",
+                "/do/0/rows/do/0/cols/do/0/cell [0][1] completed 1ms",
+                "/do/0/rows/do/0/cols/do/0/cell [1][0] completed 1ms",
                 "/do/0/rows/do/0/cols/do/0/cell [1][1] completed 1ms",
-                "/do/0/rows/do/0/cols/do/0/cell [1][2] completed 1ms",
-                "/do/0/rows/do/0/cols/do/0/cell [2][1] completed 1ms",
-                "/do/0/rows/do/0/cols/do/0/cell [2][2] completed 1ms",
             ]
         );
     }
@@ -791,7 +869,7 @@ mod tests {
             vec![
                 "/do/0/fetch replayed 0ms",
                 "/do/2/each/do/0/add replayed 0ms",
-                "/do/2/each/do/0/add [2] completed 20ms",
+                "/do/2/each/do/0/add [1] completed 20ms",
                 "/do/2/each completed 23ms",
                 "/do/4/upload completed 100ms",
             ]

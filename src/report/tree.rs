@@ -62,7 +62,7 @@ struct View<'a> {
 
 impl View<'_> {
     fn run_rows(&self, run: &RunTrack, rows: &mut Vec<String>) {
-        let name = paint(&run.identity.qualified_name, Paint::Bold, self.color);
+        let name = paint(&run.identity.display_name(), Paint::Bold, self.color);
         if let Some(end) = &run.end {
             let took = fmt::duration(between(run.started, end.at));
             rows.push(format!(
@@ -211,11 +211,7 @@ impl View<'_> {
 
 /// An error's title on one line (escape codes and newlines would break the view's geometry).
 fn title(error: &WorkflowError) -> String {
-    let title = error.title.as_deref().unwrap_or(&error.type_);
-    title
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::report::sanitize::printable(error.title.as_deref().unwrap_or(&error.type_))
 }
 
 #[cfg(test)]
@@ -247,7 +243,7 @@ mod tests {
         let text = view_at(&eventful_run(), 4, 400);
         assert_eq!(
             text,
-            "⠴ pipeline.default:1.0.0  400ms\n  ↻ fetch  call http  retry 1 in 720ms · Service Unavailable"
+            "⠴ default/pipeline:1.0.0  400ms\n  ↻ fetch  call http  retry 1 in 720ms · Service Unavailable"
         );
     }
 
@@ -256,7 +252,7 @@ mod tests {
         // up to the second iteration's `add` starting: the first iteration's rows are gone
         let text = view_at(&eventful_run(), 18, 3720);
         insta::assert_snapshot!(text, @r"
-        ⠦ pipeline.default:1.0.0  3.72s
+        ⠦ default/pipeline:1.0.0  3.72s
           ✓ fetch  call http  3.70s
           ↷ check  wait  skipped
           ⠋ each [2]  for  18ms
@@ -269,7 +265,7 @@ mod tests {
         // both branches running; the loop finished and collapsed into one row
         let text = view_at(&eventful_run(), 26, 4000);
         insta::assert_snapshot!(text, @r"
-        ⠋ pipeline.default:1.0.0  4.00s
+        ⠋ default/pipeline:1.0.0  4.00s
           ✓ fetch  call http  3.70s
           ↷ check  wait  skipped
           ✓ each [2]  for  59ms
@@ -310,7 +306,7 @@ mod tests {
         let text = view_at(&resumed_run(), 7, 10);
         assert_eq!(
             text,
-            "⠋ pipeline.default:1.0.0  10ms\n  ↺ fetch  call http  replayed\n  ⠋ each [2]  for  8ms\n    ⠋ add  set  6ms"
+            "⠋ default/pipeline:1.0.0  10ms\n  ↺ fetch  call http  replayed\n  ⠋ each [2]  for  8ms\n    ⠋ add  set  6ms"
         );
         // the first `add` scrolled out with its iteration; it was replayed, not run
         let first = view_at(&resumed_run(), 5, 3);

@@ -53,7 +53,7 @@ impl<'m> Run<'m> {
             }
             Body::Process(process) => {
                 let output = self
-                    .run_process(&node.pointer, process, input, vars)
+                    .run_process(&node.pointer, step, process, input, vars)
                     .await?;
                 Ok(Step::Next(output, None))
             }
@@ -65,7 +65,9 @@ impl<'m> Run<'m> {
                 None,
             )),
             Body::Container(container) => {
-                let output = self.run_container(node, container, input, vars).await?;
+                let output = self
+                    .run_container(node, step, container, input, vars)
+                    .await?;
                 Ok(Step::Next(output, None))
             }
             Body::Subflow(subflow) => {

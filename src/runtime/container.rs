@@ -4,6 +4,7 @@
 //! container, not only the engine's CLI; `lifetime: eventually` schedules the removal.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
@@ -24,6 +25,7 @@ impl Run<'_> {
     pub(crate) async fn run_container(
         &self,
         node: &TaskNode,
+        step: Option<&Arc<str>>,
         spec: &ContainerSpec,
         input: Val,
         vars: &[Val],
@@ -39,7 +41,7 @@ impl Run<'_> {
             stdin: stdin(spec.stdin.as_ref(), &input, vars)?,
             detach: !spec.await_,
             on_line: if spec.await_ {
-                self.line_observer(&node.pointer)
+                self.line_observer(&node.pointer, step)
             } else {
                 None
             },

@@ -153,8 +153,8 @@ async fn process_lines_become_output_events_only_when_someone_listens() {
     // The fake prints two lines through the observer the engine installed, if any.
     let fake = FakeProcesses::new(|request| {
         if let Some(observer) = &request.on_line {
-            observer.call("compiling");
-            observer.call("linking");
+            observer.call(crate::exec::OutputStream::Stdout, "compiling");
+            observer.call(crate::exec::OutputStream::Stderr, "linking");
         }
         Ok(ProcessOutput::default())
     });
@@ -175,16 +175,16 @@ async fn process_lines_become_output_events_only_when_someone_listens() {
             events
                 .iter()
                 .filter_map(|(_, event)| match &event.kind {
-                    EventKind::TaskOutput { line } => {
+                    EventKind::TaskOutput { stream, line } => {
                         assert_eq!(event.task.as_deref(), Some("/do/0/build"));
-                        Some(line.clone())
+                        Some(format!("{}:{line}", stream.name()))
                     }
                     _ => None,
                 })
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(lines, ["compiling", "linking"]);
+    assert_eq!(lines, ["stdout:compiling", "stderr:linking"]);
     // Nobody listening: no observer is installed at all.
     assert_eq!(run_with(&yaml, json!({}), &fake).await, result.outcome);
     assert!(fake.requests().last().is_some_and(|r| r.on_line.is_none()));

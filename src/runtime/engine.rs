@@ -381,11 +381,16 @@ impl<'m> Run<'m> {
 
     /// A detached publisher of `pointer`'s events, for work that reports from outside the
     /// engine's own tasks (a process's output lines); `None` when nobody listens.
-    pub(crate) fn task_publisher(&self, pointer: &Arc<str>) -> Option<TaskPublisher> {
+    pub(crate) fn task_publisher(
+        &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+    ) -> Option<TaskPublisher> {
         self.identity.as_ref().map(|identity| TaskPublisher {
             events: Arc::clone(&self.events),
             run: Arc::clone(identity),
             task: Arc::clone(pointer),
+            step: step.cloned(),
         })
     }
 
@@ -419,13 +424,15 @@ pub(crate) struct TaskPublisher {
     events: Arc<dyn EventSink>,
     run: Arc<RunIdentity>,
     task: Arc<str>,
+    /// The execution's durable step name, which tells a loop's iterations apart in the log.
+    step: Option<Arc<str>>,
 }
 
 impl TaskPublisher {
     pub(crate) fn emit(&self, kind: EventKind) {
         let task = Some(Arc::clone(&self.task));
-        self.events
-            .emit(LifecycleEvent::new(Arc::clone(&self.run), task, kind));
+        let event = LifecycleEvent::new(Arc::clone(&self.run), task, kind);
+        self.events.emit(event.at_step(self.step.clone()));
     }
 }
 

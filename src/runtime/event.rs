@@ -62,9 +62,11 @@ pub enum EventKind {
     TaskIterations {
         total: usize,
     },
-    /// The latest line a `run` task's process printed (throttled by the executor). Live views
-    /// only: never published.
+    /// A line a `run` task's process printed on `stream`, as it printed it (control characters
+    /// included). For logs and live views: never published, and kept by the journal apart from
+    /// the events (its `task_output` table), not replayed.
     TaskOutput {
+        stream: crate::exec::OutputStream,
         line: String,
     },
     /// The task's `export.as` replaced `$context` with `context`. Journal only: a replay restores
@@ -222,6 +224,12 @@ impl RunIdentity {
 }
 
 impl RunIdentity {
+    /// `namespace/name:version`: the workflow's name in everything a person reads (summaries,
+    /// plain lines, the live tree, JUnit, `runs`); events keep [`RunIdentity::qualified_name`].
+    pub fn display_name(&self) -> String {
+        format!("{}/{}:{}", self.namespace, self.name, self.version)
+    }
+
     /// The CloudEvents `source`: a URI reference naming this run.
     pub fn source(&self) -> String {
         format!(
@@ -474,6 +482,7 @@ mod tests {
         let live = [
             EventKind::TaskIterations { total: 3 },
             EventKind::TaskOutput {
+                stream: crate::exec::OutputStream::Stdout,
                 line: "hello".into(),
             },
         ];
@@ -493,7 +502,13 @@ mod tests {
         };
         assert!(!changed.is_published());
         assert!(changed.is_journaled());
-        assert!(!EventKind::TaskOutput { line: "x".into() }.is_journaled());
+        assert!(
+            !EventKind::TaskOutput {
+                stream: crate::exec::OutputStream::Stdout,
+                line: "x".into()
+            }
+            .is_journaled()
+        );
         assert!(EventKind::TaskSkipped.is_journaled());
         let event = LifecycleEvent::new(identity(), Some("/do/0/a".into()), changed)
             .at_step(Some("/do/0/a#2".into()));

@@ -21,6 +21,7 @@ impl<'m> Run<'m> {
     pub(crate) async fn run_process(
         &self,
         pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
         spec: &ProcessSpec,
         input: Val,
         vars: &[Val],
@@ -46,7 +47,7 @@ impl<'m> Run<'m> {
             on_line: None,
         };
         if spec.await_ {
-            request.on_line = self.line_observer(pointer);
+            request.on_line = self.line_observer(pointer, step);
         }
         let output = self.executors.processes.run(request).await?;
         if !spec.await_ {
@@ -71,11 +72,17 @@ fn not_blank(command: String) -> Result<String, WorkflowError> {
 }
 
 impl Run<'_> {
-    /// Tells live views the process's latest line; `None` (nothing built) when nobody listens.
-    pub(super) fn line_observer(&self, pointer: &Arc<str>) -> Option<LineObserver> {
-        let publisher = self.task_publisher(pointer)?;
-        Some(LineObserver::new(move |line| {
+    /// Publishes every line the process prints (for logs and live views); `None` (nothing
+    /// built, and the executor does not even cut lines) when nobody listens.
+    pub(super) fn line_observer(
+        &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+    ) -> Option<LineObserver> {
+        let publisher = self.task_publisher(pointer, step)?;
+        Some(LineObserver::new(move |stream, line| {
             publisher.emit(EventKind::TaskOutput {
+                stream,
                 line: line.to_string(),
             });
         }))

@@ -69,7 +69,7 @@ pub(crate) fn redact_event(redactor: &Redactor, mut event: LifecycleEvent) -> Li
         EventKind::WorkflowFaulted { error }
         | EventKind::TaskFaulted { error }
         | EventKind::TaskRetried { error, .. } => redactor.error(error),
-        EventKind::TaskOutput { line } => redactor.string(line),
+        EventKind::TaskOutput { line, .. } => redactor.string(line),
         EventKind::WorkflowStarted
         | EventKind::WorkflowCancelled
         | EventKind::TaskCreated
@@ -138,6 +138,7 @@ mod tests {
             error,
         }));
         sink.emit(event(EventKind::TaskOutput {
+            stream: crate::exec::OutputStream::Stdout,
             line: "using t0ken-value".into(),
         }));
         let events = collect.0.lock().map(|e| e.clone()).unwrap_or_default();
@@ -152,7 +153,7 @@ mod tests {
                 EventKind::TaskFaulted { error } | EventKind::TaskRetried { error, .. } => {
                     error.detail.clone().unwrap_or_default()
                 }
-                EventKind::TaskOutput { line } => line.clone(),
+                EventKind::TaskOutput { line, .. } => line.clone(),
                 _ => String::new(),
             })
             .collect();

@@ -258,15 +258,21 @@ fn a_fault_is_printed_readably_in_human_format() {
     let (code, stdout, stderr) = run(&[file.to_str().unwrap_or_default()], None);
     assert_eq!(code, ExitCode::Faulted.code());
     assert!(stdout.is_empty());
+    // After the plain lines (the task's fault is one of them), the closing text tells it once:
+    // a diagnostic at the task (title, status, detail), its type and instance below.
+    let closing = &stderr[stderr.find("✗ test/cli:1.0.0 faulted").unwrap_or(0)..];
     for part in [
-        "error: Teapot",
-        "type:     https://example.com/boom",
-        "status:   418",
-        "instance: /do/0/boom",
-        "detail:   short and stout",
+        "× Teapot (418)",
+        "short and stout",
+        "type: https://example.com/boom · instance: /do/0/boom",
     ] {
-        assert!(stderr.contains(part), "missing {part:?} in {stderr}");
+        assert_eq!(
+            closing.matches(part).count(),
+            1,
+            "{part:?} once in {stderr}"
+        );
     }
+    assert!(!stderr.contains("help: error type"), "{stderr}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! http::`. Helpers shared by the areas live in `support`.
 
 mod auth;
+mod ci_view;
 mod cli;
 mod conformance;
 mod containers;

@@ -1,22 +1,16 @@
 //! Reading a child's output stream with a size cap, and decoding what was kept into text. A
-//! reader may also tap the stream for live views: the latest complete line goes to a
-//! [`LineObserver`], throttled so a chatty child cannot flood the engine.
-
-use std::time::Duration;
+//! reader may also tap the stream for logs and live views: every line goes to a
+//! [`LineObserver`] as soon as it is complete.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::time::Instant;
 
-use crate::exec::LineObserver;
+use crate::exec::{LineObserver, OutputStream};
 
 /// Size of one read from a pipe: large enough that megabytes of output take few system calls.
 const CHUNK: usize = 64 * 1024;
-/// Least time between two observer calls for one stream: with stdout and stderr, at most
-/// twenty calls a second per process.
-const LINE_INTERVAL: Duration = Duration::from_millis(100);
-/// Bytes of one line kept for the observer; a view shows far less, and a child printing without
-/// newlines must not grow the buffer without bound.
-const LINE_CAP: usize = 1024;
+/// Bytes of one line passed to the observer at most: a longer line (a child printing without
+/// newlines) is passed on in pieces of this size, so the buffer never grows without bound.
+pub(crate) const LINE_CAP: usize = 16 * 1024;
 
 /// The bytes kept from one stream and how many were dropped past the cap.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -27,11 +21,12 @@ pub(crate) struct Captured {
 
 /// Reads `reader` to its end, keeping at most `cap` bytes. Bytes past the cap are still read and
 /// thrown away, so a chatty child never blocks on a full pipe while we wait for it to exit.
-/// With `observer`, the latest complete line is reported as it arrives (see [`LineTap`]).
+/// With `observer`, every line is reported as it arrives (see [`LineTap`]), past the cap too:
+/// the cap bounds the task's result, not its log.
 pub(crate) async fn read_capped<R>(
     reader: Option<R>,
     cap: usize,
-    observer: Option<LineObserver>,
+    observer: Option<(LineObserver, OutputStream)>,
 ) -> std::io::Result<Captured>
 where
     R: AsyncRead + Unpin,
@@ -40,28 +35,13 @@ where
     let Some(mut reader) = reader else {
         return Ok(captured);
     };
-    let mut tap = observer.map(LineTap::new);
+    let mut tap = observer.map(|(observer, stream)| LineTap::new(observer, stream));
     // Filled through `read_buf`, which writes into spare capacity: a zeroed buffer would cost a
     // 64 KiB memset per stream, per process, for the few bytes most commands print.
     let mut chunk = Vec::with_capacity(CHUNK);
     loop {
         chunk.clear();
-        // A line held back by the throttle is delivered when its turn comes, even if the child
-        // prints nothing more: reading is cancel-safe, so the read may be cut short for it.
-        let due = tap.as_ref().and_then(LineTap::due);
-        let result = match due {
-            Some(due) => match tokio::time::timeout_at(due, reader.read_buf(&mut chunk)).await {
-                Ok(result) => result,
-                Err(_) => {
-                    if let Some(tap) = tap.as_mut() {
-                        tap.deliver(Instant::now());
-                    }
-                    continue;
-                }
-            },
-            None => reader.read_buf(&mut chunk).await,
-        };
-        let read = match result {
+        let read = match reader.read_buf(&mut chunk).await {
             Ok(0) => {
                 if let Some(tap) = tap.as_mut() {
                     tap.finish();
@@ -74,7 +54,7 @@ where
         };
         let data = chunk.get(..read).unwrap_or_default();
         if let Some(tap) = tap.as_mut() {
-            tap.feed(data, Instant::now());
+            tap.feed(data);
         }
         let room = cap.saturating_sub(captured.kept.len());
         let (keep, drop) = data.split_at(room.min(data.len()));
@@ -83,101 +63,74 @@ where
     }
 }
 
-/// Follows one stream's lines for an observer: only the latest complete, non-blank line matters,
-/// and it is passed on at most once per [`LINE_INTERVAL`]; a newer line replaces one waiting.
+/// Cuts one stream into lines for an observer: each complete line (without its `\n`, and
+/// without the `\r` of a `\r\n`) is passed on at once; a line is complete at its newline, when
+/// it reaches [`LINE_CAP`] bytes, or when the stream ends.
 struct LineTap {
     observer: LineObserver,
-    /// The line being written (bytes after the last newline), up to [`LINE_CAP`].
+    stream: OutputStream,
+    /// The line being written (bytes after the last newline), under [`LINE_CAP`].
     partial: Vec<u8>,
-    /// The latest complete line not yet delivered.
-    pending: Option<String>,
-    last_call: Option<Instant>,
 }
 
 impl LineTap {
-    fn new(observer: LineObserver) -> LineTap {
+    fn new(observer: LineObserver, stream: OutputStream) -> LineTap {
         LineTap {
             observer,
+            stream,
             partial: Vec::new(),
-            pending: None,
-            last_call: None,
         }
     }
 
-    fn feed(&mut self, data: &[u8], now: Instant) {
-        let Some(end) = data.iter().rposition(|&byte| byte == b'\n') else {
-            append_capped(&mut self.partial, data);
-            return;
-        };
-        let complete = data.get(..end).unwrap_or_default();
-        // The last non-blank line: wholly in this chunk if one follows a newline here, else the
-        // continuation of the line begun in earlier chunks.
-        let within = complete
-            .iter()
-            .position(|&byte| byte == b'\n')
-            .and_then(|first| complete.get(first + 1..))
-            .and_then(|rest| rest.rsplit(|&byte| byte == b'\n').find(|l| !is_blank(l)));
-        match within {
-            Some(line) => {
-                self.partial.clear();
-                append_capped(&mut self.partial, line);
+    fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let room = LINE_CAP - self.partial.len();
+            let window = data.get(..room.min(data.len())).unwrap_or_default();
+            match window.iter().position(|&byte| byte == b'\n') {
+                Some(end) => {
+                    let line = window.get(..end).unwrap_or_default();
+                    if self.partial.is_empty() {
+                        self.deliver(line);
+                    } else {
+                        self.partial.extend_from_slice(line);
+                        let whole = std::mem::take(&mut self.partial);
+                        self.deliver(&whole);
+                        self.partial = whole;
+                        self.partial.clear();
+                    }
+                    data = data.get(end + 1..).unwrap_or_default();
+                }
+                None => {
+                    self.partial.extend_from_slice(window);
+                    data = data.get(window.len()..).unwrap_or_default();
+                    if self.partial.len() >= LINE_CAP {
+                        let whole = std::mem::take(&mut self.partial);
+                        self.deliver(&whole);
+                        self.partial = whole;
+                        self.partial.clear();
+                    }
+                }
             }
-            None => {
-                let first = complete.split(|&byte| byte == b'\n').next();
-                append_capped(&mut self.partial, first.unwrap_or_default());
-            }
-        }
-        self.take_partial();
-        append_capped(&mut self.partial, data.get(end + 1..).unwrap_or_default());
-        let ready = self
-            .last_call
-            .is_none_or(|last| now >= last + LINE_INTERVAL);
-        if ready {
-            self.deliver(now);
         }
     }
 
-    /// Moves the line in `partial` to `pending`, unless it is blank.
-    fn take_partial(&mut self) {
-        if !is_blank(&self.partial) {
-            let text = String::from_utf8_lossy(&self.partial);
-            self.pending = Some(text.trim_end_matches('\r').to_string());
-        }
-        self.partial.clear();
-    }
-
-    /// When the waiting line may be delivered; `None` when no line waits.
-    fn due(&self) -> Option<Instant> {
-        self.pending.as_ref()?;
-        Some(match self.last_call {
-            Some(last) => last + LINE_INTERVAL,
-            None => Instant::now(),
-        })
-    }
-
-    fn deliver(&mut self, now: Instant) {
-        if let Some(line) = self.pending.take() {
-            self.observer.call(&line);
-            self.last_call = Some(now);
+    fn deliver(&self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match std::str::from_utf8(line) {
+            Ok(text) => self.observer.call(self.stream, text),
+            Err(_) => self
+                .observer
+                .call(self.stream, &String::from_utf8_lossy(line)),
         }
     }
 
     /// The stream ended: its last line, even unterminated, is delivered now.
     fn finish(&mut self) {
         if !self.partial.is_empty() {
-            self.take_partial();
+            let whole = std::mem::take(&mut self.partial);
+            self.deliver(&whole);
         }
-        self.deliver(Instant::now());
     }
-}
-
-fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(u8::is_ascii_whitespace)
-}
-
-fn append_capped(buffer: &mut Vec<u8>, data: &[u8]) {
-    let room = LINE_CAP.saturating_sub(buffer.len());
-    buffer.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
 }
 
 impl Captured {
@@ -264,9 +217,12 @@ mod tests {
     fn collecting() -> (LineObserver, Arc<Mutex<Vec<String>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
-        let observer = LineObserver::new(move |line| {
+        let observer = LineObserver::new(move |stream, line| {
             if let Ok(mut seen) = sink.lock() {
-                seen.push(line.to_string());
+                seen.push(match stream {
+                    OutputStream::Stdout => line.to_string(),
+                    OutputStream::Stderr => format!("err:{line}"),
+                });
             }
         });
         (observer, seen)
@@ -276,50 +232,62 @@ mod tests {
         lines.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_tap_reports_the_latest_line_throttled() {
+    #[test]
+    fn the_tap_reports_every_line_in_order() {
         let (observer, lines) = collecting();
-        let mut tap = LineTap::new(observer);
-        let start = Instant::now();
+        let mut tap = LineTap::new(observer, OutputStream::Stdout);
         // Split across chunks, with a blank line and a carriage return.
-        tap.feed(b"first pa", start);
-        tap.feed(b"rt\r\nsecond\n\nthi", start);
-        assert_eq!(seen(&lines), ["second"], "the latest complete line at once");
-        tap.feed(b"rd\nfourth\n", start + Duration::from_millis(10));
-        assert_eq!(seen(&lines), ["second"], "held back by the throttle");
-        assert_eq!(tap.due(), Some(start + LINE_INTERVAL));
-        tap.feed(b"fifth\n", start + LINE_INTERVAL);
+        tap.feed(b"first pa");
+        assert!(seen(&lines).is_empty(), "no line is complete yet");
+        tap.feed(b"rt\r\nsecond\n\nthi");
+        assert_eq!(seen(&lines), ["first part", "second", ""]);
+        tap.feed(b"rd\nfourth\n");
+        tap.feed(b"unterminated");
+        tap.finish();
         assert_eq!(
             seen(&lines),
-            ["second", "fifth"],
-            "the newest replaced the waiting"
+            [
+                "first part",
+                "second",
+                "",
+                "third",
+                "fourth",
+                "unterminated"
+            ]
         );
-        tap.feed(b"a\nb\nunterminated", start + Duration::from_millis(150));
-        tap.finish();
-        assert_eq!(seen(&lines), ["second", "fifth", "unterminated"]);
     }
 
     #[tokio::test]
     async fn the_tap_does_not_change_what_is_captured() {
         let (observer, lines) = collecting();
         let data = b"one\ntwo\nthree";
-        let captured = read_capped(Some(&data[..]), 8, Some(observer))
+        let captured = read_capped(Some(&data[..]), 8, Some((observer, OutputStream::Stderr)))
             .await
             .unwrap();
         assert_eq!(captured.kept, b"one\ntwo\n".to_vec());
         assert_eq!(captured.omitted, 5);
-        // One chunk: the last complete line at once, the unterminated one at the end.
-        assert_eq!(seen(&lines), ["two", "three"]);
+        // Lines past the capture's cap still reach the log.
+        assert_eq!(seen(&lines), ["err:one", "err:two", "err:three"]);
     }
 
     #[test]
-    fn a_line_without_newlines_is_capped() {
+    fn a_line_without_newlines_comes_in_pieces() {
         let (observer, lines) = collecting();
-        let mut tap = LineTap::new(observer);
-        let now = Instant::now();
-        tap.feed(&vec![b'x'; 3 * LINE_CAP], now);
-        tap.feed(b"\n", now);
-        assert_eq!(seen(&lines), ["x".repeat(LINE_CAP)]);
+        let mut tap = LineTap::new(observer, OutputStream::Stdout);
+        tap.feed(&vec![b'x'; 2 * LINE_CAP + 5]);
+        tap.feed(b"\n");
+        assert_eq!(
+            seen(&lines),
+            ["x".repeat(LINE_CAP), "x".repeat(LINE_CAP), "x".repeat(5)]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_line_is_replaced() {
+        let (observer, lines) = collecting();
+        let mut tap = LineTap::new(observer, OutputStream::Stdout);
+        tap.feed(b"a\xffb\n");
+        assert_eq!(seen(&lines), ["a\u{FFFD}b"]);
     }
 
     #[test]
