@@ -13,6 +13,7 @@ pub mod event;
 mod family;
 mod function;
 mod http;
+mod interrupt;
 pub(crate) mod http_response;
 mod openapi;
 mod process;
