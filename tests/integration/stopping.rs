@@ -374,13 +374,14 @@ fn a_resume_after_sigkill_never_runs_next_to_the_orphan() {
     let pids = dir.path().join("pids");
     let overlap = dir.path().join("overlap");
     // First attempt: records its background child and blocks. Second attempt (the resume):
-    // records whether the first attempt's child still runs, and finishes.
+    // records whether the first attempt's child still runs (a zombie runs nothing), and
+    // finishes.
     let file = flow(
         dir.path(),
         &format!(
             "do:\n  - spin:\n      run:\n        shell:\n          command: '{}'\n          \
              arguments: [ '${{ .pids }}', '${{ .overlap }}' ]\n",
-            r#"if [ -s "$1" ]; then kill -0 $(cat "$1") 2>/dev/null && echo yes > "$2"; exit 0; fi; sleep 300 & echo $! > "$1"; wait"#
+            r#"if [ -s "$1" ]; then s=$(cut -d" " -f3 /proc/$(cat "$1")/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && echo "$s" > "$2"; exit 0; fi; sleep 300 & echo $! > "$1"; wait"#
         ),
     );
     let input = json!({"pids": pids, "overlap": overlap}).to_string();
