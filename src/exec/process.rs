@@ -165,6 +165,8 @@ impl SystemProcesses {
             directory,
             stdin,
             capture,
+            // `await: false` processes run on by design, after the task and after the run.
+            detached: !capture,
         };
         // `launch` (with our copy of the stdin pipe's read end) is gone once this returns.
         let child = child::spawn(launch).map_err(|error| spawn_error(invocation, &error))?;

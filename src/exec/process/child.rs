@@ -31,6 +31,9 @@ pub(crate) struct Launch<'a> {
     pub(crate) stdin: OwnedFd,
     /// Pipes for stdout and stderr; without, both go to `/dev/null`.
     pub(crate) capture: bool,
+    /// Left to run on its own (`await: false`): it may outlive us, so it gets neither the
+    /// parent-death signal nor the run's tag.
+    pub(crate) detached: bool,
 }
 
 /// A running (or exited, not yet reaped) child, leader of its own process group.
@@ -53,7 +56,11 @@ static DIRECT_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Starts `launch`. Must be called within a tokio runtime with I/O enabled.
 pub(crate) fn spawn(launch: Launch<'_>) -> io::Result<Child> {
-    let tag = super::leftovers::next_tag();
+    let tag = if launch.detached {
+        None
+    } else {
+        super::leftovers::next_tag()
+    };
     #[cfg(target_os = "linux")]
     if launch.program.components().count() > 1 && !DIRECT_UNSUPPORTED.load(Ordering::Relaxed) {
         match spawn_direct(&launch, tag.as_deref()) {
@@ -84,7 +91,7 @@ pub(crate) fn spawn_tokio(launch: Launch<'_>, tag: Option<&str>) -> io::Result<C
         command.env(super::leftovers::TAG_VARIABLE, tag);
     }
     #[cfg(target_os = "linux")]
-    {
+    if !launch.detached {
         // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid).
         // The parent-death signal follows the thread that starts the child: the engine's.
         let parent = std::process::id();
@@ -142,7 +149,8 @@ fn spawn_direct(launch: &Launch<'_>, tag: Option<&str>) -> Result<Child, DirectE
         tag,
         launch.directory,
     )
-    .map_err(failed)?;
+    .map_err(failed)?
+    .dying_with_us(!launch.detached);
     let outputs = Outputs::new(launch.capture).map_err(failed)?;
     let (out, err) = outputs.child_ends();
     let streams = [launch.stdin.as_fd(), out, err];
@@ -404,6 +412,7 @@ mod tests {
             directory: None,
             stdin: std::fs::File::open("/dev/null").unwrap().into(),
             capture: true,
+            detached: false,
         }
     }
 

@@ -236,6 +236,7 @@ mod tests {
             directory: None,
             stdin: stdin.into(),
             capture: false,
+            detached: false,
         })
         .unwrap()
     }
@@ -299,10 +300,10 @@ mod tests {
         );
         let pgid = guard.pgid.unwrap();
         drop(guard);
-        assert!(terminating().contains(&pgid));
+        assert!(terminating().iter().any(|(group, _)| *group == pgid));
         kill_terminating();
         assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
-        assert!(!terminating().contains(&pgid));
+        assert!(!terminating().iter().any(|(group, _)| *group == pgid));
     }
 
     #[test]

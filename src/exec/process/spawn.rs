@@ -38,6 +38,8 @@ pub(crate) struct Executable {
     /// `WORKFLOW_RUN_PROCESS=...` (see `leftovers`), added after the other entries.
     tag: Option<CString>,
     directory: Option<CString>,
+    /// Gets the parent-death signal (not for processes left to run on their own).
+    die_with_parent: bool,
 }
 
 /// The child's environment: ours as it is (the common case, shared by every start), or ours
@@ -85,7 +87,14 @@ impl Executable {
                 .map(|tag| entry(super::leftovers::TAG_VARIABLE.into(), OsStr::new(tag)))
                 .transpose()?,
             directory: directory.map(|d| c_string(d.as_os_str())).transpose()?,
+            die_with_parent: true,
         })
+    }
+
+    /// Whether the child dies with us (the default) or may outlive us.
+    pub(crate) fn dying_with_us(mut self, die: bool) -> Self {
+        self.die_with_parent = die;
+        self
     }
 }
 
@@ -184,7 +193,8 @@ pub(crate) enum StartError {
 
 /// Everything the child reads, in the parent's memory (shared with the child until `execve`).
 struct ChildSetup {
-    /// Our process id: the child checks that its parent is still us once it asked to die with us.
+    /// Our process id: the child checks that its parent is still us once it asked to die with
+    /// us; 0 when it is not to die with us.
     parent: libc::pid_t,
     path: *const c_char,
     argv: *const *const c_char,
@@ -208,7 +218,11 @@ pub(crate) fn start(
     envp.push(ptr::null());
     let setup = ChildSetup {
         // SAFETY: getpid has no preconditions.
-        parent: unsafe { libc::getpid() },
+        parent: if executable.die_with_parent {
+            unsafe { libc::getpid() }
+        } else {
+            0
+        },
         path: executable.path.as_ptr(),
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
@@ -294,8 +308,9 @@ extern "C" fn child_main(argument: *mut c_void) -> c_int {
         // Die with us, even when we are killed with SIGKILL. The signal is tied to the thread
         // that started the child: that is the engine's, which lives as long as the run. If we
         // died already (between clone and here), our parent is someone else: end now.
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
-            || libc::getppid() != setup.parent
+        if setup.parent != 0
+            && (libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+                || libc::getppid() != setup.parent)
         {
             fail(setup, Step::ProcessGroup);
         }
