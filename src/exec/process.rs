@@ -21,9 +21,7 @@ use capture::read_capped;
 use child::{Child, Launch};
 use group::GroupGuard;
 pub use group::kill_terminating;
-pub use leftovers::{
-    TAG_VARIABLE, dismiss_watcher, end_leftovers, signal_tagged, tag_processes,
-};
+pub use leftovers::{TAG_VARIABLE, dismiss_watcher, end_leftovers, signal_tagged, tag_processes};
 use lookup::ProgramPaths;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first

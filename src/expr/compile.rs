@@ -6,12 +6,12 @@
 
 use super::depth;
 use super::diagnose::{self, CompileError};
+use super::guard::{self, Scope, Stop, Watch};
 use super::jv::Jv;
 use super::library::{all_natives, library};
 use super::natives::{self, short, type_name};
 use jaq_core::load::parse::Def;
 use jaq_core::load::{Arena, File, Loader};
-use super::guard::{self, Scope, Stop, Watch};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 use std::sync::Arc;

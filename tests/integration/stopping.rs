@@ -15,7 +15,11 @@ const FAULTED: i32 = 1;
 const CANCELLED: i32 = 130;
 
 fn flow(dir: &Path, body: &str) -> PathBuf {
-    write(dir, "flow.yaml", &document("test", "stopping", "1.0.0", body))
+    write(
+        dir,
+        "flow.yaml",
+        &document("test", "stopping", "1.0.0", body),
+    )
 }
 
 fn command(file: &Path, args: &[&str]) -> Command {
@@ -53,9 +57,7 @@ fn error_type(kind: &str) -> String {
 fn busy_flow(dir: &Path, expression: &str, timeout: &str) -> PathBuf {
     flow(
         dir,
-        &format!(
-            "{timeout}do:\n  - spin:\n      set:\n        value: '${{ {expression} }}'\n"
-        ),
+        &format!("{timeout}do:\n  - spin:\n      set:\n        value: '${{ {expression} }}'\n"),
     )
 }
 
@@ -78,7 +80,11 @@ fn a_task_timeout_stops_an_expression_that_never_ends() {
         let ran = run(&file, &[]);
         assert!(started.elapsed() < SOON, "{expression} was not stopped");
         let error = fault(&ran);
-        assert_eq!(error["type"], error_type("timeout"), "{expression}: {error}");
+        assert_eq!(
+            error["type"],
+            error_type("timeout"),
+            "{expression}: {error}"
+        );
         assert_eq!(error["instance"], "/do/0/spin", "{error}");
     }
 }
@@ -197,11 +203,7 @@ fn signal(child: &Child, signal: libc::c_int) {
 }
 
 fn finish(child: Child) -> Ran {
-    Ran::from(
-        child
-            .wait_with_output()
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
+    Ran::from(child.wait_with_output().unwrap_or_else(|e| panic!("{e}")))
 }
 
 #[test]
@@ -251,10 +253,19 @@ fn values_nested_thousands_deep_fault_the_task_on_every_path() {
         // The journal, an events file and JUnit: every thread that serialises values.
         let ran = run(
             &file,
-            &["--events", &events.display().to_string(), "--junit", &junit.display().to_string()],
+            &[
+                "--events",
+                &events.display().to_string(),
+                "--junit",
+                &junit.display().to_string(),
+            ],
         );
         let error = fault(&ran);
-        assert_eq!(error["type"], error_type("expression"), "{expression}: {error}");
+        assert_eq!(
+            error["type"],
+            error_type("expression"),
+            "{expression}: {error}"
+        );
         let detail = error["detail"].as_str().unwrap_or_default();
         assert!(detail.contains("levels deep"), "{detail}");
     }
@@ -411,7 +422,15 @@ fn a_resume_after_sigkill_never_runs_next_to_the_orphan() {
         .unwrap_or_else(|| panic!("no run listed: {runs}"))
         .to_owned();
     let resumed = Command::new(BINARY)
-        .args(["resume", &id, "--progress", "none", "--format", "json", "--state-dir"])
+        .args([
+            "resume",
+            &id,
+            "--progress",
+            "none",
+            "--format",
+            "json",
+            "--state-dir",
+        ])
         .arg(&state)
         .stdin(Stdio::null())
         .output()

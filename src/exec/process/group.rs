@@ -126,9 +126,9 @@ impl Reaper {
             // the group looking alive.
             let leader_gone = !matches!(self.child.try_wait(), Ok(None));
             let tagged_alive = || {
-                self.tag.as_ref().is_some_and(|tag| {
-                    super::leftovers::signal_tagged(tag, false, 0) > 0
-                })
+                self.tag
+                    .as_ref()
+                    .is_some_and(|tag| super::leftovers::signal_tagged(tag, false, 0) > 0)
             };
             if leader_gone && !group_alive(self.pgid) && !tagged_alive() {
                 self.done = true;

@@ -83,10 +83,7 @@ pub fn signal_tagged(tag: &str, whole_run: bool, signal: libc::c_int) -> usize {
 pub fn end_leftovers(run_id: &str) -> usize {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let found = signal_tagged(run_id, true, libc::SIGKILL);
-    while found > 0
-        && signal_tagged(run_id, true, 0) > 0
-        && std::time::Instant::now() < deadline
-    {
+    while found > 0 && signal_tagged(run_id, true, 0) > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     found

@@ -213,7 +213,12 @@ pub(crate) fn start(
     streams: [BorrowedFd<'_>; 3],
 ) -> Result<Started, StartError> {
     let argv = null_terminated(&executable.argv);
-    let mut envp: Vec<*const c_char> = executable.envp.entries().iter().map(|e| e.as_ptr()).collect();
+    let mut envp: Vec<*const c_char> = executable
+        .envp
+        .entries()
+        .iter()
+        .map(|e| e.as_ptr())
+        .collect();
     envp.extend(executable.tag.as_ref().map(|tag| tag.as_ptr()));
     envp.push(ptr::null());
     let setup = ChildSetup {
