@@ -157,7 +157,7 @@ pub(crate) fn tick() {
         ticks.set(n);
         n
     });
-    if ticks % CHECK_EVERY == 0 {
+    if ticks.is_multiple_of(CHECK_EVERY) {
         check();
     }
 }
@@ -172,7 +172,7 @@ fn check() {
         checks.set(n);
         n
     });
-    if checks % MEMORY_EVERY == 0 {
+    if checks.is_multiple_of(MEMORY_EVERY) {
         let cap = MEMORY_CAP.load(Ordering::Relaxed);
         if cap > 0 && memory::resident().is_some_and(|used| used > cap) {
             stop(Stop::OutOfMemory { cap });
