@@ -15,6 +15,7 @@ mod function;
 mod http;
 pub(crate) mod http_response;
 mod interrupt;
+mod listen;
 mod openapi;
 mod process;
 pub mod replay;
