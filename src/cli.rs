@@ -165,9 +165,11 @@ pub struct ExecArgs {
     #[arg(long = "secrets", value_name = "FILE")]
     pub secrets: Vec<PathBuf>,
 
-    /// Task executions allowed before the run faults (guards against endless loops).
-    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
-    pub max_steps: u64,
+    /// Task executions allowed before the run faults (guards against endless loops). Default
+    /// 1,000,000 for a journaled run (each step is recorded: this bounds the journal a runaway
+    /// `then` cycle writes), 10,000,000 with `--no-journal`.
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
 
     /// What stderr shows while the workflow runs: `tty` a live tree of the tasks, `plain` one
     /// timestamped line per task start/end/retry/fault/skip (CI logs), `none` nothing; `auto`
@@ -211,6 +213,17 @@ pub struct ExecArgs {
         default_value_t = crate::exec::http::HttpSettings::DEFAULT_MAX_RESPONSE_BYTES
     )]
     pub max_response_bytes: u64,
+
+    /// Memory cap of the run, in MiB of the process's resident memory: an expression running
+    /// while the process uses more is stopped and its task faults with a `runtime` error (a
+    /// runaway `[range(1e9)]` instead of the machine's memory). 0 turns the cap off.
+    #[arg(
+        long,
+        value_name = "MIB",
+        env = "WORKFLOW_MAX_MEMORY",
+        default_value_t = crate::expr::DEFAULT_MEMORY_CAP / (1024 * 1024)
+    )]
+    pub max_memory: u64,
 
     #[command(flatten)]
     pub state: StateArgs,

@@ -31,6 +31,18 @@ pub fn run(
     if !args.exec.quiet {
         let _ = writeln!(stderr, "{note}");
     }
+    // A killed run's watcher ends its processes; this ends what it could not (or not yet), so
+    // that no step runs again next to the orphan of its first attempt.
+    if let DurableStart::Continue { run_id } = &durable.start {
+        let ended = crate::exec::process::end_leftovers(run_id);
+        if ended > 0 && !args.exec.quiet {
+            let _ = writeln!(
+                stderr,
+                "ended {ended} process{} left behind by the interrupted run",
+                if ended == 1 { "" } else { "es" }
+            );
+        }
+    }
     let run_args = durable::run_args(&args.exec, file);
     super::run::run_as(&run_args, Some(durable), color, stdout, stderr)
 }

@@ -232,7 +232,11 @@ pub(crate) fn run_as(
     };
     let events = RedactingSink::wrap(events, &redactor);
     let options = RunOptions {
-        max_steps: args.exec.max_steps,
+        max_steps: args.exec.max_steps.unwrap_or(if recorder.is_some() {
+            JOURNALED_MAX_STEPS
+        } else {
+            RunOptions::default().max_steps
+        }),
         secrets,
         run_id: recorder
             .as_ref()
@@ -242,6 +246,13 @@ pub(crate) fn run_as(
         replay,
         ..RunOptions::default()
     };
+    crate::expr::set_memory_cap(args.exec.max_memory.saturating_mul(1024 * 1024));
+    // The run's processes carry its id, so that a resume can find what a killed run left.
+    let tag = options
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    crate::exec::process::tag_processes(&tag);
     let mut result = engine.run(machine, input, options, executors, events);
     redactor.outcome(&mut result.outcome);
     if let Some(sink) = &file_sink
@@ -294,6 +305,10 @@ pub(crate) fn run_as(
     }
 }
 
+/// The default step budget of a journaled run: every step writes a few hundred bytes of
+/// journal, so a runaway `then` cycle stops at a few hundred megabytes, not gigabytes.
+const JOURNALED_MAX_STEPS: u64 = 1_000_000;
+
 /// Front-end or compiler findings, exactly as `validate` shows them.
 /// The JUnit report of a document that did not pass the checks: its problems as plain text.
 fn write_invalid_junit(path: &Path, report: &FileReport) -> Result<(), String> {
@@ -342,12 +357,21 @@ impl Engine {
             .enable_all()
             .build()?;
         let cancel = CancellationToken::new();
+        // The signals are watched from a thread of their own: the engine's thread may be busy
+        // in an expression for a long time, and that expression learns of the cancellation
+        // from the token (see `runtime::interrupt`), which this thread can set at any moment.
+        let watcher = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
         // Installed synchronously: a signal arriving before the watcher first runs is kept.
         let signals = {
-            let _context = runtime.enter();
+            let _context = watcher.enter();
             Signals::install()
         };
-        runtime.spawn(signals.cancel(cancel.clone()));
+        let token = cancel.clone();
+        std::thread::Builder::new()
+            .name("workflow-signals".into())
+            .spawn(move || watcher.block_on(signals.cancel(token)))?;
         Ok(Engine {
             runtime: Some(runtime),
             cancel,
@@ -384,6 +408,8 @@ impl Drop for Engine {
         }
         // Processes of cancelled tasks still in their grace period would outlive us.
         crate::exec::process::kill_terminating();
+        // What is left was left on purpose (background processes of completed tasks).
+        crate::exec::process::dismiss_watcher();
     }
 }
 

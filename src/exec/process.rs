@@ -4,6 +4,7 @@
 mod capture;
 mod child;
 mod group;
+mod leftovers;
 mod lookup;
 #[cfg(target_os = "linux")]
 mod spawn;
@@ -20,6 +21,7 @@ use capture::read_capped;
 use child::{Child, Launch};
 use group::GroupGuard;
 pub use group::kill_terminating;
+pub use leftovers::{TAG_VARIABLE, dismiss_watcher, end_leftovers, signal_tagged, tag_processes};
 use lookup::ProgramPaths;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first
@@ -161,6 +163,8 @@ impl SystemProcesses {
             directory,
             stdin,
             capture,
+            // `await: false` processes run on by design, after the task and after the run.
+            detached: !capture,
         };
         // `launch` (with our copy of the stdin pipe's read end) is gone once this returns.
         let child = child::spawn(launch).map_err(|error| spawn_error(invocation, &error))?;

@@ -4,19 +4,21 @@
 //! once per process; each `Expr::compile` parses the user's code and compiles it with the library
 //! definitions it can reach.
 
+use super::depth;
 use super::diagnose::{self, CompileError};
+use super::guard::{self, Scope, Stop, Watch};
 use super::jv::Jv;
 use super::library::{all_natives, library};
 use super::natives;
 use jaq_core::load::parse::Def;
 use jaq_core::load::{Arena, File, Loader};
-use jaq_core::{Compiler, Ctx, Vars, data};
+use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::Val;
 use std::sync::Arc;
 
-/// How jaq sees our data: `Val`s wrapped in `Jv` (jq 1.7 update and printing rules), no extra
-/// global state.
-pub(crate) type Data = data::JustLut<Jv>;
+/// How jaq sees our data: `Val`s wrapped in `Jv` (jq 1.7 update and printing rules), and a
+/// global `Scope` through which every step is watched (see `guard`).
+pub(crate) type Data = guard::Watched;
 
 /// A runtime error raised while evaluating an expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,13 +26,29 @@ pub(crate) type Data = data::JustLut<Jv>;
 pub struct EvalError {
     /// jq's message, e.g. `cannot calculate 2 + "s"`, or the text given to `error(...)`.
     pub message: String,
+    /// Set when the evaluation did not fail but was stopped from outside or by a limit.
+    pub stop: Option<Stop>,
 }
 
 impl EvalError {
     fn new(message: impl Into<String>) -> Self {
         EvalError {
             message: message.into(),
+            stop: None,
         }
+    }
+
+    fn stopped(stop: Stop) -> Self {
+        EvalError {
+            message: stop.message(),
+            stop: Some(stop),
+        }
+    }
+
+    /// True when the host interrupted the evaluation (its result does not matter any more):
+    /// such an error must never be caught or replaced by a fallback.
+    pub fn is_interruption(&self) -> bool {
+        self.stop == Some(Stop::Interrupted)
     }
 }
 
@@ -117,6 +135,19 @@ impl Expr {
     /// time; missing ones are `null`). jq filters yield a stream: no output gives `null`, one
     /// output gives that value, several outputs give an array of all of them in order.
     pub fn eval(&self, input: Val, vars: &[Val]) -> Result<Val, EvalError> {
+        let watch = Watch::new();
+        match guard::watched(|| self.eval_watched(input, vars, &watch)) {
+            // Whatever the value goes through next may walk it recursively, on any thread.
+            Ok(Ok(value)) if depth::exceeds(&value, depth::MAX_DEPTH) => {
+                depth::drop_flat(value);
+                Err(EvalError::stopped(Stop::Nested))
+            }
+            Ok(result) => result,
+            Err(stop) => Err(EvalError::stopped(stop)),
+        }
+    }
+
+    fn eval_watched(&self, input: Val, vars: &[Val], watch: &Watch) -> Result<Val, EvalError> {
         let inner = &*self.0;
         let values = inner.slots.iter().map(|slot| {
             Jv(match slot {
@@ -125,7 +156,7 @@ impl Expr {
                 Slot::Loc => inner.loc.clone(),
             })
         });
-        let ctx = Ctx::<Data>::new(&inner.filter.lut, Vars::new(values));
+        let ctx = Ctx::<Data>::new(Scope::new(&inner.filter.lut, watch), Vars::new(values));
         let mut outputs = inner.filter.id.run((ctx, Jv(input)));
         let first = match outputs.next() {
             None => return Ok(Val::Null),

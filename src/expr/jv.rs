@@ -33,7 +33,13 @@ impl ValT for Jv {
     }
 
     fn from_map<I: IntoIterator<Item = (Self, Self)>>(iter: I) -> ValR<Self> {
-        conv(Val::from_map(iter.into_iter().map(|(k, v)| (k.0, v.0))))
+        let map = conv(Val::from_map(iter.into_iter().map(|(k, v)| (k.0, v.0))))?;
+        if let Val::Obj(entries) = &map.0
+            && let Some(first) = entries.values().next()
+        {
+            check_nesting(first);
+        }
+        Ok(map)
     }
 
     fn key_values(self) -> BoxIter<'static, ValR<(Self, Self), Self>> {
@@ -181,7 +187,23 @@ impl From<Range<Jv>> for Jv {
 
 impl FromIterator<Jv> for Jv {
     fn from_iter<T: IntoIterator<Item = Jv>>(iter: T) -> Self {
-        Jv(iter.into_iter().map(|j| j.0).collect())
+        let array: Val = iter.into_iter().map(|j| j.0).collect();
+        if let Val::Arr(items) = &array
+            && let Some(first) = items.first()
+        {
+            check_nesting(first);
+        }
+        Jv(array)
+    }
+}
+
+/// Stops the evaluation when `first`, about to be wrapped in one more array or object, already
+/// nests as deep as values may (see `depth`).
+fn check_nesting(first: &Val) {
+    if matches!(first, Val::Arr(_) | Val::Obj(_))
+        && super::depth::first_chain(first, super::depth::MAX_DEPTH) >= super::depth::MAX_DEPTH
+    {
+        super::guard::stop(super::guard::Stop::Nested);
     }
 }
 
@@ -190,6 +212,8 @@ macro_rules! delegate_op {
         impl std::ops::$trait for Jv {
             type Output = ValR<Jv>;
             fn $method(self, rhs: Self) -> ValR<Jv> {
+                // `range` produces its items by adding: counted, so `[range(1e9)]` is watched.
+                super::guard::tick();
                 conv(std::ops::$trait::$method(self.0, rhs.0))
             }
         }
@@ -197,9 +221,32 @@ macro_rules! delegate_op {
 }
 delegate_op!(Add, add);
 delegate_op!(Sub, sub);
-delegate_op!(Mul, mul);
 delegate_op!(Div, div);
 delegate_op!(Rem, rem);
+
+impl std::ops::Mul for Jv {
+    type Output = ValR<Jv>;
+    fn mul(self, rhs: Self) -> ValR<Jv> {
+        super::guard::tick();
+        // `"x" * 1e12` would ask for a terabyte at once (or overflow and panic): refused here.
+        let repeated = |text: &Val, times: &Val| match (text, times) {
+            (Val::TStr(s) | Val::BStr(s), Val::Num(n)) => {
+                let times = jaq_std::ValT::as_f64(&Val::Num(n.clone())).unwrap_or(0.0);
+                (times >= 1.0).then(|| (s.len() as f64) * times.floor())
+            }
+            _ => None,
+        };
+        let size = repeated(&self.0, &rhs.0).or_else(|| repeated(&rhs.0, &self.0));
+        if let Some(size) = size
+            && size > super::guard::max_string_bytes() as f64
+        {
+            return Err(Error::str(format!(
+                "string repetition would make {size:.0} bytes, more than the memory cap allows"
+            )));
+        }
+        conv(self.0 * rhs.0)
+    }
+}
 
 impl std::ops::Neg for Jv {
     type Output = ValR<Jv>;

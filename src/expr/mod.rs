@@ -16,8 +16,10 @@
 //! seconds. Object keys keep insertion order, as in jq (`keys` sorts).
 
 mod compile;
+mod depth;
 mod diagnose;
 mod formats;
+mod guard;
 mod jv;
 mod library;
 mod natives;
@@ -31,7 +33,9 @@ mod update;
 mod value;
 
 pub use compile::{EvalError, Expr};
+pub use depth::MAX_DEPTH;
 pub use diagnose::CompileError;
+pub use guard::{DEFAULT_MEMORY_CAP, Stop, set_interrupt_check, set_memory_cap};
 pub use jaq_json::Val;
 pub use library::prepare;
 pub use template::{ExprMode, Template, strip_expression};

@@ -170,8 +170,9 @@ fn eval_node(node: &Node, input: &Val, vars: &[Val]) -> Result<Val, EvalError> {
         Node::Const(v) => Ok(v.clone()),
         Node::Expr { expr, fallback } => match (expr.eval(input.clone(), vars), fallback) {
             (Ok(v), _) => Ok(v),
-            (Err(_), Some(literal)) => Ok(literal.clone()),
-            (Err(e), None) => Err(e),
+            // A stopped evaluation is not a failed one: it never falls back to the literal.
+            (Err(e), Some(literal)) if e.stop.is_none() => Ok(literal.clone()),
+            (Err(e), _) => Err(e),
         },
         Node::Array(items) => items
             .iter()

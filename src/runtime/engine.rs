@@ -108,7 +108,10 @@ pub async fn run(
     );
     run.workflow_event(|| EventKind::WorkflowStarted);
 
-    let mut work = Box::pin(run.workflow(raw_input));
+    let mut work = Box::pin(super::interrupt::watch_run(
+        options.cancel.clone(),
+        run.workflow(raw_input),
+    ));
     let mut result = tokio::select! {
         biased;
         () = options.cancel.cancelled() => None,
@@ -327,9 +330,10 @@ impl<'m> Run<'m> {
             None => body.await,
             Some(timeout) => {
                 let after = values::duration(&timeout.after, &raw, &vars)?;
-                match tokio::time::timeout(after, body).await {
-                    Ok(result) => result,
-                    Err(_) => Err(timeout_error("Workflow", after)),
+                let deadline = tokio::time::Instant::now() + after;
+                match super::interrupt::within(deadline, body).await {
+                    Some(result) => result,
+                    None => Err(timeout_error("Workflow", after)),
                 }
             }
         };

@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 use super::engine::{Run, RunningGuard, timeout_error};
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, Next};
+use super::interrupt;
 use super::replay::Completed;
 use super::step::{Repeats, StepScope};
 use super::values::{self, check_schema};
@@ -115,6 +116,8 @@ impl<'m> Run<'m> {
         {
             return self.replayed(id, step, done).map_err(fault);
         }
+        // Millions of cheap tasks in a row still let timers and cancellation in.
+        interrupt::yield_point().await;
         self.step_event(&node.pointer, step, || EventKind::TaskCreated);
         if let Err(error) = self.step() {
             return Err(fault(error));
@@ -132,23 +135,28 @@ impl<'m> Run<'m> {
                     self.step_event(&node.pointer, step, || EventKind::TaskSkipped);
                     return Ok((raw, Transition::Continue));
                 }
-                Err(error) => return Err(fault(error)),
+                Err(error) => {
+                    return Err(fault(interrupt::unless_stopped(error).await));
+                }
             }
         }
         self.step_event(&node.pointer, step, || EventKind::TaskStarted);
         let mut guard = RunningGuard::new(self, &node.pointer, step);
+        // An expression interrupted by a timeout or a cancellation never faults the task: the
+        // task waits (`give_way`) until the timer or the token that interrupted it wins.
         let result = match &node.timeout {
             None => {
-                self.execute(node, raw, frame, vars, started.as_ref(), step)
-                    .await
+                let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
+                interrupt::give_way(work).await
             }
             Some(timeout) => match values::duration(&timeout.after, &raw, &vars) {
-                Err(error) => Err(error),
+                Err(error) => Err(interrupt::unless_stopped(error).await),
                 Ok(after) => {
+                    let deadline = tokio::time::Instant::now() + after;
                     let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
-                    match tokio::time::timeout(after, work).await {
-                        Ok(result) => result,
-                        Err(_) => Err(timeout_error("Task", after)),
+                    match interrupt::within(deadline, work).await {
+                        Some(result) => result,
+                        None => Err(timeout_error("Task", after)),
                     }
                 }
             },

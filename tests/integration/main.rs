@@ -18,6 +18,7 @@ mod openapi;
 mod processes;
 mod reporting;
 mod secrets;
+mod stopping;
 mod subflows;
 mod support;
 mod validate_cli;

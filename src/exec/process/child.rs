@@ -31,6 +31,9 @@ pub(crate) struct Launch<'a> {
     pub(crate) stdin: OwnedFd,
     /// Pipes for stdout and stderr; without, both go to `/dev/null`.
     pub(crate) capture: bool,
+    /// Left to run on its own (`await: false`): it may outlive us, so it gets neither the
+    /// parent-death signal nor the run's tag.
+    pub(crate) detached: bool,
 }
 
 /// A running (or exited, not yet reaped) child, leader of its own process group.
@@ -38,6 +41,8 @@ pub(crate) struct Child {
     process: Process,
     pub(crate) stdout: Option<Stream>,
     pub(crate) stderr: Option<Stream>,
+    /// The tag in its environment, which whatever it starts inherits (see `leftovers`).
+    pub(crate) tag: Option<String>,
 }
 
 enum Process {
@@ -51,20 +56,30 @@ static DIRECT_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Starts `launch`. Must be called within a tokio runtime with I/O enabled.
 pub(crate) fn spawn(launch: Launch<'_>) -> io::Result<Child> {
+    let tag = if launch.detached {
+        None
+    } else {
+        super::leftovers::next_tag()
+    };
     #[cfg(target_os = "linux")]
     if launch.program.components().count() > 1 && !DIRECT_UNSUPPORTED.load(Ordering::Relaxed) {
-        match spawn_direct(&launch) {
+        match spawn_direct(&launch, tag.as_deref()) {
             Err(DirectError::Unsupported) => DIRECT_UNSUPPORTED.store(true, Ordering::Relaxed),
             Err(DirectError::NotForThisStart) => {}
             Err(DirectError::Failed(error)) => return Err(error),
-            Ok(child) => return Ok(child),
+            Ok(mut child) => {
+                child.tag = tag;
+                return Ok(child);
+            }
         }
     }
-    spawn_tokio(launch)
+    let mut child = spawn_tokio(launch, tag.as_deref())?;
+    child.tag = tag;
+    Ok(child)
 }
 
 /// Starts `launch` through `tokio::process` (`posix_spawn`, or fork and exec).
-pub(crate) fn spawn_tokio(launch: Launch<'_>) -> io::Result<Child> {
+pub(crate) fn spawn_tokio(launch: Launch<'_>, tag: Option<&str>) -> io::Result<Child> {
     let mut command = tokio::process::Command::new(launch.program);
     command
         .arg0(launch.arg0)
@@ -72,6 +87,26 @@ pub(crate) fn spawn_tokio(launch: Launch<'_>) -> io::Result<Child> {
         .envs(launch.environment.iter().map(|(name, value)| (name, value)))
         .process_group(0)
         .stdin(Stdio::from(launch.stdin));
+    if let Some(tag) = tag {
+        command.env(super::leftovers::TAG_VARIABLE, tag);
+    }
+    #[cfg(target_os = "linux")]
+    if !launch.detached {
+        // SAFETY: the closure only makes async-signal-safe system calls (prctl, getppid).
+        // The parent-death signal follows the thread that starts the child: the engine's.
+        let parent = std::process::id();
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                    return Err(io::Error::other("the runner is gone"));
+                }
+                Ok(())
+            });
+        }
+    }
     if let Some(directory) = launch.directory {
         command.current_dir(directory);
     }
@@ -90,6 +125,7 @@ pub(crate) fn spawn_tokio(launch: Launch<'_>) -> io::Result<Child> {
         process: Process::Tokio(child),
         stdout,
         stderr,
+        tag: None,
     })
 }
 
@@ -103,16 +139,18 @@ enum DirectError {
 }
 
 #[cfg(target_os = "linux")]
-fn spawn_direct(launch: &Launch<'_>) -> Result<Child, DirectError> {
+fn spawn_direct(launch: &Launch<'_>, tag: Option<&str>) -> Result<Child, DirectError> {
     let failed = DirectError::Failed;
     let executable = Executable::new(
         launch.program,
         launch.arg0.as_os_str(),
         launch.args,
         launch.environment,
+        tag,
         launch.directory,
     )
-    .map_err(failed)?;
+    .map_err(failed)?
+    .dying_with_us(!launch.detached);
     let outputs = Outputs::new(launch.capture).map_err(failed)?;
     let (out, err) = outputs.child_ends();
     let streams = [launch.stdin.as_fd(), out, err];
@@ -137,6 +175,7 @@ fn spawn_direct(launch: &Launch<'_>) -> Result<Child, DirectError> {
         }),
         stdout: None,
         stderr: None,
+        tag: None,
     };
     match outputs.into_streams() {
         Ok((stdout, stderr)) => {
@@ -373,6 +412,7 @@ mod tests {
             directory: None,
             stdin: std::fs::File::open("/dev/null").unwrap().into(),
             capture: true,
+            detached: false,
         }
     }
 
@@ -405,7 +445,7 @@ mod tests {
             assert!(matches!(direct.process, Process::Direct(_)));
         }
         assert_eq!(finish(direct).await, expected);
-        let through_tokio = spawn_tokio(launch("/bin/sh", &args, &env)).unwrap();
+        let through_tokio = spawn_tokio(launch("/bin/sh", &args, &env), None).unwrap();
         assert!(matches!(through_tokio.process, Process::Tokio(_)));
         assert_eq!(finish(through_tokio).await, expected);
     }

@@ -15,10 +15,11 @@ use super::child::Child;
 /// How often the clean-up task checks whether the group is gone.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Groups sent SIGTERM whose clean-up task has not seen them gone yet.
-static TERMINATING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// Groups sent SIGTERM whose clean-up task has not seen them gone yet, with their processes'
+/// tag (for those that left the group).
+static TERMINATING: Mutex<Vec<(i32, Option<String>)>> = Mutex::new(Vec::new());
 
-fn terminating() -> std::sync::MutexGuard<'static, Vec<i32>> {
+fn terminating() -> std::sync::MutexGuard<'static, Vec<(i32, Option<String>)>> {
     match TERMINATING.lock() {
         Ok(list) => list,
         Err(poisoned) => poisoned.into_inner(),
@@ -29,8 +30,11 @@ fn terminating() -> std::sync::MutexGuard<'static, Vec<i32>> {
 /// runtime, and the clean-up tasks with it, may stop before they get to it, and a child that
 /// ignores SIGTERM would outlive the run.
 pub fn kill_terminating() {
-    for pgid in std::mem::take(&mut *terminating()) {
+    for (pgid, tag) in std::mem::take(&mut *terminating()) {
         signal_group(pgid, libc::SIGKILL);
+        if let Some(tag) = tag {
+            super::leftovers::signal_tagged(&tag, false, libc::SIGKILL);
+        }
     }
 }
 
@@ -38,6 +42,8 @@ pub fn kill_terminating() {
 /// when the guard is dropped while still armed.
 pub(crate) struct GroupGuard {
     child: Option<Child>,
+    /// The tag its processes carry, to find those that left the group (`setsid`).
+    tag: Option<String>,
     /// The group id, equal to the child's pid. `None` if the pid could not be read or is not a
     /// valid group id (signalling `-0` or `-1` would hit our own group or every process).
     pgid: Option<i32>,
@@ -50,7 +56,11 @@ impl GroupGuard {
             .id()
             .and_then(|pid| i32::try_from(pid).ok())
             .filter(|pid| *pid > 1);
+        if let Some(pgid) = pgid {
+            super::leftovers::started_group(pgid);
+        }
         GroupGuard {
+            tag: child.tag.clone(),
             child: Some(child),
             pgid,
             grace,
@@ -66,6 +76,9 @@ impl GroupGuard {
     /// processes that closed their output are left alone, as a shell would.
     pub(crate) fn disarm(mut self) {
         self.child = None;
+        if let Some(pgid) = self.pgid {
+            super::leftovers::ended_group(pgid);
+        }
     }
 }
 
@@ -75,10 +88,15 @@ impl Drop for GroupGuard {
             return;
         };
         signal_group(pgid, libc::SIGTERM);
-        terminating().push(pgid);
+        // Processes that left the group (`setsid`) still carry its tag.
+        if let Some(tag) = &self.tag {
+            super::leftovers::signal_tagged(tag, false, libc::SIGTERM);
+        }
+        terminating().push((pgid, self.tag.clone()));
         let reaper = Reaper {
             child,
             pgid,
+            tag: self.tag.take(),
             done: false,
         };
         match tokio::runtime::Handle::try_current() {
@@ -96,6 +114,7 @@ impl Drop for GroupGuard {
 struct Reaper {
     child: Child,
     pgid: i32,
+    tag: Option<String>,
     done: bool,
 }
 
@@ -106,7 +125,12 @@ impl Reaper {
             // `try_wait` reaps the leader once it has exited, so a zombie leader does not keep
             // the group looking alive.
             let leader_gone = !matches!(self.child.try_wait(), Ok(None));
-            if leader_gone && !group_alive(self.pgid) {
+            let tagged_alive = || {
+                self.tag
+                    .as_ref()
+                    .is_some_and(|tag| super::leftovers::signal_tagged(tag, false, 0) > 0)
+            };
+            if leader_gone && !group_alive(self.pgid) && !tagged_alive() {
                 self.done = true;
                 return;
             }
@@ -115,18 +139,26 @@ impl Reaper {
             }
             tokio::time::sleep(POLL).await;
         }
-        signal_group(self.pgid, libc::SIGKILL);
+        self.kill();
         let _ = self.child.wait().await;
         self.done = true;
+    }
+
+    fn kill(&self) {
+        signal_group(self.pgid, libc::SIGKILL);
+        if let Some(tag) = &self.tag {
+            super::leftovers::signal_tagged(tag, false, libc::SIGKILL);
+        }
     }
 }
 
 impl Drop for Reaper {
     fn drop(&mut self) {
         if !self.done {
-            signal_group(self.pgid, libc::SIGKILL);
+            self.kill();
         }
-        terminating().retain(|&pgid| pgid != self.pgid);
+        terminating().retain(|(pgid, _)| *pgid != self.pgid);
+        super::leftovers::ended_group(self.pgid);
     }
 }
 
@@ -204,6 +236,7 @@ mod tests {
             directory: None,
             stdin: stdin.into(),
             capture: false,
+            detached: false,
         })
         .unwrap()
     }
@@ -267,10 +300,10 @@ mod tests {
         );
         let pgid = guard.pgid.unwrap();
         drop(guard);
-        assert!(terminating().contains(&pgid));
+        assert!(terminating().iter().any(|(group, _)| *group == pgid));
         kill_terminating();
         assert!(wait_until_gone(pgid, Duration::from_secs(20)).await);
-        assert!(!terminating().contains(&pgid));
+        assert!(!terminating().iter().any(|(group, _)| *group == pgid));
     }
 
     #[test]

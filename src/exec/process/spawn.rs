@@ -6,8 +6,8 @@
 //! a workflow of many short commands pays it for each. Its parent also reads `RLIMIT_NOFILE` six
 //! times and maps a fresh stack per start.
 //!
-//! The child here makes the calls the start needs and nothing else: its own process group, its
-//! three standard streams, the default action for the three signals whose disposition we changed
+//! The child here makes the calls the start needs and nothing else: its own process group, a
+//! parent-death signal (see `leftovers`), its three standard streams, the default action for the three signals whose disposition we changed
 //! (SIGPIPE ignored by Rust's runtime, SIGINT and SIGTERM handled by the run), the working
 //! directory, an empty signal mask, `execve`. Other handled signals need no reset: `execve`
 //! resets handlers itself, and until the mask is emptied no signal is delivered. Between that
@@ -35,7 +35,11 @@ pub(crate) struct Executable {
     path: CString,
     argv: Vec<CString>,
     envp: Environment,
+    /// `WORKFLOW_RUN_PROCESS=...` (see `leftovers`), added after the other entries.
+    tag: Option<CString>,
     directory: Option<CString>,
+    /// Gets the parent-death signal (not for processes left to run on their own).
+    die_with_parent: bool,
 }
 
 /// The child's environment: ours as it is (the common case, shared by every start), or ours
@@ -63,6 +67,7 @@ impl Executable {
         arg0: &OsStr,
         args: &[String],
         environment: &[(String, String)],
+        tag: Option<&str>,
         directory: Option<&Path>,
     ) -> io::Result<Executable> {
         let argv = std::iter::once(arg0)
@@ -78,8 +83,18 @@ impl Executable {
             path: c_string(program.as_os_str())?,
             argv,
             envp,
+            tag: tag
+                .map(|tag| entry(super::leftovers::TAG_VARIABLE.into(), OsStr::new(tag)))
+                .transpose()?,
             directory: directory.map(|d| c_string(d.as_os_str())).transpose()?,
+            die_with_parent: true,
         })
+    }
+
+    /// Whether the child dies with us (the default) or may outlive us.
+    pub(crate) fn dying_with_us(mut self, die: bool) -> Self {
+        self.die_with_parent = die;
+        self
     }
 }
 
@@ -178,6 +193,9 @@ pub(crate) enum StartError {
 
 /// Everything the child reads, in the parent's memory (shared with the child until `execve`).
 struct ChildSetup {
+    /// Our process id: the child checks that its parent is still us once it asked to die with
+    /// us; 0 when it is not to die with us.
+    parent: libc::pid_t,
     path: *const c_char,
     argv: *const *const c_char,
     envp: *const *const c_char,
@@ -195,8 +213,21 @@ pub(crate) fn start(
     streams: [BorrowedFd<'_>; 3],
 ) -> Result<Started, StartError> {
     let argv = null_terminated(&executable.argv);
-    let envp = null_terminated(executable.envp.entries());
+    let mut envp: Vec<*const c_char> = executable
+        .envp
+        .entries()
+        .iter()
+        .map(|e| e.as_ptr())
+        .collect();
+    envp.extend(executable.tag.as_ref().map(|tag| tag.as_ptr()));
+    envp.push(ptr::null());
     let setup = ChildSetup {
+        // SAFETY: getpid has no preconditions.
+        parent: if executable.die_with_parent {
+            unsafe { libc::getpid() }
+        } else {
+            0
+        },
         path: executable.path.as_ptr(),
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
@@ -279,6 +310,15 @@ extern "C" fn child_main(argument: *mut c_void) -> c_int {
         if libc::setpgid(0, 0) != 0 {
             fail(setup, Step::ProcessGroup);
         }
+        // Die with us, even when we are killed with SIGKILL. The signal is tied to the thread
+        // that started the child: that is the engine's, which lives as long as the run. If we
+        // died already (between clone and here), our parent is someone else: end now.
+        if setup.parent != 0
+            && (libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+                || libc::getppid() != setup.parent)
+        {
+            fail(setup, Step::ProcessGroup);
+        }
         for (target, fd) in (0..).zip(setup.streams) {
             if libc::dup2(fd, target) < 0 {
                 fail(setup, Step::Streams);
@@ -323,7 +363,7 @@ mod tests {
 
     fn executable(program: &str, args: &[&str]) -> Executable {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        Executable::new(Path::new(program), OsStr::new("sh"), &args, &[], None).unwrap()
+        Executable::new(Path::new(program), OsStr::new("sh"), &args, &[], None, None).unwrap()
     }
 
     fn wait(pid: i32) -> i32 {
@@ -395,6 +435,7 @@ mod tests {
             OsStr::new("sh"),
             &[],
             &[],
+            None,
             Some(Path::new("/nonexistent/directory")),
         )
         .unwrap();
@@ -428,6 +469,7 @@ mod tests {
             OsStr::new("sh"),
             &["a\0b".into()],
             &[],
+            None,
             None,
         );
         assert_eq!(
