@@ -45,6 +45,8 @@ pub(crate) struct Writer {
     spare: Vec<LifecycleEvent>,
     /// The first failure: nothing is stored after it, and the queue drops whatever comes.
     failure: Option<JournalError>,
+    /// Cancelled at the first failure: the run must not go on unrecorded.
+    stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// The writer thread's loop: stores events as they become due until the queue closes, and
@@ -88,7 +90,22 @@ impl Writer {
             stored: 0,
             spare: Vec::new(),
             failure: None,
+            stop: None,
         }
+    }
+
+    /// Cancels `stop` at the first failure (at once if there was one already).
+    pub fn stop_on_failure(&mut self, stop: tokio_util::sync::CancellationToken) {
+        if self.failure.is_some() {
+            stop.cancel();
+        }
+        self.stop = Some(stop);
+    }
+
+    /// Whether storing failed and a run waits to be stopped for it: the engine must then not
+    /// go on to its next step.
+    pub fn stopping(&self) -> bool {
+        self.failure.is_some() && self.stop.is_some()
     }
 
     /// Stores everything queued now, [`MAX_BATCH`] events per transaction. After a failure the
@@ -109,6 +126,9 @@ impl Writer {
             if let Err(failure) = self.store(&rows) {
                 self.failure = Some(failure);
                 queue.abandon();
+                if let Some(stop) = &self.stop {
+                    stop.cancel();
+                }
                 break;
             }
             self.stored += rows.len() as u64;
