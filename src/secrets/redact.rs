@@ -186,7 +186,7 @@ impl Redactor {
     /// which covers every mix of encoded and plain characters that URLs and query strings take.
     fn spans(&self, haystack: &[u8]) -> Vec<Range<usize>> {
         let mut found: Vec<Range<usize>> = Vec::new();
-        self.find_in(haystack, &mut found, |at| at, |at| at);
+        self.find_in(haystack, &mut found, |at| at, |at| at + 1);
         if memchr::memchr(b'%', haystack).is_some()
             || (self.spaced && memchr::memchr(b'+', haystack).is_some())
         {
@@ -235,10 +235,10 @@ impl Redactor {
         }
     }
 
-    /// Masks a JSON value in place, at the value level: string values (and object keys, which
-    /// are data too) are masked as text, a number equal to a numeric secret becomes the string
-    /// `"***"`; `true`, `false`, `null` and the structure are never touched, so JSON stays JSON
-    /// whatever a secret's value is.
+    /// Masks a JSON value in place, at the value level: string values are masked as text, a
+    /// number equal to a numeric secret becomes the string `"***"`; object keys, `true`,
+    /// `false`, `null` and the structure are never touched, so JSON stays JSON and keeps its
+    /// shape whatever a secret's value is.
     pub fn json(&self, value: &mut Value) {
         match value {
             Value::String(text) => {
@@ -254,18 +254,9 @@ impl Redactor {
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.json(item)),
-            Value::Object(map) => {
-                let keys_change = map
-                    .keys()
-                    .any(|key| !matches!(self.value_text(key), Cow::Borrowed(k) if k == key));
-                if keys_change {
-                    let entries = std::mem::take(map);
-                    for (key, value) in entries {
-                        map.insert(self.value_text(&key).into_owned(), value);
-                    }
-                }
-                map.values_mut().for_each(|item| self.json(item));
-            }
+            // Keys are the shape of the data (and of the output contract: a secret equal to
+            // `status` must not rename a key): never rewritten.
+            Value::Object(map) => map.values_mut().for_each(|item| self.json(item)),
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }
@@ -308,17 +299,15 @@ impl Redactor {
             }
             Val::Obj(map) => {
                 let mut changed: Option<jaq_json::Map> = None;
+                // Keys are never rewritten (see `json`).
                 for (at, (key, item)) in map.iter().enumerate() {
-                    let (masked_key, masked_item) = (self.val(key), self.val(item));
-                    if changed.is_none() && (masked_key.is_some() || masked_item.is_some()) {
+                    let masked_item = self.val(item);
+                    if changed.is_none() && masked_item.is_some() {
                         let before = map.iter().take(at);
                         changed = Some(before.map(|(k, v)| (k.clone(), v.clone())).collect());
                     }
                     if let Some(copy) = &mut changed {
-                        copy.insert(
-                            masked_key.unwrap_or_else(|| key.clone()),
-                            masked_item.unwrap_or_else(|| item.clone()),
-                        );
+                        copy.insert(key.clone(), masked_item.unwrap_or_else(|| item.clone()));
                     }
                 }
                 changed.map(Val::obj)
@@ -473,7 +462,7 @@ mod tests {
         let mut value = json!({"status": "ok", "ok": true, "v": null, "w": "status"});
         r.json(&mut value);
         // Keys and literals stay; the string values equal to a secret do not.
-        assert_eq!(value, json!({"***": "ok", "ok": true, "v": null, "w": "***"}));
+        assert_eq!(value, json!({"status": "ok", "ok": true, "v": null, "w": "***"}));
     }
 
     #[test]
@@ -558,7 +547,8 @@ mod tests {
         ]);
         assert_eq!(
             r.text("ada-lovelace:s3cr3t!! tok-xyz 5432"),
-            "***:*** *** 5432"
+            // The port too: a number in a secret is as secret as its text.
+            "***:*** *** ***"
         );
     }
 
@@ -591,7 +581,6 @@ mod tests {
     #[test]
     fn json_values_keys_and_numbers() {
         let r = redactor(&[json!("k3y-value"), json!("12345678")]);
-        // (Keys are data: one that carries a secret is masked like a value.)
         let mut value = json!({
             "k3y-value": ["a k3y-value", 12345678, 1234, true, null],
             "plain": {"deep": "xk3y-valuex"}
@@ -599,7 +588,7 @@ mod tests {
         r.json(&mut value);
         assert_eq!(
             value,
-            json!({"***": ["a ***", "***", 1234, true, null], "plain": {"deep": "x***x"}})
+            json!({"k3y-value": ["a ***", "***", 1234, true, null], "plain": {"deep": "x***x"}})
         );
     }
 
@@ -612,7 +601,7 @@ mod tests {
         let masked = r.val(&dirty).map(|v| to_json(&v));
         assert_eq!(
             masked,
-            Some(json!({"a": [1, "x ***", {"***": "y"}], "n": 2}))
+            Some(json!({"a": [1, "x ***", {"s3cret": "y"}], "n": 2}))
         );
         let bytes = Val::byte_str(b"\xffs3cret".to_vec());
         assert!(matches!(r.val(&bytes), Some(Val::BStr(b)) if b[..] == b"\xff***"[..]));

@@ -5,6 +5,7 @@
 //! http::`. Helpers shared by the areas live in `support`.
 
 mod auth;
+mod bounds;
 mod cli;
 mod conformance;
 mod containers;
@@ -12,9 +13,11 @@ mod dry_run;
 mod durable;
 mod http;
 mod journal;
+mod journal_integrity;
 mod openapi;
 mod processes;
 mod reporting;
+mod secret_leaks;
 mod secrets;
 mod subflows;
 mod support;
