@@ -22,7 +22,10 @@ fn document(dir: &Path, tasks: usize, broken: bool) -> PathBuf {
             text.push_str(&format!("      bogus: 1\n      then: nowhere{task}\n"));
         }
     }
-    let path = dir.join(format!("{}-{tasks}.yaml", if broken { "broken" } else { "valid" }));
+    let path = dir.join(format!(
+        "{}-{tasks}.yaml",
+        if broken { "broken" } else { "valid" }
+    ));
     std::fs::write(&path, text).expect("a scratch document");
     path
 }
@@ -47,14 +50,22 @@ fn validate(file: &Path) -> (f64, Option<u64>) {
     let wall = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let rss = timed
-        .then(|| stderr.lines().last().and_then(|line| line.trim().parse().ok()))
+        .then(|| {
+            stderr
+                .lines()
+                .last()
+                .and_then(|line| line.trim().parse().ok())
+        })
         .flatten();
     (wall, rss)
 }
 
 fn main() {
     let dir = tempfile::tempdir().expect("a scratch directory");
-    println!("{:<44} {:>10} {:>12} {:>14}", "document", "wall", "peak RSS", "RSS per task");
+    println!(
+        "{:<44} {:>10} {:>12} {:>14}",
+        "document", "wall", "peak RSS", "RSS per task"
+    );
     let cases = [
         (2_000, true),
         (5_000, true),

@@ -152,7 +152,10 @@ mod tests {
         let many: Vec<String> = (0..=MAX_SUGGESTION_CANDIDATES)
             .map(|i| format!("task{i}"))
             .collect();
-        assert_eq!(did_you_mean("task1x", many.iter().map(String::as_str)), None);
+        assert_eq!(
+            did_you_mean("task1x", many.iter().map(String::as_str)),
+            None
+        );
         let enough = many.get(..MAX_SUGGESTION_CANDIDATES).unwrap_or_default();
         assert!(did_you_mean("task1x", enough.iter().map(String::as_str)).is_some());
     }

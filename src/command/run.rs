@@ -19,8 +19,8 @@ use crate::report::events::JsonLinesSink;
 use crate::report::outline::Outline;
 use crate::report::reporters::{ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
-use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions, RunResult};
 use crate::secrets::{RedactingSink, Redactor};
 use crate::source::Source;
@@ -223,7 +223,10 @@ pub(crate) fn run_as(
     if let Some(recorder) = recorder
         && let Err(error) = recorder.finish()
     {
-        let message = format!("the journal of run {} could not be written: {error}", result.id);
+        let message = format!(
+            "the journal of run {} could not be written: {error}",
+            result.id
+        );
         let _ = writeln!(
             stderr,
             "error: {message}; the run was stopped before its next step (`workflow resume {}` \
@@ -231,8 +234,8 @@ pub(crate) fn run_as(
             result.id
         );
         if !matches!(result.outcome, Outcome::Faulted(_)) {
-            let mut fault = WorkflowError::new(ErrorKind::Runtime, "Journal write failed")
-                .with_detail(message);
+            let mut fault =
+                WorkflowError::new(ErrorKind::Runtime, "Journal write failed").with_detail(message);
             redactor.error(&mut fault);
             result.outcome = Outcome::Faulted(fault);
         }

@@ -92,9 +92,9 @@ fn collect_documents(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()
             }
         } else if kind.is_file()
             && path
-            .extension()
-            .and_then(|ext| ext.to_str())
-            .is_some_and(|ext| DOCUMENT_EXTENSIONS.contains(&ext))
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| DOCUMENT_EXTENSIONS.contains(&ext))
         {
             files.push(path);
         }

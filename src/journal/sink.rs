@@ -134,11 +134,9 @@ impl Journal {
         let claimed = (|| {
             let (status, pid): (String, Option<i64>) = self
                 .connection
-                .query_row(
-                    "SELECT status, pid FROM runs WHERE id = ?1",
-                    [id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+                .query_row("SELECT status, pid FROM runs WHERE id = ?1", [id], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
                 .map_err(sqlite)?;
             let holder = pid.and_then(|pid| u32::try_from(pid).ok());
             if status == RunStatus::Completed.as_str() {

@@ -92,7 +92,9 @@ fn looks_like_dotenv(text: &str) -> bool {
 
 /// The declared secrets' values from `files` then the process environment.
 pub fn load(declared: &[String], files: &[PathBuf]) -> Result<Secrets, SecretsError> {
-    load_from(declared, files, &|variable| super::active::env_var(variable))
+    load_from(declared, files, &|variable| {
+        super::active::env_var(variable)
+    })
 }
 
 /// [`load`] with the environment given as a lookup, so tests do not touch the process's own.
@@ -192,7 +194,9 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, Value>, SecretsError> {
     let cap = crate::source::MAX_SOURCE_BYTES;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, cap + 1), &mut bytes))
+        .and_then(|file| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, cap + 1), &mut bytes)
+        })
         .map_err(|error| unreadable(error.to_string()))?;
     if bytes.len() as u64 > cap {
         return Err(unreadable(format!(

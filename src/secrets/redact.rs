@@ -449,7 +449,10 @@ mod tests {
         assert_eq!(r.text("abc no"), "abc no");
         let mut value = json!({"a": "abc", "b": "abc no", "c": ["no", true]});
         r.json(&mut value);
-        assert_eq!(value, json!({"a": "***", "b": "abc no", "c": ["***", true]}));
+        assert_eq!(
+            value,
+            json!({"a": "***", "b": "abc no", "c": ["***", true]})
+        );
         // Four characters, not four bytes: `héé` is five bytes but three characters.
         assert_eq!(redactor(&[json!("héé")]).text("héé"), "héé");
         assert_eq!(redactor(&[json!("abcd")]).text("abcd"), "***");
@@ -462,7 +465,10 @@ mod tests {
         let mut value = json!({"status": "ok", "ok": true, "v": null, "w": "status"});
         r.json(&mut value);
         // Keys and literals stay; the string values equal to a secret do not.
-        assert_eq!(value, json!({"status": "ok", "ok": true, "v": null, "w": "***"}));
+        assert_eq!(
+            value,
+            json!({"status": "ok", "ok": true, "v": null, "w": "***"})
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ fn workflow(dir: &Path, body: &str) -> String {
 
 fn command() -> Command {
     let mut command = Command::new(BINARY);
-    command.arg("run").arg("--no-journal").env_remove("WORKFLOW_STATE_DIR");
+    command
+        .arg("run")
+        .arg("--no-journal")
+        .env_remove("WORKFLOW_STATE_DIR");
     command
 }
 
@@ -111,12 +114,19 @@ fn an_events_fifo_without_a_reader_is_an_error_at_once() {
             .unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("no process is reading"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("no process is reading"),
+        "{}",
+        ran.stderr
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
 fn echo_headers(headers: HeaderMap) -> impl IntoResponse {
-    let names: Vec<String> = headers.keys().map(|name| name.as_str().to_string()).collect();
+    let names: Vec<String> = headers
+        .keys()
+        .map(|name| name.as_str().to_string())
+        .collect();
     axum::Json(serde_json::json!({ "headers": names }))
 }
 
@@ -131,7 +141,12 @@ fn a_redirect_to_another_origin_carries_no_task_header_and_no_body() {
         "/jump",
         any(move || {
             let landing = landing.clone();
-            async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, landing)]) }
+            async move {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, landing)],
+                )
+            }
         }),
     ));
     let dir = tempdir();

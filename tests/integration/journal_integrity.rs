@@ -75,8 +75,8 @@ fn only_run(dir: &Path, state: &Path) -> String {
     let output = command(dir, state, &["runs", "--format", "json"])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    let runs: serde_json::Value =
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+    let runs: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
     runs[0]["id"].as_str().unwrap_or_default().to_string()
 }
 
@@ -114,11 +114,15 @@ fn two_resumes_at_the_same_moment_run_the_remaining_steps_once() {
     // Both started together; the gate stays closed, so the winner is still running when the
     // loser tries.
     let start = |_| {
-        command(dir.path(), &state, &["resume", &id, "--format", "json", "--progress", "none"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"))
+        command(
+            dir.path(),
+            &state,
+            &["resume", &id, "--format", "json", "--progress", "none"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"))
     };
     let mut resumes: Vec<Child> = (0..2).map(start).collect();
     let mut refused: Option<Output> = None;
@@ -130,9 +134,7 @@ fn two_resumes_at_the_same_moment_run_the_remaining_steps_once() {
         }
         false
     });
-    let (finished, running): (Vec<_>, Vec<_>) = resumes
-        .into_iter()
-        .partition(is_done);
+    let (finished, running): (Vec<_>, Vec<_>) = resumes.into_iter().partition(is_done);
     for child in finished {
         refused = Some(child.wait_with_output().unwrap_or_else(|e| panic!("{e}")));
     }
@@ -211,10 +213,20 @@ fn an_empty_database_beside_a_live_log_is_refused_and_left_alone() {
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(output.status.code(), Some(0), "{args:?}");
-        assert!(stderr(&output).contains("write-ahead log"), "{}", stderr(&output));
-        assert_eq!(std::fs::read(&wal).unwrap_or_default(), log, "{args:?} changed the log");
+        assert!(
+            stderr(&output).contains("write-ahead log"),
+            "{}",
+            stderr(&output)
+        );
         assert_eq!(
-            std::fs::metadata(state.join("journal.db")).map(|m| m.len()).ok(),
+            std::fs::read(&wal).unwrap_or_default(),
+            log,
+            "{args:?} changed the log"
+        );
+        assert_eq!(
+            std::fs::metadata(state.join("journal.db"))
+                .map(|m| m.len())
+                .ok(),
             Some(0)
         );
     }
@@ -259,7 +271,11 @@ fn unwritable_events_and_junit_files_make_the_exit_non_zero() {
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(events.status.code(), Some(1), "{}", stderr(&events));
-        assert!(stderr(&events).contains("events file"), "{}", stderr(&events));
+        assert!(
+            stderr(&events).contains("events file"),
+            "{}",
+            stderr(&events)
+        );
     }
 }
 
@@ -270,7 +286,13 @@ impl SmallDisk {
     fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(at).ok()?;
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(at)
             .stderr(Stdio::null())
             .status()
@@ -334,6 +356,9 @@ fn a_full_disk_stops_the_run_and_no_finished_step_runs_again() {
         .filter(|step| counts.iter().filter(|line| *line == step).count() != 1)
         .collect();
     // Only the step in flight when the disk filled may run again.
-    assert!(twice.len() <= 1, "steps not run exactly once: {twice:?} in {counts:?}");
+    assert!(
+        twice.len() <= 1,
+        "steps not run exactly once: {twice:?} in {counts:?}"
+    );
     drop(disk);
 }

@@ -198,7 +198,9 @@ fn no_form_of_a_secret_reaches_any_sink_and_json_stays_json() {
     );
     assert_eq!(show.code, 0, "{}", show.stderr);
     assert_eq!(stored.code, 0, "{}", stored.stderr);
-    let bytes = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+    let bytes = |path: &Path| {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+    };
     let sinks = [
         ("stdout", ran.stdout.clone()),
         ("stderr", ran.stderr.clone()),

@@ -551,9 +551,12 @@ mod tests {
         assert_eq!(refused.status, 308);
         // Without a body: followed, with only content negotiation left of the task's headers.
         let mut get = outgoing("GET", "http://h/a", false);
-        get.headers.insert("cookie", HeaderValue::from_static("s=1"));
-        get.headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer x"));
-        get.headers.insert("accept", HeaderValue::from_static("text/plain"));
+        get.headers
+            .insert("cookie", HeaderValue::from_static("s=1"));
+        get.headers
+            .insert(AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        get.headers
+            .insert("accept", HeaderValue::from_static("text/plain"));
         redirect(
             &mut get,
             StatusCode::TEMPORARY_REDIRECT,
