@@ -3,8 +3,10 @@
 //! future stops the work: processes are killed, connections closed).
 
 pub mod auth;
+pub mod broker;
 pub mod catalog;
 pub mod container;
+pub mod events;
 pub mod http;
 pub mod process;
 pub(crate) mod resource;
@@ -21,6 +23,9 @@ use crate::runtime::error::WorkflowError;
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
     pub http: Arc<dyn http::HttpClient>,
+    /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
+    /// in-process bus between the tasks of the run.
+    pub events: Arc<dyn events::EventBus>,
 }
 
 impl Executors {
@@ -34,6 +39,7 @@ impl Executors {
         Executors {
             processes: Arc::new(process::SystemProcesses::default()),
             http: Arc::new(http::ReqwestHttp::new(http)),
+            events: Arc::new(events::InProcessBus::default()),
         }
     }
 }

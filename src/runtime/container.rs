@@ -206,6 +206,7 @@ mod tests {
             Executors {
                 processes: fake.clone(),
                 http: Arc::new(crate::runtime::test_support::NoHttp),
+                events: Arc::new(crate::exec::events::InProcessBus::default()),
             },
             Arc::new(NoEvents),
         )

@@ -14,6 +14,7 @@ mod family;
 mod function;
 mod http;
 pub(crate) mod http_response;
+mod listen;
 mod openapi;
 mod process;
 pub mod replay;
