@@ -225,6 +225,17 @@ pub struct ExecArgs {
     )]
     pub max_memory: u64,
 
+    /// Longest an HTTP call may wait for the server to send anything (the response's headers,
+    /// or the next piece of its body), in seconds; past it the call fails with a `timeout`
+    /// error. `0` waits forever. A task's own `timeout` bounds the whole call as well.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "WORKFLOW_HTTP_TIMEOUT",
+        default_value_t = crate::exec::http::HttpSettings::DEFAULT_IDLE_TIMEOUT_SECS
+    )]
+    pub http_timeout: u64,
+
     #[command(flatten)]
     pub state: StateArgs,
 }

@@ -89,11 +89,43 @@ impl Diagnostic {
     }
 }
 
-/// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
+/// Suggestions are looked for among at most this many candidates. A document with one finding
+/// per name of a huge list (20,000 `then` targets that do not exist, among 20,000 tasks) would
+/// otherwise compare every name with every other: 400 million comparisons, the one quadratic
+/// part of validation. Past it the help lists the candidates instead of guessing.
+pub const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
+
+/// Name comparisons one process spends on suggestions at most (a fraction of a second): many
+/// lists just under the cap, each with a finding per name, stay linear too. Past it, findings
+/// come without a "did you mean".
+const SUGGESTION_BUDGET: u64 = 2_000_000;
+
+/// Comparisons left of [`SUGGESTION_BUDGET`].
+static SUGGESTIONS_LEFT: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(SUGGESTION_BUDGET);
+
+/// The closest candidate to a misspelt name, if one is close enough to be a likely typo (and
+/// there are at most [`MAX_SUGGESTION_CANDIDATES`] candidates).
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates
+        .into_iter()
+        .take(MAX_SUGGESTION_CANDIDATES + 1)
+        .collect();
+    if candidates.len() > MAX_SUGGESTION_CANDIDATES {
+        return None;
+    }
+    let cost = candidates.len() as u64;
+    let spent = SUGGESTIONS_LEFT.fetch_update(
+        std::sync::atomic::Ordering::Relaxed,
+        std::sync::atomic::Ordering::Relaxed,
+        |left| left.checked_sub(cost),
+    );
+    if spent.is_err() {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
@@ -113,5 +145,18 @@ mod tests {
         ];
         assert_eq!(did_you_mean("endpont", keys), Some("endpoint"));
         assert_eq!(did_you_mean("zzz", keys), None);
+    }
+
+    #[test]
+    fn huge_candidate_lists_get_no_suggestion() {
+        let many: Vec<String> = (0..=MAX_SUGGESTION_CANDIDATES)
+            .map(|i| format!("task{i}"))
+            .collect();
+        assert_eq!(
+            did_you_mean("task1x", many.iter().map(String::as_str)),
+            None
+        );
+        let enough = many.get(..MAX_SUGGESTION_CANDIDATES).unwrap_or_default();
+        assert!(did_you_mean("task1x", enough.iter().map(String::as_str)).is_some());
     }
 }

@@ -131,6 +131,29 @@ impl Source {
         self.path.display().to_string()
     }
 
+    /// The byte range of whole lines around `start..end` (itself clamped to the text): `before`
+    /// lines before the one holding `start`, `after` lines after the one holding `end`, and the
+    /// 0-based number of its first line. Lets a renderer look at a few lines of a large document
+    /// without scanning it from the top for every finding.
+    pub fn line_window(
+        &self,
+        start: usize,
+        end: usize,
+        before: usize,
+        after: usize,
+    ) -> (std::ops::Range<usize>, usize) {
+        let line_of = |offset: usize| match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let len = self.text.len();
+        let first = line_of(start.min(len)).saturating_sub(before);
+        let last = line_of(end.max(start).min(len)).saturating_add(after);
+        let from = self.line_starts.get(first).copied().unwrap_or(0);
+        let to = self.line_starts.get(last + 1).copied().unwrap_or(len);
+        (from..to.max(from), first)
+    }
+
     /// Line and column of a byte offset (clamped to the text, snapped to a char boundary).
     pub fn position(&self, offset: usize) -> Position {
         let mut offset = offset.min(self.text.len());

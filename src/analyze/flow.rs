@@ -105,8 +105,8 @@ fn unknown_target(
     target: &Reference,
     elsewhere: Option<&&Task>,
 ) {
-    let names: Vec<&str> = list.iter().map(|task| task.name.as_str()).collect();
-    let candidates = names.iter().copied().chain(DIRECTIVES);
+    let names = || list.iter().map(|task| task.name.as_str());
+    let candidates = names().chain(DIRECTIVES);
     let help = if let Some(close) = did_you_mean(&target.name, candidates) {
         format!("did you mean `{close}`?")
     } else if let Some(task) = elsewhere {
@@ -118,13 +118,13 @@ fn unknown_target(
             "`{}` is in another task list{line}; `then` can only jump to a task in the same \
              list: {}",
             target.name,
-            quoted_list(names.iter().copied())
+            quoted_list(names())
         )
     } else {
         format!(
             "`then` can only jump to a task in the same list ({}), or be `continue`, `exit` or \
              `end`",
-            quoted_list(names.iter().copied())
+            quoted_list(names())
         )
     };
     cx.push(

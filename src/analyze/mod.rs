@@ -65,15 +65,18 @@ impl Context<'_> {
 const LISTED_NAMES: usize = 8;
 
 /// "`a`, `b`, `c`" (and "and 4 more" past [`LISTED_NAMES`]), for help lines listing candidates.
+/// Only the listed names are formatted: one finding per task of a 20,000-task list must not
+/// copy the whole list each time.
 pub(crate) fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.into_iter().collect();
+    let mut names = names.into_iter();
     let mut out: Vec<String> = names
-        .iter()
+        .by_ref()
         .take(LISTED_NAMES)
         .map(|name| format!("`{name}`"))
         .collect();
-    if names.len() > LISTED_NAMES {
-        out.push(format!("and {} more", names.len() - LISTED_NAMES));
+    let more = names.count();
+    if more > 0 {
+        out.push(format!("and {more} more"));
     }
     out.join(", ")
 }

@@ -23,7 +23,7 @@ pub(crate) struct Durable {
 /// How the run is recorded.
 pub(crate) enum DurableStart {
     /// `resume`: more events of the same run, under its id.
-    Continue { run_id: String },
+    Continue { run_id: String, force: bool },
     /// `retry`: a new run, linked to the one it retries.
     Retry { parent: String },
 }

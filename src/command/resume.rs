@@ -85,6 +85,7 @@ fn prepare(recorded: Recorded, force: bool) -> Result<(Durable, PathBuf, String)
         journal,
         start: DurableStart::Continue {
             run_id: record.id.clone(),
+            force,
         },
         input: record.input.clone(),
         replay: Arc::new(replay),

@@ -19,6 +19,7 @@ use crate::report::events::JsonLinesSink;
 use crate::report::outline::Outline;
 use crate::report::reporters::{ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
+use crate::runtime::error::{ErrorKind, WorkflowError};
 use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions, RunResult};
 use crate::secrets::{RedactingSink, Redactor};
@@ -79,6 +80,8 @@ pub(crate) fn run_as(
     let style = HumanStyle::for_stderr(color);
     let mut executors = Executors::system_with(crate::exec::http::HttpSettings {
         max_response_bytes: args.exec.max_response_bytes,
+        idle_timeout: (args.exec.http_timeout > 0)
+            .then(|| std::time::Duration::from_secs(args.exec.http_timeout)),
         ..Default::default()
     });
     match crate::exec::broker::bus_for(&args.exec.brokers) {
@@ -141,7 +144,10 @@ pub(crate) fn run_as(
         }
     };
     // Masks the secrets' values in everything shown or written; inactive (and free) without them.
-    let redactor = Arc::new(Redactor::new(secrets.values()));
+    // Every `WORKFLOW_SECRET_*` value given is masked, declared or not.
+    let provided = crate::secrets::provided_values();
+    let redactor = Arc::new(Redactor::new(secrets.values().chain(provided.iter())));
+    crate::secrets::install(Arc::clone(&redactor));
     let Some(engine) = engine else {
         let dry_run = DryRun {
             document,
@@ -253,12 +259,20 @@ pub(crate) fn run_as(
         .clone()
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     crate::exec::process::tag_processes(&tag);
+    if let Some(recorder) = &recorder {
+        // A journal that cannot be written (a full disk) stops the run before its next step:
+        // carrying on would run steps no resume could know had run.
+        recorder.stop_run_on_failure(engine.cancel.clone());
+    }
     let mut result = engine.run(machine, input, options, executors, events);
     redactor.outcome(&mut result.outcome);
+    // Whatever the run did, a record that could not be written makes the exit non-zero.
+    let mut unwritten = false;
     if let Some(sink) = &file_sink
         && let Err(error) = sink.finish()
     {
-        let _ = writeln!(stderr, "warning: the events file is incomplete: {error}");
+        unwritten = true;
+        let _ = writeln!(stderr, "error: the events file is incomplete: {error}");
     }
     if let Some(sink) = &broker_sink
         && let Err(error) = sink.finish()
@@ -271,34 +285,49 @@ pub(crate) fn run_as(
     if let Some(recorder) = recorder
         && let Err(error) = recorder.finish()
     {
-        let _ = writeln!(
-            stderr,
-            "warning: the journal of run {} is incomplete: {error}",
+        let message = format!(
+            "the journal of run {} could not be written: {error}",
             result.id
         );
+        let _ = writeln!(
+            stderr,
+            "error: {message}; the run was stopped before its next step (`workflow resume {}` \
+             reruns only the step that was in flight)",
+            result.id
+        );
+        if !matches!(result.outcome, Outcome::Faulted(_)) {
+            let mut fault =
+                WorkflowError::new(ErrorKind::Runtime, "Journal write failed").with_detail(message);
+            redactor.error(&mut fault);
+            result.outcome = Outcome::Faulted(fault);
+        }
     }
     let fault = match &result.outcome {
         Outcome::Faulted(error) => Some(error),
         _ => None,
     };
-    // An unwritable JUnit file is reported there; the run's own outcome still sets the exit code.
-    let _ = redactor.write_masked(stderr, |stderr| reporters.finish(fault, location, stderr));
+    // An unwritable JUnit file is reported there, and makes the exit non-zero.
+    if redactor
+        .write_masked(stderr, |stderr| reporters.finish(fault, location, stderr))
+        .is_err()
+    {
+        unwritten = true;
+    }
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
+    // The outcome was masked value by value above; stdout is not masked again as text, which
+    // could turn a secret equal to `true` or to a key into broken JSON.
     match args.exec.format {
         RunFormat::Json => {
-            let _ = redactor.write_masked(stdout, |stdout| {
-                writeln!(stdout, "{}", result_json(&result))
-            });
+            let _ = writeln!(stdout, "{}", result_json(&result));
         }
         RunFormat::Human => {
-            let _ = redactor.write_masked(stdout, |stdout| {
-                redactor.write_masked(stderr, |stderr| {
-                    print_human(&result, args.exec.quiet, stdout, stderr)
-                })
+            let _ = redactor.write_masked(stderr, |stderr| {
+                print_human(&result, args.exec.quiet, stdout, stderr)
             });
         }
     }
     match result.outcome {
+        Outcome::Completed(_) if unwritten => ExitCode::Faulted,
         Outcome::Completed(_) => ExitCode::Success,
         Outcome::Faulted(_) => ExitCode::Faulted,
         Outcome::Cancelled => ExitCode::Cancelled,
@@ -468,10 +497,23 @@ pub(crate) fn read_input(input: Option<&str>) -> Result<Value, String> {
         return Ok(json!({}));
     };
     if input == "-" {
-        let mut text = String::new();
+        let cap = crate::source::MAX_SOURCE_BYTES;
+        let mut bytes = Vec::new();
+        // One byte past the cap tells "at the cap" from "larger"; a producer that never stops
+        // (`yes |`) is cut off there instead of filling the memory.
         std::io::stdin()
-            .read_to_string(&mut text)
+            .lock()
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read the input from stdin: {e}"))?;
+        if bytes.len() as u64 > cap {
+            return Err(format!(
+                "the input on stdin is larger than {} MiB; refusing to read more",
+                cap / (1024 * 1024)
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| "the input on stdin is not UTF-8 text".to_string())?;
         return load_data(Source::new("<stdin>", text), "the input on stdin");
     }
     if let Some(path) = input.strip_prefix('@') {

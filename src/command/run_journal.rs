@@ -65,9 +65,9 @@ impl Opened {
         input: &Value,
     ) -> Result<Recorder, String> {
         let parent = match durable {
-            Some(DurableStart::Continue { run_id }) => {
+            Some(DurableStart::Continue { run_id, force }) => {
                 return journal
-                    .continue_run(&run_id)
+                    .continue_run(&run_id, force)
                     .map_err(|error| error.to_string());
             }
             Some(DurableStart::Retry { parent }) => Some((parent, Relation::Retry)),

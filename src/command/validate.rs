@@ -81,14 +81,20 @@ fn collect_documents(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if entry.file_type()?.is_dir() {
-            if !name.starts_with('.') && name != "node_modules" {
+        // `metadata` follows a symlink to what it names: a link to a document counts, a FIFO,
+        // socket or device (which could block the read forever or never end) does not.
+        let Ok(kind) = std::fs::metadata(&path).map(|meta| meta.file_type()) else {
+            continue;
+        };
+        if kind.is_dir() {
+            if !name.starts_with('.') && name != "node_modules" && entry.file_type()?.is_dir() {
                 collect_documents(&path, files)?;
             }
-        } else if path
-            .extension()
-            .and_then(|ext| ext.to_str())
-            .is_some_and(|ext| DOCUMENT_EXTENSIONS.contains(&ext))
+        } else if kind.is_file()
+            && path
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| DOCUMENT_EXTENSIONS.contains(&ext))
         {
             files.push(path);
         }

@@ -69,13 +69,8 @@ pub(crate) fn type_name(v: &Val) -> &'static str {
 /// A value's JSON text, cut to a readable length for messages.
 pub(crate) fn short(v: &Val) -> String {
     const MAX: usize = 40;
-    let text = Jv(v.clone()).to_string();
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        let cut: String = text.chars().take(MAX).collect();
-        format!("{cut}...")
-    }
+    // Masked before it is cut: a secret cut in half would no longer be recognised.
+    crate::secrets::shorten(&Jv(v.clone()).to_string(), MAX, "...")
 }
 
 fn err<T>(message: String) -> ValR<T, Jv> {

@@ -89,6 +89,25 @@ pub enum JournalError {
     #[error("run {id} is already in the journal")]
     Duplicate { id: String },
 
+    #[error(
+        "run {id} is being run by another process (pid {pid}): resuming it now would run its \
+         tasks twice; wait for that process, or stop it first"
+    )]
+    Claimed { id: String, pid: u32 },
+
+    #[error(
+        "the journal {} is empty but its write-ahead log {} still holds {wal_bytes} bytes of \
+         runs: opening it would discard them; it was left untouched: restore journal.db from a \
+         backup or move both files away",
+        path.display(),
+        wal.display()
+    )]
+    OrphanedLog {
+        path: PathBuf,
+        wal: PathBuf,
+        wal_bytes: u64,
+    },
+
     #[error("the journal {}: {source}", path.display())]
     Sqlite {
         path: PathBuf,

@@ -40,10 +40,20 @@ impl Journal {
     /// Opens the journal in `dir`, creating the directory and the database when they do not
     /// exist yet: what a run does before it starts.
     pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        let created_dir = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir {
             dir: dir.to_path_buf(),
             source,
         })?;
+        let path = dir.join(DATABASE_FILE);
+        // The checks of the existing file come first: nothing is created next to a damaged one.
+        inspect(&path)?;
+        if !path.is_dir() {
+            make_private(dir, created_dir, &path).map_err(|error| JournalError::ReadOnly {
+                path: path.clone(),
+                detail: error.to_string(),
+            })?;
+        }
         Journal::open_file(dir, true)
     }
 
@@ -121,6 +131,58 @@ pub(crate) fn connect(path: &Path, create: bool) -> Result<Connection, JournalEr
     Ok(connection)
 }
 
+/// The write-ahead log next to the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Makes the state directory (when this call creates it) and the journal's files private to
+/// the user: runs hold inputs and outputs, which other users of the machine must not read.
+/// The database file is created here, empty and 0600, before SQLite opens it: SQLite gives its
+/// log and shared-memory files the database's permissions. An existing journal readable by
+/// others is narrowed to 0600 too; a directory that already existed keeps its permissions (it
+/// may be the user's working directory).
+#[cfg(unix)]
+fn make_private(dir: &Path, created_dir: bool, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if created_dir {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(error),
+    }
+    for file in [path.to_path_buf(), wal_path(path), shm_path(path)] {
+        if let Ok(metadata) = std::fs::symlink_metadata(&file)
+            && metadata.is_file()
+            && metadata.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_dir: &Path, _created_dir: bool, _path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The shared-memory index next to the database at `path`.
+fn shm_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-shm");
+    PathBuf::from(name)
+}
+
 /// Looks at an existing file before SQLite opens it: a directory, or a file that does not start
 /// like a SQLite database, is refused without being touched. (An empty file is a new database,
 /// as SQLite sees it; damage past the header is SQLite's to find, on the first read.)
@@ -141,6 +203,18 @@ fn inspect(path: &Path) -> Result<(), JournalError> {
         });
     }
     if metadata.len() == 0 {
+        // SQLite would take the empty file for a new database and delete the log, and with it
+        // every run the log holds (a file truncated by a full disk or a careless copy).
+        let wal = wal_path(path);
+        if let Ok(log) = std::fs::metadata(&wal)
+            && log.len() > 0
+        {
+            return Err(JournalError::OrphanedLog {
+                path: path.to_path_buf(),
+                wal,
+                wal_bytes: log.len(),
+            });
+        }
         return Ok(());
     }
     let mut head = Vec::with_capacity(SQLITE_MAGIC.len());

@@ -457,7 +457,7 @@ impl Journal {
 /// Whether process `pid` exists and has not exited (it may be another program that got the
 /// number later).
 #[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return true;
     };
@@ -485,7 +485,7 @@ fn is_zombie(pid: libc::pid_t) -> bool {
 }
 
 #[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
+pub(crate) fn process_alive(_pid: u32) -> bool {
     true
 }
 

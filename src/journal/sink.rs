@@ -101,21 +101,12 @@ impl Journal {
     }
 
     /// Records more of an existing run (a resume): its status goes back to `running` and new
-    /// events follow the ones already stored. A completed run is refused.
-    pub fn continue_run(&self, run_id: &str) -> Result<Recorder, JournalError> {
+    /// events follow the ones already stored. A completed run is refused, and so is a run that
+    /// a live process records (unless `force`): see [`Journal::claim_run`].
+    pub fn continue_run(&self, run_id: &str, force: bool) -> Result<Recorder, JournalError> {
         let run = self.run(run_id)?;
-        if run.status == RunStatus::Completed {
-            return Err(JournalError::Completed { id: run.id });
-        }
+        self.claim_run(&run.id, force)?;
         let sqlite = |error| JournalError::sqlite(&self.path, error);
-        self.connection
-            .execute(
-                "UPDATE runs SET status = 'running', ended_at = NULL, output = NULL,
-                                 error = NULL, pid = ?2
-                 WHERE id = ?1",
-                params![run.id, std::process::id()],
-            )
-            .map_err(sqlite)?;
         let (number, last): (i64, i64) = self
             .connection
             .query_row(
@@ -127,6 +118,63 @@ impl Journal {
             )
             .map_err(sqlite)?;
         self.recorder(number, run.id, last + 1)
+    }
+
+    /// Makes this process the one that records run `id`, atomically: inside one write
+    /// transaction the run's row is read, and taken only when no live process holds it (its
+    /// `pid` is gone: killed, crashed, or it ended the run) or `force` says that process is not
+    /// this run. Two resumes started at the same moment are serialised by the transaction: the
+    /// second finds the first's pid alive and gets [`JournalError::Claimed`].
+    pub(crate) fn claim_run(&self, id: &str, force: bool) -> Result<(), JournalError> {
+        let sqlite = |error| JournalError::sqlite(&self.path, error);
+        let me = std::process::id();
+        self.connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sqlite)?;
+        let claimed = (|| {
+            let (status, pid): (String, Option<i64>) = self
+                .connection
+                .query_row("SELECT status, pid FROM runs WHERE id = ?1", [id], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(sqlite)?;
+            let holder = pid.and_then(|pid| u32::try_from(pid).ok());
+            if status == RunStatus::Completed.as_str() {
+                return Err(JournalError::Completed { id: id.to_string() });
+            }
+            if status == RunStatus::Running.as_str()
+                && let Some(holder) = holder
+                && holder != me
+                && !force
+                && super::query::process_alive(holder)
+            {
+                return Err(JournalError::Claimed {
+                    id: id.to_string(),
+                    pid: holder,
+                });
+            }
+            self.connection
+                .execute(
+                    "UPDATE runs SET status = 'running', ended_at = NULL, output = NULL,
+                                     error = NULL, pid = ?2
+                     WHERE id = ?1 AND status = ?3 AND pid IS ?4",
+                    params![id, me, status, pid],
+                )
+                .map_err(sqlite)
+        })();
+        match claimed {
+            Ok(1) => self.connection.execute_batch("COMMIT").map_err(sqlite),
+            Ok(_) => {
+                let _ = self.connection.execute_batch("ROLLBACK");
+                Err(JournalError::Writer(format!(
+                    "run {id} changed while it was being claimed"
+                )))
+            }
+            Err(error) => {
+                let _ = self.connection.execute_batch("ROLLBACK");
+                Err(error)
+            }
+        }
     }
 
     fn recorder(&self, run: i64, run_id: String, next_seq: i64) -> Result<Recorder, JournalError> {
@@ -171,6 +219,12 @@ impl Recorder {
     /// each task's commit writes its events alone (see `Writer::number_tasks`).
     pub fn number_tasks(&self, pointers: &[Arc<str>]) -> Result<(), JournalError> {
         writer::lock(&self.shared.writer).number_tasks(pointers)
+    }
+
+    /// Cancels `stop` (the run's cancellation) as soon as the journal fails to store events, so
+    /// the run goes no further than its last recorded step.
+    pub fn stop_run_on_failure(&self, stop: tokio_util::sync::CancellationToken) {
+        writer::lock(&self.shared.writer).stop_on_failure(stop);
     }
 
     /// Stops taking events, waits until everything received is stored (the run's row carries
@@ -223,8 +277,12 @@ impl EventSink for Recorder {
             return None;
         }
         if let Ok(mut writer) = self.shared.writer.try_lock() {
-            // Stored, or the writer failed and waiting would be in vain: either way, done.
             writer.store_queued(&self.shared.queue);
+            if writer.stopping() {
+                // Not stored, and the run is being cancelled for it: the engine must not start
+                // another step meanwhile, so this never resolves.
+                return Some(Box::pin(std::future::pending()));
+            }
             return None;
         }
         self.shared.queue.urge();
@@ -368,7 +426,7 @@ pub(crate) mod tests {
         );
 
         let again = journal
-            .continue_run("run-2")
+            .continue_run("run-2", false)
             .unwrap_or_else(|e| panic!("{e}"));
         let running = journal.run("run-2").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((running.status, running.error), (RunStatus::Running, None));
@@ -387,7 +445,7 @@ pub(crate) mod tests {
             .map(|e| e.seq)
             .collect();
         assert_eq!(seqs, [1, 2, 3]);
-        let error = journal.continue_run("run-2").err();
+        let error = journal.continue_run("run-2", false).err();
         assert!(
             matches!(error, Some(JournalError::Completed { .. })),
             "{error:?}"

@@ -52,6 +52,8 @@ pub(crate) struct Writer {
     output_cap: OutputCap,
     /// The output lines of the batch being written (kept to reuse its memory).
     output_rows: Vec<OutputRow>,
+    /// Cancelled at the first failure: the run must not go on unrecorded.
+    stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// The writer thread's loop: stores events as they become due until the queue closes, and
@@ -98,7 +100,22 @@ impl Writer {
             run_id,
             output_cap: OutputCap::default(),
             output_rows: Vec::new(),
+            stop: None,
         }
+    }
+
+    /// Cancels `stop` at the first failure (at once if there was one already).
+    pub fn stop_on_failure(&mut self, stop: tokio_util::sync::CancellationToken) {
+        if self.failure.is_some() {
+            stop.cancel();
+        }
+        self.stop = Some(stop);
+    }
+
+    /// Whether storing failed and a run waits to be stopped for it: the engine must then not
+    /// go on to its next step.
+    pub fn stopping(&self) -> bool {
+        self.failure.is_some() && self.stop.is_some()
     }
 
     /// Stores everything queued now, [`MAX_BATCH`] events per transaction. After a failure the
@@ -134,6 +151,9 @@ impl Writer {
             if let Err(failure) = stored {
                 self.failure = Some(failure);
                 queue.abandon();
+                if let Some(stop) = &self.stop {
+                    stop.cancel();
+                }
                 break;
             }
             self.stored += taken;

@@ -47,7 +47,16 @@ impl JsonLinesSink {
     }
 
     /// Creates (truncates) the file at `path` and writes the events there.
+    /// A FIFO (`mkfifo`, `<(...)`) is opened without waiting: with no process reading it,
+    /// that is an error at once instead of a run that hangs before it starts.
     pub fn create(path: &std::path::Path) -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::metadata(path).is_ok_and(|meta| meta.file_type().is_fifo()) {
+                return JsonLinesSink::new(Box::new(fifo::open(path)?));
+            }
+        }
         let file = std::fs::File::create(path)?;
         JsonLinesSink::new(Box::new(file))
     }
@@ -64,6 +73,62 @@ impl JsonLinesSink {
                 .join()
                 .unwrap_or_else(|_| Err(std::io::Error::other("the events writer panicked"))),
             None => Ok(()),
+        }
+    }
+}
+
+/// Writing to a FIFO without ever blocking for long: a reader that stops reading makes the
+/// events writer fail after [`fifo::STALL`] instead of holding the run up forever (the engine
+/// waits for the writer once its queue is full).
+#[cfg(unix)]
+mod fifo {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+
+    /// How long a reader may take no data before the events file is given up.
+    pub(super) const STALL: Duration = Duration::from_secs(30);
+
+    /// Opens the FIFO at `path` for writing, non-blocking: `ENXIO` (no reader) becomes a
+    /// clear error.
+    pub(super) fn open(path: &std::path::Path) -> std::io::Result<Fifo> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|error| {
+                if error.raw_os_error() == Some(libc::ENXIO) {
+                    std::io::Error::other("it is a FIFO and no process is reading it")
+                } else {
+                    error
+                }
+            })?;
+        Ok(Fifo(file))
+    }
+
+    pub(super) struct Fifo(std::fs::File);
+
+    impl Write for Fifo {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let started = Instant::now();
+            loop {
+                match self.0.write(buf) {
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                        if started.elapsed() > STALL {
+                            return Err(std::io::Error::other(format!(
+                                "the FIFO's reader took nothing for {} s",
+                                STALL.as_secs()
+                            )));
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    other => return other,
+                }
+            }
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.0.flush()
         }
     }
 }

@@ -210,12 +210,8 @@ fn html_title(page: &str) -> Option<&str> {
 /// Whitespace collapsed to single spaces, cut at `EXCERPT_CHARS` with an ellipsis.
 fn shorten(text: &str) -> String {
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() > EXCERPT_CHARS {
-        let head: String = collapsed.chars().take(EXCERPT_CHARS).collect();
-        format!("{head}…")
-    } else {
-        collapsed
-    }
+    // Masked before it is cut: a secret cut in half would no longer be recognised.
+    crate::secrets::shorten(&collapsed, EXCERPT_CHARS, "…")
 }
 
 fn reason(status: u16) -> Option<&'static str> {

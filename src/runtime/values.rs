@@ -198,13 +198,8 @@ pub(crate) fn check_schema(
 
 /// A value's JSON text, shortened for messages.
 pub(crate) fn short_json(value: &Val) -> String {
-    let text = to_json(value).to_string();
-    if text.chars().count() > 80 {
-        let head: String = text.chars().take(77).collect();
-        format!("{head}...")
-    } else {
-        text
-    }
+    // Masked before it is cut: a secret cut in half would no longer be recognised.
+    crate::secrets::shorten(&to_json(value).to_string(), 77, "...")
 }
 
 #[cfg(test)]

@@ -92,7 +92,9 @@ fn looks_like_dotenv(text: &str) -> bool {
 
 /// The declared secrets' values from `files` then the process environment.
 pub fn load(declared: &[String], files: &[PathBuf]) -> Result<Secrets, SecretsError> {
-    load_from(declared, files, &|variable| std::env::var_os(variable))
+    load_from(declared, files, &|variable| {
+        super::active::env_var(variable)
+    })
 }
 
 /// [`load`] with the environment given as a lookup, so tests do not touch the process's own.
@@ -168,7 +170,7 @@ fn keys_of(name: &str) -> Vec<String> {
 
 /// A value given as text (environment, dotenv): a JSON object stays an object, so that
 /// `{"username": "u", "password": "p"}` can feed secret-based authentication.
-fn text_value(text: String) -> Value {
+pub(crate) fn text_value(text: String) -> Value {
     if text.trim_start().starts_with('{')
         && let Ok(object @ Value::Object(_)) = serde_json::from_str::<Value>(&text)
     {
@@ -187,7 +189,21 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, Value>, SecretsError> {
     if path.is_dir() {
         return Err(unreadable("it is a directory".into()));
     }
-    let bytes = std::fs::read(path).map_err(|error| unreadable(error.to_string()))?;
+    // The same cap as documents: `--secrets /dev/zero` (or a FIFO that never ends) must not
+    // fill the memory. One byte past it tells "at the cap" from "larger".
+    let cap = crate::source::MAX_SOURCE_BYTES;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, cap + 1), &mut bytes)
+        })
+        .map_err(|error| unreadable(error.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(unreadable(format!(
+            "it is larger than {} MiB",
+            cap / (1024 * 1024)
+        )));
+    }
     let text = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8 text".into()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     match Format::of(path, text) {

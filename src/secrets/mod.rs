@@ -2,6 +2,7 @@
 //! environment, the missing-secret check, and the redaction of their values from everything a
 //! run shows or writes.
 
+mod active;
 mod dotenv;
 mod load;
 mod missing;
@@ -9,6 +10,7 @@ mod redact;
 mod shown;
 mod sink;
 
+pub use active::{install, provided_values, shorten, take_from_environment};
 pub use load::{ENV_PREFIX, Secrets, SecretsError, env_name, load};
 pub use missing::require_declared;
 pub use redact::{MASK, MIN_SECRET_CHARS, Redactor};

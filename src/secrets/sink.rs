@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn nothing_is_wrapped_without_secrets_or_listeners() {
-        let inactive = Arc::new(Redactor::new(&[json!("abc")]));
+        let inactive = Arc::new(Redactor::new(&[json!("")]));
         let collect: Arc<dyn EventSink> = Arc::new(Collect::default());
         assert!(Arc::ptr_eq(
             &RedactingSink::wrap(collect.clone(), &inactive),

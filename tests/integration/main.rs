@@ -5,6 +5,7 @@
 //! http::`. Helpers shared by the areas live in `support`.
 
 mod auth;
+mod bounds;
 mod ci_view;
 mod cli;
 mod conformance;
@@ -14,9 +15,11 @@ mod durable;
 mod events;
 mod http;
 mod journal;
+mod journal_integrity;
 mod openapi;
 mod processes;
 mod reporting;
+mod secret_leaks;
 mod secrets;
 mod stopping;
 mod subflows;

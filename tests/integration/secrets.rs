@@ -335,20 +335,26 @@ fn object_secrets_come_from_files_and_json_variables() {
 }
 
 #[test]
-fn values_under_four_characters_are_not_masked() {
+fn values_under_four_characters_are_masked_only_as_whole_values() {
     let dir = tempdir();
-    let body = "do:\n  - show:\n      set:\n        value: ${ $secrets.token }\n";
+    let body = "do:\n  - show:\n      set:\n        value: ${ $secrets.token }\n        text: ${ \"x-\" + $secrets.token }\n";
     let file = write(dir.path(), "short.yaml", &document("token", body));
     let short = run(
         &[&text(&file), "--format", "json"],
         &[("WORKFLOW_SECRET_TOKEN", "abc")],
     );
-    assert_eq!(json_of(&short.stdout)["output"], json!({"value": "abc"}));
+    assert_eq!(
+        json_of(&short.stdout)["output"],
+        json!({"value": "***", "text": "x-abc"})
+    );
     let long = run(
         &[&text(&file), "--format", "json"],
         &[("WORKFLOW_SECRET_TOKEN", "abcd")],
     );
-    assert_eq!(json_of(&long.stdout)["output"], json!({"value": "***"}));
+    assert_eq!(
+        json_of(&long.stdout)["output"],
+        json!({"value": "***", "text": "x-***"})
+    );
 }
 
 #[test]

@@ -167,12 +167,8 @@ fn refused(url: &str, status: u16, json: Option<&Value>, bytes: &[u8]) -> Workfl
             if body.is_empty() {
                 "no details".to_owned()
             } else {
-                let short: String = body.chars().take(200).collect();
-                if short.len() < body.len() {
-                    format!("{short}...")
-                } else {
-                    short
-                }
+                // Masked before it is cut: a secret cut in half would not be recognised.
+                crate::secrets::shorten(body, 200, "...")
             }
         }
     };

@@ -82,6 +82,7 @@ pub(crate) fn content_type_header(encoded: &Encoded) -> Option<HeaderValue> {
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     cap: u64,
+    idle: Option<std::time::Duration>,
     what: impl Fn() -> String,
 ) -> Result<Vec<u8>, WorkflowError> {
     let announced = response.content_length();
@@ -93,7 +94,13 @@ pub(crate) async fn read_capped(
     // Pre-size for the announced length only (bounded by the cap, checked above).
     let mut body = Vec::with_capacity(usize::try_from(announced.unwrap_or(0)).unwrap_or(0));
     loop {
-        match response.chunk().await {
+        let chunk = match idle {
+            Some(idle) => tokio::time::timeout(idle, response.chunk())
+                .await
+                .map_err(|_| super::failure::idle_timeout(&what(), idle))?,
+            None => response.chunk().await,
+        };
+        match chunk {
             Ok(Some(chunk)) => {
                 let total = body.len() as u64 + chunk.len() as u64;
                 if total > cap {

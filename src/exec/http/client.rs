@@ -29,10 +29,16 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Redirects followed per request when `redirect: true`.
     pub max_redirects: usize,
+    /// Longest wait for the server to send anything (headers, or the next part of the body);
+    /// `None` waits forever. A server that accepts the connection and never answers would
+    /// otherwise hang the run (and a CI job) for good.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl HttpSettings {
     pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+    /// The default of `idle_timeout` (and of `--http-timeout`), in seconds.
+    pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
 }
 
 impl Default for HttpSettings {
@@ -41,6 +47,7 @@ impl Default for HttpSettings {
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             connect_timeout: Duration::from_secs(10),
             max_redirects: 10,
+            idle_timeout: Some(Duration::from_secs(Self::DEFAULT_IDLE_TIMEOUT_SECS)),
         }
     }
 }
@@ -152,9 +159,14 @@ impl Inner {
             // What the request is, for error messages: built only when one is needed (it was a
             // measurable share of a fast local call).
             let what = |out: &Outgoing| describe(out.method.as_str(), &out.url);
-            let response = send_once(client, &out)
-                .await
-                .map_err(|e| transport_error(&what(&out), &e))?;
+            let sent = send_once(client, &out);
+            let response = match self.settings.idle_timeout {
+                Some(idle) => tokio::time::timeout(idle, sent)
+                    .await
+                    .map_err(|_| super::failure::idle_timeout(&what(&out), idle))?,
+                None => sent.await,
+            }
+            .map_err(|e| transport_error(&what(&out), &e))?;
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && !challenged {
                 challenged = true;
@@ -187,7 +199,13 @@ impl Inner {
             let body = if bodiless {
                 Vec::new()
             } else {
-                read_capped(response, self.settings.max_response_bytes, || what(&out)).await?
+                read_capped(
+                    response,
+                    self.settings.max_response_bytes,
+                    self.settings.idle_timeout,
+                    || what(&out),
+                )
+                .await?
             };
             return Ok(HttpResponse {
                 status: status.as_u16(),
@@ -344,12 +362,48 @@ fn redirect(
         out.headers.remove(CONTENT_LENGTH);
     }
     if next.origin() != out.url.origin() {
+        if out.body.is_some() {
+            // 307 and 308 keep the body: sending it to a server the task never named could
+            // hand it data (or credentials in it) meant for the first one.
+            return Err(bad_redirect(
+                code,
+                format!(
+                    "{what}: {status} to `{next}`, another origin; the request body is not sent \
+                     there (call that URL directly if it is meant to receive it)"
+                ),
+            ));
+        }
         out.credentials = None;
         out.authorization = None;
-        out.headers.remove(AUTHORIZATION);
+        // Any header the task wrote may carry a credential (`Cookie`, `X-Api-Key`, a
+        // hand-written `Authorization`...): only content negotiation goes to another origin.
+        out.headers.retain_negotiation();
     }
     out.url = next;
     Ok(())
+}
+
+/// Keeping only the headers that say what the client accepts.
+trait RetainNegotiation {
+    fn retain_negotiation(&mut self);
+}
+
+impl RetainNegotiation for HeaderMap {
+    fn retain_negotiation(&mut self) {
+        const KEPT: [HeaderName; 4] = [
+            reqwest::header::ACCEPT,
+            reqwest::header::ACCEPT_LANGUAGE,
+            reqwest::header::ACCEPT_ENCODING,
+            reqwest::header::USER_AGENT,
+        ];
+        let mut kept = HeaderMap::new();
+        for name in &KEPT {
+            for value in self.get_all(name) {
+                kept.append(name.clone(), value.clone());
+            }
+        }
+        *self = kept;
+    }
 }
 
 /// Lower-case names and values, in arrival order.
@@ -474,18 +528,45 @@ mod tests {
     }
 
     #[test]
-    fn temporary_redirects_keep_method_and_body_but_not_credentials_across_origins() {
-        let mut out = outgoing("POST", "http://h/a", true);
+    fn temporary_redirects_keep_method_and_body_but_never_take_them_to_another_origin() {
+        let mut same = outgoing("POST", "http://h/a", true);
         redirect(
-            &mut out,
+            &mut same,
             StatusCode::TEMPORARY_REDIRECT,
-            &location("http://other:81/b"),
+            &location("/b"),
             "POST",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out.method, Method::POST);
-        assert!(out.body.is_some());
-        assert!(out.authorization.is_none() && out.credentials.is_none());
+        assert_eq!(same.method, Method::POST);
+        assert!(same.body.is_some() && same.authorization.is_some());
+        let mut out = outgoing("POST", "http://h/a", true);
+        let refused = redirect(
+            &mut out,
+            StatusCode::PERMANENT_REDIRECT,
+            &location("http://other:81/b"),
+            "POST",
+        )
+        .err()
+        .unwrap_or_else(|| panic!("a body went to another origin"));
+        assert_eq!(refused.status, 308);
+        // Without a body: followed, with only content negotiation left of the task's headers.
+        let mut get = outgoing("GET", "http://h/a", false);
+        get.headers
+            .insert("cookie", HeaderValue::from_static("s=1"));
+        get.headers
+            .insert(AUTHORIZATION, HeaderValue::from_static("Bearer x"));
+        get.headers
+            .insert("accept", HeaderValue::from_static("text/plain"));
+        redirect(
+            &mut get,
+            StatusCode::TEMPORARY_REDIRECT,
+            &location("http://other:81/b"),
+            "GET",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(get.authorization.is_none() && get.credentials.is_none());
+        let names: Vec<&str> = get.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["accept"]);
         let mut found = outgoing("POST", "http://h/a", true);
         redirect(&mut found, StatusCode::FOUND, &location("/b"), "POST")
             .unwrap_or_else(|e| panic!("{e}"));

@@ -108,6 +108,15 @@ pub(crate) fn invalid_request(detail: String) -> WorkflowError {
     WorkflowError::new(ErrorKind::Configuration, "Invalid HTTP request").with_detail(detail)
 }
 
+/// A server that sent nothing for the idle timeout (`--http-timeout`).
+pub(crate) fn idle_timeout(what: &str, idle: std::time::Duration) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Timeout, "HTTP call timed out").with_detail(format!(
+        "{what}: the server sent nothing for {} s (`--http-timeout SECONDS` changes this \
+         limit, 0 removes it)",
+        idle.as_secs()
+    ))
+}
+
 /// A redirect that cannot be followed; the status is the redirect's own.
 pub(crate) fn bad_redirect(status: u16, detail: String) -> WorkflowError {
     WorkflowError::new(ErrorKind::Communication, "Redirect not followed")
