@@ -6,6 +6,7 @@ mod body;
 mod compiler;
 mod container;
 mod function;
+mod grpc;
 mod http;
 mod machine;
 mod openapi;
@@ -22,6 +23,7 @@ pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec
 pub use compiler::compile;
 pub(crate) use container::ContainerSpec;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
+pub(crate) use grpc::GrpcSpec;
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub use machine::Machine;
 pub(crate) use machine::*;

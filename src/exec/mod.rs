@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod container;
+pub mod grpc;
 pub mod http;
 pub mod process;
 pub(crate) mod resource;
@@ -21,6 +22,7 @@ use crate::runtime::error::WorkflowError;
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
     pub http: Arc<dyn http::HttpClient>,
+    pub grpc: Arc<dyn grpc::GrpcClient>,
 }
 
 impl Executors {
@@ -34,6 +36,7 @@ impl Executors {
         Executors {
             processes: Arc::new(process::SystemProcesses::default()),
             http: Arc::new(http::ReqwestHttp::new(http)),
+            grpc: grpc::system(),
         }
     }
 }

@@ -206,6 +206,7 @@ mod tests {
             Executors {
                 processes: fake.clone(),
                 http: Arc::new(crate::runtime::test_support::NoHttp),
+                grpc: Arc::new(crate::exec::grpc::NoGrpc),
             },
             Arc::new(NoEvents),
         )

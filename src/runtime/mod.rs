@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 mod family;
 mod function;
+mod grpc;
 mod http;
 pub(crate) mod http_response;
 mod openapi;
