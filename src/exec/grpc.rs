@@ -29,6 +29,8 @@ use futures::future::BoxFuture;
 #[cfg(feature = "grpc")]
 pub use check::check_call;
 #[cfg(feature = "grpc")]
+pub(crate) use check::check_protos;
+#[cfg(feature = "grpc")]
 pub use client::SystemGrpc;
 pub(crate) use load::{load_local, load_remote};
 

@@ -63,3 +63,47 @@ pub fn check_call(
         None => Vec::new(),
     }
 }
+
+/// The findings of every `call: grpc` of `machine` whose proto is a local file (a literal path,
+/// relative to `document_dir`, or a `file://` URI), located at the part of the task they are
+/// about. Protos behind URLs or expressions are only read when the task runs.
+pub(crate) fn check_protos(
+    machine: &crate::compile::Machine,
+    document_dir: Option<&Path>,
+) -> Vec<crate::diagnostic::Diagnostic> {
+    use crate::compile::Body;
+    use crate::pointer::join;
+    let mut found = Vec::new();
+    for task in &machine.tasks {
+        let Body::Grpc(spec) = &task.body else {
+            continue;
+        };
+        let Some(written) = spec.literal_proto() else {
+            continue;
+        };
+        let Ok(location) = crate::exec::resource::locate(written, document_dir) else {
+            continue;
+        };
+        let Ok(path) = location.to_file_path() else {
+            continue;
+        };
+        let with = join(&task.pointer, "with");
+        for (part, message) in check_call(
+            &path,
+            &spec.service,
+            &spec.method,
+            spec.written_arguments.as_ref(),
+        ) {
+            let pointer = match part {
+                CallPart::Proto => join(&join(&with, "proto"), "endpoint"),
+                CallPart::Service => join(&join(&with, "service"), "name"),
+                CallPart::Method => join(&with, "method"),
+                CallPart::Argument(segments) => segments
+                    .iter()
+                    .fold(join(&with, "arguments"), |at, segment| join(&at, segment)),
+            };
+            found.push(crate::diagnostic::Diagnostic::error("grpc::call", message).at_pointer(pointer));
+        }
+    }
+    found
+}
