@@ -143,14 +143,14 @@ mod tests {
             "{WITH}          port: 50051\n        method: SayHello\n        arguments:\n          name: ${{ .name }}\n"
         ))
         .unwrap_or_else(|d| panic!("{d:#?}"));
-        let spec = spec(&machine);
+        let lowered = spec(&machine);
         assert_eq!(
-            (spec.service.as_str(), spec.method.as_str()),
+            (lowered.service.as_str(), lowered.method.as_str()),
             ("demo.Greeter", "SayHello")
         );
-        assert_eq!((spec.port, spec.tls), (50051, false));
-        assert_eq!(spec.literal_proto(), Some("file://greeter.proto"));
-        assert!(spec.arguments.is_some());
+        assert_eq!((lowered.port, lowered.tls), (50051, false));
+        assert_eq!(lowered.literal_proto(), Some("file://greeter.proto"));
+        assert!(lowered.arguments.is_some());
 
         let default_port = compiled(&format!("{WITH}        method: SayHello\n"))
             .unwrap_or_else(|d| panic!("{d:#?}"));

@@ -36,6 +36,8 @@ mod effects_tests;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
+mod grpc_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
 mod time_tests;
