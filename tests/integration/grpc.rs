@@ -19,7 +19,7 @@ fn needs(test: &str) -> bool {
 }
 
 /// A scratch directory holding a copy of the peer's protos next to the documents, so that
-/// `endpoint: greeter.proto` is a path relative to the document.
+/// `endpoint: file://greeter.proto` is a path relative to the document.
 fn scratch() -> tempfile::TempDir {
     let dir = tempdir();
     for name in ["greeter.proto", "types.proto"] {
@@ -32,7 +32,7 @@ fn scratch() -> tempfile::TempDir {
 /// One `call: grpc` task named `call` with the given `with` lines after `service`'s host/port.
 fn call_task(port: u16, method: &str, rest: &str) -> String {
     format!(
-        "  - call:\n      call: grpc\n      with:\n        proto:\n          endpoint: greeter.proto\n        service:\n          name: {SERVICE}\n          host: 127.0.0.1\n          port: {port}\n        method: {method}\n{rest}"
+        "  - call:\n      call: grpc\n      with:\n        proto:\n          endpoint: file://greeter.proto\n        service:\n          name: {SERVICE}\n          host: 127.0.0.1\n          port: {port}\n        method: {method}\n{rest}"
     )
 }
 
@@ -200,7 +200,7 @@ fn unavailable_is_retried_like_an_http_503() {
     let task = call_task(
         peer.port,
         "Flaky",
-        &format!("                arguments:\n                  key: {key}\n                  succeedOn: 3\n"),
+        &format!("        arguments:\n          key: {key}\n          succeedOn: 3\n"),
     )
     .lines()
     .map(|line| format!("          {line}\n"))
@@ -357,7 +357,7 @@ fn validate_checks_local_protos_at_the_task() {
             "is a client-streaming method",
         ),
         (
-            task("SayHello", "").replace("greeter.proto", "absent.proto"),
+            task("SayHello", "").replace("file://greeter.proto", "file://absent.proto"),
             "/do/0/call/with/proto/endpoint",
             "Cannot read the proto",
         ),
@@ -388,7 +388,7 @@ fn validate_checks_local_protos_at_the_task() {
         "broken.proto",
         "syntax = \"proto3\";\nmessage A {\n  Missing b = 1;\n}\n",
     );
-    let broken = task("SayHello", "").replace("greeter.proto", "broken.proto");
+    let broken = task("SayHello", "").replace("file://greeter.proto", "file://broken.proto");
     let file = write(
         dir.path(),
         "flow.yaml",

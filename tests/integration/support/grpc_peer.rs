@@ -32,11 +32,6 @@ pub fn peer_dir() -> PathBuf {
     peers_dir().join("grpc")
 }
 
-/// The proto the server serves.
-pub fn proto() -> PathBuf {
-    peer_dir().join("greeter.proto")
-}
-
 /// The shared plaintext server.
 pub fn shared() -> &'static GrpcPeer {
     static PEER: OnceLock<GrpcPeer> = OnceLock::new();
