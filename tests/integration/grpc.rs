@@ -516,3 +516,50 @@ fn a_grpc_call_is_one_durable_step_on_retry() {
     // `first` was not called again: `again` is the key's second call, not its third.
     assert_eq!(retried.output()["calls"], 2, "{}", retried.stderr);
 }
+
+#[test]
+fn the_bundled_example_runs_against_the_peer() {
+    if !needs("grpc::the_bundled_example_runs_against_the_peer") {
+        return;
+    }
+    let peer = grpc_peer::shared();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let dir = tempdir();
+    for name in ["greeter.proto", "types.proto"] {
+        std::fs::create_dir_all(dir.path().join("protos")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(root.join("protos").join(name), dir.path().join("protos").join(name))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let example = std::fs::read_to_string(root.join("grpc-greetings.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace("port: 50051", &format!("port: {}", peer.port));
+    let file = write(dir.path(), "grpc-greetings.yaml", &example);
+    let ran = Ran::of(
+        journaled("grpc")
+            .args(["run", "--format", "json", "--progress", "none"])
+            .args(["--input", r#"{"names": ["Ada", "Grace", "Linus"]}"#])
+            .arg(&file),
+    );
+    assert_eq!(
+        ran.output(),
+        json!({
+            "greetings": ["Hello, Ada!", "Hello, Grace!", "Hello, Linus!"],
+            "counted": [1, 2, 3]
+        })
+    );
+}
+
+#[test]
+fn the_example_protos_are_the_peers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["greeter.proto", "types.proto"] {
+        let read = |path: std::path::PathBuf| {
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
+        assert_eq!(
+            read(root.join("workflows/protos").join(name)),
+            read(grpc_peer::peer_dir().join(name)),
+            "workflows/protos/{name} must stay a copy of tests/peers/grpc/{name}"
+        );
+    }
+}
