@@ -81,10 +81,14 @@ fn main() {
                 .lines()
                 .find_map(|l| l.strip_prefix("ELAPSED ").map(str::to_owned))
         }) {
-            python_loop_times.push(Duration::from_secs_f64(seconds.trim().parse().unwrap_or(0.0)));
+            python_loop_times.push(Duration::from_secs_f64(
+                seconds.trim().parse().unwrap_or(0.0),
+            ));
         }
         let own = std::env::current_exe().unwrap_or_default();
-        tonic_times.push(timed(Command::new(own).args([LOOP_MODE, &port.to_string()])));
+        tonic_times.push(timed(
+            Command::new(own).args([LOOP_MODE, &port.to_string()]),
+        ));
     }
     let _ = server.kill();
     let _ = server.wait();
@@ -93,12 +97,24 @@ fn main() {
     let python_loop = median(&mut python_loop_times);
     let plain = median(&mut tonic_times);
     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / CALLS as f64;
-    println!("\n{:<66} {:>10} {:>10}", "benchmark (median of 7 runs)", "time", "per call");
+    println!(
+        "\n{:<66} {:>10} {:>10}",
+        "benchmark (median of 7 runs)", "time", "per call"
+    );
     for (name, time) in [
-        ("workflow: for loop of 1,000 `call: grpc` (whole process)", workflow),
+        (
+            "workflow: for loop of 1,000 `call: grpc` (whole process)",
+            workflow,
+        ),
         ("grpcio Python client: 1,000 calls (whole process)", python),
-        ("grpcio Python client: 1,000 calls (its own loop only)", python_loop),
-        ("plain tonic loop in Rust: 1,000 calls (whole process)", plain),
+        (
+            "grpcio Python client: 1,000 calls (its own loop only)",
+            python_loop,
+        ),
+        (
+            "plain tonic loop in Rust: 1,000 calls (whole process)",
+            plain,
+        ),
     ] {
         println!(
             "{name:<66} {:>8.1}ms {:>8.1}µs",
@@ -203,8 +219,7 @@ impl Encoder for StaticEncoder {
     type Item = HelloRequest;
     type Error = tonic::Status;
     fn encode(&mut self, item: HelloRequest, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        prost::Message::encode(&item, dst)
-            .map_err(|e| tonic::Status::internal(e.to_string()))
+        prost::Message::encode(&item, dst).map_err(|e| tonic::Status::internal(e.to_string()))
     }
 }
 

@@ -46,7 +46,8 @@ fn fake(
 fn proto_file() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("api.proto");
-    std::fs::write(&path, "syntax = \"proto3\";\npackage demo;\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, "syntax = \"proto3\";\npackage demo;\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     let uri = format!("file://{}", path.display());
     (dir, uri)
 }
@@ -54,7 +55,10 @@ fn proto_file() -> (tempfile::TempDir, String) {
 async fn run_on(yaml: &str, input: Value, grpc: &Arc<FakeGrpc>) -> Outcome {
     let executors = Executors {
         processes: FakeProcesses::new(|_| {
-            Err(WorkflowError::new(ErrorKind::Runtime, "no process expected"))
+            Err(WorkflowError::new(
+                ErrorKind::Runtime,
+                "no process expected",
+            ))
         }),
         http: Arc::new(super::test_support::NoHttp),
         grpc: grpc.clone(),
@@ -107,7 +111,10 @@ async fn requests_are_evaluated_and_replies_become_the_output() {
         (request.host.as_str(), request.port, request.tls),
         ("api.example", 9000, false)
     );
-    assert_eq!(request.arguments, json!({"name": "Ada", "tags": ["a", "b"]}));
+    assert_eq!(
+        request.arguments,
+        json!({"name": "Ada", "tags": ["a", "b"]})
+    );
     assert_eq!(
         request.credentials,
         Some(Credentials::Bearer {
@@ -148,7 +155,11 @@ async fn streams_are_arrays_and_a_proto_is_read_once_per_run() {
             .all(|pair| Arc::ptr_eq(&pair[0].proto, &pair[1].proto)),
         "every call of the run shares the one read of the proto"
     );
-    assert_eq!(requests[0].arguments, json!({}), "no arguments: an empty message");
+    assert_eq!(
+        requests[0].arguments,
+        json!({}),
+        "no arguments: an empty message"
+    );
 }
 
 #[tokio::test]

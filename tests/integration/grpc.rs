@@ -40,7 +40,15 @@ fn run(dir: &Path, body: &str, input: &str) -> Ran {
     let file = write(dir, "flow.yaml", &document("test", "grpc", "1.0.0", body));
     Ran::of(
         journaled("grpc")
-            .args(["run", "--format", "json", "--progress", "none", "--input", input])
+            .args([
+                "run",
+                "--format",
+                "json",
+                "--progress",
+                "none",
+                "--input",
+                input,
+            ])
             .arg(&file),
     )
 }
@@ -64,7 +72,10 @@ fn unary_calls_map_json_both_ways() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let output = ran.output();
     assert_eq!(output["message"], "Hello, Ada!");
-    assert_eq!(output["bigNumber"], "9007199254740993", "64-bit as a string");
+    assert_eq!(
+        output["bigNumber"], "9007199254740993",
+        "64-bit as a string"
+    );
     assert_eq!(output["mood"], "GRUMPY", "enums by name");
     assert_eq!(output["sentAt"], "2026-01-02T03:04:05.250Z");
     assert_eq!(output["tags"], json!(["x", "y"]));
@@ -114,8 +125,16 @@ fn authentication_policies_become_the_authorization_metadata() {
     // The server received the secret token and echoed it: it is masked in what is printed.
     let bearer = output["bearer"].as_str().unwrap_or_default();
     assert!(!bearer.is_empty(), "{output}");
-    assert!(!ran.stdout.contains("t0k3n-from-a-secret"), "{}", ran.stdout);
-    assert!(!ran.stderr.contains("t0k3n-from-a-secret"), "{}", ran.stderr);
+    assert!(
+        !ran.stdout.contains("t0k3n-from-a-secret"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        !ran.stderr.contains("t0k3n-from-a-secret"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -127,7 +146,11 @@ fn server_streams_become_an_array_in_order() {
     let dir = scratch();
     let body = format!(
         "do:\n{}",
-        call_task(peer.port, "CountTo", "        arguments:\n          up_to: 5\n")
+        call_task(
+            peer.port,
+            "CountTo",
+            "        arguments:\n          up_to: 5\n"
+        )
     );
     let output = run(dir.path(), &body, "{}").output();
     let values: Vec<i64> = output
@@ -223,7 +246,11 @@ fn the_task_timeout_is_the_deadline_and_cancels_the_call() {
     // The server sees the deadline.
     let quick = format!(
         "do:\n{}      timeout:\n        after: PT30S\n",
-        call_task(peer.port, "Slow", "        arguments:\n          seconds: 0.05\n")
+        call_task(
+            peer.port,
+            "Slow",
+            "        arguments:\n          seconds: 0.05\n"
+        )
     );
     let output = run(dir.path(), &quick, "{}").output();
     let left = output["deadlineSeconds"].as_f64().unwrap_or(-1.0);
@@ -231,9 +258,16 @@ fn the_task_timeout_is_the_deadline_and_cancels_the_call() {
     // Without a timeout there is no deadline.
     let open = format!(
         "do:\n{}",
-        call_task(peer.port, "Slow", "        arguments:\n          seconds: 0.01\n")
+        call_task(
+            peer.port,
+            "Slow",
+            "        arguments:\n          seconds: 0.01\n"
+        )
     );
-    assert_eq!(run(dir.path(), &open, "{}").output()["deadlineSeconds"], -1.0);
+    assert_eq!(
+        run(dir.path(), &open, "{}").output()["deadlineSeconds"],
+        -1.0
+    );
     // A timeout that runs out is a `timeout` error and the server sees the call cancelled.
     let key = format!("slow-{}", std::process::id());
     let slow = format!(
@@ -268,7 +302,11 @@ fn bad_arguments_and_missing_methods_are_clear_errors() {
     // Built by an expression: only the run can see the misspelt field.
     let typo = format!(
         "do:\n{}",
-        call_task(peer.port, "SayHello", "        arguments:\n          address: ${ .address }\n")
+        call_task(
+            peer.port,
+            "SayHello",
+            "        arguments:\n          address: ${ .address }\n"
+        )
     );
     let error = run(dir.path(), &typo, r#"{"address": {"cty": "x"}}"#).error();
     assert_eq!(
@@ -281,7 +319,11 @@ fn bad_arguments_and_missing_methods_are_clear_errors() {
     );
     let wrong_type = format!(
         "do:\n{}",
-        call_task(peer.port, "CountTo", "        arguments:\n          upTo: ${ .n }\n")
+        call_task(
+            peer.port,
+            "CountTo",
+            "        arguments:\n          upTo: ${ .n }\n"
+        )
     );
     let error = run(dir.path(), &wrong_type, r#"{"n": "many"}"#).error();
     assert!(
@@ -332,12 +374,18 @@ fn validate_checks_local_protos_at_the_task() {
     let task = |method: &str, rest: &str| call_task(50051, method, rest);
     let cases = [
         (
-            task("SayHello", "        arguments:\n          name: x\n          adress: { street_name: y }\n"),
+            task(
+                "SayHello",
+                "        arguments:\n          name: x\n          adress: { street_name: y }\n",
+            ),
             "/do/0/call/with/arguments/adress",
             "`adress` is not a field of `interop.greeter.v1.HelloRequest` (did you mean `address`?)",
         ),
         (
-            task("SayHello", "        arguments:\n          address: { streetNam: y }\n"),
+            task(
+                "SayHello",
+                "        arguments:\n          address: { streetNam: y }\n",
+            ),
             "/do/0/call/with/arguments/address/streetNam",
             "`address.streetNam` is not a field of `interop.greeter.v1.Address` (did you mean `streetName`?)",
         ),
@@ -378,7 +426,10 @@ fn validate_checks_local_protos_at_the_task() {
         let found = &json["files"][0]["diagnostics"][0];
         assert_eq!(found["pointer"], pointer, "{json:#}");
         assert!(
-            found["message"].as_str().unwrap_or_default().contains(message),
+            found["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
             "{json:#}"
         );
     }
@@ -405,7 +456,10 @@ fn validate_checks_local_protos_at_the_task() {
             "test",
             "grpc",
             "1.0.0",
-            &format!("do:\n{}", task("SayHello", "        arguments:\n          name: ${ .n }\n")),
+            &format!(
+                "do:\n{}",
+                task("SayHello", "        arguments:\n          name: ${ .n }\n")
+            ),
         ),
     );
     let ran = Ran::of(assert_cmd::Command::new(BINARY).arg("validate").arg(&good));
@@ -421,9 +475,7 @@ fn tls_is_used_on_request_with_the_trusted_roots() {
     let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
     let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
         .unwrap_or_else(|e| panic!("{e}"));
-    let cert = params
-        .self_signed(&key)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
     let cert_file = write(certs.path(), "cert.pem", &cert.pem());
     let key_file = write(certs.path(), "key.pem", &key.serialize_pem());
     let peer = GrpcPeer::start(&[
@@ -437,7 +489,10 @@ fn tls_is_used_on_request_with_the_trusted_roots() {
         "do:\n{}",
         call_task(peer.port, "SayHello", "        arguments: {name: tls}\n")
             .replace("host: 127.0.0.1", "host: localhost")
-            .replace("      call: grpc\n", "      call: grpc\n      metadata:\n        grpc: { tls: true }\n")
+            .replace(
+                "      call: grpc\n",
+                "      call: grpc\n      metadata:\n        grpc: { tls: true }\n"
+            )
     );
     let file = write(
         dir.path(),
@@ -456,7 +511,10 @@ fn tls_is_used_on_request_with_the_trusted_roots() {
         Ran::of(&mut command)
     };
     // Trusted through SSL_CERT_FILE: the call goes through.
-    assert_eq!(run_with(Some(&cert_file)).output()["message"], "Hello, tls!");
+    assert_eq!(
+        run_with(Some(&cert_file)).output()["message"],
+        "Hello, tls!"
+    );
     // With the system's roots only, the self-signed certificate is refused.
     let error = run_with(None).error();
     assert_eq!(error["status"], 503, "{error}");
@@ -464,8 +522,7 @@ fn tls_is_used_on_request_with_the_trusted_roots() {
     let plain = body.replace("grpc: { tls: true }", "grpc: { tls: false }");
     let error = run(dir.path(), &plain, "{}").error();
     assert_eq!(
-        error["type"],
-        "https://serverlessworkflow.io/spec/1.0.0/errors/communication",
+        error["type"], "https://serverlessworkflow.io/spec/1.0.0/errors/communication",
         "{error}"
     );
 }
@@ -478,12 +535,18 @@ fn a_grpc_call_is_one_durable_step_on_retry() {
     let peer = grpc_peer::shared();
     let dir = scratch();
     let state = dir.path().join("state");
-    let unique = format!("durable-{}-{:?}", std::process::id(), std::time::SystemTime::now());
+    let unique = format!(
+        "durable-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
     let flaky = |name: &str, key: &str, succeed_on: u32| {
         call_task(
             peer.port,
             "Flaky",
-            &format!("        arguments:\n          key: '{key}'\n          succeedOn: {succeed_on}\n"),
+            &format!(
+                "        arguments:\n          key: '{key}'\n          succeedOn: {succeed_on}\n"
+            ),
         )
         .replace("  - call:\n", &format!("  - {name}:\n"))
     };
@@ -500,7 +563,14 @@ fn a_grpc_call_is_one_durable_step_on_retry() {
     );
     let first = Ran::of(
         assert_cmd::Command::new(BINARY)
-            .args(["run", "--format", "json", "--progress", "none", "--state-dir"])
+            .args([
+                "run",
+                "--format",
+                "json",
+                "--progress",
+                "none",
+                "--state-dir",
+            ])
             .arg(&state)
             .arg(&file),
     );
@@ -509,7 +579,14 @@ fn a_grpc_call_is_one_durable_step_on_retry() {
     let run_id = first.json()["id"].as_str().unwrap_or_default().to_owned();
     let retried = Ran::of(
         assert_cmd::Command::new(BINARY)
-            .args(["retry", "--format", "json", "--progress", "none", "--state-dir"])
+            .args([
+                "retry",
+                "--format",
+                "json",
+                "--progress",
+                "none",
+                "--state-dir",
+            ])
             .arg(&state)
             .arg(&run_id),
     );
@@ -527,8 +604,11 @@ fn the_bundled_example_runs_against_the_peer() {
     let dir = tempdir();
     for name in ["greeter.proto", "types.proto"] {
         std::fs::create_dir_all(dir.path().join("protos")).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::copy(root.join("protos").join(name), dir.path().join("protos").join(name))
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(
+            root.join("protos").join(name),
+            dir.path().join("protos").join(name),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     }
     let example = std::fs::read_to_string(root.join("grpc-greetings.yaml"))
         .unwrap_or_else(|e| panic!("{e}"))
@@ -562,4 +642,62 @@ fn the_example_protos_are_the_peers() {
             "workflows/protos/{name} must stay a copy of tests/peers/grpc/{name}"
         );
     }
+}
+
+#[test]
+fn protos_are_fetched_over_http_with_their_imports_and_credentials() {
+    if !needs("grpc::protos_are_fetched_over_http_with_their_imports_and_credentials") {
+        return;
+    }
+    use axum::extract::Path as UrlPath;
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::{Arc, Mutex};
+    let peer = grpc_peer::shared();
+    let fetched = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&fetched);
+    let server = crate::support::http_server::serve(axum::Router::new().route(
+        "/protos/{name}",
+        axum::routing::get(move |UrlPath(name): UrlPath<String>, headers: HeaderMap| {
+            let seen = Arc::clone(&seen);
+            async move {
+                // base64("repo:pw")
+                if headers.get("authorization").and_then(|v| v.to_str().ok())
+                    != Some("Basic cmVwbzpwdw==")
+                {
+                    return (StatusCode::UNAUTHORIZED, String::new());
+                }
+                if let Ok(mut seen) = seen.lock() {
+                    seen.push(name.clone());
+                }
+                match std::fs::read_to_string(grpc_peer::peer_dir().join(&name)) {
+                    Ok(text) => (StatusCode::OK, text),
+                    Err(_) => (StatusCode::NOT_FOUND, String::new()),
+                }
+            }
+        }),
+    ));
+    let dir = tempdir();
+    let proto = format!(
+        "endpoint:\n                  uri: {}\n                  authentication:\n                    basic: {{ username: repo, password: pw }}",
+        server.url("/protos/greeter.proto")
+    );
+    let body = format!(
+        "do:\n  - each:\n      for:\n        each: name\n        in: ${{ [\"a\", \"b\", \"c\"] }}\n      do:\n        - call:\n{}",
+        call_task(
+            peer.port,
+            "SayHello",
+            "        arguments: { name: ${ $name } }\n"
+        )
+        .lines()
+        .skip(1)
+        .map(|line| format!("      {line}\n"))
+        .collect::<String>()
+        .replace("endpoint: file://greeter.proto", &proto)
+    );
+    let ran = run(dir.path(), &body, "{}");
+    assert_eq!(ran.output()["message"], "Hello, c!", "{}", ran.stderr);
+    let mut names = fetched.lock().map(|f| f.clone()).unwrap_or_default();
+    names.sort();
+    // Read once per run for the three calls, with the import beside it.
+    assert_eq!(names, ["greeter.proto", "types.proto"]);
 }

@@ -36,12 +36,8 @@ pub fn check_call(
         Ok(pool) => pool,
         Err(error) => return vec![(CallPart::Proto, message(error))],
     };
-    let found = match proto::find_method(
-        &pool,
-        &proto_path.display().to_string(),
-        service,
-        method,
-    ) {
+    let found = match proto::find_method(&pool, &proto_path.display().to_string(), service, method)
+    {
         Ok(found) => found,
         Err(error) => {
             let part = if pool.get_service_by_name(service).is_some() {
@@ -102,7 +98,9 @@ pub(crate) fn check_protos(
                     .iter()
                     .fold(join(&with, "arguments"), |at, segment| join(&at, segment)),
             };
-            found.push(crate::diagnostic::Diagnostic::error("grpc::call", message).at_pointer(pointer));
+            found.push(
+                crate::diagnostic::Diagnostic::error("grpc::call", message).at_pointer(pointer),
+            );
         }
     }
     found

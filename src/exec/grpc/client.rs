@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use prost_reflect::DescriptorPool;
 use http::uri::PathAndQuery;
+use prost_reflect::DescriptorPool;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Status};
@@ -116,10 +116,7 @@ impl Inner {
                 }
                 Ok(GrpcReply::Stream(messages))
             } else {
-                let response = client
-                    .unary(outgoing, path, codec)
-                    .await
-                    .map_err(&failed)?;
+                let response = client.unary(outgoing, path, codec).await.map_err(&failed)?;
                 Ok(GrpcReply::Unary(
                     fields::to_json(response.get_ref()).map_err(|e| (false, e))?,
                 ))

@@ -33,10 +33,7 @@ impl UnknownField {
             .as_ref()
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-        format!(
-            "`{}` is not a field of `{}`{hint}",
-            self.path, self.message
-        )
+        format!("`{}` is not a field of `{}`{hint}", self.path, self.message)
     }
 }
 
@@ -107,27 +104,24 @@ fn check_field(
         let Value::Object(entries) = value else {
             return None;
         };
-        return entries
-            .iter()
-            .find_map(|(key, item)| {
-                check_object(item, &values, &format!("{path}.{key}"), &with(key.clone()))
-            });
+        return entries.iter().find_map(|(key, item)| {
+            check_object(item, &values, &format!("{path}.{key}"), &with(key.clone()))
+        });
     }
     let Kind::Message(message) = field.kind() else {
         return None;
     };
     match value {
-        Value::Array(items) if field.is_list() => items
-            .iter()
-            .enumerate()
-            .find_map(|(index, item)| {
+        Value::Array(items) if field.is_list() => {
+            items.iter().enumerate().find_map(|(index, item)| {
                 check_object(
                     item,
                     &message,
                     &format!("{path}[{index}]"),
                     &with(index.to_string()),
                 )
-            }),
+            })
+        }
         _ => check_object(value, &message, path, segments),
     }
 }

@@ -120,9 +120,8 @@ fn import_location(base: &Url, name: &str, importer: &str) -> Result<Url, Workfl
 }
 
 fn too_many(location: &Url) -> WorkflowError {
-    WorkflowError::new(ErrorKind::Configuration, "Invalid proto").with_detail(format!(
-        "`{location}` imports more than {MAX_FILES} files"
-    ))
+    WorkflowError::new(ErrorKind::Configuration, "Invalid proto")
+        .with_detail(format!("`{location}` imports more than {MAX_FILES} files"))
 }
 
 /// Reads the proto at `location` and its imports through the run's HTTP client (or from disk

@@ -97,8 +97,9 @@ pub(crate) fn find_method(
             Some(close) => format!(" (did you mean `{close}`?)"),
             None => format!(" (it has {})", quoted(&names)),
         };
-        WorkflowError::new(ErrorKind::Configuration, "Unknown gRPC method")
-            .with_detail(format!("service `{service}` has no method `{method}`{hint}"))
+        WorkflowError::new(ErrorKind::Configuration, "Unknown gRPC method").with_detail(format!(
+            "service `{service}` has no method `{method}`{hint}"
+        ))
     })
 }
 
@@ -170,7 +171,10 @@ message Hello { string name = 1; google.protobuf.Timestamp at = 2; }
             .err()
             .and_then(|e| e.detail)
             .unwrap_or_default();
-        assert!(service.contains("did you mean `demo.v1.Greeter`"), "{service}");
+        assert!(
+            service.contains("did you mean `demo.v1.Greeter`"),
+            "{service}"
+        );
         let bare = find_method(&pool, "api.proto", "Greeter", "SayHello")
             .err()
             .and_then(|e| e.detail)

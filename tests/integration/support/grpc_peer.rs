@@ -51,10 +51,7 @@ impl GrpcPeer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the grpcio server: {e}"));
         let stdin = child.stdin.take();
-        let stdout = child
-            .stdout
-            .take()
-            .unwrap_or_else(|| panic!("no stdout"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let lines = Arc::new(Mutex::new(Vec::new()));
         let collected = Arc::clone(&lines);
         std::thread::spawn(move || {
