@@ -686,7 +686,7 @@ fn protos_are_fetched_over_http_with_their_imports_and_credentials() {
         call_task(
             peer.port,
             "SayHello",
-            "        arguments: { name: ${ $name } }\n"
+            "        arguments: { name: '${ $name }' }\n"
         )
         .lines()
         .skip(1)
