@@ -89,9 +89,10 @@ impl GrpcReply {
 
 /// Makes gRPC calls. Cancel-safe: dropping the future cancels the call (the stream is reset).
 pub trait GrpcClient: Send + Sync {
-    /// A proto that does not compile, a missing service or method, an argument naming no field
-    /// and a client- or bidi-streaming method are `configuration` errors; a non-OK status is a
-    /// `communication` error with the HTTP status the gRPC-to-HTTP mapping gives.
+    /// A proto that does not compile, a missing service or method and a client- or
+    /// bidi-streaming method are `configuration` errors; arguments naming no field (or of the
+    /// wrong type) are `validation` errors; a non-OK status is a `communication` error with the
+    /// HTTP status the gRPC-to-HTTP mapping gives (a deadline the request set: `timeout`).
     fn call(&self, request: GrpcRequest) -> BoxFuture<'static, Result<GrpcReply, WorkflowError>>;
 }
 
