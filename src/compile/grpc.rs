@@ -33,12 +33,14 @@ pub(crate) struct GrpcSpec {
     /// The request message; absent: an empty message.
     pub arguments: Option<Tmpl>,
     /// `arguments` as written, for `validate`'s field check.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub written_arguments: Option<Value>,
     pub authentication: Option<AuthSpec>,
 }
 
 impl GrpcSpec {
     /// The proto's location when it is written as a literal (not an expression).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub(crate) fn literal_proto(&self) -> Option<&str> {
         match &self.proto.uri {
             super::openapi::UriSpec::Literal(uri) => Some(uri),

@@ -32,7 +32,9 @@ pub use check::check_call;
 pub(crate) use check::check_protos;
 #[cfg(feature = "grpc")]
 pub use client::SystemGrpc;
-pub(crate) use load::{load_local, load_remote};
+#[cfg(feature = "grpc")]
+pub(crate) use load::load_local;
+pub(crate) use load::load_remote;
 
 use super::auth::Credentials;
 use crate::runtime::error::{ErrorKind, WorkflowError};

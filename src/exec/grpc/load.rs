@@ -156,6 +156,7 @@ pub(crate) async fn load_remote(
 }
 
 /// Reads a local proto and its imports from disk (for `validate`, which fetches nothing).
+#[cfg_attr(not(feature = "grpc"), allow(dead_code))]
 pub(crate) fn load_local(path: &Path) -> Result<ProtoFiles, WorkflowError> {
     let location = Url::from_file_path(path).map_err(|()| {
         WorkflowError::new(ErrorKind::Configuration, "Unsupported resource location")
