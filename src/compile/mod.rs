@@ -8,6 +8,7 @@ mod container;
 mod function;
 mod grpc;
 mod http;
+mod listen;
 mod machine;
 mod openapi;
 mod policy;
@@ -25,6 +26,9 @@ pub(crate) use container::ContainerSpec;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
 pub(crate) use grpc::GrpcSpec;
 pub(crate) use http::{EndpointSpec, HttpSpec};
+pub(crate) use listen::{
+    FilterSpec, ForeachSpec, ListenSpec, Pattern, StrategySpec, UntilSpec, ValueMatch,
+};
 pub use machine::Machine;
 pub(crate) use machine::*;
 pub(crate) use openapi::{OpenApiSpec, UriSpec};

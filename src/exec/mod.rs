@@ -3,8 +3,10 @@
 //! future stops the work: processes are killed, connections closed).
 
 pub mod auth;
+pub mod broker;
 pub mod catalog;
 pub mod container;
+pub mod events;
 pub mod grpc;
 pub mod http;
 pub mod process;
@@ -23,6 +25,9 @@ pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
     pub http: Arc<dyn http::HttpClient>,
     pub grpc: Arc<dyn grpc::GrpcClient>,
+    /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
+    /// in-process bus between the tasks of the run.
+    pub events: Arc<dyn events::EventBus>,
 }
 
 impl Executors {
@@ -37,6 +42,7 @@ impl Executors {
             processes: Arc::new(process::SystemProcesses::default()),
             http: Arc::new(http::ReqwestHttp::new(http)),
             grpc: grpc::system(),
+            events: Arc::new(events::InProcessBus::default()),
         }
     }
 }

@@ -207,6 +207,7 @@ mod tests {
                 processes: fake.clone(),
                 http: Arc::new(crate::runtime::test_support::NoHttp),
                 grpc: Arc::new(crate::exec::grpc::NoGrpc),
+                events: Arc::new(crate::exec::events::InProcessBus::default()),
             },
             Arc::new(NoEvents),
         )

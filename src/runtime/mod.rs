@@ -15,6 +15,7 @@ mod function;
 mod grpc;
 mod http;
 pub(crate) mod http_response;
+mod listen;
 mod openapi;
 mod process;
 pub mod replay;

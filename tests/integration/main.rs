@@ -10,6 +10,7 @@ mod conformance;
 mod containers;
 mod dry_run;
 mod durable;
+mod events;
 mod grpc;
 mod http;
 mod journal;
