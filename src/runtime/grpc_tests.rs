@@ -62,6 +62,7 @@ async fn run_on(yaml: &str, input: Value, grpc: &Arc<FakeGrpc>) -> Outcome {
         }),
         http: Arc::new(super::test_support::NoHttp),
         grpc: grpc.clone(),
+        events: Arc::new(crate::exec::events::InProcessBus::default()),
     };
     run(
         machine(yaml),
