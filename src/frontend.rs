@@ -46,6 +46,28 @@ impl Checked {
         self.add_compiled(compiled)
     }
 
+    /// Checks that read the local files a compiled document's calls name (a gRPC call's proto:
+    /// compiled, its service, method and argument fields looked up). Their findings join the
+    /// others, located; `false` when one is an error, so `run` refuses what `validate` reports.
+    fn add_local_checks(&mut self, machine: &Machine, path: &Path) -> bool {
+        #[cfg(feature = "grpc")]
+        {
+            let found = crate::exec::grpc::check_protos(machine, path.parent());
+            if !found.is_empty() {
+                let start = self.diagnostics.len();
+                self.diagnostics.extend(found);
+                if let (Some(spans), Some(added)) = (&self.spans, self.diagnostics.get_mut(start..))
+                {
+                    yaml::locate_all(added, spans);
+                }
+                sort(&mut self.diagnostics);
+            }
+        }
+        #[cfg(not(feature = "grpc"))]
+        let _ = (machine, path);
+        !self.has_errors()
+    }
+
     /// The machine, or the compiler's findings added to the others.
     fn add_compiled(&mut self, compiled: Result<Machine, Vec<Diagnostic>>) -> Option<Machine> {
         let found = match compiled {
@@ -95,6 +117,7 @@ pub fn check_and_compile_with(
         Some(compiled) if !checked.has_errors() => checked.add_compiled(compiled),
         _ => None,
     };
+    let machine = machine.filter(|machine| checked.add_local_checks(machine, path));
     (checked, machine)
 }
 

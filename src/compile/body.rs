@@ -81,6 +81,7 @@ impl Compiler<'_> {
                 .map(|spec| Body::Http(Box::new(spec))),
             TaskKind::Call(CallTask::OpenApi(call)) => Some(self.openapi(call, scope)),
             TaskKind::Call(CallTask::Function(call)) => Some(self.function_call(call, task, scope)),
+            TaskKind::Call(CallTask::Grpc(call)) => Some(self.grpc(call, task, scope)),
             TaskKind::Call(other) => Some(Body::Unsupported(format!(
                 "`call: {}` is not supported yet by this runtime",
                 other.call_name()

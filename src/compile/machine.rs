@@ -199,6 +199,8 @@ pub(crate) enum Body {
     Function(Box<super::function::FunctionBody>),
     Container(Box<super::container::ContainerSpec>),
     Subflow(super::subflow::SubflowSpec),
+    /// `call: grpc`.
+    Grpc(Box<super::grpc::GrpcSpec>),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.
     Unsupported(String),
 }

@@ -6,6 +6,7 @@ mod body;
 mod compiler;
 mod container;
 mod function;
+mod grpc;
 mod http;
 mod listen;
 mod machine;
@@ -23,6 +24,7 @@ pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec
 pub use compiler::compile;
 pub(crate) use container::ContainerSpec;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
+pub(crate) use grpc::GrpcSpec;
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub(crate) use listen::{
     FilterSpec, ForeachSpec, ListenSpec, Pattern, StrategySpec, UntilSpec, ValueMatch,

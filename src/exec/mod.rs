@@ -7,6 +7,7 @@ pub mod broker;
 pub mod catalog;
 pub mod container;
 pub mod events;
+pub mod grpc;
 pub mod http;
 pub mod process;
 pub(crate) mod resource;
@@ -23,6 +24,7 @@ use crate::runtime::error::WorkflowError;
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
     pub http: Arc<dyn http::HttpClient>,
+    pub grpc: Arc<dyn grpc::GrpcClient>,
     /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
     /// in-process bus between the tasks of the run.
     pub events: Arc<dyn events::EventBus>,
@@ -39,6 +41,7 @@ impl Executors {
         Executors {
             processes: Arc::new(process::SystemProcesses::default()),
             http: Arc::new(http::ReqwestHttp::new(http)),
+            grpc: grpc::system(),
             events: Arc::new(events::InProcessBus::default()),
         }
     }

@@ -208,6 +208,7 @@ mod tests {
             Executors {
                 processes: fake.clone(),
                 http: Arc::new(crate::runtime::test_support::NoHttp),
+                grpc: Arc::new(crate::exec::grpc::NoGrpc),
                 events: Arc::new(crate::exec::events::InProcessBus::default()),
             },
             Arc::new(NoEvents),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 mod family;
 mod function;
+mod grpc;
 mod http;
 pub(crate) mod http_response;
 mod interrupt;
@@ -36,6 +37,8 @@ mod durable_tests;
 mod effects_tests;
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod grpc_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

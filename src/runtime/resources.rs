@@ -1,5 +1,5 @@
 //! What one run loads at most once and shares between all its tasks, fork branches and custom
-//! function runs: OpenAPI documents by URL, custom function definitions by URL, and compiled
+//! function runs: OpenAPI documents and gRPC protos by URL, custom function definitions by URL, and compiled
 //! remote functions by call site. A hundred branches asking for the same document at once wait
 //! for one load (a per-key `OnceCell`); a failed load is remembered too, so every caller gets
 //! the same error without retrying the network.
@@ -54,6 +54,8 @@ impl<T: Clone> OnceMap<T> {
 #[derive(Default)]
 pub(crate) struct Resources {
     pub openapi: OnceMap<Arc<ApiDocument>>,
+    /// A gRPC call's proto and its imports, by URL (the executor compiles each once).
+    pub protos: OnceMap<Arc<crate::exec::grpc::ProtoFiles>>,
     /// A function definition checked and wrapped as a one-task workflow document, by URL.
     pub function_documents: OnceMap<Arc<Value>>,
     /// A remote function compiled for one call site, by URL and calling task.

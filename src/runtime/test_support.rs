@@ -85,6 +85,7 @@ pub(crate) fn no_processes() -> Executors {
             ))
         }),
         http: Arc::new(NoHttp),
+        grpc: Arc::new(crate::exec::grpc::NoGrpc),
         events: Arc::new(crate::exec::events::InProcessBus::default()),
     }
 }

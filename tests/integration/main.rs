@@ -13,6 +13,7 @@ mod containers;
 mod dry_run;
 mod durable;
 mod events;
+mod grpc;
 mod http;
 mod journal;
 mod journal_integrity;

@@ -4,6 +4,7 @@
 //! authorization services in `auth_server`; the process-oriented runner in `procs`.
 
 pub mod auth_server;
+pub mod grpc_peer;
 pub mod http_server;
 pub mod procs;
 pub mod services;
