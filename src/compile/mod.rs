@@ -1,6 +1,7 @@
 //! The compiler: `Document` → `Machine` (pure, synchronous). Task lists become blocks of task
 //! ids, flow directives positions, expressions compiled jaq filters, `use` references inlined.
 
+mod a2a;
 mod auth;
 mod body;
 mod compiler;
@@ -8,6 +9,7 @@ mod container;
 mod function;
 mod http;
 mod machine;
+mod mcp;
 mod openapi;
 mod policy;
 mod remote;
@@ -16,6 +18,7 @@ mod script;
 mod subflow;
 mod uri_template;
 
+pub(crate) use a2a::{A2A_METHODS, A2aSpec, AgentSpec};
 #[cfg(test)]
 pub(crate) use auth::compile_authentications;
 pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
@@ -25,6 +28,7 @@ pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url}
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub use machine::Machine;
 pub(crate) use machine::*;
+pub(crate) use mcp::{MCP_METHODS, McpSpec, McpTransportSpec};
 pub(crate) use openapi::{OpenApiSpec, UriSpec};
 pub(crate) use remote::{check_function, function_machine};
 pub(crate) use scope::{

@@ -2,10 +2,12 @@
 //! hands executors plain requests; executors do the I/O and must be cancel-safe (dropping their
 //! future stops the work: processes are killed, connections closed).
 
+pub mod a2a;
 pub mod auth;
 pub mod catalog;
 pub mod container;
 pub mod http;
+pub mod mcp;
 pub mod process;
 pub(crate) mod resource;
 
@@ -21,6 +23,8 @@ use crate::runtime::error::WorkflowError;
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
     pub http: Arc<dyn http::HttpClient>,
+    pub mcp: Arc<dyn mcp::McpClient>,
+    pub a2a: Arc<dyn a2a::A2aClient>,
 }
 
 impl Executors {
@@ -31,9 +35,13 @@ impl Executors {
 
     /// The real executors, the HTTP client configured by `http`.
     pub fn system_with(http: http::HttpSettings) -> Self {
+        let processes = process::SystemProcesses::default();
+        let http = http::ReqwestHttp::new(http);
         Executors {
-            processes: Arc::new(process::SystemProcesses::default()),
-            http: Arc::new(http::ReqwestHttp::new(http)),
+            processes: Arc::new(processes.clone()),
+            mcp: Arc::new(mcp::RmcpClient::new(processes, http.clone())),
+            a2a: Arc::new(a2a::JsonRpcA2a::new(Arc::new(http.clone()))),
+            http: Arc::new(http),
         }
     }
 }

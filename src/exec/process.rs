@@ -5,6 +5,7 @@ mod capture;
 mod child;
 mod group;
 mod lookup;
+mod server;
 #[cfg(target_os = "linux")]
 mod spawn;
 mod stdin;
@@ -21,6 +22,7 @@ use child::{Child, Launch};
 use group::GroupGuard;
 pub use group::kill_terminating;
 use lookup::ProgramPaths;
+pub(crate) use server::ServerProcess;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first
 /// argument as it is for a script file (the DSL examples destructure `[_, __, arg]`).

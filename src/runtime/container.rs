@@ -205,7 +205,7 @@ mod tests {
             RunOptions::default(),
             Executors {
                 processes: fake.clone(),
-                http: Arc::new(crate::runtime::test_support::NoHttp),
+                ..crate::runtime::test_support::no_processes()
             },
             Arc::new(NoEvents),
         )

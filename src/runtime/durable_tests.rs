@@ -32,7 +32,7 @@ fn echo() -> Arc<FakeProcesses> {
 fn with_processes(fake: &Arc<FakeProcesses>) -> Executors {
     Executors {
         processes: fake.clone(),
-        http: Arc::new(super::test_support::NoHttp),
+        ..super::test_support::no_processes()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The engine: executes a compiled `Machine` on tokio, owning data flow, flow directives, retries,
 //! timeouts and cancellation. It never prints; it publishes lifecycle events.
 
+mod a2a;
 mod auth;
 mod backoff;
 mod body;
@@ -14,6 +15,7 @@ mod family;
 mod function;
 mod http;
 pub(crate) mod http_response;
+mod mcp;
 mod openapi;
 mod process;
 pub mod replay;

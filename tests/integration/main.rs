@@ -4,6 +4,7 @@
 //! `cargo test --test integration <area>::` runs one area, e.g. `cargo test --test integration
 //! http::`. Helpers shared by the areas live in `support`.
 
+mod a2a;
 mod auth;
 mod cli;
 mod conformance;
@@ -12,6 +13,7 @@ mod dry_run;
 mod durable;
 mod http;
 mod journal;
+mod mcp;
 mod openapi;
 mod processes;
 mod reporting;

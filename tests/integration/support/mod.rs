@@ -5,6 +5,7 @@
 
 pub mod auth_server;
 pub mod http_server;
+pub mod peer;
 pub mod procs;
 pub mod services;
 

@@ -17,7 +17,10 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub enum Need {
     /// A server answering TCP connections at `addr` (a broker, a database).
-    Tcp { name: &'static str, addr: &'static str },
+    Tcp {
+        name: &'static str,
+        addr: &'static str,
+    },
     /// A Python module importable by `python3` (a peer such as `grpc`, `nats`, `paho.mqtt`).
     Python { module: &'static str },
     /// A program on PATH (or an absolute path), e.g. `node`, `nats-server`.
