@@ -142,3 +142,49 @@ fn a_card_requiring_a_bearer_token_gets_the_tasks_secret_and_nothing_leaks() {
     );
     assert!(!ran.stdout.contains(token) && !ran.stderr.contains(token));
 }
+
+#[test]
+fn the_bundled_example_lists_tools_calls_one_and_gets_a_report() {
+    let everything = services::peers_dir()
+        .join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    if !ready("a2a::the_bundled_example")
+        || !services::ready(
+            "a2a::the_bundled_example",
+            &[
+                Need::program("node"),
+                Need::path(
+                    "the npm peer server-everything",
+                    everything.display().to_string(),
+                ),
+            ],
+        )
+    {
+        return;
+    }
+    let agent = Peer::start("python3", &[&agent_script()], &[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input = format!(r#"{{"agent": "{}", "a": 3, "b": 4}}"#, agent.base());
+    let output = Run::new(
+        &root.join("workflows/mcp-a2a-report.yaml"),
+        &["--input", &input],
+    )
+    .dir(root)
+    .go()
+    .output();
+    assert!(
+        output["tools"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|n| n == "get-sum")),
+        "{output}"
+    );
+    assert!(
+        output["sum"].as_str().is_some_and(|s| s.contains('7')),
+        "{output}"
+    );
+    assert_eq!(output["state"], "completed", "{output}");
+    let report = output["report"].as_str().unwrap_or_default();
+    assert!(
+        report.starts_with("Report: The server offers ") && report.contains('7'),
+        "{output}"
+    );
+}

@@ -367,3 +367,52 @@ fn a_server_that_dies_shows_its_stderr_and_a_hanging_one_is_killed_on_timeout() 
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_completed_call_is_one_durable_step_that_a_retry_does_not_repeat() {
+    if !services::ready(
+        "mcp::a_completed_call_is_one_durable_step",
+        &[Need::program("python3")],
+    ) {
+        return;
+    }
+    let dir = tempdir();
+    let server = services::peers_dir().join("mcp/paged_server.py");
+    let starts = dir.path().join("starts.log");
+    let fixed = dir.path().join("fixed");
+    let command = format!(
+        "echo started >> '{}'; exec python3 '{}'",
+        starts.display(),
+        server.display()
+    );
+    let file = flow(
+        dir.path(),
+        &format!(
+            "do:\n  - tools:\n      call: mcp\n      with:\n        method: tools/list\n        transport:\n          stdio:\n            command: sh\n            arguments: ['-c', \"{command}\"]\n      output:\n        as: '${{ {{count: (.tools | length)}} }}'\n  - gate:\n      run:\n        shell:\n          command: 'test -e \"$1\"'\n          arguments: ['{}']\n        return: none\n      output:\n        as: '${{ $input }}'\n",
+            fixed.display()
+        ),
+    );
+    let state = dir.path().join("state");
+    let run = |args: &[&str]| {
+        let mut command = assert_cmd::Command::new(crate::support::BINARY);
+        command
+            .args(args)
+            .args(["--format", "json", "--progress", "none", "--state-dir"])
+            .arg(&state)
+            .env_remove("WORKFLOW_STATE_DIR")
+            .timeout(Duration::from_secs(120));
+        crate::support::Ran::of(&mut command)
+    };
+    let failed = run(&["run", &file.display().to_string()]);
+    assert_eq!(failed.code, ExitCode::Faulted as i32, "{}", failed.stderr);
+    let id = failed.json()["id"].as_str().unwrap_or_default().to_owned();
+    std::fs::write(&fixed, "").unwrap_or_else(|e| panic!("{e}"));
+    let retried = run(&["retry", &id]);
+    assert_eq!(retried.output(), json!({"count": 25}));
+    let text = std::fs::read_to_string(&starts).unwrap_or_default();
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "the server was started again: {text}"
+    );
+}

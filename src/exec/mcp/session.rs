@@ -28,6 +28,8 @@ use futures::future::BoxFuture;
 
 /// How long a stdio server has to exit after its input closed before its group is terminated.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long a failed call waits for the rest of the server's stderr.
+const STDERR_DRAIN: Duration = Duration::from_secs(1);
 /// A server handing out more pages than this is looping.
 const MAX_PAGES: usize = 10_000;
 
@@ -71,8 +73,21 @@ impl RmcpClient {
                     request.on_line.clone(),
                 )?;
                 let outcome = converse(config, started.transport, &request).await;
-                started.process.shut_down(EXIT_GRACE).await;
-                outcome.map_err(|error| started.stderr.explain(error))
+                let exit = started.process.shut_down(EXIT_GRACE).await;
+                let Err(mut error) = outcome else {
+                    return outcome;
+                };
+                if let Some(code) = exit {
+                    // Why the conversation broke: say it plainly, not as a pipe error.
+                    error.detail = Some(format!(
+                        "`{command}` exited with code {code} before the call was over"
+                    ));
+                }
+                // The last lines the server wrote may still be in the pipe.
+                if let Some(reader) = started.reader {
+                    let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
+                }
+                Err(started.stderr.explain(error))
             }
             McpServer::Http {
                 url,
@@ -147,7 +162,7 @@ where
 {
     let service = config.serve(transport).await.map_err(|error| {
         WorkflowError::new(ErrorKind::Communication, "MCP server did not initialize")
-            .with_detail(error.to_string())
+            .with_detail(tidy(&error.to_string()))
     })?;
     let outcome = request_all(service.peer(), &request.method, request.parameters.clone()).await;
     // Closing the session: an HTTP server is told (DELETE), a stdio server's input closes.
@@ -255,8 +270,28 @@ fn service_error(method: &str, error: ServiceError) -> WorkflowError {
                 .with_detail(detail)
         }
         other => WorkflowError::new(ErrorKind::Communication, "MCP request failed")
-            .with_detail(format!("`{method}`: {other}")),
+            .with_detail(format!("`{method}`: {}", tidy(&other.to_string()))),
     }
+}
+
+/// The SDK's error text without the Rust type names it puts in brackets
+/// (`Transport [rmcp::transport::...] error: Broken pipe`).
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(" [") {
+        let Some(length) = rest[start..].find("] ") else {
+            break;
+        };
+        let inside = &rest[start + 2..start + length];
+        out.push_str(&rest[..start]);
+        if !inside.contains("::") {
+            out.push_str(&rest[start..start + length + 1]);
+        }
+        rest = &rest[start + length + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn bad_header(name: &str, why: &str) -> WorkflowError {
@@ -283,6 +318,17 @@ mod tests {
             result,
             json!({"tools": [{"name": "a"}, {"name": "b"}, {"name": "c"}]})
         );
+    }
+
+    #[test]
+    fn type_names_are_taken_out_of_sdk_errors() {
+        assert_eq!(
+            tidy(
+                "Send message error Transport [rmcp::transport::A<B, C>] error: Broken pipe, when send initialize request"
+            ),
+            "Send message error Transport error: Broken pipe, when send initialize request"
+        );
+        assert_eq!(tidy("list [a] of b"), "list [a] of b");
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub(super) struct Started {
     pub(super) transport: (Box<dyn tokio::io::AsyncRead + Send + Unpin>, pipe::Sender),
     pub(super) process: ServerProcess,
     pub(super) stderr: StderrTail,
+    /// The task reading stderr: done once every process holding the pipe is gone.
+    pub(super) reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub(super) fn start(
@@ -82,10 +84,11 @@ pub(super) fn start(
     let stdin = process.stdin.take().ok_or_else(lost)?;
     let stdout = process.stdout.take().ok_or_else(lost)?;
     let stderr = StderrTail::default();
+    let mut reader = None;
     if let Some(stream) = process.stderr.take() {
         let tail = stderr.clone();
         // Ends when the pipe closes, which the end of the process group guarantees.
-        tokio::spawn(async move {
+        reader = Some(tokio::spawn(async move {
             let mut lines = BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(observer) = &on_line {
@@ -93,12 +96,13 @@ pub(super) fn start(
                 }
                 tail.push(line);
             }
-        });
+        }));
     }
     Ok(Started {
         transport: (stdout, stdin),
         process,
         stderr,
+        reader,
     })
 }
 

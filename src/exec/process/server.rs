@@ -70,17 +70,22 @@ impl SystemProcesses {
 
 impl ServerProcess {
     /// Closes the server's input (the MCP way of asking a stdio server to stop) and waits up to
-    /// `grace` for it to exit; a server still running then is terminated with its group.
-    pub(crate) async fn shut_down(mut self, grace: Duration) {
+    /// `grace` for it to exit; a server still running then is terminated with its group. The
+    /// exit code when it exited by itself (128 + the signal number for a signal).
+    pub(crate) async fn shut_down(mut self, grace: Duration) -> Option<i32> {
         self.stdin = None;
-        let exited = match self.guard.child() {
-            Some(child) => matches!(tokio::time::timeout(grace, child.wait()).await, Ok(Ok(_))),
-            None => true,
+        let status = match self.guard.child() {
+            Some(child) => match tokio::time::timeout(grace, child.wait()).await {
+                Ok(Ok(status)) => Some(super::exit_code(status)),
+                _ => None,
+            },
+            None => None,
         };
-        if exited {
+        if status.is_some() {
             self.guard.disarm();
         }
         // Otherwise dropping the armed guard sends SIGTERM, then SIGKILL after its grace.
+        status
     }
 }
 
@@ -112,7 +117,7 @@ mod tests {
         let mut lines = BufReader::new(stdout).lines();
         let line = lines.next_line().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(line.as_deref(), Some("got hello v"));
-        server.shut_down(Duration::from_secs(30)).await;
+        assert_eq!(server.shut_down(Duration::from_secs(30)).await, Some(0));
     }
 
     #[tokio::test]
