@@ -312,7 +312,7 @@ mod tests {
                 .is_err()
         );
         assert!(
-            compiled("        method: resources/read\n        parameters: ${ {uri: .u} }\n        transport:\n          stdio:\n            command: srv\n")
+            compiled("        method: resources/read\n        parameters: '${ {uri: .u} }'\n        transport:\n          stdio:\n            command: srv\n")
                 .is_ok()
         );
     }
