@@ -37,10 +37,11 @@ impl Run<'_> {
         };
         let mut params = parameters(spec.parameters.as_ref(), &input, vars)?;
         check_required(&spec.method, params.as_ref(), A2A_METHODS, "A2A")?;
-        if matches!(spec.method.as_str(), "message/send" | "message/stream") {
-            if let Some(params) = &mut params {
-                default_message(params)?;
-            }
+        if let Some(params) = params
+            .as_mut()
+            .filter(|_| matches!(spec.method.as_str(), "message/send" | "message/stream"))
+        {
+            default_message(params)?;
         }
         let request = A2aRequest {
             agent,

@@ -31,6 +31,8 @@ pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
 pub use replay::{RecordedEvent, Replay};
 
 #[cfg(test)]
+mod calls_tests;
+#[cfg(test)]
 mod durable_tests;
 #[cfg(test)]
 mod effects_tests;
