@@ -65,6 +65,7 @@ pub trait McpClient: Send + Sync {
 }
 
 /// The list a paginated MCP method returns its items in.
+#[cfg(feature = "mcp")]
 pub(crate) fn list_key(method: &str) -> Option<&'static str> {
     match method {
         "tools/list" => Some("tools"),

@@ -5,6 +5,7 @@ mod capture;
 mod child;
 mod group;
 mod lookup;
+#[cfg(feature = "mcp")]
 mod server;
 #[cfg(target_os = "linux")]
 mod spawn;
@@ -22,6 +23,7 @@ use child::{Child, Launch};
 use group::GroupGuard;
 pub use group::kill_terminating;
 use lookup::ProgramPaths;
+#[cfg(feature = "mcp")]
 pub(crate) use server::ServerProcess;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first
