@@ -47,6 +47,65 @@ pub enum Command {
     /// Start a new run from a recorded one's failed task (or `--from TASK`), reusing the
     /// recorded outputs of everything that completed before it.
     Retry(RetryArgs),
+    /// Work with CloudEvents on a broker: `send` publishes one by hand (to test a flow that
+    /// listens).
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(subcommand)]
+    pub action: EventsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsAction {
+    /// Publish one CloudEvent (structured JSON) and wait for the broker's acknowledgement.
+    Send(EventsSendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsSendArgs {
+    /// The broker: `nats://host:port` or `http(s)://...` (POSTed in structured mode).
+    /// Repeatable; `WORKFLOW_BROKER` may hold a comma-separated list.
+    #[arg(
+        long = "broker",
+        value_name = "URL",
+        env = "WORKFLOW_BROKER",
+        value_delimiter = ',',
+        hide_env_values = true,
+        required = true
+    )]
+    pub brokers: Vec<String>,
+
+    /// A whole CloudEvent (JSON) from PATH, or `-` for stdin; the flags below override its
+    /// attributes.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// The event's `type` (also its subject, topic or routing key).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub type_: Option<String>,
+
+    /// The event's `source` (default `/workflow/cli`).
+    #[arg(long, value_name = "URI")]
+    pub source: Option<String>,
+
+    /// The event's `id` (default a new UUID).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    /// The event's `subject`.
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+
+    /// The event's `data`: JSON (a value that is not JSON is sent as a string).
+    #[arg(long, value_name = "JSON")]
+    pub data: Option<String>,
+
+    /// An extension attribute, `NAME=VALUE` (repeatable).
+    #[arg(long = "ext", value_name = "NAME=VALUE")]
+    pub extensions: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -92,8 +151,10 @@ pub struct ExecArgs {
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
 
-    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line.
-    #[arg(long, value_name = "PATH")]
+    /// Write every lifecycle event to PATH, one CloudEvents JSON object per line; or, given a
+    /// broker URL (`nats://...`, `http(s)://...`), publish them there (type
+    /// `io.serverlessworkflow.*`, in order, secrets masked).
+    #[arg(long, value_name = "PATH|URL")]
     pub events: Option<PathBuf>,
 
     /// Read secret values from FILE: a JSON or YAML map of name → value, or a dotenv file of
@@ -125,6 +186,20 @@ pub struct ExecArgs {
     /// and before `./workflows`. Repeatable; searched in the order given.
     #[arg(long = "workflows", value_name = "DIR")]
     pub workflows: Vec<PathBuf>,
+
+    /// Where `emit` publishes and `listen` subscribes: `nats://host:port` (the event type is
+    /// the subject; JetStream when the server has it) or `http(s)://...` (emitted events are
+    /// POSTed in structured mode). Repeatable: every broker gets every emitted event.
+    /// `WORKFLOW_BROKER` may hold a comma-separated list. Without one, emitted events go to
+    /// `K_SINK` when it is set, else only to the run's own `listen` tasks.
+    #[arg(
+        long = "broker",
+        value_name = "URL",
+        env = "WORKFLOW_BROKER",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub brokers: Vec<String>,
 
     /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
     /// with a `communication` error (it is never cut).

@@ -87,5 +87,6 @@ where
             drop(stderr);
             command::retry::run(args, cli.color, &mut stdout, &mut std::io::stderr())
         }
+        Command::Events(args) => command::events::run(args, &mut stdout, &mut stderr),
     }
 }

@@ -3,6 +3,7 @@
 pub mod completions;
 mod dry_run;
 mod durable;
+pub mod events;
 pub mod graph;
 mod graph_run;
 pub mod man;

@@ -13,7 +13,7 @@ use crate::cli::{RunFormat, RunStatusArg, RunsAction, RunsArgs, RunsEventsArgs, 
 use crate::exit_code::ExitCode;
 use crate::journal::{self, Journal, JournalError, RunFilter, RunRecord, RunState};
 use crate::report::fmt;
-use crate::runtime::event::CONTEXT_CHANGED;
+use crate::runtime::event::{CONTEXT_CHANGED, EVENT_CONSUMED};
 
 pub fn run(args: &RunsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
     let dir = journal::state_dir(args.state.state_dir.as_deref());
@@ -150,7 +150,7 @@ fn print_events(journal: &Journal, args: &RunsEventsArgs, stdout: &mut dyn Write
     journal
         .visit_events(&run.id, |event| {
             // Journal-only kinds (the `$context` a resume restores) are not published events.
-            if event.kind == CONTEXT_CHANGED {
+            if event.kind == CONTEXT_CHANGED || event.kind == EVENT_CONSUMED {
                 return true;
             }
             let line = event.to_cloudevent(&run).to_string();

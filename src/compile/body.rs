@@ -91,9 +91,9 @@ impl Compiler<'_> {
                 "`call: {}` is not supported yet by this runtime",
                 other.call_name()
             ))),
-            TaskKind::Listen(_) => Some(Body::Unsupported(
-                "`listen` is not supported yet by this runtime".to_owned(),
-            )),
+            TaskKind::Listen(listen) => self
+                .listen(listen, scope)
+                .map(|spec| Body::Listen(Box::new(spec))),
         };
         // A part that did not compile has a diagnostic already; the machine is never returned.
         body.unwrap_or_else(|| Body::Unsupported(String::from("this task did not compile")))

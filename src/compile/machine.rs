@@ -190,6 +190,7 @@ pub(crate) enum Body {
     Raise(ErrorSpec),
     Wait(DurationSpec),
     Emit(EmitSpec),
+    Listen(Box<super::listen::ListenSpec>),
     Process(ProcessSpec),
     /// `call: http`.
     Http(Box<super::http::HttpSpec>),

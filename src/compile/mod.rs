@@ -8,6 +8,7 @@ mod compiler;
 mod container;
 mod function;
 mod http;
+mod listen;
 mod machine;
 mod mcp;
 mod openapi;
@@ -26,6 +27,9 @@ pub use compiler::compile;
 pub(crate) use container::ContainerSpec;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
 pub(crate) use http::{EndpointSpec, HttpSpec};
+pub(crate) use listen::{
+    FilterSpec, ForeachSpec, ListenSpec, Pattern, StrategySpec, UntilSpec, ValueMatch,
+};
 pub use machine::Machine;
 pub(crate) use machine::*;
 pub(crate) use mcp::{MCP_METHODS, McpSpec, McpTransportSpec};

@@ -4,8 +4,10 @@
 
 pub mod a2a;
 pub mod auth;
+pub mod broker;
 pub mod catalog;
 pub mod container;
+pub mod events;
 pub mod http;
 pub mod mcp;
 pub mod process;
@@ -25,6 +27,9 @@ pub struct Executors {
     pub http: Arc<dyn http::HttpClient>,
     pub mcp: Arc<dyn mcp::McpClient>,
     pub a2a: Arc<dyn a2a::A2aClient>,
+    /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
+    /// in-process bus between the tasks of the run.
+    pub events: Arc<dyn events::EventBus>,
 }
 
 impl Executors {
@@ -42,6 +47,7 @@ impl Executors {
             mcp: Arc::new(mcp::RmcpClient::new(processes, http.clone())),
             a2a: Arc::new(a2a::JsonRpcA2a::new(Arc::new(http.clone()))),
             http: Arc::new(http),
+            events: Arc::new(events::InProcessBus::default()),
         }
     }
 }

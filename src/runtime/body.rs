@@ -43,7 +43,14 @@ impl<'m> Run<'m> {
                 tokio::time::sleep(after).await;
                 Ok(Step::Next(input, None))
             }
-            Body::Emit(emit) => Ok(Step::Next(super::emit::event(emit, input, vars)?, None)),
+            Body::Emit(emit) => Ok(Step::Next(
+                self.emit_event(emit, input, vars, step).await?,
+                None,
+            )),
+            Body::Listen(listen) => {
+                self.run_listen(node, listen, input, frame, vars, step)
+                    .await
+            }
             Body::Process(process) => {
                 let output = self
                     .run_process(&node.pointer, process, input, vars)

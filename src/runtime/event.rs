@@ -16,6 +16,9 @@ const WORKFLOW_EVENT_PREFIX: &str = "io.serverlessworkflow.workflow.";
 const TASK_EVENT_PREFIX: &str = "io.serverlessworkflow.task.";
 /// The name of [`EventKind::ContextChanged`], the journal-only kind a stored event is told by.
 pub const CONTEXT_CHANGED: &str = "contextChanged";
+/// The name of [`EventKind::EventConsumed`], the journal-only record of an event a `listen`
+/// consumed.
+pub const EVENT_CONSUMED: &str = "eventConsumed";
 
 /// What happened.
 #[derive(Debug, Clone)]
@@ -69,6 +72,14 @@ pub enum EventKind {
     ContextChanged {
         context: Val,
         /// A secret's value was masked in `context`: a replay cannot restore it.
+        masked: bool,
+    },
+    /// A `listen` task consumed `event` (a CloudEvent, structured form). Journal only: it is
+    /// recorded before the broker is acknowledged, and a resumed run feeds it to the listen
+    /// again instead of waiting for it (see [`EventKind::is_journaled`]).
+    EventConsumed {
+        event: Val,
+        /// A secret's value was masked in `event`.
         masked: bool,
     },
 }
@@ -133,6 +144,7 @@ impl EventKind {
             EventKind::TaskIterations { .. } => "iterations",
             EventKind::TaskOutput { .. } => "output",
             EventKind::ContextChanged { .. } => CONTEXT_CHANGED,
+            EventKind::EventConsumed { .. } => EVENT_CONSUMED,
         }
     }
 
@@ -144,13 +156,18 @@ impl EventKind {
             EventKind::TaskIterations { .. }
                 | EventKind::TaskOutput { .. }
                 | EventKind::ContextChanged { .. }
+                | EventKind::EventConsumed { .. }
         )
     }
 
     /// Whether the journal keeps the event: every published kind, and the journal-only
-    /// `ContextChanged` a replay needs.
+    /// `ContextChanged` and `EventConsumed` a replay needs.
     pub fn is_journaled(&self) -> bool {
-        self.is_published() || matches!(self, EventKind::ContextChanged { .. })
+        self.is_published()
+            || matches!(
+                self,
+                EventKind::ContextChanged { .. } | EventKind::EventConsumed { .. }
+            )
     }
 
     pub fn is_task_event(&self) -> bool {
@@ -304,6 +321,12 @@ impl LifecycleEvent {
             }
             EventKind::ContextChanged { context, masked } => {
                 data.insert("context".into(), to_json(context));
+                if *masked {
+                    data.insert("masked".into(), json!(true));
+                }
+            }
+            EventKind::EventConsumed { event, masked } => {
+                data.insert("event".into(), to_json(event));
                 if *masked {
                     data.insert("masked".into(), json!(true));
                 }

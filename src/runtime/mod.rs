@@ -15,6 +15,7 @@ mod family;
 mod function;
 mod http;
 pub(crate) mod http_response;
+mod listen;
 mod mcp;
 mod openapi;
 mod process;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::event::{CONTEXT_CHANGED, Next};
+use super::event::{CONTEXT_CHANGED, EVENT_CONSUMED, Next};
 use crate::expr::{Val, from_json};
 
 /// One stored event, as the journal gives it back: the kind's name (`completed`, `retried`,
@@ -35,6 +35,8 @@ pub struct Replay {
     completed: HashMap<String, Completed>,
     /// Retries a `try` step had announced (the highest `attempt`).
     retries: HashMap<String, u64>,
+    /// The events each `listen` step had consumed, in order.
+    consumed: HashMap<String, Vec<Val>>,
 }
 
 impl Replay {
@@ -72,6 +74,12 @@ impl Replay {
                         replay.completed.remove(step);
                     }
                 },
+                EVENT_CONSUMED => {
+                    if let Some(consumed) = event.data.get("event") {
+                        let list = replay.consumed.entry(step.clone()).or_default();
+                        list.push(from_json(consumed));
+                    }
+                }
                 "retried" => {
                     let attempt = event.data.get("attempt").and_then(Value::as_u64);
                     let known = replay.retries.entry(step.clone()).or_default();
@@ -99,6 +107,15 @@ impl Replay {
 
     pub(crate) fn completed(&self, step: &str) -> Option<&Completed> {
         self.completed.get(step)
+    }
+
+    /// The events the `listen` step had consumed before the run stopped, in order: the listen
+    /// takes them again before it waits for new ones.
+    pub(crate) fn consumed(&self, step: &str) -> &[Val] {
+        self.consumed
+            .get(step)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// The retries the `try` step had made before the run stopped: the next attempt is the one

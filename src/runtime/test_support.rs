@@ -85,6 +85,7 @@ pub(crate) fn no_processes() -> Executors {
             ))
         }),
         http: Arc::new(NoHttp),
+        events: Arc::new(crate::exec::events::InProcessBus::default()),
         mcp: Arc::new(NoCalls),
         a2a: Arc::new(NoCalls),
     }

@@ -56,6 +56,10 @@ pub(crate) fn redact_event(redactor: &Redactor, mut event: LifecycleEvent) -> Li
         | EventKind::ContextChanged {
             context: output,
             masked,
+        }
+        | EventKind::EventConsumed {
+            event: output,
+            masked,
         } => {
             if let Some(hidden) = redactor.val(output) {
                 *output = hidden;

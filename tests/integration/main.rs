@@ -11,6 +11,7 @@ mod conformance;
 mod containers;
 mod dry_run;
 mod durable;
+mod events;
 mod http;
 mod journal;
 mod mcp;
