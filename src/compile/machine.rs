@@ -43,14 +43,14 @@ impl Machine {
         &self.workflow.secrets
     }
 
-    /// Whether a task may make an HTTP request: `call: http`, `call: openapi`, or a function
+    /// Whether a task may make an HTTP request: `call: http`, `call: openapi`, `mcp`, `a2a`, or a function
     /// call (a catalog or URL function is only known once loaded, and loading one is itself a
     /// request).
     pub fn may_call_http(&self) -> bool {
         self.tasks.iter().any(|task| {
             matches!(
                 task.body,
-                Body::Http(_) | Body::OpenApi(_) | Body::Function(_)
+                Body::Http(_) | Body::OpenApi(_) | Body::Function(_) | Body::Mcp(_) | Body::A2a(_)
             )
         })
     }
@@ -201,6 +201,10 @@ pub(crate) enum Body {
     Subflow(super::subflow::SubflowSpec),
     /// `call: grpc`.
     Grpc(Box<super::grpc::GrpcSpec>),
+    /// `call: mcp`.
+    Mcp(Box<super::mcp::McpSpec>),
+    /// `call: a2a`.
+    A2a(Box<super::a2a::A2aSpec>),
     /// A task this runtime does not execute yet: raises a `configuration` error with this text.
     Unsupported(String),
 }

@@ -1,6 +1,7 @@
 //! The compiler: `Document` → `Machine` (pure, synchronous). Task lists become blocks of task
 //! ids, flow directives positions, expressions compiled jaq filters, `use` references inlined.
 
+mod a2a;
 mod auth;
 mod body;
 mod compiler;
@@ -10,6 +11,7 @@ mod grpc;
 mod http;
 mod listen;
 mod machine;
+mod mcp;
 mod openapi;
 mod policy;
 mod remote;
@@ -18,6 +20,7 @@ mod script;
 mod subflow;
 mod uri_template;
 
+pub(crate) use a2a::{A2A_METHODS, A2aSpec, AgentSpec};
 #[cfg(test)]
 pub(crate) use auth::compile_authentications;
 pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
@@ -31,6 +34,7 @@ pub(crate) use listen::{
 };
 pub use machine::Machine;
 pub(crate) use machine::*;
+pub(crate) use mcp::{MCP_METHODS, McpSpec, McpTransportSpec};
 pub(crate) use openapi::{OpenApiSpec, UriSpec};
 pub(crate) use remote::{check_function, function_machine};
 pub(crate) use scope::{

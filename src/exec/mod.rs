@@ -2,6 +2,7 @@
 //! hands executors plain requests; executors do the I/O and must be cancel-safe (dropping their
 //! future stops the work: processes are killed, connections closed).
 
+pub mod a2a;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
@@ -9,6 +10,7 @@ pub mod container;
 pub mod events;
 pub mod grpc;
 pub mod http;
+pub mod mcp;
 pub mod process;
 pub(crate) mod resource;
 
@@ -25,6 +27,8 @@ pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
     pub http: Arc<dyn http::HttpClient>,
     pub grpc: Arc<dyn grpc::GrpcClient>,
+    pub mcp: Arc<dyn mcp::McpClient>,
+    pub a2a: Arc<dyn a2a::A2aClient>,
     /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
     /// in-process bus between the tasks of the run.
     pub events: Arc<dyn events::EventBus>,
@@ -38,10 +42,14 @@ impl Executors {
 
     /// The real executors, the HTTP client configured by `http`.
     pub fn system_with(http: http::HttpSettings) -> Self {
+        let processes = process::SystemProcesses::default();
+        let http = http::ReqwestHttp::new(http);
         Executors {
-            processes: Arc::new(process::SystemProcesses::default()),
-            http: Arc::new(http::ReqwestHttp::new(http)),
+            processes: Arc::new(processes.clone()),
             grpc: grpc::system(),
+            mcp: Arc::new(mcp::RmcpClient::new(processes, http.clone())),
+            a2a: Arc::new(a2a::JsonRpcA2a::new(Arc::new(http.clone()))),
+            http: Arc::new(http),
             events: Arc::new(events::InProcessBus::default()),
         }
     }

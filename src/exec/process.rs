@@ -6,6 +6,8 @@ mod child;
 mod group;
 mod leftovers;
 mod lookup;
+#[cfg(feature = "mcp")]
+mod server;
 #[cfg(target_os = "linux")]
 mod spawn;
 mod stdin;
@@ -23,6 +25,8 @@ use group::GroupGuard;
 pub use group::kill_terminating;
 pub use leftovers::{TAG_VARIABLE, dismiss_watcher, end_leftovers, signal_tagged, tag_processes};
 use lookup::ProgramPaths;
+#[cfg(feature = "mcp")]
+pub(crate) use server::ServerProcess;
 
 /// What `process.argv[1]` holds for inline JavaScript, so that `process.argv[2]` is the first
 /// argument as it is for a script file (the DSL examples destructure `[_, __, arg]`).

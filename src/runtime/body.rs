@@ -77,6 +77,11 @@ impl<'m> Run<'m> {
                     .await?;
                 Ok(Step::Next(output, None))
             }
+            Body::Mcp(spec) => Ok(Step::Next(
+                self.call_mcp(&node.pointer, spec, input, vars).await?,
+                None,
+            )),
+            Body::A2a(spec) => Ok(Step::Next(self.call_a2a(spec, input, vars).await?, None)),
             Body::Unsupported(message) => Err(WorkflowError::new(
                 ErrorKind::Configuration,
                 message.clone(),

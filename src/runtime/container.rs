@@ -207,9 +207,7 @@ mod tests {
             RunOptions::default(),
             Executors {
                 processes: fake.clone(),
-                http: Arc::new(crate::runtime::test_support::NoHttp),
-                grpc: Arc::new(crate::exec::grpc::NoGrpc),
-                events: Arc::new(crate::exec::events::InProcessBus::default()),
+                ..crate::runtime::test_support::no_processes()
             },
             Arc::new(NoEvents),
         )

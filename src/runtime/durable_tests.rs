@@ -32,9 +32,7 @@ fn echo() -> Arc<FakeProcesses> {
 fn with_processes(fake: &Arc<FakeProcesses>) -> Executors {
     Executors {
         processes: fake.clone(),
-        http: Arc::new(super::test_support::NoHttp),
-        grpc: Arc::new(crate::exec::grpc::NoGrpc),
-        events: Arc::new(crate::exec::events::InProcessBus::default()),
+        ..super::test_support::no_processes()
     }
 }
 

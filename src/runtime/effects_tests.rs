@@ -194,9 +194,7 @@ async fn process_lines_become_output_events_only_when_someone_listens() {
 fn with_processes(fake: &Arc<FakeProcesses>) -> Executors {
     Executors {
         processes: fake.clone(),
-        http: Arc::new(super::test_support::NoHttp),
-        grpc: Arc::new(crate::exec::grpc::NoGrpc),
-        events: Arc::new(crate::exec::events::InProcessBus::default()),
+        ..super::test_support::no_processes()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The engine: executes a compiled `Machine` on tokio, owning data flow, flow directives, retries,
 //! timeouts and cancellation. It never prints; it publishes lifecycle events.
 
+mod a2a;
 mod auth;
 mod backoff;
 mod body;
@@ -17,6 +18,7 @@ mod http;
 pub(crate) mod http_response;
 mod interrupt;
 mod listen;
+mod mcp;
 mod openapi;
 mod process;
 pub mod replay;
@@ -31,6 +33,8 @@ mod values;
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
 pub use replay::{RecordedEvent, Replay};
 
+#[cfg(test)]
+mod calls_tests;
 #[cfg(test)]
 mod durable_tests;
 #[cfg(test)]

@@ -87,6 +87,39 @@ pub(crate) fn no_processes() -> Executors {
         http: Arc::new(NoHttp),
         grpc: Arc::new(crate::exec::grpc::NoGrpc),
         events: Arc::new(crate::exec::events::InProcessBus::default()),
+        mcp: Arc::new(NoCalls),
+        a2a: Arc::new(NoCalls),
+    }
+}
+
+/// An MCP and A2A client that refuses every call (tests that must not make any).
+pub(crate) struct NoCalls;
+
+impl crate::exec::mcp::McpClient for NoCalls {
+    fn call(
+        &self,
+        _request: crate::exec::mcp::McpRequest,
+    ) -> BoxFuture<'static, Result<serde_json::Value, WorkflowError>> {
+        Box::pin(async {
+            Err(WorkflowError::new(
+                super::error::ErrorKind::Runtime,
+                "no MCP call expected in this test",
+            ))
+        })
+    }
+}
+
+impl crate::exec::a2a::A2aClient for NoCalls {
+    fn call(
+        &self,
+        _request: crate::exec::a2a::A2aRequest,
+    ) -> BoxFuture<'static, Result<serde_json::Value, WorkflowError>> {
+        Box::pin(async {
+            Err(WorkflowError::new(
+                super::error::ErrorKind::Runtime,
+                "no A2A call expected in this test",
+            ))
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 //! `cargo test --test integration <area>::` runs one area, e.g. `cargo test --test integration
 //! http::`. Helpers shared by the areas live in `support`.
 
+mod a2a;
 mod auth;
 mod bounds;
 mod ci_view;
@@ -17,6 +18,7 @@ mod grpc;
 mod http;
 mod journal;
 mod journal_integrity;
+mod mcp;
 mod openapi;
 mod processes;
 mod reporting;

@@ -83,6 +83,14 @@ impl ReqwestHttp {
     pub fn settings(&self) -> &HttpSettings {
         &self.inner.settings
     }
+
+    /// The shared reqwest client and its authenticator, for protocols whose SDK sends the
+    /// requests itself (MCP's Streamable HTTP): they share the pool, timeouts and token cache.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn shared(&self) -> Result<(reqwest::Client, Authenticator), WorkflowError> {
+        let connection = self.inner.connection()?;
+        Ok((connection.client.clone(), connection.authenticator.clone()))
+    }
 }
 
 impl Default for ReqwestHttp {

@@ -6,6 +6,7 @@
 pub mod auth_server;
 pub mod grpc_peer;
 pub mod http_server;
+pub mod peer;
 pub mod procs;
 pub mod services;
 
