@@ -33,7 +33,7 @@ pub fn run(
     }
     // A killed run's watcher ends its processes; this ends what it could not (or not yet), so
     // that no step runs again next to the orphan of its first attempt.
-    if let DurableStart::Continue { run_id } = &durable.start {
+    if let DurableStart::Continue { run_id, .. } = &durable.start {
         let ended = crate::exec::process::end_leftovers(run_id);
         if ended > 0 && !args.exec.quiet {
             let _ = writeln!(

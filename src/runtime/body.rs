@@ -78,7 +78,8 @@ impl<'m> Run<'m> {
                 Ok(Step::Next(output, None))
             }
             Body::Mcp(spec) => Ok(Step::Next(
-                self.call_mcp(&node.pointer, spec, input, vars).await?,
+                self.call_mcp(&node.pointer, step, spec, input, vars)
+                    .await?,
                 None,
             )),
             Body::A2a(spec) => Ok(Step::Next(self.call_a2a(spec, input, vars).await?, None)),

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::error::{ErrorKind, WorkflowError};
-use super::test_support::{FakeProcesses, doc, machine};
+use super::test_support::{doc, machine};
 use super::{Outcome, RunOptions, run};
 use crate::exec::Executors;
 use crate::exec::auth::Credentials;
@@ -54,15 +54,8 @@ fn proto_file() -> (tempfile::TempDir, String) {
 
 async fn run_on(yaml: &str, input: Value, grpc: &Arc<FakeGrpc>) -> Outcome {
     let executors = Executors {
-        processes: FakeProcesses::new(|_| {
-            Err(WorkflowError::new(
-                ErrorKind::Runtime,
-                "no process expected",
-            ))
-        }),
-        http: Arc::new(super::test_support::NoHttp),
         grpc: grpc.clone(),
-        events: Arc::new(crate::exec::events::InProcessBus::default()),
+        ..super::test_support::no_processes()
     };
     run(
         machine(yaml),

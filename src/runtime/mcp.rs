@@ -19,6 +19,7 @@ impl Run<'_> {
     pub(crate) async fn call_mcp(
         &self,
         pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
         spec: &McpSpec,
         input: Val,
         vars: &[Val],
@@ -55,7 +56,7 @@ impl Run<'_> {
             client_version: spec.client_version.clone(),
             method: spec.method.clone(),
             parameters: parameters.map(Value::Object),
-            on_line: self.line_observer(pointer),
+            on_line: self.line_observer(pointer, step),
         };
         let call = self.executors.mcp.call(request);
         let result = match &spec.timeout {

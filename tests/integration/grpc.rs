@@ -404,11 +404,6 @@ fn validate_checks_local_protos_at_the_task() {
             "/do/0/call/with/method",
             "is a client-streaming method",
         ),
-        (
-            task("SayHello", "").replace("file://greeter.proto", "file://absent.proto"),
-            "/do/0/call/with/proto/endpoint",
-            "Cannot read the proto",
-        ),
     ];
     for (body, pointer, message) in cases {
         let file = write(
@@ -464,6 +459,39 @@ fn validate_checks_local_protos_at_the_task() {
     );
     let ran = Ran::of(assert_cmd::Command::new(BINARY).arg("validate").arg(&good));
     assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+#[test]
+fn a_proto_missing_at_validation_is_a_warning_and_a_fault_at_run_time() {
+    let dir = scratch();
+    let body = format!("do:\n{}", call_task(50051, "SayHello", ""))
+        .replace("file://greeter.proto", "file://absent.proto");
+    let file = write(
+        dir.path(),
+        "flow.yaml",
+        &document("test", "grpc", "1.0.0", &body),
+    );
+    let ran = Ran::of(
+        assert_cmd::Command::new(BINARY)
+            .args(["validate", "--format", "json"])
+            .arg(&file),
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    let json: Value = serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let found = &json["files"][0]["diagnostics"][0];
+    assert_eq!(
+        found["pointer"], "/do/0/call/with/proto/endpoint",
+        "{json:#}"
+    );
+    assert!(
+        found["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not exist here"),
+        "{json:#}"
+    );
+    let error = run(dir.path(), &body, "{}").error();
+    assert_eq!(error["title"], "Cannot read the proto", "{error}");
 }
 
 #[test]

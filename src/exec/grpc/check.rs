@@ -84,6 +84,21 @@ pub(crate) fn check_protos(
             continue;
         };
         let with = join(&task.pointer, "with");
+        if !path.exists() {
+            // The proto may be put in place before the run (a build step, another checkout):
+            // validation says what it could not check instead of refusing the document.
+            found.push(
+                crate::diagnostic::Diagnostic::warning(
+                    "grpc::proto-not-found",
+                    format!(
+                        "the proto `{}` does not exist here, so the call was not checked; the task faults unless it exists when it runs",
+                        path.display()
+                    ),
+                )
+                .at_pointer(join(&join(&with, "proto"), "endpoint")),
+            );
+            continue;
+        }
         for (part, message) in check_call(
             &path,
             &spec.service,

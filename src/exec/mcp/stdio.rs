@@ -92,7 +92,7 @@ pub(super) fn start(
             let mut lines = BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(observer) = &on_line {
-                    observer.call(&line);
+                    observer.call(crate::exec::OutputStream::Stderr, &line);
                 }
                 tail.push(line);
             }

@@ -54,6 +54,8 @@ impl SystemProcesses {
             directory: self.working_directory.as_deref(),
             stdin: reader.into(),
             capture: true,
+            // A server lives for one call and dies with the runner like every task process.
+            detached: false,
         };
         let mut child =
             super::child::spawn(launch).map_err(|error| spawn_error(&invocation, &error))?;
