@@ -491,7 +491,15 @@ fn a_proto_missing_at_validation_is_a_warning_and_a_fault_at_run_time() {
         "{json:#}"
     );
     let error = run(dir.path(), &body, "{}").error();
-    assert_eq!(error["title"], "Cannot read the proto", "{error}");
+    assert_eq!(error["status"], 400, "{error}");
+    assert_eq!(error["title"], "Resource not found", "{error}");
+    assert!(
+        error["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("absent.proto"),
+        "{error}"
+    );
 }
 
 #[test]
