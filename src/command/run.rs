@@ -91,6 +91,30 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     }
+    if let Some(addr) = args.exec.receive.as_deref().filter(|_| !args.dry_run) {
+        // Accepted events wait in the state directory for a resume; with no journal there is
+        // no resume, and they are kept in memory.
+        let inbox = (!args.no_journal || durable.is_some()).then(|| {
+            crate::journal::state_dir(args.exec.state.state_dir.as_deref()).join("inbox.db")
+        });
+        match crate::exec::broker::receiver::Receiver::start(addr, inbox) {
+            Ok(receiver) => {
+                if !args.exec.quiet {
+                    let _ = writeln!(
+                        stderr,
+                        "receiving CloudEvents on http://{}",
+                        receiver.local_addr()
+                    );
+                }
+                executors.events =
+                    crate::exec::broker::with_receiver(executors.events.clone(), receiver);
+            }
+            Err(error) => {
+                let _ = writeln!(stderr, "error: {error}");
+                return ExitCode::Usage;
+            }
+        }
+    }
     let (checked, machine) = frontend::check_and_compile_with(&args.file, |machine| {
         // The HTTP client's set-up (the system's root certificates) overlaps the schema check.
         if engine.is_some() && machine.may_call_http() {
