@@ -67,7 +67,8 @@ pub enum EventsAction {
 
 #[derive(Debug, Args)]
 pub struct EventsSendArgs {
-    /// The broker: `nats://host:port` or `http(s)://...` (POSTed in structured mode).
+    /// The broker: `nats://host:port`, `mqtt://host:port` (`?version=5` for MQTT 5),
+    /// `amqp://user:pass@host:port/vhost` or `http(s)://...` (POSTed in structured mode).
     /// Repeatable; `WORKFLOW_BROKER` may hold a comma-separated list.
     #[arg(
         long = "broker",
