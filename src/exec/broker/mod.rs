@@ -45,6 +45,8 @@ pub enum BrokerError {
     NotYet { scheme: String, url: String },
     #[error("this build has no NATS support (built without the `nats` feature): `{url}`")]
     NoNats { url: String },
+    #[error("`{url}` is not a usable broker URL: {reason}")]
+    Invalid { url: String, reason: String },
     #[error(
         "this build has no `{feature}` support (built without the `{feature}` feature): `{url}`"
     )]
@@ -98,7 +100,13 @@ fn one(url: &str) -> Result<Arc<dyn EventBus>, BrokerError> {
             url: shown_url(url),
         }),
         #[cfg(feature = "mqtt")]
-        "mqtt" | "mqtts" | "mqtt5" | "mqtts5" => Ok(Arc::new(mqtt::MqttBus::new(url))),
+        "mqtt" | "mqtts" | "mqtt5" | "mqtts5" => match mqtt::endpoint(url) {
+            Ok(_) => Ok(Arc::new(mqtt::MqttBus::new(url))),
+            Err(reason) => Err(BrokerError::Invalid {
+                url: shown_url(url),
+                reason,
+            }),
+        },
         #[cfg(not(feature = "mqtt"))]
         "mqtt" | "mqtts" | "mqtt5" | "mqtts5" => Err(BrokerError::NotBuilt {
             feature: "mqtt",
@@ -179,5 +187,14 @@ mod tests {
             Err(BrokerError::Unknown { .. })
         ));
         assert!(bus_for(&["http://127.0.0.1:1/sink".into()]).is_ok());
+        #[cfg(feature = "mqtt")]
+        assert!(matches!(
+            bus_for(&["mqtt://u:pw@host?version=7".into()]),
+            Err(BrokerError::Invalid { url, .. }) if !url.contains("pw")
+        ));
+        assert!(matches!(
+            bus_for(&["amqps://u:pw@host".into()]),
+            Err(BrokerError::NotYet { .. })
+        ));
     }
 }
