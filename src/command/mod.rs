@@ -5,6 +5,7 @@ mod dry_run;
 mod durable;
 pub mod events;
 pub mod graph;
+pub mod init;
 mod graph_run;
 pub mod man;
 pub mod resume;
