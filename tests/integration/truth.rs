@@ -211,7 +211,7 @@ fn run_format_github_annotates_the_fault_at_the_task_line() {
         "t",
         "boom",
         "1.0.0",
-        "do:\n  - fine:\n      set: {x: 1}\n  - boom:\n      raise:\n        error:\n          type: https://example.com/errors/boom\n          status: 409\n          title: It, broke: badly\n          detail: 100% broken\n",
+        "do:\n  - fine:\n      set: {x: 1}\n  - boom:\n      raise:\n        error:\n          type: https://example.com/errors/boom\n          status: 409\n          title: 'It, broke: badly'\n          detail: 100% broken\n",
     );
     let file = write(dir.path(), "boom.yaml", &text);
     let ran = workflow(&["run", "--no-journal", "--progress", "none", "--format", "github", &path(&file)]);
