@@ -44,9 +44,10 @@ pub enum Command {
     /// List the runs recorded in the journal, or show one (`show`), print its events
     /// (`events`), show what its tasks printed (`logs`), or delete old ones (`prune`).
     Runs(RunsArgs),
-    /// Continue a recorded run that was killed or cancelled, under the same id. Completed tasks
-    /// are not run again: their recorded outputs are used. The task that was running when it
-    /// stopped runs again from its start.
+    /// Continue a recorded run that was killed or cancelled, under the same id.
+    ///
+    /// Completed tasks are not run again: their recorded outputs are used. The task that was
+    /// running when it stopped runs again from its start.
     Resume(ResumeArgs),
     /// Start a new run from a recorded one's failed task (or `--from TASK`), reusing the
     /// recorded outputs of everything that completed before it.

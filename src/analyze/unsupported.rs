@@ -52,7 +52,10 @@ pub(crate) fn check(cx: &mut Context) {
                                     task.name, script.language
                                 ),
                             )
-                            .at_pointer(join(&join(&join(&task.pointer, "run"), "script"), "language"))
+                            .at_pointer(join(
+                                &join(&join(&task.pointer, "run"), "script"),
+                                "language",
+                            ))
                             .with_label("not javascript or python")
                             .with_help("run it with `run: shell` (e.g. `ruby script.rb`) instead"),
                         );
@@ -113,13 +116,14 @@ mod tests {
             "  - fine:\n      run:\n        script:\n          language: python\n          code: print(1)\n",
         ));
         let (_, found) = analyze_yaml(&text);
-        let ours: Vec<_> = found
-            .iter()
-            .filter(|d| d.code == super::CODE)
-            .collect();
+        let ours: Vec<_> = found.iter().filter(|d| d.code == super::CODE).collect();
         assert_eq!(ours.len(), 2, "{:?}", codes(&found));
         assert!(ours.iter().all(|d| !d.is_error()));
-        assert!(ours[0].message.contains("`call: asyncapi`"), "{}", ours[0].message);
+        assert!(
+            ours[0].message.contains("`call: asyncapi`"),
+            "{}",
+            ours[0].message
+        );
         assert_eq!(pointed_text(&text, ours[0]), "asyncapi");
         assert!(ours[1].message.contains("`ruby`"), "{}", ours[1].message);
         assert_eq!(pointed_text(&text, ours[1]), "ruby");
@@ -134,12 +138,12 @@ mod tests {
             "  - b:\n      set: {x: 1}\n      output:\n        schema:\n          document: {type: object}\n",
         ));
         let (_, found) = analyze_yaml(&text);
-        let ours: Vec<_> = found
-            .iter()
-            .filter(|d| d.code == super::CODE)
-            .collect();
+        let ours: Vec<_> = found.iter().filter(|d| d.code == super::CODE).collect();
         assert_eq!(ours.len(), 2, "{:?}", codes(&found));
-        assert!(ours.iter().any(|d| d.message.contains("https://example.com/in.json")));
+        assert!(
+            ours.iter()
+                .any(|d| d.message.contains("https://example.com/in.json"))
+        );
         assert!(ours.iter().any(|d| d.message.contains("`avro`")));
     }
 }

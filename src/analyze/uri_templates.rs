@@ -144,7 +144,12 @@ fn transform_keys(transform: &Transform) -> Keys {
 
 /// The task's input after its `input.from`.
 fn transformed_input(task: &Task, raw: &Keys) -> Keys {
-    match task.common.input.as_ref().and_then(|input| input.from.as_ref()) {
+    match task
+        .common
+        .input
+        .as_ref()
+        .and_then(|input| input.from.as_ref())
+    {
         Some(from) => transform_keys(from),
         None => raw.clone(),
     }
@@ -197,16 +202,15 @@ fn shapes(list: &TaskList, entry: Keys) -> (Vec<Keys>, Keys) {
             let input = transformed_input(task, &raw);
             let out = output(task, &input, &raw);
             let mut targets: Vec<Option<usize>> = Vec::new();
-            let follow = |directive: &FlowDirective, targets: &mut Vec<Option<usize>>| {
-                match directive {
+            let follow =
+                |directive: &FlowDirective, targets: &mut Vec<Option<usize>>| match directive {
                     FlowDirective::Continue => targets.push(Some(i + 1)),
                     FlowDirective::Exit => targets.push(None),
                     FlowDirective::End => {}
                     FlowDirective::Goto(target) => {
                         targets.push(Some(index_of(&target.name).unwrap_or(tasks.len())));
                     }
-                }
-            };
+                };
             match &task.kind {
                 TaskKind::Raise(_) => {}
                 TaskKind::Switch(switch) => {
@@ -286,7 +290,10 @@ impl Finding {
         } else {
             let keys = match &self.known {
                 Keys::Known(keys) if !keys.is_empty() => {
-                    format!("it only holds {}", quoted_list(keys.iter().map(String::as_str)))
+                    format!(
+                        "it only holds {}",
+                        quoted_list(keys.iter().map(String::as_str))
+                    )
                 }
                 _ => "it holds no keys".to_owned(),
             };
@@ -428,7 +435,11 @@ mod tests {
         let found = warnings(&text);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, "{uid}");
-        assert!(found[0].1.contains("loop variable `$uid`"), "{}", found[0].1);
+        assert!(
+            found[0].1.contains("loop variable `$uid`"),
+            "{}",
+            found[0].1
+        );
     }
 
     #[test]
@@ -459,16 +470,25 @@ mod tests {
 
     #[test]
     fn an_unknown_workflow_input_is_never_reported() {
-        let text = doc(&format!("do:\n{}", call("get", "https://example.com/{anything}")));
+        let text = doc(&format!(
+            "do:\n{}",
+            call("get", "https://example.com/{anything}")
+        ));
         assert_eq!(warnings(&text), []);
     }
 
     #[test]
     fn a_declared_input_schema_is_known() {
         let schema = "input:\n  schema:\n    document:\n      type: object\n      properties:\n        id: {type: string}\n";
-        let good = doc(&format!("{schema}do:\n{}", call("get", "https://example.com/{id}")));
+        let good = doc(&format!(
+            "{schema}do:\n{}",
+            call("get", "https://example.com/{id}")
+        ));
         assert_eq!(warnings(&good), []);
-        let bad = doc(&format!("{schema}do:\n{}", call("get", "https://example.com/{uid}")));
+        let bad = doc(&format!(
+            "{schema}do:\n{}",
+            call("get", "https://example.com/{uid}")
+        ));
         assert_eq!(warnings(&bad).len(), 1);
     }
 

@@ -76,8 +76,14 @@ mod tests {
         };
         assert_eq!(run(&args, &mut out, &mut err), ExitCode::Usage);
         assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("mine"));
-        let forced = InitArgs { file: file.clone(), force: true };
+        let forced = InitArgs {
+            file: file.clone(),
+            force: true,
+        };
         assert_eq!(run(&forced, &mut out, &mut err), ExitCode::Success);
-        assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some(STARTER));
+        assert_eq!(
+            std::fs::read_to_string(&file).ok().as_deref(),
+            Some(STARTER)
+        );
     }
 }

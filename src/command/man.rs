@@ -23,7 +23,10 @@ const EXIT_CODES: [(ExitCode, &str); 5] = [
         ExitCode::Invalid,
         "a document is invalid (with --strict: has a warning); nothing ran",
     ),
-    (ExitCode::Cancelled, "the run was cancelled (Ctrl-C, SIGTERM)"),
+    (
+        ExitCode::Cancelled,
+        "the run was cancelled (Ctrl-C, SIGTERM)",
+    ),
 ];
 
 pub fn run(stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
@@ -123,8 +126,18 @@ mod tests {
     #[test]
     fn options_of_subcommands_and_exit_codes_are_listed() {
         let page = String::from_utf8(render().expect("renders")).expect("utf-8");
-        for option in ["strict", "dry\\-run", "input", "junit", "older\\-than", "all"] {
-            assert!(page.contains(&format!("\\-\\-{option}")), "--{option} missing");
+        for option in [
+            "strict",
+            "dry\\-run",
+            "input",
+            "junit",
+            "older\\-than",
+            "all",
+        ] {
+            assert!(
+                page.contains(&format!("\\-\\-{option}")),
+                "--{option} missing"
+            );
         }
         let exit = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap_or_default();
         for code in ["0", "1", "2", "3", "130"] {

@@ -111,7 +111,11 @@ pub(crate) fn run_as(
         };
         write_findings(&report, style, stderr);
         if github {
-            let _ = write!(stdout, "{}", diagnostics::render_github(std::slice::from_ref(&report)));
+            let _ = write!(
+                stdout,
+                "{}",
+                diagnostics::render_github(std::slice::from_ref(&report))
+            );
         }
         if let Some(junit) = &args.exec.junit {
             // CI shows the JUnit report: an invalid document is one failing test case in it.
@@ -139,7 +143,11 @@ pub(crate) fn run_as(
         };
         write_findings(&report, style, stderr);
         if github {
-            let _ = write!(stdout, "{}", diagnostics::render_github(std::slice::from_ref(&report)));
+            let _ = write!(
+                stdout,
+                "{}",
+                diagnostics::render_github(std::slice::from_ref(&report))
+            );
         }
     }
     let location = checked

@@ -102,9 +102,10 @@ impl EventSink for WarningCollector {
             line,
         } = &event.kind
         {
-            let known = state.warnings.iter().any(|w| {
-                w.message == *line && w.task == event.task
-            });
+            let known = state
+                .warnings
+                .iter()
+                .any(|w| w.message == *line && w.task == event.task);
             if !known && state.warnings.len() < MAX_WARNINGS {
                 let workflow = (event.run.run_id != main_run).then(|| event.run.display_name());
                 state.warnings.push(Warned {
@@ -136,7 +137,10 @@ impl WarningCollector {
             .map(|warned| {
                 let (position, message) = match &warned.workflow {
                     None => (
-                        warned.task.as_deref().and_then(|t| position_of(t, location)),
+                        warned
+                            .task
+                            .as_deref()
+                            .and_then(|t| position_of(t, location)),
                         warned.message,
                     ),
                     Some(name) => (None, format!("{name}: {}", warned.message)),
@@ -178,7 +182,10 @@ pub fn fault_annotation(
         Some(detail) => crate::report::sanitize::printable_lines(detail),
         None => crate::report::sanitize::printable(title),
     };
-    message.push_str(&format!("\ntype: {} · status: {}", error.type_, error.status));
+    message.push_str(&format!(
+        "\ntype: {} · status: {}",
+        error.type_, error.status
+    ));
     if let Some(instance) = instance {
         message.push_str(&format!(" · instance: {instance}"));
     }
@@ -249,7 +256,9 @@ mod tests {
         assert_eq!(annotation.position, Some((7, 5)));
         let line = annotation.render();
         assert!(
-            line.starts_with("::error file=flow.yaml,line=7,col=5,title=boom%3A Bad (400)::it broke%0Atype: "),
+            line.starts_with(
+                "::error file=flow.yaml,line=7,col=5,title=boom%3A Bad (400)::it broke%0Atype: "
+            ),
             "{line}"
         );
     }

@@ -76,7 +76,11 @@ impl Run<'_> {
             "the endpoint's {} {} not defined by the task input and {} to nothing (`{at}`)",
             listed.join(", "),
             if names.len() == 1 { "is" } else { "are" },
-            if names.len() == 1 { "expands" } else { "expand" },
+            if names.len() == 1 {
+                "expands"
+            } else {
+                "expand"
+            },
         );
         if self.place.family.strict {
             return Err(WorkflowError::new(

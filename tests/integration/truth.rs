@@ -43,17 +43,39 @@ const ASYNCAPI: &str = "do:\n  - publish:\n      call: asyncapi\n      with:\n  
 #[test]
 fn what_the_runtime_cannot_execute_is_a_warning_naming_it_and_strict_refuses_it() {
     let dir = tempdir();
-    let file = write(dir.path(), "asyncapi.yaml", &document("t", "asyncapi", "1.0.0", ASYNCAPI));
+    let file = write(
+        dir.path(),
+        "asyncapi.yaml",
+        &document("t", "asyncapi", "1.0.0", ASYNCAPI),
+    );
     let ran = workflow(&["validate", &path(&file)]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
-    assert!(ran.stderr.contains("runtime::unsupported"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("runtime::unsupported"),
+        "{}",
+        ran.stderr
+    );
     assert!(ran.stderr.contains("`call: asyncapi`"), "{}", ran.stderr);
-    assert!(ran.stderr.contains(&format!("asyncapi.yaml:{}", line_of(&document("t", "asyncapi", "1.0.0", ASYNCAPI), "call: asyncapi"))), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!(
+            "asyncapi.yaml:{}",
+            line_of(
+                &document("t", "asyncapi", "1.0.0", ASYNCAPI),
+                "call: asyncapi"
+            )
+        )),
+        "{}",
+        ran.stderr
+    );
     let strict = workflow(&["validate", "--strict", &path(&file)]);
     assert_eq!(strict.code, ExitCode::Invalid.code(), "{}", strict.stderr);
     let run = workflow(&["run", "--strict", "--no-journal", &path(&file)]);
     assert_eq!(run.code, ExitCode::Invalid.code(), "{}", run.stderr);
-    assert!(run.stderr.contains("runtime::unsupported"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("runtime::unsupported"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -78,9 +100,17 @@ fn schedule_cron_must_be_a_cron_expression() {
         let file = write(dir.path(), name, &body(cron));
         let ran = workflow(&["validate", &path(&file)]);
         assert_eq!(ran.code, ExitCode::Invalid.code(), "{name}: {}", ran.stderr);
-        assert!(ran.stderr.contains("schedule::cron"), "{name}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("schedule::cron"),
+            "{name}: {}",
+            ran.stderr
+        );
         assert!(ran.stderr.contains(says), "{name}: {}", ran.stderr);
-        assert!(ran.stderr.contains(&format!("{name}:7:")), "{name}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!("{name}:7:")),
+            "{name}: {}",
+            ran.stderr
+        );
     }
 }
 
@@ -118,10 +148,22 @@ fn a_loop_variable_in_a_uri_template_warns_at_validate_and_at_run() {
     let file = write(dir.path(), "users.yaml", &text);
     let ran = workflow(&["validate", &path(&file)]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
-    assert!(ran.stderr.contains("http::template-variable"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("loop variable `$uid`"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("http::template-variable"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("loop variable `$uid`"),
+        "{}",
+        ran.stderr
+    );
     let line = line_of(&text, "endpoint:");
-    assert!(ran.stderr.contains(&format!("users.yaml:{line}:")), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("users.yaml:{line}:")),
+        "{}",
+        ran.stderr
+    );
 
     // At run time: the calls go out (RFC 6570), and each says the variable was undefined.
     let run = workflow(&["run", "--no-journal", "--progress", "plain", &path(&file)]);
@@ -158,18 +200,47 @@ fn an_undefined_variable_only_known_at_run_time_is_a_warning_or_under_strict_a_f
     let file = write(dir.path(), "pet.yaml", &text);
     let ran = workflow(&["validate", "--strict", &path(&file)]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
-    let journaled = workflow(&["run", "--progress", "plain", "--format", "json", &path(&file)]);
-    assert_eq!(journaled.code, ExitCode::Success.code(), "{}", journaled.stderr);
+    let journaled = workflow(&[
+        "run",
+        "--progress",
+        "plain",
+        "--format",
+        "json",
+        &path(&file),
+    ]);
+    assert_eq!(
+        journaled.code,
+        ExitCode::Success.code(),
+        "{}",
+        journaled.stderr
+    );
     assert!(
-        journaled.stderr.contains("getPet warning: the endpoint's `{petId}` is not defined"),
+        journaled
+            .stderr
+            .contains("getPet warning: the endpoint's `{petId}` is not defined"),
         "{}",
         journaled.stderr
     );
     // The task's log keeps the warning.
-    let id = journaled.json()["id"].as_str().unwrap_or_default().to_string();
+    let id = journaled.json()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let logs = workflow(&["runs", "logs", &id]);
-    assert!(logs.stdout.contains("getPet warning: the endpoint's `{petId}`"), "{}", logs.stdout);
-    let strict = workflow(&["run", "--strict", "--no-journal", "--format", "json", &path(&file)]);
+    assert!(
+        logs.stdout
+            .contains("getPet warning: the endpoint's `{petId}`"),
+        "{}",
+        logs.stdout
+    );
+    let strict = workflow(&[
+        "run",
+        "--strict",
+        "--no-journal",
+        "--format",
+        "json",
+        &path(&file),
+    ]);
     assert_eq!(strict.code, ExitCode::Faulted.code(), "{}", strict.stderr);
     let error = strict.error();
     assert_eq!(error["title"], "Undefined URI template variable", "{error}");
@@ -181,8 +252,16 @@ fn an_undefined_variable_only_known_at_run_time_is_a_warning_or_under_strict_a_f
 #[test]
 fn validate_dir_skips_yaml_that_is_not_a_workflow_unless_all() {
     let dir = tempdir();
-    write(dir.path(), "docker-compose.yml", "services:\n  db:\n    image: postgres:16\n");
-    write(dir.path(), "Taskfile.yml", "version: '3'\ntasks:\n  build:\n    cmds: [cargo build]\n");
+    write(
+        dir.path(),
+        "docker-compose.yml",
+        "services:\n  db:\n    image: postgres:16\n",
+    );
+    write(
+        dir.path(),
+        "Taskfile.yml",
+        "version: '3'\ntasks:\n  build:\n    cmds: [cargo build]\n",
+    );
     write(
         dir.path(),
         "flows/hello.yaml",
@@ -191,7 +270,12 @@ fn validate_dir_skips_yaml_that_is_not_a_workflow_unless_all() {
     let ran = workflow(&["validate", &path(dir.path())]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
     assert!(ran.stderr.contains("1 file checked"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("skipped 2 files without a top-level `document` key"), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("skipped 2 files without a top-level `document` key"),
+        "{}",
+        ran.stderr
+    );
     assert!(ran.stderr.contains("docker-compose.yml"), "{}", ran.stderr);
     let all = workflow(&["validate", "--all", &path(dir.path())]);
     assert_eq!(all.code, ExitCode::Invalid.code(), "{}", all.stderr);
@@ -201,7 +285,11 @@ fn validate_dir_skips_yaml_that_is_not_a_workflow_unless_all() {
     write(other.path(), "docker-compose.yml", "services: {}\n");
     let none = workflow(&["validate", &path(other.path())]);
     assert_eq!(none.code, ExitCode::Usage.code(), "{}", none.stderr);
-    assert!(none.stderr.contains("no top-level `document` key"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("no top-level `document` key"),
+        "{}",
+        none.stderr
+    );
 }
 
 #[test]
@@ -214,14 +302,26 @@ fn run_format_github_annotates_the_fault_at_the_task_line() {
         "do:\n  - fine:\n      set: {x: 1}\n  - boom:\n      raise:\n        error:\n          type: https://example.com/errors/boom\n          status: 409\n          title: 'It, broke: badly'\n          detail: 100% broken\n",
     );
     let file = write(dir.path(), "boom.yaml", &text);
-    let ran = workflow(&["run", "--no-journal", "--progress", "none", "--format", "github", &path(&file)]);
+    let ran = workflow(&[
+        "run",
+        "--no-journal",
+        "--progress",
+        "none",
+        "--format",
+        "github",
+        &path(&file),
+    ]);
     assert_eq!(ran.code, ExitCode::Faulted.code(), "{}", ran.stderr);
     let line = line_of(&text, "- boom:");
     let expected = format!(
         "::error file={},line={line},col=5,title=boom%3A It%2C broke%3A badly (409)::100%25 broken%0Atype: https://example.com/errors/boom · status: 409 · instance: /do/1/boom",
         path(&file).replace(':', "%3A").replace(',', "%2C")
     );
-    assert!(ran.stdout.lines().any(|l| l == expected), "{}\nexpected {expected}", ran.stdout);
+    assert!(
+        ran.stdout.lines().any(|l| l == expected),
+        "{}\nexpected {expected}",
+        ran.stdout
+    );
     // The human summary is still on stderr.
     assert!(ran.stderr.contains("faulted"), "{}", ran.stderr);
 }
@@ -240,13 +340,22 @@ fn run_format_github_annotates_warnings_of_the_document_and_of_the_run() {
         ),
     );
     let file = write(dir.path(), "warned.yaml", &text);
-    let ran = workflow(&["run", "--no-journal", "--progress", "none", "--format", "github", &path(&file)]);
+    let ran = workflow(&[
+        "run",
+        "--no-journal",
+        "--progress",
+        "none",
+        "--format",
+        "github",
+        &path(&file),
+    ]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
     let shown = path(&file).replace(':', "%3A").replace(',', "%2C");
     // The document's warning (`never` cannot run), at its line.
     let never = line_of(&text, "- never:");
     assert!(
-        ran.stdout.contains(&format!("::warning file={shown},line={never},")),
+        ran.stdout
+            .contains(&format!("::warning file={shown},line={never},")),
         "{}",
         ran.stdout
     );
@@ -271,10 +380,32 @@ fn init_writes_a_starter_that_validates_and_runs_offline() {
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(text.starts_with("# A starter workflow"), "{text}");
     let validate = workflow(&["validate", &path(&file)]);
-    assert_eq!(validate.code, ExitCode::Success.code(), "{}", validate.stderr);
-    assert!(validate.stderr.contains("0 errors, 0 warnings"), "{}", validate.stderr);
-    let run = workflow(&["run", "--no-journal", "--progress", "plain", "--format", "json", &path(&file), "--input", r#"{"names": ["Ada", "Grace"]}"#]);
-    assert_eq!(run.output(), json!({"greeted": 2, "names": ["Ada", "Grace"]}));
+    assert_eq!(
+        validate.code,
+        ExitCode::Success.code(),
+        "{}",
+        validate.stderr
+    );
+    assert!(
+        validate.stderr.contains("0 errors, 0 warnings"),
+        "{}",
+        validate.stderr
+    );
+    let run = workflow(&[
+        "run",
+        "--no-journal",
+        "--progress",
+        "plain",
+        "--format",
+        "json",
+        &path(&file),
+        "--input",
+        r#"{"names": ["Ada", "Grace"]}"#,
+    ]);
+    assert_eq!(
+        run.output(),
+        json!({"greeted": 2, "names": ["Ada", "Grace"]})
+    );
     assert!(run.stderr.contains("| Hello, Grace!"), "{}", run.stderr);
     let plain = workflow(&["run", "--no-journal", "--quiet", &path(&file)]);
     assert_eq!(plain.code, ExitCode::Success.code(), "{}", plain.stderr);
@@ -292,10 +423,21 @@ fn the_man_page_lists_every_command_its_options_and_the_exit_codes() {
     let ran = workflow(&["man"]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
     let page = ran.stdout;
-    for heading in ["workflow run", "workflow validate", "workflow init", "workflow runs logs"] {
+    for heading in [
+        "workflow run",
+        "workflow validate",
+        "workflow init",
+        "workflow runs logs",
+    ] {
         assert!(page.contains(&format!(".SS \"{heading}\"")), "{heading}");
     }
-    for option in ["\\-\\-strict", "\\-\\-all", "\\-\\-format", "\\-\\-junit", "\\-\\-secrets"] {
+    for option in [
+        "\\-\\-strict",
+        "\\-\\-all",
+        "\\-\\-format",
+        "\\-\\-junit",
+        "\\-\\-secrets",
+    ] {
         assert!(page.contains(option), "{option}");
     }
     let exit = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap_or_default();
