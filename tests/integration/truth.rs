@@ -445,3 +445,54 @@ fn the_man_page_lists_every_command_its_options_and_the_exit_codes() {
         assert!(exit.contains(&format!("\\fB{code}\\fR")), "{code}: {exit}");
     }
 }
+
+#[test]
+fn github_annotations_for_documents_that_do_not_validate() {
+    let dir = tempdir();
+    let text = document(
+        "t",
+        "cron",
+        "1.0.0",
+        "schedule:\n  cron: '0 25 * * *'\ndo:\n  - a:\n      set: {x: 1}\n",
+    );
+    let file = write(dir.path(), "cron.yaml", &text);
+    let shown = path(&file).replace(':', "%3A").replace(',', "%2C");
+    let validate = workflow(&["validate", "--format", "github", &path(&file)]);
+    assert_eq!(
+        validate.code,
+        ExitCode::Invalid.code(),
+        "{}",
+        validate.stderr
+    );
+    assert!(
+        validate
+            .stdout
+            .starts_with(&format!("::error file={shown},line=7,col=9,title=schedule%3A%3Acron::`0 25 * * *` is not a valid cron expression")),
+        "{}",
+        validate.stdout
+    );
+    // `run` refuses it the same way, with the annotation on stdout and nothing run.
+    let run = workflow(&["run", "--no-journal", "--format", "github", &path(&file)]);
+    assert_eq!(run.code, ExitCode::Invalid.code(), "{}", run.stderr);
+    assert_eq!(run.stdout, validate.stdout);
+    // A warning under `--strict` is an error annotation.
+    let asyncapi = write(
+        dir.path(),
+        "asyncapi.yaml",
+        &document("t", "asyncapi", "1.0.0", ASYNCAPI),
+    );
+    let strict = workflow(&[
+        "validate",
+        "--strict",
+        "--format",
+        "github",
+        &path(&asyncapi),
+    ]);
+    assert_eq!(strict.code, ExitCode::Invalid.code(), "{}", strict.stderr);
+    assert!(strict.stdout.starts_with("::error "), "{}", strict.stdout);
+    assert!(
+        strict.stdout.contains("title=runtime%3A%3Aunsupported"),
+        "{}",
+        strict.stdout
+    );
+}
