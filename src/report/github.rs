@@ -239,6 +239,41 @@ mod tests {
     }
 
     #[test]
+    fn run_warnings_are_collected_once_and_sub_workflows_named() {
+        use crate::runtime::event::RunIdentity;
+        let collector = WarningCollector::default();
+        let main = RunIdentity::for_tests("main");
+        let child = RunIdentity::for_tests("child");
+        let warning = |run: &Arc<RunIdentity>, task: &str| {
+            LifecycleEvent::new(
+                run.clone(),
+                Some(Arc::from(task)),
+                EventKind::TaskOutput {
+                    stream: crate::exec::OutputStream::Warning,
+                    line: "`{id}` is not defined".into(),
+                },
+            )
+        };
+        collector.emit(LifecycleEvent::new(
+            main.clone(),
+            None,
+            EventKind::WorkflowStarted,
+        ));
+        // A loop warns once per iteration: one annotation says it.
+        collector.emit(warning(&main, "/do/0/each/do/0/get"));
+        collector.emit(warning(&main, "/do/0/each/do/0/get"));
+        collector.emit(warning(&child, "/do/0/get"));
+        let annotations = collector.annotations(None, "flow.yaml", None);
+        assert_eq!(annotations.len(), 2, "{annotations:?}");
+        assert_eq!(annotations[0].title.as_deref(), Some("each/get: warning"));
+        assert_eq!(
+            annotations[1].message,
+            "ns/flow:1.0.0: `{id}` is not defined"
+        );
+        assert!(annotations.iter().all(|a| a.severity == Severity::Warning));
+    }
+
+    #[test]
     fn a_fault_points_at_its_task() {
         let source = crate::source::Source::new(
             "flow.yaml",
