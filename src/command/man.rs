@@ -79,9 +79,14 @@ fn subcommand(roff: &mut Vec<u8>, path: &str, command: &clap::Command) -> std::i
     let mut options = Vec::new();
     man.render_options_section(&mut options)?;
     let text = String::from_utf8_lossy(&options);
-    // Drop the `.SH OPTIONS` heading: the subsection above names the command.
-    let body = text.split_once('\n').map_or("", |(_, rest)| rest);
-    roff.extend_from_slice(body.as_bytes());
+    // Drop the `.SH OPTIONS` heading (the subsection above names the command) and the quote
+    // string definition clap_mangen opens each rendering with (the page defined it already).
+    for line in text.lines().filter(|line| {
+        !(line.starts_with(".SH") || line.starts_with(".ie ") || line.starts_with(".el "))
+    }) {
+        roff.extend_from_slice(line.as_bytes());
+        roff.push(b'\n');
+    }
     for sub in command.get_subcommands() {
         subcommand(roff, &format!("{path} {}", sub.get_name()), sub)?;
     }
@@ -120,6 +125,8 @@ mod tests {
             );
         }
         assert!(page.contains(".SS \"workflow runs show\""), "{page}");
+        // One OPTIONS section (the top level's): the commands' options are under their names.
+        assert_eq!(page.matches(".SH OPTIONS").count(), 1, "{page}");
         assert!(err.is_empty());
     }
 
