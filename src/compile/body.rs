@@ -82,16 +82,13 @@ impl Compiler<'_> {
             TaskKind::Call(CallTask::OpenApi(call)) => Some(self.openapi(call, scope)),
             TaskKind::Call(CallTask::Function(call)) => Some(self.function_call(call, task, scope)),
             TaskKind::Call(CallTask::Grpc(call)) => Some(self.grpc(call, task, scope)),
+            TaskKind::Call(CallTask::AsyncApi(call)) => Some(self.asyncapi(call, scope)),
             TaskKind::Call(CallTask::Mcp(call)) => self
                 .mcp(call, &task.pointer, scope)
                 .map(|spec| Body::Mcp(Box::new(spec))),
             TaskKind::Call(CallTask::A2a(call)) => self
                 .a2a(call, &task.pointer, scope)
                 .map(|spec| Body::A2a(Box::new(spec))),
-            TaskKind::Call(other) => Some(Body::Unsupported(format!(
-                "`call: {}` is not supported yet by this runtime",
-                other.call_name()
-            ))),
             TaskKind::Listen(listen) => self
                 .listen(listen, scope)
                 .map(|spec| Body::Listen(Box::new(spec))),

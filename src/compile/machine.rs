@@ -50,7 +50,12 @@ impl Machine {
         self.tasks.iter().any(|task| {
             matches!(
                 task.body,
-                Body::Http(_) | Body::OpenApi(_) | Body::Function(_) | Body::Mcp(_) | Body::A2a(_)
+                Body::Http(_)
+                    | Body::OpenApi(_)
+                    | Body::Function(_)
+                    | Body::Mcp(_)
+                    | Body::A2a(_)
+                    | Body::AsyncApi(_)
             )
         })
     }
@@ -201,6 +206,7 @@ pub(crate) enum Body {
     Subflow(super::subflow::SubflowSpec),
     /// `call: grpc`.
     Grpc(Box<super::grpc::GrpcSpec>),
+    AsyncApi(Box<super::asyncapi::AsyncApiSpec>),
     /// `call: mcp`.
     Mcp(Box<super::mcp::McpSpec>),
     /// `call: a2a`.

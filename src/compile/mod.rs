@@ -2,6 +2,7 @@
 //! ids, flow directives positions, expressions compiled jaq filters, `use` references inlined.
 
 mod a2a;
+mod asyncapi;
 mod auth;
 mod body;
 mod compiler;
@@ -27,6 +28,7 @@ pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec
 pub use compiler::compile;
 pub(crate) use container::ContainerSpec;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
+pub(crate) use asyncapi::{AsyncApiKind, AsyncApiSpec, LimitSpec};
 pub(crate) use grpc::GrpcSpec;
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub(crate) use listen::{

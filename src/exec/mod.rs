@@ -3,6 +3,7 @@
 //! future stops the work: processes are killed, connections closed).
 
 pub mod a2a;
+pub mod asyncapi;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
@@ -29,6 +30,8 @@ pub struct Executors {
     pub grpc: Arc<dyn grpc::GrpcClient>,
     pub mcp: Arc<dyn mcp::McpClient>,
     pub a2a: Arc<dyn a2a::A2aClient>,
+    /// `call: asyncapi`: plain messages to and from the brokers an AsyncAPI document names.
+    pub asyncapi: Arc<dyn asyncapi::AsyncApiClient>,
     /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
     /// in-process bus between the tasks of the run.
     pub events: Arc<dyn events::EventBus>,
@@ -49,6 +52,7 @@ impl Executors {
             grpc: grpc::system(),
             mcp: Arc::new(mcp::RmcpClient::new(processes, http.clone())),
             a2a: Arc::new(a2a::JsonRpcA2a::new(Arc::new(http.clone()))),
+            asyncapi: Arc::new(asyncapi::SystemAsyncApi::new(Arc::new(http.clone()))),
             http: Arc::new(http),
             events: Arc::new(events::InProcessBus::default()),
         }

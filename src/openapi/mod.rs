@@ -11,3 +11,4 @@ mod server;
 
 pub(crate) use document::ApiDocument;
 pub(crate) use request::build;
+pub(crate) use refs::resolve as resolve_ref;

@@ -60,6 +60,10 @@ impl<'m> Run<'m> {
             Body::Http(spec) => self.call_http(&node.pointer, step, spec, input, vars).await,
             Body::OpenApi(call) => self.call_openapi(call, input, vars).await,
             Body::Grpc(call) => self.call_grpc(node, call, input, vars).await,
+            Body::AsyncApi(call) => {
+                self.call_asyncapi(node, call, input, frame, vars, step)
+                    .await
+            }
             Body::Function(call) => Ok(Step::Next(
                 self.call_function(call, input, vars, &node.pointer, step)
                     .await?,

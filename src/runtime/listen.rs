@@ -138,7 +138,7 @@ impl<'m> Run<'m> {
 
     /// One `foreach` turn: `do` on the item with the item and index bound, then `output.as`
     /// and `export.as`.
-    async fn iteration(
+    pub(super) async fn iteration(
         &self,
         node: &TaskNode,
         foreach: &ForeachSpec,
@@ -180,7 +180,7 @@ impl<'m> Run<'m> {
     }
 
     /// `$workflow.id`.
-    fn run_id(&self) -> String {
+    pub(super) fn run_id(&self) -> String {
         match &self.vars(&[])[WORKFLOW] {
             Val::Obj(entries) => entries
                 .get(&Val::from("id".to_owned()))
@@ -193,7 +193,7 @@ impl<'m> Run<'m> {
 
 /// The durable name of a listen's subscription: the run and the step, in characters every
 /// broker accepts in a consumer, queue or client id.
-fn subscription_name(run_id: &str, step: &str) -> String {
+pub(super) fn subscription_name(run_id: &str, step: &str) -> String {
     let digest = sha2::Sha256::digest(step.as_bytes());
     let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let run: String = run_id.chars().filter(char::is_ascii_alphanumeric).collect();

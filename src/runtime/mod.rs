@@ -2,6 +2,7 @@
 //! timeouts and cancellation. It never prints; it publishes lifecycle events.
 
 mod a2a;
+mod asyncapi;
 mod auth;
 mod backoff;
 mod body;

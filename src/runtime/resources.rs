@@ -54,6 +54,8 @@ impl<T: Clone> OnceMap<T> {
 #[derive(Default)]
 pub(crate) struct Resources {
     pub openapi: OnceMap<Arc<ApiDocument>>,
+    /// AsyncAPI documents by URL.
+    pub asyncapi: OnceMap<Arc<crate::exec::asyncapi::document::AsyncApiDocument>>,
     /// A gRPC call's proto and its imports, by URL (the executor compiles each once).
     pub protos: OnceMap<Arc<crate::exec::grpc::ProtoFiles>>,
     /// A function definition checked and wrapped as a one-task workflow document, by URL.

@@ -86,6 +86,7 @@ pub(crate) fn no_processes() -> Executors {
         }),
         http: Arc::new(NoHttp),
         grpc: Arc::new(crate::exec::grpc::NoGrpc),
+        asyncapi: Arc::new(crate::exec::asyncapi::NoAsyncApi),
         events: Arc::new(crate::exec::events::InProcessBus::default()),
         mcp: Arc::new(NoCalls),
         a2a: Arc::new(NoCalls),

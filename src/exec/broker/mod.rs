@@ -12,7 +12,7 @@ pub mod lifecycle;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 #[cfg(feature = "mqtt")]
-mod mqtt_wire;
+pub(crate) mod mqtt_wire;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod receiver;

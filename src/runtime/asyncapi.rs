@@ -1,0 +1,289 @@
+//! `call: asyncapi` at run time: load the document once per run, resolve the operation, its
+//! channel and server, then publish one message or consume messages. A publish's output is the
+//! message sent, `{payload, headers}`. A subscription's output is the ordered array of consumed
+//! messages `{payload, headers, correlationId}` (with `foreach`: the iterations' outputs).
+//!
+//! Consumption stops at `amount` messages, when `while` turns false or `until` true (both
+//! evaluated after each consumed message, on the array consumed so far), or when `for` runs out:
+//! then the task completes with what it has (no fault). Each consumed message is recorded in
+//! the journal (like `listen`'s events), so a resumed run takes those again without waiting.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use reqwest::Url;
+use serde_json::{Map, Value};
+
+use super::engine::Run;
+use super::error::{ErrorKind, WorkflowError};
+use super::event::EventKind;
+use super::task::{Flow, Step};
+use super::values::{self, as_text, eval_bool, eval_tmpl, short_json};
+use crate::compile::{AsyncApiKind, AsyncApiSpec, LimitSpec, TaskNode};
+use crate::exec::asyncapi::document::{AsyncApiDocument, Resolved, ServerChoice};
+use crate::exec::asyncapi::{Message, Target};
+use crate::exec::auth::Credentials;
+use crate::exec::events::communication;
+use crate::exec::resource;
+use crate::expr::{Val, from_json, to_json};
+
+impl Run<'_> {
+    pub(crate) async fn call_asyncapi(
+        &self,
+        node: &TaskNode,
+        spec: &AsyncApiSpec,
+        input: Val,
+        frame: &[Val],
+        vars: &[Val],
+        step: Option<&Arc<str>>,
+    ) -> Result<Step, WorkflowError> {
+        let location = self.resource_location(&spec.document.uri, "", &input, vars)?;
+        let document_credentials =
+            self.optional_credentials(spec.document.authentication.as_ref(), &input, vars)?;
+        let document = self
+            .asyncapi_document(&location, document_credentials)
+            .await?;
+        let variables = match &spec.variables {
+            None => BTreeMap::new(),
+            Some(template) => strings(&eval_tmpl(template, input.clone(), vars)?, &template.at)?,
+        };
+        let choice = ServerChoice {
+            name: spec.server.clone(),
+            variables,
+            protocol: spec.protocol.clone(),
+        };
+        let resolved = document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)?;
+        let credentials =
+            match self.optional_credentials(spec.authentication.as_ref(), &input, vars)? {
+                None => None,
+                Some(Credentials::Basic { username, password }) => Some((username, password)),
+                Some(_) => {
+                    return Err(WorkflowError::new(
+                        ErrorKind::Configuration,
+                        "Unsupported AsyncAPI authentication",
+                    )
+                    .with_detail(
+                        "brokers take a user name and password: use `basic` authentication",
+                    ));
+                }
+            };
+        match &spec.kind {
+            AsyncApiKind::Publish { payload, headers } => {
+                let payload = match payload {
+                    Some(template) => eval_tmpl(template, input.clone(), vars)?,
+                    None => Val::Null,
+                };
+                let headers = match headers {
+                    Some(template) => strings(&eval_tmpl(template, input.clone(), vars)?, &template.at)?,
+                    None => BTreeMap::new(),
+                };
+                if let Some(open) = resolved.open_parameters.first() {
+                    return Err(WorkflowError::new(
+                        ErrorKind::Configuration,
+                        "Unbound AsyncAPI channel parameter",
+                    )
+                    .with_detail(format!(
+                        "the channel address `{}` has the parameter `{open}` without a default: \
+                         a message cannot be published to it",
+                        resolved.address
+                    )));
+                }
+                let message = Message {
+                    payload: encode(&payload, &resolved.content_type),
+                    content_type: resolved.content_type.clone(),
+                    headers: headers.clone().into_iter().collect(),
+                };
+                let target = target(&resolved, resolved.address.clone(), credentials);
+                self.executors.asyncapi.publish(target, message).await?;
+                let headers: Map<String, Value> = headers
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                let output = serde_json::json!({"payload": to_json(&payload), "headers": headers});
+                Ok(Step::Next(from_json(&output), None))
+            }
+            AsyncApiKind::Subscribe(subscription) => {
+                let wildcard = match resolved.protocol.as_str() {
+                    "nats" => "*",
+                    _ => "+",
+                };
+                let mut address = resolved.address.clone();
+                for open in &resolved.open_parameters {
+                    address = address.replace(&format!("{{{open}}}"), wildcard);
+                }
+                let bound = match &subscription.for_ {
+                    Some(duration) => Some(
+                        tokio::time::Instant::now() + values::duration(duration, &input, vars)?,
+                    ),
+                    None => None,
+                };
+                let mut consumed: Vec<Val> = Vec::new();
+                let mut results: Vec<Val> = Vec::new();
+                let recorded: Vec<Val> = match (&self.replay, step) {
+                    (Some(replay), Some(step)) => replay.consumed(step).to_vec(),
+                    _ => Vec::new(),
+                };
+                let mut done = matches!(subscription.limit, LimitSpec::Amount(0));
+                for message in recorded {
+                    if done {
+                        break;
+                    }
+                    consumed.push(message.clone());
+                    if let Some(foreach) = &subscription.foreach {
+                        match self
+                            .iteration(node, foreach, message, results.len(), frame, step)
+                            .await?
+                        {
+                            Flow::Done(output) => results.push(output),
+                            Flow::End(output) => return Ok(Step::End(output)),
+                        }
+                    }
+                    done = finished(&subscription.limit, &consumed, vars)?;
+                }
+                if !done {
+                    let target = target(&resolved, address, credentials);
+                    let mut stream = self.executors.asyncapi.subscribe(target).await?;
+                    while !done {
+                        let next = match bound {
+                            Some(bound) => match tokio::time::timeout_at(bound, stream.next()).await
+                            {
+                                Ok(next) => next,
+                                Err(_) => break,
+                            },
+                            None => stream.next().await,
+                        };
+                        let (message, _address) = match next {
+                            Some(Ok(inbound)) => inbound,
+                            Some(Err(error)) => return Err(error),
+                            None => {
+                                return Err(communication(
+                                    "The subscription ended",
+                                    "the broker closed the subscription before the consumption \
+                                     completed",
+                                ));
+                            }
+                        };
+                        let message = decode(message, resolved.correlation.as_deref());
+                        if let Some(filter) = &subscription.filter
+                            && !eval_bool(filter, message.clone(), vars)?
+                        {
+                            continue;
+                        }
+                        self.step_event(&node.pointer, step, || EventKind::EventConsumed {
+                            event: message.clone(),
+                            masked: false,
+                        });
+                        self.durable().await;
+                        consumed.push(message.clone());
+                        if let Some(foreach) = &subscription.foreach {
+                            match self
+                                .iteration(node, foreach, message, results.len(), frame, step)
+                                .await?
+                            {
+                                Flow::Done(output) => results.push(output),
+                                Flow::End(output) => return Ok(Step::End(output)),
+                            }
+                        }
+                        done = finished(&subscription.limit, &consumed, vars)?;
+                    }
+                }
+                let output = match &subscription.foreach {
+                    Some(_) => results,
+                    None => consumed,
+                };
+                Ok(Step::Next(Val::from_iter(output), None))
+            }
+        }
+    }
+
+    /// The document at `location`, loaded at most once per run.
+    async fn asyncapi_document(
+        &self,
+        location: &Url,
+        credentials: Option<Credentials>,
+    ) -> Result<Arc<AsyncApiDocument>, WorkflowError> {
+        let http = self.http_client();
+        self.resources()
+            .asyncapi
+            .get_or_init(location.as_str(), || async move {
+                let text = resource::fetch(location, http, credentials).await?;
+                AsyncApiDocument::parse(&text, location).map(Arc::new)
+            })
+            .await
+    }
+}
+
+fn target(resolved: &Resolved, address: String, credentials: Option<(String, String)>) -> Target {
+    Target {
+        protocol: resolved.protocol.clone(),
+        url: resolved.url.clone(),
+        address,
+        credentials,
+    }
+}
+
+/// Whether consumption is over after `consumed`.
+fn finished(limit: &LimitSpec, consumed: &[Val], vars: &[Val]) -> Result<bool, WorkflowError> {
+    let so_far = || Val::from_iter(consumed.iter().cloned());
+    Ok(match limit {
+        LimitSpec::Amount(amount) => consumed.len() as u64 >= *amount,
+        LimitSpec::While(expression) => !eval_bool(expression, so_far(), vars)?,
+        LimitSpec::Until(expression) => eval_bool(expression, so_far(), vars)?,
+    })
+}
+
+/// An object of scalars as strings (`server.variables`, `message.headers`).
+fn strings(value: &Val, at: &str) -> Result<BTreeMap<String, String>, WorkflowError> {
+    match to_json(value) {
+        Value::Null => Ok(BTreeMap::new()),
+        Value::Object(map) => Ok(map
+            .into_iter()
+            .map(|(name, value)| {
+                let text = match value {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                (name, text)
+            })
+            .collect()),
+        _ => Err(WorkflowError::new(ErrorKind::Validation, "Invalid AsyncAPI call")
+            .with_detail(format!("`{at}` must evaluate to an object, got {}", short_json(value)))),
+    }
+}
+
+/// The payload's bytes: JSON unless the content type is text and the payload a string.
+fn encode(payload: &Val, content_type: &str) -> Vec<u8> {
+    let json = content_type.to_ascii_lowercase().contains("json");
+    match as_text(payload) {
+        Some(text) if !json => text.into_bytes(),
+        _ => serde_json::to_vec(&to_json(payload)).unwrap_or_default(),
+    }
+}
+
+/// An inbound message as the workflow sees it: the payload parsed as JSON when it is JSON
+/// (else a string), its headers, and its correlation id (where the document's
+/// `correlationId.location` says, else a `correlationId`/`correlation-id` header).
+fn decode(message: Message, correlation: Option<&str>) -> Val {
+    let payload = serde_json::from_slice::<Value>(&message.payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&message.payload).into_owned()));
+    let headers: Map<String, Value> = message
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let found = match correlation.and_then(|l| l.split_once('#')) {
+        Some(("$message.header", pointer)) => Value::Object(headers.clone())
+            .pointer(pointer)
+            .cloned(),
+        Some(("$message.payload", pointer)) => payload.pointer(pointer).cloned(),
+        _ => ["correlationId", "correlation-id", "correlation_id"]
+            .iter()
+            .find_map(|name| headers.get(*name).cloned()),
+    };
+    from_json(&serde_json::json!({
+        "payload": payload,
+        "headers": headers,
+        "correlationId": found.unwrap_or(Value::Null),
+    }))
+}
