@@ -72,6 +72,15 @@ impl Checked {
         }
         #[cfg(not(feature = "grpc"))]
         let _ = (machine, path);
+        let found = crate::exec::asyncapi::check_documents(machine, path.parent());
+        if !found.is_empty() {
+            let start = self.diagnostics.len();
+            self.diagnostics.extend(found);
+            if let (Some(spans), Some(added)) = (&self.spans, self.diagnostics.get_mut(start..)) {
+                yaml::locate_all(added, spans);
+            }
+            sort(&mut self.diagnostics);
+        }
         !self.has_errors()
     }
 

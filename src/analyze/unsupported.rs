@@ -4,7 +4,7 @@
 
 use super::Context;
 use crate::diagnostic::Diagnostic;
-use crate::document::{CallTask, Process, SchemaDef, SchemaSource, TaskKind};
+use crate::document::{Process, SchemaDef, SchemaSource, TaskKind};
 use crate::pointer::join;
 
 /// The code of every finding here.
@@ -22,22 +22,6 @@ pub(crate) fn check(cx: &mut Context) {
         schemas.extend(common.output.as_ref().and_then(|o| o.schema.as_ref()));
         schemas.extend(common.export.as_ref().and_then(|e| e.schema.as_ref()));
         match &task.kind {
-            TaskKind::Call(CallTask::AsyncApi(_)) => cx.push(
-                Diagnostic::warning(
-                    CODE,
-                    format!(
-                        "task `{}` uses `call: asyncapi`, which this runtime cannot execute yet: \
-                         the run faults when it reaches this task",
-                        task.name
-                    ),
-                )
-                .at_pointer(join(&task.pointer, "call"))
-                .with_label("not executed by this runtime")
-                .with_help(
-                    "publish with `emit` and receive with `listen` (NATS, HTTP) instead, or keep \
-                     this task out of the path the run takes",
-                ),
-            ),
             TaskKind::Run(run) => {
                 if let Process::Script(script) = &run.process {
                     let language = script.language.to_ascii_lowercase();
@@ -108,7 +92,7 @@ mod tests {
     use crate::analyze::test_support::{analyze_yaml, codes, doc, pointed_text};
 
     #[test]
-    fn asyncapi_calls_and_other_script_languages_are_named() {
+    fn other_script_languages_are_named_and_asyncapi_calls_are_not() {
         let text = doc(concat!(
             "do:\n",
             "  - publish:\n      call: asyncapi\n      with:\n        document: {endpoint: https://example.com/a.json}\n        operation: send\n        server: {name: s}\n        message: {payload: {}}\n",
@@ -117,16 +101,11 @@ mod tests {
         ));
         let (_, found) = analyze_yaml(&text);
         let ours: Vec<_> = found.iter().filter(|d| d.code == super::CODE).collect();
-        assert_eq!(ours.len(), 2, "{:?}", codes(&found));
+        // `call: asyncapi` runs now: only the ruby script is named.
+        assert_eq!(ours.len(), 1, "{:?}", codes(&found));
         assert!(ours.iter().all(|d| !d.is_error()));
-        assert!(
-            ours[0].message.contains("`call: asyncapi`"),
-            "{}",
-            ours[0].message
-        );
-        assert_eq!(pointed_text(&text, ours[0]), "asyncapi");
-        assert!(ours[1].message.contains("`ruby`"), "{}", ours[1].message);
-        assert_eq!(pointed_text(&text, ours[1]), "ruby");
+        assert!(ours[0].message.contains("`ruby`"), "{}", ours[0].message);
+        assert_eq!(pointed_text(&text, ours[0]), "ruby");
     }
 
     #[test]

@@ -468,21 +468,17 @@ async fn emit_outputs_the_full_cloudevent() {
 async fn unsupported_tasks_raise_a_configuration_error_naming_the_feature() {
     let yaml = doc(r#"do:
   - greet:
-      call: asyncapi
-      with:
-        document:
-          endpoint: file://app/api.yaml
-        operation: greet
-        protocol: nats
-        message:
-          payload: { a: 1 }
+      run:
+        script:
+          language: ruby
+          code: puts 1
 "#);
     let error = fault(&yaml, json!({})).await;
     assert_eq!(error.status, 400);
     assert!(error.type_.ends_with("/configuration"));
     assert_eq!(
         error.title.as_deref(),
-        Some("`call: asyncapi` is not supported yet by this runtime")
+        Some("scripts in `ruby` are not supported by this runtime (javascript or python)")
     );
 }
 

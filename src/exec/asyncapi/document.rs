@@ -135,6 +135,14 @@ impl AsyncApiDocument {
         }
     }
 
+    /// The channels' names (2.6: their addresses).
+    pub(crate) fn channel_names(&self) -> Vec<String> {
+        self.section("channels")
+            .into_iter()
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
     /// The names of the servers.
     pub(crate) fn server_names(&self) -> Vec<String> {
         self.section("servers")

@@ -8,6 +8,7 @@
 //! PUBACK), `http`/`https` (a POST per message; no subscription). Others are a `configuration`
 //! error naming the protocol.
 
+mod check;
 pub(crate) mod document;
 #[cfg(feature = "mqtt")]
 mod mqtt;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+
+pub(crate) use check::check_documents;
 
 use super::http::{HttpBody, HttpClient, HttpRequest};
 use crate::runtime::error::{ErrorKind, WorkflowError};
