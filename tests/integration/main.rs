@@ -5,6 +5,7 @@
 //! http::`. Helpers shared by the areas live in `support`.
 
 mod a2a;
+mod asyncapi;
 mod auth;
 mod bounds;
 mod brokers;

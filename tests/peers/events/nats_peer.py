@@ -4,7 +4,8 @@
   nats_peer.py publish SUBJECT EVENT_JSON [--binary]   publish one event (structured, or binary
                                                        mode: ce- headers and the data as body);
                                                        prints when it reached the server
-  nats_peer.py consume SUBJECT COUNT                   print COUNT event bodies, one per line;
+  nats_peer.py consume SUBJECT COUNT [--headers]       print COUNT event bodies, one per line
+                                                       (with --headers: {"headers", "body"});
                                                        prints `ready` once subscribed
   nats_peer.py wait-consumer SUBJECT SECONDS [N]       exit 0 once N (default 1) JetStream
                                                        consumers filter on SUBJECT (the runner
@@ -60,14 +61,17 @@ async def make_stream(subject):
     await nc.close()
 
 
-async def consume(subject, count):
+async def consume(subject, count, with_headers=False):
     nc = await nats.connect(URL)
     sub = await nc.subscribe(subject)
     await nc.flush()
     print("ready", flush=True)
     for _ in range(count):
         msg = await sub.next_msg(timeout=60)
-        print(msg.data.decode(), flush=True)
+        if with_headers:
+            print(json.dumps({"headers": dict(msg.headers or {}), "body": msg.data.decode()}), flush=True)
+        else:
+            print(msg.data.decode(), flush=True)
     await nc.close()
 
 
@@ -132,7 +136,7 @@ def main(argv):
     if command == "publish":
         asyncio.run(publish(argv[2], argv[3], "--binary" in argv))
     elif command == "consume":
-        asyncio.run(consume(argv[2], int(argv[3])))
+        asyncio.run(consume(argv[2], int(argv[3]), "--headers" in argv[4:]))
     elif command == "wait-consumer":
         at_least = int(argv[4]) if len(argv) > 4 else 1
         return asyncio.run(wait_consumer(argv[2], float(argv[3]), at_least))
