@@ -87,14 +87,14 @@ impl Compiler<'_> {
                     for_.map_or(Some(None), |d| d.map(Some)),
                     foreach.map_or(Some(None), |f| f.map(Some)),
                 ) {
-                    (Some(filter), Some(limit), Some(for_), Some(foreach)) => Some(
-                        AsyncApiKind::Subscribe(Box::new(SubscriptionSpec {
+                    (Some(filter), Some(limit), Some(for_), Some(foreach)) => {
+                        Some(AsyncApiKind::Subscribe(Box::new(SubscriptionSpec {
                             filter,
                             limit,
                             for_,
                             foreach,
-                        })),
-                    ),
+                        })))
+                    }
                     _ => None,
                 }
             }

@@ -253,7 +253,11 @@ impl Compiler<'_> {
         })
     }
 
-    pub(super) fn foreach(&mut self, iterator: &SubscriptionIterator, scope: &Scope) -> Option<ForeachSpec> {
+    pub(super) fn foreach(
+        &mut self,
+        iterator: &SubscriptionIterator,
+        scope: &Scope,
+    ) -> Option<ForeachSpec> {
         let inner = scope.bind(&iterator.item).bind(&iterator.at);
         let body = iterator.do_.as_ref().map(|list| self.block(list, &inner));
         let output_as = match iterator.output.as_ref().and_then(|o| o.as_.as_ref()) {

@@ -22,13 +22,13 @@ mod subflow;
 mod uri_template;
 
 pub(crate) use a2a::{A2A_METHODS, A2aSpec, AgentSpec};
+pub(crate) use asyncapi::{AsyncApiKind, AsyncApiSpec, LimitSpec};
 #[cfg(test)]
 pub(crate) use auth::compile_authentications;
 pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
 pub use compiler::compile;
 pub(crate) use container::ContainerSpec;
 pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
-pub(crate) use asyncapi::{AsyncApiKind, AsyncApiSpec, LimitSpec};
 pub(crate) use grpc::GrpcSpec;
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub(crate) use listen::{

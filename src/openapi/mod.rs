@@ -10,5 +10,5 @@ mod request;
 mod server;
 
 pub(crate) use document::ApiDocument;
-pub(crate) use request::build;
 pub(crate) use refs::resolve as resolve_ref;
+pub(crate) use request::build;

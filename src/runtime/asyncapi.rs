@@ -53,7 +53,8 @@ impl Run<'_> {
             variables,
             protocol: spec.protocol.clone(),
         };
-        let resolved = document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)?;
+        let resolved =
+            document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)?;
         let credentials =
             match self.optional_credentials(spec.authentication.as_ref(), &input, vars)? {
                 None => None,
@@ -75,7 +76,9 @@ impl Run<'_> {
                     None => Val::Null,
                 };
                 let headers = match headers {
-                    Some(template) => strings(&eval_tmpl(template, input.clone(), vars)?, &template.at)?,
+                    Some(template) => {
+                        strings(&eval_tmpl(template, input.clone(), vars)?, &template.at)?
+                    }
                     None => BTreeMap::new(),
                 };
                 if let Some(open) = resolved.open_parameters.first() {
@@ -146,11 +149,12 @@ impl Run<'_> {
                     let mut stream = self.executors.asyncapi.subscribe(target).await?;
                     while !done {
                         let next = match bound {
-                            Some(bound) => match tokio::time::timeout_at(bound, stream.next()).await
-                            {
-                                Ok(next) => next,
-                                Err(_) => break,
-                            },
+                            Some(bound) => {
+                                match tokio::time::timeout_at(bound, stream.next()).await {
+                                    Ok(next) => next,
+                                    Err(_) => break,
+                                }
+                            }
                             None => stream.next().await,
                         };
                         let (message, _address) = match next {
@@ -247,8 +251,14 @@ fn strings(value: &Val, at: &str) -> Result<BTreeMap<String, String>, WorkflowEr
                 (name, text)
             })
             .collect()),
-        _ => Err(WorkflowError::new(ErrorKind::Validation, "Invalid AsyncAPI call")
-            .with_detail(format!("`{at}` must evaluate to an object, got {}", short_json(value)))),
+        _ => Err(
+            WorkflowError::new(ErrorKind::Validation, "Invalid AsyncAPI call").with_detail(
+                format!(
+                    "`{at}` must evaluate to an object, got {}",
+                    short_json(value)
+                ),
+            ),
+        ),
     }
 }
 
@@ -273,9 +283,9 @@ fn decode(message: Message, correlation: Option<&str>) -> Val {
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     let found = match correlation.and_then(|l| l.split_once('#')) {
-        Some(("$message.header", pointer)) => Value::Object(headers.clone())
-            .pointer(pointer)
-            .cloned(),
+        Some(("$message.header", pointer)) => {
+            Value::Object(headers.clone()).pointer(pointer).cloned()
+        }
         Some(("$message.payload", pointer)) => payload.pointer(pointer).cloned(),
         _ => ["correlationId", "correlation-id", "correlation_id"]
             .iter()

@@ -68,7 +68,8 @@ fn mqtt_peer(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn an_mqtt_subscription_consumes_peer_messages_with_filter_amount_and_foreach() {
-    let test = "asyncapi::an_mqtt_subscription_consumes_peer_messages_with_filter_amount_and_foreach";
+    let test =
+        "asyncapi::an_mqtt_subscription_consumes_peer_messages_with_filter_amount_and_foreach";
     if !services::ready(test, &[Need::mosquitto(), Need::python("paho.mqtt")]) {
         return;
     }
@@ -80,7 +81,7 @@ fn an_mqtt_subscription_consumes_peer_messages_with_filter_amount_and_foreach() 
       call: asyncapi
       with:
         document:
-          endpoint: sensors.yaml
+          endpoint: file://sensors.yaml
         operation: receiveReadings
         protocol: mqtt
         subscription:
@@ -92,7 +93,11 @@ fn an_mqtt_subscription_consumes_peer_messages_with_filter_amount_and_foreach() 
             output:
               as: '${ {sensor: .correlationId, celsius: .payload.celsius} }'
 "#;
-    let file = write(dir.path(), "w.yaml", &document("test", "sub", "0.1.0", body));
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document("test", "sub", "0.1.0", body),
+    );
     let child = start(dir.path(), &file, &[]);
     let publish = |sensor: &str, celsius: f64, routed: bool| {
         let topic = format!("{base}/{sensor}/temperature").replace('/', ".");
@@ -103,7 +108,11 @@ fn an_mqtt_subscription_consumes_peer_messages_with_filter_amount_and_foreach() 
             args.extend(["--until-routed", "60"]);
         }
         let out = mqtt_peer(&args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     // A broken sensor's reading is filtered out; the next two are consumed, in order.
     publish("s0", -999.0, true);
@@ -147,7 +156,7 @@ channels:
       call: asyncapi
       with:
         document:
-          endpoint: greetings.yaml
+          endpoint: file://greetings.yaml
         operation: sendGreeting
         server:
           name: local
@@ -159,7 +168,11 @@ channels:
           headers:
             source: workflow
 "#;
-    let file = write(dir.path(), "w.yaml", &document("test", "pub", "0.1.0", body));
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document("test", "pub", "0.1.0", body),
+    );
     let mut consumer = Command::new("python3")
         .arg(peers_dir().join("events/nats_peer.py"))
         .args(["consume", &subject, "1", "--headers"])
@@ -167,22 +180,27 @@ channels:
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = consumer.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let stdout = consumer
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok);
     assert_eq!(lines.next().as_deref(), Some("ready"));
-    let ran = run_to_end(
-        workflow(dir.path())
-            .arg("run")
-            .arg(&file)
-            .args(["--format", "json", "--progress", "none", "--input", r#"{"name": "Ada"}"#]),
-    );
+    let ran = run_to_end(workflow(dir.path()).arg("run").arg(&file).args([
+        "--format",
+        "json",
+        "--progress",
+        "none",
+        "--input",
+        r#"{"name": "Ada"}"#,
+    ]));
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
     assert_eq!(
         ran.output(),
         json!({"payload": {"greeting": "hello Ada"}, "headers": {"source": "workflow"}})
     );
-    let seen: Value = serde_json::from_str(&lines.next().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let seen: Value =
+        serde_json::from_str(&lines.next().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
     let _ = consumer.wait();
     assert_eq!(seen["body"], r#"{"greeting":"hello Ada"}"#);
     assert_eq!(seen["headers"]["source"], "workflow");
@@ -203,14 +221,19 @@ fn an_mqtt_publish_completes_after_the_puback_and_reaches_the_peer() {
       call: asyncapi
       with:
         document:
-          endpoint: sensors.yaml
+          endpoint: file://sensors.yaml
         operation: sendAlert
         server:
           name: edge
         message:
-          payload: ${ {too_hot: .celsius} }
+          payload:
+            too_hot: ${ .celsius }
 "#;
-    let file = write(dir.path(), "w.yaml", &document("test", "alert", "0.1.0", body));
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document("test", "alert", "0.1.0", body),
+    );
     // The peer's topic argument is an event type: `.` becomes `/`.
     let topic = format!("{base}/alerts/high").replace('/', ".");
     let mut consumer = Command::new("python3")
@@ -220,15 +243,20 @@ fn an_mqtt_publish_completes_after_the_puback_and_reaches_the_peer() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = consumer.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let stdout = consumer
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok);
     assert_eq!(lines.next().as_deref(), Some("ready"));
-    let ran = run_to_end(
-        workflow(dir.path())
-            .arg("run")
-            .arg(&file)
-            .args(["--format", "json", "--progress", "none", "--input", r#"{"celsius": 41}"#]),
-    );
+    let ran = run_to_end(workflow(dir.path()).arg("run").arg(&file).args([
+        "--format",
+        "json",
+        "--progress",
+        "none",
+        "--input",
+        r#"{"celsius": 41}"#,
+    ]));
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
     assert_eq!(ran.output()["payload"], json!({"too_hot": 41}));
     assert_eq!(lines.next().as_deref(), Some(r#"{"too_hot":41}"#));
@@ -244,14 +272,18 @@ fn validate_names_an_unknown_operation_and_server_with_a_did_you_mean() {
       call: asyncapi
       with:
         document:
-          endpoint: sensors.yaml
+          endpoint: file://sensors.yaml
         operation: sendAlerts
         server:
           name: egde
         message:
           payload: {a: 1}
 "#;
-    let file = write(dir.path(), "w.yaml", &document("test", "bad", "0.1.0", body));
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document("test", "bad", "0.1.0", body),
+    );
     let ran = run_to_end(
         workflow(dir.path())
             .args(["--color", "never", "validate"])

@@ -58,12 +58,10 @@ pub(crate) fn check_documents(machine: &Machine, document_dir: Option<&Path>) ->
             if known.iter().any(|k| k == name) {
                 return;
             }
-            let mut diagnostic = Diagnostic::error(
-                CODE,
-                format!("`{}` has no {what} `{name}`", path.display()),
-            )
-            .at_pointer(at)
-            .with_label(format!("unknown {what}"));
+            let mut diagnostic =
+                Diagnostic::error(CODE, format!("`{}` has no {what} `{name}`", path.display()))
+                    .at_pointer(at)
+                    .with_label(format!("unknown {what}"));
             if let Some(near) = did_you_mean(name, known.iter().map(String::as_str)) {
                 diagnostic = diagnostic.with_help(format!("did you mean `{near}`?"));
             } else if !known.is_empty() {
@@ -72,7 +70,12 @@ pub(crate) fn check_documents(machine: &Machine, document_dir: Option<&Path>) ->
             found.push(diagnostic);
         };
         if let (Version::V2, Some(channel)) = (document.version, &spec.channel) {
-            unknown("channel", channel, document.channel_names(), join(&with, "channel"));
+            unknown(
+                "channel",
+                channel,
+                document.channel_names(),
+                join(&with, "channel"),
+            );
         }
         if let Some(operation) = &spec.operation {
             unknown(

@@ -162,7 +162,8 @@ impl AsyncApiDocument {
             Version::V3 => self.resolve_v3(operation)?,
             Version::V2 => self.resolve_v2(operation, channel)?,
         };
-        let (address, open_parameters) = substitute_parameters(&address_written, channel_value, self)?;
+        let (address, open_parameters) =
+            substitute_parameters(&address_written, channel_value, self)?;
         let (server_name, server_value) = self.choose_server(channel_value, server)?;
         let protocol = server_value
             .get("protocol")
@@ -221,7 +222,10 @@ impl AsyncApiDocument {
         let Some(name) = operation else {
             return Err(configuration(
                 "Missing AsyncAPI operation",
-                format!("`{}` is an AsyncAPI 3 document: name its `operation`", self.location),
+                format!(
+                    "`{}` is an AsyncAPI 3 document: name its `operation`",
+                    self.location
+                ),
             ));
         };
         let Some(found) = self.root.get("operations").and_then(|o| o.get(name)) else {
@@ -324,9 +328,9 @@ impl AsyncApiDocument {
                 .cloned(),
         };
         // The message is looked up again from `value` to borrow from the document.
-        let verb = ["publish", "subscribe"].into_iter().find(|verb| {
-            value.get(*verb).is_some_and(|v| Some(v) == op.as_ref())
-        });
+        let verb = ["publish", "subscribe"]
+            .into_iter()
+            .find(|verb| value.get(*verb).is_some_and(|v| Some(v) == op.as_ref()));
         let message = match verb.and_then(|verb| value.get(verb)?.get("message")) {
             Some(message) => Some(self.follow(message)?),
             None => None,
@@ -371,7 +375,10 @@ impl AsyncApiDocument {
         for (name, value) in &candidates {
             let value = self.follow(value)?;
             let protocol = value.get("protocol").and_then(Value::as_str).unwrap_or("");
-            if wanted.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(protocol)) {
+            if wanted
+                .as_deref()
+                .is_none_or(|w| w.eq_ignore_ascii_case(protocol))
+            {
                 return Ok(((*name).to_owned(), value));
             }
         }
@@ -398,8 +405,14 @@ impl AsyncApiDocument {
         let written = match self.version {
             Version::V3 => format!(
                 "{}{}",
-                server.get("host").and_then(Value::as_str).unwrap_or_default(),
-                server.get("pathname").and_then(Value::as_str).unwrap_or_default()
+                server
+                    .get("host")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                server
+                    .get("pathname")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
             ),
             Version::V2 => server
                 .get("url")
@@ -417,7 +430,10 @@ impl AsyncApiDocument {
                 Some(v) => Some(self.follow(v)?),
                 None => None,
             };
-            match declared.and_then(|d| d.get("default")).and_then(Value::as_str) {
+            match declared
+                .and_then(|d| d.get("default"))
+                .and_then(Value::as_str)
+            {
                 Some(default) => Ok(default.to_owned()),
                 None => Err(configuration(
                     "Missing AsyncAPI server variable",

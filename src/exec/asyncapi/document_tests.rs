@@ -98,7 +98,9 @@ fn v3_operations_resolve_their_channel_server_and_content_type() {
 fn named_servers_take_the_given_variables() {
     let doc = document(V3);
     let mut wanted = choice(Some("edge"), None);
-    wanted.variables.insert("broker".into(), "mqtt.example".into());
+    wanted
+        .variables
+        .insert("broker".into(), "mqtt.example".into());
     let found = doc.resolve(Some("sendAlert"), None, &wanted).unwrap();
     assert_eq!(found.url, "mqtt://mqtt.example:1883");
 }
@@ -110,17 +112,27 @@ fn unknown_names_suggest_the_close_ones() {
         .resolve(Some("receiveReadings"), None, &choice(None, None))
         .unwrap_err();
     assert!(
-        error.detail.clone().unwrap_or_default().contains("did you mean `receiveReading`"),
+        error
+            .detail
+            .clone()
+            .unwrap_or_default()
+            .contains("did you mean `receiveReading`"),
         "{error:?}"
     );
     let error = doc
         .resolve(Some("sendAlert"), None, &choice(Some("edg"), None))
         .unwrap_err();
-    assert!(error.detail.clone().unwrap_or_default().contains("`edge`"), "{error:?}");
+    assert!(
+        error.detail.clone().unwrap_or_default().contains("`edge`"),
+        "{error:?}"
+    );
     let error = doc
         .resolve(Some("receiveReading"), None, &choice(None, Some("kafka")))
         .unwrap_err();
-    assert!(error.detail.clone().unwrap_or_default().contains("kafka"), "{error:?}");
+    assert!(
+        error.detail.clone().unwrap_or_default().contains("kafka"),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -133,14 +145,25 @@ fn v2_channels_are_found_by_name_or_operation_id() {
     assert_eq!(by_id.address, "pets/found");
     assert_eq!(by_id.url, "amqp://localhost:5672");
     let by_channel = doc
-        .resolve(Some("lostPets"), Some("pets/lost"), &choice(None, Some("nats")))
+        .resolve(
+            Some("lostPets"),
+            Some("pets/lost"),
+            &choice(None, Some("nats")),
+        )
         .unwrap();
     assert_eq!(by_channel.address, "pets/lost");
     assert_eq!(by_channel.url, "nats://localhost:4222");
     let wrong = doc
         .resolve(Some("lostPets"), Some("pets/lots"), &choice(None, None))
         .unwrap_err();
-    assert!(wrong.detail.clone().unwrap_or_default().contains("pets/lost"), "{wrong:?}");
+    assert!(
+        wrong
+            .detail
+            .clone()
+            .unwrap_or_default()
+            .contains("pets/lost"),
+        "{wrong:?}"
+    );
 }
 
 #[test]

@@ -147,9 +147,9 @@ async fn http_post(
             headers,
             body: Some(HttpBody::Text(body)),
             redirect: false,
-            credentials: target.credentials.map(|(username, password)| {
-                super::auth::Credentials::Basic { username, password }
-            }),
+            credentials: target
+                .credentials
+                .map(|(username, password)| super::auth::Credentials::Basic { username, password }),
         })
         .await?;
     if (200..300).contains(&response.status) {

@@ -68,7 +68,10 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
     };
     let result = match tokio::time::timeout(ACK_TIMEOUT, acknowledged).await {
         Ok(result) => result,
-        Err(_) => Err(format!("no acknowledgement within {}s", ACK_TIMEOUT.as_secs())),
+        Err(_) => Err(format!(
+            "no acknowledgement within {}s",
+            ACK_TIMEOUT.as_secs()
+        )),
     };
     client.disconnect();
     // Lets the DISCONNECT leave; the connection closes with the loop either way.
@@ -128,10 +131,12 @@ pub(super) async fn subscribe(
     });
     // Dropping the stream disconnects and stops the reader.
     let guard = Guard { client, task };
-    Ok(futures::stream::unfold((receiver, guard), |(mut receiver, guard)| async move {
-        receiver.recv().await.map(|item| (item, (receiver, guard)))
-    })
-    .boxed())
+    Ok(
+        futures::stream::unfold((receiver, guard), |(mut receiver, guard)| async move {
+            receiver.recv().await.map(|item| (item, (receiver, guard)))
+        })
+        .boxed(),
+    )
 }
 
 struct Guard {
