@@ -21,32 +21,29 @@ pub(crate) fn check(cx: &mut Context) {
         schemas.extend(common.input.as_ref().and_then(|i| i.schema.as_ref()));
         schemas.extend(common.output.as_ref().and_then(|o| o.schema.as_ref()));
         schemas.extend(common.export.as_ref().and_then(|e| e.schema.as_ref()));
-        match &task.kind {
-            TaskKind::Run(run) => {
-                if let Process::Script(script) = &run.process {
-                    let language = script.language.to_ascii_lowercase();
-                    if !matches!(language.as_str(), "js" | "javascript" | "python") {
-                        cx.push(
-                            Diagnostic::warning(
-                                CODE,
-                                format!(
-                                    "task `{}` runs a `{}` script, which this runtime cannot \
-                                     execute (javascript or python): the run faults when it \
-                                     reaches this task",
-                                    task.name, script.language
-                                ),
-                            )
-                            .at_pointer(join(
-                                &join(&join(&task.pointer, "run"), "script"),
-                                "language",
-                            ))
-                            .with_label("not javascript or python")
-                            .with_help("run it with `run: shell` (e.g. `ruby script.rb`) instead"),
-                        );
-                    }
-                }
+        if let TaskKind::Run(run) = &task.kind
+            && let Process::Script(script) = &run.process
+        {
+            let language = script.language.to_ascii_lowercase();
+            if !matches!(language.as_str(), "js" | "javascript" | "python") {
+                cx.push(
+                    Diagnostic::warning(
+                        CODE,
+                        format!(
+                            "task `{}` runs a `{}` script, which this runtime cannot \
+                             execute (javascript or python): the run faults when it \
+                             reaches this task",
+                            task.name, script.language
+                        ),
+                    )
+                    .at_pointer(join(
+                        &join(&join(&task.pointer, "run"), "script"),
+                        "language",
+                    ))
+                    .with_label("not javascript or python")
+                    .with_help("run it with `run: shell` (e.g. `ruby script.rb`) instead"),
+                );
             }
-            _ => {}
         }
     }
     for schema in schemas {
