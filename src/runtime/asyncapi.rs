@@ -224,6 +224,7 @@ fn target(resolved: &Resolved, address: String, credentials: Option<(String, Str
         url: resolved.url.clone(),
         address,
         credentials,
+        exchange: resolved.exchange.clone(),
     }
 }
 

@@ -296,3 +296,73 @@ fn validate_names_an_unknown_operation_and_server_with_a_did_you_mean() {
     assert!(all.contains("did you mean `edge`?"), "{all}");
     assert!(!all.contains("runtime::unsupported"), "{all}");
 }
+
+#[test]
+fn an_amqp_publish_goes_to_the_bound_exchange_with_basic_credentials() {
+    let test = "asyncapi::an_amqp_publish_goes_to_the_bound_exchange_with_basic_credentials";
+    if !services::ready(test, &[Need::rabbitmq(), Need::python("pika")]) {
+        return;
+    }
+    let key = unique("aa");
+    let dir = tempdir();
+    // 2.6 with the AMQP channel binding: the peer's exchange, the channel key as routing key.
+    let api = format!(
+        r#"asyncapi: 2.6.0
+info: {{title: orders, version: 1.0.0}}
+servers:
+  rabbit: {{url: "amqp://127.0.0.1:5672/%2f", protocol: amqp}}
+channels:
+  {key}:
+    bindings:
+      amqp:
+        is: routingKey
+        exchange: {{name: cloudevents, type: topic}}
+    publish:
+      operationId: placeOrder
+"#
+    );
+    write(dir.path(), "orders.yaml", &api);
+    let body = r#"do:
+  - order:
+      call: asyncapi
+      with:
+        document:
+          endpoint: file://orders.yaml
+        operation: placeOrder
+        protocol: amqp
+        authentication:
+          basic: {username: guest, password: guest}
+        message:
+          payload:
+            item: ${ .item }
+"#;
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document("test", "order", "0.1.0", body),
+    );
+    let mut consumer = Command::new("python3")
+        .arg(peers_dir().join("events/amqp_peer.py"))
+        .args(["consume", &key, "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = consumer
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok);
+    assert_eq!(lines.next().as_deref(), Some("ready"));
+    let ran = run_to_end(workflow(dir.path()).arg("run").arg(&file).args([
+        "--format",
+        "json",
+        "--progress",
+        "none",
+        "--input",
+        r#"{"item": "lamp"}"#,
+    ]));
+    assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
+    assert_eq!(lines.next().as_deref(), Some(r#"{"item":"lamp"}"#));
+    let _ = consumer.wait();
+}

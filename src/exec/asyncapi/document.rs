@@ -53,6 +53,10 @@ pub(crate) struct Resolved {
     pub content_type: String,
     /// The message's `correlationId.location` (`$message.header#/id`, `$message.payload#/a`).
     pub correlation: Option<String>,
+    /// The channel's AMQP binding exchange (`bindings.amqp.exchange.name`): AMQP messages go
+    /// there with the address as routing key; without it, to the default exchange (the address
+    /// is the queue).
+    pub exchange: Option<String>,
 }
 
 fn configuration(title: &str, detail: String) -> WorkflowError {
@@ -185,7 +189,15 @@ impl AsyncApiDocument {
                 .map(str::to_owned),
             None => None,
         };
+        let exchange = channel_value
+            .get("bindings")
+            .and_then(|b| b.get("amqp"))
+            .and_then(|a| a.get("exchange"))
+            .and_then(|e| e.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Resolved {
+            exchange,
             correlation,
             address,
             open_parameters,

@@ -5,9 +5,12 @@
 //!
 //! Protocols: `nats` (a JetStream publish acknowledged by the stream when one stores the
 //! subject, else a core publish flushed to the server), `mqtt`/`mqtt5` (QoS 1, completed on the
-//! PUBACK), `http`/`https` (a POST per message; no subscription). Others are a `configuration`
+//! PUBACK), `amqp` (publish only: persistent, completed on the publisher confirm), `http`/`https`
+//! (a POST per message; no subscription). Others are a `configuration`
 //! error naming the protocol.
 
+#[cfg(feature = "amqp")]
+mod amqp;
 mod check;
 pub(crate) mod document;
 #[cfg(feature = "mqtt")]
@@ -37,6 +40,8 @@ pub struct Target {
     pub address: String,
     /// `(user, password)` for the broker (from the call's basic authentication).
     pub credentials: Option<(String, String)>,
+    /// AMQP: the exchange (the channel's binding); `None`: the default exchange.
+    pub exchange: Option<String>,
 }
 
 /// A plain message: the payload bytes as the content type says, and headers.
@@ -71,8 +76,8 @@ pub trait AsyncApiClient: Send + Sync {
 pub(crate) fn unsupported(protocol: &str, what: &str) -> WorkflowError {
     WorkflowError::new(ErrorKind::Configuration, "Unsupported AsyncAPI protocol").with_detail(
         format!(
-            "cannot {what} over `{protocol}`: this runner speaks nats, mqtt, mqtt5 and http \
-             (publish) for AsyncAPI calls"
+            "cannot {what} over `{protocol}`: this runner speaks nats, mqtt and mqtt5, and \
+             amqp and http for publishing only, in AsyncAPI calls"
         ),
     )
 }
@@ -99,6 +104,8 @@ impl AsyncApiClient for SystemAsyncApi {
             "nats" => Box::pin(nats::publish(target, message)),
             #[cfg(feature = "mqtt")]
             "mqtt" | "mqtt5" | "secure-mqtt" => Box::pin(mqtt::publish(target, message)),
+            #[cfg(feature = "amqp")]
+            "amqp" => Box::pin(amqp::publish(target, message)),
             "http" | "https" => Box::pin(http_post(Arc::clone(&self.http), target, message)),
             other => {
                 let error = unsupported(other, "publish");
