@@ -35,6 +35,8 @@ pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
 pub use replay::{RecordedEvent, Replay};
 
 #[cfg(test)]
+mod asyncapi_tests;
+#[cfg(test)]
 mod calls_tests;
 #[cfg(test)]
 mod durable_tests;
