@@ -38,15 +38,16 @@ fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` not in {text}"))
 }
 
-const ASYNCAPI: &str = "do:\n  - publish:\n      call: asyncapi\n      with:\n        document:\n          endpoint: https://example.com/asyncapi.json\n        operation: sendGreeting\n        server:\n          name: greetingsServer\n        message:\n          payload: {hello: world}\n";
+/// A task this runtime cannot execute: a script in a language it does not run.
+const UNSUPPORTED: &str = "do:\n  - box:\n      run:\n        script:\n          language: ruby\n          code: puts 1\n";
 
 #[test]
 fn what_the_runtime_cannot_execute_is_a_warning_naming_it_and_strict_refuses_it() {
     let dir = tempdir();
     let file = write(
         dir.path(),
-        "asyncapi.yaml",
-        &document("t", "asyncapi", "1.0.0", ASYNCAPI),
+        "ruby.yaml",
+        &document("t", "ruby", "1.0.0", UNSUPPORTED),
     );
     let ran = workflow(&["validate", &path(&file)]);
     assert_eq!(ran.code, ExitCode::Success.code(), "{}", ran.stderr);
@@ -55,13 +56,13 @@ fn what_the_runtime_cannot_execute_is_a_warning_naming_it_and_strict_refuses_it(
         "{}",
         ran.stderr
     );
-    assert!(ran.stderr.contains("`call: asyncapi`"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("`ruby`"), "{}", ran.stderr);
     assert!(
         ran.stderr.contains(&format!(
-            "asyncapi.yaml:{}",
+            "ruby.yaml:{}",
             line_of(
-                &document("t", "asyncapi", "1.0.0", ASYNCAPI),
-                "call: asyncapi"
+                &document("t", "ruby", "1.0.0", UNSUPPORTED),
+                "language: ruby"
             )
         )),
         "{}",
@@ -476,17 +477,17 @@ fn github_annotations_for_documents_that_do_not_validate() {
     assert_eq!(run.code, ExitCode::Invalid.code(), "{}", run.stderr);
     assert_eq!(run.stdout, validate.stdout);
     // A warning under `--strict` is an error annotation.
-    let asyncapi = write(
+    let unsupported = write(
         dir.path(),
-        "asyncapi.yaml",
-        &document("t", "asyncapi", "1.0.0", ASYNCAPI),
+        "ruby.yaml",
+        &document("t", "ruby", "1.0.0", UNSUPPORTED),
     );
     let strict = workflow(&[
         "validate",
         "--strict",
         "--format",
         "github",
-        &path(&asyncapi),
+        &path(&unsupported),
     ]);
     assert_eq!(strict.code, ExitCode::Invalid.code(), "{}", strict.stderr);
     assert!(strict.stdout.starts_with("::error "), "{}", strict.stdout);
