@@ -19,6 +19,7 @@ pub mod journal;
 pub(crate) mod openapi;
 pub mod parse;
 pub mod pointer;
+pub mod problem;
 pub mod report;
 pub mod runtime;
 pub mod schema;

@@ -14,12 +14,12 @@ use crate::cli::{ColorChoice, RunArgs, RunFormat};
 use crate::diagnostic::Diagnostic;
 use crate::exec::Executors;
 use crate::exit_code::ExitCode;
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::report::diagnostics::{self, FileReport, HumanStyle};
 use crate::report::events::JsonLinesSink;
 use crate::report::outline::Outline;
 use crate::report::reporters::{ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
-use crate::runtime::error::{ErrorKind, WorkflowError};
 use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions, RunResult};
 use crate::secrets::{RedactingSink, Redactor};
@@ -177,8 +177,8 @@ pub(crate) fn run_as(
         .as_ref()
         .map(|p| p.to_string_lossy().into_owned());
     let broker_sink = match events_target.as_deref() {
-        Some(url) if crate::exec::broker::lifecycle::is_broker_url(url) => {
-            match crate::exec::broker::lifecycle::LifecycleSink::start(url) {
+        Some(url) if crate::report::publish::is_broker_url(url) => {
+            match crate::report::publish::LifecycleSink::start(url) {
                 Ok(sink) => Some(Arc::new(sink)),
                 Err(error) => {
                     let _ = writeln!(stderr, "error: --events: {error}");

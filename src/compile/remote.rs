@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::compiler::compile;
 use super::function::{escape, relocate};
 use super::machine::Machine;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
 /// How many problems an "invalid function" error lists.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::compile::Machine;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
 /// Files larger than this are not workflow documents worth reading while searching.

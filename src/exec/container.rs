@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{ProcessRequest, ProcessRunner, Program};
 use crate::document::PullPolicy;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// The environment variable naming the engine to use instead of probing for one.
 pub const ENGINE_VARIABLE: &str = "WORKFLOW_CONTAINER_ENGINE";
@@ -283,7 +283,7 @@ impl Drop for ContainerGuard {
 mod tests {
     use super::*;
     use crate::exec::ProcessOutput;
-    use crate::runtime::test_support::FakeProcesses;
+    use crate::test_support::FakeProcesses;
 
     fn request() -> ContainerRequest {
         ContainerRequest {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// The executors a run uses. Tests swap in scripted fakes.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::operation::{self, Dialect, Operation};
 use crate::diagnostic::did_you_mean;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
 /// How many operation ids an "operation not found" error lists.

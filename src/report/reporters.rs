@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::ProgressMode;
+use crate::problem::WorkflowError;
 use crate::report::diagnostics::HumanStyle;
 use crate::report::fmt::{Paint, paint};
 use crate::report::junit::render_junit;
@@ -16,7 +17,6 @@ use crate::report::plain::PlainSink;
 use crate::report::progress::ProgressSink;
 use crate::report::record::RunRecorder;
 use crate::report::summary::{DocumentLocation, next_command, render_fault, render_summary};
-use crate::runtime::error::WorkflowError;
 use crate::runtime::event::EventSink;
 
 /// What runs while the workflow does.
@@ -252,7 +252,7 @@ mod tests {
         for sink in reporters.sinks() {
             run.play(sink.as_ref());
         }
-        let error = WorkflowError::new(crate::runtime::error::ErrorKind::Runtime, "Upload failed");
+        let error = WorkflowError::new(crate::problem::ErrorKind::Runtime, "Upload failed");
         let mut err = Vec::new();
         assert_eq!(reporters.finish(Some(&error), None, &mut err), Ok(()));
         let err = String::from_utf8(err).expect("utf-8");

@@ -222,7 +222,7 @@ fn retry_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::error::ErrorKind;
+    use crate::problem::ErrorKind;
 
     #[test]
     fn filters_match_every_given_property() {

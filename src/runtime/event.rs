@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use crate::expr::{Val, to_json};
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// Prefix of every workflow lifecycle event type.
 const WORKFLOW_EVENT_PREFIX: &str = "io.serverlessworkflow.workflow.";
@@ -467,10 +467,7 @@ mod tests {
             LifecycleEvent::new(identity(), None, EventKind::WorkflowStarted).to_cloudevent();
         assert_eq!(started["type"], "io.serverlessworkflow.workflow.started.v1");
         assert_eq!(started["data"]["definition"]["namespace"], "ns");
-        let error = crate::runtime::error::WorkflowError::new(
-            crate::runtime::error::ErrorKind::Runtime,
-            "boom",
-        );
+        let error = crate::problem::WorkflowError::new(crate::problem::ErrorKind::Runtime, "boom");
         let faulted = LifecycleEvent::new(identity(), None, EventKind::WorkflowFaulted { error })
             .to_cloudevent();
         assert_eq!(faulted["data"]["error"]["status"], 500);

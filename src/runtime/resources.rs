@@ -65,7 +65,7 @@ pub(crate) struct Resources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::error::ErrorKind;
+    use crate::problem::ErrorKind;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]

@@ -5,7 +5,6 @@
 
 pub mod cloudevent;
 pub mod http;
-pub mod lifecycle;
 #[cfg(feature = "nats")]
 pub mod nats;
 

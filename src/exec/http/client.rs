@@ -17,7 +17,7 @@ use super::body::{Encoded, content_type_header, encode, read_capped};
 use super::failure::{bad_redirect, describe, invalid_request, transport_error};
 use crate::exec::auth::{Authenticator, Authorization, Credentials};
 use crate::exec::http::{HttpClient, HttpRequest, HttpResponse, SentRequest};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// How the client behaves; `Default` suits the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]

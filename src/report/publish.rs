@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::{BrokerError, bus_for};
+use crate::exec::broker::{BrokerError, bus_for};
 use crate::runtime::event::{EventSink, LifecycleEvent};
 
 /// Publishes each published lifecycle event from a thread of its own, one after the other,
