@@ -91,6 +91,8 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     }
+    executors.loader =
+        std::sync::Arc::new(crate::loader::LocalLoader::new(args.exec.workflows.clone()));
     let (checked, machine) = frontend::check_and_compile_with(&args.file, |machine| {
         // The HTTP client's set-up (the system's root certificates) overlaps the schema check.
         if engine.is_some() && machine.may_call_http() {
@@ -248,7 +250,6 @@ pub(crate) fn run_as(
             .as_ref()
             .map(|recorder| recorder.run_id().to_string()),
         document: Some(args.file.clone()),
-        workflow_dirs: args.exec.workflows.clone(),
         replay,
         ..RunOptions::default()
     };

@@ -54,6 +54,10 @@ pub(crate) fn no_processes() -> Executors {
         events: Arc::new(crate::exec::events::InProcessBus::default()),
         mcp: Arc::new(NoCalls),
         a2a: Arc::new(NoCalls),
+        clock: Arc::new(crate::host::TokioClock),
+        ids: Arc::new(crate::host::RandomIds),
+        loader: Arc::new(crate::loader::LocalLoader::default()),
+        container_engine: None,
     }
 }
 
