@@ -1,6 +1,7 @@
 //! Helpers shared by unit tests: the spec's reference material, which lives beside the repository
 //! (`../shared/spec`, or where `WORKFLOW_SPEC_DIR` points) and is never part of it; a scripted
-//! process runner.
+//! process runner; the front end, for tests of the stages after it (compile and the engine never
+//! call it themselves).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 
 use crate::exec::{ProcessOutput, ProcessRequest, ProcessRunner};
+pub(crate) use crate::frontend::{Checked, check_path, check_source};
 use crate::problem::WorkflowError;
 
 /// `<spec>/<sub>` when it exists; otherwise prints a note (so a skipped test says why) and

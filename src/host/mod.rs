@@ -7,6 +7,8 @@
 
 mod cache;
 mod clock;
+#[cfg(test)]
+pub(crate) mod fake;
 mod ids;
 mod loader;
 

@@ -44,6 +44,8 @@ mod flow_tests;
 #[cfg(test)]
 mod grpc_tests;
 #[cfg(test)]
+mod host_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
 mod time_tests;

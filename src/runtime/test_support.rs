@@ -15,7 +15,7 @@ use crate::source::Source;
 
 /// Compiles a YAML document, panicking with the diagnostics when it does not compile.
 pub(crate) fn machine(yaml: &str) -> Arc<Machine> {
-    let checked = crate::frontend::check_source(Source::new("test.yaml", yaml));
+    let checked = crate::test_support::check_source(Source::new("test.yaml", yaml));
     let Some(document) = checked.valid_document() else {
         panic!("the test document is invalid: {:#?}", checked.diagnostics);
     };
