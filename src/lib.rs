@@ -23,6 +23,7 @@ pub mod parse;
 pub mod pointer;
 pub mod problem;
 pub mod report;
+pub mod runner;
 pub mod runtime;
 pub mod schema;
 pub mod secrets;

@@ -1,32 +1,15 @@
-//! What `resume` and `retry` share: reading a recorded run back from the journal, and handing
-//! `run` what it needs to make a run of it (the journal, how to record it, its input, the steps
-//! it replays).
+//! What `resume` and `retry` share: reading a recorded run back from the journal, and the run
+//! configuration of a run made from it (the journal, how to record it, its input, the steps it
+//! replays).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::cli::{ExecArgs, RunArgs};
+use crate::cli::ExecArgs;
 use crate::journal::{self, Journal, RunRecord, StoredEvent};
-use crate::runtime::{RecordedEvent, Replay};
+use crate::runner::{ConfigError, Journaling, RunConfig};
+use crate::runtime::RecordedEvent;
 
-/// A run made from a recorded one, as `run` takes it.
-pub(crate) struct Durable {
-    /// The journal the recorded run was read from; the new run is recorded there too.
-    pub(crate) journal: Journal,
-    pub(crate) start: DurableStart,
-    pub(crate) input: Value,
-    pub(crate) replay: Arc<Replay>,
-}
-
-/// How the run is recorded.
-pub(crate) enum DurableStart {
-    /// `resume`: more events of the same run, under its id.
-    Continue { run_id: String, force: bool },
-    /// `retry`: a new run, linked to the one it retries.
-    Retry { parent: String },
-}
+pub(crate) use crate::runner::journal::{Durable, DurableStart};
 
 /// A recorded run and its events, in order.
 pub(crate) struct Recorded {
@@ -62,15 +45,18 @@ fn recorded_event(event: StoredEvent) -> RecordedEvent {
     }
 }
 
-/// The `run` options of a run of the document at `file`: the input comes from the record.
-pub(crate) fn run_args(exec: &ExecArgs, file: PathBuf) -> RunArgs {
-    RunArgs {
-        file,
-        input: None,
-        exec: exec.clone(),
-        dry_run: false,
-        no_journal: false,
-    }
+/// The configuration of `durable`, a run of the document at `file`: its input comes from the
+/// record.
+pub(crate) fn config(
+    exec: &ExecArgs,
+    file: PathBuf,
+    durable: Durable,
+) -> Result<RunConfig, ConfigError> {
+    let input = durable.input.clone();
+    Ok(
+        RunConfig::new(file, exec.clone(), Journaling::Durable(Box::new(durable)))?
+            .with_input(input, false),
+    )
 }
 
 /// The recorded document's path.

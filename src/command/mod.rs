@@ -1,7 +1,6 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
 pub mod completions;
-mod dry_run;
 mod durable;
 pub mod events;
 pub mod graph;
@@ -10,7 +9,6 @@ pub mod man;
 pub mod resume;
 pub mod retry;
 pub mod run;
-mod run_journal;
 pub mod runs;
 mod runs_logs;
 mod runs_show;

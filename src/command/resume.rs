@@ -43,8 +43,13 @@ pub fn run(
             );
         }
     }
-    let run_args = durable::run_args(&args.exec, file);
-    super::run::run_as(&run_args, Some(durable), color, stdout, stderr)
+    match durable::config(&args.exec, file, durable) {
+        Ok(config) => crate::runner::run(config, color, stdout, stderr),
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            ExitCode::Usage
+        }
+    }
 }
 
 /// The run to make, its document, and a line telling what will be replayed.

@@ -34,8 +34,13 @@ pub fn run(
     {
         let _ = writeln!(stderr, "{note}");
     }
-    let run_args = durable::run_args(&args.exec, file);
-    super::run::run_as(&run_args, Some(durable), color, stdout, stderr)
+    match durable::config(&args.exec, file, durable) {
+        Ok(config) => crate::runner::run(config, color, stdout, stderr),
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            ExitCode::Usage
+        }
+    }
 }
 
 /// The new run, its document, and a line telling where it starts. A document that no longer
@@ -51,7 +56,7 @@ fn prepare(
         events,
     } = recorded;
     let input = match input {
-        Some(text) => super::run::read_input(Some(text))?,
+        Some(text) => crate::runner::read_input(Some(text)).map_err(|error| error.to_string())?,
         None => record.input.clone(),
     };
     let file = durable::document_path(&record);
