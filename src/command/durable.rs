@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
+use super::error::CommandError;
 use crate::cli::ExecArgs;
 use crate::journal::{self, Journal, RunRecord, StoredEvent};
-use crate::runner::{ConfigError, Journaling, RunConfig};
+use crate::runner::{Journaling, RunConfig};
 use crate::runtime::RecordedEvent;
 
 pub(crate) use crate::runner::journal::{Durable, DurableStart};
@@ -19,13 +20,12 @@ pub(crate) struct Recorded {
 }
 
 /// Reads run `id` (or a unique prefix of it) back from the journal in the state directory.
-pub(crate) fn recorded(exec: &ExecArgs, id: &str) -> Result<Recorded, String> {
+pub(crate) fn recorded(exec: &ExecArgs, id: &str) -> Result<Recorded, CommandError> {
     let dir = journal::state_dir(exec.state.state_dir.as_deref());
-    let journal = Journal::open_existing(&dir).map_err(|error| error.to_string())?;
-    let record = journal.run(id).map_err(|error| error.to_string())?;
+    let journal = Journal::open_existing(&dir)?;
+    let record = journal.run(id)?;
     let events = journal
-        .events(&record.id)
-        .map_err(|error| error.to_string())?
+        .events(&record.id)?
         .into_iter()
         .map(recorded_event)
         .collect();
@@ -51,7 +51,7 @@ pub(crate) fn config(
     exec: &ExecArgs,
     file: PathBuf,
     durable: Durable,
-) -> Result<RunConfig, ConfigError> {
+) -> Result<RunConfig, CommandError> {
     let input = durable.input.clone();
     Ok(
         RunConfig::new(file, exec.clone(), Journaling::Durable(Box::new(durable)))?
@@ -65,12 +65,11 @@ pub(crate) fn document_path(record: &RunRecord) -> PathBuf {
 }
 
 /// Reads the document the run recorded, or says why it cannot.
-pub(crate) fn read_document(record: &RunRecord) -> Result<Vec<u8>, String> {
-    std::fs::read(&record.document_path).map_err(|error| {
-        format!(
-            "cannot read the document of run {} at {}: {error}",
-            record.id, record.document_path
-        )
+pub(crate) fn read_document(record: &RunRecord) -> Result<Vec<u8>, CommandError> {
+    std::fs::read(&record.document_path).map_err(|source| CommandError::RunDocument {
+        run: record.id.clone(),
+        path: record.document_path.clone(),
+        source,
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod completions;
 mod durable;
+mod error;
 pub mod events;
 pub mod graph;
 mod graph_run;

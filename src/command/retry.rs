@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::durable::{self, Durable, DurableStart, Recorded};
+use super::error::CommandError;
 use crate::cli::{ColorChoice, RetryArgs};
 use crate::exit_code::ExitCode;
 use crate::frontend;
@@ -49,14 +50,14 @@ fn prepare(
     recorded: Recorded,
     from: Option<&str>,
     input: Option<&str>,
-) -> Result<(Durable, PathBuf, Option<String>), String> {
+) -> Result<(Durable, PathBuf, Option<String>), CommandError> {
     let Recorded {
         journal,
         record,
         events,
     } = recorded;
     let input = match input {
-        Some(text) => crate::runner::read_input(Some(text)).map_err(|error| error.to_string())?,
+        Some(text) => crate::runner::read_input(Some(text))?,
         None => record.input.clone(),
     };
     let file = durable::document_path(&record);
@@ -65,8 +66,7 @@ fn prepare(
     let (replay, note) = match machine {
         None => (Replay::default(), None),
         Some(machine) => {
-            let point =
-                retry_point(&machine, &record.id, &events, from).map_err(|e| e.to_string())?;
+            let point = retry_point(&machine, &record.id, &events, from)?;
             let count = point.replay.len();
             let note = format!(
                 "retrying run {} from {}: {} completed step{} reused",

@@ -1,6 +1,7 @@
 //! `workflow validate PATH...`: checks and compiles every document and reports all findings at
 //! once, so a document that passes here is one `run` accepts. Offline: compiling fetches nothing.
 
+use super::error::CommandError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -54,18 +55,17 @@ fn check(path: &Path) -> FileReport {
 
 /// Files stay as given (a missing file is reported as a finding of its own); directories are
 /// searched recursively, in a stable order, skipping hidden directories and `node_modules`.
-fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CommandError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            collect_documents(path, &mut files)
-                .map_err(|error| format!("cannot read directory {}: {error}", path.display()))?;
+            collect_documents(path, &mut files).map_err(|source| CommandError::ReadDir {
+                path: path.clone(),
+                source,
+            })?;
             if files.len() == before {
-                return Err(format!(
-                    "no workflow documents (*.yaml, *.yml, *.json) under {}",
-                    path.display()
-                ));
+                return Err(CommandError::NoDocuments { path: path.clone() });
             }
         } else {
             files.push(path.clone());

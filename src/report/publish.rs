@@ -13,7 +13,18 @@ use crate::runtime::event::{EventSink, LifecycleEvent};
 /// waiting for each acknowledgement; the engine never waits for it.
 pub struct LifecycleSink {
     sender: Mutex<Option<mpsc::Sender<serde_json::Value>>>,
-    thread: Mutex<Option<JoinHandle<Result<(), String>>>>,
+    thread: Mutex<Option<JoinHandle<Result<(), PublishError>>>>,
+}
+
+/// Why some lifecycle events were not published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("{failed} lifecycle event(s) were not published (first: {first})")]
+    Unpublished { failed: usize, first: String },
+    #[error("the events publisher stopped unexpectedly")]
+    Stopped,
 }
 
 /// Whether `--events` names a broker rather than a file.
@@ -35,7 +46,7 @@ impl LifecycleSink {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+                    .map_err(PublishError::Runtime)?;
                 let mut failed = 0usize;
                 let mut first = None;
                 while let Ok(event) = receiver.recv() {
@@ -50,9 +61,7 @@ impl LifecycleSink {
                 }
                 match first {
                     None => Ok(()),
-                    Some(first) => Err(format!(
-                        "{failed} lifecycle event(s) were not published (first: {first})"
-                    )),
+                    Some(first) => Err(PublishError::Unpublished { failed, first }),
                 }
             })
             .map_err(|_| BrokerError::Unknown {
@@ -65,14 +74,14 @@ impl LifecycleSink {
     }
 
     /// Publishes what is queued and stops; says how many events could not be published.
-    pub fn finish(&self) -> Result<(), String> {
+    pub fn finish(&self) -> Result<(), PublishError> {
         if let Ok(mut sender) = self.sender.lock() {
             sender.take();
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         match thread.map(JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err("the events publisher stopped unexpectedly".into()),
+            Some(Err(_)) => Err(PublishError::Stopped),
             None => Ok(()),
         }
     }

@@ -146,7 +146,7 @@ impl RunReporters {
         fault: Option<&WorkflowError>,
         location: Option<DocumentLocation<'_>>,
         stderr: &mut dyn Write,
-    ) -> Result<(), String> {
+    ) -> Result<(), JunitError> {
         if let Some(progress) = &self.progress {
             progress.finish();
         }
@@ -180,12 +180,23 @@ impl RunReporters {
         let (Some(path), Some(record)) = (&self.settings.junit, &record) else {
             return Ok(());
         };
-        std::fs::write(path, render_junit(record)).map_err(|error| {
-            let message = format!("cannot write the JUnit report {}: {error}", path.display());
-            let _ = writeln!(stderr, "error: {message}");
-            message
+        std::fs::write(path, render_junit(record)).map_err(|source| {
+            let error = JunitError {
+                path: path.clone(),
+                source,
+            };
+            let _ = writeln!(stderr, "error: {error}");
+            error
         })
     }
+}
+
+/// The JUnit report could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the JUnit report {}: {source}", path.display())]
+pub struct JunitError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
 }
 
 #[cfg(test)]
@@ -231,7 +242,7 @@ mod tests {
         let reporters = RunReporters::start(settings, None);
         assert!(reporters.sinks().is_empty());
         let mut err = Vec::new();
-        assert_eq!(reporters.finish(None, None, &mut err), Ok(()));
+        assert!(reporters.finish(None, None, &mut err).is_ok());
         assert!(err.is_empty());
     }
 
@@ -254,7 +265,7 @@ mod tests {
         }
         let error = WorkflowError::new(crate::problem::ErrorKind::Runtime, "Upload failed");
         let mut err = Vec::new();
-        assert_eq!(reporters.finish(Some(&error), None, &mut err), Ok(()));
+        assert!(reporters.finish(Some(&error), None, &mut err).is_ok());
         let err = String::from_utf8(err).expect("utf-8");
         assert!(err.starts_with("error: Upload failed\n  type:"), "{err}");
         assert!(err.contains("  status:   500\n"), "{err}");

@@ -20,7 +20,7 @@ use crate::problem::{ErrorKind, WorkflowError};
 use crate::report::diagnostics::{self, FileReport, HumanStyle};
 use crate::report::events::JsonLinesSink;
 use crate::report::outline::Outline;
-use crate::report::reporters::{ReportSettings, RunReporters};
+use crate::report::reporters::{JunitError, ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
 use crate::runtime::event::{EventFanout, EventSink, NoEvents};
 use crate::runtime::{Outcome, RunOptions};
@@ -383,9 +383,8 @@ pub fn run(
 /// journal, so a runaway `then` cycle stops at a few hundred megabytes, not gigabytes.
 const JOURNALED_MAX_STEPS: u64 = 1_000_000;
 
-/// Front-end or compiler findings, exactly as `validate` shows them.
 /// The JUnit report of a document that did not pass the checks: its problems as plain text.
-fn write_invalid_junit(path: &Path, report: &FileReport) -> Result<(), String> {
+fn write_invalid_junit(path: &Path, report: &FileReport) -> Result<(), JunitError> {
     let plain = HumanStyle {
         color: false,
         width: 100,
@@ -403,10 +402,13 @@ fn write_invalid_junit(path: &Path, report: &FileReport) -> Result<(), String> {
         &String::from_utf8_lossy(&problems),
         &first,
     );
-    std::fs::write(path, xml)
-        .map_err(|error| format!("cannot write the JUnit report {}: {error}", path.display()))
+    std::fs::write(path, xml).map_err(|source| JunitError {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
+/// Front-end or compiler findings, exactly as `validate` shows them.
 fn write_findings(report: &FileReport, style: HumanStyle, stderr: &mut dyn Write) {
     let _ = diagnostics::write_human(std::slice::from_ref(report), style, stderr);
 }

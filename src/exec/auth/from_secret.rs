@@ -23,7 +23,7 @@ pub(crate) fn from_secret(
             ),
         );
     };
-    let bad = |why: String| {
+    let bad = |why: FieldError| {
         WorkflowError::new(
             ErrorKind::Configuration,
             "Invalid secret-based authentication",
@@ -43,16 +43,12 @@ pub(crate) fn from_secret(
             match &parsed {
                 Some(Value::Object(settings)) => settings,
                 _ => {
-                    return Err(bad(
-                        "expected an object of settings (or its JSON text)".to_owned()
-                    ));
+                    return Err(bad(FieldError::NotSettings));
                 }
             }
         }
         _ => {
-            return Err(bad(
-                "expected an object of settings (or its JSON text)".to_owned()
-            ));
+            return Err(bad(FieldError::NotSettings));
         }
     };
     let fields = Fields { map: settings };
@@ -75,27 +71,71 @@ pub(crate) fn from_secret(
     })
 }
 
+/// What is wrong with a secret's settings; it names the field, never its value.
+#[derive(Debug, thiserror::Error)]
+enum FieldError {
+    #[error("expected an object of settings (or its JSON text)")]
+    NotSettings,
+    #[error("`{0}` must be a string")]
+    NotString(String),
+    #[error("`{0}` is missing")]
+    Missing(String),
+    #[error("`{0}` must be a list of strings")]
+    NotList(String),
+    #[error("`{0}` must be an object")]
+    NotObject(String),
+    #[error("`{field}`: {inner}")]
+    Within {
+        field: String,
+        inner: Box<FieldError>,
+    },
+    #[error(
+        "`grant` must be one of authorization_code, client_credentials, password, refresh_token, {}",
+        Grant::TOKEN_EXCHANGE
+    )]
+    Grant,
+    #[error(
+        "`client.authentication` must be one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none"
+    )]
+    ClientAuthentication,
+    #[error(
+        "`request.encoding` must be {} or {}",
+        RequestEncoding::FORM,
+        RequestEncoding::JSON
+    )]
+    Encoding,
+}
+
+impl FieldError {
+    fn within(field: &str) -> impl Fn(FieldError) -> FieldError + '_ {
+        move |inner| FieldError::Within {
+            field: field.to_owned(),
+            inner: Box::new(inner),
+        }
+    }
+}
+
 /// Typed reads of a secret's fields; messages name the field, never its value.
 struct Fields<'a> {
     map: &'a Map<String, Value>,
 }
 
 impl<'a> Fields<'a> {
-    fn optional(&self, name: &str) -> Result<Option<String>, String> {
+    fn optional(&self, name: &str) -> Result<Option<String>, FieldError> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.clone())),
-            Some(_) => Err(format!("`{name}` must be a string")),
+            Some(_) => Err(FieldError::NotString(name.to_owned())),
         }
     }
 
-    fn required(&self, name: &str) -> Result<String, String> {
+    fn required(&self, name: &str) -> Result<String, FieldError> {
         self.optional(name)?
-            .ok_or_else(|| format!("`{name}` is missing"))
+            .ok_or_else(|| FieldError::Missing(name.to_owned()))
     }
 
     /// A list of strings; a single string is split on whitespace (`"api read"`).
-    fn list(&self, name: &str) -> Result<Vec<String>, String> {
+    fn list(&self, name: &str) -> Result<Vec<String>, FieldError> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::String(text)) => Ok(text.split_whitespace().map(str::to_owned).collect()),
@@ -104,62 +144,50 @@ impl<'a> Fields<'a> {
                 .map(|item| {
                     item.as_str()
                         .map(str::to_owned)
-                        .ok_or_else(|| format!("`{name}` must be a list of strings"))
+                        .ok_or_else(|| FieldError::NotList(name.to_owned()))
                 })
                 .collect(),
-            Some(_) => Err(format!("`{name}` must be a list of strings")),
+            Some(_) => Err(FieldError::NotList(name.to_owned())),
         }
     }
 
-    fn object(&self, name: &str) -> Result<Option<Fields<'a>>, String> {
+    fn object(&self, name: &str) -> Result<Option<Fields<'a>>, FieldError> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(map)) => Ok(Some(Fields { map })),
-            Some(_) => Err(format!("`{name}` must be an object")),
+            Some(_) => Err(FieldError::NotObject(name.to_owned())),
         }
     }
 
-    fn token(&self, name: &str) -> Result<Option<TokenCredential>, String> {
+    fn token(&self, name: &str) -> Result<Option<TokenCredential>, FieldError> {
         let Some(token) = self.object(name)? else {
             return Ok(None);
         };
-        let within = |why: String| format!("`{name}`: {why}");
+        let within = FieldError::within(name);
         Ok(Some(TokenCredential {
-            token: token.required("token").map_err(within)?,
-            type_: token.required("type").map_err(within)?,
+            token: token.required("token").map_err(&within)?,
+            type_: token.required("type").map_err(&within)?,
         }))
     }
 }
 
-fn oauth2_from(fields: &Fields, oidc: bool) -> Result<OAuth2Credentials, String> {
+fn oauth2_from(fields: &Fields, oidc: bool) -> Result<OAuth2Credentials, FieldError> {
     let grant_text = fields.required("grant")?;
-    let grant = Grant::parse(&grant_text).ok_or_else(|| {
-        format!("`grant` must be one of authorization_code, client_credentials, password, refresh_token, {}", Grant::TOKEN_EXCHANGE)
-    })?;
+    let grant = Grant::parse(&grant_text).ok_or(FieldError::Grant)?;
     let client = fields.object("client")?;
     let client_field = |name: &str| match &client {
-        Some(client) => client
-            .optional(name)
-            .map_err(|why| format!("`client`: {why}")),
+        Some(client) => client.optional(name).map_err(FieldError::within("client")),
         None => Ok(None),
     };
     let client_authentication = match client_field("authentication")? {
         None => ClientAuthentication::default(),
-        Some(text) => ClientAuthentication::parse(&text).ok_or_else(|| {
-            "`client.authentication` must be one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none".to_owned()
-        })?,
+        Some(text) => ClientAuthentication::parse(&text).ok_or(FieldError::ClientAuthentication)?,
     };
     let encoding = match fields.object("request")? {
         None => RequestEncoding::default(),
         Some(request) => match request.optional("encoding")? {
             None => RequestEncoding::default(),
-            Some(text) => RequestEncoding::parse(&text).ok_or_else(|| {
-                format!(
-                    "`request.encoding` must be {} or {}",
-                    RequestEncoding::FORM,
-                    RequestEncoding::JSON
-                )
-            })?,
+            Some(text) => RequestEncoding::parse(&text).ok_or(FieldError::Encoding)?,
         },
     };
     let token_endpoint = match fields.object("endpoints")? {
