@@ -37,13 +37,6 @@ pub(crate) enum CommandError {
     },
     #[error("{}: {source}", path.display())]
     Inject { path: PathBuf, source: InjectError },
-    #[error("cannot read directory {}: {source}", path.display())]
-    ReadDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("no workflow documents (*.yaml, *.yml, *.json) under {}", path.display())]
-    NoDocuments { path: PathBuf },
     /// The recorded run cannot be used that way (resumed, drawn); the text says why and what to
     /// do instead.
     #[error("{0}")]

@@ -12,13 +12,14 @@ use super::dry_run::DryRun;
 use super::engine::Engine;
 use super::journal::{self, Durable};
 use super::outcome::{print_human, result_json};
-use crate::cli::{ColorChoice, ExecArgs, RunFormat};
+use crate::cli::{ColorChoice, ExecArgs, ExecFormat, RunFormat};
 use crate::exec::Executors;
 use crate::exit_code::ExitCode;
 use crate::frontend;
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::report::diagnostics::{self, FileReport, HumanStyle};
 use crate::report::events::JsonLinesSink;
+use crate::report::github::{Annotation, WarningCollector};
 use crate::report::outline::Outline;
 use crate::report::reporters::{JunitError, ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
@@ -135,12 +136,16 @@ pub fn run(
         }
     }
     executors.loader = std::sync::Arc::new(crate::loader::LocalLoader::new(exec.workflows.clone()));
-    let (checked, machine) = frontend::check_and_compile_with(&file, |machine| {
+    let (mut checked, machine) = frontend::check_and_compile_with(&file, |machine| {
         // The HTTP client's set-up (the system's root certificates) overlaps the schema check.
         if engine.is_some() && machine.may_call_http() {
             executors.http.prepare_in_background();
         }
     });
+    if exec.strict {
+        checked.make_strict();
+    }
+    let github = exec.format == ExecFormat::Github;
     let path = file.display().to_string();
     let (Some(document), Some(machine)) = (checked.valid_document(), machine) else {
         let report = FileReport {
@@ -149,13 +154,20 @@ pub fn run(
             diagnostics: checked.diagnostics,
         };
         write_findings(&report, style, stderr);
+        if github {
+            let _ = write!(
+                stdout,
+                "{}",
+                diagnostics::render_github(std::slice::from_ref(&report))
+            );
+        }
         if let Some(junit) = &exec.junit {
             // CI shows the JUnit report: an invalid document is one failing test case in it.
             if let Err(message) = write_invalid_junit(junit, &report) {
                 let _ = writeln!(stderr, "error: {message}");
             }
         }
-        if exec.format == RunFormat::Json {
+        if exec.format.base() == RunFormat::Json {
             // The contract's one JSON object on stdout, whatever the outcome.
             let invalid = json!({
                 "status": "invalid",
@@ -174,6 +186,13 @@ pub fn run(
             diagnostics: checked.diagnostics.clone(),
         };
         write_findings(&report, style, stderr);
+        if github {
+            let _ = write!(
+                stdout,
+                "{}",
+                diagnostics::render_github(std::slice::from_ref(&report))
+            );
+        }
     }
     let location = checked
         .source
@@ -199,7 +218,7 @@ pub fn run(
             input: input_given.then_some(&input),
             missing_secrets: crate::secrets::require_declared(machine.secret_names(), &secrets)
                 .err(),
-            format: exec.format,
+            format: exec.format.base(),
             style,
             location,
         };
@@ -259,7 +278,7 @@ pub fn run(
     let mut settings = ReportSettings::choose(
         exec.progress,
         exec.quiet,
-        exec.format == RunFormat::Human,
+        exec.format.base() == RunFormat::Human,
         std::io::stderr().is_terminal(),
         style,
         exec.junit.clone(),
@@ -275,6 +294,10 @@ pub fn run(
     }
     if let Some(recorder) = &recorder {
         sinks.push(Arc::new(recorder.clone()));
+    }
+    let annotations = github.then(|| Arc::new(WarningCollector::default()));
+    if let Some(collector) = &annotations {
+        sinks.push(collector.clone());
     }
     // Nothing listening: the engine builds no events at all.
     let events: Arc<dyn EventSink> = match sinks.len() {
@@ -295,6 +318,7 @@ pub fn run(
             .map(|recorder| recorder.run_id().to_string()),
         document: Some(file.clone()),
         replay,
+        strict: exec.strict,
         ..RunOptions::default()
     };
     crate::expr::set_memory_cap(exec.max_memory.saturating_mul(1024 * 1024));
@@ -358,10 +382,18 @@ pub fn run(
     {
         unwritten = true;
     }
+    if let Some(collector) = &annotations {
+        let text: String = collector
+            .annotations(fault, &file.display().to_string(), location)
+            .iter()
+            .map(Annotation::render)
+            .collect();
+        let _ = redactor.write_masked(stdout, |stdout| stdout.write_all(text.as_bytes()));
+    }
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
     // The outcome was masked value by value above; stdout is not masked again as text, which
     // could turn a secret equal to `true` or to a key into broken JSON.
-    match exec.format {
+    match exec.format.base() {
         RunFormat::Json => {
             let _ = writeln!(stdout, "{}", result_json(&result));
         }

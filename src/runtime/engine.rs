@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub document: Option<PathBuf>,
     /// Steps a resumed or retried run takes from the journal instead of executing them.
     pub replay: Option<Arc<Replay>>,
+    /// `--strict`: an undefined URI template variable faults its task (a warning otherwise).
+    pub strict: bool,
 }
 
 impl Default for RunOptions {
@@ -51,6 +53,7 @@ impl Default for RunOptions {
             run_id: None,
             document: None,
             replay: None,
+            strict: false,
         }
     }
 }
@@ -83,7 +86,9 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| executors.ids.run_id());
     let raw_input = from_json(&input);
-    let family = Arc::new(Family::new(options.max_steps, options.secrets.clone()));
+    let mut family = Family::new(options.max_steps, options.secrets.clone());
+    family.strict = options.strict;
+    let family = Arc::new(family);
     let place = Place {
         family: Arc::clone(&family),
         depth: 0,

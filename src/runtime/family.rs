@@ -35,6 +35,9 @@ pub(crate) struct Family {
     background: Mutex<Vec<JoinHandle<()>>>,
     /// Everything loaded once per run: documents, functions, script sources, sub-workflows.
     pub(crate) resources: super::resources::Resources,
+    /// `--strict`: what would be a warning at run time (an undefined URI template variable)
+    /// faults the task instead.
+    pub(crate) strict: bool,
 }
 
 impl Family {
@@ -50,6 +53,7 @@ impl Family {
             engine: OnceCell::new(),
             background: Mutex::new(Vec::new()),
             resources: Default::default(),
+            strict: false,
         }
     }
 

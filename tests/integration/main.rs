@@ -27,5 +27,6 @@ mod secrets;
 mod stopping;
 mod subflows;
 mod support;
+mod truth;
 mod validate_cli;
 mod validate_snapshots;
