@@ -71,7 +71,8 @@ pub enum EventsAction {
 
 #[derive(Debug, Args)]
 pub struct EventsSendArgs {
-    /// The broker: `nats://host:port` or `http(s)://...` (POSTed in structured mode).
+    /// The broker: `nats://host:port`, `mqtt://host:port` (`?version=5` for MQTT 5),
+    /// `amqp://user:pass@host:port/vhost` or `http(s)://...` (POSTed in structured mode).
     /// Repeatable; `WORKFLOW_BROKER` may hold a comma-separated list.
     #[arg(
         long = "broker",
@@ -165,7 +166,7 @@ pub struct ExecArgs {
     pub strict: bool,
 
     /// Write every lifecycle event to PATH, one CloudEvents JSON object per line; or, given a
-    /// broker URL (`nats://...`, `http(s)://...`), publish them there (type
+    /// broker URL (`nats://...`, `mqtt://...`, `amqp://...`, `http(s)://...`), publish them there (type
     /// `io.serverlessworkflow.*`, in order, secrets masked).
     #[arg(long, value_name = "PATH|URL")]
     pub events: Option<PathBuf>,
@@ -203,7 +204,10 @@ pub struct ExecArgs {
     pub workflows: Vec<PathBuf>,
 
     /// Where `emit` publishes and `listen` subscribes: `nats://host:port` (the event type is
-    /// the subject; JetStream when the server has it) or `http(s)://...` (emitted events are
+    /// the subject; JetStream when the server has it), `mqtt://host:port` (MQTT 3.1.1;
+    /// `?version=5` or `mqtt5://` for MQTT 5, `mqtts://` for TLS; the type with `.` as `/` is
+    /// the topic), `amqp://user:pass@host:port/vhost` (a topic exchange, `cloudevents` unless
+    /// `?exchange=NAME`, the type as routing key) or `http(s)://...` (emitted events are
     /// POSTed in structured mode). Repeatable: every broker gets every emitted event.
     /// `WORKFLOW_BROKER` may hold a comma-separated list. Without one, emitted events go to
     /// `K_SINK` when it is set, else only to the run's own `listen` tasks.
@@ -215,6 +219,13 @@ pub struct ExecArgs {
         hide_env_values = true
     )]
     pub brokers: Vec<String>,
+
+    /// Receive CloudEvents for `listen` over HTTP on ADDR (`HOST:PORT`, e.g. `127.0.0.1:8080`):
+    /// POSTs in binary (`ce-` headers), structured or batch mode, answered `202` once every
+    /// event is stored durably for the listens waiting for it (`503` when none waits, `400`
+    /// for a malformed event). Give the same ADDR to `resume`.
+    #[arg(long, value_name = "ADDR")]
+    pub receive: Option<String>,
 
     /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
     /// with a `communication` error (it is never cut).

@@ -135,6 +135,29 @@ pub fn run(
             return ExitCode::Usage;
         }
     }
+    if let Some(addr) = exec.receive.as_deref().filter(|_| !dry_run) {
+        // Accepted events wait in the state directory for a resume; with no journal there is
+        // no resume, and they are kept in memory.
+        let inbox = (!matches!(journal, Journaling::Off))
+            .then(|| crate::journal::state_dir(exec.state.state_dir.as_deref()).join("inbox.db"));
+        match crate::exec::broker::receiver::Receiver::start(addr, inbox) {
+            Ok(receiver) => {
+                if !exec.quiet {
+                    let _ = writeln!(
+                        stderr,
+                        "receiving CloudEvents on http://{}",
+                        receiver.local_addr()
+                    );
+                }
+                executors.events =
+                    crate::exec::broker::with_receiver(executors.events.clone(), receiver);
+            }
+            Err(error) => {
+                let _ = writeln!(stderr, "error: {error}");
+                return ExitCode::Usage;
+            }
+        }
+    }
     executors.loader = std::sync::Arc::new(crate::loader::LocalLoader::new(exec.workflows.clone()));
     let (mut checked, machine) = frontend::check_and_compile_with(&file, |machine| {
         // The HTTP client's set-up (the system's root certificates) overlaps the schema check.

@@ -7,6 +7,7 @@
 mod a2a;
 mod auth;
 mod bounds;
+mod brokers;
 mod ci_view;
 mod cli;
 mod conformance;
@@ -21,6 +22,7 @@ mod journal_integrity;
 mod mcp;
 mod openapi;
 mod processes;
+mod receive;
 mod reporting;
 mod secret_leaks;
 mod secrets;
