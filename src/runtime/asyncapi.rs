@@ -25,7 +25,6 @@ use crate::exec::asyncapi::document::{AsyncApiDocument, Resolved, ServerChoice};
 use crate::exec::asyncapi::{Message, Target};
 use crate::exec::auth::Credentials;
 use crate::exec::events::communication;
-use crate::exec::resource;
 use crate::expr::{Val, from_json, to_json};
 
 impl Run<'_> {
@@ -208,10 +207,11 @@ impl Run<'_> {
         credentials: Option<Credentials>,
     ) -> Result<Arc<AsyncApiDocument>, WorkflowError> {
         let http = self.http_client();
+        let loader = &self.executors.loader;
         self.resources()
             .asyncapi
             .get_or_init(location.as_str(), || async move {
-                let text = resource::fetch(location, http, credentials).await?;
+                let text = loader.fetch(location, http, credentials).await?;
                 AsyncApiDocument::parse(&text, location).map(Arc::new)
             })
             .await

@@ -10,7 +10,7 @@ use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 
 use super::{Message, Target};
 use crate::exec::events::communication;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// How long connecting and the confirm may take.
 const TIMEOUT: Duration = Duration::from_secs(10);

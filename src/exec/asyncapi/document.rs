@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::diagnostic::did_you_mean;
 use crate::openapi::resolve_ref;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
 /// The document's major version.

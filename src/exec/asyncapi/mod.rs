@@ -26,7 +26,7 @@ use futures::stream::BoxStream;
 pub(crate) use check::check_documents;
 
 use super::http::{HttpBody, HttpClient, HttpRequest};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// Where a message goes or comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::{Inbound, Message, Target};
 use crate::exec::broker::mqtt::endpoint;
 use crate::exec::broker::mqtt_wire::{self, Client, Endpoint, Inbound as Wired, Session, Wire};
 use crate::exec::events::communication;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 
 use super::{Inbound, Message, Target};
 use crate::exec::events::communication;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// How long the server has to acknowledge a publish or a subscription.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
