@@ -10,6 +10,7 @@ use super::call::CallTask;
 use super::common::{Expression, ValueTemplate};
 use super::duration::Duration;
 use super::event::{ConsumptionStrategy, EventProperties, ListenRead, SubscriptionIterator};
+use super::names::NameIndex;
 use super::policy::{
     ErrorFilter, ErrorRef, Export, FlowDirective, Input, Output, RetryRef, TimeoutRef,
 };
@@ -21,9 +22,20 @@ pub struct TaskList {
     pub tasks: Vec<Task>,
     /// Pointer of the array (`/do`, `/do/1/tryIt/try`).
     pub pointer: String,
+    /// Finds tasks by name; built on first use (see [`NameIndex`]).
+    #[serde(skip)]
+    pub names: NameIndex,
 }
 
 impl TaskList {
+    pub fn new(tasks: Vec<Task>, pointer: impl Into<String>) -> Self {
+        TaskList {
+            tasks,
+            pointer: pointer.into(),
+            names: NameIndex::default(),
+        }
+    }
+
     pub fn iter(&self) -> std::slice::Iter<'_, Task> {
         self.tasks.iter()
     }
@@ -38,11 +50,12 @@ impl TaskList {
 
     /// Position of the first task called `name` (the target of `then: name`).
     pub fn position(&self, name: &str) -> Option<usize> {
-        self.tasks.iter().position(|task| task.name == name)
+        let name_at = |i: usize| self.tasks.get(i).map(|task| task.name.as_str());
+        self.names.position(self.tasks.len(), name_at, name)
     }
 
     pub fn find(&self, name: &str) -> Option<&Task> {
-        self.tasks.iter().find(|task| task.name == name)
+        self.tasks.get(self.position(name)?)
     }
 }
 

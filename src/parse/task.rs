@@ -29,10 +29,7 @@ impl Parser {
             };
             tasks.extend(self.task(name, body, &pointer::join(&item_pointer, name)));
         }
-        Some(TaskList {
-            tasks,
-            pointer: pointer.to_string(),
-        })
+        Some(TaskList::new(tasks, pointer))
     }
 
     /// One task called `name` whose definition `value` sits at `pointer`.

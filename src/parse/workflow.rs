@@ -21,10 +21,7 @@ impl Parser {
             use_: self
                 .opt(root, "", "use", Parser::use_section)
                 .unwrap_or_default(),
-            do_: do_.unwrap_or_else(|| TaskList {
-                tasks: Vec::new(),
-                pointer: "/do".to_string(),
-            }),
+            do_: do_.unwrap_or_else(|| TaskList::new(Vec::new(), "/do")),
             timeout: self.opt(root, "", "timeout", Parser::timeout_ref),
             output: self.opt(root, "", "output", Parser::output),
             schedule: self.opt(root, "", "schedule", Parser::schedule),
