@@ -265,7 +265,8 @@ mod tests {
         );
         assert_eq!(retry.limit.as_ref().and_then(|l| l.attempt_count), Some(5));
         assert_eq!(try_task.catch.variable(), "error");
-        assert!(task.raw.get("catch").and_then(|c| c.get("retry")).is_some());
+        // No expression reads `$task`: its definition is not kept.
+        assert!(task.raw.is_null());
     }
 
     #[test]
@@ -448,7 +449,7 @@ mod tests {
             assert!(run.await_);
             assert_eq!(run.return_, ProcessReturn::Stdout);
             assert!(matches!(
-                &task.common.input,
+                task.common.input.as_deref(),
                 Some(Input {
                     from: Some(Transform::Expression(_)),
                     ..
