@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::compile::{self, Machine};
 use crate::diagnostic::Diagnostic;
@@ -175,7 +176,10 @@ fn check(
             return (checked, None);
         }
     };
-    let parsed = parse::parse(&loaded.value);
+    // Shared with the typed document (its `raw`) rather than copied: a copy of a large
+    // document was a kilobyte per task.
+    let value = Arc::new(loaded.value);
+    let parsed = parse::parse_shared(&value);
     let analyzed = match &parsed {
         Ok(document) => analyze::analyze(document, &source, &loaded.spans),
         Err(_) => Vec::new(),
@@ -195,7 +199,7 @@ fn check(
     };
     // Duplicate keys first, then the schema's findings on what the load kept (the last values).
     let mut diagnostics = loaded.diagnostics;
-    let found = schema::check(&loaded.value);
+    let found = schema::check(&value);
     let schema_valid = !found.iter().any(Diagnostic::is_error);
     diagnostics.extend(found);
     // The parser expects schema-valid shapes; when the schema already complained, a parse failure
@@ -213,7 +217,7 @@ fn check(
                 .collect();
             let kept: Vec<Diagnostic> = analyzed
                 .into_iter()
-                .chain(analyze::near_misses(&loaded.value))
+                .chain(analyze::near_misses(&value))
                 .filter(|d| !within_any(d, &rejected))
                 .collect();
             diagnostics.extend(kept);
