@@ -289,12 +289,6 @@ fn value_at<'v>(value: &'v Value, relative: &str) -> Option<&'v str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-}
-
-#[cfg(test)]
 mod compile_tests {
     use super::*;
     use crate::compile::machine::Body;
