@@ -3,6 +3,8 @@
 //! ratio is the figure); and the latency from an event published by nats-py to the `listen` task
 //! completing (p50, p99): the publisher's clock when the server had it, the `completed` event's
 //! time in the run's `--events` file.
+//! Also the latency from an event POSTed to `--receive` (answered 202) to the `listen` task
+//! completing, which needs no broker.
 //! Run with `cargo bench --bench events`; needs NATS and `pip install nats-py`; prints figures,
 //! asserts nothing.
 
@@ -15,13 +17,14 @@ const EVENTS: usize = 10_000;
 const LATENCY_SAMPLES: usize = 30;
 
 fn main() {
-    if std::net::TcpStream::connect("127.0.0.1:4222").is_err() {
-        eprintln!("no NATS server on 127.0.0.1:4222: nothing measured");
-        return;
-    }
     let dir = std::env::temp_dir().join(format!("workflow-bench-events-{}", std::process::id()));
     if let Err(error) = std::fs::create_dir_all(&dir) {
         eprintln!("cannot create {}: {error}", dir.display());
+        return;
+    }
+    receive_latency(&dir);
+    if std::net::TcpStream::connect("127.0.0.1:4222").is_err() {
+        eprintln!("no NATS server on 127.0.0.1:4222: nothing more measured");
         return;
     }
     let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/events/nats_peer.py");
@@ -172,6 +175,105 @@ fn latency(dir: &Path, peer: &Path) {
         pct(0.99).as_secs_f64() * 1e3,
         samples.len(),
     );
+}
+
+/// POST → listen completed over `--receive`: the wall clock just before the POST that was
+/// answered 202 (earlier ones got 503 while the listen was not waiting yet), and the `completed`
+/// event's time in `--events`.
+fn receive_latency(dir: &Path) {
+    let mut samples = Vec::new();
+    for round in 0..LATENCY_SAMPLES {
+        let event_type = format!("bench.receive.{}.{round}", std::process::id());
+        let body = format!(
+            "do:\n  - wait:\n      listen:\n        to:\n          one:\n            with: {{type: {event_type}}}\n"
+        );
+        let file = write(dir, "receive.yaml", &document("receive", &body));
+        let events = dir.join(format!("receive-{round}.jsonl"));
+        let events_arg = events.display().to_string();
+        let Some(addr) = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .ok()
+            .map(|a| a.to_string())
+        else {
+            return;
+        };
+        // No broker: the receiver alone (plus the in-process bus).
+        let Ok(mut child) = Command::new(BINARY)
+            .arg("run")
+            .arg(&file)
+            .args([
+                "--format",
+                "json",
+                "--progress",
+                "none",
+                "--events",
+                &events_arg,
+            ])
+            .args(["--receive", &addr])
+            .env("WORKFLOW_STATE_DIR", dir.join("state"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        else {
+            return;
+        };
+        let event = format!(
+            "{{\"specversion\":\"1.0\",\"id\":\"{round}\",\"source\":\"https://bench.example\",\"type\":\"{event_type}\",\"data\":{{}}}}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut sent = None;
+        while Instant::now() < deadline {
+            let at = epoch_seconds();
+            if post(&addr, &event) == Some(202) {
+                sent = Some(at);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let Some(sent) = sent else {
+            let _ = child.kill();
+            continue;
+        };
+        let _ = child.wait();
+        if let Some(completed) = listen_completed(&events) {
+            samples.push(Duration::from_secs_f64((completed - sent).max(0.0)));
+        }
+    }
+    if samples.is_empty() {
+        println!("receive latency: no sample");
+        return;
+    }
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "--receive: POST sent -> listen task completed (journal on): p50 {:.2} ms, p99 {:.2} ms over {} samples",
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        samples.len(),
+    );
+}
+
+fn epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// One structured-mode POST over a plain socket; the status code.
+fn post(addr: &str, event: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/cloudevents+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+        event.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The `time` of the listen task's `completed` event, in seconds since the epoch.

@@ -38,12 +38,16 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout, e.g. `workflow man > workflow.1`.
     Man,
+    /// Write a commented starter workflow to FILE (default `workflow.yaml`) that validates and
+    /// runs offline: a first look at the DSL.
+    Init(InitArgs),
     /// List the runs recorded in the journal, or show one (`show`), print its events
     /// (`events`), show what its tasks printed (`logs`), or delete old ones (`prune`).
     Runs(RunsArgs),
-    /// Continue a recorded run that was killed or cancelled, under the same id. Completed tasks
-    /// are not run again: their recorded outputs are used. The task that was running when it
-    /// stopped runs again from its start.
+    /// Continue a recorded run that was killed or cancelled, under the same id.
+    ///
+    /// Completed tasks are not run again: their recorded outputs are used. The task that was
+    /// running when it stopped runs again from its start.
     Resume(ResumeArgs),
     /// Start a new run from a recorded one's failed task (or `--from TASK`), reusing the
     /// recorded outputs of everything that completed before it.
@@ -67,7 +71,8 @@ pub enum EventsAction {
 
 #[derive(Debug, Args)]
 pub struct EventsSendArgs {
-    /// The broker: `nats://host:port` or `http(s)://...` (POSTed in structured mode).
+    /// The broker: `nats://host:port`, `mqtt://host:port` (`?version=5` for MQTT 5),
+    /// `amqp://user:pass@host:port/vhost` or `http(s)://...` (POSTed in structured mode).
     /// Repeatable; `WORKFLOW_BROKER` may hold a comma-separated list.
     #[arg(
         long = "broker",
@@ -148,12 +153,20 @@ pub struct RetryArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// `human`: the output as pretty JSON on stdout, errors on stderr. `json`: exactly one JSON
-    /// object on stdout with `id`, `status` and `output` or `error`.
-    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
-    pub format: RunFormat,
+    /// object on stdout with `id`, `status` and `output` or `error`. `github`: as `human`, and
+    /// GitHub Actions annotations on stdout (before the output) for the document's warnings,
+    /// the run's warnings and its fault, each at its task's line.
+    #[arg(long, value_enum, default_value_t = ExecFormat::Human)]
+    pub format: ExecFormat,
+
+    /// Treat warnings as errors: a document with warnings is refused (exit 3, as an invalid
+    /// one), and an undefined URI template variable faults its task instead of expanding to
+    /// nothing.
+    #[arg(long)]
+    pub strict: bool,
 
     /// Write every lifecycle event to PATH, one CloudEvents JSON object per line; or, given a
-    /// broker URL (`nats://...`, `http(s)://...`), publish them there (type
+    /// broker URL (`nats://...`, `mqtt://...`, `amqp://...`, `http(s)://...`), publish them there (type
     /// `io.serverlessworkflow.*`, in order, secrets masked).
     #[arg(long, value_name = "PATH|URL")]
     pub events: Option<PathBuf>,
@@ -191,7 +204,10 @@ pub struct ExecArgs {
     pub workflows: Vec<PathBuf>,
 
     /// Where `emit` publishes and `listen` subscribes: `nats://host:port` (the event type is
-    /// the subject; JetStream when the server has it) or `http(s)://...` (emitted events are
+    /// the subject; JetStream when the server has it), `mqtt://host:port` (MQTT 3.1.1;
+    /// `?version=5` or `mqtt5://` for MQTT 5, `mqtts://` for TLS; the type with `.` as `/` is
+    /// the topic), `amqp://user:pass@host:port/vhost` (a topic exchange, `cloudevents` unless
+    /// `?exchange=NAME`, the type as routing key) or `http(s)://...` (emitted events are
     /// POSTed in structured mode). Repeatable: every broker gets every emitted event.
     /// `WORKFLOW_BROKER` may hold a comma-separated list. Without one, emitted events go to
     /// `K_SINK` when it is set, else only to the run's own `listen` tasks.
@@ -203,6 +219,13 @@ pub struct ExecArgs {
         hide_env_values = true
     )]
     pub brokers: Vec<String>,
+
+    /// Receive CloudEvents for `listen` over HTTP on ADDR (`HOST:PORT`, e.g. `127.0.0.1:8080`):
+    /// POSTs in binary (`ce-` headers), structured or batch mode, answered `202` once every
+    /// event is stored durably for the listens waiting for it (`503` when none waits, `400`
+    /// for a malformed event). Give the same ADDR to `resume`.
+    #[arg(long, value_name = "ADDR")]
+    pub receive: Option<String>,
 
     /// Largest HTTP response body a call may receive, in bytes; a larger one fails the call
     /// with a `communication` error (it is never cut).
@@ -292,6 +315,17 @@ pub enum GraphDirection {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it; `-` prints it on stdout.
+    #[arg(value_name = "FILE", default_value = "workflow.yaml")]
+    pub file: PathBuf,
+
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
@@ -308,6 +342,16 @@ pub struct ValidateArgs {
     /// Actions annotations on stdout.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     pub format: ValidateFormat,
+
+    /// Treat warnings as errors: a document with warnings counts as invalid (exit 3).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// In directories, check every *.yaml, *.yml and *.json file. By default a YAML file
+    /// without a top-level `document` key (docker-compose.yml, Taskfile.yml, CI files) is
+    /// skipped, and the skipped files are counted.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -452,6 +496,24 @@ pub enum ProgressMode {
 pub enum RunFormat {
     Human,
     Json,
+}
+
+/// `run --format` (and `resume`, `retry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecFormat {
+    Human,
+    Json,
+    Github,
+}
+
+impl ExecFormat {
+    /// The format of what is not annotated: `github` prints as `human` does.
+    pub fn base(self) -> RunFormat {
+        match self {
+            ExecFormat::Json => RunFormat::Json,
+            ExecFormat::Human | ExecFormat::Github => RunFormat::Human,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,13 @@ impl Checked {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
+    /// `--strict`: every warning becomes an error (the document is then refused).
+    pub fn make_strict(&mut self) {
+        for diagnostic in &mut self.diagnostics {
+            diagnostic.severity = crate::diagnostic::Severity::Error;
+        }
+    }
+
     /// The document, only when no error was found: what `run` and `graph` may use.
     pub fn valid_document(&self) -> Option<&Document> {
         if self.has_errors() {

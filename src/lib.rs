@@ -77,6 +77,7 @@ where
         Command::Graph(args) => command::graph::run(args, cli.color, &mut stdout, &mut stderr),
         Command::Completions(args) => command::completions::run(args.shell, &mut stdout),
         Command::Man => command::man::run(&mut stdout, &mut stderr),
+        Command::Init(args) => command::init::run(args, &mut stdout, &mut stderr),
         Command::Runs(args) => command::runs::run(args, &mut stdout, &mut stderr),
         // Not the locked stderr, as for `run`.
         Command::Resume(args) => {

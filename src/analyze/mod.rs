@@ -9,8 +9,11 @@ mod flow;
 mod locate;
 mod near_miss;
 mod references;
+mod schedule;
 mod scopes;
 mod secrets;
+mod unsupported;
+mod uri_templates;
 mod version;
 
 use crate::diagnostic::Diagnostic;
@@ -31,6 +34,9 @@ pub fn analyze(document: &Document, source: &Source, spans: &SpanIndex) -> Vec<D
     references::check(&mut cx);
     durations::check(&mut cx);
     expressions::check(&mut cx);
+    schedule::check(&mut cx);
+    unsupported::check(&mut cx);
+    uri_templates::check(&mut cx);
     cx.found
 }
 

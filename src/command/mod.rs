@@ -6,6 +6,7 @@ mod durable;
 pub mod events;
 pub mod graph;
 mod graph_run;
+pub mod init;
 pub mod man;
 pub mod resume;
 pub mod retry;

@@ -10,12 +10,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::dry_run::DryRun;
 use super::durable::Durable;
-use crate::cli::{ColorChoice, RunArgs, RunFormat};
+use crate::cli::{ColorChoice, ExecFormat, RunArgs, RunFormat};
 use crate::diagnostic::Diagnostic;
 use crate::exec::Executors;
 use crate::exit_code::ExitCode;
 use crate::report::diagnostics::{self, FileReport, HumanStyle};
 use crate::report::events::JsonLinesSink;
+use crate::report::github::{Annotation, WarningCollector};
 use crate::report::outline::Outline;
 use crate::report::reporters::{ReportSettings, RunReporters};
 use crate::report::summary::DocumentLocation;
@@ -91,12 +92,40 @@ pub(crate) fn run_as(
             return ExitCode::Usage;
         }
     }
-    let (checked, machine) = frontend::check_and_compile_with(&args.file, |machine| {
+    if let Some(addr) = args.exec.receive.as_deref().filter(|_| !args.dry_run) {
+        // Accepted events wait in the state directory for a resume; with no journal there is
+        // no resume, and they are kept in memory.
+        let inbox = (!args.no_journal || durable.is_some()).then(|| {
+            crate::journal::state_dir(args.exec.state.state_dir.as_deref()).join("inbox.db")
+        });
+        match crate::exec::broker::receiver::Receiver::start(addr, inbox) {
+            Ok(receiver) => {
+                if !args.exec.quiet {
+                    let _ = writeln!(
+                        stderr,
+                        "receiving CloudEvents on http://{}",
+                        receiver.local_addr()
+                    );
+                }
+                executors.events =
+                    crate::exec::broker::with_receiver(executors.events.clone(), receiver);
+            }
+            Err(error) => {
+                let _ = writeln!(stderr, "error: {error}");
+                return ExitCode::Usage;
+            }
+        }
+    }
+    let (mut checked, machine) = frontend::check_and_compile_with(&args.file, |machine| {
         // The HTTP client's set-up (the system's root certificates) overlaps the schema check.
         if engine.is_some() && machine.may_call_http() {
             executors.http.prepare_in_background();
         }
     });
+    if args.exec.strict {
+        checked.make_strict();
+    }
+    let github = args.exec.format == ExecFormat::Github;
     let path = args.file.display().to_string();
     let (Some(document), Some(machine)) = (checked.valid_document(), machine) else {
         let report = FileReport {
@@ -105,13 +134,20 @@ pub(crate) fn run_as(
             diagnostics: checked.diagnostics,
         };
         write_findings(&report, style, stderr);
+        if github {
+            let _ = write!(
+                stdout,
+                "{}",
+                diagnostics::render_github(std::slice::from_ref(&report))
+            );
+        }
         if let Some(junit) = &args.exec.junit {
             // CI shows the JUnit report: an invalid document is one failing test case in it.
             if let Err(message) = write_invalid_junit(junit, &report) {
                 let _ = writeln!(stderr, "error: {message}");
             }
         }
-        if args.exec.format == RunFormat::Json {
+        if args.exec.format.base() == RunFormat::Json {
             // The contract's one JSON object on stdout, whatever the outcome.
             let invalid = json!({
                 "status": "invalid",
@@ -130,6 +166,13 @@ pub(crate) fn run_as(
             diagnostics: checked.diagnostics.clone(),
         };
         write_findings(&report, style, stderr);
+        if github {
+            let _ = write!(
+                stdout,
+                "{}",
+                diagnostics::render_github(std::slice::from_ref(&report))
+            );
+        }
     }
     let location = checked
         .source
@@ -155,7 +198,7 @@ pub(crate) fn run_as(
             input: args.input.is_some().then_some(&input),
             missing_secrets: crate::secrets::require_declared(machine.secret_names(), &secrets)
                 .err(),
-            format: args.exec.format,
+            format: args.exec.format.base(),
             style,
             location,
         };
@@ -213,7 +256,7 @@ pub(crate) fn run_as(
     let mut settings = ReportSettings::choose(
         args.exec.progress,
         args.exec.quiet,
-        args.exec.format == RunFormat::Human,
+        args.exec.format.base() == RunFormat::Human,
         std::io::stderr().is_terminal(),
         style,
         args.exec.junit.clone(),
@@ -229,6 +272,10 @@ pub(crate) fn run_as(
     }
     if let Some(recorder) = &recorder {
         sinks.push(Arc::new(recorder.clone()));
+    }
+    let annotations = github.then(|| Arc::new(WarningCollector::default()));
+    if let Some(collector) = &annotations {
+        sinks.push(collector.clone());
     }
     // Nothing listening: the engine builds no events at all.
     let events: Arc<dyn EventSink> = match sinks.len() {
@@ -250,6 +297,7 @@ pub(crate) fn run_as(
         document: Some(args.file.clone()),
         workflow_dirs: args.exec.workflows.clone(),
         replay,
+        strict: args.exec.strict,
         ..RunOptions::default()
     };
     crate::expr::set_memory_cap(args.exec.max_memory.saturating_mul(1024 * 1024));
@@ -313,10 +361,18 @@ pub(crate) fn run_as(
     {
         unwritten = true;
     }
+    if let Some(collector) = &annotations {
+        let text: String = collector
+            .annotations(fault, &args.file.display().to_string(), location)
+            .iter()
+            .map(Annotation::render)
+            .collect();
+        let _ = redactor.write_masked(stdout, |stdout| stdout.write_all(text.as_bytes()));
+    }
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
     // The outcome was masked value by value above; stdout is not masked again as text, which
     // could turn a secret equal to `true` or to a key into broken JSON.
-    match args.exec.format {
+    match args.exec.format.base() {
         RunFormat::Json => {
             let _ = writeln!(stdout, "{}", result_json(&result));
         }

@@ -88,6 +88,7 @@ fn write_line(out: &mut String, line: &OutputLine, raw: bool) {
     out.push_str(match line.stream {
         OutputStream::Stdout => " | ",
         OutputStream::Stderr => " stderr | ",
+        OutputStream::Warning => " warning: ",
     });
     if raw || sanitize::is_printable(&line.line) {
         out.push_str(&line.line);

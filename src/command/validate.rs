@@ -18,14 +18,22 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
-    let paths = match expand_paths(&args.paths) {
-        Ok(paths) => paths,
+    let found = match expand_paths(&args.paths, args.all) {
+        Ok(found) => found,
         Err(message) => {
             let _ = writeln!(stderr, "error: {message}");
             return ExitCode::Usage;
         }
     };
-    let reports: Vec<FileReport> = paths.iter().map(|path| check(path)).collect();
+    let mut reports: Vec<FileReport> = found.files.iter().map(|path| check(path)).collect();
+    if args.strict {
+        // `--strict`: a warning fails the check like an error, and is shown as one.
+        for report in &mut reports {
+            for diagnostic in &mut report.diagnostics {
+                diagnostic.severity = crate::diagnostic::Severity::Error;
+            }
+        }
+    }
     let written = match args.format {
         ValidateFormat::Human => {
             diagnostics::write_human(&reports, HumanStyle::for_stderr(color), stderr)
@@ -35,11 +43,38 @@ pub fn run(
     };
     // Output to a closed pipe cannot be reported anywhere useful; the exit code still tells.
     drop(written);
+    if !found.skipped.is_empty() {
+        let _ = writeln!(stderr, "{}", skipped_note(&found.skipped));
+    }
     if reports.iter().all(FileReport::is_valid) {
         ExitCode::Success
     } else {
         ExitCode::Invalid
     }
+}
+
+/// "skipped 2 files without a top-level `document` key (not workflows): a.yml, b.yml; `--all`
+/// checks them too".
+fn skipped_note(skipped: &[PathBuf]) -> String {
+    const LISTED: usize = 5;
+    let mut names: Vec<String> = skipped
+        .iter()
+        .take(LISTED)
+        .map(|path| path.display().to_string())
+        .collect();
+    if skipped.len() > LISTED {
+        names.push(format!("and {} more", skipped.len() - LISTED));
+    }
+    format!(
+        "note: skipped {} without a top-level `document` key (not workflows): {}; `--all` checks \
+         them too",
+        if skipped.len() == 1 {
+            "1 file".to_owned()
+        } else {
+            format!("{} files", skipped.len())
+        },
+        names.join(", ")
+    )
 }
 
 fn check(path: &Path) -> FileReport {
@@ -52,26 +87,69 @@ fn check(path: &Path) -> FileReport {
     }
 }
 
+/// The files to check, and those a directory held that are not workflows.
+struct Found {
+    files: Vec<PathBuf>,
+    skipped: Vec<PathBuf>,
+}
+
 /// Files stay as given (a missing file is reported as a finding of its own); directories are
-/// searched recursively, in a stable order, skipping hidden directories and `node_modules`.
-fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
+/// searched recursively, in a stable order, skipping hidden directories and `node_modules`,
+/// and (unless `all`) the files that are not workflows (see [`is_workflow`]).
+fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, String> {
+    let mut found = Found {
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
     for path in paths {
         if path.is_dir() {
-            let before = files.len();
+            let mut files = Vec::new();
             collect_documents(path, &mut files)
                 .map_err(|error| format!("cannot read directory {}: {error}", path.display()))?;
-            if files.len() == before {
-                return Err(format!(
-                    "no workflow documents (*.yaml, *.yml, *.json) under {}",
-                    path.display()
-                ));
+            let before = found.skipped.len();
+            for file in files {
+                if all || is_workflow(&file) {
+                    found.files.push(file);
+                } else {
+                    found.skipped.push(file);
+                }
+            }
+            if !found.files.iter().any(|file| file.starts_with(path)) {
+                let skipped = found.skipped.len() - before;
+                return Err(if skipped > 0 {
+                    format!(
+                        "no workflow documents under {}: its {skipped} YAML/JSON file(s) have no \
+                         top-level `document` key (`--all` checks them anyway)",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "no workflow documents (*.yaml, *.yml, *.json) under {}",
+                        path.display()
+                    )
+                });
             }
         } else {
-            files.push(path.clone());
+            found.files.push(path.clone());
         }
     }
-    Ok(files)
+    Ok(found)
+}
+
+/// Whether a file found in a directory looks like a workflow: it loads as YAML (or JSON) into
+/// a mapping with a `document` key. A file that does not load is kept, so that a broken
+/// workflow is reported rather than silently skipped.
+fn is_workflow(path: &Path) -> bool {
+    let Ok(source) = crate::source::Source::read(path) else {
+        return true;
+    };
+    match crate::yaml::load(&source) {
+        Ok(loaded) => loaded
+            .value
+            .as_object()
+            .is_some_and(|map| map.contains_key("document")),
+        Err(_) => true,
+    }
 }
 
 fn collect_documents(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -41,6 +41,24 @@ impl UriTemplate {
         Ok(UriTemplate { parts })
     }
 
+    /// The variables `input` does not define (no such key, or null): each expands to nothing
+    /// (RFC 6570), which the run reports as a warning, or a fault under `--strict`.
+    pub(crate) fn undefined<'a>(&'a self, input: &Val) -> Vec<&'a str> {
+        let defined = |name: &str| match input {
+            Val::Obj(map) => map
+                .get(&Val::from(name.to_owned()))
+                .is_some_and(|value| !matches!(value, Val::Null)),
+            _ => false,
+        };
+        self.parts
+            .iter()
+            .filter_map(|part| match part {
+                Part::Var(name) if !defined(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Expands every `{name}` from `input`'s top-level keys: strings are percent-encoded,
     /// numbers and booleans written as JSON, a missing key or null expands to nothing. Arrays
     /// and objects cannot be substituted: the error says which variable held one.
@@ -151,6 +169,11 @@ mod tests {
         assert_eq!(
             expand("http://h/{a}/{b}", json!({"b": null})),
             Ok("http://h//".to_owned())
+        );
+        let template = UriTemplate::parse("http://h/{a}/{b}/{c}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            template.undefined(&from_json(&json!({"b": null, "c": 0}))),
+            ["a", "b"]
         );
         assert_eq!(expand("http://h/{a}", json!(7)), Ok("http://h/".to_owned()));
     }

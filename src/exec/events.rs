@@ -113,8 +113,9 @@ pub fn nothing_delivers() -> WorkflowError {
         "No broker delivers events to listen to",
     )
     .with_detail(
-        "http(s) brokers only receive emitted events; give a `--broker nats://...` to listen, \
-         or run without --broker to listen to the run's own events",
+        "http(s) brokers only receive emitted events; give a `--broker nats://...` (or \
+         mqtt://, amqp://) or `--receive ADDR` to listen, or run without --broker to listen to \
+         the run's own events",
     )
 }
 

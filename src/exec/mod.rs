@@ -92,11 +92,14 @@ pub struct ProcessRequest {
     pub on_line: Option<LineObserver>,
 }
 
-/// Which of a process's output streams a line came from.
+/// Which of a process's output streams a line came from, or `Warning` for a line the runner
+/// itself adds to the task's log (an undefined URI template variable): kept and shown with the
+/// task's output, marked as the runner's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutputStream {
     Stdout,
     Stderr,
+    Warning,
 }
 
 impl OutputStream {
@@ -105,6 +108,7 @@ impl OutputStream {
         match self {
             OutputStream::Stdout => "stdout",
             OutputStream::Stderr => "stderr",
+            OutputStream::Warning => "warning",
         }
     }
 }

@@ -104,6 +104,24 @@ const MIGRATIONS: &[&str] = &[
         line     TEXT NOT NULL
     );
     CREATE INDEX task_output_by_run ON task_output (run, num);",
+    // Version 3. `task_output.stream` may also be `warning`: a line the runner adds to a task's
+    // log (an undefined URI template variable). SQLite cannot change a CHECK in place, so the
+    // table is rebuilt with its rows, numbers included.
+    "CREATE TABLE task_output_v3 (
+        num      INTEGER PRIMARY KEY,
+        run      INTEGER NOT NULL,
+        workflow TEXT,
+        task     TEXT NOT NULL,
+        step     TEXT,
+        stream   TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr', 'warning')),
+        time     INTEGER NOT NULL,
+        line     TEXT NOT NULL
+    );
+    INSERT INTO task_output_v3 (num, run, workflow, task, step, stream, time, line)
+        SELECT num, run, workflow, task, step, stream, time, line FROM task_output;
+    DROP TABLE task_output;
+    ALTER TABLE task_output_v3 RENAME TO task_output;
+    CREATE INDEX task_output_by_run ON task_output (run, num);",
 ];
 
 /// The schema version this build writes.
@@ -231,6 +249,50 @@ mod tests {
         // Again: nothing to do, nothing fails.
         migrate(&mut connection, path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(version(&connection), CURRENT_VERSION);
+    }
+
+    #[test]
+    fn version_3_keeps_the_task_output_and_takes_warnings() {
+        let mut connection = memory();
+        let path = Path::new("j.db");
+        // A journal of version 2, with one line in it.
+        for migration in MIGRATIONS.iter().take(2) {
+            connection
+                .execute_batch(migration)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        connection
+            .pragma_update(None, "application_id", APPLICATION_ID)
+            .and_then(|()| connection.pragma_update(None, "user_version", 2))
+            .and_then(|()| {
+                connection.execute(
+                    "INSERT INTO task_output VALUES (7, 1, NULL, '/do/0/a', NULL, 'stdout', 1, 'hi')",
+                    [],
+                )
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = connection.execute(
+            "INSERT INTO task_output VALUES (8, 1, NULL, '/do/0/a', NULL, 'warning', 1, 'w')",
+            [],
+        );
+        assert!(refused.is_err());
+        migrate(&mut connection, path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(version(&connection), CURRENT_VERSION);
+        connection
+            .execute(
+                "INSERT INTO task_output VALUES (8, 1, NULL, '/do/0/a', NULL, 'warning', 1, 'w')",
+                [],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<(i64, String)> = connection
+            .prepare("SELECT num, line FROM task_output ORDER BY num")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .unwrap_or_default();
+        assert_eq!(lines, [(7, "hi".to_owned()), (8, "w".to_owned())]);
     }
 
     #[test]

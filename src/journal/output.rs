@@ -132,10 +132,10 @@ impl Journal {
                     workflow: row.get(1)?,
                     task: row.get(2)?,
                     step: row.get(3)?,
-                    stream: if stream == "stderr" {
-                        OutputStream::Stderr
-                    } else {
-                        OutputStream::Stdout
+                    stream: match stream.as_str() {
+                        "stderr" => OutputStream::Stderr,
+                        "warning" => OutputStream::Warning,
+                        _ => OutputStream::Stdout,
                     },
                     time: chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default(),
                     line: row.get(6)?,

@@ -285,36 +285,22 @@ pub fn render_github(reports: &[FileReport]) -> String {
     let mut out = String::new();
     for report in reports {
         for d in &report.diagnostics {
-            let mut properties = vec![format!("file={}", escape_property(&report.path))];
-            if let Some((line, column)) = report.position(d) {
-                properties.push(format!("line={line}"));
-                properties.push(format!("col={column}"));
-            }
-            properties.push(format!("title={}", escape_property(d.code)));
             let mut message = d.message.clone();
             if let Some(help) = &d.help {
                 message.push_str("\nhelp: ");
                 message.push_str(help);
             }
-            out.push_str(&format!(
-                "::{} {}::{}\n",
-                d.severity.as_str(),
-                properties.join(","),
-                escape_data(&message)
-            ));
+            let annotation = crate::report::github::Annotation {
+                severity: d.severity,
+                file: Some(report.path.clone()),
+                position: report.position(d),
+                title: Some(d.code.to_owned()),
+                message,
+            };
+            out.push_str(&annotation.render());
         }
     }
     out
-}
-
-fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 #[cfg(test)]

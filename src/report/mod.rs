@@ -4,6 +4,7 @@ pub mod diagnostics;
 pub mod events;
 pub mod final_tree;
 pub mod fmt;
+pub mod github;
 pub mod junit;
 pub mod outline;
 pub mod plain;

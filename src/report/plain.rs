@@ -219,6 +219,7 @@ fn write_output(
     out.extend_from_slice(match stream {
         OutputStream::Stdout => b" | ",
         OutputStream::Stderr => b" stderr | ",
+        OutputStream::Warning => b" warning: ",
     });
     if sanitize::is_printable(line) {
         out.extend_from_slice(line.as_bytes());

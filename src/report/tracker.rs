@@ -124,12 +124,19 @@ impl TaskLog {
     fn push(&mut self, stream: OutputStream, line: &str) {
         let text = match stream {
             OutputStream::Stdout => &mut self.stdout,
-            OutputStream::Stderr => &mut self.stderr,
+            // The runner's warnings go with what the task wrote on stderr (JUnit `system-err`).
+            OutputStream::Stderr | OutputStream::Warning => &mut self.stderr,
         };
-        if text.len() + line.len() + 1 > Self::CAP {
+        let mark = if stream == OutputStream::Warning {
+            "warning: "
+        } else {
+            ""
+        };
+        if text.len() + mark.len() + line.len() + 1 > Self::CAP {
             self.omitted_lines += 1;
             return;
         }
+        text.push_str(mark);
         text.push_str(line);
         text.push('\n');
     }

@@ -57,7 +57,7 @@ impl<'m> Run<'m> {
                     .await?;
                 Ok(Step::Next(output, None))
             }
-            Body::Http(spec) => self.call_http(spec, input, vars).await,
+            Body::Http(spec) => self.call_http(&node.pointer, step, spec, input, vars).await,
             Body::OpenApi(call) => self.call_openapi(call, input, vars).await,
             Body::Grpc(call) => self.call_grpc(node, call, input, vars).await,
             Body::Function(call) => Ok(Step::Next(

@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub workflow_dirs: Vec<PathBuf>,
     /// Steps a resumed or retried run takes from the journal instead of executing them.
     pub replay: Option<Arc<Replay>>,
+    /// `--strict`: an undefined URI template variable faults its task (a warning otherwise).
+    pub strict: bool,
 }
 
 impl Default for RunOptions {
@@ -55,6 +57,7 @@ impl Default for RunOptions {
             document: None,
             workflow_dirs: Vec::new(),
             replay: None,
+            strict: false,
         }
     }
 }
@@ -87,11 +90,13 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let raw_input = from_json(&input);
-    let family = Arc::new(Family::new(
+    let mut family = Family::new(
         options.max_steps,
         options.secrets.clone(),
         Catalog::new(options.workflow_dirs.clone()),
-    ));
+    );
+    family.strict = options.strict;
+    let family = Arc::new(family);
     let place = Place {
         family: Arc::clone(&family),
         depth: 0,

@@ -39,6 +39,9 @@ pub(crate) struct Family {
     background: Mutex<Vec<JoinHandle<()>>>,
     /// OpenAPI documents and remote functions, loaded once per run.
     pub(crate) resources: super::resources::Resources,
+    /// `--strict`: what would be a warning at run time (an undefined URI template variable)
+    /// faults the task instead.
+    pub(crate) strict: bool,
 }
 
 impl Family {
@@ -56,6 +59,7 @@ impl Family {
             scripts: Mutex::new(HashMap::new()),
             background: Mutex::new(Vec::new()),
             resources: Default::default(),
+            strict: false,
         }
     }
 

@@ -3,8 +3,11 @@
 //! the one path every HTTP-based call (http, openapi, custom functions) takes to the network:
 //! send, map the status to an error, shape the output, expose `$authorization`.
 
+use std::sync::Arc;
+
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
+use super::event::EventKind;
 use super::http_response::{check_status, shape};
 use super::task::Step;
 use super::values::{as_text, eval_expr, eval_tmpl, obj, short_json, string, text_of};
@@ -14,13 +17,19 @@ use crate::exec::http::{HttpBody, HttpRequest};
 use crate::expr::{Val, to_json};
 
 impl Run<'_> {
-    /// Runs a `call: http` task body on its transformed input.
+    /// Runs a `call: http` task body (the task at `pointer`, execution `step`) on its
+    /// transformed input.
     pub(crate) async fn call_http(
         &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
         spec: &HttpSpec,
         input: Val,
         vars: &[Val],
     ) -> Result<Step, WorkflowError> {
+        if let EndpointSpec::Template { template, at } = &spec.endpoint {
+            self.undefined_variables(pointer, step, at, &template.undefined(&input))?;
+        }
         let request = self.http_request(spec, &input, vars)?;
         self.send_http(request, spec.output).await
     }
@@ -48,6 +57,43 @@ impl Run<'_> {
             ),
             None => Step::Next(shaped, None),
         })
+    }
+
+    /// URI template variables the input does not define expand to nothing (RFC 6570): the
+    /// task's log says so, a line per variable; under `--strict` the task faults instead.
+    fn undefined_variables(
+        &self,
+        pointer: &Arc<str>,
+        step: Option<&Arc<str>>,
+        at: &str,
+        names: &[&str],
+    ) -> Result<(), WorkflowError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let listed: Vec<String> = names.iter().map(|name| format!("`{{{name}}}`")).collect();
+        let message = format!(
+            "the endpoint's {} {} not defined by the task input and {} to nothing (`{at}`)",
+            listed.join(", "),
+            if names.len() == 1 { "is" } else { "are" },
+            if names.len() == 1 {
+                "expands"
+            } else {
+                "expand"
+            },
+        );
+        if self.place.family.strict {
+            return Err(WorkflowError::new(
+                ErrorKind::Validation,
+                "Undefined URI template variable",
+            )
+            .with_detail(format!("{message}; `--strict` refuses it")));
+        }
+        self.step_event(pointer, step, || EventKind::TaskOutput {
+            stream: crate::exec::OutputStream::Warning,
+            line: message,
+        });
+        Ok(())
     }
 
     /// Evaluates every part of the call against the task's transformed input.

@@ -18,11 +18,11 @@ const USAGE: i32 = 2;
 const INVALID: i32 = 3;
 
 /// A subject no other test (or earlier run of this one) uses.
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("wftest.{prefix}.{}", uuid_like())
 }
 
-fn uuid_like() -> String {
+pub(crate) fn uuid_like() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -34,7 +34,7 @@ fn peer() -> PathBuf {
     peers_dir().join("events/nats_peer.py")
 }
 
-fn workflow(dir: &Path) -> Command {
+pub(crate) fn workflow(dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
@@ -45,12 +45,12 @@ fn workflow(dir: &Path) -> Command {
     command
 }
 
-fn run_to_end(command: &mut Command) -> Ran {
+pub(crate) fn run_to_end(command: &mut Command) -> Ran {
     Ran::from(command.output().unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// Starts `workflow run FILE --format json --progress none ARGS` in the background.
-fn start(dir: &Path, file: &Path, args: &[&str]) -> Child {
+pub(crate) fn start(dir: &Path, file: &Path, args: &[&str]) -> Child {
     workflow(dir)
         .arg("run")
         .arg(file)
@@ -63,7 +63,7 @@ fn start(dir: &Path, file: &Path, args: &[&str]) -> Child {
 }
 
 /// Waits for the run to end; a run still waiting after two minutes is killed and fails the test.
-fn finish(mut child: Child) -> Ran {
+pub(crate) fn finish(mut child: Child) -> Ran {
     let deadline = Instant::now() + Duration::from_secs(120);
     while child.try_wait().ok().flatten().is_none() {
         if Instant::now() > deadline {
@@ -95,7 +95,7 @@ fn wait_for_listener(subject: &str) {
     );
 }
 
-fn cloudevent(subject: &str, data: Value) -> String {
+pub(crate) fn cloudevent(subject: &str, data: Value) -> String {
     json!({
         "specversion": "1.0",
         "id": format!("peer-{}", uuid_like()),
@@ -122,7 +122,7 @@ fn publish(subject: &str, data: Value, binary: bool) {
 }
 
 /// The run whose journal holds `count` consumed events, once it does.
-fn run_with_consumed(db: &Path, count: i64) -> Option<String> {
+pub(crate) fn run_with_consumed(db: &Path, count: i64) -> Option<String> {
     let connection =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .ok()?;

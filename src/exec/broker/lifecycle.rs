@@ -19,7 +19,17 @@ pub struct LifecycleSink {
 /// Whether `--events` names a broker rather than a file.
 pub fn is_broker_url(target: &str) -> bool {
     [
-        "nats://", "tls://", "http://", "https://", "mqtt://", "amqp://", "kafka://",
+        "nats://",
+        "tls://",
+        "http://",
+        "https://",
+        "mqtt://",
+        "mqtts://",
+        "mqtt5://",
+        "mqtts5://",
+        "amqp://",
+        "amqps://",
+        "kafka://",
     ]
     .iter()
     .any(|scheme| target.to_ascii_lowercase().starts_with(scheme))

@@ -3,11 +3,19 @@
 //! defines it) and implements the engine's [`EventBus`]. The AsyncAPI calls reuse the same
 //! clients for plain messages.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 pub mod cloudevent;
 pub mod http;
+mod inbox;
 pub mod lifecycle;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
+#[cfg(feature = "mqtt")]
+mod mqtt_wire;
 #[cfg(feature = "nats")]
 pub mod nats;
+pub mod receiver;
 
 use std::sync::Arc;
 
@@ -20,7 +28,10 @@ pub const K_SINK_ENV: &str = "K_SINK";
 /// A `--broker` URL this runner cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BrokerError {
-    #[error("`{url}` is not a broker URL (expected nats://, http:// or https://)")]
+    #[error(
+        "`{url}` is not a broker URL (expected nats://, mqtt://, mqtts://, amqp://, http:// or \
+         https://)"
+    )]
     Unknown { url: String },
     #[error(
         "Kafka is not supported: no maintained pure-Rust Kafka client has consumer groups; \
@@ -28,12 +39,18 @@ pub enum BrokerError {
     )]
     Kafka { url: String },
     #[error(
-        "`{scheme}://` brokers are not supported by this build yet (`{url}`); use nats:// or \
-         http(s)://"
+        "`{scheme}://` brokers are not supported (`{url}`): the AMQP client is built without TLS; \
+         use amqp:// on a trusted network or through a TLS tunnel, or mqtts:// or nats:// with TLS"
     )]
     NotYet { scheme: String, url: String },
     #[error("this build has no NATS support (built without the `nats` feature): `{url}`")]
     NoNats { url: String },
+    #[error("`{url}` is not a usable broker URL: {reason}")]
+    Invalid { url: String, reason: String },
+    #[error(
+        "this build has no `{feature}` support (built without the `{feature}` feature): `{url}`"
+    )]
+    NotBuilt { feature: &'static str, url: String },
 }
 
 /// The bus a run uses: the brokers given (several are one fan-out), `K_SINK` when none is,
@@ -61,6 +78,11 @@ pub fn bus_for(urls: &[String]) -> Result<Arc<dyn EventBus>, BrokerError> {
     })
 }
 
+/// `bus` with the `--receive` HTTP receiver next to it: listens hear both, emits go to `bus`.
+pub fn with_receiver(bus: Arc<dyn EventBus>, receiver: receiver::Receiver) -> Arc<dyn EventBus> {
+    Arc::new(FanoutBus(vec![bus, Arc::new(receiver)]))
+}
+
 fn one(url: &str) -> Result<Arc<dyn EventBus>, BrokerError> {
     let scheme = url
         .split_once("://")
@@ -77,7 +99,27 @@ fn one(url: &str) -> Result<Arc<dyn EventBus>, BrokerError> {
         "kafka" => Err(BrokerError::Kafka {
             url: shown_url(url),
         }),
-        "mqtt" | "mqtts" | "amqp" | "amqps" => Err(BrokerError::NotYet {
+        #[cfg(feature = "mqtt")]
+        "mqtt" | "mqtts" | "mqtt5" | "mqtts5" => match mqtt::endpoint(url) {
+            Ok(_) => Ok(Arc::new(mqtt::MqttBus::new(url))),
+            Err(reason) => Err(BrokerError::Invalid {
+                url: shown_url(url),
+                reason,
+            }),
+        },
+        #[cfg(not(feature = "mqtt"))]
+        "mqtt" | "mqtts" | "mqtt5" | "mqtts5" => Err(BrokerError::NotBuilt {
+            feature: "mqtt",
+            url: shown_url(url),
+        }),
+        #[cfg(feature = "amqp")]
+        "amqp" => Ok(Arc::new(amqp::AmqpBus::new(url))),
+        #[cfg(not(feature = "amqp"))]
+        "amqp" => Err(BrokerError::NotBuilt {
+            feature: "amqp",
+            url: shown_url(url),
+        }),
+        "amqps" => Err(BrokerError::NotYet {
             scheme,
             url: shown_url(url),
         }),
@@ -145,5 +187,14 @@ mod tests {
             Err(BrokerError::Unknown { .. })
         ));
         assert!(bus_for(&["http://127.0.0.1:1/sink".into()]).is_ok());
+        #[cfg(feature = "mqtt")]
+        assert!(matches!(
+            bus_for(&["mqtt://u:pw@host?version=7".into()]),
+            Err(BrokerError::Invalid { url, .. }) if !url.contains("pw")
+        ));
+        assert!(matches!(
+            bus_for(&["amqps://u:pw@host".into()]),
+            Err(BrokerError::NotYet { .. })
+        ));
     }
 }

@@ -222,6 +222,7 @@ mod tests {
                 seen.push(match stream {
                     OutputStream::Stdout => line.to_string(),
                     OutputStream::Stderr => format!("err:{line}"),
+                    OutputStream::Warning => format!("warning:{line}"),
                 });
             }
         });

@@ -1,0 +1,297 @@
+//! The two MQTT protocol versions behind one small surface: rumqttc has a client and an event
+//! loop for MQTT 3.1.1 and another pair for MQTT 5 with different packet types. The bus
+//! (`mqtt.rs`) speaks only to [`Client`], [`Loop`] and the [`Wire`] events here.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rumqttc::v5::mqttbytes::QoS as Q5;
+use rumqttc::v5::mqttbytes::v5 as p5;
+use rumqttc::{QoS, v5};
+
+/// What the connection settings of one client are.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub credentials: Option<(String, String)>,
+    pub v5: bool,
+}
+
+/// How a client's session lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// Gone with the connection (publishers, the clean-up of a finished listen).
+    Clean,
+    /// Kept by the broker while the client is away, with its subscriptions and the QoS 1
+    /// messages that arrive meanwhile (a listen's session).
+    Persistent,
+}
+
+/// How long a persistent MQTT 5 session outlives its connection: a run stopped for good leaves
+/// nothing behind forever (the same week as a JetStream consumer's inactivity threshold).
+const SESSION_EXPIRY_SECS: u32 = 7 * 24 * 3600;
+
+/// One inbound message, kept whole so that it can be acknowledged later.
+pub(crate) enum Inbound {
+    V4(rumqttc::Publish),
+    V5(p5::Publish),
+}
+
+impl Inbound {
+    pub fn payload(&self) -> &Bytes {
+        match self {
+            Inbound::V4(publish) => &publish.payload,
+            Inbound::V5(publish) => &publish.payload,
+        }
+    }
+
+    /// MQTT 5 user properties (the CloudEvents binary-mode attributes); none in 3.1.1.
+    pub fn user_properties(&self) -> &[(String, String)] {
+        match self {
+            Inbound::V4(_) => &[],
+            Inbound::V5(publish) => publish
+                .properties
+                .as_ref()
+                .map_or(&[], |p| p.user_properties.as_slice()),
+        }
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        match self {
+            Inbound::V4(_) => None,
+            Inbound::V5(publish) => publish
+                .properties
+                .as_ref()
+                .and_then(|p| p.content_type.as_deref()),
+        }
+    }
+}
+
+/// What the event loop reports, in the terms the bus needs.
+pub(crate) enum Wire {
+    Connected {
+        session_present: bool,
+    },
+    Subscribed {
+        refused: bool,
+    },
+    /// A publish left with this packet id.
+    Sent(u16),
+    /// The broker acknowledged a publish; `refused` says why it would not take it.
+    PubAck {
+        pkid: u16,
+        refused: Option<String>,
+    },
+    Message(Inbound),
+    /// The broker answered a DISCONNECT we sent, or the connection closed.
+    Disconnected,
+    Other,
+}
+
+#[derive(Clone)]
+pub(crate) enum Client {
+    V4(rumqttc::AsyncClient),
+    V5(v5::AsyncClient),
+}
+
+pub(crate) enum Loop {
+    V4(Box<rumqttc::EventLoop>),
+    V5(Box<v5::EventLoop>),
+}
+
+/// A client and its event loop, not connected yet: the first [`Loop::poll`] connects.
+pub(crate) fn client(
+    endpoint: &Endpoint,
+    client_id: &str,
+    session: Session,
+) -> Result<(Client, Loop), String> {
+    let keep_alive = Duration::from_secs(30);
+    if endpoint.v5 {
+        let mut options = v5::MqttOptions::new(client_id, &endpoint.host, endpoint.port);
+        options.set_keep_alive(keep_alive);
+        options.set_manual_acks(true);
+        match session {
+            Session::Clean => {
+                options.set_clean_start(true);
+            }
+            Session::Persistent => {
+                options.set_clean_start(false);
+                options.set_session_expiry_interval(Some(SESSION_EXPIRY_SECS));
+            }
+        }
+        if let Some((user, password)) = &endpoint.credentials {
+            options.set_credentials(user, password);
+        }
+        if endpoint.tls {
+            options.set_transport(tls_transport()?);
+        }
+        let (client, eventloop) = v5::AsyncClient::new(options, 64);
+        Ok((Client::V5(client), Loop::V5(Box::new(eventloop))))
+    } else {
+        let mut options = rumqttc::MqttOptions::new(client_id, &endpoint.host, endpoint.port);
+        options.set_keep_alive(keep_alive);
+        options.set_manual_acks(true);
+        options.set_clean_session(session == Session::Clean);
+        if let Some((user, password)) = &endpoint.credentials {
+            options.set_credentials(user, password);
+        }
+        if endpoint.tls {
+            options.set_transport(tls_transport()?);
+        }
+        let (client, eventloop) = rumqttc::AsyncClient::new(options, 64);
+        Ok((Client::V4(client), Loop::V4(Box::new(eventloop))))
+    }
+}
+
+/// TLS with rustls (aws-lc-rs, as the HTTP client) and the system's root certificates.
+fn tls_transport() -> Result<rumqttc::Transport, String> {
+    use rustls::RootCertStore;
+    let mut roots = RootCertStore::empty();
+    let loaded = rustls_native_certs::load_native_certs();
+    for certificate in loaded.certs {
+        let _ = roots.add(certificate);
+    }
+    if roots.is_empty() {
+        return Err("no root certificate could be loaded from the system for mqtts://".into());
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(rumqttc::Transport::tls_with_config(
+        rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(config)),
+    ))
+}
+
+impl Client {
+    // Requests only enter the event loop's queue (never waiting: the loop may be the caller's
+    // own task); the loop sends them.
+
+    /// Queues a QoS 1 publish; MQTT 5 says the payload is a structured CloudEvent.
+    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+        match self {
+            Client::V4(client) => client
+                .try_publish(topic, QoS::AtLeastOnce, false, payload)
+                .map_err(|error| error.to_string()),
+            Client::V5(client) => {
+                let properties = p5::PublishProperties {
+                    content_type: Some(super::cloudevent::STRUCTURED_CONTENT_TYPE.to_owned()),
+                    ..Default::default()
+                };
+                client
+                    .try_publish_with_properties(topic, Q5::AtLeastOnce, false, payload, properties)
+                    .map_err(|error| error.to_string())
+            }
+        }
+    }
+
+    pub fn subscribe(&self, topics: &[String]) -> Result<(), String> {
+        match self {
+            Client::V4(client) => client
+                .try_subscribe_many(
+                    topics
+                        .iter()
+                        .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce)),
+                )
+                .map_err(|error| error.to_string()),
+            Client::V5(client) => client
+                .try_subscribe_many(
+                    topics
+                        .iter()
+                        .map(|t| p5::Filter::new(t.clone(), Q5::AtLeastOnce)),
+                )
+                .map_err(|error| error.to_string()),
+        }
+    }
+
+    /// The PUBACK of an inbound QoS 1 message: the broker forgets it.
+    pub fn ack(&self, message: &Inbound) -> Result<(), String> {
+        match (self, message) {
+            (Client::V4(client), Inbound::V4(publish)) => {
+                client.try_ack(publish).map_err(|e| e.to_string())
+            }
+            (Client::V5(client), Inbound::V5(publish)) => {
+                client.try_ack(publish).map_err(|e| e.to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn disconnect(&self) {
+        let _ = match self {
+            Client::V4(client) => client.try_disconnect().map_err(|e| e.to_string()),
+            Client::V5(client) => client.try_disconnect().map_err(|e| e.to_string()),
+        };
+    }
+}
+
+impl Loop {
+    /// The next thing that happened on the connection; an error when it failed (polling
+    /// again reconnects).
+    pub async fn poll(&mut self) -> Result<Wire, String> {
+        match self {
+            Loop::V4(eventloop) => {
+                use rumqttc::{Event, Outgoing, Packet};
+                match eventloop.poll().await.map_err(|e| e.to_string())? {
+                    Event::Incoming(Packet::ConnAck(ack)) => Ok(Wire::Connected {
+                        session_present: ack.session_present,
+                    }),
+                    Event::Incoming(Packet::SubAck(ack)) => Ok(Wire::Subscribed {
+                        refused: ack
+                            .return_codes
+                            .iter()
+                            .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)),
+                    }),
+                    Event::Incoming(Packet::PubAck(ack)) => Ok(Wire::PubAck {
+                        pkid: ack.pkid,
+                        refused: None,
+                    }),
+                    Event::Incoming(Packet::Publish(publish)) => {
+                        Ok(Wire::Message(Inbound::V4(publish)))
+                    }
+                    Event::Outgoing(Outgoing::Publish(pkid)) => Ok(Wire::Sent(pkid)),
+                    Event::Outgoing(Outgoing::Disconnect) => Ok(Wire::Disconnected),
+                    _ => Ok(Wire::Other),
+                }
+            }
+            Loop::V5(eventloop) => {
+                use v5::Event;
+                use v5::mqttbytes::v5::Packet;
+                match eventloop.poll().await.map_err(|e| e.to_string())? {
+                    Event::Incoming(Packet::ConnAck(ack)) => Ok(Wire::Connected {
+                        session_present: ack.session_present,
+                    }),
+                    Event::Incoming(Packet::SubAck(ack)) => Ok(Wire::Subscribed {
+                        refused: ack
+                            .return_codes
+                            .iter()
+                            .any(|c| !matches!(c, p5::SubscribeReasonCode::Success(_))),
+                    }),
+                    Event::Incoming(Packet::PubAck(ack)) => {
+                        let refused = match ack.reason {
+                            p5::PubAckReason::Success | p5::PubAckReason::NoMatchingSubscribers => {
+                                None
+                            }
+                            other => Some(format!("{other:?}")),
+                        };
+                        Ok(Wire::PubAck {
+                            pkid: ack.pkid,
+                            refused,
+                        })
+                    }
+                    Event::Incoming(Packet::Publish(publish)) => {
+                        Ok(Wire::Message(Inbound::V5(publish)))
+                    }
+                    Event::Incoming(Packet::Disconnect(_)) => Ok(Wire::Disconnected),
+                    Event::Outgoing(rumqttc::Outgoing::Publish(pkid)) => Ok(Wire::Sent(pkid)),
+                    Event::Outgoing(rumqttc::Outgoing::Disconnect) => Ok(Wire::Disconnected),
+                    _ => Ok(Wire::Other),
+                }
+            }
+        }
+    }
+}
