@@ -1,7 +1,16 @@
 //! Helpers shared by unit tests: the spec's reference material, which lives beside the repository
-//! (`../shared/spec`, or where `WORKFLOW_SPEC_DIR` points) and is never part of it.
+//! (`../shared/spec`, or where `WORKFLOW_SPEC_DIR` points) and is never part of it; a scripted
+//! process runner; the front end, for tests of the stages after it (compile and the engine never
+//! call it themselves).
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+
+use crate::exec::{ProcessOutput, ProcessRequest, ProcessRunner};
+pub(crate) use crate::frontend::{Checked, check_path, check_source};
+use crate::problem::WorkflowError;
 
 /// `<spec>/<sub>` when it exists; otherwise prints a note (so a skipped test says why) and
 /// returns `None`.
@@ -59,4 +68,41 @@ pub(crate) fn ctk_definitions(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// How a fake runner answers a request.
+type Answer = Box<dyn Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync>;
+
+/// A process runner answering from a script and remembering every request.
+pub(crate) struct FakeProcesses {
+    pub requests: Mutex<Vec<ProcessRequest>>,
+    answer: Answer,
+}
+
+impl FakeProcesses {
+    pub(crate) fn new(
+        answer: impl Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(FakeProcesses {
+            requests: Mutex::new(Vec::new()),
+            answer: Box::new(answer),
+        })
+    }
+
+    pub(crate) fn requests(&self) -> Vec<ProcessRequest> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl ProcessRunner for FakeProcesses {
+    fn run(
+        &self,
+        request: ProcessRequest,
+    ) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>> {
+        let answer = (self.answer)(&request);
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(request);
+        }
+        Box::pin(async move { answer })
+    }
 }

@@ -1,32 +1,16 @@
-//! What `resume` and `retry` share: reading a recorded run back from the journal, and handing
-//! `run` what it needs to make a run of it (the journal, how to record it, its input, the steps
-//! it replays).
+//! What `resume` and `retry` share: reading a recorded run back from the journal, and the run
+//! configuration of a run made from it (the journal, how to record it, its input, the steps it
+//! replays).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::cli::{ExecArgs, RunArgs};
+use super::error::CommandError;
+use crate::cli::ExecArgs;
 use crate::journal::{self, Journal, RunRecord, StoredEvent};
-use crate::runtime::{RecordedEvent, Replay};
+use crate::runner::{Journaling, RunConfig};
+use crate::runtime::RecordedEvent;
 
-/// A run made from a recorded one, as `run` takes it.
-pub(crate) struct Durable {
-    /// The journal the recorded run was read from; the new run is recorded there too.
-    pub(crate) journal: Journal,
-    pub(crate) start: DurableStart,
-    pub(crate) input: Value,
-    pub(crate) replay: Arc<Replay>,
-}
-
-/// How the run is recorded.
-pub(crate) enum DurableStart {
-    /// `resume`: more events of the same run, under its id.
-    Continue { run_id: String, force: bool },
-    /// `retry`: a new run, linked to the one it retries.
-    Retry { parent: String },
-}
+pub(crate) use crate::runner::journal::{Durable, DurableStart};
 
 /// A recorded run and its events, in order.
 pub(crate) struct Recorded {
@@ -36,13 +20,12 @@ pub(crate) struct Recorded {
 }
 
 /// Reads run `id` (or a unique prefix of it) back from the journal in the state directory.
-pub(crate) fn recorded(exec: &ExecArgs, id: &str) -> Result<Recorded, String> {
+pub(crate) fn recorded(exec: &ExecArgs, id: &str) -> Result<Recorded, CommandError> {
     let dir = journal::state_dir(exec.state.state_dir.as_deref());
-    let journal = Journal::open_existing(&dir).map_err(|error| error.to_string())?;
-    let record = journal.run(id).map_err(|error| error.to_string())?;
+    let journal = Journal::open_existing(&dir)?;
+    let record = journal.run(id)?;
     let events = journal
-        .events(&record.id)
-        .map_err(|error| error.to_string())?
+        .events(&record.id)?
         .into_iter()
         .map(recorded_event)
         .collect();
@@ -62,15 +45,18 @@ fn recorded_event(event: StoredEvent) -> RecordedEvent {
     }
 }
 
-/// The `run` options of a run of the document at `file`: the input comes from the record.
-pub(crate) fn run_args(exec: &ExecArgs, file: PathBuf) -> RunArgs {
-    RunArgs {
-        file,
-        input: None,
-        exec: exec.clone(),
-        dry_run: false,
-        no_journal: false,
-    }
+/// The configuration of `durable`, a run of the document at `file`: its input comes from the
+/// record.
+pub(crate) fn config(
+    exec: &ExecArgs,
+    file: PathBuf,
+    durable: Durable,
+) -> Result<RunConfig, CommandError> {
+    let input = durable.input.clone();
+    Ok(
+        RunConfig::new(file, exec.clone(), Journaling::Durable(Box::new(durable)))?
+            .with_input(input, false),
+    )
 }
 
 /// The recorded document's path.
@@ -79,12 +65,11 @@ pub(crate) fn document_path(record: &RunRecord) -> PathBuf {
 }
 
 /// Reads the document the run recorded, or says why it cannot.
-pub(crate) fn read_document(record: &RunRecord) -> Result<Vec<u8>, String> {
-    std::fs::read(&record.document_path).map_err(|error| {
-        format!(
-            "cannot read the document of run {} at {}: {error}",
-            record.id, record.document_path
-        )
+pub(crate) fn read_document(record: &RunRecord) -> Result<Vec<u8>, CommandError> {
+    std::fs::read(&record.document_path).map_err(|source| CommandError::RunDocument {
+        run: record.id.clone(),
+        path: record.document_path.clone(),
+        source,
     })
 }
 

@@ -1,6 +1,7 @@
 //! `workflow graph FILE`: checks and compiles the document as `validate` does, then prints its
 //! picture, or writes it into a Markdown file between the workflow-graph markers (`--inject`).
 
+use super::error::CommandError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -73,10 +74,15 @@ pub fn run(
 /// Rewrites the marked region of `target`. The new text goes to a temporary file beside it
 /// that is then renamed over it, so a reader never sees half a file; an unchanged file is not
 /// touched at all.
-fn inject_into(target: &Path, mermaid: &str) -> Result<(), String> {
-    let shown = target.display();
-    let old = std::fs::read_to_string(target).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let new = graph::inject(&old, mermaid).map_err(|e| format!("{shown}: {e}"))?;
+fn inject_into(target: &Path, mermaid: &str) -> Result<(), CommandError> {
+    let old = std::fs::read_to_string(target).map_err(|source| CommandError::Read {
+        path: target.to_path_buf(),
+        source,
+    })?;
+    let new = graph::inject(&old, mermaid).map_err(|source| CommandError::Inject {
+        path: target.to_path_buf(),
+        source,
+    })?;
     if new == old {
         return Ok(());
     }
@@ -87,9 +93,12 @@ fn inject_into(target: &Path, mermaid: &str) -> Result<(), String> {
             std::fs::set_permissions(&temporary, permissions)
         })
         .and_then(|()| std::fs::rename(&temporary, target));
-    written.map_err(|e| {
+    written.map_err(|source| {
         let _ = std::fs::remove_file(&temporary);
-        format!("cannot write {shown}: {e}")
+        CommandError::Write {
+            path: target.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -226,13 +235,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let readme = dir.path().join("README.md");
         std::fs::write(&readme, "no markers\n").expect("write");
-        let error = inject_into(&readme, "x").expect_err("no markers");
+        let error = inject_into(&readme, "x")
+            .expect_err("no markers")
+            .to_string();
         assert!(error.contains("workflow-graph:start"), "{error}");
         assert_eq!(
             std::fs::read_to_string(&readme).ok().as_deref(),
             Some("no markers\n")
         );
-        let missing = inject_into(&dir.path().join("absent.md"), "x").expect_err("absent");
+        let missing = inject_into(&dir.path().join("absent.md"), "x")
+            .expect_err("absent")
+            .to_string();
         assert!(missing.starts_with("cannot read"), "{missing}");
     }
 }

@@ -1,6 +1,7 @@
 //! `graph FILE --run RUN_ID`: the state of each task in a recorded run, read from the journal,
 //! for the graph writers to colour.
 
+use super::error::CommandError;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -16,15 +17,15 @@ pub(crate) fn states(
     run: &str,
     document: &Document,
     stderr: &mut dyn Write,
-) -> Result<BTreeMap<String, TaskState>, String> {
+) -> Result<BTreeMap<String, TaskState>, CommandError> {
     let dir = journal::state_dir(args.state.state_dir.as_deref());
-    let journal = Journal::open_existing(&dir).map_err(|error| error.to_string())?;
-    let record = journal.run(run).map_err(|error| error.to_string())?;
+    let journal = Journal::open_existing(&dir)?;
+    let record = journal.run(run)?;
     let meta = &document.meta;
     if (record.namespace.as_str(), record.name.as_str())
         != (meta.namespace.as_str(), meta.name.as_str())
     {
-        return Err(format!(
+        return Err(CommandError::Refused(format!(
             "run {} is a run of {}/{}, not of {}/{} ({})",
             record.id,
             record.namespace,
@@ -32,7 +33,7 @@ pub(crate) fn states(
             meta.namespace,
             meta.name,
             args.file.display()
-        ));
+        )));
     }
     let same_file = std::fs::read(&args.file)
         .map(|bytes| journal::document_hash(&bytes) == record.document_hash)
@@ -47,12 +48,10 @@ pub(crate) fn states(
         );
     }
     let mut timeline = Timeline::default();
-    journal
-        .visit_events(&record.id, |event| {
-            timeline.push(&event);
-            true
-        })
-        .map_err(|error| error.to_string())?;
+    journal.visit_events(&record.id, |event| {
+        timeline.push(&event);
+        true
+    })?;
     let states = states_by_task(&timeline.finish())
         .into_iter()
         .map(|(task, status)| (task, state(status)))

@@ -1,8 +1,8 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
 pub mod completions;
-mod dry_run;
 mod durable;
+mod error;
 pub mod events;
 pub mod graph;
 mod graph_run;
@@ -11,7 +11,6 @@ pub mod man;
 pub mod resume;
 pub mod retry;
 pub mod run;
-mod run_journal;
 pub mod runs;
 mod runs_logs;
 mod runs_show;

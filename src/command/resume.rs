@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::durable::{self, Durable, DurableStart, Recorded};
+use super::error::CommandError;
 use crate::cli::{ColorChoice, ResumeArgs};
 use crate::exit_code::ExitCode;
 use crate::journal::{self, RunRecord, RunStatus};
@@ -43,12 +44,17 @@ pub fn run(
             );
         }
     }
-    let run_args = durable::run_args(&args.exec, file);
-    super::run::run_as(&run_args, Some(durable), color, stdout, stderr)
+    match durable::config(&args.exec, file, durable) {
+        Ok(config) => crate::runner::run(config, color, stdout, stderr),
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            ExitCode::Usage
+        }
+    }
 }
 
 /// The run to make, its document, and a line telling what will be replayed.
-fn prepare(recorded: Recorded, force: bool) -> Result<(Durable, PathBuf, String), String> {
+fn prepare(recorded: Recorded, force: bool) -> Result<(Durable, PathBuf, String), CommandError> {
     let Recorded {
         journal,
         record,
@@ -58,7 +64,7 @@ fn prepare(recorded: Recorded, force: bool) -> Result<(Durable, PathBuf, String)
     let bytes = durable::read_document(&record)?;
     let hash = journal::document_hash(&bytes);
     if hash != record.document_hash && !force {
-        return Err(format!(
+        return Err(CommandError::Refused(format!(
             "the document {} changed since run {} started (its SHA-256 was {}, it is now {}): \
              replaying the recorded steps on another document could take wrong turns; pass \
              --force to resume anyway, or start a new run with `workflow retry {}`",
@@ -67,7 +73,7 @@ fn prepare(recorded: Recorded, force: bool) -> Result<(Durable, PathBuf, String)
             short(&record.document_hash),
             short(&hash),
             record.id
-        ));
+        )));
     }
     let replay = Replay::from_events(&events);
     let status = if record.interrupted() {
@@ -95,28 +101,29 @@ fn prepare(recorded: Recorded, force: bool) -> Result<(Durable, PathBuf, String)
 
 /// A completed run has nothing left to do; a faulted one ended for good (a retry runs it again
 /// as a new run, keeping its record); a run whose process is still alive would run twice.
-fn refuse_unresumable(record: &RunRecord, force: bool) -> Result<(), String> {
-    match record.status {
-        RunStatus::Completed => Err(format!(
+fn refuse_unresumable(record: &RunRecord, force: bool) -> Result<(), CommandError> {
+    let refused = match record.status {
+        RunStatus::Completed => format!(
             "run {} already completed: there is nothing to resume (`workflow retry {} --from \
              TASK` runs it again from a task)",
             record.id, record.id
-        )),
-        RunStatus::Faulted => Err(format!(
+        ),
+        RunStatus::Faulted => format!(
             "run {} faulted: it ended and is not resumed; `workflow retry {}` runs it again from \
              its failed task as a new run, reusing what completed",
             record.id, record.id
-        )),
+        ),
         RunStatus::Running if !force && !record.interrupted() && record.pid.is_some() => {
-            Err(format!(
+            format!(
                 "run {} is still running (process {}): resuming it would run its tasks twice; \
                  stop it first, or pass --force if that process is not this run",
                 record.id,
                 record.pid.unwrap_or_default()
-            ))
+            )
         }
-        _ => Ok(()),
-    }
+        _ => return Ok(()),
+    };
+    Err(CommandError::Refused(refused))
 }
 
 /// The first characters of a hash, enough to tell two apart.
@@ -154,18 +161,21 @@ mod tests {
         assert!(
             completed
                 .err()
-                .is_some_and(|e| e.starts_with("run r1 already completed")),
+                .is_some_and(|e| e.to_string().starts_with("run r1 already completed")),
         );
         let me = Some(std::process::id());
         let live = refuse_unresumable(&record(RunStatus::Running, me), false);
-        assert!(live.err().is_some_and(|e| e.contains("is still running")));
+        assert!(
+            live.err()
+                .is_some_and(|e| e.to_string().contains("is still running"))
+        );
         assert!(refuse_unresumable(&record(RunStatus::Running, me), true).is_ok());
         assert!(refuse_unresumable(&record(RunStatus::Cancelled, me), false).is_ok());
         let faulted = refuse_unresumable(&record(RunStatus::Faulted, None), false);
         assert!(
             faulted
                 .err()
-                .is_some_and(|e| e.contains("workflow retry r1"))
+                .is_some_and(|e| e.to_string().contains("workflow retry r1"))
         );
         assert_eq!(short("0123456789abcdef"), "0123456789ab");
         assert_eq!(short("ab"), "ab");

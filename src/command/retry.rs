@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::durable::{self, Durable, DurableStart, Recorded};
+use super::error::CommandError;
 use crate::cli::{ColorChoice, RetryArgs};
 use crate::exit_code::ExitCode;
 use crate::frontend;
@@ -34,8 +35,13 @@ pub fn run(
     {
         let _ = writeln!(stderr, "{note}");
     }
-    let run_args = durable::run_args(&args.exec, file);
-    super::run::run_as(&run_args, Some(durable), color, stdout, stderr)
+    match durable::config(&args.exec, file, durable) {
+        Ok(config) => crate::runner::run(config, color, stdout, stderr),
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            ExitCode::Usage
+        }
+    }
 }
 
 /// The new run, its document, and a line telling where it starts. A document that no longer
@@ -44,14 +50,14 @@ fn prepare(
     recorded: Recorded,
     from: Option<&str>,
     input: Option<&str>,
-) -> Result<(Durable, PathBuf, Option<String>), String> {
+) -> Result<(Durable, PathBuf, Option<String>), CommandError> {
     let Recorded {
         journal,
         record,
         events,
     } = recorded;
     let input = match input {
-        Some(text) => super::run::read_input(Some(text))?,
+        Some(text) => crate::runner::read_input(Some(text))?,
         None => record.input.clone(),
     };
     let file = durable::document_path(&record);
@@ -60,8 +66,7 @@ fn prepare(
     let (replay, note) = match machine {
         None => (Replay::default(), None),
         Some(machine) => {
-            let point =
-                retry_point(&machine, &record.id, &events, from).map_err(|e| e.to_string())?;
+            let point = retry_point(&machine, &record.id, &events, from)?;
             let count = point.replay.len();
             let note = format!(
                 "retrying run {} from {}: {} completed step{} reused",

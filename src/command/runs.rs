@@ -1,6 +1,7 @@
 //! `workflow runs`: the runs recorded in the journal, listed (with filters), one shown
 //! (`show`), its events replayed as CloudEvents (`events`), or old ones deleted (`prune`).
 
+use super::error::{AgeError, CommandError};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -40,10 +41,10 @@ pub fn run(args: &RunsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
 }
 
 /// A failure, worded for stderr.
-type Outcome = Result<(), String>;
+type Outcome = Result<(), CommandError>;
 
-fn open(dir: &Path) -> Result<Journal, String> {
-    Journal::open_existing(dir).map_err(|error| error.to_string())
+fn open(dir: &Path) -> Result<Journal, CommandError> {
+    Ok(Journal::open_existing(dir)?)
 }
 
 fn list(args: &RunsArgs, dir: &Path, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Outcome {
@@ -54,7 +55,7 @@ fn list(args: &RunsArgs, dir: &Path, stdout: &mut dyn Write, stderr: &mut dyn Wr
                 name: args.name.clone(),
                 limit: (args.limit > 0).then_some(args.limit),
             };
-            journal.runs(&filter).map_err(|error| error.to_string())?
+            journal.runs(&filter)?
         }
         // Nothing recorded yet is an empty list, not a failure.
         Err(JournalError::Missing { dir }) => {
@@ -63,7 +64,7 @@ fn list(args: &RunsArgs, dir: &Path, stdout: &mut dyn Write, stderr: &mut dyn Wr
             }
             Vec::new()
         }
-        Err(error) => return Err(error.to_string()),
+        Err(error) => return Err(error.into()),
     };
     let written = match args.format {
         RunFormat::Json => {
@@ -147,20 +148,18 @@ pub(crate) fn columns<const N: usize>(header: &[String; N], rows: &[[String; N]]
 
 /// `runs events`: the run's CloudEvents, one per line, streamed from the database.
 fn print_events(journal: &Journal, args: &RunsEventsArgs, stdout: &mut dyn Write) -> Outcome {
-    let run = journal.run(&args.run).map_err(|error| error.to_string())?;
+    let run = journal.run(&args.run)?;
     let mut out = std::io::BufWriter::new(stdout);
     let mut closed = false;
-    journal
-        .visit_events(&run.id, |event| {
-            // Journal-only kinds (the `$context` a resume restores) are not published events.
-            if event.kind == CONTEXT_CHANGED || event.kind == EVENT_CONSUMED {
-                return true;
-            }
-            let line = event.to_cloudevent(&run).to_string();
-            closed = writeln!(out, "{line}").is_err();
-            !closed
-        })
-        .map_err(|error| error.to_string())?;
+    journal.visit_events(&run.id, |event| {
+        // Journal-only kinds (the `$context` a resume restores) are not published events.
+        if event.kind == CONTEXT_CHANGED || event.kind == EVENT_CONSUMED {
+            return true;
+        }
+        let line = event.to_cloudevent(&run).to_string();
+        closed = writeln!(out, "{line}").is_err();
+        !closed
+    })?;
     let _ = out.flush();
     Ok(())
 }
@@ -168,9 +167,9 @@ fn print_events(journal: &Journal, args: &RunsEventsArgs, stdout: &mut dyn Write
 fn prune_runs(args: &RunsPruneArgs, dir: &Path, stdout: &mut dyn Write) -> Outcome {
     let age = parse_age(&args.older_than)?;
     let removed = match Journal::open_existing(dir) {
-        Ok(journal) => journal.prune(age).map_err(|error| error.to_string())?,
+        Ok(journal) => journal.prune(age)?,
         Err(JournalError::Missing { .. }) => 0,
-        Err(error) => return Err(error.to_string()),
+        Err(error) => return Err(error.into()),
     };
     let _ = writeln!(
         stdout,
@@ -182,13 +181,8 @@ fn prune_runs(args: &RunsPruneArgs, dir: &Path, stdout: &mut dyn Write) -> Outco
 }
 
 /// `30d`, `12h`, `90m`, `45s`: a whole number and one unit.
-pub(crate) fn parse_age(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!(
-            "`--older-than {text}` is not an age: write a whole number and a unit, s, m, h or d \
-             (e.g. 30d)"
-        )
-    };
+pub(crate) fn parse_age(text: &str) -> Result<Duration, AgeError> {
+    let bad = || AgeError(text.to_owned());
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().map_err(|_| bad())?;
@@ -225,7 +219,10 @@ mod tests {
             "30w",
             "99999999999999999999d",
         ] {
-            let error = parse_age(bad).err().unwrap_or_default();
+            let error = parse_age(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(error.contains("is not an age"), "{bad}: {error}");
         }
     }

@@ -2,6 +2,7 @@
 //! journal's `task_output` table, each line after its task's name path; `--follow` polls for new
 //! lines until the run is over.
 
+use super::error::CommandError;
 use std::io::Write;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ pub(crate) fn logs(
     journal: &Journal,
     args: &RunsLogsArgs,
     stdout: &mut dyn Write,
-) -> Result<(), String> {
-    let run = journal.run(&args.run).map_err(|error| error.to_string())?;
+) -> Result<(), CommandError> {
+    let run = journal.run(&args.run)?;
     let mut after = 0;
     let mut printed = 0usize;
     loop {
@@ -28,9 +29,7 @@ pub(crate) fn logs(
                 .run(&run.id)
                 .map(|run| run.state() != RunState::Running)
                 .unwrap_or(true);
-        let lines = journal
-            .task_output(&run.id, after)
-            .map_err(|error| error.to_string())?;
+        let lines = journal.task_output(&run.id, after)?;
         let mut text = String::new();
         for line in &lines {
             after = line.num;

@@ -2,6 +2,7 @@
 //! task executions (step, task, status, start offset, duration, attempts, error), as text or
 //! as one JSON object.
 
+use super::error::CommandError;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -19,17 +20,15 @@ pub(crate) fn show(
     journal: &Journal,
     args: &RunsShowArgs,
     stdout: &mut dyn Write,
-) -> Result<(), String> {
-    let run = journal.run(&args.run).map_err(|error| error.to_string())?;
+) -> Result<(), CommandError> {
+    let run = journal.run(&args.run)?;
     let mut timeline = Timeline::default();
     let mut first: Option<DateTime<Utc>> = None;
-    journal
-        .visit_events(&run.id, |event| {
-            first.get_or_insert(event.time);
-            timeline.push(&event);
-            true
-        })
-        .map_err(|error| error.to_string())?;
+    journal.visit_events(&run.id, |event| {
+        first.get_or_insert(event.time);
+        timeline.push(&event);
+        true
+    })?;
     let executions = timeline.finish();
     // Offsets count from the run's first event (its start), else from when it was recorded.
     let origin = first.unwrap_or(run.started_at);

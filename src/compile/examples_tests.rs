@@ -7,7 +7,7 @@ use crate::compile::compile;
 
 use crate::test_support::spec_dir;
 
-fn compiles(path: &Path, checked: crate::frontend::Checked) -> usize {
+fn compiles(path: &Path, checked: crate::test_support::Checked) -> usize {
     let Some(document) = checked.valid_document() else {
         // The front end's own tests cover documents it rejects.
         return 0;
@@ -38,7 +38,7 @@ fn every_spec_example_and_bundled_workflow_compiles() {
             .collect();
         paths.sort();
         for path in paths {
-            count += compiles(&path, crate::frontend::check_path(&path));
+            count += compiles(&path, crate::test_support::check_path(&path));
         }
     }
     assert!(count >= expected, "compiled only {count} documents");
@@ -54,7 +54,7 @@ fn every_ctk_workflow_compiles() {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         for definition in docstrings(&text) {
             let source = crate::source::Source::new("ctk.yaml", definition);
-            count += compiles(&entry.path(), crate::frontend::check_source(source));
+            count += compiles(&entry.path(), crate::test_support::check_source(source));
         }
     }
     assert!(count >= 21, "compiled only {count} CTK workflows");

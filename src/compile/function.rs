@@ -191,7 +191,7 @@ pub(super) fn relocate(tasks: &mut [TaskNode], from: &str, to: &str) {
 }
 
 /// A name as one JSON pointer token.
-pub(super) fn escape(name: &str) -> String {
+pub(crate) fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 

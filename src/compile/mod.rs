@@ -26,7 +26,9 @@ pub(crate) use auth::compile_authentications;
 pub(crate) use auth::{AuthSpec, AuthoritySpec, OAuth2Spec, SchemeKind, TokenSpec};
 pub use compiler::compile;
 pub(crate) use container::ContainerSpec;
-pub(crate) use function::{FunctionBody, FunctionTarget, RemoteFunction, raw_url};
+pub(crate) use function::{
+    FunctionBody, FunctionTarget, RemoteFunction, escape as escape_name, raw_url,
+};
 pub(crate) use grpc::GrpcSpec;
 pub(crate) use http::{EndpointSpec, HttpSpec};
 pub(crate) use listen::{
@@ -36,7 +38,7 @@ pub use machine::Machine;
 pub(crate) use machine::*;
 pub(crate) use mcp::{MCP_METHODS, McpSpec, McpTransportSpec};
 pub(crate) use openapi::{OpenApiSpec, UriSpec};
-pub(crate) use remote::{check_function, function_machine};
+pub(crate) use remote::{function_machine, invalid_function};
 pub(crate) use scope::{
     AUTHORIZATION, BASE_VARS, CONTEXT, INPUT, OUTPUT, RUNTIME, SECRETS, TASK, WORKFLOW,
 };

@@ -56,7 +56,7 @@ mod tests {
         let text = format!(
             "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: t\n  version: '1.0.0'\ndo:\n  - s:\n      run:\n        script:\n{script}"
         );
-        let checked = crate::frontend::check_source(Source::new("t.yaml", text));
+        let checked = crate::test_support::check_source(Source::new("t.yaml", text));
         let document = checked
             .valid_document()
             .unwrap_or_else(|| panic!("invalid: {:#?}", checked.diagnostics));

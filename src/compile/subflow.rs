@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn the_identity_input_and_await_are_kept() {
         let text = "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: t\n  version: '1.0.0'\ndo:\n  - child:\n      run:\n        await: false\n        workflow:\n          namespace: acme\n          name: register\n          version: 0.2.0\n          input:\n            customer: ${ .user }\n";
-        let checked = crate::frontend::check_source(Source::new("t.yaml", text));
+        let checked = crate::test_support::check_source(Source::new("t.yaml", text));
         let document = checked
             .valid_document()
             .unwrap_or_else(|| panic!("invalid: {:#?}", checked.diagnostics));

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::auth::Credentials;
 use super::http::HttpClient;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// One A2A request, every expression already evaluated (`message.messageId` and
 /// `message.role` already defaulted).

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{ProcessRequest, ProcessRunner, Program};
 use crate::document::PullPolicy;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// The environment variable naming the engine to use instead of probing for one.
 pub const ENGINE_VARIABLE: &str = "WORKFLOW_CONTAINER_ENGINE";
@@ -166,8 +166,17 @@ pub async fn find_engine(
     )
 }
 
+/// Why an engine's `--version` probe failed.
+#[derive(Debug, thiserror::Error)]
+enum ProbeError {
+    #[error("exit code {code}{}", stderr.as_ref().map(|line| format!(" ({line})")).unwrap_or_default())]
+    Exit { code: i32, stderr: Option<String> },
+    #[error("{0}")]
+    NotStarted(String),
+}
+
 /// Whether `ENGINE --version` starts and succeeds; the reason when it does not.
-async fn probe(processes: &dyn ProcessRunner, engine: &Path) -> Result<(), String> {
+async fn probe(processes: &dyn ProcessRunner, engine: &Path) -> Result<(), ProbeError> {
     let request = ProcessRequest {
         program: Program::Exec {
             program: engine.to_path_buf(),
@@ -180,17 +189,16 @@ async fn probe(processes: &dyn ProcessRunner, engine: &Path) -> Result<(), Strin
     };
     match processes.run(request).await {
         Ok(output) if output.code == 0 => Ok(()),
-        Ok(output) => Err(format!(
-            "exit code {}{}",
-            output.code,
-            first_line(&output.stderr)
-                .map(|line| format!(" ({line})"))
-                .unwrap_or_default()
+        Ok(output) => Err(ProbeError::Exit {
+            code: output.code,
+            stderr: first_line(&output.stderr).map(str::to_owned),
+        }),
+        Err(error) => Err(ProbeError::NotStarted(
+            error
+                .detail
+                .or(error.title)
+                .unwrap_or_else(|| "it did not start".to_owned()),
         )),
-        Err(error) => Err(error
-            .detail
-            .or(error.title)
-            .unwrap_or_else(|| "it did not start".to_owned())),
     }
 }
 
@@ -283,7 +291,7 @@ impl Drop for ContainerGuard {
 mod tests {
     use super::*;
     use crate::exec::ProcessOutput;
-    use crate::runtime::test_support::FakeProcesses;
+    use crate::test_support::FakeProcesses;
 
     fn request() -> ContainerRequest {
         ContainerRequest {

@@ -10,7 +10,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// A CloudEvent in structured JSON form: `specversion`, `id`, `source`, `type`, optional
 /// attributes and extensions, and `data` (or `data_base64`).

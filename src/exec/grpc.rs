@@ -37,7 +37,7 @@ pub(crate) use load::load_local;
 pub(crate) use load::load_remote;
 
 use super::auth::Credentials;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// A proto file and every file it imports (except Google's well-known types, which the compiler
 /// knows), as text, named the way the `import` statements name them.

@@ -5,6 +5,7 @@
 mod body;
 mod client;
 mod failure;
+pub(crate) mod response;
 
 use futures::future::BoxFuture;
 
@@ -12,7 +13,7 @@ pub use client::{HttpSettings, ReqwestHttp};
 pub(crate) use failure::display_url_text as display_url;
 
 use super::auth::{Authorization, Credentials};
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// A request to send, every expression already evaluated.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::LineObserver;
 use super::auth::Credentials;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 #[cfg(feature = "mcp")]
 pub use session::RmcpClient;
@@ -95,7 +95,7 @@ impl McpClient for RmcpClient {
     fn call(&self, _request: McpRequest) -> BoxFuture<'static, Result<Value, WorkflowError>> {
         Box::pin(async {
             Err(WorkflowError::new(
-                crate::runtime::error::ErrorKind::Configuration,
+                crate::problem::ErrorKind::Configuration,
                 "MCP is not available",
             )
             .with_detail("this `workflow` was built without the `mcp` feature"))

@@ -5,7 +5,6 @@
 pub mod a2a;
 pub mod auth;
 pub mod broker;
-pub mod catalog;
 pub mod container;
 pub mod events;
 pub mod grpc;
@@ -19,9 +18,12 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::runtime::error::WorkflowError;
+use crate::host::{Clock, Ids, Loader, RandomIds, TokioClock};
+use crate::problem::WorkflowError;
 
-/// The executors a run uses. Tests swap in scripted fakes.
+/// The host a run is given: its effects (the executors), its clock, its ids and its loader,
+/// and the configuration the engine would otherwise read from the environment. Tests swap in
+/// scripted fakes for any part.
 #[derive(Clone)]
 pub struct Executors {
     pub processes: Arc<dyn ProcessRunner>,
@@ -32,6 +34,14 @@ pub struct Executors {
     /// Where `emit` publishes and `listen` subscribes: the brokers of `--broker`, or an
     /// in-process bus between the tasks of the run.
     pub events: Arc<dyn events::EventBus>,
+    /// Time and timers: `wait`, retry backoff, timeouts, timestamps.
+    pub clock: Arc<dyn Clock>,
+    /// Run and event ids, retry jitter.
+    pub ids: Arc<dyn Ids>,
+    /// Sub-workflows, function definitions and external resources.
+    pub loader: Arc<dyn Loader>,
+    /// The container engine asked for (`WORKFLOW_CONTAINER_ENGINE`), probed on first use.
+    pub container_engine: Option<String>,
 }
 
 impl Executors {
@@ -51,6 +61,10 @@ impl Executors {
             a2a: Arc::new(a2a::JsonRpcA2a::new(Arc::new(http.clone()))),
             http: Arc::new(http),
             events: Arc::new(events::InProcessBus::default()),
+            clock: Arc::new(TokioClock),
+            ids: Arc::new(RandomIds),
+            loader: Arc::new(crate::loader::LocalLoader::default()),
+            container_engine: container::configured_engine(),
         }
     }
 }

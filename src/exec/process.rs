@@ -18,7 +18,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::{ProcessOutput, ProcessRequest, ProcessRunner, Program, ScriptLanguage};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use capture::read_capped;
 use child::{Child, Launch};
 use group::GroupGuard;

@@ -40,3 +40,4 @@ pub use jaq_json::Val;
 pub use library::prepare;
 pub use template::{ExprMode, Template, strip_expression};
 pub use value::{from_json, to_json};
+pub(crate) use value::{obj, string};

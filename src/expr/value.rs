@@ -122,6 +122,19 @@ fn float_to_json(f: f64) -> Value {
     }
 }
 
+/// An object with the given entries, in order.
+pub(crate) fn obj<'a>(entries: impl IntoIterator<Item = (&'a str, Val)>) -> Val {
+    let mut map = jaq_json::Map::default();
+    for (key, value) in entries {
+        map.insert(Val::from(key.to_owned()), value);
+    }
+    Val::obj(map)
+}
+
+pub(crate) fn string(text: impl Into<String>) -> Val {
+    Val::from(text.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

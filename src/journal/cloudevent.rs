@@ -50,7 +50,7 @@ mod tests {
     use crate::expr::from_json;
     use crate::journal::sink::tests::start;
     use crate::journal::{Journal, JournalError};
-    use crate::runtime::error::{ErrorKind, WorkflowError};
+    use crate::problem::{ErrorKind, WorkflowError};
     use crate::runtime::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
     use serde_json::json;
     use std::sync::Arc;

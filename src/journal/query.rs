@@ -361,7 +361,9 @@ impl Journal {
             let events = batch::decode(&text)
                 .map_err(|error| damaged(format!("an event batch: {error}")))?;
             for encoded in events {
-                let event = self.stored_event(encoded, &tasks).map_err(damaged)?;
+                let event = self
+                    .stored_event(encoded, &tasks)
+                    .map_err(|error| damaged(error.to_string()))?;
                 if !visit(event) {
                     return Ok(());
                 }
@@ -374,7 +376,7 @@ impl Journal {
         &self,
         encoded: batch::Encoded,
         tasks: &HashMap<i64, String>,
-    ) -> Result<StoredEvent, String> {
+    ) -> Result<StoredEvent, EventDamage> {
         let id = encoded.id();
         let batch::Encoded(seq, _, scope, kind, task, step, micros, data, blob) = encoded;
         let data = match blob {
@@ -384,10 +386,13 @@ impl Journal {
                     .connection
                     .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")
                     .and_then(|mut statement| statement.query_row([&hash], |row| row.get(0)))
-                    .map_err(|error| format!("the stored payload {hash}: {error}"))?;
+                    .map_err(|source| EventDamage::Payload {
+                        hash: hash.clone(),
+                        source,
+                    })?;
                 Some(
                     serde_json::from_str(&text)
-                        .map_err(|error| format!("payload {hash}: {error}"))?,
+                        .map_err(|source| EventDamage::PayloadJson { hash, source })?,
                 )
             }
         };
@@ -397,7 +402,7 @@ impl Journal {
                 tasks
                     .get(&number)
                     .cloned()
-                    .ok_or_else(|| format!("event {seq} names task number {number}, unknown"))?,
+                    .ok_or(EventDamage::UnknownTask { seq, number })?,
             ),
         };
         Ok(StoredEvent {
@@ -408,7 +413,7 @@ impl Journal {
             task,
             step,
             time: DateTime::from_timestamp_micros(micros)
-                .ok_or_else(|| format!("event {seq} has time {micros}"))?,
+                .ok_or(EventDamage::Time { seq, micros })?,
             data: data.unwrap_or_else(|| Value::Object(Default::default())),
         })
     }
@@ -539,6 +544,25 @@ fn run_record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         parent: parent.zip(relation.as_deref().and_then(Relation::parse)),
         pid: pid.and_then(|pid| u32::try_from(pid).ok()),
     })
+}
+
+/// What is wrong with one stored event (the journal is then damaged).
+#[derive(Debug, thiserror::Error)]
+enum EventDamage {
+    #[error("the stored payload {hash}: {source}")]
+    Payload {
+        hash: String,
+        source: rusqlite::Error,
+    },
+    #[error("payload {hash}: {source}")]
+    PayloadJson {
+        hash: String,
+        source: serde_json::Error,
+    },
+    #[error("event {seq} names task number {number}, unknown")]
+    UnknownTask { seq: i64, number: i64 },
+    #[error("event {seq} has time {micros}")]
+    Time { seq: i64, micros: i64 },
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::expr::from_json;
-    use crate::runtime::error::{ErrorKind, WorkflowError};
+    use crate::problem::{ErrorKind, WorkflowError};
     use crate::runtime::event::RunIdentity;
     use serde_json::json;
 

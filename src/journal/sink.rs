@@ -296,7 +296,7 @@ impl EventSink for Recorder {
 pub(crate) mod tests {
     use super::*;
     use crate::expr::from_json;
-    use crate::runtime::error::{ErrorKind, WorkflowError};
+    use crate::problem::{ErrorKind, WorkflowError};
     use crate::runtime::event::{EventKind, RunIdentity};
     use serde_json::json;
 

@@ -1,12 +1,13 @@
 //! A loaded OpenAPI description: parsed once (JSON or YAML), its dialect recognised, and every
 //! operation extracted and indexed by `operationId`, so a call only looks its operation up.
 
+use super::problem::Problem;
 use reqwest::Url;
 use serde_json::Value;
 
 use super::operation::{self, Dialect, Operation};
 use crate::diagnostic::did_you_mean;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
 /// How many operation ids an "operation not found" error lists.
@@ -18,7 +19,7 @@ pub(crate) struct ApiDocument {
     /// Where the document was read from.
     pub location: Url,
     /// In document order; broken ones keep why.
-    operations: Vec<(String, Result<Operation, String>)>,
+    operations: Vec<(String, Result<Operation, Problem>)>,
 }
 
 impl ApiDocument {

@@ -5,6 +5,7 @@
 mod document;
 mod encode;
 mod operation;
+mod problem;
 mod refs;
 mod request;
 mod server;

@@ -3,6 +3,7 @@
 //! resolved) with how each is serialized, the request body it takes, what it answers with, and
 //! the server it is sent to. Both dialects end up in this one shape.
 
+use super::problem::{Problem, problem};
 use reqwest::Url;
 use serde_json::{Map, Value};
 
@@ -82,7 +83,7 @@ pub(crate) struct Operation {
     /// Media types of successful responses, for `Accept`.
     pub accept: Vec<String>,
     /// The base URL without a trailing `/`, or why the document gives none.
-    pub server: Result<String, String>,
+    pub server: Result<String, Problem>,
 }
 
 const METHODS: [&str; 8] = [
@@ -95,8 +96,8 @@ pub(crate) fn extract(
     root: &Value,
     dialect: Dialect,
     location: &Url,
-) -> Vec<(String, Result<Operation, String>)> {
-    let mut found: Vec<(String, Result<Operation, String>)> = Vec::new();
+) -> Vec<(String, Result<Operation, Problem>)> {
+    let mut found: Vec<(String, Result<Operation, Problem>)> = Vec::new();
     let Some(paths) = root.get("paths").and_then(Value::as_object) else {
         return found;
     };
@@ -139,7 +140,7 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn operation(&self, id: &str, method: &str, path: &str) -> Result<Operation, String> {
+    fn operation(&self, id: &str, method: &str, path: &str) -> Result<Operation, Problem> {
         let mut parameters: Vec<Parameter> = Vec::new();
         let mut body = None;
         // Path-level first; an operation-level parameter with the same name and place wins.
@@ -178,9 +179,9 @@ impl Context<'_> {
         })
     }
 
-    fn parameter(&self, raw: &Value) -> Result<Declared, String> {
+    fn parameter(&self, raw: &Value) -> Result<Declared, Problem> {
         let Some(name) = raw.get("name").and_then(Value::as_str) else {
-            return Err("a parameter has no `name`".to_owned());
+            return Err(Problem::from("a parameter has no `name`"));
         };
         let place = raw.get("in").and_then(Value::as_str).unwrap_or_default();
         let required = raw.get("required").and_then(Value::as_bool) == Some(true);
@@ -198,7 +199,7 @@ impl Context<'_> {
                 }));
             }
             other => {
-                return Err(format!(
+                return Err(problem!(
                     "the parameter `{name}` has an unknown `in: {other}`"
                 ));
             }
@@ -218,7 +219,7 @@ impl Context<'_> {
     }
 
     /// OpenAPI 3 `requestBody`, `$ref` resolved.
-    fn request_body(&self) -> Result<Option<BodySpec>, String> {
+    fn request_body(&self) -> Result<Option<BodySpec>, Problem> {
         let Some(raw) = self.operation.get("requestBody") else {
             return Ok(None);
         };
@@ -350,7 +351,7 @@ mod tests {
         Url::parse("http://127.0.0.1:1/doc.json").unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn one(root: &Value, dialect: Dialect, id: &str) -> Result<Operation, String> {
+    fn one(root: &Value, dialect: Dialect, id: &str) -> Result<Operation, Problem> {
         extract(root, dialect, &location())
             .into_iter()
             .find(|(found, _)| found == id)
@@ -475,7 +476,7 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
         let problems: Vec<String> = found
             .into_iter()
-            .map(|(_, op)| op.err().unwrap_or_default())
+            .map(|(_, op)| op.err().map(|p| p.0).unwrap_or_default())
             .collect();
         assert!(problems[0].contains("points to nothing"), "{problems:?}");
         assert!(problems[1].contains("no `name`"), "{problems:?}");

@@ -2,24 +2,25 @@
 //! followed. A reference to another file or URL is refused with a clear message rather than
 //! fetched, so a run never reaches further than the one document the workflow names.
 
+use super::problem::{Problem, problem};
 use serde_json::Value;
 
 /// How many `$ref` hops are followed before giving up (a cycle `a → b → a` ends here).
 const MAX_HOPS: usize = 32;
 
 /// `value`, or what its `$ref` chain points to within `root`.
-pub(crate) fn resolve<'a>(root: &'a Value, value: &'a Value) -> Result<&'a Value, String> {
+pub(crate) fn resolve<'a>(root: &'a Value, value: &'a Value) -> Result<&'a Value, Problem> {
     let mut current = value;
     for _ in 0..MAX_HOPS {
         let Some(reference) = current.get("$ref") else {
             return Ok(current);
         };
         let Some(reference) = reference.as_str() else {
-            return Err("a `$ref` must be a string".to_owned());
+            return Err(Problem::from("a `$ref` must be a string"));
         };
         current = target(root, reference)?;
     }
-    Err(format!(
+    Err(problem!(
         "more than {MAX_HOPS} `$ref` hops starting at `{}` (a reference cycle?)",
         value
             .get("$ref")
@@ -29,22 +30,22 @@ pub(crate) fn resolve<'a>(root: &'a Value, value: &'a Value) -> Result<&'a Value
 }
 
 /// The value a local reference (`#/components/parameters/limit`) names.
-fn target<'a>(root: &'a Value, reference: &str) -> Result<&'a Value, String> {
+fn target<'a>(root: &'a Value, reference: &str) -> Result<&'a Value, Problem> {
     let Some(fragment) = reference.strip_prefix('#') else {
-        return Err(format!(
+        return Err(problem!(
             "`$ref: {reference}` points outside the document; only references within the \
              document (`#/...`) are supported"
         ));
     };
     let pointer = percent_decode(fragment);
     if !(pointer.is_empty() || pointer.starts_with('/')) {
-        return Err(format!(
+        return Err(problem!(
             "`$ref: {reference}` is not a JSON pointer (`#/components/...`)"
         ));
     }
     // `Value::pointer` undoes the `~0` / `~1` escapes itself.
     root.pointer(&pointer)
-        .ok_or_else(|| format!("`$ref: {reference}` points to nothing in the document"))
+        .ok_or_else(|| problem!("`$ref: {reference}` points to nothing in the document"))
 }
 
 /// URI fragments may percent-encode characters (`%7B` for `{` in a path key).

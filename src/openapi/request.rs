@@ -11,7 +11,7 @@ use super::encode;
 use super::operation::{Location, Operation};
 use crate::diagnostic::did_you_mean;
 use crate::exec::http::{HttpBody, HttpRequest};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 

@@ -3,6 +3,7 @@
 //! document's own URL) or Swagger 2 `schemes[0]://host/basePath` (the host and scheme defaulting
 //! to those of the document's URL).
 
+use super::problem::{Problem, problem};
 use reqwest::Url;
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ pub(crate) fn openapi3(
     path_item: &Value,
     operation: &Value,
     location: &Url,
-) -> Result<String, String> {
+) -> Result<String, Problem> {
     // The most specific non-empty `servers` list wins.
     let servers = [operation, path_item, root]
         .into_iter()
@@ -23,7 +24,7 @@ pub(crate) fn openapi3(
         None => ("/".to_owned(), None),
         Some(server) => match server.get("url").and_then(Value::as_str) {
             Some(url) => (url.to_owned(), Some(server)),
-            None => return Err("the first entry of `servers` has no `url`".to_owned()),
+            None => return Err(Problem::from("the first entry of `servers` has no `url`")),
         },
     };
     let expanded = match server {
@@ -34,12 +35,12 @@ pub(crate) fn openapi3(
 }
 
 /// `{name}` in a server URL replaced by `variables.name.default`.
-fn substitute_variables(url: &str, server: &Value) -> Result<String, String> {
+fn substitute_variables(url: &str, server: &Value) -> Result<String, Problem> {
     let mut out = String::with_capacity(url.len());
     let mut rest = url;
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}').map(|at| open + at) else {
-            return Err(format!("the server URL `{url}` has an unclosed `{{`"));
+            return Err(problem!("the server URL `{url}` has an unclosed `{{`"));
         };
         out.push_str(&rest[..open]);
         let name = &rest[open + 1..close];
@@ -51,7 +52,7 @@ fn substitute_variables(url: &str, server: &Value) -> Result<String, String> {
         match value {
             Some(value) => out.push_str(value),
             None => {
-                return Err(format!(
+                return Err(problem!(
                     "the server URL `{url}` uses the variable `{name}`, which has no `default` \
                      under the server's `variables`"
                 ));
@@ -64,7 +65,7 @@ fn substitute_variables(url: &str, server: &Value) -> Result<String, String> {
 }
 
 /// The base URL of a Swagger 2 operation, without a trailing `/`.
-pub(crate) fn swagger2(root: &Value, operation: &Value, location: &Url) -> Result<String, String> {
+pub(crate) fn swagger2(root: &Value, operation: &Value, location: &Url) -> Result<String, Problem> {
     let listed = |owner: &Value| {
         owner
             .get("schemes")
@@ -86,11 +87,10 @@ pub(crate) fn swagger2(root: &Value, operation: &Value, location: &Url) -> Resul
                 None => host.to_owned(),
             },
             _ => {
-                return Err(
+                return Err(Problem::from(
                     "the document has no `host` and was not read over HTTP, so there is no host \
-                     to send requests to"
-                        .to_owned(),
-                );
+                     to send requests to",
+                ));
             }
         },
     };
@@ -103,12 +103,12 @@ pub(crate) fn swagger2(root: &Value, operation: &Value, location: &Url) -> Resul
 }
 
 /// `url` resolved against the document's location; only HTTP(S) results are usable.
-fn absolute(url: &str, location: &Url) -> Result<String, String> {
+fn absolute(url: &str, location: &Url) -> Result<String, Problem> {
     let resolved = location
         .join(url)
-        .map_err(|error| format!("the server URL `{url}` is not a valid URL: {error}"))?;
+        .map_err(|error| problem!("the server URL `{url}` is not a valid URL: {error}"))?;
     if !matches!(resolved.scheme(), "http" | "https") {
-        return Err(format!(
+        return Err(problem!(
             "the server URL `{url}` resolves to `{resolved}`, which is not an HTTP(S) URL (a \
              document read from a file must name an absolute server URL)"
         ));

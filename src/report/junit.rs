@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::problem::WorkflowError;
 use crate::report::fmt;
 use crate::report::record::RunRecord;
 use crate::report::tracker::{Execution, Outcome};
-use crate::runtime::error::WorkflowError;
 use crate::runtime::event::RunIdentity;
 
 /// The message of a replayed step's `<skipped>` element.
@@ -396,9 +396,9 @@ fn is_xml_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::ErrorKind;
     use crate::report::record::RunRecorder;
     use crate::report::script::{Script, error_at, eventful_outline, eventful_run, resumed_run};
-    use crate::runtime::error::ErrorKind;
 
     fn junit_of(script: &Script) -> String {
         let recorder = RunRecorder::new(Some(Arc::new(eventful_outline())), true);

@@ -11,6 +11,7 @@ pub mod plain;
 pub mod plan;
 mod plan_words;
 pub mod progress;
+pub mod publish;
 pub mod record;
 pub mod reporters;
 pub(crate) mod sanitize;

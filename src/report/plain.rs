@@ -14,11 +14,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::exec::OutputStream;
+use crate::problem::WorkflowError;
 use crate::report::fmt;
 use crate::report::outline::Outline;
 use crate::report::sanitize;
 use crate::report::tracker::{Node, Outcome, Step, Tracker};
-use crate::runtime::error::WorkflowError;
 use crate::runtime::event::{EventSink, LifecycleEvent, RunIdentity};
 
 /// How long the writer waits after a write before the next one, so that a fast loop's lines go
@@ -390,10 +390,10 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::ErrorKind;
     use crate::report::script::{
         Script, error_at, eventful_outline, eventful_run, identity, resumed_run,
     };
-    use crate::runtime::error::ErrorKind;
 
     /// A `Write` whose bytes the test can read after the sink is done.
     #[derive(Clone, Default)]
@@ -511,7 +511,7 @@ mod tests {
     fn an_exhausted_retry_says_so_when_the_task_faults() {
         let unavailable = || {
             crate::report::script::error_at(
-                crate::runtime::error::ErrorKind::Communication,
+                crate::problem::ErrorKind::Communication,
                 "Service Unavailable",
                 "/do/0/fetch",
             )

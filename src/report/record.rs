@@ -343,8 +343,8 @@ mod tests {
 
     #[test]
     fn a_propagated_fault_counts_once() {
+        use crate::problem::ErrorKind;
         use crate::report::script::{Script, error_at};
-        use crate::runtime::error::ErrorKind;
         let error = error_at(ErrorKind::Runtime, "boom", "/do/0/outer/do/0/inner");
         let mut s = Script::new("nest");
         s.workflow_started(0)

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::ProgressMode;
+use crate::problem::WorkflowError;
 use crate::report::diagnostics::HumanStyle;
 use crate::report::fmt::{Paint, paint};
 use crate::report::junit::render_junit;
@@ -16,7 +17,6 @@ use crate::report::plain::PlainSink;
 use crate::report::progress::ProgressSink;
 use crate::report::record::RunRecorder;
 use crate::report::summary::{DocumentLocation, next_command, render_fault, render_summary};
-use crate::runtime::error::WorkflowError;
 use crate::runtime::event::EventSink;
 
 /// What runs while the workflow does.
@@ -146,7 +146,7 @@ impl RunReporters {
         fault: Option<&WorkflowError>,
         location: Option<DocumentLocation<'_>>,
         stderr: &mut dyn Write,
-    ) -> Result<(), String> {
+    ) -> Result<(), JunitError> {
         if let Some(progress) = &self.progress {
             progress.finish();
         }
@@ -180,12 +180,23 @@ impl RunReporters {
         let (Some(path), Some(record)) = (&self.settings.junit, &record) else {
             return Ok(());
         };
-        std::fs::write(path, render_junit(record)).map_err(|error| {
-            let message = format!("cannot write the JUnit report {}: {error}", path.display());
-            let _ = writeln!(stderr, "error: {message}");
-            message
+        std::fs::write(path, render_junit(record)).map_err(|source| {
+            let error = JunitError {
+                path: path.clone(),
+                source,
+            };
+            let _ = writeln!(stderr, "error: {error}");
+            error
         })
     }
+}
+
+/// The JUnit report could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the JUnit report {}: {source}", path.display())]
+pub struct JunitError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
 }
 
 #[cfg(test)]
@@ -231,7 +242,7 @@ mod tests {
         let reporters = RunReporters::start(settings, None);
         assert!(reporters.sinks().is_empty());
         let mut err = Vec::new();
-        assert_eq!(reporters.finish(None, None, &mut err), Ok(()));
+        assert!(reporters.finish(None, None, &mut err).is_ok());
         assert!(err.is_empty());
     }
 
@@ -252,9 +263,9 @@ mod tests {
         for sink in reporters.sinks() {
             run.play(sink.as_ref());
         }
-        let error = WorkflowError::new(crate::runtime::error::ErrorKind::Runtime, "Upload failed");
+        let error = WorkflowError::new(crate::problem::ErrorKind::Runtime, "Upload failed");
         let mut err = Vec::new();
-        assert_eq!(reporters.finish(Some(&error), None, &mut err), Ok(()));
+        assert!(reporters.finish(Some(&error), None, &mut err).is_ok());
         let err = String::from_utf8(err).expect("utf-8");
         assert!(err.starts_with("error: Upload failed\n  type:"), "{err}");
         assert!(err.contains("  status:   500\n"), "{err}");

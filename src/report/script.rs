@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::runtime::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
 
 /// The instant every script starts from: 2026-01-02 10:00:00 UTC.

@@ -2,14 +2,14 @@
 //! tasks, and on fault the error drawn as a diagnostic at the task's place in the YAML.
 
 use crate::diagnostic::Diagnostic;
+use crate::problem::{
+    ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, RENAMED_ERROR_TYPE_PREFIX, WorkflowError,
+};
 use crate::report::diagnostics::{FileReport, HumanStyle, render_human};
 use crate::report::fmt::{self, Paint, paint};
 use crate::report::record::RunRecord;
 use crate::report::sanitize;
 use crate::report::tracker::Outcome;
-use crate::runtime::error::{
-    ERROR_TYPE_PREFIX, LEGACY_ERROR_TYPE_PREFIX, RENAMED_ERROR_TYPE_PREFIX, WorkflowError,
-};
 use crate::source::Source;
 use crate::yaml::SpanIndex;
 
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn a_fault_without_a_document_is_the_error_object() {
         let error = crate::report::script::error_at(
-            crate::runtime::error::ErrorKind::Timeout,
+            crate::problem::ErrorKind::Timeout,
             "Timed out",
             "/do/0/slow",
         );
@@ -333,7 +333,7 @@ mod tests {
     fn an_exhausted_retry_is_counted() {
         let unavailable = || {
             crate::report::script::error_at(
-                crate::runtime::error::ErrorKind::Communication,
+                crate::problem::ErrorKind::Communication,
                 "Service Unavailable",
                 "/do/0/fetch",
             )

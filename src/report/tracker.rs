@@ -14,9 +14,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::exec::OutputStream;
+use crate::problem::WorkflowError;
 use crate::report::outline::Outline;
 use crate::report::sanitize;
-use crate::runtime::error::WorkflowError;
 use crate::runtime::event::{EventKind, LifecycleEvent, RunIdentity};
 
 /// The key of the workflow itself among a run's open nodes.
@@ -674,8 +674,8 @@ pub fn is_within(inner: &str, outer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::ErrorKind;
     use crate::report::script::{Script, error_at, eventful_run};
-    use crate::runtime::error::ErrorKind;
 
     /// Every finished execution, as `label outcome duration-ms`.
     fn executions(script: &Script, outline: Option<Outline>) -> Vec<String> {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::problem::WorkflowError;
 use crate::report::fmt::{self, Paint, paint};
 use crate::report::outline::Outline;
 use crate::report::tracker::{Finished, Node, Outcome, RunTrack, Tracker, between};
-use crate::runtime::error::WorkflowError;
 
 /// Braille spinner frames, one every `SPIN_FRAME`.
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -41,7 +41,7 @@ impl Run<'_> {
             .as_mut()
             .filter(|_| matches!(spec.method.as_str(), "message/send" | "message/stream"))
         {
-            default_message(params)?;
+            default_message(params, self.executors.ids.unique())?;
         }
         let request = A2aRequest {
             agent,
@@ -53,8 +53,11 @@ impl Run<'_> {
     }
 }
 
-/// Fills `message.messageId` with a new UUID and `message.role` with `user` where absent.
-fn default_message(params: &mut Map<String, Value>) -> Result<(), WorkflowError> {
+/// Fills `message.messageId` with `new_id` and `message.role` with `user` where absent.
+fn default_message(
+    params: &mut Map<String, Value>,
+    new_id: uuid::Uuid,
+) -> Result<(), WorkflowError> {
     let Some(Value::Object(message)) = params.get_mut("message") else {
         return Err(
             WorkflowError::new(ErrorKind::Validation, "Invalid A2A call")
@@ -62,10 +65,7 @@ fn default_message(params: &mut Map<String, Value>) -> Result<(), WorkflowError>
         );
     };
     if !message.contains_key("messageId") {
-        message.insert(
-            "messageId".to_owned(),
-            Value::String(uuid::Uuid::new_v4().to_string()),
-        );
+        message.insert("messageId".to_owned(), Value::String(new_id.to_string()));
     }
     if !message.contains_key("role") {
         message.insert("role".to_owned(), Value::String("user".to_owned()));
@@ -87,7 +87,7 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        default_message(&mut params).unwrap_or_else(|e| panic!("{e:?}"));
+        default_message(&mut params, uuid::Uuid::new_v4()).unwrap_or_else(|e| panic!("{e:?}"));
         let message = &params["message"];
         assert_eq!(message["role"], "user");
         assert_eq!(message["kind"], "message");
@@ -97,13 +97,13 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        default_message(&mut given).unwrap_or_else(|e| panic!("{e:?}"));
+        default_message(&mut given, uuid::Uuid::new_v4()).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(given["message"]["messageId"], "m1");
         assert_eq!(given["message"]["role"], "agent");
         let mut bad = json!({"message": "hi"})
             .as_object()
             .cloned()
             .unwrap_or_default();
-        assert!(default_message(&mut bad).is_err());
+        assert!(default_message(&mut bad, uuid::Uuid::new_v4()).is_err());
     }
 }

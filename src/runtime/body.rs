@@ -40,7 +40,7 @@ impl<'m> Run<'m> {
             Body::Raise(error) => Err(raise(error, input, vars)?),
             Body::Wait(duration) => {
                 let after = values::duration(duration, &input, vars)?;
-                tokio::time::sleep(after).await;
+                self.executors.clock.sleep(after).await;
                 Ok(Step::Next(input, None))
             }
             Body::Emit(emit) => Ok(Step::Next(

@@ -18,6 +18,7 @@ use super::values::{self, eval_bool};
 use crate::compile::{BASE_VARS, CatchBody, RetrySpec, TaskNode, TryBody};
 use crate::document::ErrorFilter;
 use crate::expr::{Val, from_json};
+use crate::host::{Clock, Ids};
 
 impl<'m> Run<'m> {
     pub(crate) async fn run_try(
@@ -30,9 +31,10 @@ impl<'m> Run<'m> {
         step: Option<&Arc<str>>,
     ) -> Result<Step, WorkflowError> {
         let catch = &try_.catch;
+        let clock: &dyn Clock = &*self.executors.clock;
         let base = vars.get(..BASE_VARS.len()).unwrap_or_default();
         let limits = match &catch.retry {
-            Some(retry) => Limits::new(retry, &input, vars)?,
+            Some(retry) => Limits::new(retry, &input, vars, clock)?,
             None => Limits::default(),
         };
         // A resumed run goes on with the attempt that was running when it stopped.
@@ -43,11 +45,11 @@ impl<'m> Run<'m> {
         loop {
             let scope = StepScope::inside(step, &node.pointer, Mark::Attempt(retries));
             let attempt = self.run_block(try_.body, input.clone(), frame, &scope);
-            let result = match limits.attempt_bound() {
+            let result = match limits.attempt_bound(clock) {
                 None => attempt.await,
-                Some(bound) => match tokio::time::timeout(bound, attempt).await {
-                    Ok(result) => result,
-                    Err(_) => Err(timeout_error("Attempt", bound).at_instance(&node.pointer)),
+                Some(bound) => match clock.within(clock.deadline(bound), attempt).await {
+                    Some(result) => result,
+                    None => Err(timeout_error("Attempt", bound).at_instance(&node.pointer)),
                 },
             };
             let error = match result {
@@ -80,7 +82,8 @@ impl<'m> Run<'m> {
             if let Flow::End(output) = handled {
                 return Ok(Step::End(output));
             }
-            let Some(delay) = retry_delay(retry, &limits, retries + 1, &caught, &catch_vars)?
+            let host = (clock, &*self.executors.ids);
+            let Some(delay) = retry_delay(retry, &limits, retries + 1, &caught, &catch_vars, host)?
             else {
                 // The policy gives up: the task never succeeded, so it faults with the last
                 // error, which an enclosing `try` may catch.
@@ -92,7 +95,7 @@ impl<'m> Run<'m> {
                 delay,
                 error: error.clone(),
             });
-            tokio::time::sleep(delay).await;
+            clock.sleep(delay).await;
         }
     }
 }
@@ -145,7 +148,12 @@ struct Limits {
 }
 
 impl Limits {
-    fn new(retry: &RetrySpec, input: &Val, vars: &[Val]) -> Result<Limits, WorkflowError> {
+    fn new(
+        retry: &RetrySpec,
+        input: &Val,
+        vars: &[Val],
+        clock: &dyn Clock,
+    ) -> Result<Limits, WorkflowError> {
         let resolve = |spec: &Option<crate::compile::DurationSpec>| {
             spec.as_ref()
                 .map(|d| values::duration(d, input, vars))
@@ -167,15 +175,15 @@ impl Limits {
             attempt: resolve(&retry.attempt_duration)?,
             // A limit too far away to represent is no limit.
             deadline: resolve(&retry.total_duration)?
-                .and_then(|total| Instant::now().checked_add(total)),
+                .and_then(|total| clock.instant().checked_add(total)),
         })
     }
 
     /// How long the next attempt may take: its own bound, cut by what is left of the total.
-    fn attempt_bound(&self) -> Option<Duration> {
+    fn attempt_bound(&self, clock: &dyn Clock) -> Option<Duration> {
         let left = self
             .deadline
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            .map(|deadline| deadline.saturating_duration_since(clock.instant()));
         match (self.attempt, left) {
             (Some(a), Some(l)) => Some(a.min(l)),
             (a, l) => a.or(l),
@@ -190,6 +198,7 @@ fn retry_delay(
     n: u64,
     caught: &Val,
     vars: &[Val],
+    (clock, ids): (&dyn Clock, &dyn Ids),
 ) -> Result<Option<Duration>, WorkflowError> {
     if retry.max_retries.is_some_and(|max| n > max) {
         return Ok(None);
@@ -207,10 +216,11 @@ fn retry_delay(
     let Some(backoff) = &limits.backoff else {
         return Ok(None);
     };
-    let delay = backoff.delay(n, rand::random::<f64>());
+    let delay = backoff.delay(n, ids.fraction());
     // No retry that would start after the total limit.
     if limits.deadline.is_some_and(|deadline| {
-        Instant::now()
+        clock
+            .instant()
             .checked_add(delay)
             .is_none_or(|at| at >= deadline)
     }) {
@@ -222,7 +232,7 @@ fn retry_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::error::ErrorKind;
+    use crate::problem::ErrorKind;
 
     #[test]
     fn filters_match_every_given_property() {

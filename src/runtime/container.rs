@@ -17,6 +17,7 @@ use crate::exec::container::{
 };
 use crate::exec::{ProcessOutput, ProcessRequest, Program};
 use crate::expr::Val;
+use crate::host::Loader;
 
 /// How many trailing lines of the engine's stderr an engine failure shows.
 const STDERR_LINES: usize = 10;
@@ -105,7 +106,11 @@ impl Run<'_> {
             volumes: pairs(spec.volumes.as_ref(), input, vars, "volumes")?
                 .into_iter()
                 .map(|pair| mapping(pair, "volume", spec.volumes.as_ref()))
-                .map(|pair| pair.map(|(host, inside)| (host_path(&host, base), inside)))
+                .map(|pair| {
+                    pair.map(|(host, inside)| {
+                        (host_path(&host, base, &*self.executors.loader), inside)
+                    })
+                })
                 .collect::<Result<_, _>>()?,
             environment: environment(spec.environment.as_ref(), input, vars)?,
             arguments: arguments(&spec.arguments, input, vars)?,
@@ -138,22 +143,19 @@ fn mapping(
     )
 }
 
-/// A relative host path (`./data`, `../data`) is taken from the document's directory, as the
-/// engines want absolute paths; other names (named volumes, absolute paths) are kept.
-fn host_path(host: &str, base: Option<&Path>) -> String {
+/// A relative host path (`./data`, `../data`) is taken from the document's directory (the
+/// loader makes it absolute), as the engines want absolute paths; other names (named volumes,
+/// absolute paths) are kept.
+fn host_path(host: &str, base: Option<&Path>, loader: &dyn Loader) -> String {
     let relative = host == "." || host == ".." || host.starts_with("./") || host.starts_with("../");
     if !relative {
         return host.to_owned();
     }
-    let base = match base {
-        Some(base) if !base.as_os_str().is_empty() => base.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let joined = base.join(host);
-    std::path::absolute(&joined)
-        .unwrap_or(joined)
-        .display()
-        .to_string()
+    let base = base.filter(|base| !base.as_os_str().is_empty());
+    match loader.locate(host, base).map(|url| url.to_file_path()) {
+        Ok(Ok(path)) => path.display().to_string(),
+        _ => host.to_owned(),
+    }
 }
 
 /// The engine could not run the container at all (exit 125: daemon down, image not found).
@@ -287,16 +289,12 @@ mod tests {
 
     #[test]
     fn relative_host_paths_come_from_the_document_directory() {
-        assert_eq!(host_path("/abs", Some(Path::new("/flows"))), "/abs");
-        assert_eq!(
-            host_path("named-volume", Some(Path::new("/flows"))),
-            "named-volume"
-        );
-        assert_eq!(
-            host_path("./data", Some(Path::new("/flows"))),
-            "/flows/data"
-        );
-        let from_cwd = host_path("../data", None);
+        let loader = crate::loader::LocalLoader::default();
+        let flows = Some(Path::new("/flows"));
+        assert_eq!(host_path("/abs", flows, &loader), "/abs");
+        assert_eq!(host_path("named-volume", flows, &loader), "named-volume");
+        assert_eq!(host_path("./data", flows, &loader), "/flows/data");
+        let from_cwd = host_path("../data", None, &loader);
         assert!(Path::new(&from_cwd).is_absolute(), "{from_cwd}");
     }
 

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::Digest;
 
 use super::engine::Run;
@@ -28,8 +28,12 @@ impl<'m> Run<'m> {
     ) -> Result<Val, WorkflowError> {
         let (run_id, source) = run_naming(&vars[WORKFLOW], self.machine);
         let defaults = Defaults {
-            id: step.map(|step| stable_id(&run_id, step)),
+            id: match step {
+                Some(step) => stable_id(&run_id, step),
+                None => self.executors.ids.unique().to_string(),
+            },
             source,
+            time: self.executors.clock.now(),
         };
         let event = event(spec, input, vars, defaults)?;
         self.executors.events.publish(to_json(&event)).await?;
@@ -39,9 +43,11 @@ impl<'m> Run<'m> {
 
 /// What an event gets when the document leaves it out.
 pub(crate) struct Defaults {
-    /// A UUID derived from the run and step; a random one when `None`.
-    pub id: Option<String>,
+    /// A UUID derived from the run and step, or the host's unique id.
+    pub id: String,
     pub source: String,
+    /// Now, by the host's clock.
+    pub time: DateTime<Utc>,
 }
 
 /// The run's id (`$workflow.id`) and the default `source`: a URI reference naming the
@@ -88,9 +94,7 @@ pub(crate) fn event(
     };
     let id = match text(&spec.id)? {
         Some(id) => id,
-        None => defaults
-            .id
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        None => defaults.id,
     };
     let source = text(&spec.source)?.unwrap_or(defaults.source);
     let type_ = text(&spec.type_)?.ok_or_else(|| {
@@ -98,7 +102,7 @@ pub(crate) fn event(
             .with_detail("the event has no `type`")
     })?;
     let time = text(&spec.time)?
-        .unwrap_or_else(|| Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true));
+        .unwrap_or_else(|| defaults.time.to_rfc3339_opts(SecondsFormat::Millis, true));
     let content_type =
         text(&spec.datacontenttype)?.unwrap_or_else(|| "application/json".to_owned());
 

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -21,8 +20,8 @@ use crate::compile::{
     BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, WORKFLOW,
 };
 use crate::exec::Executors;
-use crate::exec::catalog::Catalog;
 use crate::expr::{Val, from_json, to_json};
+use crate::host::{Clock, Ids};
 
 /// How a run is set up.
 #[derive(Debug, Clone)]
@@ -39,8 +38,6 @@ pub struct RunOptions {
     /// Where the document was read from: relative script sources and sub-workflows are found
     /// from its directory.
     pub document: Option<PathBuf>,
-    /// Directories searched for sub-workflows after the document's own (`--workflows DIR`).
-    pub workflow_dirs: Vec<PathBuf>,
     /// Steps a resumed or retried run takes from the journal instead of executing them.
     pub replay: Option<Arc<Replay>>,
     /// `--strict`: an undefined URI template variable faults its task (a warning otherwise).
@@ -55,7 +52,6 @@ impl Default for RunOptions {
             cancel: CancellationToken::new(),
             run_id: None,
             document: None,
-            workflow_dirs: Vec::new(),
             replay: None,
             strict: false,
         }
@@ -88,13 +84,9 @@ pub async fn run(
     let id = options
         .run_id
         .clone()
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .unwrap_or_else(|| executors.ids.run_id());
     let raw_input = from_json(&input);
-    let mut family = Family::new(
-        options.max_steps,
-        options.secrets.clone(),
-        Catalog::new(options.workflow_dirs.clone()),
-    );
+    let mut family = Family::new(options.max_steps, options.secrets.clone());
     family.strict = options.strict;
     let family = Arc::new(family);
     let place = Place {
@@ -239,7 +231,7 @@ impl<'m> Run<'m> {
             ("id", string(id)),
             ("definition", wf.definition.clone()),
             ("input", raw_input.clone()),
-            ("startedAt", values::descriptor(Utc::now())),
+            ("startedAt", values::descriptor(executors.clock.now())),
         ]);
         let parents = parent_blocks(machine, identity.is_some() || replay.is_some());
         Run {
@@ -335,8 +327,8 @@ impl<'m> Run<'m> {
             None => body.await,
             Some(timeout) => {
                 let after = values::duration(&timeout.after, &raw, &vars)?;
-                let deadline = tokio::time::Instant::now() + after;
-                match super::interrupt::within(deadline, body).await {
+                let clock = &self.executors.clock;
+                match super::interrupt::within(clock, clock.deadline(after), body).await {
                     Some(result) => result,
                     None => Err(timeout_error("Workflow", after)),
                 }
@@ -383,8 +375,8 @@ impl<'m> Run<'m> {
 
     pub(super) fn workflow_event(&self, kind: impl FnOnce() -> EventKind) {
         if let Some(identity) = &self.identity {
-            self.events
-                .emit(LifecycleEvent::new(identity.clone(), None, kind()));
+            let event = stamp(&self.executors, identity, None, kind());
+            self.events.emit(event);
         }
     }
 
@@ -397,6 +389,8 @@ impl<'m> Run<'m> {
     ) -> Option<TaskPublisher> {
         self.identity.as_ref().map(|identity| TaskPublisher {
             events: Arc::clone(&self.events),
+            clock: Arc::clone(&self.executors.clock),
+            ids: Arc::clone(&self.executors.ids),
             run: Arc::clone(identity),
             task: Arc::clone(pointer),
             step: step.cloned(),
@@ -412,7 +406,7 @@ impl<'m> Run<'m> {
         kind: impl FnOnce() -> EventKind,
     ) {
         if let Some(identity) = &self.identity {
-            let event = LifecycleEvent::new(identity.clone(), Some(pointer.clone()), kind());
+            let event = stamp(&self.executors, identity, Some(pointer.clone()), kind());
             self.events.emit(event.at_step(step.cloned()));
         }
     }
@@ -428,9 +422,22 @@ impl<'m> Run<'m> {
     }
 }
 
+/// An event now, by the host's clock and ids.
+fn stamp(
+    host: &Executors,
+    run: &Arc<RunIdentity>,
+    task: Option<Arc<str>>,
+    kind: EventKind,
+) -> LifecycleEvent {
+    let time = host.clock.now();
+    LifecycleEvent::stamped(time, host.ids.event_id(time), Arc::clone(run), task, kind)
+}
+
 /// Publishes one task's events from anywhere (it owns what it needs).
 pub(crate) struct TaskPublisher {
     events: Arc<dyn EventSink>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
     run: Arc<RunIdentity>,
     task: Arc<str>,
     /// The execution's durable step name, which tells a loop's iterations apart in the log.
@@ -440,7 +447,9 @@ pub(crate) struct TaskPublisher {
 impl TaskPublisher {
     pub(crate) fn emit(&self, kind: EventKind) {
         let task = Some(Arc::clone(&self.task));
-        let event = LifecycleEvent::new(Arc::clone(&self.run), task, kind);
+        let time = self.clock.now();
+        let id = self.ids.event_id(time);
+        let event = LifecycleEvent::stamped(time, id, Arc::clone(&self.run), task, kind);
         self.events.emit(event.at_step(self.step.clone()));
     }
 }

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use crate::expr::{Val, to_json};
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// Prefix of every workflow lifecycle event type.
 const WORKFLOW_EVENT_PREFIX: &str = "io.serverlessworkflow.workflow.";
@@ -272,16 +272,31 @@ impl LifecycleEvent {
         self
     }
 
-    pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
-        let time = Utc::now();
+    /// An event at `time` with the CloudEvent id `id` (both from the host).
+    pub fn stamped(
+        time: DateTime<Utc>,
+        id: uuid::Uuid,
+        run: Arc<RunIdentity>,
+        task: Option<Arc<str>>,
+        kind: EventKind,
+    ) -> Self {
         LifecycleEvent {
-            id: event_id(time),
+            id,
             time,
             run,
             task,
             step: None,
             kind,
         }
+    }
+
+    /// An event stamped now by the local host's clock and ids (tests of the consumers).
+    #[cfg(test)]
+    pub fn new(run: Arc<RunIdentity>, task: Option<Arc<str>>, kind: EventKind) -> Self {
+        use crate::host::Ids as _;
+        let time = Utc::now();
+        let id = crate::host::RandomIds.event_id(time);
+        Self::stamped(time, id, run, task, kind)
     }
 
     /// The event in CloudEvents 1.0 structured JSON form.
@@ -371,15 +386,6 @@ impl LifecycleEvent {
     }
 }
 
-/// A UUID v7 for an event at `time`. The random bits come from the thread's generator:
-/// `Uuid::now_v7` asks the operating system for them, a system call per event that cost a
-/// 100,000-iteration loop a quarter of its time.
-fn event_id(time: DateTime<Utc>) -> uuid::Uuid {
-    let millis = u64::try_from(time.timestamp_millis()).unwrap_or_default();
-    let random: [u8; 10] = rand::random();
-    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
-}
-
 /// Where the engine sends its events. The engine builds an event only when `enabled()` says
 /// someone listens, so an unobserved run pays nothing for them.
 pub trait EventSink: Send + Sync {
@@ -467,10 +473,7 @@ mod tests {
             LifecycleEvent::new(identity(), None, EventKind::WorkflowStarted).to_cloudevent();
         assert_eq!(started["type"], "io.serverlessworkflow.workflow.started.v1");
         assert_eq!(started["data"]["definition"]["namespace"], "ns");
-        let error = crate::runtime::error::WorkflowError::new(
-            crate::runtime::error::ErrorKind::Runtime,
-            "boom",
-        );
+        let error = crate::problem::WorkflowError::new(crate::problem::ErrorKind::Runtime, "boom");
         let faulted = LifecycleEvent::new(identity(), None, EventKind::WorkflowFaulted { error })
             .to_cloudevent();
         assert_eq!(faulted["data"]["error"]["status"], 500);

@@ -1,12 +1,12 @@
 //! What a run shares with the sub-workflows it starts (its family): the step budget, the
-//! secrets, where sub-workflows are found and the ones already loaded, the container engine,
-//! the script sources already loaded, and the sub-workflows running in the background.
+//! secrets, what was loaded (`Resources`), the container engine and the sub-workflows running in
+//! the background.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 use super::error::{ErrorKind, WorkflowError};
 use super::values::obj;
 use crate::exec::Executors;
-use crate::exec::catalog::Catalog;
 use crate::expr::{Val, from_json};
 
 /// How deep sub-workflows may nest (the top-level run is depth 0).
@@ -30,14 +29,11 @@ pub(crate) struct Family {
     pub(crate) provided: BTreeMap<String, Value>,
     /// `$secrets`, built once from `provided`, the same for every workflow of the family.
     pub(crate) secrets: Val,
-    pub(crate) catalog: Catalog,
     /// The container engine, found on first use.
     engine: OnceCell<PathBuf>,
-    /// Script sources by resolved location, loaded on first use.
-    scripts: Mutex<HashMap<String, Arc<OnceCell<Arc<str>>>>>,
     /// Sub-workflows started with `await: false`, joined before the run ends.
     background: Mutex<Vec<JoinHandle<()>>>,
-    /// OpenAPI documents and remote functions, loaded once per run.
+    /// Everything loaded once per run: documents, functions, script sources, sub-workflows.
     pub(crate) resources: super::resources::Resources,
     /// `--strict`: what would be a warning at run time (an undefined URI template variable)
     /// faults the task instead.
@@ -45,7 +41,7 @@ pub(crate) struct Family {
 }
 
 impl Family {
-    pub(crate) fn new(max_steps: u64, provided: BTreeMap<String, Value>, catalog: Catalog) -> Self {
+    pub(crate) fn new(max_steps: u64, provided: BTreeMap<String, Value>) -> Self {
         let secrets = obj(provided
             .iter()
             .map(|(name, value)| (name.as_str(), from_json(value))));
@@ -54,9 +50,7 @@ impl Family {
             max_steps,
             provided,
             secrets,
-            catalog,
             engine: OnceCell::new(),
-            scripts: Mutex::new(HashMap::new()),
             background: Mutex::new(Vec::new()),
             resources: Default::default(),
             strict: false,
@@ -86,30 +80,11 @@ impl Family {
             .get_or_try_init(|| {
                 crate::exec::container::find_engine(
                     executors.processes.as_ref(),
-                    crate::exec::container::configured_engine(),
+                    executors.container_engine.clone(),
                 )
             })
             .await
             .cloned()
-    }
-
-    /// A script's code from `location`, loaded by `load` the first time it is asked for.
-    pub(crate) async fn script<F>(
-        &self,
-        location: String,
-        load: impl FnOnce() -> F,
-    ) -> Result<Arc<str>, WorkflowError>
-    where
-        F: Future<Output = Result<Arc<str>, WorkflowError>>,
-    {
-        let cell = {
-            let mut scripts = match self.scripts.lock() {
-                Ok(scripts) => scripts,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            Arc::clone(scripts.entry(location).or_default())
-        };
-        cell.get_or_try_init(load).await.cloned()
     }
 
     /// Starts `work` in the background; the run waits for it before it ends.
@@ -150,10 +125,11 @@ impl Family {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
 
     fn family(max_steps: u64) -> Family {
-        Family::new(max_steps, BTreeMap::new(), Catalog::new(Vec::new()))
+        Family::new(max_steps, BTreeMap::new())
     }
 
     #[test]
@@ -162,29 +138,6 @@ mod tests {
         assert!(family.step().is_ok() && family.step().is_ok());
         let error = family.step().err().unwrap_or_else(|| panic!("no error"));
         assert_eq!(error.title.as_deref(), Some("Step budget exceeded"));
-    }
-
-    #[tokio::test]
-    async fn a_script_is_loaded_once_and_failures_are_not_kept() {
-        let family = family(10);
-        let loads = AtomicUsize::new(0);
-        let failing = family
-            .script("a".into(), || async {
-                loads.fetch_add(1, Ordering::Relaxed);
-                Err(WorkflowError::new(ErrorKind::Communication, "down"))
-            })
-            .await;
-        assert!(failing.is_err());
-        for _ in 0..3 {
-            let code = family
-                .script("a".into(), || async {
-                    loads.fetch_add(1, Ordering::Relaxed);
-                    Ok(Arc::from("print(1)"))
-                })
-                .await;
-            assert_eq!(code.as_deref(), Ok("print(1)"));
-        }
-        assert_eq!(loads.load(Ordering::Relaxed), 2);
     }
 
     #[tokio::test]

@@ -13,7 +13,6 @@ use super::error::{ErrorKind, WorkflowError};
 use super::step::{Mark, StepScope};
 use super::values::eval_tmpl;
 use crate::compile::{FunctionBody, FunctionTarget, Machine, RemoteFunction};
-use crate::exec::resource;
 use crate::expr::{Val, to_json};
 
 impl Run<'_> {
@@ -92,9 +91,13 @@ impl Run<'_> {
         name: &str,
         credentials: Option<crate::exec::auth::Credentials>,
     ) -> Result<Arc<serde_json::Value>, WorkflowError> {
-        let text = resource::fetch(location, self.http_client(), credentials).await?;
+        let loader = &self.executors.loader;
+        let text = loader
+            .fetch(location, self.http_client(), credentials)
+            .await?;
         let definition = to_json(&self.machine.workflow.definition);
-        crate::compile::check_function(&text, location.as_str(), name, definition.get("use"))
+        loader
+            .function(&text, location.as_str(), name, definition.get("use"))
             .map(Arc::new)
     }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::EventKind;
-use super::http_response::{check_status, shape};
 use super::task::Step;
 use super::values::{as_text, eval_expr, eval_tmpl, obj, short_json, string, text_of};
 use crate::compile::{EndpointSpec, HttpSpec, Tmpl};
 use crate::document::HttpOutput;
+use crate::exec::http::response::{check_status, shape};
 use crate::exec::http::{HttpBody, HttpRequest};
 use crate::expr::{Val, to_json};
 

@@ -1,7 +1,8 @@
 //! Stopping work that never yields: what a running expression checks to learn that its run was
 //! cancelled or that a timeout around it expired, and how the engine then gives way.
 //!
-//! The engine runs on one thread. A timeout is a tokio timer and a cancellation a token; both
+//! The engine runs on one thread. A timeout is a timer of the host's clock and a cancellation a
+//! token; both
 //! only take effect when the engine's future returns to the runtime. Two things make sure it
 //! does within milliseconds:
 //! - each task execution consumes tokio's cooperative budget (`yield_point`), so a loop of
@@ -13,11 +14,13 @@
 //!   is due, and the `select!` around wins. The error itself is never seen by a `catch`.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::WorkflowError;
+use crate::host::Clock;
 
 tokio::task_local! {
     /// What interrupts the expressions of the work being polled.
@@ -28,7 +31,20 @@ tokio::task_local! {
 #[derive(Clone)]
 struct Watch {
     cancel: CancellationToken,
-    deadline: Option<Instant>,
+    deadline: Option<Deadline>,
+}
+
+/// When a timeout expires, by the clock that runs its timer.
+#[derive(Clone)]
+struct Deadline {
+    at: Instant,
+    clock: Arc<dyn Clock>,
+}
+
+impl Deadline {
+    fn passed(&self) -> bool {
+        self.clock.instant() >= self.at
+    }
 }
 
 /// True when the work being polled should stop: its run was cancelled, or the deadline of a
@@ -36,7 +52,7 @@ struct Watch {
 pub(crate) fn requested() -> bool {
     WATCH
         .try_with(|watch| {
-            watch.cancel.is_cancelled() || watch.deadline.is_some_and(|at| Instant::now() >= at)
+            watch.cancel.is_cancelled() || watch.deadline.as_ref().is_some_and(Deadline::passed)
         })
         .unwrap_or(false)
 }
@@ -62,23 +78,31 @@ pub(crate) async fn watch_run<T>(
 /// Runs `work` under a timeout ending at `deadline`: `None` when it expired. Expressions inside
 /// are interrupted at the deadline (or an earlier one around it).
 pub(crate) async fn within<T>(
+    clock: &Arc<dyn Clock>,
     deadline: Instant,
     work: impl Future<Output = Result<T, WorkflowError>>,
 ) -> Option<Result<T, WorkflowError>> {
+    let this = Deadline {
+        at: deadline,
+        clock: Arc::clone(clock),
+    };
     let watch = match WATCH.try_with(Watch::clone) {
         Ok(outer) => Watch {
-            deadline: Some(outer.deadline.map_or(deadline, |at| at.min(deadline))),
+            deadline: Some(match outer.deadline {
+                Some(earlier) if earlier.at <= deadline => earlier,
+                _ => this,
+            }),
             cancel: outer.cancel,
         },
         // Not inside a run (unit tests of pieces): only the deadline applies.
         Err(_) => Watch {
             cancel: CancellationToken::new(),
-            deadline: Some(deadline),
+            deadline: Some(this),
         },
     };
-    tokio::time::timeout_at(deadline, WATCH.scope(watch, give_way(work)))
+    clock
+        .within(deadline, WATCH.scope(watch, give_way(work)))
         .await
-        .ok()
 }
 
 /// Runs `work`; if it fails because it was interrupted (or fails while a stop is requested,

@@ -63,10 +63,15 @@ impl Run<'_> {
             None => call.await?,
             Some(timeout) => {
                 let after = values::duration(timeout, &input, vars)?;
-                tokio::time::timeout(after, call).await.map_err(|_| {
-                    WorkflowError::new(ErrorKind::Timeout, "MCP call timed out")
-                        .with_detail(format!("`{}` did not answer within {after:?}", spec.method))
-                })??
+                let clock = &self.executors.clock;
+                clock
+                    .within(clock.deadline(after), call)
+                    .await
+                    .ok_or_else(|| {
+                        WorkflowError::new(ErrorKind::Timeout, "MCP call timed out").with_detail(
+                            format!("`{}` did not answer within {after:?}", spec.method),
+                        )
+                    })??
             }
         };
         if spec.method == "tools/call" {

@@ -9,13 +9,13 @@ mod catch;
 mod container;
 mod emit;
 mod engine;
-pub mod error;
+/// The problem-details type moved to `crate::problem`; this path stays for code written before.
+pub use crate::problem as error;
 pub mod event;
 mod family;
 mod function;
 mod grpc;
 mod http;
-pub(crate) mod http_response;
 mod interrupt;
 mod listen;
 mod mcp;
@@ -43,6 +43,8 @@ mod effects_tests;
 mod flow_tests;
 #[cfg(test)]
 mod grpc_tests;
+#[cfg(test)]
+mod host_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

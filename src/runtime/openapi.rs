@@ -14,7 +14,6 @@ use super::values::{as_text, eval_expr, eval_tmpl, short_json};
 use crate::compile::{AuthSpec, OpenApiSpec, UriSpec};
 use crate::exec::auth::Credentials;
 use crate::exec::http::HttpClient;
-use crate::exec::resource;
 use crate::expr::{Val, to_json};
 use crate::openapi::{self, ApiDocument};
 
@@ -62,10 +61,11 @@ impl Run<'_> {
         credentials: Option<Credentials>,
     ) -> Result<Arc<ApiDocument>, WorkflowError> {
         let http = self.http_client();
+        let loader = &self.executors.loader;
         self.resources()
             .openapi
             .get_or_init(location.as_str(), || async move {
-                let text = resource::fetch(location, http, credentials).await?;
+                let text = loader.fetch(location, http, credentials).await?;
                 ApiDocument::parse(&text, location.clone()).map(Arc::new)
             })
             .await
@@ -100,7 +100,9 @@ impl Run<'_> {
         } else {
             format!("{}{suffix}", written.trim_end_matches('/'))
         };
-        resource::locate(&crate::compile::raw_url(&full), self.document_dir())
+        self.executors
+            .loader
+            .locate(&crate::compile::raw_url(&full), self.document_dir())
     }
 
     pub(crate) fn optional_credentials(

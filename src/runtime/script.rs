@@ -1,5 +1,5 @@
 //! A script's external `source`: the URI is evaluated and resolved against the directory of the
-//! document running the task and read by `exec::resource` like any external resource (a URL
+//! document running the task and read by the host's loader like any external resource (a URL
 //! with the endpoint's authentication); loaded once per run; then run as inline code.
 
 use std::sync::Arc;
@@ -19,7 +19,8 @@ impl Run<'_> {
         vars: &[Val],
     ) -> Result<String, WorkflowError> {
         let uri = eval_text(&source.uri, input.clone(), vars)?;
-        let location = resource::locate(&uri, self.document_dir())?;
+        let loader = &self.executors.loader;
+        let location = loader.locate(&uri, self.document_dir())?;
         let credentials = match &source.authentication {
             Some(spec) if resource::is_remote(&location) => {
                 Some(self.credentials(spec, input, vars)?)
@@ -27,10 +28,12 @@ impl Run<'_> {
             _ => None,
         };
         let code = self
-            .place
-            .family
-            .script(location.to_string(), || async {
-                let text = resource::fetch(&location, self.http_client(), credentials).await?;
+            .resources()
+            .scripts
+            .get_or_init(location.as_str(), || async {
+                let text = loader
+                    .fetch(&location, self.http_client(), credentials)
+                    .await?;
                 Ok(Arc::from(text))
             })
             .await

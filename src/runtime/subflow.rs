@@ -1,4 +1,4 @@
-//! `run: workflow`: the child is found and compiled once per run (`exec/catalog.rs`), then run as
+//! `run: workflow`: the child is found and compiled by the host's loader, once per run, then run as
 //! a workflow of the same family: same executors, event sink, cancellation, secrets and step
 //! budget, one level deeper. Its input is the task's `input` (evaluated) or the task's input;
 //! its output is the task's raw output. A child's error keeps its type, status, title and
@@ -14,8 +14,8 @@ use super::family::MAX_DEPTH;
 use super::values::eval_tmpl;
 use crate::compile::SubflowSpec;
 use crate::exec::Executors;
-use crate::exec::catalog::ChildWorkflow;
 use crate::expr::Val;
+use crate::host::ChildWorkflow;
 
 impl Run<'_> {
     pub(crate) async fn run_subflow(
@@ -40,16 +40,26 @@ impl Run<'_> {
             Some(template) => eval_tmpl(template, input.clone(), vars)?,
             None => input.clone(),
         };
+        let caller = self.place.document.as_deref();
+        let key = format!(
+            "{}\n{}/{}:{}",
+            caller
+                .map(|path| path.display().to_string())
+                .unwrap_or_default(),
+            spec.namespace,
+            spec.name,
+            spec.version
+        );
+        let loader = &self.executors.loader;
         let child = self
-            .place
-            .family
-            .catalog
-            .find(
-                self.place.document.as_deref(),
-                &spec.namespace,
-                &spec.name,
-                &spec.version,
-            )
+            .resources()
+            .workflows
+            .get_or_init(&key, || async {
+                loader
+                    .workflow(caller, &spec.namespace, &spec.name, &spec.version)
+                    .await
+                    .map(Arc::new)
+            })
             .await?;
         let place = Place {
             family: Arc::clone(&self.place.family),
@@ -111,7 +121,7 @@ struct ChildRun {
 impl ChildRun {
     /// Runs the child to its end, publishing its own workflow events under a new run id.
     async fn run(self, input: Val) -> Result<Val, WorkflowError> {
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = self.executors.ids.run_id();
         let run = Run::new(
             &self.child.machine,
             &id,

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use futures::future::BoxFuture;
 
 use super::engine::{Run, RunningGuard, timeout_error};
@@ -124,7 +123,9 @@ impl<'m> Run<'m> {
         }
         let mut vars = self.vars(frame);
         vars[INPUT] = raw.clone();
-        let started = node.uses_task_var.then(|| values::descriptor(Utc::now()));
+        let started = node
+            .uses_task_var
+            .then(|| values::descriptor(self.executors.clock.now()));
         if let Some(started) = &started {
             vars[TASK] = values::task_var(node, &raw, &Val::Null, started);
         }
@@ -152,9 +153,10 @@ impl<'m> Run<'m> {
             Some(timeout) => match values::duration(&timeout.after, &raw, &vars) {
                 Err(error) => Err(interrupt::unless_stopped(error).await),
                 Ok(after) => {
-                    let deadline = tokio::time::Instant::now() + after;
+                    let clock = &self.executors.clock;
+                    let deadline = clock.deadline(after);
                     let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
-                    match interrupt::within(deadline, work).await {
+                    match interrupt::within(clock, deadline, work).await {
                         Some(result) => result,
                         None => Err(timeout_error("Task", after)),
                     }

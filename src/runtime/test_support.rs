@@ -10,12 +10,12 @@ use super::error::WorkflowError;
 use super::event::{EventKind, EventSink, LifecycleEvent, NoEvents};
 use super::{Outcome, RunOptions, run};
 use crate::compile::{Machine, compile};
-use crate::exec::{Executors, ProcessOutput, ProcessRequest, ProcessRunner};
+use crate::exec::Executors;
 use crate::source::Source;
 
 /// Compiles a YAML document, panicking with the diagnostics when it does not compile.
 pub(crate) fn machine(yaml: &str) -> Arc<Machine> {
-    let checked = crate::frontend::check_source(Source::new("test.yaml", yaml));
+    let checked = crate::test_support::check_source(Source::new("test.yaml", yaml));
     let Some(document) = checked.valid_document() else {
         panic!("the test document is invalid: {:#?}", checked.diagnostics);
     };
@@ -24,9 +24,6 @@ pub(crate) fn machine(yaml: &str) -> Arc<Machine> {
         Err(diagnostics) => panic!("the test document does not compile: {diagnostics:#?}"),
     }
 }
-
-/// How a fake runner answers a request.
-type Answer = Box<dyn Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync>;
 
 /// Compiles a YAML document that skips the schema and analyzer (to reach what they reject, such
 /// as the 1.0.0 map form of run arguments).
@@ -41,39 +38,7 @@ pub(crate) fn machine_unchecked(yaml: &str) -> Arc<Machine> {
     }
 }
 
-/// A process runner answering from a script and remembering every request.
-pub(crate) struct FakeProcesses {
-    pub requests: Mutex<Vec<ProcessRequest>>,
-    answer: Answer,
-}
-
-impl FakeProcesses {
-    pub(crate) fn new(
-        answer: impl Fn(&ProcessRequest) -> Result<ProcessOutput, WorkflowError> + Send + Sync + 'static,
-    ) -> Arc<Self> {
-        Arc::new(FakeProcesses {
-            requests: Mutex::new(Vec::new()),
-            answer: Box::new(answer),
-        })
-    }
-
-    pub(crate) fn requests(&self) -> Vec<ProcessRequest> {
-        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
-    }
-}
-
-impl ProcessRunner for FakeProcesses {
-    fn run(
-        &self,
-        request: ProcessRequest,
-    ) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>> {
-        let answer = (self.answer)(&request);
-        if let Ok(mut requests) = self.requests.lock() {
-            requests.push(request);
-        }
-        Box::pin(async move { answer })
-    }
-}
+pub(crate) use crate::test_support::FakeProcesses;
 
 /// Executors whose processes always fail to start (tests that must not start any).
 pub(crate) fn no_processes() -> Executors {
@@ -89,6 +54,10 @@ pub(crate) fn no_processes() -> Executors {
         events: Arc::new(crate::exec::events::InProcessBus::default()),
         mcp: Arc::new(NoCalls),
         a2a: Arc::new(NoCalls),
+        clock: Arc::new(crate::host::TokioClock),
+        ids: Arc::new(crate::host::RandomIds),
+        loader: Arc::new(crate::loader::LocalLoader::default()),
+        container_engine: None,
     }
 }
 

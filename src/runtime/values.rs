@@ -6,20 +6,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::compile::{Compiled, DurationSpec, SchemaCheck, TaskNode, Tmpl, Transform};
 use crate::expr::{EvalError, Val, to_json};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
-/// An object with the given entries, in order.
-pub(crate) fn obj<'a>(entries: impl IntoIterator<Item = (&'a str, Val)>) -> Val {
-    let mut map = jaq_json::Map::default();
-    for (key, value) in entries {
-        map.insert(Val::from(key.to_owned()), value);
-    }
-    Val::obj(map)
-}
-
-pub(crate) fn string(text: impl Into<String>) -> Val {
-    Val::from(text.into())
-}
+pub(crate) use crate::expr::{obj, string};
 
 /// The text of a string value, or its JSON text for any other value.
 pub(crate) fn text_of(value: &Val) -> String {

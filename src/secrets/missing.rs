@@ -2,7 +2,7 @@
 //! error (403, CHECKLIST §4) raised before the first task, saying how to provide it.
 
 use super::load::{Secrets, env_name};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// `Ok` when `provided` holds a value for every name of `declared`.
 pub fn require_declared(declared: &[String], provided: &Secrets) -> Result<(), WorkflowError> {

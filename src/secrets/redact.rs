@@ -11,7 +11,7 @@ use memchr::memmem::Finder;
 use serde_json::Value;
 
 use crate::expr::Val;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// What a secret value is replaced with.
 pub const MASK: &str = "***";
@@ -425,7 +425,7 @@ fn collect_basic(value: &Value, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use crate::expr::{from_json, to_json};
-    use crate::runtime::error::ErrorKind;
+    use crate::problem::ErrorKind;
     use serde_json::json;
 
     fn redactor(values: &[Value]) -> Redactor {

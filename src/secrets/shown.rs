@@ -46,7 +46,7 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::error::{ErrorKind, WorkflowError};
+    use crate::problem::{ErrorKind, WorkflowError};
     use serde_json::json;
 
     #[test]

@@ -85,7 +85,7 @@ pub(crate) fn redact_event(redactor: &Redactor, mut event: LifecycleEvent) -> Li
 mod tests {
     use super::*;
     use crate::expr::{from_json, to_json};
-    use crate::runtime::error::{ErrorKind, WorkflowError};
+    use crate::problem::{ErrorKind, WorkflowError};
     use crate::runtime::event::{NoEvents, RunIdentity};
     use serde_json::json;
     use std::sync::Mutex;

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 
 use super::card::{self, Target};
 use super::{A2aAgent, A2aRequest, is_streaming, sse};
+use crate::exec::http::response::check_status;
 use crate::exec::http::{HttpBody, HttpClient, HttpRequest, display_url};
 use crate::exec::resource;
-use crate::runtime::error::{ErrorKind, WorkflowError};
-use crate::runtime::http_response::check_status;
+use crate::problem::{ErrorKind, WorkflowError};
 
 pub(super) async fn call(
     http: &dyn HttpClient,

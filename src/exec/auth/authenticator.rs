@@ -14,7 +14,7 @@ use super::credentials::{Authorization, Credentials, Grant, OAuth2Credentials, T
 use super::digest::{self, DigestRequest};
 use super::oauth2;
 use super::token_client::{self, Token};
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// A token is not reused during the last part of its life: at most this long before it expires
 /// (and at most half its lifetime, for very short-lived tokens).

@@ -5,7 +5,7 @@ use md5::Md5;
 use sha2::{Digest as _, Sha256, Sha512_256};
 
 use super::credentials::Authorization;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// One challenge of a `WWW-Authenticate` value: its scheme and auth-params (names lower case).
 #[derive(Debug, Clone, PartialEq, Eq)]

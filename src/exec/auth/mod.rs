@@ -5,6 +5,7 @@
 mod authenticator;
 mod credentials;
 mod digest;
+mod from_secret;
 mod oauth2;
 mod token_client;
 
@@ -16,3 +17,4 @@ pub use credentials::{
     Authorization, ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding,
     TokenCredential,
 };
+pub(crate) use from_secret::from_secret;

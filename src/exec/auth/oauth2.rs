@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::credentials::{ClientAuthentication, Grant, OAuth2Credentials, RequestEncoding};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// `endpoints.token` when the document gives none.
 pub(crate) const DEFAULT_TOKEN_PATH: &str = "/oauth2/token";

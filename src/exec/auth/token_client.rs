@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::oauth2::{TokenRequest, body, is_absolute};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// Token responses and discovery documents are small; anything bigger is refused.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;

@@ -24,7 +24,7 @@ use super::cloudevent::{self, STRUCTURED_CONTENT_TYPE, encode_structured, event_
 use crate::exec::events::{
     Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
 };
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// The exchange events travel through when the URL names none.
 pub const DEFAULT_EXCHANGE: &str = "cloudevents";

@@ -11,7 +11,7 @@ use super::cloudevent::{STRUCTURED_CONTENT_TYPE, encode_structured};
 use crate::exec::events::{
     CloudEvent, EventBus, SubscribeRequest, Subscription, communication, nothing_delivers,
 };
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 pub struct HttpSink {
     url: String,

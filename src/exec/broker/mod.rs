@@ -8,7 +8,6 @@ pub mod amqp;
 pub mod cloudevent;
 pub mod http;
 mod inbox;
-pub mod lifecycle;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 #[cfg(feature = "mqtt")]

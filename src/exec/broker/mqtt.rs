@@ -21,7 +21,7 @@ use super::mqtt_wire::{self, Client, Endpoint, Inbound, Loop, Session, Wire};
 use crate::exec::events::{
     Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
 };
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// How long an emit waits for the PUBACK, and a listen for its SUBACK.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -18,7 +18,7 @@ use super::cloudevent::{self, encode_structured, event_type};
 use crate::exec::events::{
     CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
 };
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// The prefix of the streams this runner creates for subjects no stream covers.
 pub const STREAM_PREFIX: &str = "CLOUDEVENTS_";

@@ -27,7 +27,7 @@ use super::inbox::Inbox;
 use crate::exec::events::{
     Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
 };
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 /// Why the receiver could not start.
 #[derive(Debug, thiserror::Error)]

@@ -25,7 +25,7 @@ pub fn check_call(
     method: &str,
     arguments: Option<&Value>,
 ) -> Vec<(CallPart, String)> {
-    let message = |error: crate::runtime::error::WorkflowError| {
+    let message = |error: crate::problem::WorkflowError| {
         let title = error.title.unwrap_or_default();
         match error.detail {
             Some(detail) => format!("{title}: {detail}"),

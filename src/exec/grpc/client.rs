@@ -20,7 +20,7 @@ use super::codec::DynamicCodec;
 use super::status::status_error;
 use super::{GrpcClient, GrpcReply, GrpcRequest, ProtoFiles, fields, proto};
 use crate::exec::auth::{Authenticator, Credentials};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// Time allowed to open a connection (TCP, TLS, HTTP/2); the task's timeout bounds the call.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use prost_reflect::{
 use serde_json::Value;
 
 use crate::diagnostic::did_you_mean;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// A key of the arguments that names no field.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use super::ProtoFiles;
 use crate::exec::auth::Credentials;
 use crate::exec::http::HttpClient;
 use crate::exec::resource;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// More files than any real service definition imports: a bound against import cycles through
 /// different spellings and against runaway remote trees.

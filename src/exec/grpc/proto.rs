@@ -10,7 +10,7 @@ use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
 use super::ProtoFiles;
 use crate::diagnostic::did_you_mean;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// The gathered sources, served to the compiler by name.
 struct InMemory(HashMap<String, String>);

@@ -4,7 +4,7 @@
 
 use tonic::{Code, Status};
 
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// The canonical name of a status code (`UNAVAILABLE`).
 pub(crate) fn code_name(code: Code) -> &'static str {

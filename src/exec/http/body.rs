@@ -5,7 +5,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use super::failure::{too_large, transport_error};
 use crate::exec::http::HttpBody;
-use crate::runtime::error::WorkflowError;
+use crate::problem::WorkflowError;
 
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";

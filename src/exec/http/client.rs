@@ -17,7 +17,7 @@ use super::body::{Encoded, content_type_header, encode, read_capped};
 use super::failure::{bad_redirect, describe, invalid_request, transport_error};
 use crate::exec::auth::{Authenticator, Authorization, Credentials};
 use crate::exec::http::{HttpClient, HttpRequest, HttpResponse, SentRequest};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// How the client behaves; `Default` suits the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub struct ReqwestHttp {
 struct Inner {
     /// The client and its authenticator, started by the first call: loading the system's root
     /// certificates takes milliseconds that a workflow without HTTP calls should not pay.
-    connection: OnceLock<Result<Connection, String>>,
+    connection: OnceLock<Result<Connection, WorkflowError>>,
     settings: HttpSettings,
 }
 
@@ -141,17 +141,20 @@ impl Inner {
                 .user_agent(concat!("workflow/", env!("CARGO_PKG_VERSION")))
                 .tcp_nodelay(true)
                 .build()
-                .map_err(|e| super::failure::root_causes(&e))?;
+                .map_err(|e| {
+                    WorkflowError::new(ErrorKind::Configuration, "HTTP client unavailable")
+                        .with_detail(format!(
+                            "the HTTP client could not start: {}",
+                            super::failure::root_causes(&e)
+                        ))
+                })?;
             // Token requests share the pool and the connect timeout of the calls.
             Ok(Connection {
                 authenticator: Authenticator::new(client.clone()),
                 client,
             })
         });
-        connection.as_ref().map_err(|why| {
-            WorkflowError::new(ErrorKind::Configuration, "HTTP client unavailable")
-                .with_detail(format!("the HTTP client could not start: {why}"))
-        })
+        connection.as_ref().map_err(WorkflowError::clone)
     }
 
     async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, WorkflowError> {

@@ -7,7 +7,7 @@
 //! response was unusable (broken or oversized body), and the real 3xx status when redirects
 //! could not be followed.
 
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// No connection could be made: the service is unavailable from here.
 pub(crate) const STATUS_UNREACHABLE: u16 = 503;

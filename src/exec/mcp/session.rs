@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::{McpClient, McpRequest, McpServer, list_key, stdio};
 use crate::exec::http::ReqwestHttp;
 use crate::exec::process::SystemProcesses;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 use futures::future::BoxFuture;
 
 /// How long a stdio server has to exit after its input closed before its group is terminated.

@@ -11,7 +11,7 @@ use tokio::net::unix::pipe;
 
 use crate::exec::LineObserver;
 use crate::exec::process::{ServerProcess, SystemProcesses};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// How many of the server's last stderr lines an error shows.
 const STDERR_LINES: usize = 10;

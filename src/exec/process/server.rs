@@ -11,7 +11,7 @@ use tokio::net::unix::pipe;
 use super::child::{Launch, Stream};
 use super::group::GroupGuard;
 use super::{Invocation, SystemProcesses, spawn_error};
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// A started server: its group guard and the three pipes.
 pub(crate) struct ServerProcess {

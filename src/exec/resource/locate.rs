@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 
 use super::read::not_readable;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// Where `written` points, as a `file:` or `http(s):` URL. An http(s) URL is kept as is; a path
 /// is resolved against `base_dir` (the document's directory), then the current directory.

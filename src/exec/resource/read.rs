@@ -8,9 +8,9 @@ use reqwest::Url;
 
 use super::locate::unsupported;
 use crate::exec::auth::Credentials;
+use crate::exec::http::response::check_status;
 use crate::exec::http::{HttpClient, HttpRequest, display_url};
-use crate::runtime::error::{ErrorKind, WorkflowError};
-use crate::runtime::http_response::check_status;
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// The largest resource read; larger ones are refused rather than held in memory.
 pub(crate) const MAX_RESOURCE_BYTES: u64 = 16 * 1024 * 1024;

@@ -10,11 +10,11 @@ use crate::cli::RunFormat;
 use crate::compile::Machine;
 use crate::document::Document;
 use crate::exit_code::ExitCode;
+use crate::problem::WorkflowError;
 use crate::report::diagnostics::HumanStyle;
 use crate::report::plan::Plan;
 use crate::report::summary::{DocumentLocation, render_fault};
 use crate::runtime::check_input;
-use crate::runtime::error::WorkflowError;
 use crate::secrets::Redactor;
 
 /// What a dry run needs from the `run` command that checked the document.

@@ -1,32 +1,22 @@
 //! Finding sub-workflows on disk: `run: workflow` names a child by namespace, name and version;
 //! the catalog looks for it among the `*.yaml`, `*.yml` and `*.json` files of, in order, the
 //! calling document's directory, each `--workflows DIR`, and `./workflows`. The first directory
-//! holding a match wins. Each directory is read once per run and each child is checked and
-//! compiled once per run, through the same front end as `workflow run`.
+//! holding a match wins. The child is checked and compiled through the same front end as
+//! `workflow run`; the engine keeps what it found for the rest of the run.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
-use crate::compile::Machine;
-use crate::runtime::error::{ErrorKind, WorkflowError};
+use crate::host::ChildWorkflow;
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
 /// Files larger than this are not workflow documents worth reading while searching.
 const MAX_DOCUMENT_BYTES: u64 = 4 * 1024 * 1024;
 /// The folder of the current directory searched last.
 const DEFAULT_FOLDER: &str = "workflows";
-
-/// A child workflow, ready to run.
-#[derive(Debug)]
-pub struct ChildWorkflow {
-    pub machine: Arc<Machine>,
-    /// Where it was read from: its own children and script sources are found from there.
-    pub path: PathBuf,
-}
 
 /// One document found while searching a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,23 +27,16 @@ struct Entry {
     path: PathBuf,
 }
 
-type Cells<T> = Mutex<HashMap<PathBuf, Arc<OnceCell<T>>>>;
-
-/// The places sub-workflows are searched, and what was found there during this run.
+/// The places sub-workflows are searched.
 #[derive(Debug, Default)]
 pub struct Catalog {
     /// `--workflows DIR`, in the order given.
     directories: Vec<PathBuf>,
-    scans: Cells<Arc<Vec<Entry>>>,
-    loaded: Cells<Arc<ChildWorkflow>>,
 }
 
 impl Catalog {
     pub fn new(directories: Vec<PathBuf>) -> Self {
-        Catalog {
-            directories,
-            ..Catalog::default()
-        }
+        Catalog { directories }
     }
 
     /// The child `namespace`/`name`/`version` (`latest`: the highest version found), searched
@@ -64,7 +47,7 @@ impl Catalog {
         namespace: &str,
         name: &str,
         version: &str,
-    ) -> Result<Arc<ChildWorkflow>, WorkflowError> {
+    ) -> Result<ChildWorkflow, WorkflowError> {
         let wanted = format!("{namespace}/{name}:{version}");
         let mut other_versions = Vec::new();
         let places = self.places(caller);
@@ -154,42 +137,24 @@ impl Catalog {
         places
     }
 
-    /// The documents of one directory, read once per run.
-    async fn scan(&self, directory: &Path) -> Arc<Vec<Entry>> {
-        let cell = cell(&self.scans, directory);
+    /// The documents of one directory.
+    async fn scan(&self, directory: &Path) -> Vec<Entry> {
         let directory = directory.to_path_buf();
-        cell.get_or_init(|| async move {
-            let entries = tokio::task::spawn_blocking(move || scan_directory(&directory)).await;
-            Arc::new(entries.unwrap_or_default())
-        })
-        .await
-        .clone()
+        tokio::task::spawn_blocking(move || scan_directory(&directory))
+            .await
+            .unwrap_or_default()
     }
 
-    /// Checks and compiles the child at `path`, once per run.
-    async fn load(&self, path: &Path) -> Result<Arc<ChildWorkflow>, WorkflowError> {
-        let cell = cell(&self.loaded, path);
+    /// Checks and compiles the child at `path`.
+    async fn load(&self, path: &Path) -> Result<ChildWorkflow, WorkflowError> {
         let path = path.to_path_buf();
-        cell.get_or_try_init(|| async move {
-            tokio::task::spawn_blocking(move || load_child(path))
-                .await
-                .map_err(|error| {
-                    WorkflowError::new(ErrorKind::Runtime, "Sub-workflow loading failed")
-                        .with_detail(error.to_string())
-                })?
-                .map(Arc::new)
-        })
-        .await
-        .cloned()
+        tokio::task::spawn_blocking(move || load_child(path))
+            .await
+            .map_err(|error| {
+                WorkflowError::new(ErrorKind::Runtime, "Sub-workflow loading failed")
+                    .with_detail(error.to_string())
+            })?
     }
-}
-
-fn cell<T>(cells: &Cells<T>, key: &Path) -> Arc<OnceCell<T>> {
-    let mut cells = match cells.lock() {
-        Ok(cells) => cells,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    Arc::clone(cells.entry(key.to_path_buf()).or_default())
 }
 
 /// The identities of the workflow documents directly in `directory`, by file name. Files that
@@ -353,12 +318,6 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(other.path, far.path().join("other.json"));
         assert_eq!(other.machine.name(), "other");
-        // Loaded once: the same compiled machine comes back.
-        let again = catalog
-            .find(Some(&caller), "acme", "other", "2.0.0")
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert!(Arc::ptr_eq(&other, &again));
     }
 
     #[tokio::test]

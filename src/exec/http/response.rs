@@ -4,11 +4,10 @@
 
 use base64::Engine as _;
 
-use super::error::{ErrorKind, WorkflowError};
-use super::values::{obj, string};
+use super::{HttpResponse, display_url};
 use crate::document::HttpOutput;
-use crate::exec::http::{HttpResponse, display_url};
-use crate::expr::{Val, from_json};
+use crate::expr::{Val, from_json, obj, string};
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// Characters of a response body an error detail shows at most.
 const EXCERPT_CHARS: usize = 200;

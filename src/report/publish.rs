@@ -6,14 +6,25 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::{BrokerError, bus_for};
+use crate::exec::broker::{BrokerError, bus_for};
 use crate::runtime::event::{EventSink, LifecycleEvent};
 
 /// Publishes each published lifecycle event from a thread of its own, one after the other,
 /// waiting for each acknowledgement; the engine never waits for it.
 pub struct LifecycleSink {
     sender: Mutex<Option<mpsc::Sender<serde_json::Value>>>,
-    thread: Mutex<Option<JoinHandle<Result<(), String>>>>,
+    thread: Mutex<Option<JoinHandle<Result<(), PublishError>>>>,
+}
+
+/// Why some lifecycle events were not published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("{failed} lifecycle event(s) were not published (first: {first})")]
+    Unpublished { failed: usize, first: String },
+    #[error("the events publisher stopped unexpectedly")]
+    Stopped,
 }
 
 /// Whether `--events` names a broker rather than a file.
@@ -45,7 +56,7 @@ impl LifecycleSink {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+                    .map_err(PublishError::Runtime)?;
                 let mut failed = 0usize;
                 let mut first = None;
                 while let Ok(event) = receiver.recv() {
@@ -60,9 +71,7 @@ impl LifecycleSink {
                 }
                 match first {
                     None => Ok(()),
-                    Some(first) => Err(format!(
-                        "{failed} lifecycle event(s) were not published (first: {first})"
-                    )),
+                    Some(first) => Err(PublishError::Unpublished { failed, first }),
                 }
             })
             .map_err(|_| BrokerError::Unknown {
@@ -75,14 +84,14 @@ impl LifecycleSink {
     }
 
     /// Publishes what is queued and stops; says how many events could not be published.
-    pub fn finish(&self) -> Result<(), String> {
+    pub fn finish(&self) -> Result<(), PublishError> {
         if let Ok(mut sender) = self.sender.lock() {
             sender.take();
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         match thread.map(JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err("the events publisher stopped unexpectedly".into()),
+            Some(Err(_)) => Err(PublishError::Stopped),
             None => Ok(()),
         }
     }

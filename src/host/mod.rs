@@ -1,0 +1,18 @@
+//! The engine's boundary with the place it runs on. Besides the effects (`exec::Executors`:
+//! processes, HTTP, gRPC, MCP, A2A, events), a run asks its host for the time and its timers
+//! ([`Clock`]), for ids and randomness ([`Ids`]) and for documents and resources ([`Loader`]):
+//! the engine itself never reads the wall clock, a file, the environment or a socket, so two
+//! runs on the same scripted host produce the same event stream. The local host (the CLI) is
+//! `exec::Executors::system` with the loader of `crate::loader`; tests script every part.
+
+mod cache;
+mod clock;
+#[cfg(test)]
+pub(crate) mod fake;
+mod ids;
+mod loader;
+
+pub(crate) use cache::OnceMap;
+pub use clock::{Clock, TokioClock, far_future};
+pub use ids::{Ids, RandomIds};
+pub use loader::{ChildWorkflow, Loader};
