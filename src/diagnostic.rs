@@ -110,10 +110,13 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let candidates: Vec<&'a str> = candidates
-        .into_iter()
-        .take(MAX_SUGGESTION_CANDIDATES + 1)
-        .collect();
+    let candidates = candidates.into_iter();
+    // A list known to be too long is not even copied (one finding per task of a huge list
+    // would copy a thousand names each time).
+    if candidates.size_hint().0 > MAX_SUGGESTION_CANDIDATES {
+        return None;
+    }
+    let candidates: Vec<&'a str> = candidates.take(MAX_SUGGESTION_CANDIDATES + 1).collect();
     if candidates.len() > MAX_SUGGESTION_CANDIDATES {
         return None;
     }

@@ -2,7 +2,9 @@
 //! and then, for a document without errors, the compiler. Every command that loads a document
 //! goes through here, so `validate`, `run`, `graph`, `resume` and `retry` report the same problems.
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::compile::{self, Machine};
 use crate::diagnostic::Diagnostic;
@@ -91,18 +93,13 @@ impl Checked {
             Err(found) => found,
         };
         let start = self.diagnostics.len();
-        for diagnostic in found {
-            // A named policy or function is compiled at each call site: say it once.
-            let repeated = self.diagnostics.get(start..).is_some_and(|added| {
-                added.iter().any(|d| {
-                    (d.code, &d.pointer, &d.message)
-                        == (diagnostic.code, &diagnostic.pointer, &diagnostic.message)
-                })
-            });
-            if !repeated {
-                self.diagnostics.push(diagnostic);
-            }
-        }
+        // A named policy or function is compiled at each call site: say it once.
+        let mut said = HashSet::new();
+        let found: Vec<Diagnostic> = found
+            .into_iter()
+            .filter(|d| said.insert((d.code, d.pointer.clone(), d.message.clone())))
+            .collect();
+        self.diagnostics.extend(found);
         if let (Some(spans), Some(added)) = (&self.spans, self.diagnostics.get_mut(start..)) {
             yaml::locate_all(added, spans);
         }
@@ -195,7 +192,10 @@ fn check(
             return (checked, None);
         }
     };
-    let parsed = parse::parse(&loaded.value);
+    // Shared with the typed document (its `raw`) rather than copied: a copy of a large
+    // document was a kilobyte per task.
+    let value = Arc::new(loaded.value);
+    let parsed = parse::parse_shared(&value);
     let analyzed = match &parsed {
         Ok(document) => analyze::analyze(document, &source, &loaded.spans),
         Err(_) => Vec::new(),
@@ -215,7 +215,7 @@ fn check(
     };
     // Duplicate keys first, then the schema's findings on what the load kept (the last values).
     let mut diagnostics = loaded.diagnostics;
-    let found = schema::check(&loaded.value);
+    let found = schema::check(&value);
     let schema_valid = !found.iter().any(Diagnostic::is_error);
     diagnostics.extend(found);
     // The parser expects schema-valid shapes; when the schema already complained, a parse failure
@@ -226,17 +226,17 @@ fn check(
             // after schema errors: every problem in one pass. A semantic finding at or inside a
             // place the schema already rejected would only be a consequence; it is dropped.
             // (A duplicate key rejects nothing: the value that survived it is checked as usual.)
-            let rejected: Vec<String> = diagnostics
+            let rejected: HashSet<&str> = diagnostics
                 .iter()
                 .filter(|d| d.is_error() && !d.code.starts_with("yaml::"))
-                .filter_map(|d| d.pointer.clone())
+                .filter_map(|d| d.pointer.as_deref())
                 .collect();
-            diagnostics.extend(analyzed.into_iter().filter(|d| !within_any(d, &rejected)));
-            diagnostics.extend(
-                analyze::near_misses(&loaded.value)
-                    .into_iter()
-                    .filter(|d| !within_any(d, &rejected)),
-            );
+            let kept: Vec<Diagnostic> = analyzed
+                .into_iter()
+                .chain(analyze::near_misses(&value))
+                .filter(|d| !within_any(d, &rejected))
+                .collect();
+            diagnostics.extend(kept);
             Some(document)
         }
         Err(found) => {
@@ -262,15 +262,14 @@ fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by_key(|d| (d.span.map(|s| s.start), d.severity));
 }
 
-/// Whether the finding's pointer is one of `pointers` or inside one of them.
-fn within_any(diagnostic: &Diagnostic, pointers: &[String]) -> bool {
+/// Whether the finding's pointer is one of `pointers` or inside one of them. Looked up by
+/// ancestor: with a finding per task and a rejected place per task, comparing each finding with
+/// every rejected place was the quadratic part of validating a large broken document.
+fn within_any(diagnostic: &Diagnostic, pointers: &HashSet<&str>) -> bool {
     let Some(at) = diagnostic.pointer.as_deref() else {
         return false;
     };
-    pointers.iter().any(|outer| {
-        at.strip_prefix(outer.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+    crate::pointer::self_and_ancestors(at).any(|place| pointers.contains(place))
 }
 
 #[cfg(test)]
@@ -307,9 +306,9 @@ mod tests {
         let text = "document:\n  dsl: '1.0'\n  namespace: t\n  name: t\n  version: '0.1.0'\ndo:\n  - a:\n      set: {x: 1}\n";
         assert_eq!(codes(text), ["schema::pattern"]);
         let finding = Diagnostic::error("x::y", "m").at_pointer("/do/10/a");
-        assert!(within_any(&finding, &["/do/10".to_string()]));
-        assert!(!within_any(&finding, &["/do/1".to_string()]));
-        assert!(within_any(&finding, &[String::new()]));
+        assert!(within_any(&finding, &HashSet::from(["/do/10"])));
+        assert!(!within_any(&finding, &HashSet::from(["/do/1"])));
+        assert!(within_any(&finding, &HashSet::from([""])));
     }
 
     #[test]

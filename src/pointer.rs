@@ -33,6 +33,18 @@ pub fn parent(pointer: &str) -> Option<&str> {
     pointer.rfind('/').map(|i| &pointer[..i])
 }
 
+/// The pointer itself, then each enclosing pointer up to the root (`/a/b` → `/a/b`, `/a`, ``).
+/// With a set of pointers, "is this place at or inside one of them" costs the depth of the
+/// place, not the size of the set.
+pub fn self_and_ancestors(pointer: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut next = Some(pointer);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = parent(current);
+        Some(current)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +57,12 @@ mod tests {
         assert_eq!(parent(&p), Some("/do"));
         assert_eq!(parent(""), None);
         assert_eq!(join_index("/do", 3), "/do/3");
+    }
+
+    #[test]
+    fn ancestors_end_at_the_root() {
+        let all: Vec<&str> = self_and_ancestors("/do/1/a~1b").collect();
+        assert_eq!(all, vec!["/do/1/a~1b", "/do/1", "/do", ""]);
+        assert_eq!(self_and_ancestors("").collect::<Vec<_>>(), vec![""]);
     }
 }

@@ -114,8 +114,9 @@ impl<'d> Compiler<'d> {
         let node = TaskNode {
             name: Arc::from(task.name.as_str()),
             pointer: Arc::from(task.pointer.as_str()),
+            // Only a task that reads `$task` keeps its definition (see `Task::raw`).
             definition: from_json(&task.raw),
-            uses_task_var: mentions_task_var(&task.raw),
+            uses_task_var: crate::document::mentions_task_var(&task.raw),
             flow,
             timeout,
             then,
@@ -285,34 +286,6 @@ fn value_at<'v>(value: &'v Value, relative: &str) -> Option<&'v str> {
         value.pointer(relative)?
     };
     target.as_str()
-}
-
-/// Whether any string of a task's definition mentions `$task` (an over-approximation: nested
-/// tasks count too, which only costs building `$task` once more per execution).
-fn mentions_task_var(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.match_indices("$task").any(|(at, name)| {
-            let next = text[at + name.len()..].chars().next();
-            !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        }),
-        Value::Array(items) => items.iter().any(mentions_task_var),
-        Value::Object(map) => map.values().any(mentions_task_var),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn task_var_mentions_respect_word_boundaries() {
-        assert!(mentions_task_var(&json!({"set": {"a": "${ $task.name }"}})));
-        assert!(mentions_task_var(&json!(["x", {"b": ["${$task}"]}])));
-        assert!(!mentions_task_var(&json!({"set": {"a": "${ $tasks }"}})));
-        assert!(!mentions_task_var(&json!({"set": {"a": "${ .task }"}})));
-    }
 }
 
 #[cfg(test)]

@@ -163,10 +163,7 @@ impl Compiler<'_> {
         let start = self.tasks.len();
         self.functions.stack.push(name.to_owned());
         // A list of its own: a `then` inside the function can only name the function itself.
-        let list = TaskList {
-            tasks: vec![function.clone()],
-            pointer: String::from("/use/functions"),
-        };
+        let list = TaskList::new(vec![function.clone()], "/use/functions");
         let id = self.task(function, &list, &Scope::base());
         self.functions.stack.pop();
         if !first_time {

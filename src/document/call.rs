@@ -10,13 +10,16 @@ use super::policy::{Endpoint, ExternalResource};
 
 /// The call a `call` task performs, told apart by the value of `call`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// The protocol calls are boxed: each is a kilobyte or more (AsyncAPI four), and a task is as
+/// large as its largest kind, so inline they made every task of a document weigh 8 KB.
 pub enum CallTask {
-    Http(HttpCall),
-    OpenApi(OpenApiCall),
-    Grpc(GrpcCall),
-    AsyncApi(AsyncApiCall),
-    A2a(A2aCall),
-    Mcp(McpCall),
+    Http(Box<HttpCall>),
+    OpenApi(Box<OpenApiCall>),
+    Grpc(Box<GrpcCall>),
+    AsyncApi(Box<AsyncApiCall>),
+    A2a(Box<A2aCall>),
+    Mcp(Box<McpCall>),
     /// `call: name`: a `use.functions` entry, a catalog reference (`fn:1.0.0@catalog`) or a URL.
     Function(FunctionCall),
 }

@@ -10,6 +10,7 @@ use super::call::CallTask;
 use super::common::{Expression, ValueTemplate};
 use super::duration::Duration;
 use super::event::{ConsumptionStrategy, EventProperties, ListenRead, SubscriptionIterator};
+use super::names::NameIndex;
 use super::policy::{
     ErrorFilter, ErrorRef, Export, FlowDirective, Input, Output, RetryRef, TimeoutRef,
 };
@@ -21,9 +22,20 @@ pub struct TaskList {
     pub tasks: Vec<Task>,
     /// Pointer of the array (`/do`, `/do/1/tryIt/try`).
     pub pointer: String,
+    /// Finds tasks by name; built on first use (see [`NameIndex`]).
+    #[serde(skip)]
+    pub names: NameIndex,
 }
 
 impl TaskList {
+    pub fn new(tasks: Vec<Task>, pointer: impl Into<String>) -> Self {
+        TaskList {
+            tasks,
+            pointer: pointer.into(),
+            names: NameIndex::default(),
+        }
+    }
+
     pub fn iter(&self) -> std::slice::Iter<'_, Task> {
         self.tasks.iter()
     }
@@ -38,11 +50,12 @@ impl TaskList {
 
     /// Position of the first task called `name` (the target of `then: name`).
     pub fn position(&self, name: &str) -> Option<usize> {
-        self.tasks.iter().position(|task| task.name == name)
+        let name_at = |i: usize| self.tasks.get(i).map(|task| task.name.as_str());
+        self.names.position(self.tasks.len(), name_at, name)
     }
 
     pub fn find(&self, name: &str) -> Option<&Task> {
-        self.tasks.iter().find(|task| task.name == name)
+        self.tasks.get(self.position(name)?)
     }
 }
 
@@ -61,7 +74,9 @@ pub struct Task {
     pub name: String,
     /// Pointer of the task's value (`/do/0/getPet`, `/use/functions/getPetById`).
     pub pointer: String,
-    /// The task's JSON definition, exposed at run time as `$task.definition`.
+    /// The task's JSON definition, exposed at run time as `$task.definition`; `null` when no
+    /// expression of the task (nested tasks included) mentions `$task`. A copy for every task
+    /// was most of a large document's memory, and each level of nesting copied its tasks again.
     #[serde(skip)]
     pub raw: Arc<Value>,
     pub common: TaskCommon,
@@ -100,33 +115,49 @@ impl Task {
     }
 }
 
+/// Whether a task definition may read `$task` (a `$task` not followed by a name character in
+/// any string of it): then its definition is kept for `$task.definition`.
+pub fn mentions_task_var(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.match_indices("$task").any(|(at, name)| {
+            let next = text[at + name.len()..].chars().next();
+            !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        }),
+        Value::Array(items) => items.iter().any(mentions_task_var),
+        Value::Object(map) => map.values().any(mentions_task_var),
+        _ => false,
+    }
+}
+
 /// Properties every task may carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct TaskCommon {
     /// `if`: run the task only when true (evaluated on the raw task input).
     pub if_: Option<Expression>,
-    pub input: Option<Input>,
-    pub output: Option<Output>,
-    pub export: Option<Export>,
+    pub input: Option<Box<Input>>,
+    pub output: Option<Box<Output>>,
+    pub export: Option<Box<Export>>,
     pub timeout: Option<TimeoutRef>,
     /// `then`, `Continue` when absent.
     pub then: FlowDirective,
     pub metadata: Option<serde_json::Map<String, Value>>,
 }
 
+/// The kinds larger than a few hundred bytes are boxed (see [`CallTask`]): a task is as large
+/// as its largest kind, and a document may hold hundreds of thousands of tasks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum TaskKind {
     Call(CallTask),
     Do(DoTask),
     Fork(ForkTask),
-    Emit(EmitTask),
+    Emit(Box<EmitTask>),
     For(ForTask),
-    Listen(ListenTask),
+    Listen(Box<ListenTask>),
     Raise(RaiseTask),
-    Run(RunTask),
+    Run(Box<RunTask>),
     Set(SetTask),
     Switch(SwitchTask),
-    Try(TryTask),
+    Try(Box<TryTask>),
     Wait(WaitTask),
 }
 
@@ -242,4 +273,30 @@ impl Catch {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaitTask {
     pub duration: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A document may hold hundreds of thousands of tasks: a task must stay small whatever its
+    /// kind (large kinds are boxed). It weighed 7.8 KB when they were inline.
+    #[test]
+    fn task_var_mentions_respect_word_boundaries() {
+        use serde_json::json;
+        assert!(mentions_task_var(&json!({"set": {"a": "${ $task.name }"}})));
+        assert!(mentions_task_var(&json!(["x", {"b": ["${$task}"]}])));
+        assert!(!mentions_task_var(&json!({"set": {"a": "${ $tasks }"}})));
+        assert!(!mentions_task_var(&json!({"set": {"a": "${ .task }"}})));
+    }
+
+    #[test]
+    fn a_task_stays_small() {
+        assert!(
+            std::mem::size_of::<Task>() <= 768,
+            "{}",
+            std::mem::size_of::<Task>()
+        );
+        assert!(std::mem::size_of::<TaskKind>() <= 320);
+    }
 }

@@ -31,12 +31,12 @@ impl Parser {
         let with = self.req(task, pointer, "with", |p, v, ptr| p.object(v, ptr))?;
         let p = with_pointer.as_str();
         Some(match name.as_str() {
-            "http" => CallTask::Http(self.http_call(with, p)?),
-            "openapi" => CallTask::OpenApi(self.openapi_call(with, p)?),
-            "grpc" => CallTask::Grpc(self.grpc_call(with, p)?),
-            "asyncapi" => CallTask::AsyncApi(self.asyncapi_call(with, p)?),
-            "a2a" => CallTask::A2a(self.a2a_call(with, p)?),
-            _ => CallTask::Mcp(self.mcp_call(with, p)?),
+            "http" => CallTask::Http(Box::new(self.http_call(with, p)?)),
+            "openapi" => CallTask::OpenApi(Box::new(self.openapi_call(with, p)?)),
+            "grpc" => CallTask::Grpc(Box::new(self.grpc_call(with, p)?)),
+            "asyncapi" => CallTask::AsyncApi(Box::new(self.asyncapi_call(with, p)?)),
+            "a2a" => CallTask::A2a(Box::new(self.a2a_call(with, p)?)),
+            _ => CallTask::Mcp(Box::new(self.mcp_call(with, p)?)),
         })
     }
 

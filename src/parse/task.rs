@@ -9,9 +9,13 @@ use super::reader::Parser;
 use crate::document::{
     Catch, DoTask, EmitTask, EventProperties, FlowDirective, ForTask, ForkTask, ListenRead,
     ListenTask, RaiseTask, SetTask, SwitchCase, SwitchTask, Task, TaskCommon, TaskKind, TaskList,
-    TryTask, WaitTask,
+    TryTask, WaitTask, mentions_task_var,
 };
 use crate::pointer;
+
+/// The definition of every task that never reads `$task`: one shared `null`.
+static NO_DEFINITION: std::sync::LazyLock<Arc<Value>> =
+    std::sync::LazyLock::new(|| Arc::new(Value::Null));
 
 /// Keys that name a task type. `do` is also the body of `for`, so it names a type only alone.
 const KIND_KEYS: [&str; 11] = [
@@ -29,10 +33,7 @@ impl Parser {
             };
             tasks.extend(self.task(name, body, &pointer::join(&item_pointer, name)));
         }
-        Some(TaskList {
-            tasks,
-            pointer: pointer.to_string(),
-        })
+        Some(TaskList::new(tasks, pointer))
     }
 
     /// One task called `name` whose definition `value` sits at `pointer`.
@@ -62,7 +63,11 @@ impl Parser {
         Some(Task {
             name: name.to_string(),
             pointer: pointer.to_string(),
-            raw: Arc::new(value.clone()),
+            raw: if mentions_task_var(value) {
+                Arc::new(value.clone())
+            } else {
+                Arc::clone(&NO_DEFINITION)
+            },
             common,
             kind,
         })
@@ -71,9 +76,13 @@ impl Parser {
     fn task_common(&mut self, map: &Map<String, Value>, pointer: &str) -> TaskCommon {
         TaskCommon {
             if_: self.opt(map, pointer, "if", Parser::expression),
-            input: self.opt(map, pointer, "input", Parser::input),
-            output: self.opt(map, pointer, "output", Parser::output),
-            export: self.opt(map, pointer, "export", Parser::export),
+            input: self.opt(map, pointer, "input", Parser::input).map(Box::new),
+            output: self
+                .opt(map, pointer, "output", Parser::output)
+                .map(Box::new),
+            export: self
+                .opt(map, pointer, "export", Parser::export)
+                .map(Box::new),
             timeout: self.opt(map, pointer, "timeout", Parser::timeout_ref),
             then: self
                 .opt(map, pointer, "then", Parser::flow_directive)
@@ -93,17 +102,22 @@ impl Parser {
             "do" => TaskKind::Do(DoTask {
                 do_: self.req(map, pointer, "do", Parser::task_list)?,
             }),
-            "emit" => TaskKind::Emit(self.req(map, pointer, "emit", Parser::emit_task)?),
+            "emit" => TaskKind::Emit(Box::new(self.req(
+                map,
+                pointer,
+                "emit",
+                Parser::emit_task,
+            )?)),
             "for" => TaskKind::For(self.for_task(map, pointer)?),
             "fork" => TaskKind::Fork(self.req(map, pointer, "fork", Parser::fork_task)?),
-            "listen" => TaskKind::Listen(self.listen_task(map, pointer)?),
+            "listen" => TaskKind::Listen(Box::new(self.listen_task(map, pointer)?)),
             "raise" => TaskKind::Raise(self.req(map, pointer, "raise", Parser::raise_task)?),
-            "run" => TaskKind::Run(self.req(map, pointer, "run", Parser::run_task)?),
+            "run" => TaskKind::Run(Box::new(self.req(map, pointer, "run", Parser::run_task)?)),
             "set" => TaskKind::Set(SetTask {
                 value: self.req(map, pointer, "set", Parser::object_or_string)?,
             }),
             "switch" => TaskKind::Switch(self.req(map, pointer, "switch", Parser::switch_task)?),
-            "try" => TaskKind::Try(self.try_task(map, pointer)?),
+            "try" => TaskKind::Try(Box::new(self.try_task(map, pointer)?)),
             _ => TaskKind::Wait(WaitTask {
                 duration: self.req(map, pointer, "wait", Parser::duration)?,
             }),

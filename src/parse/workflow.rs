@@ -11,7 +11,7 @@ use crate::document::{
 use crate::pointer;
 
 impl Parser {
-    pub(crate) fn document(&mut self, value: &Value) -> Option<Document> {
+    pub(crate) fn document(&mut self, value: &Arc<Value>) -> Option<Document> {
         let root = self.object(value, "")?;
         let meta = self.req(root, "", "document", Parser::document_meta);
         let do_ = self.req(root, "", "do", Parser::task_list);
@@ -21,15 +21,12 @@ impl Parser {
             use_: self
                 .opt(root, "", "use", Parser::use_section)
                 .unwrap_or_default(),
-            do_: do_.unwrap_or_else(|| TaskList {
-                tasks: Vec::new(),
-                pointer: "/do".to_string(),
-            }),
+            do_: do_.unwrap_or_else(|| TaskList::new(Vec::new(), "/do")),
             timeout: self.opt(root, "", "timeout", Parser::timeout_ref),
             output: self.opt(root, "", "output", Parser::output),
             schedule: self.opt(root, "", "schedule", Parser::schedule),
             evaluate: self.opt(root, "", "evaluate", Parser::evaluate),
-            raw: Arc::new(value.clone()),
+            raw: Arc::clone(value),
         })
     }
 

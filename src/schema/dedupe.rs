@@ -40,7 +40,7 @@ fn drop_shadowed_by_type(problems: Vec<Problem>) -> Vec<Problem> {
 /// - what a task with several kinds misses as one of them (a `for` beside a `call` lacks `do`);
 /// - the `cleanup`-dependent rules of a container lifetime whose `cleanup` is missing.
 fn drop_consequences(problems: Vec<Problem>, document: &Value) -> Vec<Problem> {
-    let mut extra_entries = Vec::new();
+    let mut extra_entries = BTreeSet::new();
     let mut one_of_at = BTreeSet::new();
     let mut no_cleanup_at = BTreeSet::new();
     for problem in &problems {
@@ -86,10 +86,9 @@ fn drop_consequences(problems: Vec<Problem>, document: &Value) -> Vec<Problem> {
             _ => None,
         })
         .collect();
-    let inside = |at: &str, base: &str| at == base || at.starts_with(&format!("{base}/"));
     problems
         .into_iter()
-        .filter(|p| !extra_entries.iter().any(|e| inside(p.at(), e)))
+        .filter(|p| !pointer::self_and_ancestors(p.at()).any(|at| extra_entries.contains(at)))
         .filter(|p| match p {
             Problem::Forbidden { at, location }
                 if location.starts_with("/$defs/containerLifetime") =>

@@ -1,6 +1,8 @@
 //! From structured problems to diagnostics: one real problem, one diagnostic, in words that name
 //! the task and its kind, with the fix when it is likely ("did you mean `endpoint`?").
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::dedupe::{likely, prune, suggestion};
@@ -12,14 +14,16 @@ use crate::pointer;
 /// Diagnostics for the problems of one document, de-duplicated and in document order.
 pub(crate) fn diagnostics(problems: Vec<Problem>, document: &Value) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::new();
+    // What was said where, so a repeat is found without comparing with every finding so far.
+    let mut said = HashSet::new();
     for problem in &prune(problems, document) {
         for diagnostic in render(problem, document) {
-            let seen = out.iter().any(|d| {
-                d.code == diagnostic.code
-                    && d.pointer == diagnostic.pointer
-                    && d.message == diagnostic.message
-            });
-            if !seen {
+            let key = (
+                diagnostic.code,
+                diagnostic.pointer.clone(),
+                diagnostic.message.clone(),
+            );
+            if said.insert(key) {
                 out.push(diagnostic);
             }
         }

@@ -213,6 +213,52 @@ fn a_ten_megabyte_document_is_checked_in_bounded_time() {
     println!("10 MB document ({index} tasks): {:?}", started.elapsed());
 }
 
+/// Issue 12: validation time grows with the document, not with its square. A debug build on
+/// this shared machine takes about 15 s for the first document and 6 s for the second; before,
+/// 170 s and several minutes (each finding, and each `then`, was compared with every task).
+const LINEAR_BOUND: Duration = Duration::from_secs(60);
+
+/// `tasks` `set` tasks; each with an unknown property and a `then` naming no task (`broken`),
+/// or naming the next task.
+fn many_tasks(tasks: usize, broken: bool) -> String {
+    let mut text = String::from(
+        "document:\n  dsl: '1.0.3'\n  namespace: test\n  name: many\n  version: '0.1.0'\ndo:\n",
+    );
+    for task in 0..tasks {
+        text.push_str(&format!("  - t{task}:\n      set:\n        a: {task}\n"));
+        if broken {
+            text.push_str(&format!("      bogus: 1\n      then: nowhere{task}\n"));
+        } else if task + 1 < tasks {
+            text.push_str(&format!("      then: t{}\n", task + 1));
+        }
+    }
+    text
+}
+
+#[test]
+fn forty_thousand_findings_and_forty_thousand_jumps_are_checked_in_linear_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = temp_file(&dir, "broken.yaml", many_tasks(20_000, true).as_bytes());
+    let started = Instant::now();
+    let (code, stdout, stderr) = run(&["validate", "--format", "json", &broken]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, ExitCode::Invalid.code(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert_eq!(report["summary"]["errors"], 40_000);
+    let found = &report["files"][0]["diagnostics"];
+    assert_eq!(found[39_999]["pointer"], "/do/19999/t19999/then");
+    assert!(elapsed < LINEAR_BOUND, "20,000 broken tasks: {elapsed:?}");
+    println!("20,000 broken tasks, 40,000 findings: {elapsed:?}");
+
+    let chain = temp_file(&dir, "chain.yaml", many_tasks(40_000, false).as_bytes());
+    let started = Instant::now();
+    let (code, _, stderr) = run(&["--color", "never", "validate", &chain]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, ExitCode::Success.code(), "{stderr}");
+    assert!(elapsed < LINEAR_BOUND, "40,000 chained tasks: {elapsed:?}");
+    println!("40,000 tasks, each naming the next: {elapsed:?}");
+}
+
 #[test]
 fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
     let dir = tempfile::tempdir().expect("temp dir");
