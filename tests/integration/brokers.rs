@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::events::{cloudevent, finish, run_to_end, run_with_consumed, start, unique, workflow};
+use crate::events::{
+    cloudevent, finish, kill_resume_document, run_to_end, run_with_consumed, start, unique,
+    workflow,
+};
 use crate::support::services::{self, Need, peers_dir};
 use crate::support::{document, parse_json, tempdir, write};
 
@@ -227,31 +230,10 @@ fn kill_and_resume(peer: Peer, broker: &str, test: &str) {
     let paid = unique("kpaid");
     let shipped = unique("kshipped");
     let dir = tempdir();
-    let body = format!(
-        r#"do:
-  - first:
-      listen:
-        to:
-          one:
-            with: {{type: {paid}}}
-  - count:
-      run:
-        shell:
-          command: echo x >> runs.txt
-  - second:
-      listen:
-        to:
-          all:
-            - with: {{type: {shipped}}}
-            - with: {{type: {shipped}.late}}
-  - out:
-      set: '${{ {{shipped: [.[].n]}} }}'
-"#
-    );
     let file = write(
         dir.path(),
         "k.yaml",
-        &document("test", "kill", "0.1.0", &body),
+        &kill_resume_document("kill", &paid, &shipped),
     );
     let mut child = start(dir.path(), &file, &["--broker", broker]);
     peer.publish(&paid, json!({"n": 0}), false, true);

@@ -526,31 +526,10 @@ fn nats_listen_survives_kill_9_and_resumes_with_events_published_while_down() {
     let paid = unique("kpaid");
     let shipped = unique("kshipped");
     let dir = tempdir();
-    let body = format!(
-        r#"do:
-  - first:
-      listen:
-        to:
-          one:
-            with: {{type: {paid}}}
-  - count:
-      run:
-        shell:
-          command: echo x >> runs.txt
-  - second:
-      listen:
-        to:
-          all:
-            - with: {{type: {shipped}}}
-            - with: {{type: {shipped}.late}}
-  - out:
-      set: '${{ {{shipped: [.[].n]}} }}'
-"#
-    );
     let file = write(
         dir.path(),
         "k.yaml",
-        &document("test", "nats-kill", "0.1.0", &body),
+        &kill_resume_document("nats-kill", &paid, &shipped),
     );
     let mut child = start(dir.path(), &file, &["--broker", "nats://127.0.0.1:4222"]);
     wait_for_listener(&paid);
@@ -766,4 +745,31 @@ fn a_listen_with_only_an_http_sink_is_a_configuration_error() {
             .is_some_and(|d| d.contains("nats://")),
         "{error}"
     );
+}
+
+/// Two listens with a shell step between (it appends to `runs.txt`): the workflow the kill -9
+/// and resume tests of every transport run. The output is the `n` of the shipped events.
+pub(crate) fn kill_resume_document(name: &str, paid: &str, shipped: &str) -> String {
+    let body = format!(
+        r#"do:
+  - first:
+      listen:
+        to:
+          one:
+            with: {{type: {paid}}}
+  - count:
+      run:
+        shell:
+          command: echo x >> runs.txt
+  - second:
+      listen:
+        to:
+          all:
+            - with: {{type: {shipped}}}
+            - with: {{type: {shipped}.late}}
+  - out:
+      set: '${{ {{shipped: [.[].n]}} }}'
+"#
+    );
+    document("test", name, "0.1.0", &body)
 }
