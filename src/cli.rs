@@ -55,6 +55,45 @@ pub enum Command {
     /// Work with CloudEvents on a broker: `send` publishes one by hand (to test a flow that
     /// listens).
     Events(EventsArgs),
+    /// Run the documents submitted to a Temporal task queue (`workflow run FILE --temporal`):
+    /// start as many workers, on as many machines, as the load needs.
+    Worker(WorkerArgs),
+}
+
+/// Where the Temporal server is, and which namespace and task queue a command uses.
+#[derive(Debug, Clone, Args)]
+pub struct TemporalArgs {
+    /// Run on Temporal: the server's frontend, `HOST:PORT` (e.g. `127.0.0.1:7233`).
+    #[arg(long = "temporal", value_name = "HOST:PORT")]
+    pub address: Option<String>,
+
+    /// The Temporal namespace.
+    #[arg(
+        long,
+        value_name = "NS",
+        default_value = "default",
+        requires = "address"
+    )]
+    pub namespace: String,
+
+    /// The task queue the workers poll.
+    #[arg(
+        long,
+        value_name = "Q",
+        default_value = "workflow",
+        requires = "address"
+    )]
+    pub task_queue: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+
+    /// Workflow tasks and processes this worker runs at once.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_concurrent: usize,
 }
 
 #[derive(Debug, Args)]
@@ -377,6 +416,14 @@ pub struct RunArgs {
     /// Do not record the run in the journal (it cannot be resumed, retried or inspected).
     #[arg(long)]
     pub no_journal: bool,
+
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+
+    /// With `--temporal`: print `{"id":...,"status":"running"}` once the run is started and
+    /// return; the workers carry on.
+    #[arg(long, requires = "address")]
+    pub detach: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,8 @@ pub mod runtime;
 pub mod schema;
 pub mod secrets;
 pub mod source;
+#[cfg(feature = "temporal")]
+pub mod temporal;
 pub mod yaml;
 
 #[cfg(test)]
@@ -93,5 +95,6 @@ where
             command::retry::run(args, cli.color, &mut stdout, &mut std::io::stderr())
         }
         Command::Events(args) => command::events::run(args, &mut stdout, &mut stderr),
+        Command::Worker(args) => command::temporal::worker(args, &mut stderr),
     }
 }

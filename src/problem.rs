@@ -1,7 +1,7 @@
 //! Workflow errors as the DSL's problem-details objects (RFC 7807): what `raise` produces, what
 //! `catch` filters, what a faulted run reports.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// Prefix of the standard error types raised by the runtime (CHECKLIST decision 5).
@@ -56,7 +56,7 @@ impl ErrorKind {
 }
 
 /// A problem-details error. `instance` is the JSON pointer of the task that raised it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowError {
     #[serde(rename = "type")]
     pub type_: String,

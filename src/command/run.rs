@@ -13,6 +13,9 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
+    if let Some(code) = super::temporal::run(args, color, stdout, stderr) {
+        return code;
+    }
     let journal = if args.no_journal {
         Journaling::Off
     } else {

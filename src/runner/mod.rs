@@ -10,5 +10,6 @@ mod outcome;
 mod run;
 
 pub use input::{InputError, read_input};
+pub(crate) use outcome::result_json;
 pub(crate) use run::Journaling;
 pub use run::{ConfigError, RunConfig, run};

@@ -30,6 +30,7 @@ mod secrets;
 mod stopping;
 mod subflows;
 mod support;
+mod temporal;
 mod truth;
 mod validate_cli;
 mod validate_snapshots;

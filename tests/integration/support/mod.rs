@@ -9,6 +9,7 @@ pub mod http_server;
 pub mod peer;
 pub mod procs;
 pub mod services;
+pub mod temporal;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

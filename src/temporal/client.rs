@@ -1,0 +1,197 @@
+//! The client side: the Temporal server a command talks to, and `workflow run FILE --temporal`:
+//! the document (checked here first, exactly as a local run checks it) is started as a Temporal
+//! workflow and waited for; what is printed and the exit code are those of a local run.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde_json::{Value, json};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions,
+    WorkflowStartOptions, errors::WorkflowGetResultError,
+};
+
+use super::payload::RunRequest;
+use super::workflow::ServerlessWorkflow;
+use crate::exit_code::ExitCode;
+use crate::problem::{ErrorKind, WorkflowError};
+use crate::runtime::{Outcome, RunResult};
+
+/// Where the Temporal server is and which part of it a command uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `HOST:PORT` (or a whole `http://` URL).
+    pub address: String,
+    pub namespace: String,
+    pub task_queue: String,
+}
+
+/// The server could not be reached or refused us.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    #[error("--temporal {address}: not a server address ({detail})")]
+    Address { address: String, detail: String },
+    #[error("cannot connect to Temporal at {address}: {detail}")]
+    Connect { address: String, detail: String },
+    #[error("Temporal refused the run: {detail}")]
+    Start { detail: String },
+    #[error("lost track of run {id} on Temporal: {detail}")]
+    Wait { id: String, detail: String },
+}
+
+impl Endpoint {
+    fn url(&self) -> Result<Url, ClientError> {
+        let text = if self.address.contains("://") {
+            self.address.clone()
+        } else {
+            format!("http://{}", self.address)
+        };
+        Url::from_str(&text).map_err(|error| ClientError::Address {
+            address: self.address.clone(),
+            detail: error.to_string(),
+        })
+    }
+
+    /// A client of the endpoint's namespace.
+    pub(crate) async fn connect(&self) -> Result<Client, ClientError> {
+        let connect = |detail: String| ClientError::Connect {
+            address: self.address.clone(),
+            detail,
+        };
+        let options = ConnectionOptions::new(self.url()?)
+            .identity(format!("workflow@{}", std::process::id()))
+            .build();
+        let connection = Connection::connect(options)
+            .await
+            .map_err(|error| connect(error.to_string()))?;
+        Client::new(
+            connection,
+            ClientOptions::new(self.namespace.clone()).build(),
+        )
+        .map_err(|error| connect(error.to_string()))
+    }
+}
+
+/// A document to run on Temporal, checked by the caller.
+pub struct SubmitConfig {
+    pub endpoint: Endpoint,
+    pub file: PathBuf,
+    /// The document's text, as read and checked.
+    pub document: String,
+    pub input: Value,
+    /// Print the run's id and return at once.
+    pub detach: bool,
+    pub json: bool,
+}
+
+/// Starts the run and, unless detached, waits for its end; prints as a local run prints.
+pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+            return ExitCode::Faulted;
+        }
+    };
+    let json_output = config.json;
+    let detach = config.detach;
+    match runtime.block_on(start_and_wait(config)) {
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            match error {
+                ClientError::Address { .. } | ClientError::Connect { .. } => ExitCode::Usage,
+                ClientError::Start { .. } | ClientError::Wait { .. } => ExitCode::Faulted,
+            }
+        }
+        Ok(Submitted::Detached(id)) => {
+            if json_output || detach {
+                let _ = writeln!(stdout, "{}", json!({"id": id, "status": "running"}));
+            }
+            ExitCode::Success
+        }
+        Ok(Submitted::Ended(result)) => {
+            if json_output {
+                let _ = writeln!(stdout, "{}", crate::runner::result_json(&result));
+            } else {
+                match &result.outcome {
+                    Outcome::Completed(output) => {
+                        let text = serde_json::to_string_pretty(output)
+                            .unwrap_or_else(|_| output.to_string());
+                        let _ = writeln!(stdout, "{text}");
+                    }
+                    Outcome::Faulted(error) => {
+                        let _ = writeln!(stderr, "faulted: run {}: {}", result.id, error.to_json());
+                    }
+                    Outcome::Cancelled => {
+                        let _ = writeln!(stderr, "cancelled: run {}", result.id);
+                    }
+                }
+            }
+            match result.outcome {
+                Outcome::Completed(_) => ExitCode::Success,
+                Outcome::Faulted(_) => ExitCode::Faulted,
+                Outcome::Cancelled => ExitCode::Cancelled,
+            }
+        }
+    }
+}
+
+enum Submitted {
+    Detached(String),
+    Ended(RunResult),
+}
+
+async fn start_and_wait(config: SubmitConfig) -> Result<Submitted, ClientError> {
+    let client = config.endpoint.connect().await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let name = config.file.file_name().map_or_else(
+        || "workflow.yaml".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let request = RunRequest::new(name, config.document, config.input);
+    let options = WorkflowStartOptions::new(config.endpoint.task_queue.clone(), id.clone()).build();
+    let handle = client
+        .start_workflow(ServerlessWorkflow::run, request, options)
+        .await
+        .map_err(|error| ClientError::Start {
+            detail: error.to_string(),
+        })?;
+    if config.detach {
+        return Ok(Submitted::Detached(id));
+    }
+    let outcome = match handle.get_result(WorkflowGetResultOptions::default()).await {
+        Ok(output) => Outcome::Completed(output),
+        Err(WorkflowGetResultError::Failed(failure)) => {
+            Outcome::Faulted(fault_of(&failure.failure().message))
+        }
+        Err(WorkflowGetResultError::Cancelled { .. }) => Outcome::Cancelled,
+        Err(WorkflowGetResultError::Terminated { .. }) => Outcome::Faulted(
+            WorkflowError::new(ErrorKind::Runtime, "Run terminated")
+                .with_detail("the run was terminated on Temporal"),
+        ),
+        Err(WorkflowGetResultError::TimedOut) => Outcome::Faulted(
+            WorkflowError::new(ErrorKind::Timeout, "Run timed out")
+                .with_detail("the run's Temporal execution timeout passed"),
+        ),
+        Err(error) => {
+            return Err(ClientError::Wait {
+                id,
+                detail: error.to_string(),
+            });
+        }
+    };
+    Ok(Submitted::Ended(RunResult { id, outcome }))
+}
+
+/// The problem-details object a faulted run's failure carries in its message (see
+/// `workflow::faulted`); any other failure is a `runtime` error with Temporal's message.
+fn fault_of(message: &str) -> WorkflowError {
+    serde_json::from_str::<WorkflowError>(message).unwrap_or_else(|_| {
+        WorkflowError::new(ErrorKind::Runtime, "Run failed on Temporal")
+            .with_detail(message.to_string())
+    })
+}

@@ -1,0 +1,95 @@
+//! `workflow worker --temporal`: a Temporal worker that runs every document submitted to its
+//! task queue (the engine as workflow code) and executes their processes (the activities).
+//! Any number of them share a task queue; Temporal spreads the work.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+
+use super::activities::Effects;
+use super::client::{ClientError, Endpoint};
+use super::workflow::ServerlessWorkflow;
+use crate::exec::process::SystemProcesses;
+use crate::exit_code::ExitCode;
+
+/// A worker as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub endpoint: Endpoint,
+    /// Workflow tasks and activities this worker runs at once.
+    pub max_concurrent: usize,
+}
+
+/// Why a worker stopped.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WorkerError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("cannot start the Temporal worker: {detail}")]
+    Start { detail: String },
+    #[error("the Temporal worker stopped: {detail}")]
+    Stopped { detail: String },
+}
+
+/// Runs a worker until it is killed (or its connection fails for good).
+pub fn run_worker(config: WorkerConfig, stderr: &mut dyn Write) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+            return ExitCode::Faulted;
+        }
+    };
+    let endpoint = config.endpoint.clone();
+    let _ = writeln!(
+        stderr,
+        "worker: polling task queue {:?} of namespace {:?} on {}",
+        endpoint.task_queue, endpoint.namespace, endpoint.address
+    );
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::Success,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            match error {
+                WorkerError::Client(_) => ExitCode::Usage,
+                WorkerError::Start { .. } | WorkerError::Stopped { .. } => ExitCode::Faulted,
+            }
+        }
+    }
+}
+
+async fn serve(config: WorkerConfig) -> Result<(), WorkerError> {
+    let start = |detail: String| WorkerError::Start { detail };
+    let runtime = Runtime::from_current_tokio(Default::default())
+        .map_err(|error| start(error.to_string()))?;
+    let client = config.endpoint.connect().await?;
+    let slots = config.max_concurrent.max(1);
+    let tuner = TunerHolder::builder()
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(slots))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(slots))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(1))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
+        .build();
+    let options = WorkerOptions::new(config.endpoint.task_queue.clone())
+        .register_workflow::<ServerlessWorkflow>()
+        .map_err(|error| start(error.to_string()))?
+        .register_activities(Effects {
+            processes: Arc::new(SystemProcesses::default()),
+        })
+        .tuner(tuner)
+        // The SDK flags any waker it did not create as nondeterministic. The engine's wakers
+        // are its own channels (`temporal::host`) and tokio's cooperative yields, all woken
+        // inside the workflow's own poll: what they order is decided by the history alone.
+        .detect_nondeterministic_futures(false)
+        .build();
+    let mut worker =
+        Worker::new(&runtime, client, options).map_err(|error| start(error.to_string()))?;
+    worker.run().await.map_err(|error| WorkerError::Stopped {
+        detail: error.to_string(),
+    })
+}

@@ -1,0 +1,232 @@
+//! The one Temporal workflow type that runs every document: it compiles the document it was
+//! given, runs the engine on the Temporal host (`host.rs`) and turns the engine's requests into
+//! Temporal commands (timers, activities). A faulted run fails the Temporal workflow with the
+//! problem-details object as its message; a cancelled one ends cancelled.
+
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use futures::channel::mpsc;
+use futures::future::{Either, LocalBoxFuture, select};
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use serde_json::Value;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext,
+    WorkflowResult, WorkflowTermination,
+};
+
+use super::activities::{Effects, HEARTBEAT_TIMEOUT};
+use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
+use super::payload::RunRequest;
+use super::unavailable::NotOnTemporal;
+use crate::compile::Machine;
+use crate::exec::Executors;
+use crate::exec::events::InProcessBus;
+use crate::problem::WorkflowError;
+use crate::runtime::event::NoEvents;
+use crate::runtime::{Outcome, RunOptions};
+use crate::source::Source;
+
+/// The `type` of the application failure a faulted run ends with.
+pub(crate) const FAULTED: &str = "workflow.faulted";
+
+/// A run of a Serverless Workflow document.
+#[workflow]
+#[derive(Default)]
+pub struct ServerlessWorkflow;
+
+#[workflow_methods]
+impl ServerlessWorkflow {
+    #[run(name = "ServerlessWorkflow")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        request: RunRequest,
+    ) -> WorkflowResult<Value> {
+        let machine = match compile(&request) {
+            Ok(machine) => Arc::new(machine),
+            Err(error) => return Err(faulted(&error).into()),
+        };
+        let run_id = ctx.workflow_id().to_string();
+        let started = workflow_now(ctx.workflow_time());
+        let time = WorkflowTime::new(started);
+        let (requests, mut incoming) = mpsc::unbounded();
+        let executors = Executors {
+            processes: Arc::new(ActivityProcesses {
+                requests: requests.clone(),
+            }),
+            http: Arc::new(NotOnTemporal),
+            grpc: Arc::new(NotOnTemporal),
+            mcp: Arc::new(NotOnTemporal),
+            a2a: Arc::new(NotOnTemporal),
+            asyncapi: Arc::new(NotOnTemporal),
+            // `emit` and `listen` between the tasks of the run: nothing leaves the workflow.
+            events: Arc::new(InProcessBus::default()),
+            clock: Arc::new(TemporalClock {
+                time: Arc::clone(&time),
+                requests,
+            }),
+            ids: Arc::new(TemporalIds::new(&run_id)),
+            // Sub-workflow documents and resources are read from this worker's disk: the
+            // same on every worker only when they share it (see docs/temporal.md).
+            loader: Arc::new(crate::loader::LocalLoader::default()),
+            container_engine: None,
+        };
+        let options = RunOptions {
+            run_id: Some(run_id.clone()),
+            ..RunOptions::default()
+        };
+        let cancel = options.cancel.clone();
+        let mut engine = crate::runtime::run(
+            machine,
+            request.input,
+            options,
+            executors,
+            Arc::new(NoEvents),
+        )
+        .boxed();
+        let mut serving: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
+        let watcher = ctx.clone();
+        let mut cancelled = async move { watcher.cancelled().await }.boxed_local();
+        let driver = ctx.clone();
+        let result = std::future::poll_fn(|cx| {
+            time.set(workflow_now(driver.workflow_time()));
+            if !cancel.is_cancelled() && cancelled.poll_unpin(cx).is_ready() {
+                cancel.cancel();
+            }
+            loop {
+                // Requests become commands in the order the engine made them: the same order
+                // on every replay.
+                while let Poll::Ready(Some(request)) = incoming.poll_next_unpin(cx) {
+                    serving.push(serve(driver.clone(), request).boxed_local());
+                }
+                while let Poll::Ready(Some(())) = serving.poll_next_unpin(cx) {}
+                if let Poll::Ready(result) = engine.poll_unpin(cx) {
+                    return Poll::Ready(result);
+                }
+                // The engine's poll may have made new requests: serve them before yielding.
+                match incoming.poll_next_unpin(cx) {
+                    Poll::Ready(Some(request)) => {
+                        serving.push(serve(driver.clone(), request).boxed_local());
+                    }
+                    _ => return Poll::Pending,
+                }
+            }
+        })
+        .await;
+        match result.outcome {
+            Outcome::Completed(output) => Ok(output),
+            Outcome::Faulted(error) => Err(faulted(&error).into()),
+            Outcome::Cancelled => Err(WorkflowTermination::cancelled()),
+        }
+    }
+}
+
+/// Turns one request into its Temporal command and answers it. A request whose answer is no
+/// longer awaited (a timeout's timer after the work finished) is cancelled in Temporal too.
+async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
+    match request {
+        Request::Sleep { after, mut done } => {
+            let timer = ctx.timer(after);
+            let fired = {
+                let abandoned = done.cancellation();
+                futures::pin_mut!(timer, abandoned);
+                match select(timer, abandoned).await {
+                    Either::Left(_) => true,
+                    Either::Right(((), timer)) => {
+                        timer.cancel();
+                        false
+                    }
+                }
+            };
+            if fired {
+                let _ = done.send(());
+            }
+        }
+        Request::Process { call, mut done } => {
+            let options = ActivityOptions::with_close_timeouts(
+                ActivityCloseTimeouts::StartToClose(ACTIVITY_LIMIT),
+            )
+            .heartbeat_timeout(HEARTBEAT_TIMEOUT)
+            // Only a lost worker makes Temporal run the activity again (its heartbeat timed
+            // out): a process that failed is a result, and the engine's retry policy decides.
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_secs(1))
+                    .maximum_interval(Duration::from_secs(10))
+                    .build(),
+            )
+            .build();
+            let activity = ctx.execute_activity(Effects::process, call, options);
+            let result = {
+                let abandoned = done.cancellation();
+                futures::pin_mut!(activity, abandoned);
+                match select(activity, abandoned).await {
+                    Either::Left((result, _)) => Some(result),
+                    Either::Right(((), activity)) => {
+                        activity.cancel();
+                        None
+                    }
+                }
+            };
+            if let Some(result) = result {
+                let done_with = match result {
+                    Ok(done) => done,
+                    Err(error) => super::payload::ProcessDone::Failed {
+                        error: WorkflowError::new(
+                            crate::problem::ErrorKind::Runtime,
+                            "Activity failed",
+                        )
+                        .with_detail(error.to_string()),
+                    },
+                };
+                let _ = done.send(done_with);
+            }
+        }
+    }
+}
+
+/// The longest a single process may run as an activity: the engine's own `timeout` is the
+/// limit users set; this one only has to be there.
+const ACTIVITY_LIMIT: Duration = Duration::from_secs(86_400 * 365);
+
+fn workflow_now(time: Option<SystemTime>) -> DateTime<Utc> {
+    time.map(DateTime::<Utc>::from).unwrap_or_default()
+}
+
+/// The document the run carries, compiled: the same text compiles to the same machine on
+/// every worker and every replay.
+fn compile(request: &RunRequest) -> Result<Machine, WorkflowError> {
+    let mut checked =
+        crate::frontend::check_source(Source::new(request.name.clone(), request.document.as_str()));
+    let problems: Vec<String> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    match checked.compile() {
+        Some(machine) if problems.is_empty() => Ok(machine),
+        _ => Err(
+            WorkflowError::new(crate::problem::ErrorKind::Validation, "Invalid document")
+                .with_detail(format!("{}: {}", request.name, problems.join("; "))),
+        ),
+    }
+}
+
+/// The failure a faulted run ends with: its message is the problem-details object (JSON),
+/// which `workflow run --temporal` prints as a local run would.
+fn faulted(error: &WorkflowError) -> ApplicationFailure {
+    ApplicationFailure::builder(Fault(error.to_json().to_string()))
+        .type_name(FAULTED.to_string())
+        .non_retryable(true)
+        .build()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Fault(String);

