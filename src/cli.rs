@@ -94,6 +94,11 @@ pub struct WorkerArgs {
     /// Workflow tasks and processes this worker runs at once.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_concurrent: usize,
+
+    /// Do not serve: fetch these runs' recorded histories and replay them with this build's
+    /// workflow code; any nondeterminism fails the command (exit 1).
+    #[arg(long, value_name = "RUN_ID", num_args = 1..)]
+    pub replay: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,12 +15,15 @@ pub fn worker(args: &WorkerArgs, stderr: &mut dyn Write) -> ExitCode {
     let Some(endpoint) = endpoint(&args.temporal) else {
         let _ = writeln!(
             stderr,
-            "error: `workflow worker` needs --temporal HOST:PORT"
+            "error: `workflow worker` needs --temporal HOST:PORT "
         );
         return ExitCode::Usage;
     };
     #[cfg(feature = "temporal")]
     {
+        if !args.replay.is_empty() {
+            return crate::temporal::replay(endpoint, &args.replay, stderr);
+        }
         let config = crate::temporal::WorkerConfig {
             endpoint,
             max_concurrent: args.max_concurrent,

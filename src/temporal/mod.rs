@@ -5,9 +5,11 @@ mod activities;
 mod client;
 mod host;
 mod payload;
+mod replay;
 mod unavailable;
 mod worker;
 mod workflow;
 
 pub use client::{Endpoint, SubmitConfig, submit};
+pub use replay::replay;
 pub use worker::{WorkerConfig, run_worker};

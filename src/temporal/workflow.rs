@@ -152,6 +152,9 @@ async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
                 ActivityCloseTimeouts::StartToClose(ACTIVITY_LIMIT),
             )
             .heartbeat_timeout(HEARTBEAT_TIMEOUT)
+            // Through the task queue, not eagerly by the worker that ran the workflow task:
+            // workflow tasks stick to one worker, and the processes should spread over all.
+            .do_not_eagerly_execute(true)
             // Only a lost worker makes Temporal run the activity again (its heartbeat timed
             // out): a process that failed is a result, and the engine's retry policy decides.
             .retry_policy(
