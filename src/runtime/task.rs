@@ -146,17 +146,24 @@ impl<'m> Run<'m> {
         // An expression interrupted by a timeout or a cancellation never faults the task: the
         // task waits (`give_way`) until the timer or the token that interrupted it wins.
         let result = match &node.timeout {
+            // The work is built inside the call: a named local would stay beside the future
+            // that moved it, in the task's (hot, copied) future.
             None => {
-                let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
-                interrupt::give_way(work).await
+                interrupt::give_way(self.execute(node, raw, frame, vars, started.as_ref(), step))
+                    .await
             }
             Some(timeout) => match values::duration(&timeout.after, &raw, &vars) {
                 Err(error) => Err(interrupt::unless_stopped(error).await),
                 Ok(after) => {
                     let clock = &self.executors.clock;
                     let deadline = clock.deadline(after);
-                    let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
-                    match interrupt::within(clock, deadline, work).await {
+                    match interrupt::within(
+                        clock,
+                        deadline,
+                        self.execute(node, raw, frame, vars, started.as_ref(), step),
+                    )
+                    .await
+                    {
                         Some(result) => result,
                         None => Err(timeout_error("Task", after)),
                     }
