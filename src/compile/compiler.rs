@@ -10,6 +10,7 @@ use super::machine::{
     WorkflowNode,
 };
 use super::scope::Scope;
+use super::targets::Targets;
 use crate::diagnostic::Diagnostic;
 use crate::document::{
     Document, EvaluateMode, Expression, FlowDirective, StringOrExpr, Task, TaskCommon, TaskList,
@@ -31,6 +32,7 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
         blocks: Vec::new(),
         diagnostics: Vec::new(),
         functions: Default::default(),
+        targets: Targets::default(),
     };
     let workflow = compiler.workflow();
     if compiler.diagnostics.is_empty() {
@@ -38,6 +40,7 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
             tasks: compiler.tasks,
             blocks: compiler.blocks,
             workflow,
+            targets: compiler.targets,
         })
     } else {
         Err(compiler.diagnostics)
@@ -51,6 +54,8 @@ pub(super) struct Compiler<'d> {
     blocks: Vec<Block>,
     pub(super) diagnostics: Vec<Diagnostic>,
     pub(super) functions: super::function::FunctionState,
+    /// Every `then` resolved so far (see [`Targets`]).
+    targets: Targets,
 }
 
 impl<'d> Compiler<'d> {
@@ -160,7 +165,10 @@ impl<'d> Compiler<'d> {
             FlowDirective::Exit => Transition::Exit,
             FlowDirective::End => Transition::End,
             FlowDirective::Goto(target) => match list.position(&target.name) {
-                Some(index) => Transition::Goto(index),
+                Some(index) => {
+                    self.targets.insert(&target.pointer, index);
+                    Transition::Goto(index)
+                }
                 None => {
                     let names: Vec<&str> = list.iter().map(|t| t.name.as_str()).collect();
                     let mut diagnostic = Diagnostic::error(
@@ -274,6 +282,7 @@ impl<'d> Compiler<'d> {
             blocks: Vec::new(),
             diagnostics: Vec::new(),
             functions: Default::default(),
+            targets: Targets::default(),
         }
     }
 }

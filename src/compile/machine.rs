@@ -20,9 +20,16 @@ pub struct Machine {
     pub(crate) tasks: Vec<TaskNode>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) workflow: WorkflowNode,
+    /// Every `then: <name>` resolved, for readers of the document (the graph).
+    pub(crate) targets: super::Targets,
 }
 
 impl Machine {
+    /// The `then` targets the compiler resolved.
+    pub fn targets(&self) -> &super::Targets {
+        &self.targets
+    }
+
     /// `document.name`.
     pub fn name(&self) -> &str {
         &self.workflow.name

@@ -19,6 +19,7 @@ mod remote;
 pub(crate) mod scope;
 mod script;
 mod subflow;
+mod targets;
 mod uri_template;
 
 pub(crate) use a2a::{A2A_METHODS, A2aSpec, AgentSpec};
@@ -37,6 +38,7 @@ pub(crate) use listen::{
     FilterSpec, ForeachSpec, ListenSpec, Pattern, StrategySpec, UntilSpec, ValueMatch,
 };
 pub use machine::Machine;
+pub use targets::Targets;
 pub(crate) use machine::*;
 pub(crate) use mcp::{MCP_METHODS, McpSpec, McpTransportSpec};
 pub(crate) use openapi::{OpenApiSpec, UriSpec};
