@@ -105,11 +105,9 @@ fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, CommandError> {
     for path in paths {
         if path.is_dir() {
             let mut files = Vec::new();
-            collect_documents(path, &mut files).map_err(|source| {
-                CommandError::ReadDirectory {
-                    path: path.clone(),
-                    source,
-                }
+            collect_documents(path, &mut files).map_err(|source| CommandError::ReadDirectory {
+                path: path.clone(),
+                source,
             })?;
             let before = found.skipped.len();
             for file in files {

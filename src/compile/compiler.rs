@@ -33,6 +33,7 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
         diagnostics: Vec::new(),
         functions: Default::default(),
         targets: Targets::default(),
+        enclosing: Vec::new(),
     };
     let workflow = compiler.workflow();
     if compiler.diagnostics.is_empty() {
@@ -56,6 +57,9 @@ pub(super) struct Compiler<'d> {
     pub(super) functions: super::function::FunctionState,
     /// Every `then` resolved so far (see [`Targets`]).
     targets: Targets,
+    /// Pointers of the tasks being compiled, outermost first: the last is the parent of the
+    /// next task compiled.
+    enclosing: Vec<Arc<str>>,
 }
 
 impl<'d> Compiler<'d> {
@@ -115,10 +119,15 @@ impl<'d> Compiler<'d> {
             .as_ref()
             .and_then(|t| self.timeout(t, scope));
         let then = self.transition(&task.common.then, list);
+        let pointer: Arc<str> = Arc::from(task.pointer.as_str());
+        let parent = self.enclosing.last().cloned();
+        self.enclosing.push(Arc::clone(&pointer));
         let body = self.body(task, list, scope);
+        self.enclosing.pop();
         let node = TaskNode {
             name: Arc::from(task.name.as_str()),
-            pointer: Arc::from(task.pointer.as_str()),
+            pointer,
+            parent,
             // Only a task that reads `$task` keeps its definition (see `Task::raw`).
             definition: from_json(&task.raw),
             uses_task_var: crate::document::mentions_task_var(&task.raw),
@@ -283,6 +292,7 @@ impl<'d> Compiler<'d> {
             diagnostics: Vec::new(),
             functions: Default::default(),
             targets: Targets::default(),
+            enclosing: Vec::new(),
         }
     }
 }

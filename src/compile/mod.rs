@@ -38,7 +38,6 @@ pub(crate) use listen::{
     FilterSpec, ForeachSpec, ListenSpec, Pattern, StrategySpec, UntilSpec, ValueMatch,
 };
 pub use machine::Machine;
-pub use targets::Targets;
 pub(crate) use machine::*;
 pub(crate) use mcp::{MCP_METHODS, McpSpec, McpTransportSpec};
 pub(crate) use openapi::{OpenApiSpec, UriSpec};
@@ -48,6 +47,7 @@ pub(crate) use scope::{
 };
 pub(crate) use script::SourceSpec;
 pub(crate) use subflow::SubflowSpec;
+pub use targets::Targets;
 
 #[cfg(test)]
 mod examples_tests;

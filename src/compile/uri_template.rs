@@ -52,11 +52,9 @@ impl UriTemplate {
                 parts.push(Part::Literal(literal.to_owned()));
             }
             let body = after.get(1..).unwrap_or_default();
-            let close = body
-                .find('}')
-                .ok_or_else(|| UriTemplateError::Unclosed {
-                    after: after.to_owned(),
-                })?;
+            let close = body.find('}').ok_or_else(|| UriTemplateError::Unclosed {
+                after: after.to_owned(),
+            })?;
             let name = body.get(..close).unwrap_or_default();
             check_name(name)?;
             parts.push(Part::Var(name.to_owned()));
