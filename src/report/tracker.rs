@@ -92,6 +92,8 @@ pub struct Retry {
 pub struct Execution {
     pub run: Arc<RunIdentity>,
     pub task: Arc<str>,
+    /// The task it ran inside, as the engine said (`""`: the workflow itself).
+    pub parent: Option<Arc<str>>,
     /// 0-based index of every enclosing loop iteration, outermost first (empty outside loops):
     /// the numbering of durable step names (`each[0]`), which `runs show` and `runs logs` print.
     pub iteration: Vec<u32>,
@@ -269,6 +271,9 @@ impl RunTrack {
 }
 
 /// What one event meant, handed to a reporter as it happens.
+// Handed over by value once per event and never stored: boxing the finished execution would
+// cost an allocation per task for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step<'a> {
     WorkflowStarted(&'a RunTrack),
@@ -583,6 +588,7 @@ impl Tracker {
         on(Step::TaskFinished(Execution {
             run: Arc::clone(&track.identity),
             task: node.task,
+            parent: node.parent,
             iteration: node.iteration,
             started: node.started,
             ended: time,
