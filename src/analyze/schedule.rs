@@ -29,16 +29,26 @@ pub(crate) fn check(cx: &mut Context) {
     }
 }
 
+/// Why a text is not a cron expression (the end of the `schedule::cron` diagnostic).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CronProblem {
+    #[error(
+        "it has {fields} field{plural}, where cron has 5 (minute hour day-of-month month \
+         day-of-week; seconds and years are not part of it)",
+        plural = if *fields == 1 { "" } else { "s" }
+    )]
+    FieldCount { fields: usize },
+    /// What the cron parser found wrong, in its words (see [`describe`]).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Checks `text` as a POSIX (Vixie) cron expression of five fields, or an `@daily`-style
 /// nickname. Seconds and years are not part of it: a sixth field is refused, not guessed at.
-pub(crate) fn parse(text: &str) -> Result<(), String> {
+pub(crate) fn parse(text: &str) -> Result<(), CronProblem> {
     let fields = text.split_whitespace().count();
     if !text.trim_start().starts_with('@') && fields != 5 {
-        return Err(format!(
-            "it has {fields} field{}, where cron has 5 (minute hour day-of-month month \
-             day-of-week; seconds and years are not part of it)",
-            if fields == 1 { "" } else { "s" }
-        ));
+        return Err(CronProblem::FieldCount { fields });
     }
     let parser = croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Disallowed)
@@ -47,7 +57,7 @@ pub(crate) fn parse(text: &str) -> Result<(), String> {
     parser
         .parse(text)
         .map(|_| ())
-        .map_err(|error| describe(&error))
+        .map_err(|error| CronProblem::Invalid(describe(&error)))
 }
 
 /// croner's message without its type prefixes ("Component error: ..."), which say nothing to
@@ -96,7 +106,10 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-        let six = parse("0 0 0 * * *").err().unwrap_or_default();
+        let six = parse("0 0 0 * * *")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(six.contains("6 fields"), "{six}");
     }
 

@@ -87,6 +87,7 @@ mod tests {
             task_event: false,
             task: Some("/do/0/a".into()),
             step: Some("/do/0/a".into()),
+            parent: None,
             time: chrono::Utc::now(),
             data: json!({"output": 1}),
         };

@@ -37,6 +37,20 @@ pub(crate) enum CommandError {
     },
     #[error("{}: {source}", path.display())]
     Inject { path: PathBuf, source: InjectError },
+    #[error("cannot read directory {}: {source}", path.display())]
+    ReadDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `validate DIR` found YAML/JSON files, none of them a workflow.
+    #[error(
+        "no workflow documents under {}: its {skipped} YAML/JSON file(s) have no top-level \
+         `document` key (`--all` checks them anyway)",
+        path.display()
+    )]
+    NoWorkflowsIn { path: PathBuf, skipped: usize },
+    #[error("no workflow documents (*.yaml, *.yml, *.json) under {}", path.display())]
+    NoDocumentsIn { path: PathBuf },
     /// The recorded run cannot be used that way (resumed, drawn); the text says why and what to
     /// do instead.
     #[error("{0}")]

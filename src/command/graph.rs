@@ -26,8 +26,8 @@ pub fn run(
     }
     // Compiled only to refuse what `validate` and `run` refuse: the picture is drawn from the
     // document, so a document `run` cannot run is not drawn as if it could.
-    let (checked, _) = frontend::check_and_compile(&args.file);
-    let Some(document) = checked.valid_document() else {
+    let (checked, machine) = frontend::check_and_compile(&args.file);
+    let (Some(document), Some(machine)) = (checked.valid_document(), machine) else {
         let report = FileReport {
             path: args.file.display().to_string(),
             source: checked.source.clone(),
@@ -47,9 +47,11 @@ pub fn run(
         GraphDirection::Lr => Direction::LeftRight,
     };
     let text = match &args.run {
-        None => graph::render(document, format, direction),
+        None => graph::render(document, machine.targets(), format, direction),
         Some(run) => match super::graph_run::states(args, run, document, stderr) {
-            Ok(states) => graph::render_run(document, format, direction, &states),
+            Ok(states) => {
+                graph::render_run(document, machine.targets(), format, direction, &states)
+            }
             Err(message) => {
                 let _ = writeln!(stderr, "error: {message}");
                 return ExitCode::Usage;

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::error::CommandError;
 use crate::cli::{ColorChoice, ValidateArgs, ValidateFormat};
 use crate::exit_code::ExitCode;
 use crate::frontend;
@@ -96,7 +97,7 @@ struct Found {
 /// Files stay as given (a missing file is reported as a finding of its own); directories are
 /// searched recursively, in a stable order, skipping hidden directories and `node_modules`,
 /// and (unless `all`) the files that are not workflows (see [`is_workflow`]).
-fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, String> {
+fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, CommandError> {
     let mut found = Found {
         files: Vec::new(),
         skipped: Vec::new(),
@@ -104,8 +105,10 @@ fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, String> {
     for path in paths {
         if path.is_dir() {
             let mut files = Vec::new();
-            collect_documents(path, &mut files)
-                .map_err(|error| format!("cannot read directory {}: {error}", path.display()))?;
+            collect_documents(path, &mut files).map_err(|source| CommandError::ReadDirectory {
+                path: path.clone(),
+                source,
+            })?;
             let before = found.skipped.len();
             for file in files {
                 if all || is_workflow(&file) {
@@ -117,16 +120,12 @@ fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, String> {
             if !found.files.iter().any(|file| file.starts_with(path)) {
                 let skipped = found.skipped.len() - before;
                 return Err(if skipped > 0 {
-                    format!(
-                        "no workflow documents under {}: its {skipped} YAML/JSON file(s) have no \
-                         top-level `document` key (`--all` checks them anyway)",
-                        path.display()
-                    )
+                    CommandError::NoWorkflowsIn {
+                        path: path.clone(),
+                        skipped,
+                    }
                 } else {
-                    format!(
-                        "no workflow documents (*.yaml, *.yml, *.json) under {}",
-                        path.display()
-                    )
+                    CommandError::NoDocumentsIn { path: path.clone() }
                 });
             }
         } else {

@@ -10,6 +10,7 @@ use super::machine::{
     WorkflowNode,
 };
 use super::scope::Scope;
+use super::targets::Targets;
 use crate::diagnostic::Diagnostic;
 use crate::document::{
     Document, EvaluateMode, Expression, FlowDirective, StringOrExpr, Task, TaskCommon, TaskList,
@@ -31,6 +32,8 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
         blocks: Vec::new(),
         diagnostics: Vec::new(),
         functions: Default::default(),
+        targets: Targets::default(),
+        enclosing: Vec::new(),
     };
     let workflow = compiler.workflow();
     if compiler.diagnostics.is_empty() {
@@ -38,6 +41,7 @@ pub fn compile(document: &Document) -> Result<Machine, Vec<Diagnostic>> {
             tasks: compiler.tasks,
             blocks: compiler.blocks,
             workflow,
+            targets: compiler.targets,
         })
     } else {
         Err(compiler.diagnostics)
@@ -51,6 +55,11 @@ pub(super) struct Compiler<'d> {
     blocks: Vec<Block>,
     pub(super) diagnostics: Vec<Diagnostic>,
     pub(super) functions: super::function::FunctionState,
+    /// Every `then` resolved so far (see [`Targets`]).
+    targets: Targets,
+    /// Pointers of the tasks being compiled, outermost first: the last is the parent of the
+    /// next task compiled.
+    enclosing: Vec<Arc<str>>,
 }
 
 impl<'d> Compiler<'d> {
@@ -110,10 +119,15 @@ impl<'d> Compiler<'d> {
             .as_ref()
             .and_then(|t| self.timeout(t, scope));
         let then = self.transition(&task.common.then, list);
+        let pointer: Arc<str> = Arc::from(task.pointer.as_str());
+        let parent = self.enclosing.last().cloned();
+        self.enclosing.push(Arc::clone(&pointer));
         let body = self.body(task, list, scope);
+        self.enclosing.pop();
         let node = TaskNode {
             name: Arc::from(task.name.as_str()),
-            pointer: Arc::from(task.pointer.as_str()),
+            pointer,
+            parent,
             // Only a task that reads `$task` keeps its definition (see `Task::raw`).
             definition: from_json(&task.raw),
             uses_task_var: crate::document::mentions_task_var(&task.raw),
@@ -160,7 +174,10 @@ impl<'d> Compiler<'d> {
             FlowDirective::Exit => Transition::Exit,
             FlowDirective::End => Transition::End,
             FlowDirective::Goto(target) => match list.position(&target.name) {
-                Some(index) => Transition::Goto(index),
+                Some(index) => {
+                    self.targets.insert(&target.pointer, index);
+                    Transition::Goto(index)
+                }
                 None => {
                     let names: Vec<&str> = list.iter().map(|t| t.name.as_str()).collect();
                     let mut diagnostic = Diagnostic::error(
@@ -274,6 +291,8 @@ impl<'d> Compiler<'d> {
             blocks: Vec::new(),
             diagnostics: Vec::new(),
             functions: Default::default(),
+            targets: Targets::default(),
+            enclosing: Vec::new(),
         }
     }
 }

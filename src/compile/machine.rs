@@ -20,9 +20,16 @@ pub struct Machine {
     pub(crate) tasks: Vec<TaskNode>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) workflow: WorkflowNode,
+    /// Every `then: <name>` resolved, for readers of the document (the graph).
+    pub(crate) targets: super::Targets,
 }
 
 impl Machine {
+    /// The `then` targets the compiler resolved.
+    pub fn targets(&self) -> &super::Targets {
+        &self.targets
+    }
+
     /// `document.name`.
     pub fn name(&self) -> &str {
         &self.workflow.name
@@ -103,6 +110,10 @@ pub(crate) struct TaskNode {
     pub name: Arc<str>,
     /// JSON pointer of the task (`/do/0/greet`): its reference, events and error instances.
     pub pointer: Arc<str>,
+    /// Pointer of the task this one runs inside (`do`, `for`, `fork`, `try`, a function call);
+    /// `None` at the top of its document. Lifecycle events carry it, so that their readers
+    /// never guess nesting from pointers.
+    pub parent: Option<Arc<str>>,
     /// The task's definition, converted once for `$task.definition`.
     pub definition: Val,
     /// Whether any expression of the task mentions `$task`: only then is it built at run time.

@@ -19,6 +19,7 @@ mod remote;
 pub(crate) mod scope;
 mod script;
 mod subflow;
+mod targets;
 mod uri_template;
 
 pub(crate) use a2a::{A2A_METHODS, A2aSpec, AgentSpec};
@@ -46,6 +47,7 @@ pub(crate) use scope::{
 };
 pub(crate) use script::SourceSpec;
 pub(crate) use subflow::SubflowSpec;
+pub use targets::Targets;
 
 #[cfg(test)]
 mod examples_tests;

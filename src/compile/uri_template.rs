@@ -4,6 +4,31 @@
 
 use crate::expr::{Val, to_json};
 
+/// Why a template does not parse, or a value cannot be substituted into it. The message is the
+/// body of a compile diagnostic, or of the run's "Invalid endpoint" problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum UriTemplateError {
+    #[error("`{after}`: `{{` is never closed")]
+    Unclosed { after: String },
+    #[error("`{{}}` names no variable")]
+    NoName,
+    #[error(
+        "`{{{name}}}`: only simple `{{name}}` expansion is supported, not the `{operator}` \
+         operator; use an expression endpoint (`${{ ... }}`) to build this URI"
+    )]
+    Operator { name: String, operator: char },
+    #[error(
+        "`{{{name}}}`: only simple `{{name}}` expansion of one variable is supported; use an \
+         expression endpoint (`${{ ... }}`) to build this URI"
+    )]
+    NotSimple { name: String },
+    #[error(
+        "`{{{name}}}` holds {kind}; only strings, numbers and booleans can be substituted (use \
+         an expression endpoint such as `${{ \"https://host/\\(.{name} | tostring)\" }}` instead)"
+    )]
+    Composite { name: String, kind: &'static str },
+}
+
 /// A parsed template: literal text and variables, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UriTemplate {
@@ -18,7 +43,7 @@ enum Part {
 
 impl UriTemplate {
     /// Parses `text`; the error says what is wrong (for a compile diagnostic).
-    pub(crate) fn parse(text: &str) -> Result<UriTemplate, String> {
+    pub(crate) fn parse(text: &str) -> Result<UriTemplate, UriTemplateError> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -27,9 +52,9 @@ impl UriTemplate {
                 parts.push(Part::Literal(literal.to_owned()));
             }
             let body = after.get(1..).unwrap_or_default();
-            let close = body
-                .find('}')
-                .ok_or_else(|| format!("`{after}`: `{{` is never closed"))?;
+            let close = body.find('}').ok_or_else(|| UriTemplateError::Unclosed {
+                after: after.to_owned(),
+            })?;
             let name = body.get(..close).unwrap_or_default();
             check_name(name)?;
             parts.push(Part::Var(name.to_owned()));
@@ -62,7 +87,7 @@ impl UriTemplate {
     /// Expands every `{name}` from `input`'s top-level keys: strings are percent-encoded,
     /// numbers and booleans written as JSON, a missing key or null expands to nothing. Arrays
     /// and objects cannot be substituted: the error says which variable held one.
-    pub(crate) fn expand(&self, input: &Val) -> Result<String, String> {
+    pub(crate) fn expand(&self, input: &Val) -> Result<String, UriTemplateError> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -86,11 +111,10 @@ impl UriTemplate {
                             } else {
                                 "an object"
                             };
-                            return Err(format!(
-                                "`{{{name}}}` holds {kind}; only strings, numbers and booleans \
-                                 can be substituted (use an expression endpoint such as \
-                                 `${{ \"https://host/\\(.{name} | tostring)\" }}` instead)"
-                            ));
+                            return Err(UriTemplateError::Composite {
+                                name: name.clone(),
+                                kind,
+                            });
                         }
                     }
                 }
@@ -101,21 +125,20 @@ impl UriTemplate {
 }
 
 /// Refuses the RFC 6570 forms this runtime does not expand (the CHECKLIST's §14 rule).
-fn check_name(name: &str) -> Result<(), String> {
+fn check_name(name: &str) -> Result<(), UriTemplateError> {
     let Some(first) = name.chars().next() else {
-        return Err("`{}` names no variable".to_owned());
+        return Err(UriTemplateError::NoName);
     };
     if "+#./;?&=,!@|".contains(first) {
-        return Err(format!(
-            "`{{{name}}}`: only simple `{{name}}` expansion is supported, not the `{first}` \
-             operator; use an expression endpoint (`${{ ... }}`) to build this URI"
-        ));
+        return Err(UriTemplateError::Operator {
+            name: name.to_owned(),
+            operator: first,
+        });
     }
     if name.contains(['{', ',', '*']) || name.contains(':') {
-        return Err(format!(
-            "`{{{name}}}`: only simple `{{name}}` expansion of one variable is supported; use an \
-             expression endpoint (`${{ ... }}`) to build this URI"
-        ));
+        return Err(UriTemplateError::NotSimple {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -137,7 +160,7 @@ mod tests {
     use crate::expr::from_json;
     use serde_json::json;
 
-    fn expand(template: &str, input: serde_json::Value) -> Result<String, String> {
+    fn expand(template: &str, input: serde_json::Value) -> Result<String, UriTemplateError> {
         UriTemplate::parse(template)?.expand(&from_json(&input))
     }
 
@@ -182,10 +205,12 @@ mod tests {
     fn composite_values_are_refused_by_name() {
         let error = expand("http://h/{pets}", json!({"pets": [1, 2]}))
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(error.starts_with("`{pets}` holds an array"), "{error}");
         let error = expand("http://h/{pet}", json!({"pet": {"id": 1}}))
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(error.contains("an object"), "{error}");
     }
@@ -198,7 +223,10 @@ mod tests {
         assert!(UriTemplate::parse("http://h/{a*}").is_err());
         assert!(UriTemplate::parse("http://h/{a:3}").is_err());
         assert!(UriTemplate::parse("http://h/{}").is_err());
-        let unclosed = UriTemplate::parse("http://h/{a").err().unwrap_or_default();
+        let unclosed = UriTemplate::parse("http://h/{a")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(unclosed.contains("never closed"), "{unclosed}");
         let constant = UriTemplate::parse("http://h/x}").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(constant.expand(&Val::Null), Ok("http://h/x}".to_owned()));

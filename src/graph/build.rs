@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use crate::compile::Targets;
 use crate::document::{Document, FlowDirective, ForTask, Task, TaskKind, TaskList, TryTask};
 
 use super::label;
@@ -17,10 +18,12 @@ const START: &str = "wf_start";
 const END: &str = "wf_end";
 const FAULT: &str = "wf_fault";
 
-/// Builds the picture of a document. Pure: the same document always gives the same graph.
-pub(crate) fn build(document: &Document) -> Graph {
+/// Builds the picture of a document, its `then` jumps going where the compiler resolved them
+/// (`targets`). Pure: the same document always gives the same graph.
+pub(crate) fn build(document: &Document, targets: &Targets) -> Graph {
     let mut builder = Builder {
         document,
+        targets,
         ids: Ids::default(),
         task_ids: Default::default(),
         edges: Vec::new(),
@@ -139,6 +142,8 @@ pub(super) struct ListPiece {
 
 pub(super) struct Builder<'d> {
     pub(super) document: &'d Document,
+    /// Where each `then: <name>` goes, as compiled.
+    targets: &'d Targets,
     pub(super) ids: Ids,
     /// The first node (`t_…`) or cluster made for each task pointer.
     task_ids: std::collections::BTreeMap<String, String>,
@@ -230,7 +235,7 @@ impl Builder<'_> {
                         let label = exit.label.clone().or(Some("end".into()));
                         self.edge(&exit.from, END, label, exit.style);
                     }
-                    FlowDirective::Goto(target) => match list.position(&target.name) {
+                    FlowDirective::Goto(target) => match self.targets.get(&target.pointer) {
                         Some(position) => {
                             let to = entries.get(position).cloned().unwrap_or_default();
                             let label = exit.label.clone();
@@ -240,7 +245,8 @@ impl Builder<'_> {
                                 self.edge(&exit.from, &to, label, exit.style);
                             }
                         }
-                        // The analyzer rejects this; draw it rather than fail.
+                        // The compiler rejects this (it resolved nothing); draw it rather than
+                        // fail.
                         None => {
                             let label =
                                 format!("then {} (no such task)", shorten(&target.name, 30));
@@ -554,12 +560,16 @@ mod tests {
     const HEAD: &str = "document: {dsl: '1.0.3', namespace: t, name: g, version: '1.0.0'}\n";
 
     fn graph(body: &str) -> Graph {
-        build(&fixtures::document(&format!("{HEAD}{body}")))
+        let (document, targets) = fixtures::compiled(&format!("{HEAD}{body}"));
+        build(&document, &targets)
     }
 
     /// Without schema and analysis, for documents those would reject.
     fn unchecked_graph(body: &str) -> Graph {
-        build(&fixtures::parsed(&format!("{HEAD}{body}")))
+        build(
+            &fixtures::parsed(&format!("{HEAD}{body}")),
+            &Targets::default(),
+        )
     }
 
     /// Edges as `from -> to [label]`, the way a person checks a picture.
@@ -729,7 +739,7 @@ mod tests {
             "digraph",
         ];
         for (name, document) in &documents {
-            let g = build(document);
+            let g = build(document, &fixtures::targets(name, document));
             let mut ids = std::collections::HashSet::new();
             fn collect(items: &[Item], ids: &mut std::collections::HashSet<String>, name: &str) {
                 for item in items {

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::compile::Targets;
 use crate::document::Document;
 use crate::frontend;
 use crate::source::Source;
@@ -19,6 +20,21 @@ pub(crate) fn document_named(name: &str, text: &str) -> Document {
 
 pub(crate) fn document(text: &str) -> Document {
     document_named("test.yaml", text)
+}
+
+/// The `then` targets of a valid document, compiled as `workflow graph` compiles it.
+pub(crate) fn targets(name: &str, document: &Document) -> Targets {
+    match crate::compile::compile(document) {
+        Ok(machine) => machine.targets().clone(),
+        Err(diagnostics) => panic!("{name} does not compile: {diagnostics:#?}"),
+    }
+}
+
+/// A valid document and its compiled `then` targets.
+pub(crate) fn compiled(text: &str) -> (Document, Targets) {
+    let document = document(text);
+    let targets = targets("test.yaml", &document);
+    (document, targets)
 }
 
 /// Loads and parses without the schema and the analysis: for shapes later checks reject but the

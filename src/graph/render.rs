@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::compile::Targets;
 use crate::document::Document;
 
 use super::states::{self, TaskState};
@@ -27,20 +28,27 @@ pub enum Direction {
     LeftRight,
 }
 
-/// The picture of `document` in `format`, ending with a newline.
-pub fn render(document: &Document, format: Format, direction: Direction) -> String {
-    write(&build::build(document), format, direction)
+/// The picture of `document` in `format`, ending with a newline; its `then` jumps go to the
+/// `targets` the compiler resolved.
+pub fn render(
+    document: &Document,
+    targets: &Targets,
+    format: Format,
+    direction: Direction,
+) -> String {
+    write(&build::build(document, targets), format, direction)
 }
 
 /// The picture with each task coloured by its state in a run (`states` by task pointer; tasks
 /// absent from it were not reached).
 pub fn render_run(
     document: &Document,
+    targets: &Targets,
     format: Format,
     direction: Direction,
     states: &BTreeMap<String, TaskState>,
 ) -> String {
-    let mut graph = build::build(document);
+    let mut graph = build::build(document, targets);
     states::apply(&mut graph, states);
     write(&graph, format, direction)
 }
@@ -62,7 +70,8 @@ mod tests {
         settings.set_prepend_module_to_snapshot(false);
         settings.bind(|| {
             for (name, document) in &documents {
-                let text = render(document, format, Direction::TopDown);
+                let targets = fixtures::targets(name, document);
+                let text = render(document, &targets, format, Direction::TopDown);
                 insta::assert_snapshot!(format!("{prefix}{name}"), text);
             }
         });
@@ -198,8 +207,10 @@ mod tests {
             }
             for variant in variants {
                 if let Ok(document) = crate::parse::parse(&variant) {
-                    let mermaid = render(&document, Format::Mermaid, Direction::TopDown);
-                    let dot = render(&document, Format::Dot, Direction::LeftRight);
+                    // Drawn uncompiled (it may not compile): every `then` is unresolved.
+                    let none = Targets::default();
+                    let mermaid = render(&document, &none, Format::Mermaid, Direction::TopDown);
+                    let dot = render(&document, &none, Format::Dot, Direction::LeftRight);
                     assert!(mermaid.contains("wf_start") && dot.contains("wf_start"));
                     drawn += 1;
                 }
@@ -215,11 +226,12 @@ mod tests {
             "document: {dsl: '1.0.3', namespace: a, name: b, version: '1.0.0'}\n\
              do:\n  - one:\n      set: {x: 1}\n",
         );
-        let lr = render(&document, Format::Mermaid, Direction::LeftRight);
+        let targets = fixtures::targets("direction", &document);
+        let lr = render(&document, &targets, Format::Mermaid, Direction::LeftRight);
         assert!(lr.contains("\nflowchart LR\n"), "{lr}");
-        let td = render(&document, Format::Dot, Direction::TopDown);
+        let td = render(&document, &targets, Format::Dot, Direction::TopDown);
         assert!(td.contains("rankdir=TB"), "{td}");
-        let lr = render(&document, Format::Dot, Direction::LeftRight);
+        let lr = render(&document, &targets, Format::Dot, Direction::LeftRight);
         assert!(lr.contains("rankdir=LR"), "{lr}");
     }
 }

@@ -118,8 +118,14 @@ mod tests {
 
     #[test]
     fn mermaid_assigns_a_class_per_state() {
-        let document = fixtures::document(FLOW);
-        let text = render_run(&document, Format::Mermaid, Direction::TopDown, &states());
+        let (document, targets) = fixtures::compiled(FLOW);
+        let text = render_run(
+            &document,
+            &targets,
+            Format::Mermaid,
+            Direction::TopDown,
+            &states(),
+        );
         assert!(
             text.contains("    classDef completed fill:#e3f4e1"),
             "{text}"
@@ -142,8 +148,14 @@ mod tests {
 
     #[test]
     fn dot_fills_the_nodes() {
-        let document = fixtures::document(FLOW);
-        let text = render_run(&document, Format::Dot, Direction::TopDown, &states());
+        let (document, targets) = fixtures::compiled(FLOW);
+        let text = render_run(
+            &document,
+            &targets,
+            Format::Dot,
+            Direction::TopDown,
+            &states(),
+        );
         assert!(
             text.contains(
                 "\"t_do_0_first\" [label=\"first\\nset\", style=\"rounded,filled\", \
@@ -159,9 +171,10 @@ mod tests {
 
     #[test]
     fn a_run_that_reached_nothing_marks_every_task_not_reached() {
-        let document = fixtures::document(FLOW);
+        let (document, targets) = fixtures::compiled(FLOW);
         let text = render_run(
             &document,
+            &targets,
             Format::Mermaid,
             Direction::TopDown,
             &BTreeMap::new(),

@@ -1,10 +1,12 @@
 //! The stored form of events: each commit appends one `event_batches` row whose `events` column
 //! is a JSON array of the batch's events, each itself an array:
 //!
-//! `[seq, id, scope, kind, task, step, time, data, blob]` — the sequence number, the CloudEvent
-//! id as 32 hex digits, `"workflow"` or `"task"`, the kind (`"started"`...), the task's number
-//! in `tasks` (or null), the step name (or null), the time in microseconds since the Unix epoch,
-//! the payload object (or null) and the hash of a payload stored in `blobs` (or null).
+//! `[seq, id, scope, kind, task, step, time, data, blob, parent]` — the sequence number, the
+//! CloudEvent id as 32 hex digits, `"workflow"` or `"task"`, the kind (`"started"`...), the task's
+//! number in `tasks` (or null), the step name (or null), the time in microseconds since the Unix
+//! epoch, the payload object (or null), the hash of a payload stored in `blobs` (or null) and the
+//! number in `tasks` of the task it runs inside (the engine's `LifecycleEvent::parent`). The last
+//! is left out when there is none (and in journals written before it existed).
 //!
 //! One row per batch rather than per event: a long loop records hundreds of thousands of
 //! events, and SQLite's work per row was most of the journal's cost. The `events` view turns
@@ -15,9 +17,15 @@ use serde_json::Value;
 
 use super::row::EventRow;
 
-/// Appends `row`, as event `seq` of task number `task`, to the batch text `out`, which starts
-/// with `[` (the caller closes it with `]`).
-pub(crate) fn encode(out: &mut String, seq: i64, row: &EventRow, task: Option<i64>) {
+/// Appends `row`, as event `seq` of task number `task` inside task number `parent`, to the batch
+/// text `out`, which starts with `[` (the caller closes it with `]`).
+pub(crate) fn encode(
+    out: &mut String,
+    seq: i64,
+    row: &EventRow,
+    task: Option<i64>,
+    parent: Option<i64>,
+) {
     // Written by hand: the formatting machinery was a good part of the writer's time.
     if !out.ends_with('[') {
         out.push(',');
@@ -52,10 +60,15 @@ pub(crate) fn encode(out: &mut String, seq: i64, row: &EventRow, task: Option<i6
         Some((hash, _)) => {
             out.push_str(",\"");
             out.push_str(hash);
-            out.push_str("\"]");
+            out.push('"');
         }
-        None => out.push_str(",null]"),
+        None => out.push_str(",null"),
     }
+    if let Some(parent) = parent {
+        out.push(',');
+        push_int(out, parent);
+    }
+    out.push(']');
 }
 
 /// Appends the decimal digits of `value`.
@@ -90,6 +103,9 @@ pub(crate) struct Encoded(
     pub i64,
     pub Option<Value>,
     pub Option<String>,
+    /// The parent task's number; absent from events without one.
+    #[serde(default)]
+    pub Option<i64>,
 );
 
 impl Encoded {
@@ -119,6 +135,7 @@ mod tests {
             kind: "completed",
             task: Some(Arc::from("/do/0/a")),
             step: step.map(Arc::from),
+            parent: None,
             time: 1_790_000_000_123_456,
             data: data.map(str::to_string),
             blob: blob.map(|hash| (hash.to_string(), "{}".to_string())),
@@ -143,12 +160,14 @@ mod tests {
             7,
             &row(None, Some(r#"{"output":{"n":1}}"#), None),
             Some(3),
+            None,
         );
         encode(
             &mut text,
             8,
             &row(Some("/do/0/a[\"x\"]"), None, Some("ab12")),
-            None,
+            Some(4),
+            Some(2),
         );
         text.push(']');
         assert_eq!(
@@ -162,6 +181,12 @@ mod tests {
         assert_eq!(events[0].id(), "0195d1c2-a4de-7662-a0af-0b4618e35628");
         assert_eq!(events[0].7, Some(serde_json::json!({"output": {"n": 1}})));
         assert_eq!(events[1].5.as_deref(), Some("/do/0/a[\"x\"]"));
-        assert_eq!((events[1].4, events[1].8.as_deref()), (None, Some("ab12")));
+        assert_eq!(
+            (events[1].4, events[1].8.as_deref()),
+            (Some(4), Some("ab12"))
+        );
+        // The parent is written only when there is one.
+        assert_eq!((events[0].9, events[1].9), (None, Some(2)));
+        assert!(text.ends_with(r#""ab12",2]]"#), "{text}");
     }
 }

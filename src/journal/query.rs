@@ -223,6 +223,9 @@ pub struct StoredEvent {
     pub task: Option<String>,
     /// The durable step of a task event.
     pub step: Option<String>,
+    /// The JSON pointer of the task it runs inside, on the events that start or end a task
+    /// (`None` at the top level, and in runs recorded before the journal kept it).
+    pub parent: Option<String>,
     pub time: DateTime<Utc>,
     /// The payload: the CloudEvent's `data` without the fields the columns above hold
     /// (`workflow`/`name`, `task`, `<kind>At`); `output`, `error`, `attempt`... An object.
@@ -378,7 +381,7 @@ impl Journal {
         tasks: &HashMap<i64, String>,
     ) -> Result<StoredEvent, EventDamage> {
         let id = encoded.id();
-        let batch::Encoded(seq, _, scope, kind, task, step, micros, data, blob) = encoded;
+        let batch::Encoded(seq, _, scope, kind, task, step, micros, data, blob, parent) = encoded;
         let data = match blob {
             None => data,
             Some(hash) => {
@@ -396,15 +399,16 @@ impl Journal {
                 )
             }
         };
-        let task = match task {
-            None => None,
-            Some(number) => Some(
-                tasks
-                    .get(&number)
-                    .cloned()
-                    .ok_or(EventDamage::UnknownTask { seq, number })?,
-            ),
+        let pointer = |task: Option<i64>| match task {
+            None => Ok(None),
+            Some(number) => tasks
+                .get(&number)
+                .cloned()
+                .map(Some)
+                .ok_or(EventDamage::UnknownTask { seq, number }),
         };
+        let task = pointer(task)?;
+        let parent = pointer(parent)?;
         Ok(StoredEvent {
             seq: u64::try_from(seq).unwrap_or_default(),
             id,
@@ -412,6 +416,7 @@ impl Journal {
             task_event: scope == "task",
             task,
             step,
+            parent,
             time: DateTime::from_timestamp_micros(micros)
                 .ok_or(EventDamage::Time { seq, micros })?,
             data: data.unwrap_or_else(|| Value::Object(Default::default())),

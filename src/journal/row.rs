@@ -21,6 +21,8 @@ pub(crate) struct EventRow {
     pub kind: &'static str,
     pub task: Option<Arc<str>>,
     pub step: Option<Arc<str>>,
+    /// The pointer of the task it runs inside (see `LifecycleEvent::parent`).
+    pub parent: Option<Arc<str>>,
     /// Microseconds since the Unix epoch.
     pub time: i64,
     /// The payload as JSON text, when small enough to sit in the row.
@@ -77,6 +79,7 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
         kind,
         task: event.task,
         step: event.step,
+        parent: event.parent,
         data,
         blob,
         end,

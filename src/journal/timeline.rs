@@ -45,6 +45,8 @@ impl ExecutionStatus {
 pub struct Execution {
     pub step: Option<String>,
     pub task: String,
+    /// The pointer of the task it ran inside, as the engine recorded it.
+    pub parent: Option<String>,
     pub status: ExecutionStatus,
     /// When the task was created (its first event).
     pub created: DateTime<Utc>,
@@ -110,6 +112,7 @@ impl Timeline {
                 self.executions.push(Execution {
                     step: event.step.clone(),
                     task: task.to_string(),
+                    parent: event.parent.clone(),
                     status: ExecutionStatus::Running,
                     created: event.time,
                     started: None,
@@ -158,7 +161,32 @@ impl Timeline {
 
     /// The executions, in the order they were created. A fault inside an execution of an
     /// enclosing task that completed was caught there: it is `Recovered`, not `Faulted`.
+    /// Enclosing is the engine's nesting (each task's recorded parent); a run recorded before
+    /// events carried it falls back to pointer containment.
     pub fn finish(mut self) -> Vec<Execution> {
+        let parents: HashMap<String, String> = self
+            .executions
+            .iter()
+            .filter_map(|e| Some((e.task.clone(), e.parent.clone()?)))
+            .collect();
+        let recorded = !parents.is_empty();
+        let encloses = |outer: &str, task: &str| {
+            if !recorded {
+                return task.len() > outer.len()
+                    && task.starts_with(outer)
+                    && task.as_bytes().get(outer.len()) == Some(&b'/');
+            }
+            // Bounded by the number of tasks: a damaged journal cannot loop forever.
+            let mut at = parents.get(task);
+            for _ in 0..=parents.len() {
+                match at {
+                    Some(parent) if parent == outer => return true,
+                    Some(parent) => at = parents.get(parent),
+                    None => return false,
+                }
+            }
+            false
+        };
         let completed: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = self
             .executions
             .iter()
@@ -171,9 +199,7 @@ impl Timeline {
             }
             let task = execution.task.as_str();
             let recovered = completed.iter().any(|(outer, from, to)| {
-                task.len() > outer.len()
-                    && task.starts_with(outer.as_str())
-                    && task.as_bytes().get(outer.len()) == Some(&b'/')
+                encloses(outer, task)
                     && *from <= execution.created
                     && execution.ended.is_some_and(|ended| ended <= *to)
             });
@@ -212,6 +238,7 @@ mod tests {
             task_event: !task.is_empty(),
             task: (!task.is_empty()).then(|| task.to_string()),
             step: step.map(str::to_string),
+            parent: None,
             time: DateTime::<Utc>::from_timestamp(1_700_000_000 + seq as i64, 0)
                 .unwrap_or_default(),
             data,
@@ -300,5 +327,51 @@ mod tests {
             .map(|e| (e.step.as_deref(), e.replayed))
             .collect();
         assert_eq!(steps, [(Some("s1"), false), (Some("s2"), true)]);
+    }
+
+    #[test]
+    fn a_fault_is_recovered_by_the_recorded_parent_that_completed() {
+        let empty = || json!({});
+        let within = |mut event: StoredEvent, parent: &str| {
+            event.parent = Some(parent.to_string());
+            event
+        };
+        // A function's task has its own document's pointer: only the recorded parent says it
+        // ran inside `/do/1/call`, which caught its fault and completed.
+        let events = vec![
+            event(1, "created", "/do/1/call", None, empty()),
+            within(
+                event(2, "created", "/do/0/greet", None, empty()),
+                "/do/1/call",
+            ),
+            within(
+                event(3, "faulted", "/do/0/greet", None, empty()),
+                "/do/1/call",
+            ),
+            event(4, "completed", "/do/1/call", None, empty()),
+            event(5, "created", "/do/2/other", None, empty()),
+            within(
+                event(6, "created", "/do/2/other/do/0/x", None, empty()),
+                "/do/2/other",
+            ),
+            within(
+                event(7, "faulted", "/do/2/other/do/0/x", None, empty()),
+                "/do/2/other",
+            ),
+            event(8, "faulted", "/do/2/other", None, empty()),
+        ];
+        let statuses: Vec<_> = timeline(&events)
+            .iter()
+            .map(|e| (e.task.clone(), e.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("/do/1/call".to_string(), ExecutionStatus::Completed),
+                ("/do/0/greet".to_string(), ExecutionStatus::Recovered),
+                ("/do/2/other".to_string(), ExecutionStatus::Faulted),
+                ("/do/2/other/do/0/x".to_string(), ExecutionStatus::Faulted),
+            ]
+        );
     }
 }

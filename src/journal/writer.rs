@@ -197,19 +197,23 @@ impl Writer {
         let first = self.next_seq;
         self.text.clear();
         self.text.push('[');
-        for row in batch {
-            let task = match &row.task {
-                None => None,
-                Some(pointer) => Some(match self.tasks.get(&address(pointer)) {
-                    Some((_, number)) => *number,
-                    None => {
-                        let number = task_number(connection, pointer)?;
-                        self.tasks
-                            .insert(address(pointer), (pointer.clone(), number));
-                        number
-                    }
-                }),
+        let mut number = |pointer: &Option<Arc<str>>| -> rusqlite::Result<Option<i64>> {
+            let Some(pointer) = pointer else {
+                return Ok(None);
             };
+            Ok(Some(match self.tasks.get(&address(pointer)) {
+                Some((_, number)) => *number,
+                None => {
+                    let number = task_number(connection, pointer)?;
+                    self.tasks
+                        .insert(address(pointer), (pointer.clone(), number));
+                    number
+                }
+            }))
+        };
+        for row in batch {
+            let task = number(&row.task)?;
+            let parent = number(&row.parent)?;
             if let Some((hash, text)) = &row.blob {
                 connection
                     .prepare_cached("INSERT OR IGNORE INTO blobs (hash, data) VALUES (?1, ?2)")?
@@ -226,7 +230,7 @@ impl Writer {
                     )?
                     .execute(params![self.run, end.status, end.at, end.output, end.error])?;
             }
-            batch::encode(&mut self.text, self.next_seq, row, task);
+            batch::encode(&mut self.text, self.next_seq, row, task, parent);
             self.next_seq += 1;
         }
         self.text.push(']');

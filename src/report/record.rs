@@ -58,9 +58,25 @@ pub struct RunRecord {
     pub notable: Vec<Execution>,
     /// Notable executions not kept past the cap.
     pub notable_omitted: u64,
-    /// Faulted executions (run id, task, index in `executions` when kept) not yet known to be
-    /// recovered.
-    unrecovered: Vec<(Arc<str>, Arc<str>, Option<usize>)>,
+    /// Faulted executions not yet known to be recovered, each waiting for its enclosing task
+    /// to end.
+    pending: Vec<Pending>,
+}
+
+/// A faulted execution and the enclosing task whose end decides whether it was recovered.
+#[derive(Debug, Clone)]
+struct Pending {
+    run: Arc<str>,
+    /// The nearest enclosing task still running: the execution's parent, then that task's
+    /// parent once it ended without completing, and so on.
+    frontier: Option<Arc<str>>,
+    /// The error was raised here (it counts as failed until recovered); else it only passed
+    /// through, and only the final tree's entry is marked.
+    raised: bool,
+    /// Index in `executions`, when kept.
+    index: Option<usize>,
+    /// Index in `notable`, when it is there.
+    notable: Option<usize>,
 }
 
 impl RunRecord {
@@ -74,6 +90,7 @@ impl RunRecord {
 
     fn add(&mut self, execution: Execution, keep: bool) {
         let counts = &mut self.counts;
+        let mut waiting = None;
         match &execution.outcome {
             Outcome::Completed => counts.completed += 1,
             Outcome::Replayed => counts.replayed += 1,
@@ -83,13 +100,14 @@ impl RunRecord {
                 });
                 if !passed_through {
                     counts.failed += 1;
-                    let index = keep.then_some(self.executions.len());
-                    self.unrecovered.push((
-                        Arc::from(execution.run.run_id.as_str()),
-                        execution.task.clone(),
-                        index,
-                    ));
                 }
+                waiting = Some(Pending {
+                    run: Arc::from(execution.run.run_id.as_str()),
+                    frontier: execution.parent.clone(),
+                    raised: !passed_through,
+                    index: (keep && !passed_through).then_some(self.executions.len()),
+                    notable: None,
+                });
             }
             Outcome::Cancelled => counts.cancelled += 1,
             Outcome::Skipped => counts.skipped += 1,
@@ -110,37 +128,8 @@ impl RunRecord {
                 counts.exhausted += 1;
             }
         }
-        if execution.outcome == Outcome::Completed && execution.composite {
-            // Its children's faults were caught inside it: the run went on.
-            let run_id = execution.run.run_id.as_str();
-            let mut recovered = 0;
-            let executions = &mut self.executions;
-            self.unrecovered.retain(|(run, task, index)| {
-                let inside = &**run == run_id
-                    && task.len() > execution.task.len()
-                    && is_within(task, &execution.task);
-                if inside {
-                    recovered += 1;
-                    if let Some(kept) = index.and_then(|index| executions.get_mut(index)) {
-                        kept.recovered_by = Some(execution.task.clone());
-                    }
-                }
-                !inside
-            });
-            self.counts.failed -= recovered;
-            self.counts.recovered += recovered;
-            if recovered > 0 {
-                for kept in &mut self.notable {
-                    let inside = matches!(kept.outcome, Outcome::Faulted(_))
-                        && kept.recovered_by.is_none()
-                        && kept.run.run_id == run_id
-                        && kept.task.len() > execution.task.len()
-                        && is_within(&kept.task, &execution.task);
-                    if inside {
-                        kept.recovered_by = Some(execution.task.clone());
-                    }
-                }
-            }
+        if execution.composite {
+            self.settle(&execution);
         }
         let main_run = self
             .identity
@@ -153,6 +142,9 @@ impl RunRecord {
                 || matches!(execution.outcome, Outcome::Faulted(_)));
         if notable {
             if self.notable.len() < NOTABLE_KEPT {
+                if let Some(waiting) = &mut waiting {
+                    waiting.notable = Some(self.notable.len());
+                }
                 let mut copy = execution.clone();
                 copy.log = None;
                 self.notable.push(copy);
@@ -160,12 +152,53 @@ impl RunRecord {
                 self.notable_omitted += 1;
             }
         }
+        if let Some(waiting) = waiting
+            && (waiting.raised || waiting.notable.is_some())
+        {
+            self.pending.push(waiting);
+        }
         if !execution.composite && ran {
             self.consider_slowest(&execution);
         }
         if keep {
             self.executions.push(execution);
         }
+    }
+
+    /// `execution` (a task that ran others) ended: the faults waiting for it are recovered when
+    /// it completed (its children's faults were caught inside it: the run went on), else they
+    /// wait for the task around it.
+    fn settle(&mut self, execution: &Execution) {
+        let run_id = execution.run.run_id.as_str();
+        let here = |pending: &Pending| {
+            &*pending.run == run_id && pending.frontier.as_deref() == Some(&*execution.task)
+        };
+        let mut recovered = 0;
+        if execution.outcome == Outcome::Completed {
+            for pending in self.pending.iter().filter(|p| p.raised && here(p)) {
+                recovered += 1;
+                if let Some(kept) = pending.index.and_then(|i| self.executions.get_mut(i)) {
+                    kept.recovered_by = Some(execution.task.clone());
+                }
+            }
+        }
+        self.counts.failed -= recovered;
+        self.counts.recovered += recovered;
+        for pending in self.pending.iter_mut().filter(|p| here(p)) {
+            if recovered > 0 {
+                // The final tree marks every fault caught here, those that only passed
+                // through included.
+                pending.frontier = None;
+                if let Some(kept) = pending.notable.and_then(|i| self.notable.get_mut(i))
+                    && kept.recovered_by.is_none()
+                {
+                    kept.recovered_by = Some(execution.task.clone());
+                }
+            } else {
+                pending.frontier.clone_from(&execution.parent);
+            }
+        }
+        self.pending.retain(|pending| pending.frontier.is_some());
     }
 
     fn consider_slowest(&mut self, execution: &Execution) {
@@ -357,6 +390,63 @@ mod tests {
         s.play(&recorder);
         let counts = recorder.record().counts;
         assert_eq!((counts.run, counts.failed), (2, 1));
+    }
+
+    #[test]
+    fn a_fault_caught_two_levels_up_is_recovered_by_the_task_that_caught_it() {
+        use crate::problem::ErrorKind;
+        use crate::report::script::{Script, error_at};
+        let error = error_at(
+            ErrorKind::Runtime,
+            "boom",
+            "/do/0/guard/try/0/inner/do/0/call",
+        );
+        let mut s = Script::new("caught");
+        s.workflow_started(0)
+            .started(1, "/do/0/guard")
+            .started(2, "/do/0/guard/try/0/inner")
+            .started(3, "/do/0/guard/try/0/inner/do/0/call")
+            .faulted(4, "/do/0/guard/try/0/inner/do/0/call", error.clone())
+            .faulted(5, "/do/0/guard/try/0/inner", error)
+            .completed(6, "/do/0/guard")
+            .workflow_completed(7);
+        let recorder = RunRecorder::new(None, true);
+        s.play(&recorder);
+        let record = recorder.record();
+        assert_eq!((record.counts.failed, record.counts.recovered), (0, 1));
+        let by = |list: &[Execution]| -> Vec<(String, Option<String>)> {
+            list.iter()
+                .filter(|e| matches!(e.outcome, Outcome::Faulted(_)))
+                .map(|e| {
+                    (
+                        e.task.to_string(),
+                        e.recovered_by.as_deref().map(str::to_owned),
+                    )
+                })
+                .collect()
+        };
+        let guard = Some("/do/0/guard".to_owned());
+        assert_eq!(
+            by(&record.executions),
+            [
+                (
+                    "/do/0/guard/try/0/inner/do/0/call".to_owned(),
+                    guard.clone()
+                ),
+                // It only passed the error on: not counted, not marked in the full list.
+                ("/do/0/guard/try/0/inner".to_owned(), None),
+            ]
+        );
+        assert_eq!(
+            by(&record.notable),
+            [
+                (
+                    "/do/0/guard/try/0/inner/do/0/call".to_owned(),
+                    guard.clone()
+                ),
+                ("/do/0/guard/try/0/inner".to_owned(), guard),
+            ]
+        );
     }
 
     #[test]

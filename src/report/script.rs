@@ -26,6 +26,23 @@ pub(crate) fn identity(name: &str, run_id: &str) -> Arc<RunIdentity> {
     })
 }
 
+/// The pointer of the task that `task` runs inside, as the compiler records it: the longest
+/// proper prefix ending in a task name, which follows a list index (`/do/2/each` for
+/// `/do/2/each/do/0/add`). Scripts have no document to ask.
+fn parent_of(task: &str) -> Option<&str> {
+    let segments: Vec<(usize, &str)> = task
+        .match_indices('/')
+        .map(|(at, _)| at)
+        .zip(task.split('/').skip(1))
+        .collect();
+    // A task name is a segment after a numeric one; the task's own name is the last segment.
+    let names = segments.len().saturating_sub(1);
+    (1..names)
+        .rev()
+        .find(|&i| segments[i - 1].1.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|i| segments.get(i + 1).map(|&(end, _)| &task[..end]))
+}
+
 /// An error as a task would raise it, with `instance` set to the task.
 pub(crate) fn error_at(kind: ErrorKind, title: &str, task: &str) -> WorkflowError {
     WorkflowError::new(kind, title).at_instance(task)
@@ -59,9 +76,26 @@ impl Script {
             time: epoch() + chrono::Duration::milliseconds(ms),
             run: Arc::clone(&self.run),
             task: task.map(Arc::from),
+            parent: task.and_then(parent_of).map(Arc::from),
             step: None,
             kind,
         });
+        self
+    }
+
+    /// An event of `task` that names its parent explicitly (the engine's word, whatever the
+    /// pointers look like).
+    pub(crate) fn push_within(
+        &mut self,
+        ms: i64,
+        task: &str,
+        parent: Option<&str>,
+        kind: EventKind,
+    ) -> &mut Script {
+        self.push(ms, Some(task), kind);
+        if let Some(last) = self.events.last_mut() {
+            last.parent = parent.map(Arc::from);
+        }
         self
     }
 

@@ -2,8 +2,8 @@
 //! loop iteration it belongs to, when it started, how it ended. Every reporter (progress, plain
 //! lines, summary, JUnit) reads a run through one of these.
 //!
-//! Events only carry the task's JSON pointer, so nesting is found by prefix: a task's parent is the
-//! nearest open task whose pointer is a prefix of its own. A parent whose first child starts again
+//! Nesting is the engine's: the events that start or end a task carry the pointer of the task it
+//! runs inside (its parent), never guessed from pointers. A parent whose first child starts again
 //! has begun a new iteration (a `for`, or a `then` jump back to the top).
 
 use std::collections::{HashMap, VecDeque};
@@ -92,6 +92,8 @@ pub struct Retry {
 pub struct Execution {
     pub run: Arc<RunIdentity>,
     pub task: Arc<str>,
+    /// The task it ran inside, as the engine said (`""`: the workflow itself).
+    pub parent: Option<Arc<str>>,
     /// 0-based index of every enclosing loop iteration, outermost first (empty outside loops):
     /// the numbering of durable step names (`each[0]`), which `runs show` and `runs logs` print.
     pub iteration: Vec<u32>,
@@ -269,6 +271,9 @@ impl RunTrack {
 }
 
 /// What one event meant, handed to a reporter as it happens.
+// Handed over by value once per event and never stored: boxing the finished execution would
+// cost an allocation per task for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step<'a> {
     WorkflowStarted(&'a RunTrack),
@@ -364,7 +369,7 @@ impl Tracker {
                         return; // a repeated start of a running task tells nothing new
                     }
                 } else {
-                    self.begin(run, &task, time);
+                    self.begin(run, &task, event.parent.as_deref(), time);
                 }
                 let track = &self.runs[run];
                 if let Some(node) = track.nodes.get(&task) {
@@ -377,7 +382,7 @@ impl Tracker {
                 error,
             } => {
                 if !self.runs[run].nodes.contains_key(&task) {
-                    self.begin(run, &task, time);
+                    self.begin(run, &task, event.parent.as_deref(), time);
                 }
                 let reason = Outcome::Faulted(error.clone());
                 self.close_children(run, &task, &reason, time, on);
@@ -422,7 +427,7 @@ impl Tracker {
                     _ => Outcome::Cancelled,
                 };
                 if !self.runs[run].nodes.contains_key(&task) {
-                    self.begin(run, &task, time);
+                    self.begin(run, &task, event.parent.as_deref(), time);
                 }
                 self.finish(run, &task, outcome, time, on);
             }
@@ -486,8 +491,9 @@ impl Tracker {
         self.runs.len() - 1
     }
 
-    /// Opens a node for `task` under its nearest open ancestor.
-    fn begin(&mut self, run: usize, task: &Arc<str>, time: DateTime<Utc>) {
+    /// Opens a node for `task` under its `parent` (the workflow's root when it has none, or when
+    /// that parent is not open: its events came before the workflow started or after it ended).
+    fn begin(&mut self, run: usize, task: &Arc<str>, parent: Option<&str>, time: DateTime<Utc>) {
         let loops = self
             .outline
             .as_ref()
@@ -500,7 +506,9 @@ impl Tracker {
                 .nodes
                 .insert(Arc::from(ROOT), Node::new(Arc::from(ROOT), None, time));
         }
-        let parent_key = nearest_open_ancestor(&track.nodes, task);
+        let parent_key = parent
+            .filter(|parent| track.nodes.contains_key(*parent))
+            .unwrap_or(ROOT);
         let mut iteration = Vec::new();
         let mut parent_task = None;
         if let Some(parent) = track.nodes.get_mut(parent_key) {
@@ -580,6 +588,7 @@ impl Tracker {
         on(Step::TaskFinished(Execution {
             run: Arc::clone(&track.identity),
             task: node.task,
+            parent: node.parent,
             iteration: node.iteration,
             started: node.started,
             ended: time,
@@ -648,20 +657,6 @@ impl Tracker {
             .find(|track| track.identity.run_id == run_id)
             .and_then(|track| track.nodes.get_mut(task))
     }
-}
-
-/// The key of the nearest open node whose pointer is a proper prefix of `task` (on a token
-/// boundary); the workflow's root when none is.
-fn nearest_open_ancestor<'a>(nodes: &NodeMap, task: &'a str) -> &'a str {
-    let mut end = task.len();
-    while let Some(slash) = task.get(..end).and_then(|head| head.rfind('/')) {
-        let candidate = task.get(..slash).unwrap_or(ROOT);
-        if nodes.contains_key(candidate) {
-            return candidate;
-        }
-        end = slash;
-    }
-    ROOT
 }
 
 /// Whether pointer `inner` is `outer` or lies inside it.
@@ -859,6 +854,28 @@ mod tests {
         assert_eq!(recent, vec!["/do/3/t3", "/do/4/t4"]);
         assert_eq!(root.children.len(), 1);
         assert!(root.composite);
+    }
+
+    #[test]
+    fn nesting_is_the_parent_the_events_name_not_a_pointer_prefix() {
+        // A remote function's task has its own document's pointer, unrelated to its caller's.
+        let mut s = Script::new("function");
+        s.workflow_started(0).started(1, "/do/0/call");
+        s.push_within(2, "/do/0/greet", Some("/do/0/call"), EventKind::TaskStarted);
+        s.push_within(3, "/do/1/later", None, EventKind::TaskStarted);
+        let mut tracker = Tracker::new(None, 0);
+        for event in s.events() {
+            tracker.observe(&event, &mut |_| {});
+        }
+        let track = &tracker.runs()[0];
+        let children = |task: &str| -> Vec<String> {
+            track
+                .node(task)
+                .map(|node| node.children.iter().map(|c| c.to_string()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(children("/do/0/call"), ["/do/0/greet"]);
+        assert_eq!(children(""), ["/do/0/call", "/do/1/later"]);
     }
 
     #[test]

@@ -114,10 +114,12 @@ impl Run<'_> {
                 for open in &resolved.open_parameters {
                     address = address.replace(&format!("{{{open}}}"), wildcard);
                 }
+                // `for` bounds the consumption by the host's clock, as every wait of a run.
+                let clock = &self.executors.clock;
                 let bound = match &subscription.for_ {
-                    Some(duration) => Some(
-                        tokio::time::Instant::now() + values::duration(duration, &input, vars)?,
-                    ),
+                    Some(duration) => {
+                        Some(clock.deadline(values::duration(duration, &input, vars)?))
+                    }
                     None => None,
                 };
                 let mut consumed: Vec<Val> = Vec::new();
@@ -148,12 +150,10 @@ impl Run<'_> {
                     let mut stream = self.executors.asyncapi.subscribe(target).await?;
                     while !done {
                         let next = match bound {
-                            Some(bound) => {
-                                match tokio::time::timeout_at(bound, stream.next()).await {
-                                    Ok(next) => next,
-                                    Err(_) => break,
-                                }
-                            }
+                            Some(bound) => match clock.within(bound, stream.next()).await {
+                                Some(next) => next,
+                                None => break,
+                            },
                             None => stream.next().await,
                         };
                         let (message, _address) = match next {

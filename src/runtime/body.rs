@@ -16,6 +16,11 @@ use crate::compile::{BASE_VARS, Body, Case, ErrorSpec, ForBody, ForkBody, TaskId
 use crate::expr::Val;
 
 impl<'m> Run<'m> {
+    /// Every arm that talks to the outside world (and `try`, with its retry loop) is boxed: a
+    /// future is as large as its largest state, and this one is inside the future of every
+    /// task, which is moved for each task the engine runs. A `set` in a loop of 100,000 paid
+    /// for the largest call's state on every iteration; one allocation per call costs nothing
+    /// beside the call's own I/O.
     pub(crate) async fn body(
         &self,
         node: &TaskNode,
@@ -36,7 +41,7 @@ impl<'m> Run<'m> {
                 let scope = StepScope::inside(step, &node.pointer, Mark::Once);
                 self.run_fork(fork, input, frame, &scope).await
             }
-            Body::Try(try_) => self.run_try(node, try_, input, frame, vars, step).await,
+            Body::Try(try_) => Box::pin(self.run_try(node, try_, input, frame, vars, step)).await,
             Body::Raise(error) => Err(raise(error, input, vars)?),
             Body::Wait(duration) => {
                 let after = values::duration(duration, &input, vars)?;
@@ -44,49 +49,47 @@ impl<'m> Run<'m> {
                 Ok(Step::Next(input, None))
             }
             Body::Emit(emit) => Ok(Step::Next(
-                self.emit_event(emit, input, vars, step).await?,
+                Box::pin(self.emit_event(emit, input, vars, step)).await?,
                 None,
             )),
             Body::Listen(listen) => {
-                self.run_listen(node, listen, input, frame, vars, step)
-                    .await
+                Box::pin(self.run_listen(node, listen, input, frame, vars, step)).await
             }
             Body::Process(process) => {
-                let output = self
-                    .run_process(&node.pointer, step, process, input, vars)
-                    .await?;
+                let output =
+                    Box::pin(self.run_process(&node.pointer, step, process, input, vars)).await?;
                 Ok(Step::Next(output, None))
             }
-            Body::Http(spec) => self.call_http(&node.pointer, step, spec, input, vars).await,
-            Body::OpenApi(call) => self.call_openapi(call, input, vars).await,
-            Body::Grpc(call) => self.call_grpc(node, call, input, vars).await,
+            Body::Http(spec) => {
+                Box::pin(self.call_http(&node.pointer, step, spec, input, vars)).await
+            }
+            Body::OpenApi(call) => Box::pin(self.call_openapi(call, input, vars)).await,
+            Body::Grpc(call) => Box::pin(self.call_grpc(node, call, input, vars)).await,
             Body::AsyncApi(call) => {
-                self.call_asyncapi(node, call, input, frame, vars, step)
-                    .await
+                Box::pin(self.call_asyncapi(node, call, input, frame, vars, step)).await
             }
             Body::Function(call) => Ok(Step::Next(
-                self.call_function(call, input, vars, &node.pointer, step)
-                    .await?,
+                Box::pin(self.call_function(call, input, vars, &node.pointer, step)).await?,
                 None,
             )),
             Body::Container(container) => {
-                let output = self
-                    .run_container(node, step, container, input, vars)
-                    .await?;
+                let output =
+                    Box::pin(self.run_container(node, step, container, input, vars)).await?;
                 Ok(Step::Next(output, None))
             }
             Body::Subflow(subflow) => {
-                let output = self
-                    .run_subflow(&node.pointer, subflow, input, vars)
-                    .await?;
+                let output =
+                    Box::pin(self.run_subflow(&node.pointer, subflow, input, vars)).await?;
                 Ok(Step::Next(output, None))
             }
             Body::Mcp(spec) => Ok(Step::Next(
-                self.call_mcp(&node.pointer, step, spec, input, vars)
-                    .await?,
+                Box::pin(self.call_mcp(&node.pointer, step, spec, input, vars)).await?,
                 None,
             )),
-            Body::A2a(spec) => Ok(Step::Next(self.call_a2a(spec, input, vars).await?, None)),
+            Body::A2a(spec) => Ok(Step::Next(
+                Box::pin(self.call_a2a(spec, input, vars)).await?,
+                None,
+            )),
             Body::Unsupported(message) => Err(WorkflowError::new(
                 ErrorKind::Configuration,
                 message.clone(),

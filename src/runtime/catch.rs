@@ -90,7 +90,7 @@ impl<'m> Run<'m> {
                 return Err(error);
             };
             retries += 1;
-            self.step_event(&node.pointer, step, || EventKind::TaskRetried {
+            self.task_event(node, step, || EventKind::TaskRetried {
                 attempt: u32::try_from(retries).unwrap_or(u32::MAX),
                 delay,
                 error: error.clone(),

@@ -17,7 +17,7 @@ use super::resources::Resources;
 use super::step::StepScope;
 use super::values::{self, obj, string};
 use crate::compile::{
-    BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, WORKFLOW,
+    BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, TaskNode, WORKFLOW,
 };
 use crate::exec::Executors;
 use crate::expr::{Val, from_json, to_json};
@@ -411,6 +411,27 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// Publishes an event that starts or ends an execution of `node` (created, started,
+    /// skipped, retried, completed, faulted, cancelled): stamped with its step name and its
+    /// parent's pointer, so that readers see nesting as the engine ran it.
+    pub(crate) fn task_event(
+        &self,
+        node: &TaskNode,
+        step: Option<&Arc<str>>,
+        kind: impl FnOnce() -> EventKind,
+    ) {
+        if let Some(identity) = &self.identity {
+            let event = stamp(
+                &self.executors,
+                identity,
+                Some(node.pointer.clone()),
+                kind(),
+            );
+            self.events
+                .emit(event.at_step(step.cloned()).within(node.parent.clone()));
+        }
+    }
+
     /// Waits until every event so far is durable, when a sink keeps them (the journal): a task
     /// with side effects is recorded before the next one starts.
     pub(crate) async fn durable(&self) {
@@ -464,7 +485,7 @@ pub(crate) fn timeout_error(what: &str, after: std::time::Duration) -> WorkflowE
 /// cancelled, a timeout interrupts an enclosing task, or a competing branch wins.
 pub(crate) struct RunningGuard<'r, 'm> {
     run: &'r Run<'m>,
-    pointer: Arc<str>,
+    node: &'m TaskNode,
     step: Option<Arc<str>>,
     armed: bool,
 }
@@ -473,12 +494,12 @@ impl<'r, 'm> RunningGuard<'r, 'm> {
     /// A guard only when events are observed; `None` costs nothing.
     pub(crate) fn new(
         run: &'r Run<'m>,
-        pointer: &Arc<str>,
+        node: &'m TaskNode,
         step: Option<&Arc<str>>,
     ) -> Option<Self> {
         run.events_enabled().then(|| RunningGuard {
             run,
-            pointer: pointer.clone(),
+            node,
             step: step.cloned(),
             armed: true,
         })
@@ -494,9 +515,8 @@ impl<'r, 'm> RunningGuard<'r, 'm> {
 impl Drop for RunningGuard<'_, '_> {
     fn drop(&mut self) {
         if self.armed {
-            self.run.step_event(&self.pointer, self.step.as_ref(), || {
-                EventKind::TaskCancelled
-            });
+            self.run
+                .task_event(self.node, self.step.as_ref(), || EventKind::TaskCancelled);
         }
     }
 }

@@ -249,6 +249,10 @@ pub struct LifecycleEvent {
     pub run: Arc<RunIdentity>,
     /// JSON pointer of the task, for task events.
     pub task: Option<Arc<str>>,
+    /// JSON pointer of the task it runs inside, on the events that start or end a task
+    /// execution (`None` for a top-level task, for workflow events and for the annotations of a
+    /// running task: its output lines, iterations, consumed events and context changes).
+    pub parent: Option<Arc<str>>,
     /// The durable step this task event belongs to: one name per task execution (its pointer
     /// and loop iteration), stable across a resume. `None` for workflow events.
     pub step: Option<Arc<str>>,
@@ -272,6 +276,12 @@ impl LifecycleEvent {
         self
     }
 
+    /// The event stamped with the pointer of its task's parent.
+    pub fn within(mut self, parent: Option<Arc<str>>) -> Self {
+        self.parent = parent;
+        self
+    }
+
     /// An event at `time` with the CloudEvent id `id` (both from the host).
     pub fn stamped(
         time: DateTime<Utc>,
@@ -285,6 +295,7 @@ impl LifecycleEvent {
             time,
             run,
             task,
+            parent: None,
             step: None,
             kind,
         }

@@ -511,3 +511,91 @@ async fn the_step_budget_stops_endless_loops() {
         Some("step budget of 1000 tasks exceeded (a `then` loop or a `for` that does not end?)")
     );
 }
+
+#[tokio::test]
+async fn the_events_of_a_task_name_the_task_it_runs_inside() {
+    use super::event::EventKind;
+    use super::test_support::{Recorder, machine, no_processes};
+    let yaml = doc(r#"do:
+  - loop:
+      for:
+        each: x
+        in: ${ [1, 2] }
+      do:
+        - inner:
+            set: {v: 1}
+  - guard:
+      try:
+        - risky:
+            raise:
+              error:
+                type: https://example.com/boom
+                status: 500
+      catch:
+        do:
+          - fix:
+              set: {b: 1}
+  - both:
+      fork:
+        branches:
+          - left:
+              set: {l: 1}
+          - right:
+              set: {r: 1}
+"#);
+    let recorder = Recorder::new();
+    let result = super::run(
+        machine(&yaml),
+        json!({}),
+        super::RunOptions::default(),
+        no_processes(),
+        recorder.clone(),
+    )
+    .await;
+    assert!(matches!(result.outcome, super::Outcome::Completed(_)));
+    let events = recorder
+        .events
+        .lock()
+        .map(|events| events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let mut started: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::TaskStarted))
+        .map(|e| {
+            (
+                e.task.as_deref().unwrap_or("?").to_owned(),
+                e.parent.as_deref().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    // The fork's branches may start in either order.
+    started.sort();
+    let expected: Vec<(String, String)> = [
+        ("/do/0/loop", "-"),
+        ("/do/0/loop/do/0/inner", "/do/0/loop"),
+        ("/do/0/loop/do/0/inner", "/do/0/loop"),
+        ("/do/1/guard", "-"),
+        ("/do/1/guard/catch/do/0/fix", "/do/1/guard"),
+        ("/do/1/guard/try/0/risky", "/do/1/guard"),
+        ("/do/2/both", "-"),
+        ("/do/2/both/fork/branches/0/left", "/do/2/both"),
+        ("/do/2/both/fork/branches/1/right", "/do/2/both"),
+    ]
+    .iter()
+    .map(|(task, parent)| ((*task).to_owned(), (*parent).to_owned()))
+    .collect();
+    assert_eq!(started, expected);
+    // The end of an execution names its parent too; annotations and workflow events do not.
+    for event in &events {
+        let ends = matches!(
+            event.kind,
+            EventKind::TaskCompleted { .. } | EventKind::TaskFaulted { .. }
+        );
+        if ends && event.task.as_deref() == Some("/do/1/guard/try/0/risky") {
+            assert_eq!(event.parent.as_deref(), Some("/do/1/guard"));
+        }
+        if !event.kind.is_task_event() {
+            assert!(event.parent.is_none());
+        }
+    }
+}

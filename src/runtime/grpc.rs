@@ -71,10 +71,13 @@ impl Run<'_> {
         credentials: Option<Credentials>,
     ) -> Result<Arc<ProtoFiles>, WorkflowError> {
         let http = self.http_client();
+        let loader = &*self.executors.loader;
         self.resources()
             .protos
             .get_or_init(location.as_str(), || async move {
-                load_remote(location, http, credentials).await.map(Arc::new)
+                load_remote(location, loader, http, credentials)
+                    .await
+                    .map(Arc::new)
             })
             .await
     }

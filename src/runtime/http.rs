@@ -106,7 +106,7 @@ impl Run<'_> {
         let url = match &spec.endpoint {
             EndpointSpec::Template { template, at } => template
                 .expand(input)
-                .map_err(|why| invalid(at, "Invalid endpoint", why))?,
+                .map_err(|why| invalid(at, "Invalid endpoint", why.to_string()))?,
             EndpointSpec::Expr(compiled) => {
                 let value = eval_expr(compiled, input.clone(), vars)?;
                 as_text(&value).ok_or_else(|| {

@@ -16,6 +16,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::FutureExt;
+use futures::future::Either;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -77,11 +79,15 @@ pub(crate) async fn watch_run<T>(
 
 /// Runs `work` under a timeout ending at `deadline`: `None` when it expired. Expressions inside
 /// are interrupted at the deadline (or an earlier one around it).
-pub(crate) async fn within<T>(
+///
+/// This and `give_way` build their futures from combinators instead of being `async fn`s: an
+/// async wrapper holds its argument beside the future it awaits, so each layer would double
+/// the size of a task's future, which is copied for every task the engine runs.
+pub(crate) fn within<T>(
     clock: &Arc<dyn Clock>,
     deadline: Instant,
     work: impl Future<Output = Result<T, WorkflowError>>,
-) -> Option<Result<T, WorkflowError>> {
+) -> impl Future<Output = Option<Result<T, WorkflowError>>> {
     let this = Deadline {
         at: deadline,
         clock: Arc::clone(clock),
@@ -100,21 +106,19 @@ pub(crate) async fn within<T>(
             deadline: Some(this),
         },
     };
-    clock
-        .within(deadline, WATCH.scope(watch, give_way(work)))
-        .await
+    clock.within(deadline, WATCH.scope(watch, give_way(work)))
 }
 
 /// Runs `work`; if it fails because it was interrupted (or fails while a stop is requested,
 /// which makes its error moot), waits forever instead: the timeout or cancellation that asked
 /// for the stop is due and drops this future.
-pub(crate) async fn give_way<T>(
+pub(crate) fn give_way<T>(
     work: impl Future<Output = Result<T, WorkflowError>>,
-) -> Result<T, WorkflowError> {
-    match work.await {
-        Err(_) if requested() => std::future::pending().await,
-        result => result,
-    }
+) -> impl Future<Output = Result<T, WorkflowError>> {
+    work.then(|result| match result {
+        Err(_) if requested() => Either::Left(std::future::pending()),
+        result => Either::Right(std::future::ready(result)),
+    })
 }
 
 /// `error`, unless a stop is requested: then a wait that never ends (see `give_way`).

@@ -105,7 +105,7 @@ impl<'m> Run<'m> {
         let step = step.as_ref();
         let fault = |error: WorkflowError| {
             let error = error.at_instance(&node.pointer);
-            self.step_event(&node.pointer, step, || EventKind::TaskFaulted {
+            self.task_event(node, step, || EventKind::TaskFaulted {
                 error: error.clone(),
             });
             error
@@ -117,7 +117,7 @@ impl<'m> Run<'m> {
         }
         // Millions of cheap tasks in a row still let timers and cancellation in.
         interrupt::yield_point().await;
-        self.step_event(&node.pointer, step, || EventKind::TaskCreated);
+        self.task_event(node, step, || EventKind::TaskCreated);
         if let Err(error) = self.step() {
             return Err(fault(error));
         }
@@ -133,7 +133,7 @@ impl<'m> Run<'m> {
             match values::eval_bool(condition, raw.clone(), &vars) {
                 Ok(true) => {}
                 Ok(false) => {
-                    self.step_event(&node.pointer, step, || EventKind::TaskSkipped);
+                    self.task_event(node, step, || EventKind::TaskSkipped);
                     return Ok((raw, Transition::Continue));
                 }
                 Err(error) => {
@@ -141,22 +141,29 @@ impl<'m> Run<'m> {
                 }
             }
         }
-        self.step_event(&node.pointer, step, || EventKind::TaskStarted);
-        let mut guard = RunningGuard::new(self, &node.pointer, step);
+        self.task_event(node, step, || EventKind::TaskStarted);
+        let mut guard = RunningGuard::new(self, node, step);
         // An expression interrupted by a timeout or a cancellation never faults the task: the
         // task waits (`give_way`) until the timer or the token that interrupted it wins.
         let result = match &node.timeout {
+            // The work is built inside the call: a named local would stay beside the future
+            // that moved it, in the task's (hot, copied) future.
             None => {
-                let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
-                interrupt::give_way(work).await
+                interrupt::give_way(self.execute(node, raw, frame, vars, started.as_ref(), step))
+                    .await
             }
             Some(timeout) => match values::duration(&timeout.after, &raw, &vars) {
                 Err(error) => Err(interrupt::unless_stopped(error).await),
                 Ok(after) => {
                     let clock = &self.executors.clock;
                     let deadline = clock.deadline(after);
-                    let work = self.execute(node, raw, frame, vars, started.as_ref(), step);
-                    match interrupt::within(clock, deadline, work).await {
+                    match interrupt::within(
+                        clock,
+                        deadline,
+                        self.execute(node, raw, frame, vars, started.as_ref(), step),
+                    )
+                    .await
+                    {
                         Some(result) => result,
                         None => Err(timeout_error("Task", after)),
                     }
@@ -166,7 +173,7 @@ impl<'m> Run<'m> {
         RunningGuard::disarm(&mut guard);
         match result {
             Ok(done) => {
-                self.step_event(&node.pointer, step, || EventKind::TaskCompleted {
+                self.task_event(node, step, || EventKind::TaskCompleted {
                     output: done.0.clone(),
                     next: self.next_of(id, done.1),
                     replayed: false,
@@ -200,7 +207,7 @@ impl<'m> Run<'m> {
             });
             self.set_context(done.context.clone());
         }
-        self.step_event(&node.pointer, step, || EventKind::TaskCompleted {
+        self.task_event(node, step, || EventKind::TaskCompleted {
             output: done.output.clone(),
             next: done.next.clone(),
             replayed: true,

@@ -9,12 +9,23 @@ pub const SCHEMA_TEXT: &str = include_str!("../../schemas/workflow.json");
 
 /// The schema as a JSON value: the translator reads it to explain errors (allowed properties,
 /// the alternatives of a rule), so messages follow the schema instead of a copy of it.
-pub(crate) static SCHEMA: LazyLock<Result<Value, String>> = LazyLock::new(|| {
-    serde_json::from_str(SCHEMA_TEXT).map_err(|e| format!("the embedded schema is not JSON: {e}"))
+pub(crate) static SCHEMA: LazyLock<Result<Value, SchemaError>> = LazyLock::new(|| {
+    serde_json::from_str(SCHEMA_TEXT).map_err(|e| SchemaError::NotJson(e.to_string()))
 });
 
+/// Why the schema cannot check documents: a defect of this build, reported as an internal
+/// diagnostic. The causes are kept as text because the errors they come from are not `Clone`,
+/// and every check shares the one failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SchemaError {
+    #[error("the embedded schema is not JSON: {0}")]
+    NotJson(String),
+    #[error("the schema does not compile: {0}")]
+    DoesNotCompile(String),
+}
+
 /// The compiled validator. Compiling takes milliseconds, so it happens once, never per call.
-pub(crate) static VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> =
+pub(crate) static VALIDATOR: LazyLock<Result<jsonschema::Validator, SchemaError>> =
     LazyLock::new(|| match SCHEMA.as_ref() {
         Ok(schema) => compile(schema),
         Err(e) => Err(e.clone()),
@@ -28,12 +39,12 @@ pub fn prepare() {
 /// Compiles a schema with the options every schema in this crate uses. Formats are asserted,
 /// as the upstream spec's own CI does (ajv with ajv-formats), so `date-time`, `uri` and
 /// `json-pointer` mistakes are caught before run time.
-pub(crate) fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+pub(crate) fn compile(schema: &Value) -> Result<jsonschema::Validator, SchemaError> {
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
         .build(schema)
-        .map_err(|e| format!("the schema does not compile: {e}"))
+        .map_err(|e| SchemaError::DoesNotCompile(e.to_string()))
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
                     };
                 }
                 Ok(_) => {}
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.to_string()),
             }
         }
     };
@@ -99,7 +99,7 @@ pub(super) async fn subscribe(
                 }
                 Ok(Wire::Message(message)) => forward(&client, &sender, message),
                 Ok(_) => {}
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.to_string()),
             }
         }
     };

@@ -103,7 +103,7 @@ fn one(url: &str) -> Result<Arc<dyn EventBus>, BrokerError> {
             Ok(_) => Ok(Arc::new(mqtt::MqttBus::new(url))),
             Err(reason) => Err(BrokerError::Invalid {
                 url: shown_url(url),
-                reason,
+                reason: reason.to_string(),
             }),
         },
         #[cfg(not(feature = "mqtt"))]

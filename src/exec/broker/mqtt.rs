@@ -17,7 +17,7 @@ use sha2::Digest;
 use tokio::sync::mpsc;
 
 use super::cloudevent::{self, encode_structured, event_type};
-use super::mqtt_wire::{self, Client, Endpoint, Inbound, Loop, Session, Wire};
+use super::mqtt_wire::{self, Client, Endpoint, Inbound, Loop, MqttWireError, Session, Wire};
 use crate::exec::events::{
     Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
 };
@@ -30,7 +30,7 @@ const RECONNECT_FOR: Duration = Duration::from_secs(60);
 
 pub struct MqttBus {
     url: String,
-    endpoint: Result<Endpoint, String>,
+    endpoint: Result<Endpoint, MqttUrlError>,
     /// One connection for every emit of the run, made on first use; replaced when it died.
     publisher: Arc<tokio::sync::Mutex<Option<Publisher>>>,
 }
@@ -52,9 +52,23 @@ impl MqttBus {
     }
 }
 
+/// Why a broker URL names no MQTT endpoint (the detail of an "Invalid MQTT broker URL").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum MqttUrlError {
+    #[error("{0}")]
+    Unparsable(String),
+    #[error("MQTT version `{0}` is not supported (3.1.1 or 5)")]
+    Version(String),
+    #[error("unknown parameter `{0}` (only `version`)")]
+    Parameter(String),
+    #[error("the URL has no host")]
+    NoHost,
+}
+
 /// The connection settings of an `mqtt://`, `mqtts://` or `mqtt5://` URL.
-pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
+pub(crate) fn endpoint(url: &str) -> Result<Endpoint, MqttUrlError> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|error| MqttUrlError::Unparsable(error.to_string()))?;
     let scheme = parsed.scheme().to_ascii_lowercase();
     let tls = matches!(scheme.as_str(), "mqtts" | "mqtts5");
     let mut v5 = scheme.ends_with('5');
@@ -62,18 +76,14 @@ pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
         match (key.as_ref(), value.as_ref()) {
             ("version", "5" | "5.0") => v5 = true,
             ("version", "3.1.1" | "4" | "3") => v5 = false,
-            ("version", other) => {
-                return Err(format!(
-                    "MQTT version `{other}` is not supported (3.1.1 or 5)"
-                ));
-            }
-            (other, _) => return Err(format!("unknown parameter `{other}` (only `version`)")),
+            ("version", other) => return Err(MqttUrlError::Version(other.to_owned())),
+            (other, _) => return Err(MqttUrlError::Parameter(other.to_owned())),
         }
     }
     let host = parsed
         .host_str()
         .filter(|host| !host.is_empty())
-        .ok_or("the URL has no host")?
+        .ok_or(MqttUrlError::NoHost)?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
@@ -127,12 +137,12 @@ fn mqtt_error(title: &str, detail: impl std::fmt::Display) -> WorkflowError {
 /// The emitting connection: its client, and what its event loop reported.
 struct Publisher {
     client: Client,
-    reports: mpsc::UnboundedReceiver<Result<Wire, String>>,
+    reports: mpsc::UnboundedReceiver<Result<Wire, MqttWireError>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Publisher {
-    fn start(endpoint: &Endpoint) -> Result<Publisher, String> {
+    fn start(endpoint: &Endpoint) -> Result<Publisher, MqttWireError> {
         let id = format!("wfp{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
         let (client, mut eventloop) = mqtt_wire::client(endpoint, &id, Session::Clean)?;
         let (sender, reports) = mpsc::unbounded_channel();
@@ -166,7 +176,7 @@ impl Publisher {
         // Reports of an earlier emit that timed out are stale.
         while let Ok(report) = self.reports.try_recv() {
             if let Err(error) = report {
-                return Err((true, error));
+                return Err((true, error.to_string()));
             }
         }
         if self.task.is_finished() {
@@ -174,7 +184,7 @@ impl Publisher {
         }
         self.client
             .publish(topic, payload)
-            .map_err(|error| (true, error))?;
+            .map_err(|error| (true, error.to_string()))?;
         let wait = async {
             let mut sent = None;
             while let Some(report) = self.reports.recv().await {
@@ -189,7 +199,7 @@ impl Publisher {
                         };
                     }
                     Ok(_) => {}
-                    Err(error) => return Err((sent.is_none(), error)),
+                    Err(error) => return Err((sent.is_none(), error.to_string())),
                 }
             }
             Err((sent.is_none(), "the connection is closed".into()))

@@ -9,6 +9,22 @@ use rumqttc::v5::mqttbytes::QoS as Q5;
 use rumqttc::v5::mqttbytes::v5 as p5;
 use rumqttc::{QoS, v5};
 
+/// What went wrong on an MQTT client or its connection. The rumqttc errors of the two protocol
+/// versions are different types; their text is what a problem's detail shows.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum MqttWireError {
+    #[error("no root certificate could be loaded from the system for mqtts://")]
+    NoRootCertificates,
+    #[error("{0}")]
+    Tls(String),
+    /// A request could not be queued for the event loop (it is gone, or its queue is full).
+    #[error("{0}")]
+    Client(String),
+    /// The connection failed (polling again reconnects).
+    #[error("{0}")]
+    Connection(String),
+}
+
 /// What the connection settings of one client are.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
@@ -106,7 +122,7 @@ pub(crate) fn client(
     endpoint: &Endpoint,
     client_id: &str,
     session: Session,
-) -> Result<(Client, Loop), String> {
+) -> Result<(Client, Loop), MqttWireError> {
     let keep_alive = Duration::from_secs(30);
     if endpoint.v5 {
         let mut options = v5::MqttOptions::new(client_id, &endpoint.host, endpoint.port);
@@ -146,7 +162,7 @@ pub(crate) fn client(
 }
 
 /// TLS with rustls (aws-lc-rs, as the HTTP client) and the system's root certificates.
-fn tls_transport() -> Result<rumqttc::Transport, String> {
+fn tls_transport() -> Result<rumqttc::Transport, MqttWireError> {
     use rustls::RootCertStore;
     let mut roots = RootCertStore::empty();
     let loaded = rustls_native_certs::load_native_certs();
@@ -154,12 +170,12 @@ fn tls_transport() -> Result<rumqttc::Transport, String> {
         let _ = roots.add(certificate);
     }
     if roots.is_empty() {
-        return Err("no root certificate could be loaded from the system for mqtts://".into());
+        return Err(MqttWireError::NoRootCertificates);
     }
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
+        .map_err(|error| MqttWireError::Tls(error.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(rumqttc::Transport::tls_with_config(
@@ -167,16 +183,24 @@ fn tls_transport() -> Result<rumqttc::Transport, String> {
     ))
 }
 
+fn client_error(error: impl std::fmt::Display) -> MqttWireError {
+    MqttWireError::Client(error.to_string())
+}
+
+fn connection_error(error: impl std::fmt::Display) -> MqttWireError {
+    MqttWireError::Connection(error.to_string())
+}
+
 impl Client {
     // Requests only enter the event loop's queue (never waiting: the loop may be the caller's
     // own task); the loop sends them.
 
     /// Queues a QoS 1 publish; MQTT 5 says the payload is a structured CloudEvent.
-    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttWireError> {
         match self {
             Client::V4(client) => client
                 .try_publish(topic, QoS::AtLeastOnce, false, payload)
-                .map_err(|error| error.to_string()),
+                .map_err(client_error),
             Client::V5(client) => {
                 let properties = p5::PublishProperties {
                     content_type: Some(super::cloudevent::STRUCTURED_CONTENT_TYPE.to_owned()),
@@ -184,12 +208,12 @@ impl Client {
                 };
                 client
                     .try_publish_with_properties(topic, Q5::AtLeastOnce, false, payload, properties)
-                    .map_err(|error| error.to_string())
+                    .map_err(client_error)
             }
         }
     }
 
-    pub fn subscribe(&self, topics: &[String]) -> Result<(), String> {
+    pub fn subscribe(&self, topics: &[String]) -> Result<(), MqttWireError> {
         match self {
             Client::V4(client) => client
                 .try_subscribe_many(
@@ -197,25 +221,25 @@ impl Client {
                         .iter()
                         .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce)),
                 )
-                .map_err(|error| error.to_string()),
+                .map_err(client_error),
             Client::V5(client) => client
                 .try_subscribe_many(
                     topics
                         .iter()
                         .map(|t| p5::Filter::new(t.clone(), Q5::AtLeastOnce)),
                 )
-                .map_err(|error| error.to_string()),
+                .map_err(client_error),
         }
     }
 
     /// The PUBACK of an inbound QoS 1 message: the broker forgets it.
-    pub fn ack(&self, message: &Inbound) -> Result<(), String> {
+    pub fn ack(&self, message: &Inbound) -> Result<(), MqttWireError> {
         match (self, message) {
             (Client::V4(client), Inbound::V4(publish)) => {
-                client.try_ack(publish).map_err(|e| e.to_string())
+                client.try_ack(publish).map_err(client_error)
             }
             (Client::V5(client), Inbound::V5(publish)) => {
-                client.try_ack(publish).map_err(|e| e.to_string())
+                client.try_ack(publish).map_err(client_error)
             }
             _ => Ok(()),
         }
@@ -223,8 +247,8 @@ impl Client {
 
     pub fn disconnect(&self) {
         let _ = match self {
-            Client::V4(client) => client.try_disconnect().map_err(|e| e.to_string()),
-            Client::V5(client) => client.try_disconnect().map_err(|e| e.to_string()),
+            Client::V4(client) => client.try_disconnect().map_err(client_error),
+            Client::V5(client) => client.try_disconnect().map_err(client_error),
         };
     }
 }
@@ -232,11 +256,11 @@ impl Client {
 impl Loop {
     /// The next thing that happened on the connection; an error when it failed (polling
     /// again reconnects).
-    pub async fn poll(&mut self) -> Result<Wire, String> {
+    pub async fn poll(&mut self) -> Result<Wire, MqttWireError> {
         match self {
             Loop::V4(eventloop) => {
                 use rumqttc::{Event, Outgoing, Packet};
-                match eventloop.poll().await.map_err(|e| e.to_string())? {
+                match eventloop.poll().await.map_err(connection_error)? {
                     Event::Incoming(Packet::ConnAck(ack)) => Ok(Wire::Connected {
                         session_present: ack.session_present,
                     }),
@@ -261,7 +285,7 @@ impl Loop {
             Loop::V5(eventloop) => {
                 use v5::Event;
                 use v5::mqttbytes::v5::Packet;
-                match eventloop.poll().await.map_err(|e| e.to_string())? {
+                match eventloop.poll().await.map_err(connection_error)? {
                     Event::Incoming(Packet::ConnAck(ack)) => Ok(Wire::Connected {
                         session_present: ack.session_present,
                     }),

@@ -11,7 +11,7 @@ use reqwest::Url;
 use super::ProtoFiles;
 use crate::exec::auth::Credentials;
 use crate::exec::http::HttpClient;
-use crate::exec::resource;
+use crate::host::Loader;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// More files than any real service definition imports: a bound against import cycles through
@@ -124,10 +124,11 @@ fn too_many(location: &Url) -> WorkflowError {
         .with_detail(format!("`{location}` imports more than {MAX_FILES} files"))
 }
 
-/// Reads the proto at `location` and its imports through the run's HTTP client (or from disk
-/// for a `file:` location); the same credentials are used for every file.
+/// Reads the proto at `location` and its imports through the host's loader (files, or URLs with
+/// the run's HTTP client); the same credentials are used for every file.
 pub(crate) async fn load_remote(
     location: &Url,
+    loader: &dyn Loader,
     http: &dyn HttpClient,
     credentials: Option<Credentials>,
 ) -> Result<ProtoFiles, WorkflowError> {
@@ -139,7 +140,7 @@ pub(crate) async fn load_remote(
         if files.len() >= MAX_FILES {
             return Err(too_many(location));
         }
-        let text = resource::fetch(&url, http, credentials.clone()).await?;
+        let text = loader.fetch(&url, http, credentials.clone()).await?;
         for import in imports(&text) {
             if !is_builtin(&import) && seen.insert(import.clone()) {
                 let next = import_location(location, &import, &name)?;
