@@ -8,7 +8,7 @@
 //! then the task completes with what it has (no fault). Each consumed message is recorded in
 //! the journal (like `listen`'s events), so a resumed run takes those again without waiting.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::EventKind;
+use super::listen::subscription_name;
 use super::task::{Flow, Step};
 use super::values::{self, as_text, eval_bool, eval_tmpl, short_json};
 use crate::compile::{AsyncApiKind, AsyncApiSpec, LimitSpec, TaskNode};
@@ -54,18 +55,25 @@ impl Run<'_> {
         };
         let resolved =
             document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)?;
+        // `basic` is the broker's user name and password, `bearer` its token; the others
+        // have no meaning to a broker.
         let credentials =
             match self.optional_credentials(spec.authentication.as_ref(), &input, vars)? {
-                None => None,
-                Some(Credentials::Basic { username, password }) => Some((username, password)),
-                Some(_) => {
+                None => BrokerCredentials::None,
+                Some(Credentials::Basic { username, password }) => {
+                    BrokerCredentials::UserPassword(username, password)
+                }
+                Some(Credentials::Bearer { token }) => BrokerCredentials::Token(token),
+                Some(other) => {
                     return Err(WorkflowError::new(
                         ErrorKind::Configuration,
                         "Unsupported AsyncAPI authentication",
                     )
-                    .with_detail(
-                        "brokers take a user name and password: use `basic` authentication",
-                    ));
+                    .with_detail(format!(
+                        "`{}` authentication has no meaning to a broker: use `basic` (user name \
+                         and password) or `bearer` (a token)",
+                        other.scheme_name()
+                    )));
                 }
             };
         match &spec.kind {
@@ -107,7 +115,7 @@ impl Run<'_> {
             }
             AsyncApiKind::Subscribe(subscription) => {
                 let wildcard = match resolved.protocol.as_str() {
-                    "nats" => "*",
+                    "nats" | "amqp" | "redis" | "rediss" => "*",
                     _ => "+",
                 };
                 let mut address = resolved.address.clone();
@@ -122,10 +130,17 @@ impl Run<'_> {
                 };
                 let mut consumed: Vec<Val> = Vec::new();
                 let mut results: Vec<Val> = Vec::new();
-                let recorded: Vec<Val> = match (&self.replay, step) {
-                    (Some(replay), Some(step)) => replay.consumed(step).to_vec(),
-                    _ => Vec::new(),
+                // Consumed before the run stopped: taken again, in order, without waiting.
+                let (recorded, mut seen) = match (&self.replay, step) {
+                    (Some(replay), Some(step)) => {
+                        (replay.consumed(step).to_vec(), replay.deliveries(step))
+                    }
+                    _ => (Vec::new(), HashSet::new()),
                 };
+                // A redelivered message without a broker identity that equals the last one
+                // the journal has is that one: the runner died before acknowledging it.
+                let mut last_recorded = recorded.last().cloned();
+                let resumed = !recorded.is_empty();
                 let mut done = matches!(subscription.limit, LimitSpec::Amount(0));
                 for message in recorded {
                     if done {
@@ -143,21 +158,35 @@ impl Run<'_> {
                     }
                     done = finished(&subscription.limit, &consumed, vars)?;
                 }
-                if !done {
-                    let target = target(&resolved, address, credentials);
-                    let mut stream = self.executors.asyncapi.subscribe(target).await?;
+                let name = subscription_name(&self.run_id(), step.unwrap_or(&node.pointer));
+                let target = target(&resolved, address, credentials);
+                if done {
+                    if resumed {
+                        // Completed from the journal alone: what the broker kept for the call
+                        // (a consumer, a queue, a session, a group) is removed all the same.
+                        if let Ok(mut consumption) =
+                            self.executors.asyncapi.subscribe(target, name).await
+                            && let Some(close) = consumption.close.take()
+                        {
+                            close.await;
+                        }
+                    }
+                } else {
+                    let mut consumption = self.executors.asyncapi.subscribe(target, name).await?;
                     while !done {
                         let next = match bound {
                             Some(bound) => {
-                                match tokio::time::timeout_at(bound, stream.next()).await {
+                                match tokio::time::timeout_at(bound, consumption.messages.next())
+                                    .await
+                                {
                                     Ok(next) => next,
                                     Err(_) => break,
                                 }
                             }
-                            None => stream.next().await,
+                            None => consumption.messages.next().await,
                         };
-                        let (message, _address) = match next {
-                            Some(Ok(inbound)) => inbound,
+                        let received = match next {
+                            Some(Ok(received)) => received,
                             Some(Err(error)) => return Err(error),
                             None => {
                                 return Err(communication(
@@ -167,17 +196,38 @@ impl Run<'_> {
                                 ));
                             }
                         };
-                        let message = decode(message, resolved.correlation.as_deref());
+                        let message =
+                            decode(received.message.clone(), resolved.correlation.as_deref());
+                        let copy = match &received.key {
+                            Some(key) => seen.contains(key),
+                            None => received.redelivered && last_recorded.as_ref() == Some(&message),
+                        };
+                        // A failed acknowledgement only means a redelivery, which is deduped.
+                        if copy {
+                            last_recorded = None;
+                            let _ = received.ack().await;
+                            continue;
+                        }
                         if let Some(filter) = &subscription.filter
                             && !eval_bool(filter, message.clone(), vars)?
                         {
+                            let _ = received.ack().await;
                             continue;
                         }
+                        let delivery = received.key.clone();
                         self.step_event(&node.pointer, step, || EventKind::EventConsumed {
                             event: message.clone(),
                             masked: false,
+                            delivery: delivery.clone(),
                         });
+                        // The journal has it before the broker forgets it: a crash now
+                        // redelivers it, and the checks above drop the copy.
                         self.durable().await;
+                        if let Some(key) = delivery {
+                            seen.insert(key);
+                        }
+                        last_recorded = None;
+                        let _ = received.ack().await;
                         consumed.push(message.clone());
                         if let Some(foreach) = &subscription.foreach {
                             match self
@@ -189,6 +239,9 @@ impl Run<'_> {
                             }
                         }
                         done = finished(&subscription.limit, &consumed, vars)?;
+                    }
+                    if let Some(close) = consumption.close.take() {
+                        close.await;
                     }
                 }
                 let output = match &subscription.foreach {
@@ -218,13 +271,27 @@ impl Run<'_> {
     }
 }
 
-fn target(resolved: &Resolved, address: String, credentials: Option<(String, String)>) -> Target {
+/// What the call's authentication gives the broker.
+enum BrokerCredentials {
+    None,
+    UserPassword(String, String),
+    Token(String),
+}
+
+fn target(resolved: &Resolved, address: String, credentials: BrokerCredentials) -> Target {
+    let (credentials, token) = match credentials {
+        BrokerCredentials::None => (None, None),
+        BrokerCredentials::UserPassword(user, password) => (Some((user, password)), None),
+        BrokerCredentials::Token(token) => (None, Some(token)),
+    };
     Target {
         protocol: resolved.protocol.clone(),
         url: resolved.url.clone(),
         address,
         credentials,
+        token,
         exchange: resolved.exchange.clone(),
+        stream: resolved.stream,
     }
 }
 

@@ -5,14 +5,14 @@
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::StreamExt;
 use serde_json::{Value, json};
 
 use super::error::WorkflowError;
 use super::test_support::{doc, machine};
 use super::{Outcome, RunOptions, run};
 use crate::exec::Executors;
-use crate::exec::asyncapi::{AsyncApiClient, Inbound, Message, Target};
+use crate::exec::asyncapi::{AsyncApiClient, Consumption, Inbound, Message, Received, Target};
 
 /// Keeps what was published; a subscription delivers `inbound` then stays open forever.
 struct FakeBroker {
@@ -35,12 +35,13 @@ impl AsyncApiClient for FakeBroker {
     fn subscribe(
         &self,
         target: Target,
-    ) -> BoxFuture<'static, Result<BoxStream<'static, Inbound>, WorkflowError>> {
+        _name: String,
+    ) -> BoxFuture<'static, Result<Consumption, WorkflowError>> {
         let items: Vec<Inbound> = self
             .inbound
             .iter()
             .map(|payload| {
-                Ok((
+                Ok(Received::new(
                     Message {
                         payload: payload.to_string().into_bytes(),
                         content_type: "application/json".into(),
@@ -51,7 +52,7 @@ impl AsyncApiClient for FakeBroker {
             })
             .collect();
         let stream = futures::stream::iter(items).chain(futures::stream::pending());
-        Box::pin(async move { Ok(stream.boxed()) })
+        Box::pin(async move { Ok(Consumption::new(stream.boxed())) })
     }
 }
 
