@@ -200,7 +200,9 @@ impl Run<'_> {
                             decode(received.message.clone(), resolved.correlation.as_deref());
                         let copy = match &received.key {
                             Some(key) => seen.contains(key),
-                            None => received.redelivered && last_recorded.as_ref() == Some(&message),
+                            None => {
+                                received.redelivered && last_recorded.as_ref() == Some(&message)
+                            }
                         };
                         // A failed acknowledgement only means a redelivery, which is deduped.
                         if copy {

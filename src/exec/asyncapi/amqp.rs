@@ -179,17 +179,16 @@ pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumptio
             .map_err(|e| amqp_error("Cannot consume the queue", format!("`{queue}`: {e}")))?;
         Ok::<_, WorkflowError>((connection, channel, consumer, queue, own))
     };
-    let (connection, channel, consumer, queue, own) = match tokio::time::timeout(TIMEOUT, open)
-        .await
-    {
-        Ok(result) => result?,
-        Err(_) => {
-            return Err(amqp_error(
-                "Cannot subscribe",
-                format!("{shown}: no answer within {}s", TIMEOUT.as_secs()),
-            ));
-        }
-    };
+    let (connection, channel, consumer, queue, own) =
+        match tokio::time::timeout(TIMEOUT, open).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(amqp_error(
+                    "Cannot subscribe",
+                    format!("{shown}: no answer within {}s", TIMEOUT.as_secs()),
+                ));
+            }
+        };
     let connection = std::sync::Arc::new(connection);
     let kept = std::sync::Arc::clone(&connection);
     let messages = consumer.map(move |delivery| {

@@ -191,7 +191,8 @@ pub(crate) fn unsupported(protocol: &str, what: &str) -> WorkflowError {
              redis (publish and subscribe) and http (publish) in AsyncAPI calls"
         ),
     };
-    WorkflowError::new(ErrorKind::Configuration, "Unsupported AsyncAPI protocol").with_detail(detail)
+    WorkflowError::new(ErrorKind::Configuration, "Unsupported AsyncAPI protocol")
+        .with_detail(detail)
 }
 
 /// The real client: a connection per call (a run's calls are few; brokers are local).

@@ -153,8 +153,7 @@ async fn durable(
         .map_err(|error| nats_error("Cannot read from the JetStream consumer", error))?;
     let stream_name = stream_name.to_owned();
     let messages = messages.map(move |message| {
-        let message =
-            message.map_err(|error| nats_error("Lost the JetStream consumer", error))?;
+        let message = message.map_err(|error| nats_error("Lost the JetStream consumer", error))?;
         let key = message
             .info()
             .ok()

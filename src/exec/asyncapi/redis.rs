@@ -186,7 +186,12 @@ async fn read(
     let mut pending = Some(String::from("0"));
     loop {
         let mut command = redis::cmd("XREADGROUP");
-        command.arg("GROUP").arg(&group).arg(CONSUMER).arg("COUNT").arg(16);
+        command
+            .arg("GROUP")
+            .arg(&group)
+            .arg(CONSUMER)
+            .arg("COUNT")
+            .arg(16);
         if pending.is_none() {
             command.arg("BLOCK").arg(BLOCK.as_millis() as u64);
         }

@@ -213,9 +213,7 @@ impl Client {
                         ..Default::default()
                     },
                     None => p5::PublishProperties {
-                        content_type: Some(
-                            super::cloudevent::STRUCTURED_CONTENT_TYPE.to_owned(),
-                        ),
+                        content_type: Some(super::cloudevent::STRUCTURED_CONTENT_TYPE.to_owned()),
                         ..Default::default()
                     },
                 };

@@ -15,6 +15,8 @@ plain messages (not CloudEvents) with `workflow`'s AsyncAPI calls in the integra
       {"payload": TEXT, "headers": {...}}
   plain_peer.py nats make-stream SUBJECT
       create a JetStream stream storing SUBJECT
+  plain_peer.py amqp make-exchange NAME
+      declare a durable topic exchange
 PROTOCOL is nats, mqtt, amqp or redis; the brokers are on 127.0.0.1, standard ports.
 """
 
@@ -56,7 +58,8 @@ async def nats_connect():
 async def nats_make_stream(subject):
     nc = await nats_connect()
     js = nc.jetstream()
-    await js.add_stream(name=stream_name(subject), subjects=[subject])
+    # Gone an hour later: tests leave nothing behind for long.
+    await js.add_stream(name=stream_name(subject), subjects=[subject], max_age=3600)
     await nc.close()
 
 
@@ -319,6 +322,11 @@ def main(argv):
     stream = "--stream" in argv
     if protocol == "nats" and command == "make-stream":
         asyncio.run(nats_make_stream(address))
+        return 0
+    if protocol == "amqp" and command == "make-exchange":
+        connection, ch = amqp_channel()
+        ch.exchange_declare(address, exchange_type="topic", durable=True)
+        connection.close()
         return 0
     if command == "publish":
         payload, headers = argv[4], headers_of(argv)
