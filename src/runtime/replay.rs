@@ -189,6 +189,31 @@ mod tests {
     }
 
     #[test]
+    fn consumed_messages_keep_their_order_and_broker_identities() {
+        let events = [
+            event(
+                EVENT_CONSUMED,
+                Some("/do/0/s"),
+                json!({"event": 1, "delivery": "st:7"}),
+            ),
+            event(EVENT_CONSUMED, Some("/do/0/s"), json!({"event": 2})),
+            event(
+                EVENT_CONSUMED,
+                Some("/do/1/t"),
+                json!({"event": 3, "delivery": "st:9"}),
+            ),
+        ];
+        let replay = Replay::from_events(&events);
+        let consumed: Vec<Value> = replay.consumed("/do/0/s").iter().map(to_json).collect();
+        assert_eq!(consumed, [json!(1), json!(2)]);
+        assert_eq!(
+            replay.deliveries("/do/0/s"),
+            HashSet::from(["st:7".to_owned()])
+        );
+        assert!(replay.deliveries("/do/2/u").is_empty());
+    }
+
+    #[test]
     fn masked_outputs_and_contexts_are_not_replayed() {
         let events = [
             event("completed", Some("/do/0/a"), json!({"output": 1})),
