@@ -196,8 +196,11 @@ impl Run<'_> {
                                 ));
                             }
                         };
-                        let message =
-                            decode(received.message.clone(), resolved.correlation.as_deref());
+                        let message = decode(
+                            received.message.clone(),
+                            resolved.correlation.as_deref(),
+                            received.correlation_id.as_deref(),
+                        );
                         let copy = match &received.key {
                             Some(key) => seen.contains(key),
                             None => {
@@ -343,8 +346,9 @@ fn encode(payload: &Val, content_type: &str) -> Vec<u8> {
 
 /// An inbound message as the workflow sees it: the payload parsed as JSON when it is JSON
 /// (else a string), its headers, and its correlation id (where the document's
-/// `correlationId.location` says, else a `correlationId`/`correlation-id` header).
-fn decode(message: Message, correlation: Option<&str>) -> Val {
+/// `correlationId.location` says, else the protocol's own (`native`: AMQP's `correlation-id`
+/// property, MQTT 5 correlation data), else a `correlationId`/`correlation-id` header).
+fn decode(message: Message, correlation: Option<&str>, native: Option<&str>) -> Val {
     let payload = serde_json::from_slice::<Value>(&message.payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&message.payload).into_owned()));
     let headers: Map<String, Value> = message
@@ -357,13 +361,50 @@ fn decode(message: Message, correlation: Option<&str>) -> Val {
             Value::Object(headers.clone()).pointer(pointer).cloned()
         }
         Some(("$message.payload", pointer)) => payload.pointer(pointer).cloned(),
-        _ => ["correlationId", "correlation-id", "correlation_id"]
-            .iter()
-            .find_map(|name| headers.get(*name).cloned()),
+        _ => native.map(|id| Value::String(id.to_owned())).or_else(|| {
+            ["correlationId", "correlation-id", "correlation_id"]
+                .iter()
+                .find_map(|name| headers.get(*name).cloned())
+        }),
     };
     from_json(&serde_json::json!({
         "payload": payload,
         "headers": headers,
         "correlationId": found.unwrap_or(Value::Null),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(payload: &str, headers: &[(&str, &str)]) -> Message {
+        Message {
+            payload: payload.as_bytes().to_vec(),
+            content_type: "application/json".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_correlation_id_comes_from_the_location_then_the_protocol_then_a_header() {
+        let id = |m: Message, location: Option<&str>, native: Option<&str>| {
+            to_json(&decode(m, location, native))["correlationId"].clone()
+        };
+        let m = || message(r#"{"sensor": "s1"}"#, &[("correlation-id", "h")]);
+        assert_eq!(
+            id(m(), Some("$message.payload#/sensor"), Some("n")),
+            json!("s1")
+        );
+        assert_eq!(id(m(), None, Some("n")), json!("n"));
+        assert_eq!(id(m(), None, None), json!("h"));
+        assert_eq!(id(message("plain text", &[]), None, None), json!(null));
+        // A payload that is no JSON is its text.
+        let text = to_json(&decode(message("plain text", &[]), None, None));
+        assert_eq!(text["payload"], json!("plain text"));
+    }
 }

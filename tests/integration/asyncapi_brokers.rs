@@ -19,6 +19,9 @@ use crate::support::{document, tempdir, write};
 const SUCCESS: i32 = 0;
 const CONFIGURATION_FAULT: i32 = 1;
 
+/// The correlation id in the `trace` header.
+const TRACE: Option<&str> = Some("$message.header#/trace");
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Broker {
     Nats,
@@ -291,8 +294,18 @@ fn a_redis_stream_subscription_survives_kill_9_and_resumes_with_messages_sent_wh
     );
 }
 
-/// One channel `CHANNEL` at `address` on one server, receive and send operations.
-fn single_api(host: &str, protocol: &str, address: &str, bindings: &str) -> String {
+/// One channel at `address` on one server, receive and send operations; its message's
+/// correlation id is at `location` (else the protocol's own is used).
+fn single_api(
+    host: &str,
+    protocol: &str,
+    address: &str,
+    bindings: &str,
+    location: Option<&str>,
+) -> String {
+    let correlation = location
+        .map(|l| format!("        correlationId: {{location: '{l}'}}\n"))
+        .unwrap_or_default();
     format!(
         r#"asyncapi: 3.0.0
 info: {{title: single, version: 1.0.0}}
@@ -305,8 +318,7 @@ channels:
     messages:
       thing:
         contentType: application/json
-        correlationId: {{location: '$message.header#/trace'}}
-operations:
+{correlation}operations:
   receiveThings: {{action: receive, channel: {{$ref: '#/channels/things'}}}}
   sendThing: {{action: send, channel: {{$ref: '#/channels/things'}}}}
 "#
@@ -325,7 +337,7 @@ fn a_redis_pubsub_subscription_consumes_until_a_condition_with_a_filter() {
     write(
         dir.path(),
         "api.yaml",
-        &single_api("127.0.0.1:6379", "redis", &channel, "{}"),
+        &single_api("127.0.0.1:6379", "redis", &channel, "{}", TRACE),
     );
     let body = r#"do:
   - read:
@@ -374,7 +386,7 @@ fn an_amqp_queue_subscription_consumes_while_a_condition_holds_with_correlation_
     write(
         dir.path(),
         "api.yaml",
-        &single_api("127.0.0.1:5672", "amqp", &queue, "{}"),
+        &single_api("127.0.0.1:5672", "amqp", &queue, "{}", None),
     );
     let body = r#"do:
   - read:
@@ -396,13 +408,14 @@ fn an_amqp_queue_subscription_consumes_while_a_condition_holds_with_correlation_
     let child = start(dir.path(), &file, &[]);
     for v in 1..=3 {
         let payload = json!({"v": v}).to_string();
-        let trace = format!("trace=t{v}");
+        // AMQP's own `correlation-id` property: the document names no location.
+        let trace = format!("t{v}");
         let mut args = vec![
             "amqp",
             "publish",
             queue.as_str(),
             payload.as_str(),
-            "--header",
+            "--correlation-id",
             trace.as_str(),
         ];
         if v == 1 {
@@ -424,7 +437,7 @@ fn publish_is_seen(host: &str, protocol: &str, peer_protocol: &str, bindings: &s
     write(
         dir.path(),
         "api.yaml",
-        &single_api(host, protocol, &address, bindings),
+        &single_api(host, protocol, &address, bindings, TRACE),
     );
     let body = r#"do:
   - send:
@@ -495,7 +508,7 @@ fn kafka_and_websocket_servers_are_configuration_errors_naming_the_protocol() {
         write(
             dir.path(),
             "api.yaml",
-            &single_api("127.0.0.1:9", protocol, "things", "{}"),
+            &single_api("127.0.0.1:9", protocol, "things", "{}", None),
         );
         let body = r#"do:
   - send:

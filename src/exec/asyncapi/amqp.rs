@@ -224,6 +224,10 @@ pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumptio
             .as_ref()
             .map(|id| format!("message-id:{id}"));
         received.redelivered = delivery.redelivered;
+        received.correlation_id = properties
+            .correlation_id()
+            .as_ref()
+            .map(|id| id.to_string());
         let acker = delivery.acker;
         let ack: Ack = Box::new(move || {
             Box::pin(async move {

@@ -74,6 +74,8 @@ pub struct Received {
     pub key: Option<String>,
     /// The broker says it delivered this message before (AMQP `redelivered`, MQTT DUP).
     pub redelivered: bool,
+    /// The protocol's own correlation id (AMQP `correlation-id`, MQTT 5 correlation data).
+    pub correlation_id: Option<String>,
     ack: Option<Ack>,
 }
 
@@ -97,6 +99,7 @@ impl Received {
             address,
             key: None,
             redelivered: false,
+            correlation_id: None,
             ack: None,
         }
     }
@@ -123,6 +126,7 @@ impl std::fmt::Debug for Received {
             .field("address", &self.address)
             .field("key", &self.key)
             .field("redelivered", &self.redelivered)
+            .field("correlation_id", &self.correlation_id)
             .field("ack", &self.ack.is_some())
             .finish()
     }

@@ -185,6 +185,7 @@ fn forward(client: &Client, sender: &mpsc::UnboundedSender<Inbound>, message: Wi
         message.topic(),
     );
     received.redelivered = message.redelivered();
+    received.correlation_id = message.correlation_data();
     let client = client.clone();
     let ack: Ack = Box::new(move || {
         Box::pin(async move {

@@ -66,6 +66,18 @@ impl Inbound {
         }
     }
 
+    /// MQTT 5 correlation data, as text; none in 3.1.1.
+    pub fn correlation_data(&self) -> Option<String> {
+        match self {
+            Inbound::V4(_) => None,
+            Inbound::V5(publish) => publish
+                .properties
+                .as_ref()
+                .and_then(|p| p.correlation_data.as_ref())
+                .map(|data| String::from_utf8_lossy(data).into_owned()),
+        }
+    }
+
     pub fn topic(&self) -> String {
         match self {
             Inbound::V4(publish) => publish.topic.clone(),

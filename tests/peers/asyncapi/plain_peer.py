@@ -2,12 +2,13 @@
 plain messages (not CloudEvents) with `workflow`'s AsyncAPI calls in the integration tests.
 
   plain_peer.py PROTOCOL publish ADDRESS PAYLOAD [--header NAME=VALUE]... [--exchange X]
-                [--stream] [--until-routed SECONDS]
+                [--stream] [--correlation-id ID] [--until-routed SECONDS]
       publish one message and wait for the broker's acknowledgement (a JetStream ack when a
       stream stores the NATS subject, the PUBACK at QoS 1 over MQTT 5 with the headers as user
       properties, an AMQP publisher confirm, Redis's answer). `--exchange`: AMQP's exchange
       (else the default exchange, the address naming the queue). `--stream`: a Redis stream
-      entry (fields `payload`, `contentType` and the headers) instead of PUBLISH. With
+      entry (fields `payload`, `contentType` and the headers) instead of PUBLISH.
+      `--correlation-id`: AMQP's `correlation-id` property. With
       --until-routed, wait until a runner subscribed first: a JetStream consumer or a Redis
       consumer group exists, or publish again until the broker says someone took it.
   plain_peer.py PROTOCOL consume ADDRESS COUNT [--exchange X] [--stream]
@@ -196,7 +197,7 @@ def amqp_channel():
     return connection, connection.channel()
 
 
-def amqp_publish(address, payload, headers, exchange, until_routed):
+def amqp_publish(address, payload, headers, exchange, until_routed, correlation_id=None):
     import pika
 
     connection, ch = amqp_channel()
@@ -204,7 +205,8 @@ def amqp_publish(address, payload, headers, exchange, until_routed):
         ch.exchange_declare(exchange, exchange_type="topic", durable=True)
     ch.confirm_delivery()
     properties = pika.BasicProperties(
-        content_type="application/json", headers=headers or None, delivery_mode=2
+        content_type="application/json", headers=headers or None, delivery_mode=2,
+        correlation_id=correlation_id,
     )
     deadline = time.monotonic() + until_routed
     while True:
@@ -335,7 +337,9 @@ def main(argv):
         if protocol == "mqtt":
             return mqtt_publish(address, payload, headers, until)
         if protocol == "amqp":
-            return amqp_publish(address, payload, headers, exchange, until)
+            return amqp_publish(
+                address, payload, headers, exchange, until, option(argv, "--correlation-id")
+            )
         if protocol == "redis":
             return redis_publish(address, payload, headers, stream, until)
     if command == "consume":
