@@ -74,6 +74,9 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
         let properties = BasicProperties::default()
             .with_content_type(message.content_type.as_str().into())
             .with_headers(headers)
+            // An id per message: a subscriber (this runner's included) tells a redelivered
+            // copy apart by it.
+            .with_message_id(uuid::Uuid::new_v4().to_string().into())
             .with_delivery_mode(2);
         let confirm = channel
             .basic_publish(
