@@ -502,7 +502,7 @@ fn an_mqtt5_publish_carries_its_headers_as_user_properties() {
 }
 
 #[test]
-fn kafka_and_websocket_servers_are_configuration_errors_naming_the_protocol() {
+fn kafka_and_websocket_servers_are_configuration_errors_naming_the_protocol_and_validate_warns() {
     for (protocol, named) in [("kafka", "Kafka is not supported"), ("ws", "WebSocket")] {
         let dir = tempdir();
         write(
@@ -529,6 +529,16 @@ fn kafka_and_websocket_servers_are_configuration_errors_naming_the_protocol() {
         assert_eq!(ran.code, CONFIGURATION_FAULT, "{}", ran.stderr);
         let all = format!("{}{}", ran.stdout, ran.stderr);
         assert!(all.contains("configuration"), "{all}");
+        assert!(all.contains(named), "{all}");
+        // `validate` says so beforehand: a warning, as every feature the runtime lacks.
+        let checked = run_to_end(
+            workflow(dir.path())
+                .args(["--color", "never", "validate"])
+                .arg(&file),
+        );
+        assert_eq!(checked.code, SUCCESS, "{}", checked.stderr);
+        let all = format!("{}{}", checked.stdout, checked.stderr);
+        assert!(all.contains("runtime::unsupported"), "{all}");
         assert!(all.contains(named), "{all}");
     }
 }
