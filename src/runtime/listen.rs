@@ -83,6 +83,7 @@ impl<'m> Run<'m> {
             self.step_event(&node.pointer, step, || EventKind::EventConsumed {
                 event,
                 masked: false,
+                delivery: None,
             });
             // The journal has it before the broker forgets it: a crash now redelivers it, and
             // the `seen` check above drops the copy.

@@ -6,6 +6,7 @@
 
 mod a2a;
 mod asyncapi;
+mod asyncapi_brokers;
 mod auth;
 mod bounds;
 mod brokers;
