@@ -33,6 +33,7 @@ mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
 pub use replay::{RecordedEvent, Replay};
+pub(crate) use listen::{TriggerOffer, offer_trigger};
 
 #[cfg(test)]
 mod asyncapi_tests;
