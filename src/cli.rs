@@ -73,7 +73,12 @@ pub struct ServeArgs {
 
     /// The bearer token every API request must carry (`Authorization: Bearer TOKEN`);
     /// required when listening on anything but loopback.
-    #[arg(long, value_name = "TOKEN", env = "WORKFLOW_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "WORKFLOW_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
 
     /// Where `emit` publishes and `listen` and `schedule.on` subscribe (as `run --broker`).

@@ -74,9 +74,11 @@ pub(crate) async fn run_hosted(run: HostedRun) -> RunResult {
     if let Err(error) = finished
         && !matches!(result.outcome, Outcome::Faulted(_))
     {
-        let mut fault = WorkflowError::new(ErrorKind::Runtime, "Journal write failed").with_detail(
-            format!("the journal of run {} could not be written: {error}", result.id),
-        );
+        let mut fault =
+            WorkflowError::new(ErrorKind::Runtime, "Journal write failed").with_detail(format!(
+                "the journal of run {} could not be written: {error}",
+                result.id
+            ));
         redactor.error(&mut fault);
         result.outcome = Outcome::Faulted(fault);
     }

@@ -103,7 +103,14 @@ impl Opened {
             path: file.display().to_string(),
             source,
         })?;
-        record_new(&journal, parent, file, document, journal::document_hash(&bytes), input)
+        record_new(
+            &journal,
+            parent,
+            file,
+            document,
+            journal::document_hash(&bytes),
+            input,
+        )
     }
 }
 

@@ -32,8 +32,8 @@ mod task;
 mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
-pub use replay::{RecordedEvent, Replay};
 pub(crate) use listen::{TriggerOffer, offer_trigger};
+pub use replay::{RecordedEvent, Replay};
 
 #[cfg(test)]
 mod asyncapi_tests;

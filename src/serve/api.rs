@@ -102,10 +102,9 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         "this server asks for `Authorization: Bearer <token>` (its --token)",
         json!({}),
     );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer"),
-    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     Err(response)
 }
 
@@ -135,7 +134,12 @@ fn query(raw: Option<String>) -> HashMap<String, String> {
 }
 
 async fn not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "Not found", "no such resource", json!({}))
+    problem(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "no such resource",
+        json!({}),
+    )
 }
 
 async fn ui() -> Response {
@@ -144,7 +148,10 @@ async fn ui() -> Response {
 
 async fn healthz(State(shared): App) -> Response {
     if shared.stopping() {
-        return json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({"status": "stopping"}));
+        return json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "stopping"}),
+        );
     }
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
@@ -206,7 +213,12 @@ async fn workflows(State(shared): App, headers: HeaderMap) -> Response {
 }
 
 /// The answer to a run the server took: `201 {id, status}`, or with `wait` the run's end.
-async fn admitted(shared: &Shared, admitted: Admitted, wait: bool, created: StatusCode) -> Response {
+async fn admitted(
+    shared: &Shared,
+    admitted: Admitted,
+    wait: bool,
+    created: StatusCode,
+) -> Response {
     if !wait {
         let status = shared
             .dispatcher
@@ -277,7 +289,11 @@ async fn start_run(
         return problem(
             StatusCode::BAD_REQUEST,
             "The input does not match the workflow's input schema",
-            error.detail.as_deref().or(error.title.as_deref()).unwrap_or("invalid input"),
+            error
+                .detail
+                .as_deref()
+                .or(error.title.as_deref())
+                .unwrap_or("invalid input"),
             json!({"diagnostics": [error.to_json()]}),
         );
     }
@@ -350,7 +366,10 @@ fn run_json(shared: &Shared, record: &crate::journal::RunRecord) -> Value {
         map.insert("status".into(), json!(status));
         map.insert(
             "workflow".into(),
-            json!(format!("{}/{}/{}", record.namespace, record.name, record.version)),
+            json!(format!(
+                "{}/{}/{}",
+                record.namespace, record.name, record.version
+            )),
         );
     }
     object
@@ -388,7 +407,10 @@ async fn runs(State(shared): App, RawQuery(raw): RawQuery, headers: HeaderMap) -
     };
     // `workflow` is `namespace/name/version`, `namespace/name` or a name.
     let workflow = params.get("workflow").cloned();
-    let parts: Vec<&str> = workflow.as_deref().map(|w| w.split('/').collect()).unwrap_or_default();
+    let parts: Vec<&str> = workflow
+        .as_deref()
+        .map(|w| w.split('/').collect())
+        .unwrap_or_default();
     let name = match parts.as_slice() {
         [name] | [_, name] | [_, name, _] => Some((*name).to_owned()),
         _ => None,
@@ -406,9 +428,7 @@ async fn runs(State(shared): App, RawQuery(raw): RawQuery, headers: HeaderMap) -
         .iter()
         .filter(|record| match parts.as_slice() {
             [namespace, _] => record.namespace == *namespace,
-            [namespace, _, version] => {
-                record.namespace == *namespace && record.version == *version
-            }
+            [namespace, _, version] => record.namespace == *namespace && record.version == *version,
             _ => true,
         })
         .map(|record| run_json(&shared, record))
@@ -475,11 +495,7 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// Server-Sent Events: the run's recorded lifecycle events (CloudEvents), then the new ones
 /// as they are recorded, until the run is over.
-async fn run_events(
-    State(shared): App,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn run_events(State(shared): App, Path(id): Path<String>, headers: HeaderMap) -> Response {
     authorized!(shared, headers);
     let record = match shared.dispatcher.journal().run(&id) {
         Ok(record) => record,
@@ -731,7 +747,11 @@ async fn retry(
         return problem(
             StatusCode::BAD_REQUEST,
             "The input does not match the workflow's input schema",
-            error.detail.as_deref().or(error.title.as_deref()).unwrap_or("invalid input"),
+            error
+                .detail
+                .as_deref()
+                .or(error.title.as_deref())
+                .unwrap_or("invalid input"),
             json!({"diagnostics": [error.to_json()]}),
         );
     }
@@ -752,7 +772,12 @@ async fn events(State(shared): App, headers: HeaderMap, body: Bytes) -> Response
     let events = match crate::exec::broker::receiver::parse(&headers, &body) {
         Ok(events) => events,
         Err(reason) => {
-            return problem(StatusCode::BAD_REQUEST, "Not a CloudEvent", &reason, json!({}));
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Not a CloudEvent",
+                &reason,
+                json!({}),
+            );
         }
     };
     match shared.ingest(&events) {

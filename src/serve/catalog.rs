@@ -185,7 +185,10 @@ mod tests {
             std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"))
         };
         write("a.yaml", VALID);
-        write("b.yaml", "document: {dsl: '1.0.0', namespace: t, name: b, version: '1'}\ndo: 3\n");
+        write(
+            "b.yaml",
+            "document: {dsl: '1.0.0', namespace: t, name: b, version: '1'}\ndo: 3\n",
+        );
         write("c.yaml", VALID);
         write("compose.yaml", "services: {}\n");
         let catalog = Catalog::load(dir.path(), None);
@@ -198,6 +201,9 @@ mod tests {
         let (Some(key), true) = (key, again.fingerprint == catalog.fingerprint) else {
             panic!("the reload changed the fingerprint");
         };
-        assert!(Arc::ptr_eq(&catalog.workflows[&key], &again.workflows[&key]));
+        assert!(Arc::ptr_eq(
+            &catalog.workflows[&key],
+            &again.workflows[&key]
+        ));
     }
 }

@@ -183,7 +183,9 @@ impl Dispatcher {
                     record.id
                 )));
             }
-            RunStatus::Running if !record.interrupted() && record.pid != Some(std::process::id()) => {
+            RunStatus::Running
+                if !record.interrupted() && record.pid != Some(std::process::id()) =>
+            {
                 return Err(DispatchError::Conflict(format!(
                     "run {} is running in another process ({})",
                     record.id,
@@ -311,17 +313,18 @@ impl Dispatcher {
         } = job;
         let recorder = self.journal().continue_run(&id, false)?;
         number_tasks(&recorder, &loaded.machine)?;
-        let secrets = match crate::secrets::load(loaded.machine.secret_names(), &self.settings.secrets)
-        {
-            Ok(secrets) => secrets,
-            Err(error) => {
-                // Recorded as the run's fault: the engine faults a run whose secret is missing.
-                let problem = WorkflowError::new(ErrorKind::Configuration, "Secrets unavailable")
-                    .with_detail(error.to_string());
-                let _ = recorder.finish();
-                return Ok(json!({"id": id, "status": "faulted", "error": problem.to_json()}));
-            }
-        };
+        let secrets =
+            match crate::secrets::load(loaded.machine.secret_names(), &self.settings.secrets) {
+                Ok(secrets) => secrets,
+                Err(error) => {
+                    // Recorded as the run's fault: the engine faults a run whose secret is missing.
+                    let problem =
+                        WorkflowError::new(ErrorKind::Configuration, "Secrets unavailable")
+                            .with_detail(error.to_string());
+                    let _ = recorder.finish();
+                    return Ok(json!({"id": id, "status": "faulted", "error": problem.to_json()}));
+                }
+            };
         let redactor = Arc::new(Redactor::new(secrets.values().chain(self.provided.iter())));
         let timer = TaskTimer::new(loaded.key.to_string(), Arc::clone(&self.metrics));
         let result = run_hosted(HostedRun {

@@ -57,7 +57,10 @@ impl Metrics {
     pub(crate) fn ended(&self, workflow: &str, status: &'static str) {
         let mut state = self.lock();
         *state.running.entry(workflow.to_owned()).or_default() -= 1;
-        *state.ended.entry((workflow.to_owned(), status)).or_default() += 1;
+        *state
+            .ended
+            .entry((workflow.to_owned(), status))
+            .or_default() += 1;
     }
 
     fn task(&self, workflow: &str, seconds: f64) {
@@ -200,12 +203,16 @@ mod tests {
         let text = metrics.render();
         assert!(text.contains("workflow_runs_total{workflow=\"t/a/1\",status=\"completed\"} 1"));
         assert!(text.contains("workflow_runs_running{workflow=\"t/a/1\"} 0"));
-        assert!(text.contains(
-            "workflow_task_duration_seconds_bucket{workflow=\"t/a/1\",le=\"0.01\"} 0"
-        ));
-        assert!(text.contains(
-            "workflow_task_duration_seconds_bucket{workflow=\"t/a/1\",le=\"0.05\"} 1"
-        ));
+        assert!(
+            text.contains(
+                "workflow_task_duration_seconds_bucket{workflow=\"t/a/1\",le=\"0.01\"} 0"
+            )
+        );
+        assert!(
+            text.contains(
+                "workflow_task_duration_seconds_bucket{workflow=\"t/a/1\",le=\"0.05\"} 1"
+            )
+        );
         assert!(text.contains("workflow_queue_depth 0"));
         assert_eq!(label("a\"b"), "a\\\"b");
     }

@@ -109,7 +109,9 @@ impl Scheduler {
     pub(crate) fn sync(&self, catalog: &Catalog, dispatcher: &Arc<Dispatcher>) {
         let mut timers = self.timers();
         timers.retain(|key, timer| {
-            let keep = catalog.get(key).is_some_and(|loaded| loaded.hash == timer.hash);
+            let keep = catalog
+                .get(key)
+                .is_some_and(|loaded| loaded.hash == timer.hash);
             if !keep {
                 timer.task.abort();
             }
@@ -169,7 +171,11 @@ async fn fire(
     };
     if let Timing::After(delay) = timing {
         loop {
-            show(chrono::Duration::from_std(delay).ok().map(|d| Utc::now() + d));
+            show(
+                chrono::Duration::from_std(delay)
+                    .ok()
+                    .map(|d| Utc::now() + d),
+            );
             tokio::time::sleep(delay).await;
             show(None);
             match dispatcher.start(Arc::clone(&loaded), json!({}), None) {
@@ -232,8 +238,14 @@ mod tests {
     fn every_ticks_on_multiples_of_the_period() {
         let timing = Timing::Every(Duration::from_secs(60));
         let now = at("2026-01-01T10:20:30.000000Z");
-        assert_eq!(timing.next_tick(now), Some(at("2026-01-01T10:21:00.000000Z")));
-        assert_eq!(timing.latest_tick(now), Some(at("2026-01-01T10:20:00.000000Z")));
+        assert_eq!(
+            timing.next_tick(now),
+            Some(at("2026-01-01T10:21:00.000000Z"))
+        );
+        assert_eq!(
+            timing.latest_tick(now),
+            Some(at("2026-01-01T10:20:00.000000Z"))
+        );
     }
 
     #[test]
@@ -243,8 +255,14 @@ mod tests {
         };
         let timing = Timing::Cron(Box::new(cron));
         let now = at("2026-01-01T10:20:30.000000Z");
-        assert_eq!(timing.next_tick(now), Some(at("2026-01-02T00:00:00.000000Z")));
-        assert_eq!(timing.latest_tick(now), Some(at("2026-01-01T00:00:00.000000Z")));
+        assert_eq!(
+            timing.next_tick(now),
+            Some(at("2026-01-02T00:00:00.000000Z"))
+        );
+        assert_eq!(
+            timing.latest_tick(now),
+            Some(at("2026-01-01T00:00:00.000000Z"))
+        );
         assert!(parse_cron("0 0 * * * *").is_none());
     }
 }

@@ -194,7 +194,11 @@ async fn run(config: ServeConfig, stderr: &mut dyn Write) -> ExitCode {
         stderr,
         "serving {} workflow{} from {} on http://{local}",
         catalog.workflows.len(),
-        if catalog.workflows.len() == 1 { "" } else { "s" },
+        if catalog.workflows.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         config.workflows.display()
     );
     let _ = stderr.flush();
@@ -312,7 +316,11 @@ fn resume_interrupted(shared: &Arc<Shared>, stderr: &mut dyn Write) {
         status: Some(RunState::Interrupted),
         ..RunFilter::default()
     };
-    let interrupted = shared.dispatcher.journal().runs(&filter).unwrap_or_default();
+    let interrupted = shared
+        .dispatcher
+        .journal()
+        .runs(&filter)
+        .unwrap_or_default();
     // Oldest first: they were started in that order.
     for record in interrupted.iter().rev() {
         let Some(loaded) = shared.loaded_for(record) else {
@@ -365,7 +373,11 @@ async fn reload(
             "reloaded {}: {} workflow{}, {} invalid",
             dir.display(),
             catalog.workflows.len(),
-            if catalog.workflows.len() == 1 { "" } else { "s" },
+            if catalog.workflows.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             catalog.invalid.len()
         );
         shared.replace_catalog(Arc::clone(&catalog));

@@ -182,7 +182,11 @@ fn offer_one(
                 eprintln!(
                     "warning: schedule.on of {}: {}",
                     loaded.key,
-                    error.detail.as_deref().or(error.title.as_deref()).unwrap_or("")
+                    error
+                        .detail
+                        .as_deref()
+                        .or(error.title.as_deref())
+                        .unwrap_or("")
                 );
                 return (false, None);
             }
@@ -214,7 +218,11 @@ async fn subscribe(
                 eprintln!(
                     "warning: schedule.on of {}: cannot subscribe ({}); retrying",
                     loaded.key,
-                    error.detail.as_deref().or(error.title.as_deref()).unwrap_or("")
+                    error
+                        .detail
+                        .as_deref()
+                        .or(error.title.as_deref())
+                        .unwrap_or("")
                 );
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
