@@ -203,7 +203,7 @@ do:
         return: stdout
   - greet:
       set:
-        greeting: ${ "hello " + $input.name }
+        greeting: ${ "hello " + $workflow.input.name }
 "#;
 
 /// Marks each execution of its first task in `marks`, waits, then completes.
