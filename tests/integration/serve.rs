@@ -672,3 +672,39 @@ fn sigterm_lets_running_runs_end_and_the_excess_waits_in_the_queue() {
         "ran\nran\n"
     );
 }
+
+#[test]
+fn the_web_page_shows_a_run_appear_and_complete_in_a_real_browser() {
+    let peers = crate::support::services::peers_dir();
+    let needs = [
+        crate::support::services::Need::program("/usr/bin/chromium"),
+        crate::support::services::Need::path(
+            "playwright-core (npm ci in tests/peers)",
+            peers.join("node_modules/playwright-core").display().to_string(),
+        ),
+    ];
+    if !crate::support::services::ready("the_web_page_shows_a_run_appear_and_complete_in_a_real_browser", &needs) {
+        return;
+    }
+    let dir = tempdir();
+    let wf = workflows_dir(dir.path());
+    let marks = dir.path().join("marks");
+    write(&wf, "slow.yaml", &document("test", "slow", "1.0.0", &slow(&marks, 2)));
+    let server = Server::start(dir.path(), &[]);
+    let checked = Command::new("node")
+        .arg(peers.join("browser/ui_check.js"))
+        .args([server.base.as_str(), "test/slow/1.0.0"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        checked.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&checked.stderr),
+        server.log()
+    );
+    let seen: Value = serde_json::from_slice(&checked.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(seen["tasks"], json!(["completed", "completed", "completed"]), "{seen}");
+    assert_eq!(seen["output"], json!({"done": true}));
+    let id = seen["id"].as_str().unwrap_or_default();
+    assert_eq!(server.run(id)["status"], "completed");
+}
