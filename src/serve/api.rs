@@ -75,10 +75,11 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     with_type(status, body.to_string(), "application/json")
 }
 
-/// `--token`: every route but `/`, `/healthz` and the OpenAPI document asks for it.
-fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// `--token`: every route but `/`, `/healthz` and the OpenAPI document asks for it. The
+/// refusal to answer when the request does not carry it.
+fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = &shared.token else {
-        return Ok(());
+        return None;
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -94,7 +95,7 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
                 == 0
     });
     if matches {
-        return Ok(());
+        return None;
     }
     let mut response = problem(
         StatusCode::UNAUTHORIZED,
@@ -105,12 +106,12 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
     response
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    Err(response)
+    Some(response)
 }
 
 macro_rules! authorized {
     ($shared:expr, $headers:expr) => {
-        if let Err(response) = authorize(&$shared, &$headers) {
+        if let Some(response) = refusal(&$shared, &$headers) {
             return response;
         }
     };
@@ -667,24 +668,24 @@ async fn cancel(State(shared): App, Path(id): Path<String>, headers: HeaderMap) 
 }
 
 /// The JSON object of a POST body, `{}` when empty.
-fn body_object(body: &Bytes) -> Result<Value, Response> {
+fn body_object(body: &Bytes) -> Result<Value, Box<Response>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(value @ Value::Object(_)) => Ok(value),
-        Ok(_) => Err(problem(
+        Ok(_) => Err(Box::new(problem(
             StatusCode::BAD_REQUEST,
             "The body is not a JSON object",
             "expected an object",
             json!({}),
-        )),
-        Err(error) => Err(problem(
+        ))),
+        Err(error) => Err(Box::new(problem(
             StatusCode::BAD_REQUEST,
             "The body is not JSON",
             &error.to_string(),
             json!({}),
-        )),
+        ))),
     }
 }
 
@@ -730,7 +731,7 @@ async fn retry(
     authorized!(shared, headers);
     let body = match body_object(&body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let record = match shared.dispatcher.journal().run(&id) {
         Ok(record) => record,

@@ -481,10 +481,8 @@ fn every_fires_each_period_and_two_servers_fire_each_tick_once() {
     };
     let runs = count("SELECT count(*) FROM runs WHERE name = 'tick'");
     let ticks = count("SELECT count(*) FROM schedule_ticks WHERE workflow = 'test/tick/1.0.0'");
-    let servers = count("SELECT count(DISTINCT pid) FROM runs WHERE name = 'tick'");
     assert_eq!(runs, ticks);
     assert!(runs >= 4);
-    assert!(servers >= 1);
 }
 
 const ON_ORDERS: &str = r#"schedule:
@@ -680,16 +678,26 @@ fn the_web_page_shows_a_run_appear_and_complete_in_a_real_browser() {
         crate::support::services::Need::program("/usr/bin/chromium"),
         crate::support::services::Need::path(
             "playwright-core (npm ci in tests/peers)",
-            peers.join("node_modules/playwright-core").display().to_string(),
+            peers
+                .join("node_modules/playwright-core")
+                .display()
+                .to_string(),
         ),
     ];
-    if !crate::support::services::ready("the_web_page_shows_a_run_appear_and_complete_in_a_real_browser", &needs) {
+    if !crate::support::services::ready(
+        "the_web_page_shows_a_run_appear_and_complete_in_a_real_browser",
+        &needs,
+    ) {
         return;
     }
     let dir = tempdir();
     let wf = workflows_dir(dir.path());
     let marks = dir.path().join("marks");
-    write(&wf, "slow.yaml", &document("test", "slow", "1.0.0", &slow(&marks, 2)));
+    write(
+        &wf,
+        "slow.yaml",
+        &document("test", "slow", "1.0.0", &slow(&marks, 2)),
+    );
     let server = Server::start(dir.path(), &[]);
     let checked = Command::new("node")
         .arg(peers.join("browser/ui_check.js"))
@@ -703,7 +711,11 @@ fn the_web_page_shows_a_run_appear_and_complete_in_a_real_browser() {
         server.log()
     );
     let seen: Value = serde_json::from_slice(&checked.stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(seen["tasks"], json!(["completed", "completed", "completed"]), "{seen}");
+    assert_eq!(
+        seen["tasks"],
+        json!(["completed", "completed", "completed"]),
+        "{seen}"
+    );
     assert_eq!(seen["output"], json!({"done": true}));
     let id = seen["id"].as_str().unwrap_or_default();
     assert_eq!(server.run(id)["status"], "completed");

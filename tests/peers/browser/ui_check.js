@@ -20,7 +20,6 @@ async function main() {
     await row.getByRole("button", { name: "start" }).click();
     await page.waitForURL(/#\/runs\//, { timeout: 30000 });
     const id = decodeURIComponent(page.url().split("#/runs/")[1]);
-    const heading = page.locator("h2 .status");
     await page.locator('h2 .status[data-status="running"]').waitFor({ timeout: 30000 });
     await page.locator('h2 .status[data-status="completed"]').waitFor({ timeout: 60000 });
     const tasks = await page.locator("tr.task .status").allTextContents();
@@ -28,7 +27,7 @@ async function main() {
     await page.goto(base + "/#/");
     const listed = page.locator(`tr.run[data-id="${id}"] .status[data-status="completed"]`);
     await listed.waitFor({ timeout: 30000 });
-    console.log(JSON.stringify({ id, status: await heading.count(), tasks, output: JSON.parse(output) }));
+    console.log(JSON.stringify({ id, tasks, output: JSON.parse(output) }));
   } finally {
     await browser.close();
   }
