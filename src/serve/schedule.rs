@@ -73,6 +73,20 @@ impl Timing {
     }
 }
 
+impl Timing {
+    /// The missed-tick policy: the tick of the one catch-up run due at `now` when the last
+    /// tick that fired was `last` (the latest tick missed since), or none. A schedule that
+    /// never fired waits for its next tick.
+    pub(crate) fn catch_up(
+        &self,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let latest = self.latest_tick(now)?;
+        (latest > last?).then_some(latest)
+    }
+}
+
 /// A five-field cron expression (UTC), as `validate` checks it.
 fn parse_cron(text: &str) -> Option<croner::Cron> {
     croner::parser::CronParser::builder()
@@ -191,10 +205,8 @@ async fn fire(
     let workflow = loaded.key.to_string();
     // One catch-up run for ticks missed while no server ran this schedule.
     let last = dispatcher.journal().last_tick(&workflow).ok().flatten();
-    if let (Some(last), Some(latest)) = (last, timing.latest_tick(Utc::now()))
-        && latest > last
-    {
-        tick(&dispatcher, &loaded, &workflow, latest);
+    if let Some(missed) = timing.catch_up(last, Utc::now()) {
+        tick(&dispatcher, &loaded, &workflow, missed);
     }
     loop {
         let Some(at) = timing.next_tick(Utc::now()) else {
@@ -245,6 +257,26 @@ mod tests {
         assert_eq!(
             timing.latest_tick(now),
             Some(at("2026-01-01T10:20:00.000000Z"))
+        );
+    }
+
+    #[test]
+    fn missed_ticks_make_one_catch_up_run_for_the_latest() {
+        let timing = Timing::Every(Duration::from_secs(60));
+        let now = at("2026-01-01T10:20:30.000000Z");
+        // Down since 09:00: sixty-odd ticks missed, one run, for 10:20.
+        let last = Some(at("2026-01-01T09:00:00.000000Z"));
+        assert_eq!(
+            timing.catch_up(last, now),
+            Some(at("2026-01-01T10:20:00.000000Z"))
+        );
+        // The latest tick fired already: nothing to catch up; never fired: wait.
+        let last = Some(at("2026-01-01T10:20:00.000000Z"));
+        assert_eq!(timing.catch_up(last, now), None);
+        assert_eq!(timing.catch_up(None, now), None);
+        assert_eq!(
+            Timing::After(Duration::from_secs(1)).catch_up(last, now),
+            None
         );
     }
 
