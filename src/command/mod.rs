@@ -15,4 +15,5 @@ pub mod runs;
 mod runs_logs;
 mod runs_show;
 pub mod schema;
+pub mod serve;
 pub mod validate;

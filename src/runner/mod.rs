@@ -4,11 +4,13 @@
 
 mod dry_run;
 mod engine;
+pub(crate) mod hosted;
 mod input;
 pub(crate) mod journal;
 mod outcome;
 mod run;
 
 pub use input::{InputError, read_input};
+pub(crate) use outcome::result_json;
 pub(crate) use run::Journaling;
 pub use run::{ConfigError, RunConfig, run};

@@ -28,6 +28,7 @@ mod receive;
 mod reporting;
 mod secret_leaks;
 mod secrets;
+mod serve;
 mod stopping;
 mod subflows;
 mod support;
