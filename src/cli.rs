@@ -58,6 +58,9 @@ pub enum Command {
     /// Run the documents submitted to a Temporal task queue (`workflow run FILE --temporal`):
     /// start as many workers, on as many machines, as the load needs.
     Worker(WorkerArgs),
+    /// Serve a directory of workflows: their schedules (`every`, `cron`, `after`, `on`), an
+    /// HTTP API to start and watch runs, and a web UI, until SIGTERM.
+    Serve(ServeArgs),
 }
 
 /// Where the Temporal server is, and which namespace and task queue a command uses.
@@ -99,6 +102,62 @@ pub struct WorkerArgs {
     /// workflow code; any nondeterminism fails the command (exit 1).
     #[arg(long, value_name = "RUN_ID", num_args = 1..)]
     pub replay: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The directory of workflows to serve (searched as `validate` searches a directory);
+    /// changed files are loaded again without a restart.
+    #[arg(long = "workflows", value_name = "DIR", required = true)]
+    pub workflows: PathBuf,
+
+    /// Where the API and the web UI listen. Anything but a loopback address needs a token.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// The bearer token every API request must carry (`Authorization: Bearer TOKEN`);
+    /// required when listening on anything but loopback.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "WORKFLOW_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Where `emit` publishes and `listen` and `schedule.on` subscribe (as `run --broker`).
+    #[arg(
+        long = "broker",
+        value_name = "URL",
+        env = "WORKFLOW_BROKER",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub brokers: Vec<String>,
+
+    /// Runs allowed to run at once; more are queued (recorded, and started in order).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_concurrent_runs: usize,
+
+    /// After SIGTERM, how long running runs may take to end, in seconds; the rest are left
+    /// to resume at the next start.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub grace: u64,
+
+    /// Secret values, as `run --secrets` reads them (repeatable).
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+
+    /// Task executions allowed per run before it faults.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_steps: u64,
+
+    /// How often the workflows directory is looked at for changes, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub reload_interval: u64,
+
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ pub mod runner;
 pub mod runtime;
 pub mod schema;
 pub mod secrets;
+pub mod serve;
 pub mod source;
 #[cfg(feature = "temporal")]
 pub mod temporal;
@@ -64,6 +65,7 @@ where
             | Command::Graph(_)
             | Command::Resume(_)
             | Command::Retry(_)
+            | Command::Serve(_)
     ) {
         frontend::prepare_in_background();
     }
@@ -95,6 +97,10 @@ where
             command::retry::run(args, cli.color, &mut stdout, &mut std::io::stderr())
         }
         Command::Events(args) => command::events::run(args, &mut stdout, &mut stderr),
+        Command::Serve(args) => {
+            drop(stderr);
+            command::serve::run(args, &mut std::io::stderr())
+        }
         Command::Worker(args) => command::temporal::worker(args, &mut stderr),
     }
 }

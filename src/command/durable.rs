@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::error::CommandError;
 use crate::cli::ExecArgs;
-use crate::journal::{self, Journal, RunRecord, StoredEvent};
+use crate::journal::{self, Journal, RunRecord};
 use crate::runner::{Journaling, RunConfig};
 use crate::runtime::RecordedEvent;
 
@@ -24,25 +24,12 @@ pub(crate) fn recorded(exec: &ExecArgs, id: &str) -> Result<Recorded, CommandErr
     let dir = journal::state_dir(exec.state.state_dir.as_deref());
     let journal = Journal::open_existing(&dir)?;
     let record = journal.run(id)?;
-    let events = journal
-        .events(&record.id)?
-        .into_iter()
-        .map(recorded_event)
-        .collect();
+    let events = crate::runner::journal::recorded_events(&journal, &record.id)?;
     Ok(Recorded {
         journal,
         record,
         events,
     })
-}
-
-fn recorded_event(event: StoredEvent) -> RecordedEvent {
-    RecordedEvent {
-        kind: event.kind,
-        task: event.task.filter(|_| event.task_event),
-        step: event.step.filter(|_| event.task_event),
-        data: event.data,
-    }
 }
 
 /// The configuration of `durable`, a run of the document at `file`: its input comes from the
@@ -75,7 +62,8 @@ pub(crate) fn read_document(record: &RunRecord) -> Result<Vec<u8>, CommandError>
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::journal::StoredEvent;
+    use crate::runner::journal::recorded_event;
     use serde_json::json;
 
     #[test]

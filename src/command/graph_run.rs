@@ -8,7 +8,7 @@ use std::io::Write;
 use crate::cli::GraphArgs;
 use crate::document::Document;
 use crate::graph::TaskState;
-use crate::journal::{self, ExecutionStatus, Journal, Timeline, states_by_task};
+use crate::journal::{self, Journal, Timeline, states_by_task};
 
 /// Each task pointer's state in run `run` (an id or unique prefix). A run of another workflow
 /// is refused; a run of another version or edit of this one is drawn with a warning.
@@ -54,18 +54,7 @@ pub(crate) fn states(
     })?;
     let states = states_by_task(&timeline.finish())
         .into_iter()
-        .map(|(task, status)| (task, state(status)))
+        .map(|(task, status)| (task, TaskState::from(status)))
         .collect();
     Ok(states)
-}
-
-fn state(status: ExecutionStatus) -> TaskState {
-    match status {
-        ExecutionStatus::Completed => TaskState::Completed,
-        ExecutionStatus::Recovered => TaskState::Recovered,
-        ExecutionStatus::Faulted => TaskState::Faulted,
-        ExecutionStatus::Skipped => TaskState::Skipped,
-        ExecutionStatus::Cancelled => TaskState::Cancelled,
-        ExecutionStatus::Running => TaskState::Running,
-    }
 }

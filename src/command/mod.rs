@@ -15,5 +15,6 @@ pub mod runs;
 mod runs_logs;
 mod runs_show;
 pub mod schema;
+pub mod serve;
 pub mod temporal;
 pub mod validate;

@@ -138,7 +138,7 @@ fn expand_paths(paths: &[PathBuf], all: bool) -> Result<Found, CommandError> {
 /// Whether a file found in a directory looks like a workflow: it loads as YAML (or JSON) into
 /// a mapping with a `document` key. A file that does not load is kept, so that a broken
 /// workflow is reported rather than silently skipped.
-fn is_workflow(path: &Path) -> bool {
+pub(crate) fn is_workflow(path: &Path) -> bool {
     let Ok(source) = crate::source::Source::read(path) else {
         return true;
     };
@@ -151,7 +151,7 @@ fn is_workflow(path: &Path) -> bool {
     }
 }
 
-fn collect_documents(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+pub(crate) fn collect_documents(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|entry| entry.file_name());
     for entry in entries {

@@ -97,6 +97,17 @@ impl<'d> Compiler<'d> {
                 .iter()
                 .map(|s| s.name.clone())
                 .collect(),
+            schedule_on: document
+                .schedule
+                .as_ref()
+                .and_then(|schedule| schedule.on.as_ref())
+                .and_then(|on| self.strategy(on, &scope))
+                // The run's input is the array of the triggering events, whole.
+                .map(|strategy| super::ListenSpec {
+                    strategy,
+                    read: crate::document::ListenRead::Envelope,
+                    foreach: None,
+                }),
         }
     }
 

@@ -138,7 +138,11 @@ impl Compiler<'_> {
         })
     }
 
-    fn strategy(&mut self, strategy: &ConsumptionStrategy, scope: &Scope) -> Option<StrategySpec> {
+    pub(super) fn strategy(
+        &mut self,
+        strategy: &ConsumptionStrategy,
+        scope: &Scope,
+    ) -> Option<StrategySpec> {
         match strategy {
             ConsumptionStrategy::All { filters, .. } => {
                 let filters: Vec<_> = filters.iter().map(|f| self.filter(f, scope)).collect();

@@ -46,6 +46,11 @@ impl Machine {
     }
 
     /// The names declared in `use.secrets`, whose values the caller supplies.
+    /// The compiled `schedule.on`, when the document has one.
+    pub(crate) fn schedule_on(&self) -> Option<&super::ListenSpec> {
+        self.workflow.schedule_on.as_ref()
+    }
+
     pub fn secret_names(&self) -> &[String] {
         &self.workflow.secrets
     }
@@ -96,6 +101,8 @@ pub(crate) struct WorkflowNode {
     pub output_schema: Option<SchemaCheck>,
     pub timeout: Option<TimeoutSpec>,
     pub secrets: Vec<String>,
+    /// `schedule.on`: the events that start a run (their array is its input).
+    pub schedule_on: Option<super::ListenSpec>,
 }
 
 /// One task list, in order. A `then: name` is already a position in `tasks`.

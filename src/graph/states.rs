@@ -20,6 +20,21 @@ pub enum TaskState {
     NotReached,
 }
 
+impl From<crate::journal::ExecutionStatus> for TaskState {
+    /// The state of a task whose (last) recorded execution ended so.
+    fn from(status: crate::journal::ExecutionStatus) -> TaskState {
+        use crate::journal::ExecutionStatus;
+        match status {
+            ExecutionStatus::Completed => TaskState::Completed,
+            ExecutionStatus::Recovered => TaskState::Recovered,
+            ExecutionStatus::Faulted => TaskState::Faulted,
+            ExecutionStatus::Skipped => TaskState::Skipped,
+            ExecutionStatus::Cancelled => TaskState::Cancelled,
+            ExecutionStatus::Running => TaskState::Running,
+        }
+    }
+}
+
 impl TaskState {
     /// The Mermaid class name (also the legend word).
     pub fn class(self) -> &'static str {

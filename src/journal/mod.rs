@@ -15,6 +15,7 @@ mod query;
 mod queue;
 mod row;
 mod sink;
+mod ticks;
 mod timeline;
 mod writer;
 

@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::run::Journaling;
 use crate::compile::Machine;
 use crate::document::Document;
-use crate::journal::{self, Journal, Recorder, Relation, RunStart};
-use crate::runtime::Replay;
+use crate::journal::{self, Journal, Recorder, Relation, RunStart, StoredEvent};
+use crate::runtime::{RecordedEvent, Replay};
 
 /// A run made from a recorded one (`resume`, `retry`).
 pub(crate) struct Durable {
@@ -81,12 +81,7 @@ impl Opened {
             return Ok(None);
         };
         let recorder = Self::record(journal, durable, file, document, input)?;
-        let pointers: Vec<_> = machine
-            .tasks
-            .iter()
-            .map(|task| task.pointer.clone())
-            .collect();
-        recorder.number_tasks(&pointers)?;
+        number_tasks(&recorder, machine)?;
         Ok(Some(recorder))
     }
 
@@ -108,19 +103,72 @@ impl Opened {
             path: file.display().to_string(),
             source,
         })?;
-        // Absolute, so a resume from another directory finds the document again.
-        let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-        let meta = &document.meta;
-        let start = RunStart {
-            run_id: uuid::Uuid::now_v7().to_string(),
-            namespace: meta.namespace.clone(),
-            name: meta.name.clone(),
-            version: meta.version.clone(),
-            document_path: path.display().to_string(),
-            document_hash: journal::document_hash(&bytes),
-            input: input.clone(),
+        record_new(
+            &journal,
             parent,
-        };
-        Ok(journal.begin_run(start)?)
+            file,
+            document,
+            journal::document_hash(&bytes),
+            input,
+        )
+    }
+}
+
+/// Records a new run of `document` (read from `file`, whose bytes hash to `document_hash`) in
+/// `journal` under a fresh id (a UUID v7): its row, status `running`, and the recorder of its
+/// events.
+pub(crate) fn record_new(
+    journal: &Journal,
+    parent: Option<(String, Relation)>,
+    file: &Path,
+    document: &Document,
+    document_hash: String,
+    input: &Value,
+) -> Result<Recorder, StartError> {
+    // Absolute, so a resume from another directory finds the document again.
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let meta = &document.meta;
+    let start = RunStart {
+        run_id: uuid::Uuid::now_v7().to_string(),
+        namespace: meta.namespace.clone(),
+        name: meta.name.clone(),
+        version: meta.version.clone(),
+        document_path: path.display().to_string(),
+        document_hash,
+        input: input.clone(),
+        parent,
+    };
+    Ok(journal.begin_run(start)?)
+}
+
+/// Numbers the machine's task pointers for `recorder`, before the run's first event.
+pub(crate) fn number_tasks(recorder: &Recorder, machine: &Machine) -> Result<(), StartError> {
+    let pointers: Vec<_> = machine
+        .tasks
+        .iter()
+        .map(|task| task.pointer.clone())
+        .collect();
+    Ok(recorder.number_tasks(&pointers)?)
+}
+
+/// Run `id`'s recorded events, as a resume or a retry replays them.
+pub(crate) fn recorded_events(
+    journal: &Journal,
+    id: &str,
+) -> Result<Vec<RecordedEvent>, journal::JournalError> {
+    Ok(journal
+        .events(id)?
+        .into_iter()
+        .map(recorded_event)
+        .collect())
+}
+
+/// A stored event as the replay reads it: workflow events never carry a step.
+pub(crate) fn recorded_event(event: StoredEvent) -> RecordedEvent {
+    RecordedEvent {
+        kind: event.kind,
+        task: event.task.filter(|_| event.task_event),
+        step: event.step.filter(|_| event.task_event),
+        data: event.data,
     }
 }

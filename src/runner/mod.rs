@@ -4,6 +4,7 @@
 
 mod dry_run;
 mod engine;
+pub(crate) mod hosted;
 mod input;
 pub(crate) mod journal;
 mod outcome;

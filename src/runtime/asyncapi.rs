@@ -8,7 +8,7 @@
 //! then the task completes with what it has (no fault). Each consumed message is recorded in
 //! the journal (like `listen`'s events), so a resumed run takes those again without waiting.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::EventKind;
+use super::listen::subscription_name;
 use super::task::{Flow, Step};
 use super::values::{self, as_text, eval_bool, eval_tmpl, short_json};
 use crate::compile::{AsyncApiKind, AsyncApiSpec, LimitSpec, TaskNode};
@@ -54,18 +55,25 @@ impl Run<'_> {
         };
         let resolved =
             document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)?;
+        // `basic` is the broker's user name and password, `bearer` its token; the others
+        // have no meaning to a broker.
         let credentials =
             match self.optional_credentials(spec.authentication.as_ref(), &input, vars)? {
-                None => None,
-                Some(Credentials::Basic { username, password }) => Some((username, password)),
-                Some(_) => {
+                None => BrokerCredentials::None,
+                Some(Credentials::Basic { username, password }) => {
+                    BrokerCredentials::UserPassword(username, password)
+                }
+                Some(Credentials::Bearer { token }) => BrokerCredentials::Token(token),
+                Some(other) => {
                     return Err(WorkflowError::new(
                         ErrorKind::Configuration,
                         "Unsupported AsyncAPI authentication",
                     )
-                    .with_detail(
-                        "brokers take a user name and password: use `basic` authentication",
-                    ));
+                    .with_detail(format!(
+                        "`{}` authentication has no meaning to a broker: use `basic` (user name \
+                         and password) or `bearer` (a token)",
+                        other.scheme_name()
+                    )));
                 }
             };
         match &spec.kind {
@@ -107,7 +115,7 @@ impl Run<'_> {
             }
             AsyncApiKind::Subscribe(subscription) => {
                 let wildcard = match resolved.protocol.as_str() {
-                    "nats" => "*",
+                    "nats" | "amqp" | "redis" | "rediss" => "*",
                     _ => "+",
                 };
                 let mut address = resolved.address.clone();
@@ -124,10 +132,17 @@ impl Run<'_> {
                 };
                 let mut consumed: Vec<Val> = Vec::new();
                 let mut results: Vec<Val> = Vec::new();
-                let recorded: Vec<Val> = match (&self.replay, step) {
-                    (Some(replay), Some(step)) => replay.consumed(step).to_vec(),
-                    _ => Vec::new(),
+                // Consumed before the run stopped: taken again, in order, without waiting.
+                let (recorded, mut seen) = match (&self.replay, step) {
+                    (Some(replay), Some(step)) => {
+                        (replay.consumed(step).to_vec(), replay.deliveries(step))
+                    }
+                    _ => (Vec::new(), HashSet::new()),
                 };
+                // A redelivered message without a broker identity that equals the last one
+                // the journal has is that one: the runner died before acknowledging it.
+                let mut last_recorded = recorded.last().cloned();
+                let resumed = !recorded.is_empty();
                 let mut done = matches!(subscription.limit, LimitSpec::Amount(0));
                 for message in recorded {
                     if done {
@@ -145,19 +160,33 @@ impl Run<'_> {
                     }
                     done = finished(&subscription.limit, &consumed, vars)?;
                 }
-                if !done {
-                    let target = target(&resolved, address, credentials);
-                    let mut stream = self.executors.asyncapi.subscribe(target).await?;
+                let name = subscription_name(&self.run_id(), step.unwrap_or(&node.pointer));
+                let target = target(&resolved, address, credentials);
+                if done {
+                    if resumed {
+                        // Completed from the journal alone: what the broker kept for the call
+                        // (a consumer, a queue, a session, a group) is removed all the same.
+                        if let Ok(mut consumption) =
+                            self.executors.asyncapi.subscribe(target, name).await
+                            && let Some(close) = consumption.close.take()
+                        {
+                            close.await;
+                        }
+                    }
+                } else {
+                    let mut consumption = self.executors.asyncapi.subscribe(target, name).await?;
                     while !done {
                         let next = match bound {
-                            Some(bound) => match clock.within(bound, stream.next()).await {
-                                Some(next) => next,
-                                None => break,
-                            },
-                            None => stream.next().await,
+                            Some(bound) => {
+                                match clock.within(bound, consumption.messages.next()).await {
+                                    Some(next) => next,
+                                    None => break,
+                                }
+                            }
+                            None => consumption.messages.next().await,
                         };
-                        let (message, _address) = match next {
-                            Some(Ok(inbound)) => inbound,
+                        let received = match next {
+                            Some(Ok(received)) => received,
                             Some(Err(error)) => return Err(error),
                             None => {
                                 return Err(communication(
@@ -167,17 +196,43 @@ impl Run<'_> {
                                 ));
                             }
                         };
-                        let message = decode(message, resolved.correlation.as_deref());
+                        let message = decode(
+                            received.message.clone(),
+                            resolved.correlation.as_deref(),
+                            received.correlation_id.as_deref(),
+                        );
+                        let copy = match &received.key {
+                            Some(key) => seen.contains(key),
+                            None => {
+                                received.redelivered && last_recorded.as_ref() == Some(&message)
+                            }
+                        };
+                        // A failed acknowledgement only means a redelivery, which is deduped.
+                        if copy {
+                            last_recorded = None;
+                            let _ = received.ack().await;
+                            continue;
+                        }
                         if let Some(filter) = &subscription.filter
                             && !eval_bool(filter, message.clone(), vars)?
                         {
+                            let _ = received.ack().await;
                             continue;
                         }
+                        let delivery = received.key.clone();
                         self.step_event(&node.pointer, step, || EventKind::EventConsumed {
                             event: message.clone(),
                             masked: false,
+                            delivery: delivery.clone(),
                         });
+                        // The journal has it before the broker forgets it: a crash now
+                        // redelivers it, and the checks above drop the copy.
                         self.durable().await;
+                        if let Some(key) = delivery {
+                            seen.insert(key);
+                        }
+                        last_recorded = None;
+                        let _ = received.ack().await;
                         consumed.push(message.clone());
                         if let Some(foreach) = &subscription.foreach {
                             match self
@@ -189,6 +244,9 @@ impl Run<'_> {
                             }
                         }
                         done = finished(&subscription.limit, &consumed, vars)?;
+                    }
+                    if let Some(close) = consumption.close.take() {
+                        close.await;
                     }
                 }
                 let output = match &subscription.foreach {
@@ -218,13 +276,27 @@ impl Run<'_> {
     }
 }
 
-fn target(resolved: &Resolved, address: String, credentials: Option<(String, String)>) -> Target {
+/// What the call's authentication gives the broker.
+enum BrokerCredentials {
+    None,
+    UserPassword(String, String),
+    Token(String),
+}
+
+fn target(resolved: &Resolved, address: String, credentials: BrokerCredentials) -> Target {
+    let (credentials, token) = match credentials {
+        BrokerCredentials::None => (None, None),
+        BrokerCredentials::UserPassword(user, password) => (Some((user, password)), None),
+        BrokerCredentials::Token(token) => (None, Some(token)),
+    };
     Target {
         protocol: resolved.protocol.clone(),
         url: resolved.url.clone(),
         address,
         credentials,
+        token,
         exchange: resolved.exchange.clone(),
+        stream: resolved.stream,
     }
 }
 
@@ -274,8 +346,9 @@ fn encode(payload: &Val, content_type: &str) -> Vec<u8> {
 
 /// An inbound message as the workflow sees it: the payload parsed as JSON when it is JSON
 /// (else a string), its headers, and its correlation id (where the document's
-/// `correlationId.location` says, else a `correlationId`/`correlation-id` header).
-fn decode(message: Message, correlation: Option<&str>) -> Val {
+/// `correlationId.location` says, else the protocol's own (`native`: AMQP's `correlation-id`
+/// property, MQTT 5 correlation data), else a `correlationId`/`correlation-id` header).
+fn decode(message: Message, correlation: Option<&str>, native: Option<&str>) -> Val {
     let payload = serde_json::from_slice::<Value>(&message.payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&message.payload).into_owned()));
     let headers: Map<String, Value> = message
@@ -288,13 +361,50 @@ fn decode(message: Message, correlation: Option<&str>) -> Val {
             Value::Object(headers.clone()).pointer(pointer).cloned()
         }
         Some(("$message.payload", pointer)) => payload.pointer(pointer).cloned(),
-        _ => ["correlationId", "correlation-id", "correlation_id"]
-            .iter()
-            .find_map(|name| headers.get(*name).cloned()),
+        _ => native.map(|id| Value::String(id.to_owned())).or_else(|| {
+            ["correlationId", "correlation-id", "correlation_id"]
+                .iter()
+                .find_map(|name| headers.get(*name).cloned())
+        }),
     };
     from_json(&serde_json::json!({
         "payload": payload,
         "headers": headers,
         "correlationId": found.unwrap_or(Value::Null),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(payload: &str, headers: &[(&str, &str)]) -> Message {
+        Message {
+            payload: payload.as_bytes().to_vec(),
+            content_type: "application/json".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_correlation_id_comes_from_the_location_then_the_protocol_then_a_header() {
+        let id = |m: Message, location: Option<&str>, native: Option<&str>| {
+            to_json(&decode(m, location, native))["correlationId"].clone()
+        };
+        let m = || message(r#"{"sensor": "s1"}"#, &[("correlation-id", "h")]);
+        assert_eq!(
+            id(m(), Some("$message.payload#/sensor"), Some("n")),
+            json!("s1")
+        );
+        assert_eq!(id(m(), None, Some("n")), json!("n"));
+        assert_eq!(id(m(), None, None), json!("h"));
+        assert_eq!(id(message("plain text", &[]), None, None), json!(null));
+        // A payload that is no JSON is its text.
+        let text = to_json(&decode(message("plain text", &[]), None, None));
+        assert_eq!(text["payload"], json!("plain text"));
+    }
 }

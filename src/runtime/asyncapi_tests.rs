@@ -2,22 +2,26 @@
 //! and how a subscription filters, stops on `amount`/`while`/`until`, ends on `for` with what
 //! it has, and runs `foreach`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::StreamExt;
 use serde_json::{Value, json};
 
 use super::error::WorkflowError;
 use super::test_support::{doc, machine};
 use super::{Outcome, RunOptions, run};
 use crate::exec::Executors;
-use crate::exec::asyncapi::{AsyncApiClient, Inbound, Message, Target};
+use crate::exec::asyncapi::{AsyncApiClient, Consumption, Inbound, Message, Received, Target};
+use crate::exec::events::Ack;
 
 /// Keeps what was published; a subscription delivers `inbound` then stays open forever.
 struct FakeBroker {
     published: Mutex<Vec<(Target, Message)>>,
     inbound: Vec<Value>,
+    /// How many inbound messages were acknowledged.
+    acks: Arc<AtomicUsize>,
 }
 
 impl AsyncApiClient for FakeBroker {
@@ -35,23 +39,35 @@ impl AsyncApiClient for FakeBroker {
     fn subscribe(
         &self,
         target: Target,
-    ) -> BoxFuture<'static, Result<BoxStream<'static, Inbound>, WorkflowError>> {
+        _name: String,
+    ) -> BoxFuture<'static, Result<Consumption, WorkflowError>> {
         let items: Vec<Inbound> = self
             .inbound
             .iter()
             .map(|payload| {
-                Ok((
+                let mut received = Received::new(
                     Message {
                         payload: payload.to_string().into_bytes(),
                         content_type: "application/json".into(),
                         headers: vec![("correlationId".into(), "c-1".into())],
                     },
                     target.address.clone(),
-                ))
+                );
+                // A payload's `key` plays the broker's identity of the delivery.
+                received.key = payload
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let acks = Arc::clone(&self.acks);
+                let ack: Ack = Box::new(move || {
+                    acks.fetch_add(1, Ordering::SeqCst);
+                    Box::pin(async { Ok(()) })
+                });
+                Ok(received.with_ack(ack))
             })
             .collect();
         let stream = futures::stream::iter(items).chain(futures::stream::pending());
-        Box::pin(async move { Ok(stream.boxed()) })
+        Box::pin(async move { Ok(Consumption::new(stream.boxed())) })
     }
 }
 
@@ -98,6 +114,7 @@ fn broker(inbound: Vec<Value>) -> Arc<FakeBroker> {
     Arc::new(FakeBroker {
         published: Mutex::new(Vec::new()),
         inbound,
+        acks: Arc::default(),
     })
 }
 
@@ -205,4 +222,22 @@ async fn an_unknown_operation_is_a_configuration_error_with_a_did_you_mean() {
             .contains("did you mean `send`"),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn a_redelivered_copy_is_acknowledged_and_skipped_and_filtered_messages_are_acknowledged() {
+    let fake = broker(vec![
+        json!({"key": "s:1", "c": 1}),
+        json!({"key": "s:1", "c": 1}),
+        json!({"key": "s:2", "c": -999}),
+        json!({"key": "s:3", "c": 3}),
+    ]);
+    let (outcome, _dir) = run_on(
+        "        operation: receive\n        subscription:\n          filter: ${ .payload.c > -100 }\n          consume:\n            amount: 2\n          foreach:\n            item: m\n            output:\n              as: ${ .payload.c }\n",
+        &fake,
+    )
+    .await;
+    assert_eq!(output(&outcome), json!([1, 3]));
+    // Every delivery is acknowledged: the consumed ones, the copy, the filtered one.
+    assert_eq!(fake.acks.load(Ordering::SeqCst), 4);
 }

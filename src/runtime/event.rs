@@ -83,6 +83,9 @@ pub enum EventKind {
         event: Val,
         /// A secret's value was masked in `event`.
         masked: bool,
+        /// The broker's identity of the delivery (an AsyncAPI message's stream sequence or
+        /// entry id): a copy redelivered after a crash is recognised by it.
+        delivery: Option<String>,
     },
 }
 
@@ -359,8 +362,15 @@ impl LifecycleEvent {
                     data.insert("masked".into(), json!(true));
                 }
             }
-            EventKind::EventConsumed { event, masked } => {
+            EventKind::EventConsumed {
+                event,
+                masked,
+                delivery,
+            } => {
                 data.insert("event".into(), to_json(event));
+                if let Some(delivery) = delivery {
+                    data.insert("delivery".into(), json!(delivery));
+                }
                 if *masked {
                     data.insert("masked".into(), json!(true));
                 }

@@ -83,6 +83,7 @@ impl<'m> Run<'m> {
             self.step_event(&node.pointer, step, || EventKind::EventConsumed {
                 event,
                 masked: false,
+                delivery: None,
             });
             // The journal has it before the broker forgets it: a crash now redelivers it, and
             // the `seen` check above drops the copy.
@@ -485,6 +486,41 @@ impl<'s> Listening<'s> {
         }
         Ok(item)
     }
+}
+
+/// What one more event does to a group of events a `schedule.on` strategy already consumed
+/// (outside any run: the server feeds it the events it receives).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TriggerOffer {
+    /// No part of the strategy wants it (with the group's correlation values).
+    Unwanted,
+    /// Consumed; the strategy waits for more.
+    Taken,
+    /// Consumed, and the strategy is satisfied: the consumed events, as `read` presents them.
+    Complete(Value),
+}
+
+/// Offers `event` to the strategy of `spec` after the events of `group`. Expressions see null
+/// runtime arguments: there is no run yet.
+pub(crate) fn offer_trigger(
+    spec: &ListenSpec,
+    group: &[Value],
+    event: &Value,
+) -> Result<TriggerOffer, WorkflowError> {
+    let vars = vec![Val::Null; crate::compile::BASE_VARS.len()];
+    let mut listening = Listening::start(spec, &Val::Null, &vars)?;
+    for consumed in group {
+        listening.consume(consumed)?;
+    }
+    if listening.done || !listening.wants(event) {
+        return Ok(TriggerOffer::Unwanted);
+    }
+    listening.consume(event)?;
+    Ok(if listening.done {
+        TriggerOffer::Complete(to_json(&Val::from_iter(listening.consumed)))
+    } else {
+        TriggerOffer::Taken
+    })
 }
 
 impl StrategySpec {

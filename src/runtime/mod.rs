@@ -32,6 +32,7 @@ mod task;
 mod values;
 
 pub use engine::{Outcome, RunOptions, RunResult, check_input, run};
+pub(crate) use listen::{TriggerOffer, offer_trigger};
 pub use replay::{RecordedEvent, Replay};
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! step's output, the way the flow went from it and `$context` right after it, plus the retries
 //! a `try` had already made. Built from a run's stored events, in their recorded order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -37,6 +37,8 @@ pub struct Replay {
     retries: HashMap<String, u64>,
     /// The events each `listen` step had consumed, in order.
     consumed: HashMap<String, Vec<Val>>,
+    /// The broker identities of the messages each step had consumed (where they have one).
+    deliveries: HashMap<String, HashSet<String>>,
 }
 
 impl Replay {
@@ -79,6 +81,10 @@ impl Replay {
                         let list = replay.consumed.entry(step.clone()).or_default();
                         list.push(from_json(consumed));
                     }
+                    if let Some(delivery) = event.data.get("delivery").and_then(Value::as_str) {
+                        let known = replay.deliveries.entry(step.clone()).or_default();
+                        known.insert(delivery.to_owned());
+                    }
                 }
                 "retried" => {
                     let attempt = event.data.get("attempt").and_then(Value::as_u64);
@@ -116,6 +122,11 @@ impl Replay {
             .get(step)
             .map(Vec::as_slice)
             .unwrap_or_default()
+    }
+
+    /// The broker identities of the messages the step had consumed before the run stopped.
+    pub(crate) fn deliveries(&self, step: &str) -> HashSet<String> {
+        self.deliveries.get(step).cloned().unwrap_or_default()
     }
 
     /// The retries the `try` step had made before the run stopped: the next attempt is the one
@@ -175,6 +186,31 @@ mod tests {
         // A workflow event is no step, even when it is `completed`.
         let done = [event("completed", None, json!({"output": 1}))];
         assert!(Replay::from_events(&done).is_empty());
+    }
+
+    #[test]
+    fn consumed_messages_keep_their_order_and_broker_identities() {
+        let events = [
+            event(
+                EVENT_CONSUMED,
+                Some("/do/0/s"),
+                json!({"event": 1, "delivery": "st:7"}),
+            ),
+            event(EVENT_CONSUMED, Some("/do/0/s"), json!({"event": 2})),
+            event(
+                EVENT_CONSUMED,
+                Some("/do/1/t"),
+                json!({"event": 3, "delivery": "st:9"}),
+            ),
+        ];
+        let replay = Replay::from_events(&events);
+        let consumed: Vec<Value> = replay.consumed("/do/0/s").iter().map(to_json).collect();
+        assert_eq!(consumed, [json!(1), json!(2)]);
+        assert_eq!(
+            replay.deliveries("/do/0/s"),
+            HashSet::from(["st:7".to_owned()])
+        );
+        assert!(replay.deliveries("/do/2/u").is_empty());
     }
 
     #[test]

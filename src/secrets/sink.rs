@@ -60,6 +60,7 @@ pub(crate) fn redact_event(redactor: &Redactor, mut event: LifecycleEvent) -> Li
         | EventKind::EventConsumed {
             event: output,
             masked,
+            ..
         } => {
             if let Some(hidden) = redactor.val(output) {
                 *output = hidden;

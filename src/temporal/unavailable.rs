@@ -3,11 +3,10 @@
 //! a `configuration` error naming the task kind, never a silent local call.
 
 use futures::future::BoxFuture;
-use futures::stream::BoxStream;
 use serde_json::Value;
 
 use crate::exec::a2a::{A2aClient, A2aRequest};
-use crate::exec::asyncapi::{AsyncApiClient, Inbound, Message, Target};
+use crate::exec::asyncapi::{AsyncApiClient, Consumption, Message, Target};
 use crate::exec::grpc::{GrpcClient, GrpcReply, GrpcRequest};
 use crate::exec::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::exec::mcp::{McpClient, McpRequest};
@@ -63,7 +62,8 @@ impl AsyncApiClient for NotOnTemporal {
     fn subscribe(
         &self,
         _target: Target,
-    ) -> BoxFuture<'static, Result<BoxStream<'static, Inbound>, WorkflowError>> {
+        _name: String,
+    ) -> BoxFuture<'static, Result<Consumption, WorkflowError>> {
         refuse("call: asyncapi")
     }
 }

@@ -86,7 +86,7 @@ fn nats_peer(args: &[&str]) -> std::process::Output {
 }
 
 /// Waits (generously) until the runner's JetStream consumer filters on `subject`.
-fn wait_for_listener(subject: &str) {
+pub(crate) fn wait_for_listener(subject: &str) {
     let waited = nats_peer(&["wait-consumer", subject, "60"]);
     assert!(
         waited.status.success(),
@@ -107,7 +107,7 @@ pub(crate) fn cloudevent(subject: &str, data: Value) -> String {
     .to_string()
 }
 
-fn publish(subject: &str, data: Value, binary: bool) {
+pub(crate) fn publish(subject: &str, data: Value, binary: bool) {
     let event = cloudevent(subject, data);
     let mut args = vec!["publish", subject, event.as_str()];
     if binary {
@@ -136,7 +136,7 @@ pub(crate) fn run_with_consumed(db: &Path, count: i64) -> Option<String> {
         .ok()
 }
 
-fn nats_ready(test: &str) -> bool {
+pub(crate) fn nats_ready(test: &str) -> bool {
     services::ready(test, &[Need::nats(), Need::python("nats")])
 }
 

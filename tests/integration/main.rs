@@ -6,6 +6,7 @@
 
 mod a2a;
 mod asyncapi;
+mod asyncapi_brokers;
 mod auth;
 mod bounds;
 mod brokers;
@@ -27,6 +28,7 @@ mod receive;
 mod reporting;
 mod secret_leaks;
 mod secrets;
+mod serve;
 mod stopping;
 mod subflows;
 mod support;

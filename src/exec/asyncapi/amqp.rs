@@ -1,19 +1,32 @@
-//! AsyncAPI over AMQP 0-9-1 (RabbitMQ), publishing only: a persistent message to the channel's
+//! AsyncAPI over AMQP 0-9-1 (RabbitMQ). A publish is a persistent message to the channel's
 //! binding exchange with the address as routing key (or to the default exchange, the address
-//! naming the queue), completed on the publisher confirm.
+//! naming the queue), completed on the publisher confirm. A subscription consumes a durable
+//! queue: with an exchange, a queue of its own named after the call and bound to the exchange
+//! with the address (deleted once the call completed, expiring a week after its last use
+//! otherwise); without one, the queue the address names (declared durable when missing, never
+//! deleted). Each message is acknowledged only once the journal recorded it; one is
+//! unacknowledged at a time, so a resumed run meets at most one redelivered copy.
 
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 
-use super::{Message, Target};
-use crate::exec::events::communication;
+use super::{Consumption, Message, Received, Target};
+use crate::exec::broker::amqp::text;
+use crate::exec::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 /// How long connecting and the confirm may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A subscription's own queue outlives a run stopped for good by a week at most.
+const QUEUE_EXPIRES_MS: i64 = 7 * 24 * 3600 * 1000;
 
 fn amqp_error(title: &str, detail: impl std::fmt::Display) -> WorkflowError {
     communication(title, format!("AMQP: {detail}"))
@@ -21,7 +34,7 @@ fn amqp_error(title: &str, detail: impl std::fmt::Display) -> WorkflowError {
 
 /// The server URL with the call's credentials (RabbitMQ's guest account when none).
 fn uri(target: &Target) -> String {
-    let Some((user, password)) = &target.credentials else {
+    let Some((user, password)) = &target.user_password() else {
         return target.url.clone();
     };
     let encode = |text: &str| {
@@ -61,6 +74,9 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
         let properties = BasicProperties::default()
             .with_content_type(message.content_type.as_str().into())
             .with_headers(headers)
+            // An id per message: a subscriber (this runner's included) tells a redelivered
+            // copy apart by it.
+            .with_message_id(uuid::Uuid::new_v4().to_string().into())
             .with_delivery_mode(2);
         let confirm = channel
             .basic_publish(
@@ -91,4 +107,172 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
             format!("{shown}: no answer within {}s", TIMEOUT.as_secs()),
         )),
     }
+}
+
+pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumption, WorkflowError> {
+    let shown = crate::exec::broker::shown_url(&target.url);
+    let uri = uri(&target);
+    let open = async {
+        let connection = Connection::connect(&uri, ConnectionProperties::default())
+            .await
+            .map_err(|e| amqp_error("Cannot reach the AMQP broker", format!("{shown}: {e}")))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| amqp_error("Cannot open an AMQP channel", e))?;
+        let (queue, own) = match &target.exchange {
+            Some(exchange) => {
+                let mut arguments = FieldTable::default();
+                arguments.insert("x-expires".into(), AMQPValue::LongLongInt(QUEUE_EXPIRES_MS));
+                declare(&channel, &name, arguments).await?;
+                channel
+                    .queue_bind(
+                        name.as_str().into(),
+                        exchange.as_str().into(),
+                        target.address.as_str().into(),
+                        QueueBindOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(|e| {
+                        amqp_error(
+                            "Cannot bind the subscription's queue",
+                            format!("to the exchange `{exchange}`: {e}"),
+                        )
+                    })?;
+                (name.clone(), true)
+            }
+            None => {
+                // The queue may exist with arguments of its own: looked at before declared.
+                let probe = connection
+                    .create_channel()
+                    .await
+                    .map_err(|e| amqp_error("Cannot open an AMQP channel", e))?;
+                let passive = QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                };
+                let exists = probe
+                    .queue_declare(
+                        target.address.as_str().into(),
+                        passive,
+                        FieldTable::default(),
+                    )
+                    .await
+                    .is_ok();
+                let _ = probe.close(200, "OK".into()).await;
+                if !exists {
+                    declare(&channel, &target.address, FieldTable::default()).await?;
+                }
+                (target.address.clone(), false)
+            }
+        };
+        channel
+            .basic_qos(1, BasicQosOptions::default())
+            .await
+            .map_err(|e| amqp_error("Cannot set the prefetch", e))?;
+        let consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| amqp_error("Cannot consume the queue", format!("`{queue}`: {e}")))?;
+        Ok::<_, WorkflowError>((connection, channel, consumer, queue, own))
+    };
+    let (connection, channel, consumer, queue, own) =
+        match tokio::time::timeout(TIMEOUT, open).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(amqp_error(
+                    "Cannot subscribe",
+                    format!("{shown}: no answer within {}s", TIMEOUT.as_secs()),
+                ));
+            }
+        };
+    let connection = std::sync::Arc::new(connection);
+    let kept = std::sync::Arc::clone(&connection);
+    let messages = consumer.map(move |delivery| {
+        // The connection lives as long as the stream.
+        let _keep = &kept;
+        let delivery = delivery.map_err(|error| amqp_error("Lost the AMQP consumer", error))?;
+        let properties = &delivery.properties;
+        let headers = properties
+            .headers()
+            .as_ref()
+            .map(|table| {
+                table
+                    .inner()
+                    .iter()
+                    .filter_map(|(name, value)| Some((name.to_string(), text(value)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let content_type = properties
+            .content_type()
+            .as_ref()
+            .map_or_else(|| "application/json".to_owned(), |c| c.to_string());
+        let mut received = Received::new(
+            Message {
+                payload: delivery.data.clone(),
+                content_type,
+                headers,
+            },
+            delivery.routing_key.to_string(),
+        );
+        received.key = properties
+            .message_id()
+            .as_ref()
+            .map(|id| format!("message-id:{id}"));
+        received.redelivered = delivery.redelivered;
+        received.correlation_id = properties
+            .correlation_id()
+            .as_ref()
+            .map(|id| id.to_string());
+        let acker = delivery.acker;
+        let ack: Ack = Box::new(move || {
+            Box::pin(async move {
+                acker
+                    .ack(BasicAckOptions::default())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| amqp_error("Cannot acknowledge the message", e))
+            })
+        });
+        Ok(received.with_ack(ack))
+    });
+    let close = Box::pin(async move {
+        if own {
+            let _ = channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await;
+        }
+        let _ = channel.close(200, "OK".into()).await;
+        let _ = connection.close(200, "done".into()).await;
+    });
+    Ok(Consumption {
+        messages: messages.boxed(),
+        close: Some(close),
+    })
+}
+
+async fn declare(
+    channel: &lapin::Channel,
+    queue: &str,
+    arguments: FieldTable,
+) -> Result<(), WorkflowError> {
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            arguments,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| amqp_error("Cannot declare the queue", format!("`{queue}`: {e}")))
 }

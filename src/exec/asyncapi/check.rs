@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::document::{AsyncApiDocument, Version};
-use crate::compile::{Body, Machine, UriSpec};
+use super::document::{AsyncApiDocument, ServerChoice, Version};
+use crate::compile::{AsyncApiKind, Body, Machine, UriSpec};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::pointer::join;
 
@@ -93,6 +93,41 @@ pub(crate) fn check_documents(machine: &Machine, document_dir: Option<&Path>) ->
                 join(&join(&with, "server"), "name"),
             );
         }
+        // The server the call would use speaks a protocol this runner does not: said now, as
+        // every feature the runtime cannot execute (a server needing variables is skipped).
+        let choice = ServerChoice {
+            name: spec.server.clone(),
+            variables: Default::default(),
+            protocol: spec.protocol.clone(),
+        };
+        let subscribes = matches!(spec.kind, AsyncApiKind::Subscribe(_));
+        if let Ok(resolved) =
+            document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)
+            && !speaks(&resolved.protocol, subscribes)
+        {
+            let what = if subscribes { "subscribe" } else { "publish" };
+            let error = super::unsupported(&resolved.protocol, what);
+            found.push(
+                Diagnostic::warning(
+                    "runtime::unsupported",
+                    format!(
+                        "task `{}`: {}; the run faults when it reaches this task",
+                        task.name,
+                        error.detail.unwrap_or_default()
+                    ),
+                )
+                .at_pointer(with.clone()),
+            );
+        }
     }
     found
+}
+
+/// Whether this runner publishes (or subscribes) over `protocol`.
+fn speaks(protocol: &str, subscribes: bool) -> bool {
+    match protocol {
+        "nats" | "mqtt" | "mqtt5" | "secure-mqtt" | "amqp" | "redis" | "rediss" => true,
+        "http" | "https" => !subscribes,
+        _ => false,
+    }
 }

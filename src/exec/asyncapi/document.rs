@@ -57,6 +57,8 @@ pub(crate) struct Resolved {
     /// there with the address as routing key; without it, to the default exchange (the address
     /// is the queue).
     pub exchange: Option<String>,
+    /// Redis: the channel's binding says `type: stream` (else pub/sub).
+    pub stream: bool,
 }
 
 fn configuration(title: &str, detail: String) -> WorkflowError {
@@ -196,8 +198,15 @@ impl AsyncApiDocument {
             .and_then(|e| e.get("name"))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let stream = channel_value
+            .get("bindings")
+            .and_then(|b| b.get("redis"))
+            .and_then(|r| r.get("type"))
+            .and_then(Value::as_str)
+            == Some("stream");
         Ok(Resolved {
             exchange,
+            stream,
             correlation,
             address,
             open_parameters,

@@ -1,18 +1,21 @@
 //! AsyncAPI over MQTT (3.1.1 or 5, `mqtt5` choosing 5): the channel address is the topic. A
-//! publish is QoS 1 on a clean connection of its own and completes on the broker's PUBACK. A
-//! subscription is QoS 1 on a clean session: messages sent before it are not kept. MQTT 3.1.1
-//! carries no headers; the broker clients' wire layer sends none on MQTT 5 either.
+//! publish is QoS 1 on a clean connection of its own and completes on the broker's PUBACK; on
+//! MQTT 5 the headers are user properties and the content type is the message's. A
+//! subscription is QoS 1 on a persistent session named after the call: messages sent while the
+//! runner is down wait in the broker, and each is acknowledged (PUBACK) only once the journal
+//! recorded it. MQTT 3.1.1 carries no headers.
 
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
-use super::{Inbound, Message, Target};
-use crate::exec::broker::mqtt::endpoint;
-use crate::exec::broker::mqtt_wire::{self, Client, Endpoint, Inbound as Wired, Session, Wire};
-use crate::exec::events::communication;
+use super::{Consumption, Inbound, Message, Received, Target};
+use crate::exec::broker::mqtt::{client_id as session_id, endpoint, forget_session};
+use crate::exec::broker::mqtt_wire::{
+    self, Client, Endpoint, Inbound as Wired, Properties, Session, Wire,
+};
+use crate::exec::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,8 +35,8 @@ fn endpoint_of(target: &Target) -> Result<Endpoint, WorkflowError> {
     if target.protocol == "mqtt5" {
         found.v5 = true;
     }
-    if let Some(credentials) = &target.credentials {
-        found.credentials = Some(credentials.clone());
+    if let Some(credentials) = target.user_password() {
+        found.credentials = Some(credentials);
     }
     Ok(found)
 }
@@ -47,8 +50,12 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
     let shown = crate::exec::broker::shown_url(&target.url);
     let (client, mut eventloop) = mqtt_wire::client(&endpoint, &client_id(), Session::Clean)
         .map_err(|e| mqtt_error("Cannot reach the MQTT broker", e))?;
+    let properties = Properties {
+        content_type: Some(message.content_type.clone()),
+        user_properties: message.headers.clone(),
+    };
     client
-        .publish(&target.address, message.payload)
+        .publish(&target.address, message.payload, Some(&properties))
         .map_err(|e| mqtt_error("Cannot publish the message", e))?;
     let acknowledged = async {
         let mut sent = None;
@@ -79,17 +86,17 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
     result.map_err(|error| mqtt_error("Cannot publish the message", format!("{shown}: {error}")))
 }
 
-pub(super) async fn subscribe(
-    target: Target,
-) -> Result<BoxStream<'static, Inbound>, WorkflowError> {
+pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumption, WorkflowError> {
     let endpoint = endpoint_of(&target)?;
     let shown = crate::exec::broker::shown_url(&target.url);
-    let (client, mut eventloop) = mqtt_wire::client(&endpoint, &client_id(), Session::Clean)
+    let id = session_id(&name);
+    let (client, mut eventloop) = mqtt_wire::client(&endpoint, &id, Session::Persistent)
         .map_err(|e| mqtt_error("Cannot reach the MQTT broker", e))?;
     client
         .subscribe(std::slice::from_ref(&target.address))
         .map_err(|e| mqtt_error("Cannot subscribe", e))?;
     let (sender, receiver) = mpsc::unbounded_channel();
+    // Until the SUBACK: messages the session kept while the runner was down come first.
     let subscribed = async {
         loop {
             match eventloop.poll().await {
@@ -129,51 +136,63 @@ pub(super) async fn subscribe(
             }
         }
     });
-    // Dropping the stream disconnects and stops the reader.
-    let guard = Guard { client, task };
-    Ok(
-        futures::stream::unfold((receiver, guard), |(mut receiver, guard)| async move {
-            receiver.recv().await.map(|item| (item, (receiver, guard)))
-        })
-        .boxed(),
-    )
+    // Dropping the stream disconnects and stops the reader; the session stays for a resume.
+    let guard = Guard {
+        client,
+        task: Some(task),
+    };
+    let messages = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let close = Box::pin(async move {
+        drop(guard);
+        // The call completed: the broker keeps nothing more for it.
+        forget_session(&endpoint, &id).await;
+    });
+    Ok(Consumption {
+        messages: messages.boxed(),
+        close: Some(close),
+    })
 }
 
 struct Guard {
     client: Client,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         self.client.disconnect();
-        self.task.abort();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }
 
-/// Acknowledges the QoS 1 message at once (the session is clean: nothing is redelivered) and
-/// hands it over with the topic it came on.
+/// Hands the message over with its PUBACK, sent once the journal recorded it.
 fn forward(client: &Client, sender: &mpsc::UnboundedSender<Inbound>, message: Wired) {
-    let _ = client.ack(&message);
-    let topic = match &message {
-        Wired::V4(publish) => publish.topic.clone(),
-        Wired::V5(publish) => String::from_utf8_lossy(&publish.topic).into_owned(),
-    };
-    let headers = message
-        .user_properties()
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
+    let headers = message.user_properties().to_vec();
     let content_type = message
         .content_type()
         .unwrap_or("application/json")
         .to_owned();
-    let _ = sender.send(Ok((
+    let mut received = Received::new(
         Message {
             payload: message.payload().to_vec(),
             content_type,
             headers,
         },
-        topic,
-    )));
+        message.topic(),
+    );
+    received.redelivered = message.redelivered();
+    received.correlation_id = message.correlation_data();
+    let client = client.clone();
+    let ack: Ack = Box::new(move || {
+        Box::pin(async move {
+            client
+                .ack(&message)
+                .map_err(|e| mqtt_error("Cannot acknowledge the message", e))
+        })
+    });
+    let _ = sender.send(Ok(received.with_ack(ack)));
 }

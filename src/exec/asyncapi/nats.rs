@@ -1,15 +1,16 @@
 //! AsyncAPI over NATS: the channel address is the subject. A publish goes through JetStream
 //! (and waits for the stream's acknowledgement) when a stream stores the subject, else it is a
-//! core publish flushed to the server. A subscription is a core subscription: messages sent
-//! while no one listens are not kept (a JetStream consumer is not made here).
+//! core publish flushed to the server. A subscription is a durable JetStream consumer when a
+//! stream stores the subject (no stream is created here: the document describes what exists),
+//! else a core subscription, whose messages sent while no one listens are not kept.
 
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::pull;
 use futures::StreamExt;
-use futures::stream::BoxStream;
 
-use super::{Inbound, Message, Target};
-use crate::exec::events::communication;
+use super::{Consumption, Message, Received, Target};
+use crate::exec::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 /// How long the server has to acknowledge a publish or a subscription.
@@ -25,6 +26,8 @@ async fn connect(target: &Target) -> Result<async_nats::Client, WorkflowError> {
         .connection_timeout(Duration::from_secs(5));
     if let Some((user, password)) = &target.credentials {
         options = options.user_and_password(user.clone(), password.clone());
+    } else if let Some(token) = &target.token {
+        options = options.token(token.clone());
     }
     options.connect(target.url.as_str()).await.map_err(|error| {
         communication(
@@ -75,10 +78,17 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
     }
 }
 
-pub(super) async fn subscribe(
-    target: Target,
-) -> Result<BoxStream<'static, Inbound>, WorkflowError> {
+/// A durable JetStream consumer when a stream stores the subject (messages sent while the
+/// runner is down wait for it, each acknowledged once journaled), else a core subscription.
+pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumption, WorkflowError> {
     let client = connect(&target).await?;
+    if client.server_info().jetstream {
+        let mut js = async_nats::jetstream::new(client.clone());
+        js.set_timeout(ACK_TIMEOUT);
+        if let Ok(stream_name) = js.stream_by_subject(target.address.clone()).await {
+            return durable(&js, &stream_name, &target.address, name).await;
+        }
+    }
     let subscriber = client
         .subscribe(target.address.clone())
         .await
@@ -95,31 +105,102 @@ pub(super) async fn subscribe(
         }
     }
     // The client lives as long as the stream: dropping both closes the connection.
-    Ok(subscriber
-        .map(move |message| {
-            let _keep = &client;
-            let mut headers = Vec::new();
-            let mut content_type = String::from("application/json");
-            if let Some(map) = &message.headers {
-                for (name, values) in map.iter() {
-                    let name = name.to_string();
-                    for value in values {
-                        if name.eq_ignore_ascii_case("content-type") {
-                            content_type = value.as_str().to_owned();
-                        } else {
-                            headers.push((name.clone(), value.as_str().to_owned()));
-                        }
-                    }
+    Ok(Consumption::new(
+        subscriber
+            .map(move |message| {
+                let _keep = &client;
+                Ok(Received::new(
+                    message_of(message.headers.as_ref(), &message.payload),
+                    message.subject.to_string(),
+                ))
+            })
+            .boxed(),
+    ))
+}
+
+/// A durable pull consumer named after the call on the stream storing the subject: it starts
+/// with the messages sent after its creation and keeps its place across a resume.
+async fn durable(
+    js: &async_nats::jetstream::Context,
+    stream_name: &str,
+    subject: &str,
+    name: String,
+) -> Result<Consumption, WorkflowError> {
+    let stream = js
+        .get_stream(stream_name)
+        .await
+        .map_err(|error| nats_error("Cannot open the JetStream stream", error))?;
+    let config = pull::Config {
+        durable_name: Some(name.clone()),
+        description: Some("a workflow AsyncAPI subscription".to_owned()),
+        deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::New,
+        ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+        // A message delivered but not journaled when the runner died comes back this soon
+        // after the resume (a copy the journal has is recognised by its stream sequence).
+        ack_wait: Duration::from_secs(10),
+        filter_subject: subject.to_owned(),
+        // A run stopped for good leaves no consumer behind forever.
+        inactive_threshold: Duration::from_secs(7 * 24 * 3600),
+        ..Default::default()
+    };
+    let consumer: async_nats::jetstream::consumer::Consumer<pull::Config> = stream
+        .get_or_create_consumer(&name, config)
+        .await
+        .map_err(|error| nats_error("Cannot create the JetStream consumer", error))?;
+    let messages = consumer
+        .messages()
+        .await
+        .map_err(|error| nats_error("Cannot read from the JetStream consumer", error))?;
+    let stream_name = stream_name.to_owned();
+    let messages = messages.map(move |message| {
+        let message = message.map_err(|error| nats_error("Lost the JetStream consumer", error))?;
+        let key = message
+            .info()
+            .ok()
+            .map(|info| format!("{stream_name}:{}", info.stream_sequence));
+        let mut received = Received::new(
+            message_of(message.headers.as_ref(), &message.payload),
+            message.subject.to_string(),
+        );
+        received.key = key;
+        let ack: Ack = Box::new(move || {
+            Box::pin(async move {
+                message
+                    .double_ack()
+                    .await
+                    .map_err(|error| nats_error("Cannot acknowledge the message", error))
+            })
+        });
+        Ok(received.with_ack(ack))
+    });
+    let close = Box::pin(async move {
+        let _ = stream.delete_consumer(&name).await;
+    });
+    Ok(Consumption {
+        messages: messages.boxed(),
+        close: Some(close),
+    })
+}
+
+/// A NATS message as a plain message: its `content-type` header apart, the others as headers.
+fn message_of(map: Option<&async_nats::HeaderMap>, payload: &bytes::Bytes) -> Message {
+    let mut headers = Vec::new();
+    let mut content_type = String::from("application/json");
+    if let Some(map) = map {
+        for (name, values) in map.iter() {
+            let name = name.to_string();
+            for value in values {
+                if name.eq_ignore_ascii_case("content-type") {
+                    content_type = value.as_str().to_owned();
+                } else {
+                    headers.push((name.clone(), value.as_str().to_owned()));
                 }
             }
-            Ok((
-                Message {
-                    payload: message.payload.to_vec(),
-                    content_type,
-                    headers,
-                },
-                message.subject.to_string(),
-            ))
-        })
-        .boxed())
+        }
+    }
+    Message {
+        payload: payload.to_vec(),
+        content_type,
+        headers,
+    }
 }

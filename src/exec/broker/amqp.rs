@@ -330,7 +330,7 @@ fn decode(delivery: &lapin::message::Delivery) -> Option<CloudEvent> {
 }
 
 /// A header value as the attribute's text; a timestamp (the binding's `time`) as RFC 3339.
-fn text(value: &AMQPValue) -> Option<String> {
+pub(crate) fn text(value: &AMQPValue) -> Option<String> {
     Some(match value {
         AMQPValue::LongString(text) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
         AMQPValue::ShortString(text) => text.as_str().to_owned(),

@@ -124,7 +124,7 @@ pub(crate) fn topic_for(event_type: &str) -> Result<String, WorkflowError> {
 
 /// A client id every MQTT server accepts (at most 23 letters and digits), stable for one
 /// subscription name: the broker finds the listen's session again after a resume.
-fn client_id(name: &str) -> String {
+pub(crate) fn client_id(name: &str) -> String {
     let digest = sha2::Sha256::digest(name.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("wf{}", &hex[..21])
@@ -183,7 +183,7 @@ impl Publisher {
             return Err((true, "the connection is closed".into()));
         }
         self.client
-            .publish(topic, payload)
+            .publish(topic, payload, None)
             .map_err(|error| (true, error.to_string()))?;
         let wait = async {
             let mut sent = None;
@@ -437,7 +437,7 @@ fn forward(
 }
 
 /// Ends the listen's persistent session: the broker keeps nothing more for it.
-async fn forget_session(endpoint: &Endpoint, id: &str) {
+pub(crate) async fn forget_session(endpoint: &Endpoint, id: &str) {
     let Ok((client, mut eventloop)) = mqtt_wire::client(endpoint, id, Session::Clean) else {
         return;
     };

@@ -74,6 +74,33 @@ impl Inbound {
         }
     }
 
+    /// The broker sent it before (DUP): a QoS 1 message redelivered to a resumed session.
+    pub fn redelivered(&self) -> bool {
+        match self {
+            Inbound::V4(publish) => publish.dup,
+            Inbound::V5(publish) => publish.dup,
+        }
+    }
+
+    /// MQTT 5 correlation data, as text; none in 3.1.1.
+    pub fn correlation_data(&self) -> Option<String> {
+        match self {
+            Inbound::V4(_) => None,
+            Inbound::V5(publish) => publish
+                .properties
+                .as_ref()
+                .and_then(|p| p.correlation_data.as_ref())
+                .map(|data| String::from_utf8_lossy(data).into_owned()),
+        }
+    }
+
+    pub fn topic(&self) -> String {
+        match self {
+            Inbound::V4(publish) => publish.topic.clone(),
+            Inbound::V5(publish) => String::from_utf8_lossy(&publish.topic).into_owned(),
+        }
+    }
+
     pub fn content_type(&self) -> Option<&str> {
         match self {
             Inbound::V4(_) => None,
@@ -83,6 +110,13 @@ impl Inbound {
                 .and_then(|p| p.content_type.as_deref()),
         }
     }
+}
+
+/// The MQTT 5 properties of a plain (non-CloudEvent) publish.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Properties {
+    pub content_type: Option<String>,
+    pub user_properties: Vec<(String, String)>,
 }
 
 /// What the event loop reports, in the terms the bus needs.
@@ -195,16 +229,29 @@ impl Client {
     // Requests only enter the event loop's queue (never waiting: the loop may be the caller's
     // own task); the loop sends them.
 
-    /// Queues a QoS 1 publish; MQTT 5 says the payload is a structured CloudEvent.
-    pub fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), MqttWireError> {
+    /// Queues a QoS 1 publish. MQTT 5 carries `properties` (content type and user properties);
+    /// without them, it says the payload is a structured CloudEvent. MQTT 3.1.1 carries none.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        properties: Option<&Properties>,
+    ) -> Result<(), MqttWireError> {
         match self {
             Client::V4(client) => client
                 .try_publish(topic, QoS::AtLeastOnce, false, payload)
                 .map_err(client_error),
             Client::V5(client) => {
-                let properties = p5::PublishProperties {
-                    content_type: Some(super::cloudevent::STRUCTURED_CONTENT_TYPE.to_owned()),
-                    ..Default::default()
+                let properties = match properties {
+                    Some(given) => p5::PublishProperties {
+                        content_type: given.content_type.clone(),
+                        user_properties: given.user_properties.clone(),
+                        ..Default::default()
+                    },
+                    None => p5::PublishProperties {
+                        content_type: Some(super::cloudevent::STRUCTURED_CONTENT_TYPE.to_owned()),
+                        ..Default::default()
+                    },
                 };
                 client
                     .try_publish_with_properties(topic, Q5::AtLeastOnce, false, payload, properties)

@@ -104,6 +104,28 @@ impl Receiver {
         })
     }
 
+    /// A receiver without a socket of its own: `serve` hands it the events POSTed to its
+    /// `/api/v1/events` (see [`Receiver::offer`]); `addr` is the server's.
+    pub fn embedded(inbox: Option<PathBuf>, addr: SocketAddr) -> Result<Receiver, ReceiveError> {
+        let inbox = Inbox::open(inbox.as_deref()).map_err(ReceiveError::Inbox)?;
+        Ok(Receiver {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    inbox,
+                    listeners: HashMap::new(),
+                }),
+            }),
+            addr,
+        })
+    }
+
+    /// Stores each event for every listen waiting for it and hands it over; says, event by
+    /// event, whether some listen took it. Unlike a POST to `--receive`, an event no listen
+    /// waits for is not an error here: the server may start a run with it.
+    pub fn offer(&self, events: &[CloudEvent]) -> Result<Vec<bool>, String> {
+        self.shared.offer(events)
+    }
+
     /// The address it listens on (the port chosen when `:0` was given).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -185,7 +207,7 @@ fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
 }
 
 /// The events of a request, in any of the three modes.
-fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Vec<CloudEvent>, String> {
+pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Vec<CloudEvent>, String> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -274,6 +296,43 @@ impl Shared {
             }
         }
         Ok(())
+    }
+
+    /// See [`Receiver::offer`].
+    fn offer(&self, events: &[CloudEvent]) -> Result<Vec<bool>, String> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| "the receiver's state is poisoned".to_owned())?;
+        let gone: Vec<String> = state
+            .listeners
+            .iter()
+            .filter(|(_, listener)| listener.sender.is_closed())
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            state.listeners.remove(&name);
+            let _ = state.inbox.forget(&name);
+        }
+        let mut pairs = Vec::new();
+        let mut taken = Vec::new();
+        for event in events {
+            let event_type = event_type(event);
+            let before = pairs.len();
+            for (name, listener) in &state.listeners {
+                if listener.wants(event_type) {
+                    pairs.push((name.clone(), event));
+                }
+            }
+            taken.push(pairs.len() > before);
+        }
+        let added = state.inbox.store(&pairs)?;
+        for (name, seq, event) in added {
+            if let Some(listener) = state.listeners.get(&name) {
+                let _ = listener.sender.send((seq, event));
+            }
+        }
+        Ok(taken)
     }
 
     fn remove(&self, seq: i64) -> Result<(), String> {
