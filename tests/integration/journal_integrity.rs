@@ -21,7 +21,9 @@ fn steps_workflow(dir: &Path, steps: usize, gated: Option<usize>, bulky: bool) -
     );
     for step in 0..steps {
         let wait = if gated == Some(step) {
-            r#"while [ ! -f "$GATE" ]; do kill -0 $PPID 2>/dev/null || exit 9; sleep 0.05; done; "#
+            // `$GATE.waiting` says the gated step has started: the steps before it are then
+            // committed to the journal (a commit barrier follows every step with side effects).
+            r#": > "$GATE.waiting"; while [ ! -f "$GATE" ]; do kill -0 $PPID 2>/dev/null || exit 9; sleep 0.05; done; "#
         } else {
             ""
         };
@@ -91,8 +93,12 @@ fn killed_run(dir: &Path, state: &Path, steps: usize, gated: usize) -> String {
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     wait_until("the steps before the gate", || counted(dir).len() >= gated);
-    // The step before the gate is journaled once the gated one has started: give the journal
-    // the commit it makes after every step with side effects, then kill.
+    // A step that ran is not yet a finished step: it is one once the journal committed it,
+    // which it has when the gated step after it started. Killed earlier, the step would rightly
+    // run again on resume (the test would count it twice).
+    wait_until("the gated step to start", || {
+        dir.join("gate.waiting").exists()
+    });
     let id = {
         let mut id = String::new();
         wait_until("the run to be recorded", || {
