@@ -22,12 +22,16 @@ use crate::journal::{JournalError, RunFilter, RunState, Timeline, states_by_task
 const OPENAPI: &str = include_str!("openapi.json");
 /// The web UI: one page, its script and style inline (no CDN).
 const UI: &str = include_str!("ui.html");
+/// Mermaid 11.17.2 (MIT, `assets/mermaid.LICENSE`), from npm's `mermaid/dist`: the run page
+/// draws `graph --run`'s picture in the browser, with nothing fetched from a CDN.
+const MERMAID: &str = include_str!("assets/mermaid.min.js");
 
 type App = State<Arc<Shared>>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(ui))
+        .route("/assets/mermaid.min.js", get(mermaid))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
@@ -75,7 +79,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     with_type(status, body.to_string(), "application/json")
 }
 
-/// `--token`: every route but `/`, `/healthz` and the OpenAPI document asks for it. The
+/// `--token`: every route but `/`, its script, `/healthz` and the OpenAPI document asks for it. The
 /// refusal to answer when the request does not carry it.
 fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = &shared.token else {
@@ -145,6 +149,20 @@ async fn not_found() -> Response {
 
 async fn ui() -> Response {
     with_type(StatusCode::OK, UI.to_owned(), "text/html; charset=utf-8")
+}
+
+async fn mermaid() -> Response {
+    let mut response = with_type(
+        StatusCode::OK,
+        MERMAID.to_owned(),
+        "text/javascript; charset=utf-8",
+    );
+    // The bundle changes only with the binary.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
 }
 
 async fn healthz(State(shared): App) -> Response {

@@ -717,6 +717,11 @@ fn the_web_page_shows_a_run_appear_and_complete_in_a_real_browser() {
         "{seen}"
     );
     assert_eq!(seen["output"], json!({"done": true}));
+    assert_eq!(
+        seen["drawn"],
+        json!(3),
+        "three task nodes drawn as completed: {seen}"
+    );
     let id = seen["id"].as_str().unwrap_or_default();
     assert_eq!(server.run(id)["status"], "completed");
 }

@@ -1,7 +1,7 @@
 // Drives the web UI of `workflow serve` in headless Chromium (Debian's, not Playwright's own
 // download): the workflow list shows the scheduled workflow's next fire time; starting a run
 // from its button opens the run's page, which shows the run running, then completed, with its
-// tasks coloured by state; the run list shows it completed.
+// tasks coloured by state and its graph drawn; the run list shows it completed.
 // Usage: node ui_check.js BASE_URL WORKFLOW_KEY
 "use strict";
 const { chromium } = require("playwright-core");
@@ -23,11 +23,14 @@ async function main() {
     await page.locator('h2 .status[data-status="running"]').waitFor({ timeout: 30000 });
     await page.locator('h2 .status[data-status="completed"]').waitFor({ timeout: 60000 });
     const tasks = await page.locator("tr.task .status").allTextContents();
+    // The drawn graph (embedded Mermaid): its task nodes carry the state's class.
+    await page.locator("#graph svg g.node.completed").first().waitFor({ timeout: 30000 });
+    const drawn = await page.locator("#graph svg g.node.completed").count();
     const output = await page.locator("#output").textContent();
     await page.goto(base + "/#/");
     const listed = page.locator(`tr.run[data-id="${id}"] .status[data-status="completed"]`);
     await listed.waitFor({ timeout: 30000 });
-    console.log(JSON.stringify({ id, tasks, output: JSON.parse(output) }));
+    console.log(JSON.stringify({ id, tasks, drawn, output: JSON.parse(output) }));
   } finally {
     await browser.close();
   }
