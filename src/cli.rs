@@ -156,6 +156,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub reload_interval: u64,
 
+    /// The time zone `schedule.cron` expressions are read in: an IANA name such as
+    /// `Europe/Paris` (daylight saving included). Default: UTC.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub cron_timezone: String,
+
     #[command(flatten)]
     pub state: StateArgs,
 }

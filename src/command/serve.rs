@@ -32,6 +32,8 @@ enum ServeArgsError {
          API requests must carry"
     )]
     TokenNeeded(String),
+    #[error("--cron-timezone {0}: not an IANA time zone name (e.g. UTC, Europe/Paris)")]
+    TimeZone(String),
     #[error("--token is empty")]
     EmptyToken,
 }
@@ -55,6 +57,10 @@ fn config(args: &ServeArgs) -> Result<ServeConfig, ServeArgsError> {
     if token.is_none() && !listen.ip().is_loopback() {
         return Err(ServeArgsError::TokenNeeded(args.listen.clone()));
     }
+    let cron_timezone: chrono_tz::Tz = args
+        .cron_timezone
+        .parse()
+        .map_err(|_| ServeArgsError::TimeZone(args.cron_timezone.clone()))?;
     Ok(ServeConfig {
         workflows: std::path::absolute(&args.workflows).unwrap_or_else(|_| args.workflows.clone()),
         listen,
@@ -66,6 +72,7 @@ fn config(args: &ServeArgs) -> Result<ServeConfig, ServeArgsError> {
         secrets: args.secrets.clone(),
         max_steps: args.max_steps,
         reload_interval: Duration::from_millis(args.reload_interval.max(50)),
+        cron_timezone,
     })
 }
 
@@ -97,6 +104,20 @@ mod tests {
         assert!(matches!(
             parse(&["--listen", "nowhere"]),
             Err(ServeArgsError::Address(_))
+        ));
+    }
+
+    #[test]
+    fn the_cron_zone_is_an_iana_name() {
+        let config = parse(&["--cron-timezone", "Europe/Paris"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.cron_timezone, chrono_tz::Europe::Paris);
+        assert_eq!(
+            parse(&[]).map(|config| config.cron_timezone),
+            Ok(chrono_tz::UTC)
+        );
+        assert!(matches!(
+            parse(&["--cron-timezone", "Mars/Olympus"]),
+            Err(ServeArgsError::TimeZone(_))
         ));
     }
 }

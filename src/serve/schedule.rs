@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -25,19 +26,20 @@ use crate::document::Document;
 #[derive(Debug, Clone)]
 pub(crate) enum Timing {
     Every(Duration),
-    Cron(Box<croner::Cron>),
+    /// The expression and the zone it is read in.
+    Cron(Box<croner::Cron>, Tz),
     After(Duration),
 }
 
 impl Timing {
     /// The document's timed schedule, if it has one (`on` is event-driven, not timed).
-    pub(crate) fn of(document: &Document) -> Option<Timing> {
+    pub(crate) fn of(document: &Document, zone: Tz) -> Option<Timing> {
         let schedule = document.schedule.as_ref()?;
         if let Some(every) = schedule.every.as_ref().and_then(|d| d.to_std().ok()) {
             return (!every.is_zero()).then_some(Timing::Every(every));
         }
         if let Some(cron) = &schedule.cron {
-            return parse_cron(cron).map(|cron| Timing::Cron(Box::new(cron)));
+            return parse_cron(cron).map(|cron| Timing::Cron(Box::new(cron), zone));
         }
         schedule
             .after
@@ -54,7 +56,10 @@ impl Timing {
                 let now = time.timestamp_millis();
                 DateTime::from_timestamp_millis((now.div_euclid(period) + 1) * period)
             }
-            Timing::Cron(cron) => cron.find_next_occurrence(&time, false).ok(),
+            Timing::Cron(cron, zone) => cron
+                .find_next_occurrence(&time.with_timezone(zone), false)
+                .ok()
+                .map(|at| at.with_timezone(&Utc)),
             Timing::After(_) => None,
         }
     }
@@ -67,7 +72,10 @@ impl Timing {
                 let now = time.timestamp_millis();
                 DateTime::from_timestamp_millis(now.div_euclid(period) * period)
             }
-            Timing::Cron(cron) => cron.find_previous_occurrence(&time, true).ok(),
+            Timing::Cron(cron, zone) => cron
+                .find_previous_occurrence(&time.with_timezone(zone), true)
+                .ok()
+                .map(|at| at.with_timezone(&Utc)),
             Timing::After(_) => None,
         }
     }
@@ -87,7 +95,7 @@ impl Timing {
     }
 }
 
-/// A five-field cron expression (UTC), as `validate` checks it.
+/// A five-field cron expression, as `validate` checks it.
 fn parse_cron(text: &str) -> Option<croner::Cron> {
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Disallowed)
@@ -98,9 +106,10 @@ fn parse_cron(text: &str) -> Option<croner::Cron> {
 }
 
 /// The timer tasks, by workflow.
-#[derive(Default)]
 pub(crate) struct Scheduler {
     timers: Mutex<HashMap<WorkflowKey, Timer>>,
+    /// The zone cron expressions are read in (`--cron-timezone`).
+    zone: Tz,
 }
 
 struct Timer {
@@ -111,6 +120,13 @@ struct Timer {
 }
 
 impl Scheduler {
+    pub(crate) fn new(zone: Tz) -> Scheduler {
+        Scheduler {
+            timers: Mutex::default(),
+            zone,
+        }
+    }
+
     fn timers(&self) -> MutexGuard<'_, HashMap<WorkflowKey, Timer>> {
         match self.timers.lock() {
             Ok(timers) => timers,
@@ -135,7 +151,7 @@ impl Scheduler {
             if timers.contains_key(key) {
                 continue;
             }
-            let Some(timing) = Timing::of(&loaded.document) else {
+            let Some(timing) = Timing::of(&loaded.document, self.zone) else {
                 continue;
             };
             let next = Arc::new(Mutex::new(None));
@@ -285,7 +301,7 @@ mod tests {
         let Some(cron) = parse_cron("0 0 * * *") else {
             panic!("the spec's cron expression must parse");
         };
-        let timing = Timing::Cron(Box::new(cron));
+        let timing = Timing::Cron(Box::new(cron), Tz::UTC);
         let now = at("2026-01-01T10:20:30.000000Z");
         assert_eq!(
             timing.next_tick(now),
@@ -296,5 +312,26 @@ mod tests {
             Some(at("2026-01-01T00:00:00.000000Z"))
         );
         assert!(parse_cron("0 0 * * * *").is_none());
+    }
+
+    #[test]
+    fn cron_reads_its_times_in_the_configured_zone_daylight_saving_included() {
+        let Some(cron) = parse_cron("0 9 * * *") else {
+            panic!("a five-field expression must parse");
+        };
+        let timing = Timing::Cron(Box::new(cron), chrono_tz::Europe::Paris);
+        // 09:00 in Paris is 08:00 UTC in winter (UTC+1) and 07:00 UTC in summer (UTC+2).
+        assert_eq!(
+            timing.next_tick(at("2026-01-15T12:00:00.000000Z")),
+            Some(at("2026-01-16T08:00:00.000000Z"))
+        );
+        assert_eq!(
+            timing.next_tick(at("2026-07-15T12:00:00.000000Z")),
+            Some(at("2026-07-16T07:00:00.000000Z"))
+        );
+        assert_eq!(
+            timing.latest_tick(at("2026-07-15T12:00:00.000000Z")),
+            Some(at("2026-07-15T07:00:00.000000Z"))
+        );
     }
 }

@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub max_steps: u64,
     /// How often the directory is looked at for changes.
     pub reload_interval: Duration,
+    /// The zone `schedule.cron` expressions are read in.
+    pub cron_timezone: chrono_tz::Tz,
 }
 
 /// What the handlers share.
@@ -181,7 +183,7 @@ async fn run(config: ServeConfig, stderr: &mut dyn Write) -> ExitCode {
     let shared = Arc::new(Shared {
         catalog: RwLock::new(Arc::clone(&catalog)),
         dispatcher: Arc::clone(&dispatcher),
-        scheduler: Scheduler::default(),
+        scheduler: Scheduler::new(config.cron_timezone),
         token: config.token.clone(),
         receiver,
         triggers: Triggers::default(),
