@@ -305,16 +305,7 @@ async fn start_run(
         }
     };
     if let Err(error) = crate::runtime::check_input(&loaded.machine, &input) {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "The input does not match the workflow's input schema",
-            error
-                .detail
-                .as_deref()
-                .or(error.title.as_deref())
-                .unwrap_or("invalid input"),
-            json!({"diagnostics": [error.to_json()]}),
-        );
+        return invalid_input(&error);
     }
     let wait = wants_wait(&query(raw));
     match shared.dispatcher.start(loaded, input, None) {
@@ -348,6 +339,20 @@ fn dispatch_problem(error: &DispatchError) -> Response {
             json!({}),
         ),
     }
+}
+
+/// 400 for an input its workflow's input schema refuses, with the check's problem as diagnostic.
+fn invalid_input(error: &crate::problem::WorkflowError) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "The input does not match the workflow's input schema",
+        error
+            .detail
+            .as_deref()
+            .or(error.title.as_deref())
+            .unwrap_or("invalid input"),
+        json!({"diagnostics": [error.to_json()]}),
+    )
 }
 
 fn journal_problem(error: &JournalError) -> Response {
@@ -764,16 +769,7 @@ async fn retry(
     if let Some(input) = &input
         && let Err(error) = crate::runtime::check_input(&loaded.machine, input)
     {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "The input does not match the workflow's input schema",
-            error
-                .detail
-                .as_deref()
-                .or(error.title.as_deref())
-                .unwrap_or("invalid input"),
-            json!({"diagnostics": [error.to_json()]}),
-        );
+        return invalid_input(&error);
     }
     match shared
         .dispatcher
