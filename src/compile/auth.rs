@@ -9,7 +9,7 @@ use crate::document::{
     AuthScheme, AuthenticationPolicy, AuthenticationRef, Authority, OAuth2Auth, OAuth2Token,
     SchemeConfig, StringOrExpr,
 };
-use crate::exec::auth::{ClientAuthentication, Grant, RequestEncoding};
+use crate::host::effects::credentials::{ClientAuthentication, Grant, RequestEncoding};
 use crate::pointer;
 
 /// One call's authentication, ready to evaluate into `exec::auth::Credentials`.

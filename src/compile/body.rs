@@ -11,7 +11,7 @@ use super::scope::Scope;
 use crate::document::{
     CallTask, EventProperties, Process, RunTask, ScriptSource, Task, TaskKind, TaskList,
 };
-use crate::exec::ScriptLanguage;
+use crate::host::effects::process::ScriptLanguage;
 
 impl Compiler<'_> {
     /// `list` is the task list holding `task`: switch cases jump within it.

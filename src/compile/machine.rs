@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::document::ErrorFilter;
-use crate::exec::ScriptLanguage;
 use crate::expr::{Expr, Template, Val};
+use crate::host::effects::process::ScriptLanguage;
 
 /// Index of a task in [`Machine::tasks`].
 pub(crate) type TaskId = usize;

@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{ChildWorkflow, Clock, Ids, Loader};
-use crate::exec::auth::Credentials;
-use crate::exec::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
 
@@ -217,7 +217,7 @@ pub(crate) fn json_response(request: &HttpRequest, status: u16, body: &Value) ->
         status,
         headers: vec![("content-type".to_owned(), "application/json".to_owned())],
         body: body.to_string().into_bytes(),
-        sent: crate::exec::http::SentRequest {
+        sent: crate::host::effects::http::SentRequest {
             method: request.method.clone(),
             url: request.url.clone(),
             headers: Vec::new(),

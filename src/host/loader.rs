@@ -10,8 +10,8 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::compile::Machine;
-use crate::exec::auth::Credentials;
-use crate::exec::http::HttpClient;
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::HttpClient;
 use crate::problem::WorkflowError;
 
 /// A child workflow, ready to run.

@@ -1,5 +1,6 @@
-//! The engine's boundary with the place it runs on. Besides the effects (`exec::Executors`:
-//! processes, HTTP, gRPC, MCP, A2A, events), a run asks its host for the time and its timers
+//! The engine's boundary with the place it runs on: one value, [`Executors`], carries every part.
+//! A run asks its host for side effects ([`effects`]: processes, HTTP, gRPC, MCP, A2A, AsyncAPI,
+//! events, each a trait with its evaluated request type), for the time and its timers
 //! ([`Clock`]), for ids and randomness ([`Ids`]) and for documents and resources ([`Loader`]):
 //! the engine itself never reads the wall clock, a file, the environment or a socket, so two
 //! runs on the same scripted host produce the same event stream. The local host (the CLI) is
@@ -7,6 +8,8 @@
 
 mod cache;
 mod clock;
+pub mod effects;
+mod executors;
 #[cfg(test)]
 pub(crate) mod fake;
 mod ids;
@@ -14,5 +17,6 @@ mod loader;
 
 pub(crate) use cache::OnceMap;
 pub use clock::{Clock, TokioClock, far_future};
+pub use executors::Executors;
 pub use ids::{Ids, RandomIds};
 pub use loader::{ChildWorkflow, Loader};

@@ -8,8 +8,8 @@ use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::mcp::{check_required, parameters, uri_text};
 use crate::compile::{A2A_METHODS, A2aSpec, AgentSpec};
-use crate::exec::a2a::{A2aAgent, A2aRequest};
 use crate::expr::{Val, from_json};
+use crate::host::effects::a2a::{A2aAgent, A2aRequest};
 
 impl Run<'_> {
     pub(crate) async fn call_a2a(

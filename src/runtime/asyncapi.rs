@@ -23,10 +23,10 @@ use super::task::{Flow, Step};
 use super::values::{self, as_text, eval_bool, eval_tmpl, short_json};
 use crate::compile::{AsyncApiKind, AsyncApiSpec, LimitSpec, TaskNode};
 use crate::exec::asyncapi::document::{AsyncApiDocument, Resolved, ServerChoice};
-use crate::exec::asyncapi::{Message, Target};
-use crate::exec::auth::Credentials;
-use crate::exec::events::communication;
 use crate::expr::{Val, from_json, to_json};
+use crate::host::effects::asyncapi::{Message, Target};
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::events::communication;
 
 impl Run<'_> {
     pub(crate) async fn call_asyncapi(

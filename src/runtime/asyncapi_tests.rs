@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 use super::error::WorkflowError;
 use super::test_support::{doc, machine};
 use super::{Outcome, RunOptions, run};
-use crate::exec::Executors;
-use crate::exec::asyncapi::{AsyncApiClient, Consumption, Inbound, Message, Received, Target};
-use crate::exec::events::Ack;
+use crate::host::Executors;
+use crate::host::effects::asyncapi::{
+    AsyncApiClient, Consumption, Inbound, Message, Received, Target,
+};
+use crate::host::effects::events::Ack;
 
 /// Keeps what was published; a subscription delivers `inbound` then stays open forever.
 struct FakeBroker {

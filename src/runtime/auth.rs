@@ -1,6 +1,6 @@
 //! Evaluating a call's compiled authentication into the credentials the HTTP client applies:
 //! inline fields evaluated against the task input, secret-based policies read from `$secrets`
-//! (their fields are read into credentials by `exec::auth::from_secret`).
+//! (their fields are read into credentials by `auth_secret::from_secret`).
 
 use serde_json::Value;
 
@@ -8,8 +8,8 @@ use super::engine::Run;
 use super::error::{ErrorKind, WorkflowError};
 use super::values::eval_text;
 use crate::compile::{AuthSpec, AuthoritySpec, OAuth2Spec, SECRETS, Tmpl, TokenSpec};
-use crate::exec::auth::{Credentials, OAuth2Credentials, TokenCredential};
 use crate::expr::{Val, to_json};
+use crate::host::effects::credentials::{Credentials, OAuth2Credentials, TokenCredential};
 
 impl Run<'_> {
     /// The credentials of one call, evaluated against its transformed input and variables.
@@ -44,7 +44,7 @@ pub(crate) fn credentials(
         AuthSpec::OAuth2(spec) => oauth2(spec, input, vars)?,
         AuthSpec::Secret { scheme, secret } => {
             let secrets = vars.get(SECRETS).map(to_json).unwrap_or(Value::Null);
-            crate::exec::auth::from_secret(*scheme, secret, &secrets)?
+            super::auth_secret::from_secret(*scheme, secret, &secrets)?
         }
     })
 }
@@ -144,8 +144,8 @@ fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::compile::BASE_VARS;
-    use crate::exec::auth::Grant;
     use crate::expr::from_json;
+    use crate::host::effects::credentials::Grant;
     use serde_json::json;
 
     fn vars(secrets: Value) -> Vec<Val> {

@@ -12,9 +12,9 @@ use super::error::{ErrorKind, WorkflowError};
 use super::event::NoEvents;
 use super::test_support::{doc, machine, no_processes};
 use super::{Outcome, RunOptions, run};
-use crate::exec::Executors;
-use crate::exec::a2a::{A2aAgent, A2aClient, A2aRequest};
-use crate::exec::mcp::{McpClient, McpRequest, McpServer};
+use crate::host::Executors;
+use crate::host::effects::a2a::{A2aAgent, A2aClient, A2aRequest};
+use crate::host::effects::mcp::{McpClient, McpRequest, McpServer};
 
 type Answer<R> = Box<dyn Fn(&R) -> Option<Result<Value, WorkflowError>> + Send + Sync>;
 

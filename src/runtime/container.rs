@@ -15,9 +15,9 @@ use crate::document::Cleanup;
 use crate::exec::container::{
     ContainerGuard, ContainerRequest, ENGINE_FAILURE_CODE, Lifetime, generated_name, remove_later,
 };
-use crate::exec::{ProcessOutput, ProcessRequest, Program};
 use crate::expr::Val;
 use crate::host::Loader;
+use crate::host::effects::process::{ProcessOutput, ProcessRequest, Program};
 
 /// How many trailing lines of the engine's stderr an engine failure shows.
 const STDERR_LINES: usize = 10;
@@ -182,7 +182,7 @@ fn engine_failure(engine: &Path, output: &ProcessOutput) -> WorkflowError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::Executors;
+    use crate::host::Executors;
     use crate::runtime::event::NoEvents;
     use crate::runtime::test_support::{FakeProcesses, doc, machine};
     use crate::runtime::{Outcome, RunOptions, run};

@@ -12,7 +12,8 @@ use super::event::{EventKind, EventSink, LifecycleEvent};
 use super::replay::{RecordedEvent, Replay};
 use super::test_support::{FakeProcesses, Recorder, doc, machine};
 use super::{Outcome, RunOptions, run};
-use crate::exec::{Executors, ProcessOutput, Program};
+use crate::host::Executors;
+use crate::host::effects::process::{ProcessOutput, Program};
 
 /// A fake runner printing each shell command back, so outputs tell which command ran.
 fn echo() -> Arc<FakeProcesses> {

@@ -9,7 +9,8 @@ use super::error::WorkflowError;
 use super::event::{EventKind, EventSink, LifecycleEvent};
 use super::test_support::{FakeProcesses, Recorder, doc, machine, machine_unchecked, no_processes};
 use super::{Outcome, RunOptions, run};
-use crate::exec::{Executors, ProcessOutput, ProcessRequest, Program, ScriptLanguage};
+use crate::host::Executors;
+use crate::host::effects::process::{ProcessOutput, ProcessRequest, Program, ScriptLanguage};
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
@@ -153,8 +154,14 @@ async fn process_lines_become_output_events_only_when_someone_listens() {
     // The fake prints two lines through the observer the engine installed, if any.
     let fake = FakeProcesses::new(|request| {
         if let Some(observer) = &request.on_line {
-            observer.call(crate::exec::OutputStream::Stdout, "compiling");
-            observer.call(crate::exec::OutputStream::Stderr, "linking");
+            observer.call(
+                crate::host::effects::process::OutputStream::Stdout,
+                "compiling",
+            );
+            observer.call(
+                crate::host::effects::process::OutputStream::Stderr,
+                "linking",
+            );
         }
         Ok(ProcessOutput::default())
     });

@@ -19,8 +19,8 @@ use super::values::{self, obj, string};
 use crate::compile::{
     BASE_VARS, BlockId, CONTEXT, INPUT, Machine, RUNTIME, SECRETS, TaskId, TaskNode, WORKFLOW,
 };
-use crate::exec::Executors;
 use crate::expr::{Val, from_json, to_json};
+use crate::host::Executors;
 use crate::host::{Clock, Ids};
 
 /// How a run is set up.

@@ -66,7 +66,7 @@ pub enum EventKind {
     /// included). For logs and live views: never published, and kept by the journal apart from
     /// the events (its `task_output` table), not replayed.
     TaskOutput {
-        stream: crate::exec::OutputStream,
+        stream: crate::host::effects::process::OutputStream,
         line: String,
     },
     /// The task's `export.as` replaced `$context` with `context`. Journal only: a replay restores
@@ -506,7 +506,7 @@ mod tests {
         let live = [
             EventKind::TaskIterations { total: 3 },
             EventKind::TaskOutput {
-                stream: crate::exec::OutputStream::Stdout,
+                stream: crate::host::effects::process::OutputStream::Stdout,
                 line: "hello".into(),
             },
         ];
@@ -528,7 +528,7 @@ mod tests {
         assert!(changed.is_journaled());
         assert!(
             !EventKind::TaskOutput {
-                stream: crate::exec::OutputStream::Stdout,
+                stream: crate::host::effects::process::OutputStream::Stdout,
                 line: "x".into()
             }
             .is_journaled()

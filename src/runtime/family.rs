@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::error::{ErrorKind, WorkflowError};
 use super::values::obj;
-use crate::exec::Executors;
 use crate::expr::{Val, from_json};
+use crate::host::Executors;
 
 /// How deep sub-workflows may nest (the top-level run is depth 0).
 pub(crate) const MAX_DEPTH: usize = 16;

@@ -89,7 +89,7 @@ impl Run<'_> {
         &self,
         location: &Url,
         name: &str,
-        credentials: Option<crate::exec::auth::Credentials>,
+        credentials: Option<crate::host::effects::credentials::Credentials>,
     ) -> Result<Arc<serde_json::Value>, WorkflowError> {
         let loader = &self.executors.loader;
         let text = loader

@@ -14,9 +14,10 @@ use super::error::{ErrorKind, WorkflowError};
 use super::task::Step;
 use super::values::{self, eval_tmpl, short_json};
 use crate::compile::{GrpcSpec, TaskNode};
-use crate::exec::auth::Credentials;
-use crate::exec::grpc::{GrpcRequest, ProtoFiles, load_remote};
+use crate::exec::grpc::load_remote;
 use crate::expr::{Val, from_json, to_json};
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::grpc::{GrpcRequest, ProtoFiles};
 
 impl Run<'_> {
     pub(crate) async fn call_grpc(

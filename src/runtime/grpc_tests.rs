@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use super::error::{ErrorKind, WorkflowError};
 use super::test_support::{doc, machine};
 use super::{Outcome, RunOptions, run};
-use crate::exec::Executors;
-use crate::exec::auth::Credentials;
-use crate::exec::grpc::{GrpcClient, GrpcReply, GrpcRequest};
+use crate::host::Executors;
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest};
 
 type Answer = Box<dyn Fn(&GrpcRequest, usize) -> Result<GrpcReply, WorkflowError> + Send + Sync>;
 

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use super::event::{EventKind, EventSink, LifecycleEvent};
 use super::test_support::{FakeProcesses, machine, no_processes};
 use super::{Outcome, RunOptions, run};
-use crate::exec::{Executors, ProcessOutput, Program};
+use crate::host::Executors;
+use crate::host::effects::process::{ProcessOutput, Program};
 use crate::host::fake::{CountedIds, ManualClock, MemoryLoader, ScriptedHttp, json_response};
 use crate::problem::{ErrorKind, WorkflowError};
 

@@ -13,8 +13,8 @@ use super::values::{as_text, eval_expr, eval_tmpl, obj, short_json, string, text
 use crate::compile::{EndpointSpec, HttpSpec, Tmpl};
 use crate::document::HttpOutput;
 use crate::exec::http::response::{check_status, shape};
-use crate::exec::http::{HttpBody, HttpRequest};
 use crate::expr::{Val, to_json};
+use crate::host::effects::http::{HttpBody, HttpRequest};
 
 impl Run<'_> {
     /// Runs a `call: http` task body (the task at `pointer`, execution `step`) on its
@@ -90,7 +90,7 @@ impl Run<'_> {
             .with_detail(format!("{message}; `--strict` refuses it")));
         }
         self.step_event(pointer, step, || EventKind::TaskOutput {
-            stream: crate::exec::OutputStream::Warning,
+            stream: crate::host::effects::process::OutputStream::Warning,
             line: message,
         });
         Ok(())

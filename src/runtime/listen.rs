@@ -21,8 +21,8 @@ use crate::compile::{
     UntilSpec, ValueMatch, WORKFLOW,
 };
 use crate::document::ListenRead;
-use crate::exec::events::{SubscribeRequest, communication};
 use crate::expr::{Val, from_json, to_json};
+use crate::host::effects::events::{SubscribeRequest, communication};
 
 impl<'m> Run<'m> {
     pub(crate) async fn run_listen(

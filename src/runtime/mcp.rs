@@ -12,8 +12,8 @@ use super::error::{ErrorKind, WorkflowError};
 use super::process::{environment, pairs};
 use super::values::{self, as_text, eval_expr, eval_text, eval_tmpl, short_json, text_of};
 use crate::compile::{MCP_METHODS, McpSpec, McpTransportSpec, Tmpl, UriSpec};
-use crate::exec::mcp::{McpRequest, McpServer};
 use crate::expr::{Val, from_json, to_json};
+use crate::host::effects::mcp::{McpRequest, McpServer};
 
 impl Run<'_> {
     pub(crate) async fn call_mcp(

@@ -4,6 +4,7 @@
 mod a2a;
 mod asyncapi;
 mod auth;
+mod auth_secret;
 mod backoff;
 mod body;
 mod catch;

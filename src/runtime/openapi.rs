@@ -12,9 +12,9 @@ use super::error::{ErrorKind, WorkflowError};
 use super::task::Step;
 use super::values::{as_text, eval_expr, eval_tmpl, short_json};
 use crate::compile::{AuthSpec, OpenApiSpec, UriSpec};
-use crate::exec::auth::Credentials;
-use crate::exec::http::HttpClient;
 use crate::expr::{Val, to_json};
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::HttpClient;
 use crate::openapi::{self, ApiDocument};
 
 impl Run<'_> {

@@ -11,8 +11,8 @@ use super::event::EventKind;
 use super::values::{eval_text, eval_tmpl, obj, string, text_of};
 use crate::compile::{ArgumentsSpec, ProcessSpec, ProgramSpec, ScriptCode, Tmpl};
 use crate::document::ProcessReturn;
-use crate::exec::{LineObserver, ProcessOutput, ProcessRequest, Program};
 use crate::expr::Val;
+use crate::host::effects::process::{LineObserver, ProcessOutput, ProcessRequest, Program};
 
 /// How many trailing lines of stderr a failed process's error shows.
 const STDERR_LINES: usize = 10;

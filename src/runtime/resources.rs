@@ -19,7 +19,7 @@ pub(crate) struct Resources {
     /// AsyncAPI documents by URL.
     pub asyncapi: OnceMap<Arc<crate::exec::asyncapi::document::AsyncApiDocument>>,
     /// A gRPC call's proto and its imports, by URL (the executor compiles each once).
-    pub protos: OnceMap<Arc<crate::exec::grpc::ProtoFiles>>,
+    pub protos: OnceMap<Arc<crate::host::effects::grpc::ProtoFiles>>,
     /// A function definition checked and wrapped as a one-task workflow document, by URL.
     pub function_documents: OnceMap<Arc<Value>>,
     /// A remote function compiled for one call site, by URL and calling task.

@@ -13,9 +13,9 @@ use super::event::{EventKind, EventSink};
 use super::family::MAX_DEPTH;
 use super::values::eval_tmpl;
 use crate::compile::SubflowSpec;
-use crate::exec::Executors;
 use crate::expr::Val;
 use crate::host::ChildWorkflow;
+use crate::host::Executors;
 
 impl Run<'_> {
     pub(crate) async fn run_subflow(

@@ -10,7 +10,7 @@ use super::error::WorkflowError;
 use super::event::{EventKind, EventSink, LifecycleEvent, NoEvents};
 use super::{Outcome, RunOptions, run};
 use crate::compile::{Machine, compile};
-use crate::exec::Executors;
+use crate::host::Executors;
 use crate::source::Source;
 
 /// Compiles a YAML document, panicking with the diagnostics when it does not compile.
@@ -50,7 +50,7 @@ pub(crate) fn no_processes() -> Executors {
             ))
         }),
         http: Arc::new(NoHttp),
-        grpc: Arc::new(crate::exec::grpc::NoGrpc),
+        grpc: Arc::new(crate::host::effects::grpc::NoGrpc),
         asyncapi: Arc::new(crate::exec::asyncapi::NoAsyncApi),
         events: Arc::new(crate::exec::events::InProcessBus::default()),
         mcp: Arc::new(NoCalls),
@@ -65,10 +65,10 @@ pub(crate) fn no_processes() -> Executors {
 /// An MCP and A2A client that refuses every call (tests that must not make any).
 pub(crate) struct NoCalls;
 
-impl crate::exec::mcp::McpClient for NoCalls {
+impl crate::host::effects::mcp::McpClient for NoCalls {
     fn call(
         &self,
-        _request: crate::exec::mcp::McpRequest,
+        _request: crate::host::effects::mcp::McpRequest,
     ) -> BoxFuture<'static, Result<serde_json::Value, WorkflowError>> {
         Box::pin(async {
             Err(WorkflowError::new(
@@ -79,10 +79,10 @@ impl crate::exec::mcp::McpClient for NoCalls {
     }
 }
 
-impl crate::exec::a2a::A2aClient for NoCalls {
+impl crate::host::effects::a2a::A2aClient for NoCalls {
     fn call(
         &self,
-        _request: crate::exec::a2a::A2aRequest,
+        _request: crate::host::effects::a2a::A2aRequest,
     ) -> BoxFuture<'static, Result<serde_json::Value, WorkflowError>> {
         Box::pin(async {
             Err(WorkflowError::new(
@@ -96,11 +96,11 @@ impl crate::exec::a2a::A2aClient for NoCalls {
 /// An HTTP client that refuses every request (tests that must not make any).
 pub(crate) struct NoHttp;
 
-impl crate::exec::http::HttpClient for NoHttp {
+impl crate::host::effects::http::HttpClient for NoHttp {
     fn send(
         &self,
-        _request: crate::exec::http::HttpRequest,
-    ) -> BoxFuture<'static, Result<crate::exec::http::HttpResponse, WorkflowError>> {
+        _request: crate::host::effects::http::HttpRequest,
+    ) -> BoxFuture<'static, Result<crate::host::effects::http::HttpResponse, WorkflowError>> {
         Box::pin(async {
             Err(WorkflowError::new(
                 super::error::ErrorKind::Communication,

@@ -10,10 +10,12 @@ use base64::Engine as _;
 use tokio::sync::{Mutex as AsyncMutex, OnceCell};
 use tokio::time::Instant;
 
-use super::credentials::{Authorization, Credentials, Grant, OAuth2Credentials, TokenCredential};
 use super::digest::{self, DigestRequest};
 use super::oauth2;
 use super::token_client::{self, Token};
+use crate::host::effects::credentials::{
+    Authorization, Credentials, Grant, OAuth2Credentials, TokenCredential,
+};
 use crate::problem::WorkflowError;
 
 /// A token is not reused during the last part of its life: at most this long before it expires

@@ -4,7 +4,7 @@
 use md5::Md5;
 use sha2::{Digest as _, Sha256, Sha512_256};
 
-use super::credentials::Authorization;
+use crate::host::effects::credentials::Authorization;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// One challenge of a `WWW-Authenticate` value: its scheme and auth-params (names lower case).

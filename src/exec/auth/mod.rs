@@ -3,18 +3,15 @@
 //! per-run token cache, digest challenge answers).
 
 mod authenticator;
-mod credentials;
 mod digest;
-mod from_secret;
 mod oauth2;
 mod token_client;
 
 #[cfg(test)]
 mod authenticator_tests;
 
-pub use authenticator::Authenticator;
-pub use credentials::{
+pub use crate::host::effects::credentials::{
     Authorization, ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding,
     TokenCredential,
 };
-pub(crate) use from_secret::from_secret;
+pub use authenticator::Authenticator;

@@ -5,7 +5,9 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::credentials::{ClientAuthentication, Grant, OAuth2Credentials, RequestEncoding};
+use crate::host::effects::credentials::{
+    ClientAuthentication, Grant, OAuth2Credentials, RequestEncoding,
+};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// `endpoints.token` when the document gives none.

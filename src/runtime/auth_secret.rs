@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{
+use crate::compile::SchemeKind;
+use crate::host::effects::credentials::{
     ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding, TokenCredential,
 };
-use crate::compile::SchemeKind;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// A secret-based policy: the scheme's settings are the fields of the secret, spelled as in the
