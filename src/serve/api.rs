@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -29,12 +30,10 @@ const MERMAID: &str = include_str!("assets/mermaid.min.js");
 type App = State<Arc<Shared>>;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/", get(ui))
-        .route("/assets/mermaid.min.js", get(mermaid))
-        .route("/healthz", get(healthz))
+    // Everything but the page, its script, `/healthz` and the API's description asks for the
+    // token: one layer in front of those routes, so a new route cannot forget it.
+    let guarded = Router::new()
         .route("/metrics", get(metrics))
-        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/workflows", get(workflows))
         .route(
             "/api/v1/workflows/{namespace}/{name}/{version}/runs",
@@ -49,6 +48,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/runs/{id}/resume", post(resume))
         .route("/api/v1/runs/{id}/retry", post(retry))
         .route("/api/v1/events", post(events))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            require_token,
+        ));
+    Router::new()
+        .route("/", get(ui))
+        .route("/assets/mermaid.min.js", get(mermaid))
+        .route("/healthz", get(healthz))
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(guarded)
         .fallback(not_found)
         .with_state(shared)
 }
@@ -79,8 +88,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     with_type(status, body.to_string(), "application/json")
 }
 
-/// `--token`: every route but `/`, its script, `/healthz` and the OpenAPI document asks for it. The
-/// refusal to answer when the request does not carry it.
+/// `--token`: the refusal to answer a guarded route when the request does not carry it.
 fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let Some(token) = &shared.token else {
         return None;
@@ -113,12 +121,12 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     Some(response)
 }
 
-macro_rules! authorized {
-    ($shared:expr, $headers:expr) => {
-        if let Some(response) = refusal(&$shared, &$headers) {
-            return response;
-        }
-    };
+/// The layer of the guarded routes: the refusal, or the route's own answer.
+async fn require_token(State(shared): App, request: Request, next: Next) -> Response {
+    match refusal(&shared, request.headers()) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    }
 }
 
 /// The query string's parameters (the last value of a repeated one wins).
@@ -175,8 +183,7 @@ async fn healthz(State(shared): App) -> Response {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
 
-async fn metrics(State(shared): App, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn metrics(State(shared): App) -> Response {
     with_type(
         StatusCode::OK,
         shared.dispatcher.metrics.render(),
@@ -210,8 +217,7 @@ fn workflow_json(shared: &Shared, loaded: &Loaded) -> Value {
     })
 }
 
-async fn workflows(State(shared): App, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn workflows(State(shared): App) -> Response {
     let catalog = shared.catalog();
     let workflows: Vec<Value> = catalog
         .workflows
@@ -272,10 +278,8 @@ async fn start_run(
     State(shared): App,
     Path((namespace, name, version)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    authorized!(shared, headers);
     let key = WorkflowKey {
         namespace,
         name,
@@ -399,8 +403,7 @@ fn run_json(shared: &Shared, record: &crate::journal::RunRecord) -> Value {
     object
 }
 
-async fn runs(State(shared): App, RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn runs(State(shared): App, RawQuery(raw): RawQuery) -> Response {
     let params = query(raw);
     let limit: usize = params
         .get("limit")
@@ -480,8 +483,7 @@ fn parse_state(text: &str) -> Option<RunState> {
     .find(|state| state.as_str() == text)
 }
 
-async fn run(State(shared): App, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn run(State(shared): App, Path(id): Path<String>) -> Response {
     let read = {
         let journal = shared.dispatcher.journal();
         journal
@@ -519,8 +521,7 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// Server-Sent Events: the run's recorded lifecycle events (CloudEvents), then the new ones
 /// as they are recorded, until the run is over.
-async fn run_events(State(shared): App, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn run_events(State(shared): App, Path(id): Path<String>) -> Response {
     let record = match shared.dispatcher.journal().run(&id) {
         Ok(record) => record,
         Err(error) => return journal_problem(&error),
@@ -578,13 +579,7 @@ async fn run_events(State(shared): App, Path(id): Path<String>, headers: HeaderM
 }
 
 /// What the run's `run` tasks printed, after line `after` (0: from the start).
-async fn run_logs(
-    State(shared): App,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    authorized!(shared, headers);
+async fn run_logs(State(shared): App, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let after: i64 = query(raw)
         .get("after")
         .and_then(|v| v.parse().ok())
@@ -619,8 +614,7 @@ async fn run_logs(
 
 /// The Mermaid picture of the run's workflow, each task coloured by its state in the run
 /// (`graph --run`), with the states by task.
-async fn run_graph(State(shared): App, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn run_graph(State(shared): App, Path(id): Path<String>) -> Response {
     let read = {
         let journal = shared.dispatcher.journal();
         journal.run(&id).and_then(|record| {
@@ -667,8 +661,7 @@ async fn run_graph(State(shared): App, Path(id): Path<String>, headers: HeaderMa
     )
 }
 
-async fn cancel(State(shared): App, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    authorized!(shared, headers);
+async fn cancel(State(shared): App, Path(id): Path<String>) -> Response {
     let record = match shared.dispatcher.journal().run(&id) {
         Ok(record) => record,
         Err(error) => return journal_problem(&error),
@@ -713,13 +706,7 @@ fn body_object(body: &Bytes) -> Result<Value, Box<Response>> {
     }
 }
 
-async fn resume(
-    State(shared): App,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    authorized!(shared, headers);
+async fn resume(State(shared): App, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let record = match shared.dispatcher.journal().run(&id) {
         Ok(record) => record,
         Err(error) => return journal_problem(&error),
@@ -749,10 +736,8 @@ async fn retry(
     State(shared): App,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    authorized!(shared, headers);
     let body = match body_object(&body) {
         Ok(body) => body,
         Err(response) => return *response,
@@ -784,7 +769,6 @@ async fn retry(
 /// `schedule.on` triggers; `202` once every event was taken by one of them (stored durably
 /// for a listen; a run started for a trigger), `503` when none wants one (nothing is kept).
 async fn events(State(shared): App, headers: HeaderMap, body: Bytes) -> Response {
-    authorized!(shared, headers);
     let events = match crate::exec::broker::receiver::parse(&headers, &body) {
         Ok(events) => events,
         Err(reason) => {

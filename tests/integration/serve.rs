@@ -430,6 +430,20 @@ fn off_loopback_a_token_is_required_and_checked() {
             .0,
         401
     );
+    // Every route but the page, its script, /healthz and the API's description is guarded.
+    for (method, path) in [
+        ("GET", "/metrics"),
+        ("GET", "/api/v1/runs"),
+        ("GET", "/api/v1/runs/some-id/graph"),
+        ("POST", "/api/v1/runs/some-id/cancel"),
+        ("POST", "/api/v1/events"),
+    ] {
+        let (status, problem) = server.call(method, path, None, None);
+        assert_eq!(status, 401, "{method} {path}: {problem}");
+    }
+    for open in ["/", "/assets/mermaid.min.js", "/api/v1/openapi.json"] {
+        assert_eq!(server.get(open).0, 200, "{open}");
+    }
     let (status, catalog) = server.call("GET", "/api/v1/workflows", None, Some("s3cret-token"));
     assert_eq!(status, 200);
     assert_eq!(catalog["workflows"][0]["name"], "a");
