@@ -3,12 +3,15 @@
 //! data flow, timeout and cancellation are handled here; tasks are in `task.rs`.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::background::Background;
 use super::error::{ErrorKind, WorkflowError};
 use super::event::{EventKind, EventSink, LifecycleEvent, RunIdentity};
 use super::family::Family;
@@ -109,10 +112,22 @@ pub async fn run(
         options.cancel.clone(),
         run.workflow(raw_input),
     ));
-    let mut result = tokio::select! {
-        biased;
-        () = options.cancel.cancelled() => None,
-        result = &mut work => Some(result),
+    let mut background = Background::default();
+    let mut result = {
+        let cancelled = options.cancel.cancelled();
+        let mut cancelled = std::pin::pin!(cancelled);
+        std::future::poll_fn(|cx| {
+            if cancelled.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(result) = work.as_mut().poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            // After the main work: what its poll started runs in the same pass.
+            let _ = background.poll_all(&family.background, cx);
+            Poll::Pending
+        })
+        .await
     };
     // Dropping the unfinished work cancels its tasks (their guards publish `TaskCancelled`)
     // before the workflow's own event.
@@ -122,12 +137,11 @@ pub async fn run(
         tokio::select! {
             biased;
             () = options.cancel.cancelled() => result = None,
-            () = family.join_background() => {}
+            () = background.join(&family.background) => {}
         }
     }
-    if result.is_none() {
-        family.abort_background();
-    }
+    // Whatever still runs in the background is cancelled with the run.
+    drop(background);
     let outcome = match result {
         None => {
             run.workflow_event(|| EventKind::WorkflowCancelled);

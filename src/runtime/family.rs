@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 use tokio::sync::OnceCell;
-use tokio::task::JoinHandle;
 
+use super::background::Started;
 use super::error::{ErrorKind, WorkflowError};
 use super::values::obj;
 use crate::expr::{Val, from_json};
@@ -31,8 +30,9 @@ pub(crate) struct Family {
     pub(crate) secrets: Val,
     /// The container engine, found on first use.
     engine: OnceCell<PathBuf>,
-    /// Sub-workflows started with `await: false`, joined before the run ends.
-    background: Mutex<Vec<JoinHandle<()>>>,
+    /// Sub-workflows started with `await: false`, adopted and polled by the run's driver,
+    /// joined before the run ends.
+    pub(crate) background: Started,
     /// Everything loaded once per run: documents, functions, script sources, sub-workflows.
     pub(crate) resources: super::resources::Resources,
     /// `--strict`: what would be a warning at run time (an undefined URI template variable)
@@ -51,7 +51,7 @@ impl Family {
             provided,
             secrets,
             engine: OnceCell::new(),
-            background: Mutex::new(Vec::new()),
+            background: Started::default(),
             resources: Default::default(),
             strict: false,
         }
@@ -89,36 +89,7 @@ impl Family {
 
     /// Starts `work` in the background; the run waits for it before it ends.
     pub(crate) fn spawn_background(&self, work: impl Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(work);
-        self.lock_background().push(handle);
-    }
-
-    /// Waits for every background sub-workflow, including those started meanwhile.
-    pub(crate) async fn join_background(&self) {
-        loop {
-            let handles = std::mem::take(&mut *self.lock_background());
-            if handles.is_empty() {
-                return;
-            }
-            for handle in handles {
-                // A panicking or aborted child has nothing left to report.
-                let _ = handle.await;
-            }
-        }
-    }
-
-    /// Cancels every background sub-workflow (the run was cancelled).
-    pub(crate) fn abort_background(&self) {
-        for handle in std::mem::take(&mut *self.lock_background()) {
-            handle.abort();
-        }
-    }
-
-    fn lock_background(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
-        match self.background.lock() {
-            Ok(background) => background,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        self.background.push(work);
     }
 }
 
@@ -153,7 +124,9 @@ mod tests {
             });
             inner_done.fetch_add(1, Ordering::Relaxed);
         });
-        family.join_background().await;
+        super::super::background::Background::default()
+            .join(&family.background)
+            .await;
         assert_eq!(done.load(Ordering::Relaxed), 2);
     }
 }

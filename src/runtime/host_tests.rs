@@ -216,3 +216,45 @@ async fn a_workflow_runs_end_to_end_on_a_scripted_host_and_repeats_exactly() {
     };
     assert_eq!(cloud(&events_again), cloud(&events));
 }
+
+const DETACHING: &str = r#"document: {dsl: '1.0.3', namespace: test, name: detaching, version: '1.0.0'}
+do:
+  - start:
+      run:
+        workflow:
+          namespace: test
+          name: child
+          version: '1.0.0'
+          input: {greeting: hi, pet: Rex}
+        await: false
+  - after:
+      set: {done: true}
+"#;
+
+/// The run's own future drives its `await: false` sub-workflows: polled by an executor that
+/// is not tokio's (as a Temporal worker polls workflow code), the run still ends and its child
+/// completes (handed to `tokio::spawn`, the child would never run and the run never end).
+#[test]
+fn background_sub_workflows_are_driven_by_the_run_itself() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Entered but never driven: anything handed to tokio::spawn would never run.
+    let _entered = runtime.enter();
+    let host = FakeHost::new();
+    let sink = Arc::new(Collect::default());
+    let result = futures::executor::block_on(run(
+        machine(DETACHING),
+        json!({}),
+        RunOptions::default(),
+        host.executors(),
+        sink.clone(),
+    ));
+    assert_eq!(result.outcome, Outcome::Completed(json!({"done": true})));
+    let child_done = sink
+        .events()
+        .iter()
+        .any(|e| e.run.run_id == "run-2" && matches!(e.kind, EventKind::WorkflowCompleted { .. }));
+    assert!(child_done, "{:?}", sink.events());
+}

@@ -5,6 +5,7 @@ mod a2a;
 mod asyncapi;
 mod auth;
 mod auth_secret;
+mod background;
 mod backoff;
 mod body;
 mod catch;
