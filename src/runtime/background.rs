@@ -31,7 +31,8 @@ impl Started {
     }
 
     fn take(&self) -> Vec<BoxFuture<'static, ()>> {
-        if !self.queued.swap(false, Ordering::AcqRel) {
+        // A plain load first: the engine's driver asks on every poll, work is rarely queued.
+        if !self.queued.load(Ordering::Acquire) || !self.queued.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(PoisonError::into_inner))
