@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
-use crate::exec::{ProcessOutput, ProcessRequest, ProcessRunner};
 pub(crate) use crate::frontend::{Checked, check_path, check_source};
+use crate::host::effects::process::{ProcessOutput, ProcessRequest, ProcessRunner};
 use crate::problem::WorkflowError;
 
 /// `<spec>/<sub>` when it exists; otherwise prints a note (so a skipped test says why) and

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::cli::RunsLogsArgs;
-use crate::exec::OutputStream;
+use crate::host::effects::process::OutputStream;
 use crate::journal::{Journal, OutputLine, RunState};
 use crate::report::{fmt, sanitize};
 

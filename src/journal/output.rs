@@ -9,7 +9,7 @@ use rusqlite::{Connection, params};
 
 use super::error::JournalError;
 use super::open::Journal;
-use crate::exec::OutputStream;
+use crate::host::effects::process::OutputStream;
 use crate::runtime::event::{EventKind, LifecycleEvent};
 
 /// Bytes of output kept per task execution (both streams together); the rest is counted, not

@@ -299,7 +299,7 @@ mod tests {
     fn live_view_kinds_are_not_journaled() {
         assert!(!is_journaled(&EventKind::TaskIterations { total: 3 }));
         assert!(!is_journaled(&EventKind::TaskOutput {
-            stream: crate::exec::OutputStream::Stdout,
+            stream: crate::host::effects::process::OutputStream::Stdout,
             line: "x".into()
         }));
         assert!(is_journaled(&EventKind::TaskSkipped));

@@ -338,7 +338,7 @@ pub(crate) mod tests {
         recorder.emit(task(
             &run,
             EventKind::TaskOutput {
-                stream: crate::exec::OutputStream::Stdout,
+                stream: crate::host::effects::process::OutputStream::Stdout,
                 line: "x".into(),
             },
         ));

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::encode;
 use super::operation::{Location, Operation};
 use crate::diagnostic::did_you_mean;
-use crate::exec::http::{HttpBody, HttpRequest};
+use crate::host::effects::http::{HttpBody, HttpRequest};
 use crate::problem::{ErrorKind, WorkflowError};
 
 const FORM: &str = "application/x-www-form-urlencoded";

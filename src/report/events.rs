@@ -207,7 +207,7 @@ mod tests {
             run,
             Some("/do/0/a".into()),
             EventKind::TaskOutput {
-                stream: crate::exec::OutputStream::Stdout,
+                stream: crate::host::effects::process::OutputStream::Stdout,
                 line: "hello".into(),
             },
         ));

@@ -98,7 +98,7 @@ impl EventSink for WarningCollector {
             .get_or_insert_with(|| event.run.run_id.clone())
             .clone();
         if let EventKind::TaskOutput {
-            stream: crate::exec::OutputStream::Warning,
+            stream: crate::host::effects::process::OutputStream::Warning,
             line,
         } = &event.kind
         {
@@ -249,7 +249,7 @@ mod tests {
                 run.clone(),
                 Some(Arc::from(task)),
                 EventKind::TaskOutput {
-                    stream: crate::exec::OutputStream::Warning,
+                    stream: crate::host::effects::process::OutputStream::Warning,
                     line: "`{id}` is not defined".into(),
                 },
             )

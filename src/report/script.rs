@@ -173,7 +173,12 @@ impl Script {
 
     /// A line a `run` task printed on stdout.
     pub(crate) fn output(&mut self, ms: i64, task: &str, line: &str) -> &mut Script {
-        self.output_on(ms, task, crate::exec::OutputStream::Stdout, line)
+        self.output_on(
+            ms,
+            task,
+            crate::host::effects::process::OutputStream::Stdout,
+            line,
+        )
     }
 
     /// A line a `run` task printed on `stream`.
@@ -181,7 +186,7 @@ impl Script {
         &mut self,
         ms: i64,
         task: &str,
-        stream: crate::exec::OutputStream,
+        stream: crate::host::effects::process::OutputStream,
         line: &str,
     ) -> &mut Script {
         let line = line.to_string();

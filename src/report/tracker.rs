@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::exec::OutputStream;
+use crate::host::effects::process::OutputStream;
 use crate::problem::WorkflowError;
 use crate::report::outline::Outline;
 use crate::report::sanitize;

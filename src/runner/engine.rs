@@ -6,7 +6,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::compile;
-use crate::exec::Executors;
+use crate::host::Executors;
 use crate::runtime::event::EventSink;
 use crate::runtime::{Outcome, RunOptions, RunResult};
 

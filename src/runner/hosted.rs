@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::compile::Machine;
-use crate::exec::Executors;
+use crate::host::Executors;
 use crate::journal::{JournalError, Recorder};
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::runtime::event::{EventFanout, EventSink};

@@ -139,7 +139,7 @@ mod tests {
             error,
         }));
         sink.emit(event(EventKind::TaskOutput {
-            stream: crate::exec::OutputStream::Stdout,
+            stream: crate::host::effects::process::OutputStream::Stdout,
             line: "using t0ken-value".into(),
         }));
         let events = collect.0.lock().map(|e| e.clone()).unwrap_or_default();

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::Loaded;
 use super::metrics::{Metrics, TaskTimer};
-use crate::exec::Executors;
+use crate::host::Executors;
 use crate::journal::{Journal, JournalError, Relation, RunStatus};
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::runner::hosted::{HostedRun, run_hosted};

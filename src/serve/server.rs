@@ -348,7 +348,7 @@ async fn reload(
     shared: Arc<Shared>,
     dir: PathBuf,
     every: Duration,
-    bus: Arc<dyn crate::exec::events::EventBus>,
+    bus: Arc<dyn crate::host::effects::events::EventBus>,
 ) {
     loop {
         tokio::time::sleep(every).await;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::catalog::{Catalog, Loaded, WorkflowKey};
 use super::dispatch::Dispatcher;
-use crate::exec::events::{EventBus, SubscribeRequest};
+use crate::host::effects::events::{EventBus, SubscribeRequest};
 use crate::runtime::{TriggerOffer, offer_trigger};
 
 /// What offering one event did.
