@@ -1,16 +1,23 @@
 //! A run's stored events as task executions: when each started and ended, how it ended, how
-//! many attempts it took. `runs show` prints them; `graph --run` colours tasks by them.
+//! many attempts it took. `runs show` prints them; `graph --run` and `serve` colour tasks by them.
 //!
-//! An execution is keyed by its step name when the engine stamped one, else by its task pointer:
-//! without steps, executions of one pointer (loop iterations, `then` jumps back) never overlap,
-//! so a new `created` after the previous one ended starts the next execution.
+//! The stored events are read back into lifecycle events and folded by the same tracker and
+//! run record the live reporters use (`report::tracker`, `report::record`): tasks nest by the
+//! parent the engine recorded, a fault is recovered when the enclosing task that caught it
+//! completed, and a task still open at the end of the events is running (or was interrupted
+//! there).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::query::StoredEvent;
+use crate::problem::{ErrorKind, WorkflowError};
+use crate::report::record::RunRecorder;
+use crate::report::tracker::{self, Node, Outcome};
+use crate::runtime::event::{EventKind, EventSink, LifecycleEvent, Next, RunIdentity};
 
 /// How a task execution stands at the end of the recorded events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,125 +97,198 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<Execution> {
 }
 
 /// Builds a timeline one event at a time, so a long run's events need not all be in memory.
-#[derive(Debug, Default)]
 pub struct Timeline {
-    executions: Vec<Execution>,
-    /// Executions not ended yet, by step name (or task pointer).
-    open: HashMap<String, usize>,
+    recorder: RunRecorder,
+    /// The events are one run's: which one does not matter to the fold.
+    run: Arc<RunIdentity>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        let recorder = RunRecorder::new(None, true);
+        recorder.with_tracker(|tracker| tracker.count_from_creation());
+        Timeline {
+            recorder,
+            run: Arc::new(RunIdentity {
+                run_id: String::new(),
+                qualified_name: String::new(),
+                namespace: String::new(),
+                name: String::new(),
+                version: String::new(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Timeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Timeline")
+    }
 }
 
 impl Timeline {
     /// Takes the next event of the run (in `seq` order).
     pub fn push(&mut self, event: &StoredEvent) {
-        if !event.task_event {
-            return;
-        }
-        let Some(task) = event.task.as_deref() else {
-            return;
-        };
-        let key = event.step.as_deref().unwrap_or(task);
-        let index = match (event.kind.as_str(), self.open.get(key)) {
-            ("created", _) | (_, None) => {
-                self.executions.push(Execution {
-                    step: event.step.clone(),
-                    task: task.to_string(),
-                    parent: event.parent.clone(),
-                    status: ExecutionStatus::Running,
-                    created: event.time,
-                    started: None,
-                    ended: None,
-                    attempts: 1,
-                    error: None,
-                    replayed: false,
-                });
-                let index = self.executions.len() - 1;
-                self.open.insert(key.to_string(), index);
-                index
-            }
-            (_, Some(&index)) => index,
-        };
-        let Some(execution) = self.executions.get_mut(index) else {
-            return;
-        };
-        let ended = match event.kind.as_str() {
-            "started" => {
-                execution.started = Some(event.time);
-                None
-            }
-            "retried" => {
-                execution.attempts += 1;
-                None
-            }
-            "completed" => {
-                execution.replayed = event.data.get("replayed") == Some(&Value::Bool(true));
-                Some(ExecutionStatus::Completed)
-            }
-            "faulted" => {
-                execution.error = event.data.get("error").cloned();
-                Some(ExecutionStatus::Faulted)
-            }
-            "skipped" => Some(ExecutionStatus::Skipped),
-            "cancelled" => Some(ExecutionStatus::Cancelled),
-            // `created`, and kinds recorded for other readers (context changes...).
-            _ => None,
-        };
-        if let Some(status) = ended {
-            execution.status = status;
-            execution.ended = Some(event.time);
-            self.open.remove(key);
+        if let Some(event) = lifecycle(event, &self.run) {
+            self.recorder.emit(event);
         }
     }
 
-    /// The executions, in the order they were created. A fault inside an execution of an
-    /// enclosing task that completed was caught there: it is `Recovered`, not `Faulted`.
-    /// Enclosing is the engine's nesting (each task's recorded parent); a run recorded before
-    /// events carried it falls back to pointer containment.
-    pub fn finish(mut self) -> Vec<Execution> {
-        let parents: HashMap<String, String> = self
-            .executions
-            .iter()
-            .filter_map(|e| Some((e.task.clone(), e.parent.clone()?)))
-            .collect();
-        let recorded = !parents.is_empty();
-        let encloses = |outer: &str, task: &str| {
-            if !recorded {
-                return task.len() > outer.len()
-                    && task.starts_with(outer)
-                    && task.as_bytes().get(outer.len()) == Some(&b'/');
-            }
-            // Bounded by the number of tasks: a damaged journal cannot loop forever.
-            let mut at = parents.get(task);
-            for _ in 0..=parents.len() {
-                match at {
-                    Some(parent) if parent == outer => return true,
-                    Some(parent) => at = parents.get(parent),
-                    None => return false,
+    /// The executions, in the order they began: the finished ones as the run record has them
+    /// (a fault caught by an enclosing task that completed is `Recovered`), then those still
+    /// open at the end of the events (`Running`).
+    pub fn finish(self) -> Vec<Execution> {
+        let mut open: Vec<(u64, Execution)> = self.recorder.with_tracker(|tracker| {
+            tracker
+                .runs()
+                .iter()
+                .flat_map(|run| run.open_tasks())
+                .map(|node| (node.opened, running(node)))
+                .collect()
+        });
+        let record = self.recorder.take();
+        // The run record marks the execution that raised a caught fault; those the fault only
+        // passed through on its way to the catcher (in the order executions ended, the raiser
+        // first) are recovered with it.
+        let mut raised_recovered: HashMap<Arc<str>, bool> = HashMap::new();
+        for execution in record.executions {
+            let mut recovered = execution.recovered_by.is_some();
+            if let Outcome::Faulted(error) = &execution.outcome {
+                match error.instance.as_deref() {
+                    Some(instance)
+                        if instance != &*execution.task
+                            && tracker::is_within(instance, &execution.task) =>
+                    {
+                        recovered |= raised_recovered.get(instance).copied().unwrap_or(false);
+                    }
+                    _ => {
+                        raised_recovered.insert(Arc::clone(&execution.task), recovered);
+                    }
                 }
             }
-            false
-        };
-        let completed: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = self
-            .executions
-            .iter()
-            .filter(|e| e.status == ExecutionStatus::Completed)
-            .filter_map(|e| Some((e.task.clone(), e.created, e.ended?)))
-            .collect();
-        for execution in &mut self.executions {
-            if execution.status != ExecutionStatus::Faulted {
-                continue;
-            }
-            let task = execution.task.as_str();
-            let recovered = completed.iter().any(|(outer, from, to)| {
-                encloses(outer, task)
-                    && *from <= execution.created
-                    && execution.ended.is_some_and(|ended| ended <= *to)
-            });
-            if recovered {
-                execution.status = ExecutionStatus::Recovered;
-            }
+            open.push((execution.opened, finished(execution, recovered)));
         }
-        self.executions
+        open.sort_by_key(|(opened, _)| *opened);
+        open.into_iter().map(|(_, execution)| execution).collect()
     }
+}
+
+/// A task still open at the end of the events.
+fn running(node: &Node) -> Execution {
+    Execution {
+        step: node.step.as_deref().map(str::to_string),
+        task: node.task.to_string(),
+        parent: node.parent().map(|parent| parent.to_string()),
+        status: ExecutionStatus::Running,
+        created: node.started,
+        started: node.body_started,
+        ended: None,
+        attempts: attempts(node.retries.len()),
+        error: None,
+        replayed: false,
+    }
+}
+
+fn finished(execution: tracker::Execution, recovered: bool) -> Execution {
+    let (status, error) = match &execution.outcome {
+        Outcome::Completed | Outcome::Replayed => (ExecutionStatus::Completed, None),
+        Outcome::Faulted(error) if recovered => (ExecutionStatus::Recovered, Some(error.to_json())),
+        Outcome::Faulted(error) => (ExecutionStatus::Faulted, Some(error.to_json())),
+        Outcome::Skipped => (ExecutionStatus::Skipped, None),
+        Outcome::Cancelled => (ExecutionStatus::Cancelled, None),
+    };
+    Execution {
+        step: execution.step.as_deref().map(str::to_string),
+        task: execution.task.to_string(),
+        parent: execution.parent.as_deref().map(str::to_string),
+        status,
+        created: execution.started,
+        started: execution.body_started,
+        ended: Some(execution.ended),
+        attempts: attempts(execution.retries.len()),
+        error,
+        replayed: execution.outcome == Outcome::Replayed,
+    }
+}
+
+fn attempts(retries: usize) -> u32 {
+    u32::try_from(retries).unwrap_or(u32::MAX).saturating_add(1)
+}
+
+/// A stored event read back as the lifecycle event it was, as far as the fold needs it:
+/// outputs are left out (`null`), errors and retries are read back. Kinds the fold does not
+/// use (context changes, consumed events...) give `None`.
+fn lifecycle(event: &StoredEvent, run: &Arc<RunIdentity>) -> Option<LifecycleEvent> {
+    let error = || recorded_error(event.data.get("error"));
+    let output = crate::expr::Val::Null;
+    let kind = match (event.task_event, event.kind.as_str()) {
+        (false, "started") => EventKind::WorkflowStarted,
+        (false, "completed") => EventKind::WorkflowCompleted { output },
+        (false, "faulted") => EventKind::WorkflowFaulted { error: error() },
+        (false, "cancelled") => EventKind::WorkflowCancelled,
+        (true, "created") => EventKind::TaskCreated,
+        (true, "started") => EventKind::TaskStarted,
+        (true, "completed") => EventKind::TaskCompleted {
+            output,
+            next: Next::Continue,
+            replayed: event.data.get("replayed") == Some(&Value::Bool(true)),
+            masked: false,
+        },
+        (true, "faulted") => EventKind::TaskFaulted { error: error() },
+        (true, "retried") => EventKind::TaskRetried {
+            attempt: event
+                .data
+                .get("attempt")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(1),
+            delay: event
+                .data
+                .get("delay")
+                .and_then(Value::as_f64)
+                .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok())
+                .unwrap_or_default(),
+            error: error(),
+        },
+        (true, "skipped") => EventKind::TaskSkipped,
+        (true, "cancelled") => EventKind::TaskCancelled,
+        _ => return None,
+    };
+    let task = |text: &Option<String>| text.as_deref().map(Arc::from);
+    Some(LifecycleEvent {
+        id: uuid::Uuid::parse_str(&event.id).unwrap_or_default(),
+        time: event.time,
+        run: Arc::clone(run),
+        task: task(&event.task),
+        parent: task(&event.parent),
+        step: task(&event.step),
+        kind,
+    })
+}
+
+/// The error a stored event recorded; one a damaged journal holds in another shape keeps what
+/// can be read of it (its title, detail and status).
+fn recorded_error(recorded: Option<&Value>) -> WorkflowError {
+    let Some(recorded) = recorded else {
+        return WorkflowError::new(ErrorKind::Runtime, "Unrecorded error");
+    };
+    if let Ok(error) = serde_json::from_value::<WorkflowError>(recorded.clone()) {
+        return error;
+    }
+    let text = |key: &str| recorded.get(key).and_then(Value::as_str);
+    let mut error = WorkflowError::new(
+        ErrorKind::Runtime,
+        text("title").unwrap_or("Unrecorded error"),
+    );
+    error.detail = text("detail").map(str::to_string);
+    if let Some(status) = recorded
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|status| u16::try_from(status).ok())
+    {
+        error.status = status;
+    }
+    error
 }
 
 /// What happened to each task pointer in the run: its most telling execution wins (faulted over
@@ -308,25 +388,25 @@ mod tests {
             states.get("/do/0/l/do/0/x"),
             Some(&ExecutionStatus::Faulted)
         );
-        // Two steps of one task, interleaved (as a fork might): kept apart by step name.
+        // Steps are carried through: replayed ones are marked.
         let stepped = vec![
             event(1, "created", "/do/0/x", Some("s1"), empty()),
-            event(2, "created", "/do/0/x", Some("s2"), empty()),
             event(
-                3,
+                2,
                 "completed",
                 "/do/0/x",
-                Some("s2"),
+                Some("s1"),
                 json!({"replayed": true}),
             ),
-            event(4, "completed", "/do/0/x", Some("s1"), empty()),
+            event(3, "created", "/do/0/x", Some("s2"), empty()),
+            event(4, "completed", "/do/0/x", Some("s2"), empty()),
         ];
         let executions = timeline(&stepped);
         let steps: Vec<_> = executions
             .iter()
             .map(|e| (e.step.as_deref(), e.replayed))
             .collect();
-        assert_eq!(steps, [(Some("s1"), false), (Some("s2"), true)]);
+        assert_eq!(steps, [(Some("s1"), true), (Some("s2"), false)]);
     }
 
     #[test]

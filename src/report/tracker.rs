@@ -94,6 +94,14 @@ pub struct Execution {
     pub task: Arc<str>,
     /// The task it ran inside, as the engine said (`""`: the workflow itself).
     pub parent: Option<Arc<str>>,
+    /// Its durable step name, when the engine stamped one (one per execution, stable across
+    /// a resume).
+    pub step: Option<Arc<str>>,
+    /// Its place among the executions the tracker opened, 0 first: the order they began.
+    pub opened: u64,
+    /// When its body started (`TaskStarted`): never for a task skipped, or faulted before
+    /// starting (its `input` did not validate).
+    pub body_started: Option<DateTime<Utc>>,
     /// 0-based index of every enclosing loop iteration, outermost first (empty outside loops):
     /// the numbering of durable step names (`each[0]`), which `runs show` and `runs logs` print.
     pub iteration: Vec<u32>,
@@ -195,6 +203,11 @@ pub struct Finished {
 pub struct Node {
     pub task: Arc<str>,
     parent: Option<Arc<str>>,
+    pub step: Option<Arc<str>>,
+    /// See [`Execution::opened`].
+    pub opened: u64,
+    /// See [`Execution::body_started`].
+    pub body_started: Option<DateTime<Utc>>,
     pub started: DateTime<Utc>,
     pub iteration: Vec<u32>,
     pub retries: Vec<Retry>,
@@ -221,10 +234,18 @@ pub struct Node {
 }
 
 impl Node {
+    /// The task it runs inside, as the engine said.
+    pub fn parent(&self) -> Option<&Arc<str>> {
+        self.parent.as_ref()
+    }
+
     fn new(task: Arc<str>, parent: Option<Arc<str>>, started: DateTime<Utc>) -> Node {
         Node {
             task,
             parent,
+            step: None,
+            opened: 0,
+            body_started: None,
             started,
             iteration: Vec::new(),
             retries: Vec::new(),
@@ -268,6 +289,11 @@ impl RunTrack {
     pub fn node(&self, task: &str) -> Option<&Node> {
         self.nodes.get(task)
     }
+
+    /// The tasks still running (the workflow's own node left out), in no particular order.
+    pub fn open_tasks(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().filter(|node| &*node.task != ROOT)
+    }
 }
 
 /// What one event meant, handed to a reporter as it happens.
@@ -295,6 +321,10 @@ pub struct Tracker {
     keep_recent: usize,
     /// Executions carry what their task printed ([`Execution::log`]).
     keep_output: bool,
+    /// Executions opened so far (see [`Execution::opened`]).
+    opened: u64,
+    /// A task counts from its `TaskCreated` (the journal's timeline), not from its start.
+    from_creation: bool,
 }
 
 impl Tracker {
@@ -304,7 +334,16 @@ impl Tracker {
             runs: Vec::new(),
             keep_recent,
             keep_output: false,
+            opened: 0,
+            from_creation: false,
         }
+    }
+
+    /// Counts each task from its creation, so that a task skipped or faulted before it started
+    /// has the time it spent being prepared, and executions are ordered by creation (the
+    /// journal's timeline). Live views count from the start.
+    pub fn count_from_creation(&mut self) {
+        self.from_creation = true;
     }
 
     /// Keeps what each task prints, for [`Execution::log`].
@@ -319,7 +358,7 @@ impl Tracker {
 
     /// Applies one event and tells `on` what it meant.
     pub fn observe(&mut self, event: &LifecycleEvent, on: &mut dyn FnMut(Step<'_>)) {
-        if matches!(event.kind, EventKind::TaskCreated) {
+        if matches!(event.kind, EventKind::TaskCreated) && !self.from_creation {
             return; // a task counts from its start (or its end, when it never starts)
         }
         let time = event.time;
@@ -362,14 +401,23 @@ impl Tracker {
                     on(Step::TaskOutput(track, node, *stream, line));
                 }
             }
+            EventKind::TaskCreated => {
+                if !self.runs[run].nodes.contains_key(&task) {
+                    self.begin(run, &task, event, time);
+                }
+            }
             EventKind::TaskStarted => {
                 let track = &mut self.runs[run];
                 if let Some(node) = track.nodes.get_mut(&task) {
+                    node.body_started.get_or_insert(time);
                     if node.waiting_until.take().is_none() {
                         return; // a repeated start of a running task tells nothing new
                     }
                 } else {
-                    self.begin(run, &task, event.parent.as_deref(), time);
+                    self.begin(run, &task, event, time);
+                    if let Some(node) = self.runs[run].nodes.get_mut(&task) {
+                        node.body_started = Some(time);
+                    }
                 }
                 let track = &self.runs[run];
                 if let Some(node) = track.nodes.get(&task) {
@@ -382,7 +430,7 @@ impl Tracker {
                 error,
             } => {
                 if !self.runs[run].nodes.contains_key(&task) {
-                    self.begin(run, &task, event.parent.as_deref(), time);
+                    self.begin(run, &task, event, time);
                 }
                 let reason = Outcome::Faulted(error.clone());
                 self.close_children(run, &task, &reason, time, on);
@@ -427,7 +475,7 @@ impl Tracker {
                     _ => Outcome::Cancelled,
                 };
                 if !self.runs[run].nodes.contains_key(&task) {
-                    self.begin(run, &task, event.parent.as_deref(), time);
+                    self.begin(run, &task, event, time);
                 }
                 self.finish(run, &task, outcome, time, on);
             }
@@ -493,7 +541,10 @@ impl Tracker {
 
     /// Opens a node for `task` under its `parent` (the workflow's root when it has none, or when
     /// that parent is not open: its events came before the workflow started or after it ended).
-    fn begin(&mut self, run: usize, task: &Arc<str>, parent: Option<&str>, time: DateTime<Utc>) {
+    fn begin(&mut self, run: usize, task: &Arc<str>, event: &LifecycleEvent, time: DateTime<Utc>) {
+        let parent = event.parent.as_deref();
+        let opened = self.opened;
+        self.opened += 1;
         let loops = self
             .outline
             .as_ref()
@@ -539,6 +590,8 @@ impl Tracker {
             parent.children.push(Arc::clone(task));
         }
         let mut node = Node::new(Arc::clone(task), parent_task, time);
+        node.step.clone_from(&event.step);
+        node.opened = opened;
         node.iteration = iteration;
         node.loops = loops;
         track.nodes.insert(Arc::clone(task), node);
@@ -589,6 +642,9 @@ impl Tracker {
             run: Arc::clone(&track.identity),
             task: node.task,
             parent: node.parent,
+            step: node.step,
+            opened: node.opened,
+            body_started: node.body_started,
             iteration: node.iteration,
             started: node.started,
             ended: time,
