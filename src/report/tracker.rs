@@ -401,10 +401,8 @@ impl Tracker {
                     on(Step::TaskOutput(track, node, *stream, line));
                 }
             }
-            EventKind::TaskCreated => {
-                if !self.runs[run].nodes.contains_key(&task) {
-                    self.begin(run, &task, event, time);
-                }
+            EventKind::TaskCreated if !self.runs[run].nodes.contains_key(&task) => {
+                self.begin(run, &task, event, time);
             }
             EventKind::TaskStarted => {
                 let track = &mut self.runs[run];
