@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 
 pub use client::{HttpSettings, ReqwestHttp};
 pub(crate) use failure::display_url_text as display_url;
+pub(crate) use failure::root_causes;
 
 use super::auth::{Authorization, Credentials};
 use crate::problem::WorkflowError;

@@ -297,6 +297,7 @@ fn target(resolved: &Resolved, address: String, credentials: BrokerCredentials) 
         token,
         exchange: resolved.exchange.clone(),
         stream: resolved.stream,
+        web: resolved.web.clone(),
     }
 }
 

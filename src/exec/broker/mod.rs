@@ -15,6 +15,8 @@ pub(crate) mod mqtt_wire;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod receiver;
+#[cfg(any(feature = "mqtt", feature = "ws"))]
+pub(crate) mod tls;
 
 use std::sync::Arc;
 
