@@ -502,8 +502,8 @@ fn an_mqtt5_publish_carries_its_headers_as_user_properties() {
 }
 
 #[test]
-fn kafka_and_websocket_servers_are_configuration_errors_naming_the_protocol_and_validate_warns() {
-    for (protocol, named) in [("kafka", "Kafka is not supported"), ("ws", "WebSocket")] {
+fn kafka_servers_are_configuration_errors_naming_the_protocol_and_validate_warns() {
+    for (protocol, named) in [("kafka", "Kafka is not supported"), ("amqp1", "amqp1")] {
         let dir = tempdir();
         write(
             dir.path(),
