@@ -8,15 +8,17 @@
 #![cfg(unix)]
 
 use std::io::BufRead;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tempfile::TempDir;
 
 use crate::events::{finish, run_to_end, start, workflow};
 use crate::support::services::{self, Need, peers_dir};
-use crate::support::{document, tempdir, write};
+use crate::support::{Ran, document, tempdir, write};
 
 const SUCCESS: i32 = 0;
 
@@ -28,10 +30,17 @@ struct WebPeer {
 }
 
 impl WebPeer {
-    fn start(args: &[&str]) -> WebPeer {
+    /// `web_peer.py MODE` with `--FLAG MESSAGE` per message of each `(flag, messages)`.
+    fn start(mode: &str, messages: &[(&str, &[String])]) -> WebPeer {
+        let mut args = vec![mode.to_owned()];
+        for (flag, list) in messages {
+            for message in *list {
+                args.extend([format!("--{flag}"), message.clone()]);
+            }
+        }
         let mut child = Command::new("python3")
             .arg(peers_dir().join("asyncapi/web_peer.py"))
-            .args(args)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -110,9 +119,34 @@ fn api(host: &str, protocol: &str, channels: &[(&str, &str, &str, &str)]) -> Str
     text
 }
 
-fn run(dir: &std::path::Path, body: &str) -> crate::support::Ran {
+/// A directory with `api.yaml` describing `peer`'s server (see [`api`]).
+fn with_api(peer: &WebPeer, protocol: &str, channels: &[(&str, &str, &str, &str)]) -> TempDir {
+    let dir = tempdir();
+    let host = format!("127.0.0.1:{}", peer.port);
+    write(dir.path(), "api.yaml", &api(&host, protocol, channels));
+    dir
+}
+
+/// Runs the workflow `body` in `dir` to its end.
+fn run(dir: &Path, body: &str) -> Ran {
     let file = write(dir, "w.yaml", &document("test", "web", "0.1.0", body));
     finish(start(dir, &file, &[]))
+}
+
+/// A workflow of one subscription to `operation`, `subscription` in YAML flow style.
+fn subscribing(operation: &str, subscription: &str) -> String {
+    format!(
+        "do:\n  - readings:\n      call: asyncapi\n      with:\n        document: {{endpoint: \
+         file://api.yaml}}\n        operation: {operation}\n        subscription: {subscription}\n"
+    )
+}
+
+/// JSON readings `{sensor, celsius}`.
+fn readings(values: &[(&str, f64)]) -> Vec<String> {
+    values
+        .iter()
+        .map(|(sensor, celsius)| json!({"sensor": sensor, "celsius": celsius}).to_string())
+        .collect()
 }
 
 #[test]
@@ -121,22 +155,17 @@ fn a_websocket_publish_is_one_frame_with_the_binding_query_headers_and_authoriza
     if !ready(test, "websockets") {
         return;
     }
-    let peer = WebPeer::start(&["ws"]);
-    let dir = tempdir();
+    let peer = WebPeer::start("ws", &[]);
     let bindings = "{ws: {method: GET, query: {type: object, properties: {v: {const: '2'}, \
                     free: {type: string}}}, headers: {type: object, properties: \
                     {X-Site: {const: north}}}}}";
-    write(
-        dir.path(),
-        "api.yaml",
-        &api(
-            &format!("127.0.0.1:{}", peer.port),
-            "ws",
-            &[
-                ("readings", "/sink/readings", bindings, "application/json"),
-                ("raw", "/sink/raw", "{}", "application/octet-stream"),
-            ],
-        ),
+    let dir = with_api(
+        &peer,
+        "ws",
+        &[
+            ("readings", "/sink/readings", bindings, "application/json"),
+            ("raw", "/sink/raw", "{}", "application/octet-stream"),
+        ],
     );
     let body = r#"do:
   - json:
@@ -171,15 +200,12 @@ fn a_websocket_publish_is_one_frame_with_the_binding_query_headers_and_authoriza
     let hex: String = br#"{"raw":"abc"}"#.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(seen[3], json!({"kind": "binary", "hex": hex}));
     // `validate` has nothing to say about a WebSocket server any more.
-    let file = dir.path().join("w.yaml");
-    let checked = run_to_end(
-        workflow(dir.path())
-            .args(["--color", "never", "validate"])
-            .arg(&file),
+    let checked = run_to_end(workflow(dir.path()).args(["--color", "never", "validate", "w.yaml"]));
+    let said = format!("{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked.code == SUCCESS && !said.contains("runtime::unsupported"),
+        "{said}"
     );
-    assert_eq!(checked.code, SUCCESS, "{}", checked.stderr);
-    let all = format!("{}{}", checked.stdout, checked.stderr);
-    assert!(!all.contains("runtime::unsupported"), "{all}");
 }
 
 #[test]
@@ -188,42 +214,20 @@ fn a_websocket_subscription_consumes_pushed_frames_with_filter_amount_and_foreac
     if !ready(test, "websockets") {
         return;
     }
-    let feed: Vec<String> = [("s0", -999.0), ("s1", 21.5), ("s2", 22.0), ("s3", 23.0)]
-        .iter()
-        .map(|(sensor, celsius)| json!({"sensor": sensor, "celsius": celsius}).to_string())
-        .collect();
-    let mut args = vec!["ws"];
-    for message in &feed {
-        args.extend(["--feed", message.as_str()]);
-    }
-    let peer = WebPeer::start(&args);
-    let dir = tempdir();
-    write(
-        dir.path(),
-        "api.yaml",
-        &api(
-            &format!("127.0.0.1:{}", peer.port),
-            "ws",
-            &[("readings", "/feed", "{}", "application/json")],
-        ),
+    let feed = readings(&[("s0", -999.0), ("s1", 21.5), ("s2", 22.0), ("s3", 23.0)]);
+    let peer = WebPeer::start("ws", &[("feed", &feed)]);
+    let dir = with_api(
+        &peer,
+        "ws",
+        &[("readings", "/feed", "{}", "application/json")],
     );
-    let body = r#"do:
-  - readings:
-      call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: receiveReadings
-        subscription:
-          filter: ${ .payload.celsius > -100 }
-          consume:
-            amount: 2
-            for: {seconds: 60}
-          foreach:
-            item: reading
-            output:
-              as: '${ {sensor: .correlationId, celsius: .payload.celsius, headers: .headers} }'
-"#;
-    let ran = run(dir.path(), body);
+    let body = subscribing(
+        "receiveReadings",
+        "{filter: '${ .payload.celsius > -100 }', consume: {amount: 2, for: {seconds: 60}}, \
+         foreach: {item: reading, output: {as: '${ {sensor: .correlationId, celsius: \
+         .payload.celsius, headers: .headers} }'}}}",
+    );
+    let ran = run(dir.path(), &body);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
     assert_eq!(
         ran.output(),
@@ -240,34 +244,22 @@ fn a_dropped_websocket_connection_is_a_communication_error_the_workflow_catches(
     if !ready(test, "websockets") {
         return;
     }
-    let peer = WebPeer::start(&["ws", "--feed", r#"{"sensor": "s1", "celsius": 1}"#]);
-    let dir = tempdir();
-    write(
-        dir.path(),
-        "api.yaml",
-        &api(
-            &format!("127.0.0.1:{}", peer.port),
-            "ws",
-            &[("readings", "/drop", "{}", "application/json")],
-        ),
+    let peer = WebPeer::start("ws", &[("feed", &readings(&[("s1", 1.0)]))]);
+    let dir = with_api(
+        &peer,
+        "ws",
+        &[("readings", "/drop", "{}", "application/json")],
     );
     let body = r#"do:
   - guarded:
       try:
         - readings:
             call: asyncapi
-            with:
-              document: {endpoint: file://api.yaml}
-              operation: receiveReadings
-              subscription:
-                consume: {amount: 3}
+            with: {document: {endpoint: file://api.yaml}, operation: receiveReadings, subscription: {consume: {amount: 3}}}
       catch:
-        errors:
-          with: {type: 'https://serverlessworkflow.io/spec/1.0.0/errors/communication'}
-        as: e
-        do:
-          - note:
-              set: {caught: '${ $e.title }'}
+        errors: {with: {type: 'https://serverlessworkflow.io/spec/1.0.0/errors/communication'}}
+        as: lost
+        do: [{note: {set: {caught: '${ $lost.title }'}}}]
 "#;
     let ran = run(dir.path(), body);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
@@ -284,10 +276,9 @@ fn an_http_publish_uses_the_binding_method_and_a_refusal_is_a_communication_erro
     if !ready(test, "json") {
         return;
     }
-    let peer = WebPeer::start(&["http"]);
-    let dir = tempdir();
-    let mut text = api(
-        &format!("127.0.0.1:{}", peer.port),
+    let peer = WebPeer::start("http", &[]);
+    let dir = with_api(
+        &peer,
         "http",
         &[
             ("readings", "/sink/readings", "{}", "application/json"),
@@ -295,7 +286,8 @@ fn an_http_publish_uses_the_binding_method_and_a_refusal_is_a_communication_erro
         ],
     );
     // The HTTP operation binding of the send operation: PUT.
-    text = text.replace(
+    let text = std::fs::read_to_string(dir.path().join("api.yaml")).unwrap_or_default();
+    let text = text.replace(
         "sendReadings: {action: send,",
         "sendReadings: {bindings: {http: {method: PUT}}, action: send,",
     );
@@ -307,25 +299,16 @@ fn an_http_publish_uses_the_binding_method_and_a_refusal_is_a_communication_erro
         document: {endpoint: file://api.yaml}
         operation: sendReadings
         authentication: {basic: {username: u, password: p}}
-        message:
-          payload: {sensor: s1}
-          headers: {trace: t-1}
+        message: {payload: {sensor: s1}, headers: {trace: t-1}}
   - guarded:
       try:
         - refused:
             call: asyncapi
-            with:
-              document: {endpoint: file://api.yaml}
-              operation: sendRejected
-              message:
-                payload: {sensor: s2}
+            with: {document: {endpoint: file://api.yaml}, operation: sendRejected, message: {payload: {sensor: s2}}}
       catch:
-        errors:
-          with: {type: 'https://serverlessworkflow.io/spec/1.0.0/errors/communication', status: 503}
-        as: e
-        do:
-          - note:
-              set: {status: '${ $e.status }'}
+        errors: {with: {type: 'https://serverlessworkflow.io/spec/1.0.0/errors/communication', status: 503}}
+        as: refusal
+        do: [{note: {set: {status: '${ $refusal.status }'}}}]
 "#;
     let ran = run(dir.path(), body);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
@@ -345,45 +328,26 @@ fn an_http_subscription_reads_server_sent_events_and_asks_again_with_the_last_ev
     if !ready(test, "json") {
         return;
     }
-    let mut args = vec!["http"];
-    let events: Vec<String> = (1..=4)
-        .map(|n| json!({"sensor": format!("s{n}"), "celsius": 20 + n}).to_string())
-        .collect();
-    for event in &events {
-        args.extend(["--sse", event.as_str()]);
-    }
-    let peer = WebPeer::start(&args);
-    let dir = tempdir();
-    write(
-        dir.path(),
-        "api.yaml",
-        &api(
-            &format!("127.0.0.1:{}", peer.port),
-            "http",
-            &[("readings", "/sse", "{}", "application/json")],
-        ),
+    let events = readings(&[("s1", 21.0), ("s2", 22.0), ("s3", 23.0), ("s4", 24.0)]);
+    let peer = WebPeer::start("http", &[("sse", &events)]);
+    let dir = with_api(
+        &peer,
+        "http",
+        &[("readings", "/sse", "{}", "application/json")],
     );
-    let body = r#"do:
-  - readings:
-      call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: receiveReadings
-        subscription:
-          filter: ${ .payload.sensor != "s2" }
-          consume: {amount: 2}
-          foreach:
-            item: reading
-            output:
-              as: '${ {sensor: .correlationId, event: .headers.event, celsius: .payload.celsius} }'
-"#;
-    let ran = run(dir.path(), body);
+    let body = subscribing(
+        "receiveReadings",
+        "{filter: '${ .payload.sensor != \"s2\" }', consume: {amount: 2}, foreach: {item: r, \
+         output: {as: '${ {sensor: .correlationId, event: .headers.event, celsius: \
+         .payload.celsius} }'}}}",
+    );
+    let ran = run(dir.path(), &body);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
     assert_eq!(
         ran.output(),
         json!([
-            {"sensor": "s1", "event": "reading", "celsius": 21},
-            {"sensor": "s3", "event": "reading", "celsius": 23}
+            {"sensor": "s1", "event": "reading", "celsius": 21.0},
+            {"sensor": "s3", "event": "reading", "celsius": 23.0}
         ])
     );
     // The first response ended after two events: the runner asked again from the last id.
@@ -398,54 +362,26 @@ fn an_http_subscription_long_polls_json_batches_and_streams_ndjson() {
     if !ready(test, "json") {
         return;
     }
-    let peer = WebPeer::start(&[
+    let polls = [r#"[{"n": 1}, {"n": 2}]"#, r#"{"n": 3}"#, r#"[{"n": 4}]"#].map(String::from);
+    let lines = [r#"{"line": 1}"#, r#"{"line": 2}"#, r#"{"line": 3}"#].map(String::from);
+    let peer = WebPeer::start("http", &[("poll", &polls), ("sse", &lines)]);
+    let dir = with_api(
+        &peer,
         "http",
-        "--poll",
-        r#"[{"n": 1}, {"n": 2}]"#,
-        "--poll",
-        r#"{"n": 3}"#,
-        "--poll",
-        r#"[{"n": 4}]"#,
-        "--sse",
-        r#"{"line": 1}"#,
-        "--sse",
-        r#"{"line": 2}"#,
-        "--sse",
-        r#"{"line": 3}"#,
-    ]);
-    let dir = tempdir();
-    write(
-        dir.path(),
-        "api.yaml",
-        &api(
-            &format!("127.0.0.1:{}", peer.port),
-            "http",
-            &[
-                ("batches", "/poll", "{}", "application/json"),
-                ("lines", "/ndjson", "{}", "application/json"),
-            ],
-        ),
+        &[
+            ("batches", "/poll", "{}", "application/json"),
+            ("lines", "/ndjson", "{}", "application/json"),
+        ],
     );
     let body = r#"do:
   - batches:
       call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: receiveBatches
-        subscription:
-          consume:
-            until: ${ length >= 3 }
-      export:
-        as: '${ {batches: [.[].payload.n]} }'
+      with: {document: {endpoint: file://api.yaml}, operation: receiveBatches, subscription: {consume: {until: '${ length >= 3 }'}}}
+      export: {as: '${ {batches: [.[].payload.n]} }'}
   - lines:
       call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: receiveLines
-        subscription:
-          consume: {amount: 2}
-      output:
-        as: '${ {batches: $context.batches, lines: [.[].payload.line]} }'
+      with: {document: {endpoint: file://api.yaml}, operation: receiveLines, subscription: {consume: {amount: 2}}}
+      output: {as: '${ {batches: $context.batches, lines: [.[].payload.line]} }'}
 "#;
     let ran = run(dir.path(), body);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);

@@ -27,18 +27,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a publish waits for the server's reply to its close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Whether a payload of this content type travels as a text frame.
+/// Whether a payload of this content type travels as a text frame: JSON, `text/*` and the
+/// other textual formats; anything else is bytes.
 fn textual(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence.starts_with("text/")
-        || ["json", "xml", "yaml", "javascript", "x-www-form-urlencoded"]
+    let lower = content_type.trim().to_ascii_lowercase();
+    crate::exec::broker::cloudevent::is_json(content_type)
+        || lower.starts_with("text/")
+        || ["xml", "yaml", "javascript", "x-www-form-urlencoded"]
             .iter()
-            .any(|kind| essence.contains(kind))
+            .any(|kind| lower.contains(kind))
 }
 
 fn configuration(detail: String) -> WorkflowError {

@@ -5,9 +5,13 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+#[cfg(feature = "amqp")]
+pub(crate) mod amqp_queue;
 pub mod cloudevent;
 pub mod http;
 mod inbox;
+#[cfg(feature = "nats")]
+pub(crate) mod jetstream;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 #[cfg(feature = "mqtt")]
