@@ -163,15 +163,16 @@ impl Run<'_> {
                 let name = subscription_name(&self.run_id(), step.unwrap_or(&node.pointer));
                 let target = target(&resolved, address, credentials);
                 if done {
-                    if resumed {
-                        // Completed from the journal alone: what the broker kept for the call
-                        // (a consumer, a queue, a session, a group) is removed all the same.
-                        if let Ok(mut consumption) =
+                    // Completed from the journal alone: what the broker kept for the call (a
+                    // consumer, a queue, a session, a group) is removed all the same. A web
+                    // server keeps nothing, and asking it would take messages from it.
+                    if resumed
+                        && !target.is_web()
+                        && let Ok(mut consumption) =
                             self.executors.asyncapi.subscribe(target, name).await
-                            && let Some(close) = consumption.close.take()
-                        {
-                            close.await;
-                        }
+                        && let Some(close) = consumption.close.take()
+                    {
+                        close.await;
                     }
                 } else {
                     let mut consumption = self.executors.asyncapi.subscribe(target, name).await?;

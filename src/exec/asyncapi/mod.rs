@@ -87,6 +87,11 @@ pub struct Received {
 }
 
 impl Target {
+    /// `http`/`https` or `ws`/`wss`: the server keeps nothing for a subscriber.
+    pub fn is_web(&self) -> bool {
+        matches!(self.protocol.as_str(), "http" | "https" | "ws" | "wss")
+    }
+
     /// `URL/ADDRESS?QUERY`: the server URL joined with the channel address, with the query
     /// parameters of the web bindings.
     pub fn endpoint(&self) -> String {
