@@ -126,7 +126,7 @@ fn consumer(args: &[&str]) -> (Child, impl Iterator<Item = String>) {
 }
 
 /// Waits (generously) until the run's journal holds `count` consumed messages; its id.
-fn consumed(dir: &Path, count: i64) -> String {
+pub(crate) fn consumed(dir: &Path, count: i64) -> String {
     let db = dir.join("state/journal.db");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::events::{finish, run_to_end, start, workflow};
+use crate::asyncapi_brokers::consumed;
+use crate::events::{finish, run_to_end, run_with_consumed, start, workflow};
 use crate::support::services::{self, Need, peers_dir};
 use crate::support::{Ran, document, tempdir, write};
 
@@ -32,7 +33,12 @@ struct WebPeer {
 impl WebPeer {
     /// `web_peer.py MODE` with `--FLAG MESSAGE` per message of each `(flag, messages)`.
     fn start(mode: &str, messages: &[(&str, &[String])]) -> WebPeer {
-        let mut args = vec![mode.to_owned()];
+        WebPeer::start_with(&[mode], messages)
+    }
+
+    /// `web_peer.py ARGS...`, then the messages as [`WebPeer::start`] does.
+    fn start_with(first: &[&str], messages: &[(&str, &[String])]) -> WebPeer {
+        let mut args: Vec<String> = first.iter().map(|a| (*a).to_owned()).collect();
         for (flag, list) in messages {
             for message in *list {
                 args.extend([format!("--{flag}"), message.clone()]);
@@ -389,4 +395,50 @@ fn an_http_subscription_long_polls_json_batches_and_streams_ndjson() {
     // Two polls for three messages: a batch of two, then a single value.
     let asked = peer.wait_for(2, |line| line["path"] == "/poll");
     assert_eq!(asked.len(), 2);
+}
+
+#[test]
+fn a_resumed_websocket_subscription_replays_the_journal_and_reconnects_for_new_frames_only() {
+    let test = "asyncapi_web::a_resumed_websocket_subscription_replays_the_journal_and_reconnects_for_new_frames_only";
+    if !ready(test, "websockets") {
+        return;
+    }
+    // One frame on the first connection, the two others on the next one.
+    let feed = readings(&[("s1", 1.0), ("s2", 2.0), ("s3", 3.0)]);
+    let peer = WebPeer::start_with(&["ws", "--first", "1"], &[("feed", &feed)]);
+    let dir = with_api(
+        &peer,
+        "ws",
+        &[("readings", "/feed", "{}", "application/json")],
+    );
+    let body = subscribing(
+        "receiveReadings",
+        "{consume: {amount: 3}, foreach: {item: r, output: {as: '${ .correlationId }'}}}",
+    );
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document("test", "web", "0.1.0", &body),
+    );
+    let mut child = start(dir.path(), &file, &[]);
+    let run_id = consumed(dir.path(), 1);
+    let _ = child.kill();
+    let _ = child.wait();
+    let resumed = run_to_end(workflow(dir.path()).args([
+        "resume",
+        &run_id,
+        "--format",
+        "json",
+        "--progress",
+        "none",
+    ]));
+    assert_eq!(resumed.code, SUCCESS, "{}", resumed.stderr);
+    // s1 from the journal, then the frames of a new connection: consumed once each.
+    assert_eq!(resumed.output(), json!(["s1", "s2", "s3"]));
+    let connects = peer.wait_for(2, |line| line["kind"] == "connect");
+    assert_eq!(connects.len(), 2);
+    assert_eq!(
+        run_with_consumed(&dir.path().join("state/journal.db"), 3).as_deref(),
+        Some(run_id.as_str())
+    );
 }

@@ -9,6 +9,7 @@ Both print `port N` once listening, then one JSON line per thing seen (stdout, f
 WebSocket paths:
   /sink...   prints the upgrade (`path`, `headers`) and every frame received (`text`/`binary`)
   /feed...   prints the upgrade, sends every --feed message as a text frame, then stays open
+             (with --first N: the first connection gets the first N, later ones the rest)
   /drop...   prints the upgrade, sends the first --feed message, then aborts the TCP connection
 
 HTTP paths:
@@ -34,8 +35,10 @@ def say(record):
     print(json.dumps(record), flush=True)
 
 
-async def ws_main(feed):
+async def ws_main(feed, first):
     from websockets.asyncio.server import serve
+
+    connections = []
 
     async def handler(connection):
         request = connection.request
@@ -43,7 +46,11 @@ async def ws_main(feed):
              "headers": {k.lower(): v for k, v in request.headers.raw_items()}})
         path = request.path
         if path.startswith("/feed"):
-            for message in feed:
+            messages = feed
+            if first:
+                messages = feed[:first] if not connections else feed[first:]
+            connections.append(path)
+            for message in messages:
                 await connection.send(message)
             await connection.wait_closed()
         elif path.startswith("/drop"):
@@ -147,9 +154,10 @@ def main():
     parser.add_argument("--feed", action="append", default=[])
     parser.add_argument("--sse", action="append", default=[])
     parser.add_argument("--poll", action="append", default=[])
+    parser.add_argument("--first", type=int, default=0)
     args = parser.parse_args()
     if args.mode == "ws":
-        asyncio.run(ws_main(args.feed))
+        asyncio.run(ws_main(args.feed, args.first))
     else:
         http_main(args.sse, args.poll)
 
