@@ -89,15 +89,7 @@ impl Run<'_> {
                     None => BTreeMap::new(),
                 };
                 if let Some(open) = resolved.open_parameters.first() {
-                    return Err(WorkflowError::new(
-                        ErrorKind::Configuration,
-                        "Unbound AsyncAPI channel parameter",
-                    )
-                    .with_detail(format!(
-                        "the channel address `{}` has the parameter `{open}` without a default: \
-                         a message cannot be published to it",
-                        resolved.address
-                    )));
+                    return Err(unbound(&resolved.address, open, "published to"));
                 }
                 let message = Message {
                     payload: encode(&payload, &resolved.content_type),
@@ -116,6 +108,13 @@ impl Run<'_> {
             AsyncApiKind::Subscribe(subscription) => {
                 let wildcard = match resolved.protocol.as_str() {
                     "nats" | "amqp" | "redis" | "rediss" => "*",
+                    // A URL has no wildcard.
+                    "http" | "https" | "ws" | "wss" => match resolved.open_parameters.first() {
+                        Some(open) => {
+                            return Err(unbound(&resolved.address, open, "subscribed to"));
+                        }
+                        None => "",
+                    },
                     _ => "+",
                 };
                 let mut address = resolved.address.clone();
@@ -300,6 +299,18 @@ fn target(resolved: &Resolved, address: String, credentials: BrokerCredentials) 
         stream: resolved.stream,
         web: resolved.web.clone(),
     }
+}
+
+/// A channel parameter without a default where the address must be complete.
+fn unbound(address: &str, open: &str, what: &str) -> WorkflowError {
+    WorkflowError::new(
+        ErrorKind::Configuration,
+        "Unbound AsyncAPI channel parameter",
+    )
+    .with_detail(format!(
+        "the channel address `{address}` has the parameter `{open}` without a default: it \
+         cannot be {what}"
+    ))
 }
 
 /// Whether consumption is over after `consumed`.
