@@ -214,8 +214,12 @@ fn a_websocket_publish_is_one_frame_with_the_binding_query_headers_and_authoriza
     assert_eq!(seen[2]["path"], "/sink/raw");
     let hex: String = br#"{"raw":"abc"}"#.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(seen[3], json!({"kind": "binary", "hex": hex}));
-    // `validate` has nothing to say about a WebSocket server any more.
-    let checked = run_to_end(workflow(dir.path()).args(["--color", "never", "validate", "w.yaml"]));
+    validate_is_quiet(dir.path());
+}
+
+/// `validate` has nothing to say about `w.yaml`'s WebSocket or HTTP calls any more.
+fn validate_is_quiet(dir: &Path) {
+    let checked = run_to_end(workflow(dir).args(["--color", "never", "validate", "w.yaml"]));
     let said = format!("{}{}", checked.stdout, checked.stderr);
     assert!(
         checked.code == SUCCESS && !said.contains("runtime::unsupported"),
@@ -353,6 +357,7 @@ fn an_http_subscription_reads_server_sent_events_and_asks_again_with_the_last_ev
             {"sensor": "s3", "event": "reading", "celsius": 23.0}
         ])
     );
+    validate_is_quiet(dir.path());
     // The first response ended after two events: the runner asked again from the last id.
     let asked = peer.wait_for(2, |line| line["kind"] == "request");
     assert_eq!(asked[0]["headers"].get("last-event-id"), None, "{asked:?}");
