@@ -425,3 +425,41 @@ fn a_resumed_websocket_subscription_replays_the_journal_and_reconnects_for_new_f
     let connects = peer.wait_for(2, |line| line["kind"] == "connect");
     assert_eq!(connects.len(), 2);
 }
+
+#[test]
+fn the_bundled_dashboard_example_watches_server_sent_events_and_pushes_a_websocket_alert() {
+    let test = "asyncapi_web::the_bundled_dashboard_example_watches_server_sent_events_and_pushes_a_websocket_alert";
+    if !ready(test, "websockets") {
+        return;
+    }
+    let events = readings(&[
+        ("s1", 21.0),
+        ("s2", 35.5),
+        ("s3", 22.0),
+        ("s4", 23.0),
+        ("s5", 24.0),
+    ]);
+    let gateway = WebPeer::start("http", &[("sse", &events)]);
+    let dashboard = WebPeer::start("ws", &[]);
+    // The example as bundled, its servers moved to the peers' ports (and the gateway's event
+    // stream to the peer's path).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_default();
+    let api = read("asyncapi/dashboard.yaml")
+        .replace(":8080", &format!(":{}", gateway.port))
+        .replace(":8081", &format!(":{}", dashboard.port))
+        .replace("address: /readings", "address: /sse");
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.path().join("asyncapi")).unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "asyncapi/dashboard.yaml", &api);
+    let file = write(dir.path(), "w.yaml", &read("dashboard-asyncapi.yaml"));
+    let ran = finish(start(dir.path(), &file, &[]));
+    assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
+    let alert = json!({"sensor": "s2", "celsius": 35.5, "readings": 5});
+    assert_eq!(ran.output()["payload"], alert);
+    let seen = dashboard.wait_for(2, |_| true);
+    assert_eq!(seen[0]["headers"]["x-site"], "lab", "{seen:?}");
+    let pushed: Value = serde_json::from_str(seen[1]["data"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {seen:?}"));
+    assert_eq!(pushed, alert);
+}
