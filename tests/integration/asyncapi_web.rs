@@ -185,19 +185,10 @@ fn a_websocket_publish_is_one_frame_with_the_binding_query_headers_and_authoriza
     let body = r#"do:
   - json:
       call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: sendReadings
-        authentication: {bearer: {token: t0k}}
-        message:
-          payload: {sensor: s1, celsius: 21.5}
+      with: {document: {endpoint: file://api.yaml}, operation: sendReadings, authentication: {bearer: {token: t0k}}, message: {payload: {sensor: s1, celsius: 21.5}}}
   - bytes:
       call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: sendRaw
-        message:
-          payload: {raw: abc}
+      with: {document: {endpoint: file://api.yaml}, operation: sendRaw, message: {payload: {raw: abc}}}
 "#;
     let ran = run(dir.path(), body);
     assert_eq!(ran.code, SUCCESS, "{}", ran.stderr);
@@ -306,11 +297,7 @@ fn an_http_publish_uses_the_binding_method_and_a_refusal_is_a_communication_erro
     let body = r#"do:
   - put:
       call: asyncapi
-      with:
-        document: {endpoint: file://api.yaml}
-        operation: sendReadings
-        authentication: {basic: {username: u, password: p}}
-        message: {payload: {sensor: s1}, headers: {trace: t-1}}
+      with: {document: {endpoint: file://api.yaml}, operation: sendReadings, authentication: {basic: {username: u, password: p}}, message: {payload: {sensor: s1}, headers: {trace: t-1}}}
   - guarded:
       try:
         - refused:
