@@ -9,6 +9,7 @@ pub(crate) mod response;
 
 pub use client::{HttpSettings, ReqwestHttp};
 pub(crate) use failure::display_url_text as display_url;
+pub(crate) use failure::root_causes;
 
 // The contract is the engine's (`crate::host::effects::http`).
 pub use crate::host::effects::http::{

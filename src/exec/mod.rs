@@ -41,7 +41,7 @@ impl Executors {
             grpc: grpc::system(),
             mcp: Arc::new(mcp::RmcpClient::new(processes, http.clone())),
             a2a: Arc::new(a2a::JsonRpcA2a::new(Arc::new(http.clone()))),
-            asyncapi: Arc::new(asyncapi::SystemAsyncApi::new(Arc::new(http.clone()))),
+            asyncapi: Arc::new(asyncapi::SystemAsyncApi::new(http.clone())),
             http: Arc::new(http),
             events: Arc::new(events::InProcessBus::default()),
             clock: Arc::new(TokioClock),

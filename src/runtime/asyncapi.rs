@@ -89,15 +89,7 @@ impl Run<'_> {
                     None => BTreeMap::new(),
                 };
                 if let Some(open) = resolved.open_parameters.first() {
-                    return Err(WorkflowError::new(
-                        ErrorKind::Configuration,
-                        "Unbound AsyncAPI channel parameter",
-                    )
-                    .with_detail(format!(
-                        "the channel address `{}` has the parameter `{open}` without a default: \
-                         a message cannot be published to it",
-                        resolved.address
-                    )));
+                    return Err(unbound(&resolved.address, open, "published to"));
                 }
                 let message = Message {
                     payload: encode(&payload, &resolved.content_type),
@@ -116,6 +108,13 @@ impl Run<'_> {
             AsyncApiKind::Subscribe(subscription) => {
                 let wildcard = match resolved.protocol.as_str() {
                     "nats" | "amqp" | "redis" | "rediss" => "*",
+                    // A URL has no wildcard.
+                    "http" | "https" | "ws" | "wss" => match resolved.open_parameters.first() {
+                        Some(open) => {
+                            return Err(unbound(&resolved.address, open, "subscribed to"));
+                        }
+                        None => "",
+                    },
                     _ => "+",
                 };
                 let mut address = resolved.address.clone();
@@ -163,15 +162,16 @@ impl Run<'_> {
                 let name = subscription_name(&self.run_id(), step.unwrap_or(&node.pointer));
                 let target = target(&resolved, address, credentials);
                 if done {
-                    if resumed {
-                        // Completed from the journal alone: what the broker kept for the call
-                        // (a consumer, a queue, a session, a group) is removed all the same.
-                        if let Ok(mut consumption) =
+                    // Completed from the journal alone: what the broker kept for the call (a
+                    // consumer, a queue, a session, a group) is removed all the same. A web
+                    // server keeps nothing, and asking it would take messages from it.
+                    if resumed
+                        && !target.is_web()
+                        && let Ok(mut consumption) =
                             self.executors.asyncapi.subscribe(target, name).await
-                            && let Some(close) = consumption.close.take()
-                        {
-                            close.await;
-                        }
+                        && let Some(close) = consumption.close.take()
+                    {
+                        close.await;
                     }
                 } else {
                     let mut consumption = self.executors.asyncapi.subscribe(target, name).await?;
@@ -297,7 +297,20 @@ fn target(resolved: &Resolved, address: String, credentials: BrokerCredentials) 
         token,
         exchange: resolved.exchange.clone(),
         stream: resolved.stream,
+        web: resolved.web.clone(),
     }
+}
+
+/// A channel parameter without a default where the address must be complete.
+fn unbound(address: &str, open: &str, what: &str) -> WorkflowError {
+    WorkflowError::new(
+        ErrorKind::Configuration,
+        "Unbound AsyncAPI channel parameter",
+    )
+    .with_detail(format!(
+        "the channel address `{address}` has the parameter `{open}` without a default: it \
+         cannot be {what}"
+    ))
 }
 
 /// Whether consumption is over after `consumed`.

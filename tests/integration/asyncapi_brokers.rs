@@ -227,15 +227,30 @@ fn kill_and_resume(broker: Broker, test: &str) {
         }
         peer_ok(&args);
     };
-    let mut child = start(dir.path(), &file, &[]);
+    let child = start(dir.path(), &file, &[]);
     publish("paid", 0, true);
     publish("shipped", 1, true);
-    let run_id = consumed(dir.path(), 2);
+    // Published while nobody runs: the durable source keeps it for the resume.
+    let resumed = kill_and_resume_after(dir.path(), child, 2, 3, || publish("shipped", 2, false));
+    assert_eq!(resumed.output(), json!({"shipped": [1, 2]}));
+    let runs = std::fs::read_to_string(dir.path().join("runs.txt")).unwrap_or_default();
+    assert_eq!(runs.lines().count(), 1);
+}
+
+/// Kills the run once its journal holds `consumed` messages, calls `meanwhile`, then resumes it
+/// to a successful end, which must have consumed `total` messages in all: each exactly once.
+pub(crate) fn kill_and_resume_after(
+    dir: &Path,
+    mut child: Child,
+    consumed_before: i64,
+    total: i64,
+    meanwhile: impl FnOnce(),
+) -> crate::support::Ran {
+    let run_id = consumed(dir, consumed_before);
     let _ = child.kill();
     let _ = child.wait();
-    // Published while nobody runs: the durable source keeps it for the resume.
-    publish("shipped", 2, false);
-    let resumed = run_to_end(workflow(dir.path()).args([
+    meanwhile();
+    let resumed = run_to_end(workflow(dir).args([
         "resume",
         &run_id,
         "--format",
@@ -244,14 +259,11 @@ fn kill_and_resume(broker: Broker, test: &str) {
         "none",
     ]));
     assert_eq!(resumed.code, SUCCESS, "{}", resumed.stderr);
-    assert_eq!(resumed.output(), json!({"shipped": [1, 2]}));
-    let runs = std::fs::read_to_string(dir.path().join("runs.txt")).unwrap_or_default();
-    assert_eq!(runs.lines().count(), 1);
-    // Consumed exactly once: the journal holds three consumed messages, no more.
     assert_eq!(
-        run_with_consumed(&dir.path().join("state/journal.db"), 3).as_deref(),
+        run_with_consumed(&dir.join("state/journal.db"), total).as_deref(),
         Some(run_id.as_str())
     );
+    resumed
 }
 
 #[test]
@@ -502,8 +514,8 @@ fn an_mqtt5_publish_carries_its_headers_as_user_properties() {
 }
 
 #[test]
-fn kafka_and_websocket_servers_are_configuration_errors_naming_the_protocol_and_validate_warns() {
-    for (protocol, named) in [("kafka", "Kafka is not supported"), ("ws", "WebSocket")] {
+fn kafka_servers_are_configuration_errors_naming_the_protocol_and_validate_warns() {
+    for (protocol, named) in [("kafka", "Kafka is not supported"), ("amqp1", "amqp1")] {
         let dir = tempdir();
         write(
             dir.path(),

@@ -7,6 +7,7 @@
 mod a2a;
 mod asyncapi;
 mod asyncapi_brokers;
+mod asyncapi_web;
 mod auth;
 mod bounds;
 mod brokers;

@@ -7,30 +7,15 @@
 //! deleted). Each message is acknowledged only once the journal recorded it; one is
 //! unacknowledged at a time, so a resumed run meets at most one redelivered copy.
 
-use std::time::Duration;
-
 use futures::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 
 use super::{Consumption, Message, Received, Target};
 use crate::exec::broker::amqp::text;
-use crate::exec::events::{Ack, communication};
+use crate::exec::broker::amqp_queue::{self, TIMEOUT, amqp_error, declare};
 use crate::problem::WorkflowError;
-
-/// How long connecting and the confirm may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A subscription's own queue outlives a run stopped for good by a week at most.
-const QUEUE_EXPIRES_MS: i64 = 7 * 24 * 3600 * 1000;
-
-fn amqp_error(title: &str, detail: impl std::fmt::Display) -> WorkflowError {
-    communication(title, format!("AMQP: {detail}"))
-}
 
 /// The server URL with the call's credentials (RabbitMQ's guest account when none).
 fn uri(target: &Target) -> String {
@@ -49,17 +34,23 @@ fn uri(target: &Target) -> String {
     }
 }
 
+/// A connection to the broker and a channel on it.
+async fn connect(uri: &str, shown: &str) -> Result<(Connection, lapin::Channel), WorkflowError> {
+    let connection = Connection::connect(uri, ConnectionProperties::default())
+        .await
+        .map_err(|e| amqp_error("Cannot reach the AMQP broker", format!("{shown}: {e}")))?;
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(|e| amqp_error("Cannot open an AMQP channel", e))?;
+    Ok((connection, channel))
+}
+
 pub(super) async fn publish(target: Target, message: Message) -> Result<(), WorkflowError> {
     let shown = crate::exec::broker::shown_url(&target.url);
     let uri = uri(&target);
     let send = async {
-        let connection = Connection::connect(&uri, ConnectionProperties::default())
-            .await
-            .map_err(|e| amqp_error("Cannot reach the AMQP broker", format!("{shown}: {e}")))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| amqp_error("Cannot open an AMQP channel", e))?;
+        let (connection, channel) = connect(&uri, &shown).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
@@ -113,33 +104,11 @@ pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumptio
     let shown = crate::exec::broker::shown_url(&target.url);
     let uri = uri(&target);
     let open = async {
-        let connection = Connection::connect(&uri, ConnectionProperties::default())
-            .await
-            .map_err(|e| amqp_error("Cannot reach the AMQP broker", format!("{shown}: {e}")))?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| amqp_error("Cannot open an AMQP channel", e))?;
+        let (connection, channel) = connect(&uri, &shown).await?;
         let (queue, own) = match &target.exchange {
             Some(exchange) => {
-                let mut arguments = FieldTable::default();
-                arguments.insert("x-expires".into(), AMQPValue::LongLongInt(QUEUE_EXPIRES_MS));
-                declare(&channel, &name, arguments).await?;
-                channel
-                    .queue_bind(
-                        name.as_str().into(),
-                        exchange.as_str().into(),
-                        target.address.as_str().into(),
-                        QueueBindOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-                    .map_err(|e| {
-                        amqp_error(
-                            "Cannot bind the subscription's queue",
-                            format!("to the exchange `{exchange}`: {e}"),
-                        )
-                    })?;
+                let keys = [target.address.clone()];
+                amqp_queue::own_queue(&channel, &name, exchange, &keys).await?;
                 (name.clone(), true)
             }
             None => {
@@ -167,19 +136,7 @@ pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumptio
                 (target.address.clone(), false)
             }
         };
-        channel
-            .basic_qos(1, BasicQosOptions::default())
-            .await
-            .map_err(|e| amqp_error("Cannot set the prefetch", e))?;
-        let consumer = channel
-            .basic_consume(
-                queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| amqp_error("Cannot consume the queue", format!("`{queue}`: {e}")))?;
+        let consumer = amqp_queue::consume(&channel, &queue, 1).await?;
         Ok::<_, WorkflowError>((connection, channel, consumer, queue, own))
     };
     let (connection, channel, consumer, queue, own) =
@@ -231,48 +188,14 @@ pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumptio
             .correlation_id()
             .as_ref()
             .map(|id| id.to_string());
-        let acker = delivery.acker;
-        let ack: Ack = Box::new(move || {
-            Box::pin(async move {
-                acker
-                    .ack(BasicAckOptions::default())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| amqp_error("Cannot acknowledge the message", e))
-            })
-        });
-        Ok(received.with_ack(ack))
+        Ok(received.with_ack(amqp_queue::ack(delivery.acker, "message")))
     });
     let close = Box::pin(async move {
-        if own {
-            let _ = channel
-                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                .await;
-        }
-        let _ = channel.close(200, "OK".into()).await;
+        amqp_queue::close(channel, queue, own).await;
         let _ = connection.close(200, "done".into()).await;
     });
     Ok(Consumption {
         messages: messages.boxed(),
         close: Some(close),
     })
-}
-
-async fn declare(
-    channel: &lapin::Channel,
-    queue: &str,
-    arguments: FieldTable,
-) -> Result<(), WorkflowError> {
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            arguments,
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| amqp_error("Cannot declare the queue", format!("`{queue}`: {e}")))
 }

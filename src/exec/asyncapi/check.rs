@@ -103,7 +103,7 @@ pub(crate) fn check_documents(machine: &Machine, document_dir: Option<&Path>) ->
         let subscribes = matches!(spec.kind, AsyncApiKind::Subscribe(_));
         if let Ok(resolved) =
             document.resolve(spec.operation.as_deref(), spec.channel.as_deref(), &choice)
-            && !speaks(&resolved.protocol, subscribes)
+            && !speaks(&resolved.protocol)
         {
             let what = if subscribes { "subscribe" } else { "publish" };
             let error = super::unsupported(&resolved.protocol, what);
@@ -123,11 +123,20 @@ pub(crate) fn check_documents(machine: &Machine, document_dir: Option<&Path>) ->
     found
 }
 
-/// Whether this runner publishes (or subscribes) over `protocol`.
-fn speaks(protocol: &str, subscribes: bool) -> bool {
-    match protocol {
-        "nats" | "mqtt" | "mqtt5" | "secure-mqtt" | "amqp" | "redis" | "rediss" => true,
-        "http" | "https" => !subscribes,
-        _ => false,
-    }
+/// Whether this runner publishes and subscribes over `protocol`.
+fn speaks(protocol: &str) -> bool {
+    let web_socket = matches!(protocol, "ws" | "wss");
+    (web_socket && cfg!(feature = "ws"))
+        || matches!(
+            protocol,
+            "nats"
+                | "mqtt"
+                | "mqtt5"
+                | "secure-mqtt"
+                | "amqp"
+                | "redis"
+                | "rediss"
+                | "http"
+                | "https"
+        )
 }

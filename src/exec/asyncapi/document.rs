@@ -8,6 +8,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::diagnostic::did_you_mean;
+use crate::host::effects::asyncapi::WebBinding;
 use crate::openapi::resolve_ref;
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::source::Source;
@@ -59,7 +60,13 @@ pub(crate) struct Resolved {
     pub exchange: Option<String>,
     /// Redis: the channel's binding says `type: stream` (else pub/sub).
     pub stream: bool,
+    /// `ws` and `http`: the method, query and headers their bindings fix.
+    pub web: WebBinding,
 }
+
+/// What an operation names in the document: its channel address (as written), the channel, the
+/// operation and its first message.
+type Found<'a> = (String, &'a Value, Option<&'a Value>, Option<&'a Value>);
 
 fn configuration(title: &str, detail: String) -> WorkflowError {
     WorkflowError::new(ErrorKind::Configuration, title).with_detail(detail)
@@ -164,7 +171,7 @@ impl AsyncApiDocument {
         channel: Option<&str>,
         server: &ServerChoice,
     ) -> Result<Resolved, WorkflowError> {
-        let (address_written, channel_value, message) = match self.version {
+        let (address_written, channel_value, operation_value, message) = match self.version {
             Version::V3 => self.resolve_v3(operation)?,
             Version::V2 => self.resolve_v2(operation, channel)?,
         };
@@ -204,7 +211,9 @@ impl AsyncApiDocument {
             .and_then(|r| r.get("type"))
             .and_then(Value::as_str)
             == Some("stream");
+        let web = WebBinding::read(&protocol, channel_value, operation_value, message);
         Ok(Resolved {
+            web,
             exchange,
             stream,
             correlation,
@@ -236,10 +245,7 @@ impl AsyncApiDocument {
     }
 
     /// 3.0: the operation, its channel (a `$ref`) and its first message.
-    fn resolve_v3(
-        &self,
-        operation: Option<&str>,
-    ) -> Result<(String, &Value, Option<&Value>), WorkflowError> {
+    fn resolve_v3(&self, operation: Option<&str>) -> Result<Found<'_>, WorkflowError> {
         let Some(name) = operation else {
             return Err(configuration(
                 "Missing AsyncAPI operation",
@@ -288,7 +294,7 @@ impl AsyncApiDocument {
                 None => None,
             },
         };
-        Ok((address, channel, message))
+        Ok((address, channel, Some(found), message))
     }
 
     /// 2.6: the channel (named, or the one whose `publish`/`subscribe` has the operation id);
@@ -297,7 +303,7 @@ impl AsyncApiDocument {
         &self,
         operation: Option<&str>,
         channel: Option<&str>,
-    ) -> Result<(String, &Value, Option<&Value>), WorkflowError> {
+    ) -> Result<Found<'_>, WorkflowError> {
         let channels = self.section("channels");
         let names: Vec<String> = channels.iter().map(|(n, _)| (*n).to_owned()).collect();
         let with_operation = |value: &Value| -> Option<Value> {
@@ -356,7 +362,8 @@ impl AsyncApiDocument {
             Some(message) => Some(self.follow(message)?),
             None => None,
         };
-        Ok((address, value, message))
+        let operation = verb.and_then(|verb| value.get(verb));
+        Ok((address, value, operation, message))
     }
 
     /// `server.name`; else the first server speaking `protocol`; else the first server of the

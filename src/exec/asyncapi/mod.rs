@@ -6,46 +6,45 @@
 //! Protocols: `nats` (a JetStream publish acknowledged by the stream when one stores the
 //! subject, else a core publish flushed to the server), `mqtt`/`mqtt5` (QoS 1, completed on the
 //! PUBACK), `amqp` (persistent, completed on the publisher confirm), `redis` (a stream entry
-//! `XADD` when the channel is a stream, else `PUBLISH`), `http`/`https` (a POST per message; no
-//! subscription). Subscriptions on durable sources (a JetStream stream, an AMQP queue, an MQTT
+//! `XADD` when the channel is a stream, else `PUBLISH`), `http`/`https` (a request per message;
+//! subscriptions read Server-Sent Events, NDJSON or long-polled JSON batches) and `ws`/`wss` (a
+//! frame per message; subscriptions read frames). Subscriptions on durable sources (a JetStream stream, an AMQP queue, an MQTT
 //! persistent session, a Redis stream consumer group) hand each message over with an
 //! acknowledgement the engine calls once its journal recorded the message. Others are a
 //! `configuration` error naming the protocol.
 
 #[cfg(feature = "amqp")]
 mod amqp;
+mod bindings;
 mod check;
 pub(crate) mod document;
+mod http;
 #[cfg(feature = "mqtt")]
 mod mqtt;
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(feature = "redis")]
 mod redis;
-
-use std::sync::Arc;
+mod sse;
+#[cfg(feature = "ws")]
+mod ws;
 
 use futures::future::BoxFuture;
 
 pub(crate) use check::check_documents;
 
-use super::http::{HttpBody, HttpClient, HttpRequest};
+use super::http::ReqwestHttp;
 pub use crate::host::effects::asyncapi::{
-    AsyncApiClient, Consumption, Inbound, Message, Received, Target,
+    AsyncApiClient, Consumption, Inbound, Message, Received, Target, WebBinding,
 };
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The protocols this runner speaks, the others named in a `configuration` error.
 pub(crate) fn unsupported(protocol: &str, what: &str) -> WorkflowError {
     let detail = match (protocol, what) {
-        ("ws" | "wss", _) => format!(
-            "cannot {what} over `{protocol}`: WebSocket channels are not supported by this \
-             runner; describe the channel with a `nats`, `mqtt`, `amqp`, `redis` or `http` server"
-        ),
-        ("http" | "https", "subscribe") => format!(
-            "cannot subscribe over `{protocol}`: HTTP has no subscription; let the sender POST \
-             CloudEvents to `--receive ADDR` and use a `listen` task, or subscribe through a \
-             broker server of the document"
+        ("ws" | "wss", _) if !cfg!(feature = "ws") => format!(
+            "cannot {what} over `{protocol}`: this build has no WebSocket support (built \
+             without the `ws` feature)"
         ),
         ("kafka" | "kafka-secure", _) => format!(
             "cannot {what} over `{protocol}`: Kafka is not supported (no maintained pure-Rust \
@@ -53,8 +52,8 @@ pub(crate) fn unsupported(protocol: &str, what: &str) -> WorkflowError {
              or Redis"
         ),
         _ => format!(
-            "cannot {what} over `{protocol}`: this runner speaks nats, mqtt, mqtt5, amqp and \
-             redis (publish and subscribe) and http (publish) in AsyncAPI calls"
+            "cannot {what} over `{protocol}`: this runner speaks nats, mqtt, mqtt5, amqp, \
+             redis, http and ws in AsyncAPI calls"
         ),
     };
     WorkflowError::new(ErrorKind::Configuration, "Unsupported AsyncAPI protocol")
@@ -63,11 +62,11 @@ pub(crate) fn unsupported(protocol: &str, what: &str) -> WorkflowError {
 
 /// The real client: a connection per call (a run's calls are few; brokers are local).
 pub struct SystemAsyncApi {
-    http: Arc<dyn HttpClient>,
+    http: ReqwestHttp,
 }
 
 impl SystemAsyncApi {
-    pub fn new(http: Arc<dyn HttpClient>) -> Self {
+    pub fn new(http: ReqwestHttp) -> Self {
         SystemAsyncApi { http }
     }
 }
@@ -87,7 +86,12 @@ impl AsyncApiClient for SystemAsyncApi {
             "amqp" => Box::pin(amqp::publish(target, message)),
             #[cfg(feature = "redis")]
             "redis" | "rediss" => Box::pin(redis::publish(target, message)),
-            "http" | "https" => Box::pin(http_post(Arc::clone(&self.http), target, message)),
+            "http" | "https" => {
+                let http = self.http.clone();
+                Box::pin(async move { http::publish(&http, target, message).await })
+            }
+            #[cfg(feature = "ws")]
+            "ws" | "wss" => Box::pin(ws::publish(target, message)),
             other => {
                 let error = unsupported(other, "publish");
                 Box::pin(async move { Err(error) })
@@ -109,54 +113,14 @@ impl AsyncApiClient for SystemAsyncApi {
             "amqp" => Box::pin(amqp::subscribe(target, name)),
             #[cfg(feature = "redis")]
             "redis" | "rediss" => Box::pin(redis::subscribe(target, name)),
+            "http" | "https" => Box::pin(http::subscribe(self.http.clone(), target, name)),
+            #[cfg(feature = "ws")]
+            "ws" | "wss" => Box::pin(ws::subscribe(target, name)),
             other => {
                 let error = unsupported(other, "subscribe");
                 Box::pin(async move { Err(error) })
             }
         }
-    }
-}
-
-/// `http`: the message POSTed to the server URL joined with the channel address; any 2xx is
-/// the acknowledgement.
-async fn http_post(
-    http: Arc<dyn HttpClient>,
-    target: Target,
-    message: Message,
-) -> Result<(), WorkflowError> {
-    let url = format!(
-        "{}/{}",
-        target.url.trim_end_matches('/'),
-        target.address.trim_start_matches('/')
-    );
-    let mut headers = message.headers.clone();
-    headers.push(("content-type".to_owned(), message.content_type.clone()));
-    let body = String::from_utf8_lossy(&message.payload).into_owned();
-    let response = http
-        .send(HttpRequest {
-            method: "POST".to_owned(),
-            url: url.clone(),
-            query: Vec::new(),
-            headers,
-            body: Some(HttpBody::Text(body)),
-            redirect: false,
-            credentials: match (target.credentials, target.token) {
-                (Some((username, password)), _) => {
-                    Some(super::auth::Credentials::Basic { username, password })
-                }
-                (None, Some(token)) => Some(super::auth::Credentials::Bearer { token }),
-                (None, None) => None,
-            },
-        })
-        .await?;
-    if (200..300).contains(&response.status) {
-        Ok(())
-    } else {
-        Err(
-            WorkflowError::new(ErrorKind::Communication, "The message was not accepted")
-                .with_detail(format!("POST {url} answered {}", response.status))
-                .with_status(response.status),
-        )
     }
 }
 
@@ -176,5 +140,30 @@ impl AsyncApiClient for NoAsyncApi {
     ) -> BoxFuture<'static, Result<Consumption, WorkflowError>> {
         let error = unsupported(&target.protocol, "subscribe");
         Box::pin(async move { Err(error) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_joins_the_address_and_the_query() {
+        let target = Target {
+            protocol: "ws".into(),
+            url: "ws://127.0.0.1:9000/".into(),
+            address: "/rooms/lab".into(),
+            credentials: Some(("u".into(), "p".into())),
+            token: None,
+            exchange: None,
+            stream: false,
+            web: WebBinding {
+                method: None,
+                query: vec![("v".into(), "2".into())],
+                headers: Vec::new(),
+            },
+        };
+        assert_eq!(target.endpoint(), "ws://127.0.0.1:9000/rooms/lab?v=2");
+        assert_eq!(target.authorization().as_deref(), Some("Basic dTpw"));
     }
 }

@@ -6,19 +6,14 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull;
 use futures::StreamExt;
 
 use super::{Consumption, Message, Received, Target};
-use crate::exec::events::{Ack, communication};
+use crate::exec::broker::jetstream::{
+    ACK_TIMEOUT, double_ack, durable_messages, flush, nats_error,
+};
+use crate::exec::events::communication;
 use crate::problem::WorkflowError;
-
-/// How long the server has to acknowledge a publish or a subscription.
-const ACK_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn nats_error(title: &str, error: impl std::fmt::Display) -> WorkflowError {
-    communication(title, format!("NATS: {error}"))
-}
 
 async fn connect(target: &Target) -> Result<async_nats::Client, WorkflowError> {
     let mut options = async_nats::ConnectOptions::new()
@@ -68,14 +63,7 @@ pub(super) async fn publish(target: Target, message: Message) -> Result<(), Work
         .publish_with_headers(subject, headers, payload)
         .await
         .map_err(|error| nats_error("Cannot publish the message", error))?;
-    match tokio::time::timeout(ACK_TIMEOUT, client.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(nats_error("Cannot publish the message", error)),
-        Err(_) => Err(communication(
-            "Cannot publish the message",
-            format!("the NATS server did not answer within {ACK_TIMEOUT:?}"),
-        )),
-    }
+    flush(&client, "Cannot publish the message").await
 }
 
 /// A durable JetStream consumer when a stream stores the subject (messages sent while the
@@ -94,16 +82,7 @@ pub(super) async fn subscribe(target: Target, name: String) -> Result<Consumptio
         .await
         .map_err(|error| nats_error("Cannot subscribe", error))?;
     // Subscribed on the server before the call goes on: a peer told "ready" is heard.
-    match tokio::time::timeout(ACK_TIMEOUT, client.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => return Err(nats_error("Cannot subscribe", error)),
-        Err(_) => {
-            return Err(communication(
-                "Cannot subscribe",
-                format!("the NATS server did not answer within {ACK_TIMEOUT:?}"),
-            ));
-        }
-    }
+    flush(&client, "Cannot subscribe").await?;
     // The client lives as long as the stream: dropping both closes the connection.
     Ok(Consumption::new(
         subscriber
@@ -130,27 +109,8 @@ async fn durable(
         .get_stream(stream_name)
         .await
         .map_err(|error| nats_error("Cannot open the JetStream stream", error))?;
-    let config = pull::Config {
-        durable_name: Some(name.clone()),
-        description: Some("a workflow AsyncAPI subscription".to_owned()),
-        deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::New,
-        ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
-        // A message delivered but not journaled when the runner died comes back this soon
-        // after the resume (a copy the journal has is recognised by its stream sequence).
-        ack_wait: Duration::from_secs(10),
-        filter_subject: subject.to_owned(),
-        // A run stopped for good leaves no consumer behind forever.
-        inactive_threshold: Duration::from_secs(7 * 24 * 3600),
-        ..Default::default()
-    };
-    let consumer: async_nats::jetstream::consumer::Consumer<pull::Config> = stream
-        .get_or_create_consumer(&name, config)
-        .await
-        .map_err(|error| nats_error("Cannot create the JetStream consumer", error))?;
-    let messages = consumer
-        .messages()
-        .await
-        .map_err(|error| nats_error("Cannot read from the JetStream consumer", error))?;
+    let messages =
+        durable_messages(&stream, &name, subject, "a workflow AsyncAPI subscription").await?;
     let stream_name = stream_name.to_owned();
     let messages = messages.map(move |message| {
         let message = message.map_err(|error| nats_error("Lost the JetStream consumer", error))?;
@@ -163,15 +123,7 @@ async fn durable(
             message.subject.to_string(),
         );
         received.key = key;
-        let ack: Ack = Box::new(move || {
-            Box::pin(async move {
-                message
-                    .double_ack()
-                    .await
-                    .map_err(|error| nats_error("Cannot acknowledge the message", error))
-            })
-        });
-        Ok(received.with_ack(ack))
+        Ok(received.with_ack(double_ack(message, "message")))
     });
     let close = Box::pin(async move {
         let _ = stream.delete_consumer(&name).await;

@@ -8,30 +8,22 @@
 //! as body) are read as well as structured JSON ones.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
+    BasicAckOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
+use super::amqp_queue::{self, TIMEOUT, amqp_error};
 use super::cloudevent::{self, STRUCTURED_CONTENT_TYPE, encode_structured, event_type};
-use crate::exec::events::{
-    Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
-};
+use crate::exec::events::{CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription};
 use crate::problem::WorkflowError;
 
 /// The exchange events travel through when the URL names none.
 pub const DEFAULT_EXCHANGE: &str = "cloudevents";
-/// How long connecting and each broker answer may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
-/// A listen's queue disappears after a week without a consumer (a run stopped for good).
-const QUEUE_EXPIRES_MS: i64 = 7 * 24 * 3600 * 1000;
 /// How many unacknowledged messages a listen holds at once.
 const PREFETCH: u16 = 64;
 
@@ -135,10 +127,6 @@ fn split_exchange(url: &str) -> (String, String) {
     (uri, exchange)
 }
 
-fn amqp_error(title: &str, detail: impl std::fmt::Display) -> WorkflowError {
-    communication(title, format!("AMQP: {detail}"))
-}
-
 async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), WorkflowError> {
     channel
         .exchange_declare(
@@ -214,49 +202,13 @@ impl EventBus for AmqpBus {
                 .map_err(|e| amqp_error("Cannot open an AMQP channel", e))?;
             declare_exchange(&channel, &exchange).await?;
             let queue = request.name.clone();
-            let mut arguments = FieldTable::default();
-            arguments.insert("x-expires".into(), AMQPValue::LongLongInt(QUEUE_EXPIRES_MS));
-            channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    QueueDeclareOptions {
-                        durable: true,
-                        ..Default::default()
-                    },
-                    arguments,
-                )
-                .await
-                .map_err(|e| amqp_error("Cannot declare the listen's queue", e))?;
             let keys = if request.types.is_empty() {
                 vec!["#".to_owned()]
             } else {
                 request.types.clone()
             };
-            for key in &keys {
-                channel
-                    .queue_bind(
-                        queue.as_str().into(),
-                        exchange.as_str().into(),
-                        key.as_str().into(),
-                        QueueBindOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-                    .map_err(|e| amqp_error("Cannot bind the listen's queue", e))?;
-            }
-            channel
-                .basic_qos(PREFETCH, BasicQosOptions::default())
-                .await
-                .map_err(|e| amqp_error("Cannot set the prefetch", e))?;
-            let consumer = channel
-                .basic_consume(
-                    queue.as_str().into(),
-                    "".into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|e| amqp_error("Cannot consume the listen's queue", e))?;
+            amqp_queue::own_queue(&channel, &queue, &exchange, &keys).await?;
+            let consumer = amqp_queue::consume(&channel, &queue, PREFETCH).await?;
             let deliveries = consumer.filter_map(|delivery| async move {
                 let delivery = match delivery {
                     Ok(delivery) => delivery,
@@ -267,24 +219,10 @@ impl EventBus for AmqpBus {
                     let _ = delivery.acker.ack(BasicAckOptions::default()).await;
                     return None;
                 };
-                let acker = delivery.acker;
-                let ack: Ack = Box::new(move || {
-                    Box::pin(async move {
-                        acker
-                            .ack(BasicAckOptions::default())
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| amqp_error("Cannot acknowledge the event", e))
-                    })
-                });
+                let ack = amqp_queue::ack(delivery.acker, "event");
                 Some(Ok(Delivery::with_ack(event, ack)))
             });
-            let close = Box::pin(async move {
-                let _ = channel
-                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                    .await;
-                let _ = channel.close(200, "OK".into()).await;
-            });
+            let close = Box::pin(amqp_queue::close(channel, queue, true));
             Ok(Subscription {
                 deliveries: deliveries.boxed(),
                 close: Some(close),

@@ -5,9 +5,13 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+#[cfg(feature = "amqp")]
+pub(crate) mod amqp_queue;
 pub mod cloudevent;
 pub mod http;
 mod inbox;
+#[cfg(feature = "nats")]
+pub(crate) mod jetstream;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 #[cfg(feature = "mqtt")]
@@ -15,6 +19,8 @@ pub(crate) mod mqtt_wire;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod receiver;
+#[cfg(any(feature = "mqtt", feature = "ws"))]
+pub(crate) mod tls;
 
 use std::sync::Arc;
 

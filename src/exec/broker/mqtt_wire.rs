@@ -197,23 +197,12 @@ pub(crate) fn client(
 
 /// TLS with rustls (aws-lc-rs, as the HTTP client) and the system's root certificates.
 fn tls_transport() -> Result<rumqttc::Transport, MqttWireError> {
-    use rustls::RootCertStore;
-    let mut roots = RootCertStore::empty();
-    let loaded = rustls_native_certs::load_native_certs();
-    for certificate in loaded.certs {
-        let _ = roots.add(certificate);
-    }
-    if roots.is_empty() {
-        return Err(MqttWireError::NoRootCertificates);
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| MqttWireError::Tls(error.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = super::tls::client_config().map_err(|error| match error {
+        super::tls::TlsSetupError::NoRootCertificates => MqttWireError::NoRootCertificates,
+        super::tls::TlsSetupError::Config(reason) => MqttWireError::Tls(reason),
+    })?;
     Ok(rumqttc::Transport::tls_with_config(
-        rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(config)),
+        rumqttc::TlsConfiguration::Rustls(config),
     ))
 }
 

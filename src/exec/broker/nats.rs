@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use async_nats::jetstream::consumer::pull;
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::cloudevent::{self, encode_structured, event_type};
+use super::jetstream::{ACK_TIMEOUT, double_ack, durable_messages, flush, nats_error};
 use crate::exec::events::{
     CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
 };
@@ -22,8 +22,6 @@ use crate::problem::WorkflowError;
 
 /// The prefix of the streams this runner creates for subjects no stream covers.
 pub const STREAM_PREFIX: &str = "CLOUDEVENTS_";
-/// How long an emit waits for the broker.
-const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct NatsBus {
     url: String,
@@ -99,10 +97,6 @@ async fn connect(url: String) -> Result<Connection, WorkflowError> {
         context
     });
     Ok(Connection { client, jetstream })
-}
-
-fn nats_error(title: &str, error: impl std::fmt::Display) -> WorkflowError {
-    communication(title, format!("NATS: {error}"))
 }
 
 impl EventBus for NatsBus {
@@ -182,14 +176,7 @@ async fn core_publish(
         .publish(subject, payload)
         .await
         .map_err(|error| nats_error("Cannot publish the event", error))?;
-    match tokio::time::timeout(ACK_TIMEOUT, client.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(nats_error("Cannot publish the event", error)),
-        Err(_) => Err(communication(
-            "Cannot publish the event",
-            format!("the NATS server did not answer within {ACK_TIMEOUT:?}"),
-        )),
-    }
+    flush(client, "Cannot publish the event").await
 }
 
 /// Core NATS: one subscription per subject (`>`: every subject).
@@ -208,10 +195,7 @@ async fn core_subscribe(
             .subscribe(subject)
             .await
             .map_err(|error| nats_error("Cannot subscribe", error))?;
-        client
-            .flush()
-            .await
-            .map_err(|error| nats_error("Cannot subscribe", error))?;
+        flush(client, "Cannot subscribe").await?;
         streams.push(
             subscriber
                 .filter_map(|message| async move {
@@ -235,27 +219,7 @@ async fn durable(
     for subject in &request.types {
         let stream = stream_for(js, subject).await?;
         let name = format!("{}-{}", request.name, short_hash(subject));
-        let config = pull::Config {
-            durable_name: Some(name.clone()),
-            description: Some("a workflow listen task".to_owned()),
-            deliver_policy: jetstream::consumer::DeliverPolicy::New,
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            // An event delivered but not journaled when the runner died comes back this soon
-            // after the resume (a copy delivered twice meanwhile is dropped by its id).
-            ack_wait: Duration::from_secs(10),
-            filter_subject: subject.clone(),
-            // A run stopped for good leaves no consumer behind forever.
-            inactive_threshold: Duration::from_secs(7 * 24 * 3600),
-            ..Default::default()
-        };
-        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(&name, config)
-            .await
-            .map_err(|error| nats_error("Cannot create the JetStream consumer", error))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(|error| nats_error("Cannot read from the JetStream consumer", error))?;
+        let messages = durable_messages(&stream, &name, subject, "a workflow listen task").await?;
         streams.push(messages.filter_map(delivery).boxed());
         consumers.push((stream, name));
     }
@@ -283,15 +247,7 @@ async fn delivery(
         let _ = message.ack().await;
         return None;
     };
-    let ack: crate::exec::events::Ack = Box::new(move || {
-        Box::pin(async move {
-            message
-                .double_ack()
-                .await
-                .map_err(|error| nats_error("Cannot acknowledge the event", error))
-        })
-    });
-    Some(Ok(Delivery::with_ack(event, ack)))
+    Some(Ok(Delivery::with_ack(event, double_ack(message, "event"))))
 }
 
 /// The stream storing `subject`: one that already covers it, else `CLOUDEVENTS_<subject>`,

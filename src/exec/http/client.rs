@@ -84,9 +84,9 @@ impl ReqwestHttp {
         &self.inner.settings
     }
 
-    /// The shared reqwest client and its authenticator, for protocols whose SDK sends the
-    /// requests itself (MCP's Streamable HTTP): they share the pool, timeouts and token cache.
-    #[cfg(feature = "mcp")]
+    /// The shared reqwest client and its authenticator, for protocols that send the requests
+    /// themselves (MCP's Streamable HTTP, AsyncAPI's HTTP streams): they share the pool,
+    /// timeouts and token cache.
     pub(crate) fn shared(&self) -> Result<(reqwest::Client, Authenticator), WorkflowError> {
         let connection = self.inner.connection()?;
         Ok((connection.client.clone(), connection.authenticator.clone()))

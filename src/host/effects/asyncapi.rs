@@ -27,6 +27,20 @@ pub struct Target {
     pub exchange: Option<String>,
     /// Redis: the channel is a stream (`bindings.redis.type: stream`), not pub/sub.
     pub stream: bool,
+    /// `ws`/`wss` and `http`/`https`: the method, query and headers of the bindings.
+    pub web: WebBinding,
+}
+
+/// What the handshake (WebSocket upgrade) or the request (HTTP) carries besides the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebBinding {
+    /// `GET`/`POST` for the WebSocket upgrade, the request's method over HTTP; `None`: the
+    /// protocol's default (the upgrade's GET, a POST to publish, a GET to subscribe).
+    pub method: Option<String>,
+    /// Query parameters appended to the URL.
+    pub query: Vec<(String, String)>,
+    /// Headers of the upgrade request or of every HTTP request.
+    pub headers: Vec<(String, String)>,
 }
 
 /// A plain message: the payload bytes as the content type says, and headers.
@@ -54,6 +68,42 @@ pub struct Received {
 }
 
 impl Target {
+    /// `http`/`https` or `ws`/`wss`: the server keeps nothing for a subscriber.
+    pub fn is_web(&self) -> bool {
+        matches!(self.protocol.as_str(), "http" | "https" | "ws" | "wss")
+    }
+
+    /// `URL/ADDRESS?QUERY`: the server URL joined with the channel address, with the query
+    /// parameters of the web bindings.
+    pub fn endpoint(&self) -> String {
+        self.web.url_with_query(&self.location())
+    }
+
+    /// `URL/ADDRESS`.
+    pub fn location(&self) -> String {
+        if self.address.is_empty() {
+            return self.url.clone();
+        }
+        format!(
+            "{}/{}",
+            self.url.trim_end_matches('/'),
+            self.address.trim_start_matches('/')
+        )
+    }
+
+    /// The `Authorization` header of the call's authentication over HTTP and WebSocket.
+    pub fn authorization(&self) -> Option<String> {
+        use base64::Engine as _;
+        match (&self.credentials, &self.token) {
+            (Some((user, password)), _) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            )),
+            (None, Some(token)) => Some(format!("Bearer {token}")),
+            (None, None) => None,
+        }
+    }
+
     /// The user name and password to send: the basic credentials, else the token as the
     /// password of an empty user name.
     pub fn user_password(&self) -> Option<(String, String)> {
