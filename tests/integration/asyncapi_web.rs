@@ -450,3 +450,131 @@ fn the_bundled_dashboard_example_watches_server_sent_events_and_pushes_a_websock
         .unwrap_or_else(|e| panic!("{e}: {seen:?}"));
     assert_eq!(pushed, alert);
 }
+
+/// A certificate authority and a certificate it signed for 127.0.0.1, made by the openssl CLI
+/// in `dir`: `(ca.pem, cert.pem, key.pem)`.
+fn certificates(dir: &Path) -> (String, String, String) {
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("openssl: {e}"));
+        assert!(output.status.success(), "openssl {args:?}: {output:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.csr",
+    ]);
+    write(
+        dir,
+        "ext.cnf",
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    (path("ca.pem"), path("cert.pem"), path("key.pem"))
+}
+
+#[test]
+fn a_wss_subscription_verifies_the_server_against_the_trusted_roots() {
+    let test = "asyncapi_web::a_wss_subscription_verifies_the_server_against_the_trusted_roots";
+    if !services::ready(
+        test,
+        &[Need::python("websockets"), Need::program("openssl")],
+    ) {
+        return;
+    }
+    let keys = tempdir();
+    let (ca, cert, key) = certificates(keys.path());
+    let feed = readings(&[("s1", 20.0), ("s2", 21.0)]);
+    let peer = WebPeer::start_with(&["ws", "--tls", &cert, &key], &[("feed", &feed)]);
+    let dir = readings_api(&peer, "wss", "/feed/readings");
+    let file = write(
+        dir.path(),
+        "w.yaml",
+        &document(
+            "test",
+            "web",
+            "0.1.0",
+            &subscribing("receiveReadings", "{consume: {amount: 2}}"),
+        ),
+    );
+    // Trusted through the roots the system's certificate store reads (SSL_CERT_FILE).
+    let trusted = finish(
+        workflow(dir.path())
+            .env("SSL_CERT_FILE", &ca)
+            .arg("run")
+            .arg(&file)
+            .args(["--format", "json", "--progress", "none"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(trusted.code, SUCCESS, "{}", trusted.stderr);
+    let output: Value = serde_json::from_str(&trusted.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let sensors: Vec<&Value> = output["output"]
+        .as_array()
+        .map(|messages| messages.iter().map(|m| &m["payload"]["sensor"]).collect())
+        .unwrap_or_default();
+    assert_eq!(sensors, [&json!("s1"), &json!("s2")], "{output}");
+    // Without the test CA among the roots, the same server is refused.
+    let refused = finish(
+        workflow(dir.path())
+            .env("SSL_CERT_FILE", &cert)
+            .arg("run")
+            .arg(&file)
+            .args(["--format", "json", "--progress", "none"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_ne!(refused.code, SUCCESS, "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("communication") || refused.stderr.contains("communication"),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+}

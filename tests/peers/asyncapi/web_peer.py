@@ -2,6 +2,7 @@
 Python's standard library http.server), on 127.0.0.1 with a free port.
 
     web_peer.py ws   --feed JSON [--feed JSON ...]   # WebSocket server
+    web_peer.py ws   --tls CERT KEY ...               # the same over TLS (wss)
     web_peer.py http --sse JSON ... --poll JSON ...  # HTTP server
 
 Both print `port N` once listening, then one JSON line per thing seen (stdout, flushed).
@@ -35,7 +36,7 @@ def say(record):
     print(json.dumps(record), flush=True)
 
 
-async def ws_main(feed, first):
+async def ws_main(feed, first, tls):
     from websockets.asyncio.server import serve
 
     connections = []
@@ -65,7 +66,12 @@ async def ws_main(feed, first):
                 else:
                     say({"kind": "text", "data": frame})
 
-    async with serve(handler, "127.0.0.1", 0) as server:
+    context = None
+    if tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls[0], tls[1])
+    async with serve(handler, "127.0.0.1", 0, ssl=context) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"port {port}", flush=True)
         await asyncio.Future()
@@ -155,9 +161,10 @@ def main():
     parser.add_argument("--sse", action="append", default=[])
     parser.add_argument("--poll", action="append", default=[])
     parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
     if args.mode == "ws":
-        asyncio.run(ws_main(args.feed, args.first))
+        asyncio.run(ws_main(args.feed, args.first, args.tls))
     else:
         http_main(args.sse, args.poll)
 
