@@ -38,6 +38,8 @@ pub(crate) enum ClientError {
     Start { detail: String },
     #[error("lost track of run {id} on Temporal: {detail}")]
     Wait { id: String, detail: String },
+    #[error("cannot signal the event: {detail}")]
+    Signal { detail: String },
 }
 
 impl Endpoint {
@@ -104,7 +106,9 @@ pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Wri
             let _ = writeln!(stderr, "error: {error}");
             match error {
                 ClientError::Address { .. } | ClientError::Connect { .. } => ExitCode::Usage,
-                ClientError::Start { .. } | ClientError::Wait { .. } => ExitCode::Faulted,
+                ClientError::Start { .. }
+                | ClientError::Wait { .. }
+                | ClientError::Signal { .. } => ExitCode::Faulted,
             }
         }
         Ok(Submitted::Detached(id)) => {

@@ -1,6 +1,7 @@
 //! The one Temporal workflow type that runs every document: it compiles the document it was
 //! given, runs the engine on the Temporal host (`host.rs`) and turns the engine's requests into
-//! Temporal commands (timers, activities). A faulted run fails the Temporal workflow with the
+//! Temporal commands (timers, activities), and the CloudEvents signalled to the run
+//! (`workflow.event`) into its event bus (`signals.rs`). A faulted run fails the Temporal workflow with the
 //! problem-details object as its message; a cancelled one ends cancelled.
 
 use std::sync::Arc;
@@ -15,19 +16,22 @@ use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
+use temporalio_common::ActivityDefinition;
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext,
-    WorkflowResult, WorkflowTermination,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
+    SyncWorkflowContext, WorkflowContext, WorkflowResult, WorkflowTermination,
 };
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
+use super::host_calls::ActivityCalls;
 use super::payload::RunRequest;
-use super::unavailable::NotOnTemporal;
+use super::payload_calls::CallDone;
+use super::signals::SignalBus;
 use crate::compile::Machine;
 use crate::exec::Executors;
-use crate::exec::events::InProcessBus;
-use crate::problem::WorkflowError;
+use crate::exec::events::CloudEvent;
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::runtime::event::NoEvents;
 use crate::runtime::{Outcome, RunOptions};
 use crate::source::Source;
@@ -38,7 +42,10 @@ pub(crate) const FAULTED: &str = "workflow.faulted";
 /// A run of a Serverless Workflow document.
 #[workflow]
 #[derive(Default)]
-pub struct ServerlessWorkflow;
+pub struct ServerlessWorkflow {
+    /// Events signalled since the run code last took them (in history order).
+    events: Vec<CloudEvent>,
+}
 
 #[workflow_methods]
 impl ServerlessWorkflow {
@@ -55,17 +62,20 @@ impl ServerlessWorkflow {
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
+        let calls = ActivityCalls {
+            requests: requests.clone(),
+        };
+        let bus = SignalBus::new(calls.clone());
         let executors = Executors {
             processes: Arc::new(ActivityProcesses {
                 requests: requests.clone(),
             }),
-            http: Arc::new(NotOnTemporal),
-            grpc: Arc::new(NotOnTemporal),
-            mcp: Arc::new(NotOnTemporal),
-            a2a: Arc::new(NotOnTemporal),
-            asyncapi: Arc::new(NotOnTemporal),
-            // `emit` and `listen` between the tasks of the run: nothing leaves the workflow.
-            events: Arc::new(InProcessBus::default()),
+            http: Arc::new(calls.clone()),
+            grpc: Arc::new(calls.clone()),
+            mcp: Arc::new(calls.clone()),
+            a2a: Arc::new(calls.clone()),
+            asyncapi: Arc::new(calls),
+            events: Arc::new(bus.clone()),
             clock: Arc::new(TemporalClock {
                 time: Arc::clone(&time),
                 requests,
@@ -98,6 +108,13 @@ impl ServerlessWorkflow {
             if !cancel.is_cancelled() && cancelled.poll_unpin(cx).is_ready() {
                 cancel.cancel();
             }
+            // Signals are applied before the run code is polled: the same events at the same
+            // point of the history on every replay.
+            if driver.state(|s| !s.events.is_empty()) {
+                for event in driver.state_mut(|s| std::mem::take(&mut s.events)) {
+                    bus.signalled(event);
+                }
+            }
             loop {
                 // Requests become commands in the order the engine made them: the same order
                 // on every replay.
@@ -124,6 +141,13 @@ impl ServerlessWorkflow {
             Outcome::Cancelled => Err(WorkflowTermination::cancelled()),
         }
     }
+
+    /// One CloudEvent for the run's listens (`workflow events send --temporal`, a worker's
+    /// `--broker`): kept until the run code takes it.
+    #[signal(name = "workflow.event")]
+    pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: CloudEvent) {
+        self.events.push(event);
+    }
 }
 
 /// Turns one request into its Temporal command and answers it. A request whose answer is no
@@ -147,16 +171,37 @@ async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
                 let _ = done.send(());
             }
         }
-        Request::Process { call, mut done } => {
-            let options = ActivityOptions::with_close_timeouts(
-                ActivityCloseTimeouts::StartToClose(ACTIVITY_LIMIT),
-            )
+        Request::Process { call, done } => {
+            activity(&ctx, Effects::process, call, done, |error| {
+                super::payload::ProcessDone::Failed { error }
+            })
+            .await;
+        }
+        Request::Call { call, done } => {
+            activity(&ctx, Effects::call, call, done, CallDone::failed).await;
+        }
+    }
+}
+
+/// Executes one activity and answers with its result; an activity that failed in Temporal
+/// (not the effect: that is a result) answers `failed`.
+async fn activity<AD>(
+    ctx: &WorkflowContext<ServerlessWorkflow>,
+    definition: AD,
+    input: AD::Input,
+    mut done: futures::channel::oneshot::Sender<AD::Output>,
+    failed: fn(WorkflowError) -> AD::Output,
+) where
+    AD: ActivityDefinition,
+{
+    let options =
+        ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::StartToClose(ACTIVITY_LIMIT))
             .heartbeat_timeout(HEARTBEAT_TIMEOUT)
             // Through the task queue, not eagerly by the worker that ran the workflow task:
-            // workflow tasks stick to one worker, and the processes should spread over all.
+            // workflow tasks stick to one worker, and the effects should spread over all.
             .do_not_eagerly_execute(true)
             // Only a lost worker makes Temporal run the activity again (its heartbeat timed
-            // out): a process that failed is a result, and the engine's retry policy decides.
+            // out): an effect that failed is a result, and the engine's retry policy decides.
             .retry_policy(
                 RetryPolicy::builder()
                     .initial_interval(Duration::from_secs(1))
@@ -164,32 +209,26 @@ async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
                     .build(),
             )
             .build();
-            let activity = ctx.execute_activity(Effects::process, call, options);
-            let result = {
-                let abandoned = done.cancellation();
-                futures::pin_mut!(activity, abandoned);
-                match select(activity, abandoned).await {
-                    Either::Left((result, _)) => Some(result),
-                    Either::Right(((), activity)) => {
-                        activity.cancel();
-                        None
-                    }
-                }
-            };
-            if let Some(result) = result {
-                let done_with = match result {
-                    Ok(done) => done,
-                    Err(error) => super::payload::ProcessDone::Failed {
-                        error: WorkflowError::new(
-                            crate::problem::ErrorKind::Runtime,
-                            "Activity failed",
-                        )
-                        .with_detail(error.to_string()),
-                    },
-                };
-                let _ = done.send(done_with);
+    let execution = ctx.execute_activity(definition, input, options);
+    let result = {
+        let abandoned = done.cancellation();
+        futures::pin_mut!(execution, abandoned);
+        match select(execution, abandoned).await {
+            Either::Left((result, _)) => Some(result),
+            Either::Right(((), execution)) => {
+                execution.cancel();
+                None
             }
         }
+    };
+    if let Some(result) = result {
+        let answer = result.unwrap_or_else(|error| {
+            failed(
+                WorkflowError::new(ErrorKind::Runtime, "Activity failed")
+                    .with_detail(error.to_string()),
+            )
+        });
+        let _ = done.send(answer);
     }
 }
 
@@ -215,7 +254,7 @@ fn compile(request: &RunRequest) -> Result<Machine, WorkflowError> {
     match checked.compile() {
         Some(machine) if problems.is_empty() => Ok(machine),
         _ => Err(
-            WorkflowError::new(crate::problem::ErrorKind::Validation, "Invalid document")
+            WorkflowError::new(ErrorKind::Validation, "Invalid document")
                 .with_detail(format!("{}: {}", request.name, problems.join("; "))),
         ),
     }
