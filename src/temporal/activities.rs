@@ -16,7 +16,7 @@ use super::payload::{ProcessCall, ProcessDone};
 use super::payload_calls::{CallDone, CallRequest, ReceivedCall};
 use crate::exec::events::EventBus;
 use crate::exec::{Executors, ProcessRunner};
-use crate::problem::WorkflowError;
+use crate::problem::{ErrorKind, WorkflowError};
 
 /// How long Temporal waits for a heartbeat before it gives the activity to another worker.
 pub(crate) const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,6 +122,15 @@ impl Effects {
                     close.await;
                 }
                 CallDone::Done
+            }
+            CallRequest::Fetch { location } => {
+                let url = location.parse().map_err(|error| {
+                    WorkflowError::new(ErrorKind::Configuration, "Invalid resource location")
+                        .with_detail(format!("`{location}`: {error}"))
+                })?;
+                CallDone::Text {
+                    text: crate::exec::resource::fetch(&url, &*executors.http, None).await?,
+                }
             }
             CallRequest::Emit { event } => {
                 if let Some(broker) = &self.broker {

@@ -33,7 +33,11 @@ pub(crate) async fn signal_runs(
             let mut runs = client.list_workflows(RUNNING, WorkflowListOptions::default());
             let mut ids = Vec::new();
             while let Some(run) = runs.next().await {
-                ids.push(run.map_err(|error| failed(error.to_string()))?.id().to_string());
+                ids.push(
+                    run.map_err(|error| failed(error.to_string()))?
+                        .id()
+                        .to_string(),
+                );
             }
             ids
         }

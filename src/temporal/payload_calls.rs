@@ -32,14 +32,30 @@ pub enum CallRequest {
     },
     /// The start of an AsyncAPI subscription: the durable subscription `name` is made, so that
     /// messages published from now on wait for the consumption steps.
-    Subscribe { target: TargetCall, name: String },
+    Subscribe {
+        target: TargetCall,
+        name: String,
+    },
     /// One consumption step of an AsyncAPI subscription: the next message of the durable
     /// subscription `name`.
-    Receive { target: TargetCall, name: String },
+    Receive {
+        target: TargetCall,
+        name: String,
+    },
     /// The end of an AsyncAPI subscription: what the broker kept under `name` is removed.
-    Close { target: TargetCall, name: String },
+    Close {
+        target: TargetCall,
+        name: String,
+    },
     /// An `emit`: published through the worker's `--broker` (if it has one).
-    Emit { event: Value },
+    Emit {
+        event: Value,
+    },
+    /// A local resource a task names (`file:`: a gRPC proto, an OpenAPI or AsyncAPI
+    /// document), read by the worker that takes the activity.
+    Fetch {
+        location: String,
+    },
 }
 
 impl CallRequest {
@@ -55,6 +71,7 @@ impl CallRequest {
             CallRequest::Receive { .. } => "asyncapi receive",
             CallRequest::Close { .. } => "asyncapi close",
             CallRequest::Emit { .. } => "emit",
+            CallRequest::Fetch { .. } => "resource",
         }
     }
 }
@@ -75,6 +92,10 @@ pub enum CallDone {
     },
     /// A consumption step's message.
     Received(ReceivedCall),
+    /// A resource's text.
+    Text {
+        text: String,
+    },
     /// A publish, an emit or a close that completed.
     Done,
     Failed {
@@ -89,8 +110,9 @@ impl CallDone {
 
     /// The answer that was not the one the request asked for: a broken worker.
     pub(crate) fn unexpected(kind: &str) -> WorkflowError {
-        WorkflowError::new(ErrorKind::Runtime, "Unexpected activity result")
-            .with_detail(format!("the {kind} activity returned another kind of result"))
+        WorkflowError::new(ErrorKind::Runtime, "Unexpected activity result").with_detail(format!(
+            "the {kind} activity returned another kind of result"
+        ))
     }
 }
 

@@ -117,7 +117,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn bus() -> (SignalBus, mpsc::UnboundedReceiver<super::super::host::Request>) {
+    fn bus() -> (
+        SignalBus,
+        mpsc::UnboundedReceiver<super::super::host::Request>,
+    ) {
         let (requests, incoming) = mpsc::unbounded();
         (SignalBus::new(ActivityCalls { requests }), incoming)
     }

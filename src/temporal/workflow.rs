@@ -14,9 +14,9 @@ use futures::future::{Either, LocalBoxFuture, select};
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
+use temporalio_common::ActivityDefinition;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_common::ActivityDefinition;
 use temporalio_sdk::{
     ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
     SyncWorkflowContext, WorkflowContext, WorkflowResult, WorkflowTermination,
@@ -24,7 +24,7 @@ use temporalio_sdk::{
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
-use super::host_calls::ActivityCalls;
+use super::host_calls::{ActivityCalls, ActivityLoader};
 use super::payload::RunRequest;
 use super::payload_calls::CallDone;
 use super::signals::SignalBus;
@@ -74,16 +74,19 @@ impl ServerlessWorkflow {
             grpc: Arc::new(calls.clone()),
             mcp: Arc::new(calls.clone()),
             a2a: Arc::new(calls.clone()),
-            asyncapi: Arc::new(calls),
+            asyncapi: Arc::new(calls.clone()),
             events: Arc::new(bus.clone()),
             clock: Arc::new(TemporalClock {
                 time: Arc::clone(&time),
                 requests,
             }),
             ids: Arc::new(TemporalIds::new(&run_id)),
-            // Sub-workflow documents and resources are read from this worker's disk: the
-            // same on every worker only when they share it (see docs/temporal.md).
-            loader: Arc::new(crate::loader::LocalLoader::default()),
+            // Resources are read by activities; sub-workflow documents from this worker's
+            // disk: the same on every worker only when they share it (see docs/temporal.md).
+            loader: Arc::new(ActivityLoader {
+                local: crate::loader::LocalLoader::default(),
+                calls: calls.clone(),
+            }),
             container_engine: None,
         };
         let options = RunOptions {
@@ -254,8 +257,11 @@ fn compile(request: &RunRequest) -> Result<Machine, WorkflowError> {
     match checked.compile() {
         Some(machine) if problems.is_empty() => Ok(machine),
         _ => Err(
-            WorkflowError::new(ErrorKind::Validation, "Invalid document")
-                .with_detail(format!("{}: {}", request.name, problems.join("; "))),
+            WorkflowError::new(ErrorKind::Validation, "Invalid document").with_detail(format!(
+                "{}: {}",
+                request.name,
+                problems.join("; ")
+            )),
         ),
     }
 }

@@ -1,0 +1,296 @@
+//! Side effects of runs on Temporal, against a real dev server (one per test) and real peers:
+//! an HTTP call is a `workflow.call` activity whose 503 the engine's retry policy retries; a
+//! gRPC call to the grpcio peer; a `listen` fed by `workflow events send --temporal` (signals);
+//! a `listen` fed from NATS by nats-py through a worker's `--broker`, and an `emit` that
+//! nats-py receives. Each run's recorded history replays with this build.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::events::{nats_ready, unique};
+use crate::support::grpc_peer;
+use crate::support::http_server;
+use crate::support::services::{Need, peers_dir, ready};
+use crate::support::temporal::{self, Server, document};
+
+/// Waits for a submitted run (a child printing `--format json`) to end, bounded.
+fn finish(mut child: Child, while_waiting: impl Fn()) -> (i32, Value, String) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output();
+            panic!("the run never ended: {output:?}");
+        }
+        while_waiting();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn spawn(command: &mut Command) -> Child {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The run's history (Temporal's CLI, JSON).
+fn history(server: &Server, id: &str) -> String {
+    let shown = server.cli(&["workflow", "show", "--workflow-id", id, "--output", "json"]);
+    String::from_utf8_lossy(&shown.stdout).into_owned()
+}
+
+fn assert_replays(server: &Server, id: &str) {
+    let replayed = server.replay(id);
+    let stderr = String::from_utf8_lossy(&replayed.stderr);
+    assert!(replayed.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("replayed: run {id}")), "{stderr}");
+}
+
+#[test]
+fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
+    if !ready(
+        "temporal_effects::an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine",
+        &[temporal::need()],
+    ) {
+        return;
+    }
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    let router = axum::Router::new().route(
+        "/stock",
+        axum::routing::get(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                if n == 1 {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy").into_response()
+                } else {
+                    axum::Json(json!({"left": 7, "attempt": n})).into_response()
+                }
+            }
+        }),
+    );
+    let web = http_server::serve(router);
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = document(
+        dir.path(),
+        "http.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: http, version: '0.1.0'}}\n\
+             do:\n  - ask:\n      try:\n        - get:\n            call: http\n            with:\n              \
+             method: get\n              endpoint: {}\n      catch:\n        errors:\n          with:\n            \
+             status: 503\n        retry:\n          delay: PT1S\n          limit:\n            attempt:\n              \
+             count: 3\n",
+            web.url("/stock")
+        ),
+    );
+    let _worker = server.worker("http", "a");
+    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "http", &[])), || {});
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["output"], json!({"left": 7, "attempt": 2}), "{json}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    let history = history(&server, &id);
+    // Two attempts, two activities (the engine retried: Temporal did not), one backoff timer.
+    assert_eq!(history.matches("\"workflow.call\"").count(), 2, "{history}");
+    assert_eq!(
+        history
+            .matches("\"activityTaskFailedEventAttributes\"")
+            .count(),
+        0
+    );
+    assert_eq!(
+        history.matches("\"timerStartedEventAttributes\"").count(),
+        1
+    );
+    assert_replays(&server, &id);
+}
+
+#[test]
+fn a_grpc_call_to_the_grpcio_peer_is_an_activity() {
+    if !ready(
+        "temporal_effects::a_grpc_call_to_the_grpcio_peer_is_an_activity",
+        &[
+            temporal::need(),
+            Need::python("grpc"),
+            Need::python("grpc_tools"),
+        ],
+    ) {
+        return;
+    }
+    let peer = grpc_peer::shared();
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let proto = grpc_peer::peer_dir().join("greeter.proto");
+    let file = document(
+        dir.path(),
+        "grpc.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: grpc, version: '0.1.0'}}\n\
+             do:\n  - hello:\n      call: grpc\n      with:\n        proto:\n          endpoint: file://{}\n        \
+             service:\n          name: interop.greeter.v1.Greeter\n          host: 127.0.0.1\n          \
+             port: {}\n        method: SayHello\n        arguments:\n          name: Temporal\n",
+            proto.display(),
+            peer.port
+        ),
+    );
+    let _worker = server.worker("grpc", "a");
+    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "grpc", &[])), || {});
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["output"]["message"], "Hello, Temporal!", "{json}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        history(&server, &id).matches("\"workflow.call\"").count(),
+        1
+    );
+    assert_replays(&server, &id);
+}
+
+/// A run that waits for one `com.example.paid` event and ends with its data.
+fn listening_document(dir: &Path, event_type: &str, emit_type: Option<&str>) -> std::path::PathBuf {
+    let emit = emit_type.map_or_else(String::new, |emit| {
+        format!(
+            "  - announce:\n      emit:\n        event:\n          with:\n            type: {emit}\n            \
+             source: https://shop.example\n            data: {{hello: nats}}\n"
+        )
+    });
+    document(
+        dir,
+        "listen.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: listen, version: '0.1.0'}}\n\
+             do:\n{emit}  - paid:\n      listen:\n        to:\n          one:\n            with:\n              \
+             type: {event_type}\n  - out:\n      set: '${{ .[0] }}'\n"
+        ),
+    )
+}
+
+#[test]
+fn a_listen_is_fed_by_events_send_temporal() {
+    if !ready(
+        "temporal_effects::a_listen_is_fed_by_events_send_temporal",
+        &[temporal::need()],
+    ) {
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = listening_document(dir.path(), "com.example.paid", None);
+    let _worker = server.worker("signals", "a");
+    let run = spawn(&mut server.submit(&file, "signals", &[]));
+    // The same event (same id) again and again until the run ends: the signal reaches every
+    // running run of the visibility list, and the run keeps one copy.
+    let send = |event_type: &str, id: &str| {
+        Command::new(crate::support::BINARY)
+            .args(["events", "send", "--temporal", &server.address])
+            .args([
+                "--type",
+                event_type,
+                "--id",
+                id,
+                "--data",
+                "{\"order\": 42}",
+            ])
+            .env_remove("WORKFLOW_BROKER")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (code, json, stderr) = finish(run, || {
+        // An event the listen does not want first: it is dropped, not consumed.
+        let _ = send("com.example.other", "other-1");
+        let sent = send("com.example.paid", "paid-1");
+        assert!(
+            sent.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+    });
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["output"], json!({"order": 42}), "{json}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    let history = history(&server, &id);
+    assert!(history.contains("workflow.event"), "{history}");
+    assert_replays(&server, &id);
+    // To one run by its id: a run that does not exist is an error.
+    let missing = Command::new(crate::support::BINARY)
+        .args(["events", "send", "--temporal", &server.address])
+        .args(["--workflow-id", "no-such-run", "--type", "t"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!missing.status.success());
+}
+
+#[test]
+fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
+    if !ready(
+        "temporal_effects::a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits",
+        &[temporal::need()],
+    ) || !nats_ready(
+        "temporal_effects::a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits",
+    ) {
+        return;
+    }
+    let peer = peers_dir().join("events/nats_peer.py");
+    let emitted = unique("temporal.emitted");
+    let wanted = unique("temporal.paid");
+    // nats-py waits for the emitted event first.
+    let mut consumer = Command::new("python3")
+        .arg(&peer)
+        .args(["consume", &emitted, "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut lines = BufReader::new(consumer.stdout.take().unwrap_or_else(|| panic!("stdout")))
+        .lines()
+        .map_while(Result::ok);
+    assert_eq!(lines.next().as_deref(), Some("ready"));
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = listening_document(dir.path(), &wanted, Some(&emitted));
+    let _worker = server.worker_with("brokers", "a", &["--broker", "nats://127.0.0.1:4222"]);
+    let run = spawn(&mut server.submit(&file, "brokers", &[]));
+    let event = json!({
+        "specversion": "1.0",
+        "id": format!("nats-{wanted}"),
+        "source": "https://peer.example/nats-py",
+        "type": wanted,
+        "data": {"order": 7},
+    })
+    .to_string();
+    let (code, json, stderr) = finish(run, || {
+        let published = Command::new("python3")
+            .arg(&peer)
+            .args(["publish", &wanted, &event])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            published.status.success(),
+            "{}",
+            String::from_utf8_lossy(&published.stderr)
+        );
+    });
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["output"], json!({"order": 7}), "{json}");
+    let received = lines.next().unwrap_or_default();
+    let _ = consumer.wait();
+    let received: Value = serde_json::from_str(&received).unwrap_or(Value::Null);
+    assert_eq!(received["type"], emitted.as_str(), "{received}");
+    assert_eq!(received["data"], json!({"hello": "nats"}), "{received}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    assert_replays(&server, &id);
+}
