@@ -72,15 +72,8 @@ pub fn send_event(
     event: &CloudEvent,
     stderr: &mut dyn Write,
 ) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
-            return ExitCode::Faulted;
-        }
+    let Some(runtime) = super::client::runtime(stderr) else {
+        return ExitCode::Faulted;
     };
     let sent = runtime.block_on(async {
         let client = endpoint.connect().await?;

@@ -2,7 +2,8 @@
 //! an HTTP call is a `workflow.call` activity whose 503 the engine's retry policy retries; a
 //! gRPC call to the grpcio peer; a `listen` fed by `workflow events send --temporal` (signals);
 //! a `listen` fed from NATS by nats-py through a worker's `--broker`, and an `emit` that
-//! nats-py receives. Each run's recorded history replays with this build.
+//! nats-py receives; an AsyncAPI subscription on MQTT (paho-mqtt publishes) consumed one
+//! activity per step. Each run's recorded history replays with this build.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -293,5 +294,83 @@ fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
     assert_eq!(received["type"], emitted.as_str(), "{received}");
     assert_eq!(received["data"], json!({"hello": "nats"}), "{received}");
     let id = json["id"].as_str().unwrap_or_default().to_string();
+    assert_replays(&server, &id);
+}
+
+#[test]
+fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
+    let test = "temporal_effects::each_consumption_step_of_an_asyncapi_subscription_is_an_activity";
+    if !ready(
+        test,
+        &[
+            temporal::need(),
+            Need::mosquitto(),
+            Need::python("paho.mqtt"),
+        ],
+    ) {
+        return;
+    }
+    let base = unique("temporal").replace('.', "/");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = document(
+        dir.path(),
+        "sensors.yaml",
+        &format!(
+            "asyncapi: 3.0.0\ninfo: {{title: sensors, version: 1.0.0}}\nservers:\n  edge:\n    \
+             host: 127.0.0.1:1883\n    protocol: mqtt\nchannels:\n  readings:\n    address: \
+             \"{base}/{{sensorId}}/temperature\"\n    parameters:\n      sensorId: {{}}\n    \
+             messages:\n      reading:\n        contentType: application/json\n\
+             operations:\n  receiveReadings:\n    action: receive\n    channel: {{$ref: \
+             '#/channels/readings'}}\n"
+        ),
+    );
+    let file = document(
+        dir.path(),
+        "sub.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: sub, version: '0.1.0'}}\n\
+             do:\n  - readings:\n      call: asyncapi\n      with:\n        document:\n          \
+             endpoint: file://{}\n        operation: receiveReadings\n        protocol: mqtt\n        \
+             subscription:\n          filter: ${{ .payload.celsius > -100 }}\n          consume:\n            \
+             amount: 2\n          foreach:\n            item: reading\n            output:\n              \
+             as: '${{ .payload.celsius }}'\n",
+            spec.display()
+        ),
+    );
+    let server = Server::start();
+    let _worker = server.worker("subscriptions", "a");
+    let run = spawn(&mut server.submit(&file, "subscriptions", &[]));
+    let publish = |sensor: &str, celsius: f64, routed: bool| {
+        let topic = format!("{base}/{sensor}/temperature").replace('/', ".");
+        let message = json!({"sensor": sensor, "celsius": celsius}).to_string();
+        let mut args = vec!["publish", topic.as_str(), message.as_str()];
+        if routed {
+            // Again until the durable subscription exists: the run is listening.
+            args.extend(["--until-routed", "90"]);
+        }
+        let out = Command::new("python3")
+            .arg(peers_dir().join("events/mqtt_peer.py"))
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Filtered out, then two consumed: published while no step is running, they wait in the
+    // persistent session for the next step.
+    publish("s0", -999.0, true);
+    publish("s1", 21.5, false);
+    publish("s2", 22.0, false);
+    let (code, json, stderr) = finish(run, || {});
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["output"], json!([21.5, 22.0]), "{json}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    // The AsyncAPI document read, the subscription made, three steps (one message each), the
+    // subscription removed.
+    let history = history(&server, &id);
+    assert_eq!(history.matches("\"workflow.call\"").count(), 6, "{history}");
     assert_replays(&server, &id);
 }
