@@ -13,7 +13,8 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use super::payload::{ProcessCall, ProcessDone};
-use super::payload_calls::{CallDone, CallRequest, ReceivedCall};
+use super::payload_calls::{CallDone, CallRequest, ReceivedCall, TargetCall};
+use super::subscriptions::OpenSubscriptions;
 use crate::exec::events::EventBus;
 use crate::exec::{Executors, ProcessRunner};
 use crate::problem::{ErrorKind, WorkflowError};
@@ -30,6 +31,8 @@ pub struct Effects {
     pub(crate) executors: Executors,
     /// The worker's `--broker`s, where emitted events go; `None`: emits stay in their run.
     pub(crate) broker: Option<Arc<dyn EventBus>>,
+    /// AsyncAPI subscriptions kept open between consumption steps.
+    pub(crate) subscriptions: OpenSubscriptions,
 }
 
 #[activities]
@@ -83,20 +86,27 @@ impl Effects {
                 CallDone::Done
             }
             CallRequest::Subscribe { target, name } => {
-                // Dropped at once: what stays on the broker is the durable subscription.
-                executors
+                let key = subscription_key(&target, &name);
+                let consumption = executors
                     .asyncapi
                     .subscribe(target.into_target(), name)
                     .await?;
+                self.subscriptions.put(key, consumption);
                 CallDone::Done
             }
             CallRequest::Receive { target, name } => {
-                // The subscription is durable under `name`: this step re-attaches to it, takes
-                // one message, acknowledges it and leaves; the next step takes the next one.
-                let mut consumption = executors
-                    .asyncapi
-                    .subscribe(target.into_target(), name)
-                    .await?;
+                // The previous step's subscription when it ran here, else the durable
+                // subscription again: one message, acknowledged, and the subscription kept.
+                let key = subscription_key(&target, &name);
+                let mut consumption = match self.subscriptions.take(&key) {
+                    Some(consumption) => consumption,
+                    None => {
+                        executors
+                            .asyncapi
+                            .subscribe(target.into_target(), name)
+                            .await?
+                    }
+                };
                 let received = match consumption.messages.next().await {
                     Some(received) => received?,
                     None => {
@@ -111,13 +121,20 @@ impl Effects {
                 // The activity's result is what the engine records: acknowledged now, a lost
                 // worker between here and the result loses the message (see docs/temporal.md).
                 let _ = received.ack().await;
+                self.subscriptions.put(key, consumption);
                 CallDone::Received(taken)
             }
             CallRequest::Close { target, name } => {
-                let consumption = executors
-                    .asyncapi
-                    .subscribe(target.into_target(), name)
-                    .await?;
+                let key = subscription_key(&target, &name);
+                let consumption = match self.subscriptions.take(&key) {
+                    Some(consumption) => consumption,
+                    None => {
+                        executors
+                            .asyncapi
+                            .subscribe(target.into_target(), name)
+                            .await?
+                    }
+                };
                 if let Some(close) = consumption.close {
                     close.await;
                 }
@@ -140,6 +157,11 @@ impl Effects {
             }
         })
     }
+}
+
+/// Which open subscription a step of a run uses.
+fn subscription_key(target: &TargetCall, name: &str) -> String {
+    format!("{name}\u{0}{}\u{0}{}", target.url, target.address)
 }
 
 /// Runs `work`, heartbeating every [`HEARTBEAT_EVERY`] until it is done; a cancelled activity

@@ -10,6 +10,7 @@ mod payload;
 mod payload_calls;
 mod replay;
 mod signals;
+mod subscriptions;
 mod worker;
 mod workflow;
 

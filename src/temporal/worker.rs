@@ -101,6 +101,7 @@ async fn serve(config: WorkerConfig) -> Result<(), WorkerError> {
             processes: Arc::new(SystemProcesses::default()),
             executors: Executors::system(),
             broker,
+            subscriptions: Default::default(),
         })
         .tuner(tuner)
         // The SDK flags any waker it did not create as nondeterministic. The engine's wakers
