@@ -179,7 +179,8 @@ pub struct EventsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EventsAction {
-    /// Publish one CloudEvent (structured JSON) and wait for the broker's acknowledgement.
+    /// Publish one CloudEvent (structured JSON) and wait for the broker's acknowledgement, or
+    /// signal it to runs on Temporal (`--temporal`).
     Send(EventsSendArgs),
 }
 
@@ -199,9 +200,9 @@ pub struct EventsSendArgs {
     pub brokers: Vec<String>,
 
     /// Signal the event to runs on Temporal (the server's `HOST:PORT`) instead of publishing
-    /// it: to the run `--workflow-id`, or to every running run (each keeps what its listens
-    /// match).
-    #[arg(long, value_name = "HOST:PORT", conflicts_with = "brokers")]
+    /// it (`--broker` is then not used): to the run `--workflow-id`, or to every running run
+    /// (each keeps what its listens match).
+    #[arg(long, value_name = "HOST:PORT")]
     pub temporal: Option<String>,
 
     /// With `--temporal`: the namespace.
