@@ -5,7 +5,8 @@
 //! problem-details object as its message; a cancelled one ends cancelled.
 
 use std::sync::Arc;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -94,13 +95,15 @@ impl ServerlessWorkflow {
             ..RunOptions::default()
         };
         let cancel = options.cancel.clone();
-        let mut engine = crate::runtime::run(
+        // Unconstrained: tokio's cooperative budget would make the engine yield, and only an
+        // activation polls workflow code again (see `Rewake`).
+        let mut engine = tokio::task::unconstrained(crate::runtime::run(
             machine,
             request.input,
             options,
             executors,
             Arc::new(NoEvents),
-        )
+        ))
         .boxed();
         let mut serving: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
         let watcher = ctx.clone();
@@ -125,7 +128,12 @@ impl ServerlessWorkflow {
                     serving.push(serve(driver.clone(), request).boxed_local());
                 }
                 while let Poll::Ready(Some(())) = serving.poll_next_unpin(cx) {}
-                if let Poll::Ready(result) = engine.poll_unpin(cx) {
+                let rewake = Arc::new(Rewake {
+                    woken: AtomicBool::new(false),
+                    outer: cx.waker().clone(),
+                });
+                let waker = Waker::from(Arc::clone(&rewake));
+                if let Poll::Ready(result) = engine.poll_unpin(&mut Context::from_waker(&waker)) {
                     return Poll::Ready(result);
                 }
                 // The engine's poll may have made new requests: serve them before yielding.
@@ -133,6 +141,9 @@ impl ServerlessWorkflow {
                     Poll::Ready(Some(request)) => {
                         serving.push(serve(driver.clone(), request).boxed_local());
                     }
+                    // A part of the engine woke another during the poll (an emit heard by a
+                    // listen of the run, a signal handed to it): poll again now.
+                    _ if rewake.woken.load(Ordering::SeqCst) => {}
                     _ => return Poll::Pending,
                 }
             }
@@ -150,6 +161,25 @@ impl ServerlessWorkflow {
     #[signal(name = "workflow.event")]
     pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: CloudEvent) {
         self.events.push(event);
+    }
+}
+
+/// The engine's waker: the SDK polls workflow code only on an activation, never because a
+/// waker fired, so a wake from inside the engine's own poll is noted here and the engine is
+/// polled again before the workflow code yields.
+struct Rewake {
+    woken: AtomicBool,
+    outer: Waker,
+}
+
+impl Wake for Rewake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.outer.wake_by_ref();
     }
 }
 

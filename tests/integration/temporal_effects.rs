@@ -374,3 +374,80 @@ fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
     assert_eq!(history.matches("\"workflow.call\"").count(), 6, "{history}");
     assert_replays(&server, &id);
 }
+
+#[test]
+fn an_mcp_call_to_the_reference_server_is_an_activity() {
+    let server_js =
+        peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    if !ready(
+        "temporal_effects::an_mcp_call_to_the_reference_server_is_an_activity",
+        &[
+            temporal::need(),
+            Need::program("node"),
+            Need::path(
+                "the npm peer server-everything (npm ci in tests/peers)",
+                server_js.display().to_string(),
+            ),
+        ],
+    ) {
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = document(
+        dir.path(),
+        "mcp.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: mcp, version: '0.1.0'}}\n\
+             do:\n  - echo:\n      call: mcp\n      with:\n        method: tools/call\n        \
+             parameters:\n          name: echo\n          arguments:\n            message: from Temporal\n        \
+             transport:\n          stdio:\n            command: node\n            arguments: ['{}', stdio]\n",
+            server_js.display()
+        ),
+    );
+    let _worker = server.worker("mcp", "a");
+    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "mcp", &[])), || {});
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(
+        json["output"]["content"][0]["text"], "Echo: from Temporal",
+        "{json}"
+    );
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        history(&server, &id).matches("\"workflow.call\"").count(),
+        1
+    );
+    assert_replays(&server, &id);
+}
+
+#[test]
+fn without_a_broker_an_emit_reaches_a_listen_of_its_own_run() {
+    if !ready(
+        "temporal_effects::without_a_broker_an_emit_reaches_a_listen_of_its_own_run",
+        &[temporal::need()],
+    ) {
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = document(
+        dir.path(),
+        "fork.yaml",
+        "document: {dsl: '1.0.0', namespace: test, name: fork, version: '0.1.0'}\n\
+         do:\n  - both:\n      fork:\n        branches:\n          - wait:\n              listen:\n                \
+         to:\n                  one:\n                    with: {type: com.example.shipped}\n          \
+         - send:\n              emit:\n                event:\n                  with: {type: com.example.shipped, \
+         source: https://shop.example, data: {carrier: ups}}\n  - out:\n      set: '${ .[0] }'\n",
+    );
+    let _worker = server.worker("own", "a");
+    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "own", &[])), || {});
+    assert_eq!(code, 0, "{json} {stderr}");
+    assert_eq!(json["output"], json!([{"carrier": "ups"}]), "{json}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    // The emit is an activity even without a broker: the history does not depend on the worker.
+    assert_eq!(
+        history(&server, &id).matches("\"workflow.call\"").count(),
+        1
+    );
+    assert_replays(&server, &id);
+}
