@@ -451,3 +451,86 @@ fn without_a_broker_an_emit_reaches_a_listen_of_its_own_run() {
     );
     assert_replays(&server, &id);
 }
+
+/// Counts the requests a handler dropped before answering (the client went away).
+struct Abandoned(Arc<AtomicUsize>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn cancelling_a_run_cancels_its_call_activity() {
+    if !ready(
+        "temporal_effects::cancelling_a_run_cancels_its_call_activity",
+        &[temporal::need()],
+    ) {
+        return;
+    }
+    let started = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (hit, gone) = (Arc::clone(&started), Arc::clone(&dropped));
+    let router = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(move || {
+            hit.fetch_add(1, Ordering::SeqCst);
+            let guard = Abandoned(Arc::clone(&gone));
+            async move {
+                tokio::time::sleep(Duration::from_secs(300)).await;
+                std::mem::forget(guard);
+                "late"
+            }
+        }),
+    );
+    let web = http_server::serve(router);
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = document(
+        dir.path(),
+        "slow.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: slow, version: '0.1.0'}}\n\
+             do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint: {}\n",
+            web.url("/slow")
+        ),
+    );
+    let _worker = server.worker("cancel", "a");
+    let detached = server
+        .submit(&file, "cancel", &["--detach"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json: Value = serde_json::from_slice(&detached.stdout).unwrap_or(Value::Null);
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while started.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the call never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let cancelled = server.cli(&["workflow", "cancel", "--workflow-id", &id]);
+    assert!(cancelled.status.success(), "{cancelled:?}");
+    // The activity learns it on its next heartbeat and drops the request.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while dropped.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the request was never abandoned");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let described = server.cli(&["workflow", "describe", "--workflow-id", &id]);
+        let text = String::from_utf8_lossy(&described.stdout).to_lowercase();
+        if text.contains("canceled") || text.contains("cancelled") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not end cancelled: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(started.load(Ordering::SeqCst), 1, "the call ran once");
+}
