@@ -15,6 +15,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use super::payload::{ProcessCall, ProcessDone};
 use super::payload_calls::{CallDone, CallRequest, ReceivedCall, TargetCall};
 use super::subscriptions::OpenSubscriptions;
+use crate::exec::asyncapi::Consumption;
 use crate::exec::events::EventBus;
 use crate::exec::{Executors, ProcessRunner};
 use crate::problem::{ErrorKind, WorkflowError};
@@ -65,6 +66,24 @@ impl Effects {
 }
 
 impl Effects {
+    /// The subscription a previous step left open on this worker, else the durable one again.
+    async fn reopen(
+        &self,
+        key: &str,
+        target: TargetCall,
+        name: String,
+    ) -> Result<Consumption, WorkflowError> {
+        match self.subscriptions.take(key) {
+            Some(consumption) => Ok(consumption),
+            None => {
+                self.executors
+                    .asyncapi
+                    .subscribe(target.into_target(), name)
+                    .await
+            }
+        }
+    }
+
     async fn execute(&self, call: CallRequest) -> Result<CallDone, WorkflowError> {
         let executors = &self.executors;
         Ok(match call {
@@ -98,15 +117,7 @@ impl Effects {
                 // The previous step's subscription when it ran here, else the durable
                 // subscription again: one message, acknowledged, and the subscription kept.
                 let key = subscription_key(&target, &name);
-                let mut consumption = match self.subscriptions.take(&key) {
-                    Some(consumption) => consumption,
-                    None => {
-                        executors
-                            .asyncapi
-                            .subscribe(target.into_target(), name)
-                            .await?
-                    }
-                };
+                let mut consumption = self.reopen(&key, target, name).await?;
                 let received = match consumption.messages.next().await {
                     Some(received) => received?,
                     None => {
@@ -126,15 +137,7 @@ impl Effects {
             }
             CallRequest::Close { target, name } => {
                 let key = subscription_key(&target, &name);
-                let consumption = match self.subscriptions.take(&key) {
-                    Some(consumption) => consumption,
-                    None => {
-                        executors
-                            .asyncapi
-                            .subscribe(target.into_target(), name)
-                            .await?
-                    }
-                };
+                let consumption = self.reopen(&key, target, name).await?;
                 if let Some(close) = consumption.close {
                     close.await;
                 }

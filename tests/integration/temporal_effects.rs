@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-use crate::events::{nats_ready, unique};
+use crate::events::unique;
 use crate::support::grpc_peer;
 use crate::support::http_server;
 use crate::support::services::{Need, peers_dir, ready};
@@ -54,6 +54,25 @@ fn history(server: &Server, id: &str) -> String {
     String::from_utf8_lossy(&shown.stdout).into_owned()
 }
 
+/// A dev server and a scratch directory, once the test's needs (and the Temporal CLI) are met.
+fn setup(test: &str, needs: &[Need]) -> Option<(Server, tempfile::TempDir)> {
+    let mut all = vec![temporal::need()];
+    all.extend_from_slice(needs);
+    if !ready(test, &all) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    Some((Server::start(), dir))
+}
+
+/// Submits `file` to `queue` and waits for its end: the `--format json` object of the run,
+/// which must have completed.
+fn completed(server: &Server, file: &Path, queue: &str, while_waiting: impl Fn()) -> Value {
+    let (code, json, stderr) = finish(spawn(&mut server.submit(file, queue, &[])), while_waiting);
+    assert_eq!(code, 0, "{json} {stderr}");
+    json
+}
+
 fn assert_replays(server: &Server, id: &str) {
     let replayed = server.replay(id);
     let stderr = String::from_utf8_lossy(&replayed.stderr);
@@ -63,12 +82,12 @@ fn assert_replays(server: &Server, id: &str) {
 
 #[test]
 fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
+    };
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&hits);
     let router = axum::Router::new().route(
@@ -85,8 +104,6 @@ fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
         }),
     );
     let web = http_server::serve(router);
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = document(
         dir.path(),
         "http.yaml",
@@ -100,8 +117,7 @@ fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
         ),
     );
     let _worker = server.worker("http", "a");
-    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "http", &[])), || {});
-    assert_eq!(code, 0, "{json} {stderr}");
+    let json = completed(&server, &file, "http", || {});
     assert_eq!(json["output"], json!({"left": 7, "attempt": 2}), "{json}");
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     let id = json["id"].as_str().unwrap_or_default().to_string();
@@ -123,19 +139,13 @@ fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
 
 #[test]
 fn a_grpc_call_to_the_grpcio_peer_is_an_activity() {
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::a_grpc_call_to_the_grpcio_peer_is_an_activity",
-        &[
-            temporal::need(),
-            Need::python("grpc"),
-            Need::python("grpc_tools"),
-        ],
-    ) {
+        &[Need::python("grpc"), Need::python("grpc_tools")],
+    ) else {
         return;
-    }
+    };
     let peer = grpc_peer::shared();
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let proto = grpc_peer::peer_dir().join("greeter.proto");
     let file = document(
         dir.path(),
@@ -150,8 +160,7 @@ fn a_grpc_call_to_the_grpcio_peer_is_an_activity() {
         ),
     );
     let _worker = server.worker("grpc", "a");
-    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "grpc", &[])), || {});
-    assert_eq!(code, 0, "{json} {stderr}");
+    let json = completed(&server, &file, "grpc", || {});
     assert_eq!(json["output"]["message"], "Hello, Temporal!", "{json}");
     let id = json["id"].as_str().unwrap_or_default().to_string();
     // Read by activities too: the proto and the one it imports; then the call.
@@ -183,17 +192,14 @@ fn listening_document(dir: &Path, event_type: &str, emit_type: Option<&str>) -> 
 
 #[test]
 fn a_listen_is_fed_by_events_send_temporal() {
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::a_listen_is_fed_by_events_send_temporal",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let file = listening_document(dir.path(), "com.example.paid", None);
     let _worker = server.worker("signals", "a");
-    let run = spawn(&mut server.submit(&file, "signals", &[]));
     // The same event (same id) again and again until the run ends: the signal reaches every
     // running run of the visibility list, and the run keeps one copy.
     let send = |event_type: &str, id: &str| {
@@ -211,7 +217,7 @@ fn a_listen_is_fed_by_events_send_temporal() {
             .output()
             .unwrap_or_else(|e| panic!("{e}"))
     };
-    let (code, json, stderr) = finish(run, || {
+    let json = completed(&server, &file, "signals", || {
         // An event the listen does not want first: it is dropped, not consumed.
         let _ = send("com.example.other", "other-1");
         let sent = send("com.example.paid", "paid-1");
@@ -221,7 +227,6 @@ fn a_listen_is_fed_by_events_send_temporal() {
             String::from_utf8_lossy(&sent.stderr)
         );
     });
-    assert_eq!(code, 0, "{json} {stderr}");
     assert_eq!(json["output"], json!({"order": 42}), "{json}");
     let id = json["id"].as_str().unwrap_or_default().to_string();
     let history = history(&server, &id);
@@ -238,14 +243,12 @@ fn a_listen_is_fed_by_events_send_temporal() {
 
 #[test]
 fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits",
-        &[temporal::need()],
-    ) || !nats_ready(
-        "temporal_effects::a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits",
-    ) {
+        &[Need::nats(), Need::python("nats")],
+    ) else {
         return;
-    }
+    };
     let peer = peers_dir().join("events/nats_peer.py");
     let emitted = unique("temporal.emitted");
     let wanted = unique("temporal.paid");
@@ -261,11 +264,8 @@ fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
         .lines()
         .map_while(Result::ok);
     assert_eq!(lines.next().as_deref(), Some("ready"));
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = listening_document(dir.path(), &wanted, Some(&emitted));
     let _worker = server.worker_with("brokers", "a", &["--broker", "nats://127.0.0.1:4222"]);
-    let run = spawn(&mut server.submit(&file, "brokers", &[]));
     let event = json!({
         "specversion": "1.0",
         "id": format!("nats-{wanted}"),
@@ -274,7 +274,7 @@ fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
         "data": {"order": 7},
     })
     .to_string();
-    let (code, json, stderr) = finish(run, || {
+    let json = completed(&server, &file, "brokers", || {
         let published = Command::new("python3")
             .arg(&peer)
             .args(["publish", &wanted, &event])
@@ -286,7 +286,6 @@ fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
             String::from_utf8_lossy(&published.stderr)
         );
     });
-    assert_eq!(code, 0, "{json} {stderr}");
     assert_eq!(json["output"], json!({"order": 7}), "{json}");
     let received = lines.next().unwrap_or_default();
     let _ = consumer.wait();
@@ -300,18 +299,10 @@ fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
 #[test]
 fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
     let test = "temporal_effects::each_consumption_step_of_an_asyncapi_subscription_is_an_activity";
-    if !ready(
-        test,
-        &[
-            temporal::need(),
-            Need::mosquitto(),
-            Need::python("paho.mqtt"),
-        ],
-    ) {
+    let Some((server, dir)) = setup(test, &[Need::mosquitto(), Need::python("paho.mqtt")]) else {
         return;
-    }
+    };
     let base = unique("temporal").replace('.', "/");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let spec = document(
         dir.path(),
         "sensors.yaml",
@@ -337,7 +328,6 @@ fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
             spec.display()
         ),
     );
-    let server = Server::start();
     let _worker = server.worker("subscriptions", "a");
     let run = spawn(&mut server.submit(&file, "subscriptions", &[]));
     let publish = |sensor: &str, celsius: f64, routed: bool| {
@@ -379,21 +369,18 @@ fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
 fn an_mcp_call_to_the_reference_server_is_an_activity() {
     let server_js =
         peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::an_mcp_call_to_the_reference_server_is_an_activity",
         &[
-            temporal::need(),
             Need::program("node"),
             Need::path(
                 "the npm peer server-everything (npm ci in tests/peers)",
                 server_js.display().to_string(),
             ),
         ],
-    ) {
+    ) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let file = document(
         dir.path(),
         "mcp.yaml",
@@ -406,8 +393,7 @@ fn an_mcp_call_to_the_reference_server_is_an_activity() {
         ),
     );
     let _worker = server.worker("mcp", "a");
-    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "mcp", &[])), || {});
-    assert_eq!(code, 0, "{json} {stderr}");
+    let json = completed(&server, &file, "mcp", || {});
     assert_eq!(
         json["output"]["content"][0]["text"], "Echo: from Temporal",
         "{json}"
@@ -422,14 +408,12 @@ fn an_mcp_call_to_the_reference_server_is_an_activity() {
 
 #[test]
 fn without_a_broker_an_emit_reaches_a_listen_of_its_own_run() {
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::without_a_broker_an_emit_reaches_a_listen_of_its_own_run",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let file = document(
         dir.path(),
         "fork.yaml",
@@ -440,8 +424,7 @@ fn without_a_broker_an_emit_reaches_a_listen_of_its_own_run() {
          source: https://shop.example, data: {carrier: ups}}\n  - out:\n      set: '${ .[0] }'\n",
     );
     let _worker = server.worker("own", "a");
-    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "own", &[])), || {});
-    assert_eq!(code, 0, "{json} {stderr}");
+    let json = completed(&server, &file, "own", || {});
     assert_eq!(json["output"], json!([{"carrier": "ups"}]), "{json}");
     let id = json["id"].as_str().unwrap_or_default().to_string();
     // The emit is an activity even without a broker: the history does not depend on the worker.
@@ -463,12 +446,12 @@ impl Drop for Abandoned {
 
 #[test]
 fn cancelling_a_run_cancels_its_call_activity() {
-    if !ready(
+    let Some((server, dir)) = setup(
         "temporal_effects::cancelling_a_run_cancels_its_call_activity",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
+    };
     let started = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(AtomicUsize::new(0));
     let (hit, gone) = (Arc::clone(&started), Arc::clone(&dropped));
@@ -485,8 +468,6 @@ fn cancelling_a_run_cancels_its_call_activity() {
         }),
     );
     let web = http_server::serve(router);
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = document(
         dir.path(),
         "slow.yaml",
