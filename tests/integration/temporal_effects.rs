@@ -515,3 +515,53 @@ fn cancelling_a_run_cancels_its_call_activity() {
     }
     assert_eq!(started.load(Ordering::SeqCst), 1, "the call ran once");
 }
+
+#[test]
+fn an_openapi_call_reads_its_document_and_sends_its_request_as_activities() {
+    let Some((server, dir)) = setup(
+        "temporal_effects::an_openapi_call_reads_its_document_and_sends_its_request_as_activities",
+        &[],
+    ) else {
+        return;
+    };
+    let router = axum::Router::new().route(
+        "/v3/items/{id}",
+        axum::routing::get(
+            |axum::extract::Path(id): axum::extract::Path<u32>| async move {
+                axum::Json(json!({"id": id, "name": "lamp"}))
+            },
+        ),
+    );
+    let web = http_server::serve(router);
+    let spec = document(
+        dir.path(),
+        "items.yaml",
+        &format!(
+            "openapi: 3.0.3\ninfo: {{title: items, version: '1'}}\nservers:\n  - url: {}\npaths:\n  \
+             /items/{{id}}:\n    get:\n      operationId: getItem\n      parameters:\n        - {{name: id, \
+             in: path, required: true, schema: {{type: integer}}}}\n      responses:\n        '200': \
+             {{description: ok}}\n",
+            web.url("/v3")
+        ),
+    );
+    let file = document(
+        dir.path(),
+        "openapi.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: openapi, version: '0.1.0'}}\n\
+             do:\n  - item:\n      call: openapi\n      with:\n        document: {{endpoint: 'file://{}'}}\n        \
+             operationId: getItem\n        parameters: {{id: 7}}\n",
+            spec.display()
+        ),
+    );
+    let _worker = server.worker("openapi", "a");
+    let json = completed(&server, &file, "openapi", || {});
+    assert_eq!(json["output"], json!({"id": 7, "name": "lamp"}), "{json}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    // The document read by one activity, the request sent by another.
+    assert_eq!(
+        history(&server, &id).matches("\"workflow.call\"").count(),
+        2
+    );
+    assert_replays(&server, &id);
+}
