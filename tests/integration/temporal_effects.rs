@@ -1,9 +1,11 @@
 //! Side effects of runs on Temporal, against a real dev server (one per test) and real peers:
-//! an HTTP call is a `workflow.call` activity whose 503 the engine's retry policy retries; a
-//! gRPC call to the grpcio peer; a `listen` fed by `workflow events send --temporal` (signals);
-//! a `listen` fed from NATS by nats-py through a worker's `--broker`, and an `emit` that
-//! nats-py receives; an AsyncAPI subscription on MQTT (paho-mqtt publishes) consumed one
-//! activity per step. Each run's recorded history replays with this build.
+//! an HTTP call is a `workflow.call` activity whose 503 the engine's retry policy retries; an
+//! OpenAPI call reads its document and sends its request as activities; gRPC (grpcio), MCP
+//! (the reference server) and A2A (an a2a-sdk agent) calls; a `listen` fed by `workflow events
+//! send --temporal` (signals); a `listen` fed from NATS by nats-py through a worker's
+//! `--broker`, and an `emit` that nats-py receives; an emit heard in-run without a broker; an
+//! AsyncAPI subscription on MQTT (paho-mqtt publishes) consumed one activity per step; a
+//! cancelled run cancels its call. Each run's recorded history replays with this build.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -562,6 +564,48 @@ fn an_openapi_call_reads_its_document_and_sends_its_request_as_activities() {
     assert_eq!(
         history(&server, &id).matches("\"workflow.call\"").count(),
         2
+    );
+    assert_replays(&server, &id);
+}
+
+#[test]
+fn an_a2a_call_to_an_a2a_sdk_agent_is_an_activity() {
+    let Some((server, dir)) = setup(
+        "temporal_effects::an_a2a_call_to_an_a2a_sdk_agent_is_an_activity",
+        &[
+            Need::program("python3"),
+            Need::python("a2a.server.apps"),
+            Need::python("uvicorn"),
+        ],
+    ) else {
+        return;
+    };
+    let agent = crate::support::peer::Peer::start(
+        "python3",
+        &[&peers_dir().join("a2a/report_agent.py")],
+        &[],
+    );
+    let file = document(
+        dir.path(),
+        "a2a.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: a2a, version: '0.1.0'}}\n\
+             do:\n  - send:\n      call: a2a\n      with:\n        method: message/send\n        agentCard:\n          \
+             endpoint: {}/.well-known/agent-card.json\n        parameters:\n          message:\n            \
+             parts:\n              - kind: text\n                text: Q1 sales\n",
+            agent.base()
+        ),
+    );
+    let _worker = server.worker("a2a", "a");
+    let json = completed(&server, &file, "a2a", || {});
+    assert_eq!(
+        json["output"]["artifacts"][0]["parts"][0]["text"], "Report: Q1 sales",
+        "{json}"
+    );
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        history(&server, &id).matches("\"workflow.call\"").count(),
+        1
     );
     assert_replays(&server, &id);
 }
