@@ -609,3 +609,50 @@ fn an_a2a_call_to_an_a2a_sdk_agent_is_an_activity() {
     );
     assert_replays(&server, &id);
 }
+
+#[test]
+fn a_call_with_credentials_is_refused_before_anything_is_sent() {
+    let Some((server, dir)) = setup(
+        "temporal_effects::a_call_with_credentials_is_refused_before_anything_is_sent",
+        &[],
+    ) else {
+        return;
+    };
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    let router = axum::Router::new().route(
+        "/private",
+        axum::routing::get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { "secret" }
+        }),
+    );
+    let web = http_server::serve(router);
+    let file = document(
+        dir.path(),
+        "auth.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: auth, version: '0.1.0'}}\n\
+             do:\n  - get:\n      call: http\n      with:\n        method: get\n        endpoint:\n          \
+             uri: {}\n          authentication:\n            basic: {{username: ada, password: s3cr3t-pw}}\n",
+            web.url("/private")
+        ),
+    );
+    let _worker = server.worker("auth", "a");
+    let (code, json, stderr) = finish(spawn(&mut server.submit(&file, "auth", &[])), || {});
+    assert_eq!(code, 1, "{json} {stderr}");
+    assert_eq!(json["status"], "faulted", "{json}");
+    assert!(
+        json["error"]["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/configuration")),
+        "{json}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    // The password is in the document the run carries, but in no activity's input.
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        history(&server, &id).matches("\"workflow.call\"").count(),
+        0
+    );
+}
