@@ -102,6 +102,12 @@ pub struct WorkerArgs {
     /// workflow code; any nondeterminism fails the command (exit 1).
     #[arg(long, value_name = "RUN_ID", num_args = 1..)]
     pub replay: Vec<String>,
+
+    /// A broker (as `run --broker`; repeatable): `emit` publishes there, and every event on it
+    /// is signalled to the running runs for their `listen`s. Without one, emitted events only
+    /// reach the listens of their own run.
+    #[arg(long = "broker", value_name = "URL")]
+    pub brokers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -173,7 +179,8 @@ pub struct EventsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EventsAction {
-    /// Publish one CloudEvent (structured JSON) and wait for the broker's acknowledgement.
+    /// Publish one CloudEvent (structured JSON) and wait for the broker's acknowledgement, or
+    /// signal it to runs on Temporal (`--temporal`).
     Send(EventsSendArgs),
 }
 
@@ -188,9 +195,28 @@ pub struct EventsSendArgs {
         env = "WORKFLOW_BROKER",
         value_delimiter = ',',
         hide_env_values = true,
-        required = true
+        required_unless_present = "temporal"
     )]
     pub brokers: Vec<String>,
+
+    /// Signal the event to runs on Temporal (the server's `HOST:PORT`) instead of publishing
+    /// it (`--broker` is then not used): to the run `--workflow-id`, or to every running run
+    /// (each keeps what its listens match).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub temporal: Option<String>,
+
+    /// With `--temporal`: the namespace.
+    #[arg(
+        long,
+        value_name = "NS",
+        default_value = "default",
+        requires = "temporal"
+    )]
+    pub namespace: String,
+
+    /// With `--temporal`: the run (its workflow id) to signal; every running run without it.
+    #[arg(long, value_name = "ID", requires = "temporal")]
+    pub workflow_id: Option<String>,
 
     /// A whole CloudEvent (JSON) from PATH, or `-` for stdin; the flags below override its
     /// attributes.

@@ -1,5 +1,6 @@
 //! `workflow events send`: publishes one CloudEvent on the given brokers by hand, waiting for
-//! their acknowledgement, e.g. to drive a workflow that is listening.
+//! their acknowledgement, e.g. to drive a workflow that is listening; with `--temporal`,
+//! signals it to runs on Temporal instead.
 
 use std::io::{Read, Write};
 
@@ -10,6 +11,19 @@ use crate::exit_code::ExitCode;
 
 pub fn run(args: &EventsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
     match &args.action {
+        EventsAction::Send(send) if send.temporal.is_some() => match build(send) {
+            Ok(event) => {
+                let code = signal(send, &event, stderr);
+                if code == ExitCode::Success {
+                    let _ = writeln!(stdout, "{event}");
+                }
+                code
+            }
+            Err((message, code)) => {
+                let _ = writeln!(stderr, "error: {message}");
+                code
+            }
+        },
         EventsAction::Send(send) => match build(send).and_then(|event| publish(send, event)) {
             Ok(event) => {
                 let _ = writeln!(stdout, "{event}");
@@ -118,4 +132,26 @@ fn publish(args: &EventsSendArgs, event: Value) -> Result<Value, Failure> {
             (format!("{title}: {detail}"), ExitCode::Faulted)
         })?;
     Ok(event)
+}
+
+/// `--temporal`: the event signalled to runs on Temporal.
+fn signal(args: &EventsSendArgs, event: &Value, stderr: &mut dyn Write) -> ExitCode {
+    #[cfg(feature = "temporal")]
+    {
+        let endpoint = crate::temporal::Endpoint {
+            address: args.temporal.clone().unwrap_or_default(),
+            namespace: args.namespace.clone(),
+            task_queue: String::new(),
+        };
+        crate::temporal::send_event(&endpoint, args.workflow_id.as_deref(), event, stderr)
+    }
+    #[cfg(not(feature = "temporal"))]
+    {
+        let _ = (args, event);
+        let _ = writeln!(
+            stderr,
+            "error: this build of workflow was made without the `temporal` feature"
+        );
+        ExitCode::Usage
+    }
 }

@@ -27,6 +27,7 @@ pub fn worker(args: &WorkerArgs, stderr: &mut dyn Write) -> ExitCode {
         let config = crate::temporal::WorkerConfig {
             endpoint,
             max_concurrent: args.max_concurrent,
+            brokers: args.brokers.clone(),
         };
         crate::temporal::run_worker(config, stderr)
     }

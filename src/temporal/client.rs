@@ -38,6 +38,8 @@ pub(crate) enum ClientError {
     Start { detail: String },
     #[error("lost track of run {id} on Temporal: {detail}")]
     Wait { id: String, detail: String },
+    #[error("cannot signal the event: {detail}")]
+    Signal { detail: String },
 }
 
 impl Endpoint {
@@ -87,15 +89,8 @@ pub struct SubmitConfig {
 
 /// Starts the run and, unless detached, waits for its end; prints as a local run prints.
 pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
-            return ExitCode::Faulted;
-        }
+    let Some(runtime) = runtime(stderr) else {
+        return ExitCode::Faulted;
     };
     let json_output = config.json;
     let detach = config.detach;
@@ -104,7 +99,9 @@ pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Wri
             let _ = writeln!(stderr, "error: {error}");
             match error {
                 ClientError::Address { .. } | ClientError::Connect { .. } => ExitCode::Usage,
-                ClientError::Start { .. } | ClientError::Wait { .. } => ExitCode::Faulted,
+                ClientError::Start { .. }
+                | ClientError::Wait { .. }
+                | ClientError::Signal { .. } => ExitCode::Faulted,
             }
         }
         Ok(Submitted::Detached(id)) => {
@@ -194,4 +191,19 @@ fn fault_of(message: &str) -> WorkflowError {
         WorkflowError::new(ErrorKind::Runtime, "Run failed on Temporal")
             .with_detail(message.to_string())
     })
+}
+
+/// The single-threaded runtime of a client command; `None` (said on `stderr`) when it cannot
+/// be made.
+pub(crate) fn runtime(stderr: &mut dyn Write) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
+            None
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The Temporal worker host as the engine sees it: a clock that reads workflow time and whose
-//! timers are Temporal timers, deterministic ids, and processes run as activities. Each of them
+//! timers are Temporal timers, deterministic ids, and processes run as activities (calls and
+//! events: `host_calls.rs`, `signals.rs`). Each of them
 //! only sends a [`Request`] to the workflow code (`workflow.rs`), which owns the (single-threaded)
 //! Temporal context and turns the request into a command; the engine stays `Send` and unaware.
 
@@ -13,6 +14,7 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 
 use super::payload::{ProcessCall, ProcessDone};
+use super::payload_calls::{CallDone, CallRequest};
 use crate::exec::{OutputStream, ProcessOutput, ProcessRequest, ProcessRunner};
 use crate::host::{Clock, Ids};
 use crate::problem::{ErrorKind, WorkflowError};
@@ -28,6 +30,11 @@ pub(crate) enum Request {
     Process {
         call: ProcessCall,
         done: oneshot::Sender<ProcessDone>,
+    },
+    /// The call activity: every other side effect (`host_calls.rs`, `signals.rs`).
+    Call {
+        call: CallRequest,
+        done: oneshot::Sender<CallDone>,
     },
 }
 

@@ -3,13 +3,18 @@
 
 mod activities;
 mod client;
+mod events;
 mod host;
+mod host_calls;
 mod payload;
+mod payload_calls;
 mod replay;
-mod unavailable;
+mod signals;
+mod subscriptions;
 mod worker;
 mod workflow;
 
 pub use client::{Endpoint, SubmitConfig, submit};
+pub use events::send_event;
 pub use replay::replay;
 pub use worker::{WorkerConfig, run_worker};

@@ -22,15 +22,8 @@ pub(crate) enum ReplayError {
 
 /// Replays every run's history; the exit code is `Faulted` when one of them fails.
 pub fn replay(endpoint: Endpoint, runs: &[String], stderr: &mut dyn Write) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            let _ = writeln!(stderr, "error: cannot start the async runtime: {error}");
-            return ExitCode::Faulted;
-        }
+    let Some(runtime) = super::client::runtime(stderr) else {
+        return ExitCode::Faulted;
     };
     let client = match runtime.block_on(endpoint.connect()) {
         Ok(client) => client,

@@ -1,6 +1,8 @@
 //! `workflow worker --temporal`: a Temporal worker that runs every document submitted to its
-//! task queue (the engine as workflow code) and executes their processes (the activities).
-//! Any number of them share a task queue; Temporal spreads the work.
+//! task queue (the engine as workflow code) and executes their side effects (the activities)
+//! with this machine's executors. With `--broker`, emitted events are published there and the
+//! broker's events are forwarded to the running runs as signals (`events.rs`). Any number of
+//! workers share a task queue; Temporal spreads the work.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use super::activities::Effects;
 use super::client::{ClientError, Endpoint};
 use super::workflow::ServerlessWorkflow;
+use crate::exec::Executors;
 use crate::exec::process::SystemProcesses;
 use crate::exit_code::ExitCode;
 
@@ -20,6 +23,8 @@ pub struct WorkerConfig {
     pub endpoint: Endpoint,
     /// Workflow tasks and activities this worker runs at once.
     pub max_concurrent: usize,
+    /// `--broker` URLs (as `run --broker`): where emits go, and whose events are signalled.
+    pub brokers: Vec<String>,
 }
 
 /// Why a worker stopped.
@@ -27,6 +32,8 @@ pub struct WorkerConfig {
 pub(crate) enum WorkerError {
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Broker(#[from] crate::exec::broker::BrokerError),
     #[error("cannot start the Temporal worker: {detail}")]
     Start { detail: String },
     #[error("the Temporal worker stopped: {detail}")]
@@ -56,7 +63,7 @@ pub fn run_worker(config: WorkerConfig, stderr: &mut dyn Write) -> ExitCode {
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");
             match error {
-                WorkerError::Client(_) => ExitCode::Usage,
+                WorkerError::Client(_) | WorkerError::Broker(_) => ExitCode::Usage,
                 WorkerError::Start { .. } | WorkerError::Stopped { .. } => ExitCode::Faulted,
             }
         }
@@ -67,7 +74,19 @@ async fn serve(config: WorkerConfig) -> Result<(), WorkerError> {
     let start = |detail: String| WorkerError::Start { detail };
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|error| start(error.to_string()))?;
+    let broker = if config.brokers.is_empty() {
+        None
+    } else {
+        Some(crate::exec::broker::bus_for(&config.brokers)?)
+    };
     let client = config.endpoint.connect().await?;
+    if let Some(broker) = &broker {
+        tokio::spawn(super::events::forward(
+            client.clone(),
+            Arc::clone(broker),
+            config.endpoint.task_queue.clone(),
+        ));
+    }
     let slots = config.max_concurrent.max(1);
     let tuner = TunerHolder::builder()
         .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(slots))
@@ -80,6 +99,9 @@ async fn serve(config: WorkerConfig) -> Result<(), WorkerError> {
         .map_err(|error| start(error.to_string()))?
         .register_activities(Effects {
             processes: Arc::new(SystemProcesses::default()),
+            executors: Executors::system(),
+            broker,
+            subscriptions: Default::default(),
         })
         .tuner(tuner)
         // The SDK flags any waker it did not create as nondeterministic. The engine's wakers

@@ -1,10 +1,12 @@
 //! The one Temporal workflow type that runs every document: it compiles the document it was
 //! given, runs the engine on the Temporal host (`host.rs`) and turns the engine's requests into
-//! Temporal commands (timers, activities). A faulted run fails the Temporal workflow with the
+//! Temporal commands (timers, activities), and the CloudEvents signalled to the run
+//! (`workflow.event`) into its event bus (`signals.rs`). A faulted run fails the Temporal workflow with the
 //! problem-details object as its message; a cancelled one ends cancelled.
 
 use std::sync::Arc;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -13,21 +15,24 @@ use futures::future::{Either, LocalBoxFuture, select};
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
+use temporalio_common::ActivityDefinition;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext,
-    WorkflowResult, WorkflowTermination,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
+    SyncWorkflowContext, WorkflowContext, WorkflowResult, WorkflowTermination,
 };
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
+use super::host_calls::{ActivityCalls, ActivityLoader};
 use super::payload::RunRequest;
-use super::unavailable::NotOnTemporal;
+use super::payload_calls::CallDone;
+use super::signals::SignalBus;
 use crate::compile::Machine;
 use crate::exec::Executors;
-use crate::exec::events::InProcessBus;
-use crate::problem::WorkflowError;
+use crate::exec::events::CloudEvent;
+use crate::problem::{ErrorKind, WorkflowError};
 use crate::runtime::event::NoEvents;
 use crate::runtime::{Outcome, RunOptions};
 use crate::source::Source;
@@ -38,7 +43,10 @@ pub(crate) const FAULTED: &str = "workflow.faulted";
 /// A run of a Serverless Workflow document.
 #[workflow]
 #[derive(Default)]
-pub struct ServerlessWorkflow;
+pub struct ServerlessWorkflow {
+    /// Events signalled since the run code last took them (in history order).
+    events: Vec<CloudEvent>,
+}
 
 #[workflow_methods]
 impl ServerlessWorkflow {
@@ -55,25 +63,31 @@ impl ServerlessWorkflow {
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
+        let calls = ActivityCalls {
+            requests: requests.clone(),
+        };
+        let bus = SignalBus::new(calls.clone());
         let executors = Executors {
             processes: Arc::new(ActivityProcesses {
                 requests: requests.clone(),
             }),
-            http: Arc::new(NotOnTemporal),
-            grpc: Arc::new(NotOnTemporal),
-            mcp: Arc::new(NotOnTemporal),
-            a2a: Arc::new(NotOnTemporal),
-            asyncapi: Arc::new(NotOnTemporal),
-            // `emit` and `listen` between the tasks of the run: nothing leaves the workflow.
-            events: Arc::new(InProcessBus::default()),
+            http: Arc::new(calls.clone()),
+            grpc: Arc::new(calls.clone()),
+            mcp: Arc::new(calls.clone()),
+            a2a: Arc::new(calls.clone()),
+            asyncapi: Arc::new(calls.clone()),
+            events: Arc::new(bus.clone()),
             clock: Arc::new(TemporalClock {
                 time: Arc::clone(&time),
                 requests,
             }),
             ids: Arc::new(TemporalIds::new(&run_id)),
-            // Sub-workflow documents and resources are read from this worker's disk: the
-            // same on every worker only when they share it (see docs/temporal.md).
-            loader: Arc::new(crate::loader::LocalLoader::default()),
+            // Resources are read by activities; sub-workflow documents from this worker's
+            // disk: the same on every worker only when they share it (see docs/temporal.md).
+            loader: Arc::new(ActivityLoader {
+                local: crate::loader::LocalLoader::default(),
+                calls: calls.clone(),
+            }),
             container_engine: None,
         };
         let options = RunOptions {
@@ -81,13 +95,15 @@ impl ServerlessWorkflow {
             ..RunOptions::default()
         };
         let cancel = options.cancel.clone();
-        let mut engine = crate::runtime::run(
+        // Unconstrained: tokio's cooperative budget would make the engine yield, and only an
+        // activation polls workflow code again (see `Rewake`).
+        let mut engine = tokio::task::unconstrained(crate::runtime::run(
             machine,
             request.input,
             options,
             executors,
             Arc::new(NoEvents),
-        )
+        ))
         .boxed();
         let mut serving: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
         let watcher = ctx.clone();
@@ -98,6 +114,13 @@ impl ServerlessWorkflow {
             if !cancel.is_cancelled() && cancelled.poll_unpin(cx).is_ready() {
                 cancel.cancel();
             }
+            // Signals are applied before the run code is polled: the same events at the same
+            // point of the history on every replay.
+            if driver.state(|s| !s.events.is_empty()) {
+                for event in driver.state_mut(|s| std::mem::take(&mut s.events)) {
+                    bus.signalled(event);
+                }
+            }
             loop {
                 // Requests become commands in the order the engine made them: the same order
                 // on every replay.
@@ -105,7 +128,12 @@ impl ServerlessWorkflow {
                     serving.push(serve(driver.clone(), request).boxed_local());
                 }
                 while let Poll::Ready(Some(())) = serving.poll_next_unpin(cx) {}
-                if let Poll::Ready(result) = engine.poll_unpin(cx) {
+                let rewake = Arc::new(Rewake {
+                    woken: AtomicBool::new(false),
+                    outer: cx.waker().clone(),
+                });
+                let waker = Waker::from(Arc::clone(&rewake));
+                if let Poll::Ready(result) = engine.poll_unpin(&mut Context::from_waker(&waker)) {
                     return Poll::Ready(result);
                 }
                 // The engine's poll may have made new requests: serve them before yielding.
@@ -113,6 +141,9 @@ impl ServerlessWorkflow {
                     Poll::Ready(Some(request)) => {
                         serving.push(serve(driver.clone(), request).boxed_local());
                     }
+                    // A part of the engine woke another during the poll (an emit heard by a
+                    // listen of the run, a signal handed to it): poll again now.
+                    _ if rewake.woken.load(Ordering::SeqCst) => {}
                     _ => return Poll::Pending,
                 }
             }
@@ -123,6 +154,32 @@ impl ServerlessWorkflow {
             Outcome::Faulted(error) => Err(faulted(&error).into()),
             Outcome::Cancelled => Err(WorkflowTermination::cancelled()),
         }
+    }
+
+    /// One CloudEvent for the run's listens (`workflow events send --temporal`, a worker's
+    /// `--broker`): kept until the run code takes it.
+    #[signal(name = "workflow.event")]
+    pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: CloudEvent) {
+        self.events.push(event);
+    }
+}
+
+/// The engine's waker: the SDK polls workflow code only on an activation, never because a
+/// waker fired, so a wake from inside the engine's own poll is noted here and the engine is
+/// polled again before the workflow code yields.
+struct Rewake {
+    woken: AtomicBool,
+    outer: Waker,
+}
+
+impl Wake for Rewake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.outer.wake_by_ref();
     }
 }
 
@@ -147,16 +204,37 @@ async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
                 let _ = done.send(());
             }
         }
-        Request::Process { call, mut done } => {
-            let options = ActivityOptions::with_close_timeouts(
-                ActivityCloseTimeouts::StartToClose(ACTIVITY_LIMIT),
-            )
+        Request::Process { call, done } => {
+            activity(&ctx, Effects::process, call, done, |error| {
+                super::payload::ProcessDone::Failed { error }
+            })
+            .await;
+        }
+        Request::Call { call, done } => {
+            activity(&ctx, Effects::call, call, done, CallDone::failed).await;
+        }
+    }
+}
+
+/// Executes one activity and answers with its result; an activity that failed in Temporal
+/// (not the effect: that is a result) answers `failed`.
+async fn activity<AD>(
+    ctx: &WorkflowContext<ServerlessWorkflow>,
+    definition: AD,
+    input: AD::Input,
+    mut done: futures::channel::oneshot::Sender<AD::Output>,
+    failed: fn(WorkflowError) -> AD::Output,
+) where
+    AD: ActivityDefinition,
+{
+    let options =
+        ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::StartToClose(ACTIVITY_LIMIT))
             .heartbeat_timeout(HEARTBEAT_TIMEOUT)
             // Through the task queue, not eagerly by the worker that ran the workflow task:
-            // workflow tasks stick to one worker, and the processes should spread over all.
+            // workflow tasks stick to one worker, and the effects should spread over all.
             .do_not_eagerly_execute(true)
             // Only a lost worker makes Temporal run the activity again (its heartbeat timed
-            // out): a process that failed is a result, and the engine's retry policy decides.
+            // out): an effect that failed is a result, and the engine's retry policy decides.
             .retry_policy(
                 RetryPolicy::builder()
                     .initial_interval(Duration::from_secs(1))
@@ -164,32 +242,26 @@ async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
                     .build(),
             )
             .build();
-            let activity = ctx.execute_activity(Effects::process, call, options);
-            let result = {
-                let abandoned = done.cancellation();
-                futures::pin_mut!(activity, abandoned);
-                match select(activity, abandoned).await {
-                    Either::Left((result, _)) => Some(result),
-                    Either::Right(((), activity)) => {
-                        activity.cancel();
-                        None
-                    }
-                }
-            };
-            if let Some(result) = result {
-                let done_with = match result {
-                    Ok(done) => done,
-                    Err(error) => super::payload::ProcessDone::Failed {
-                        error: WorkflowError::new(
-                            crate::problem::ErrorKind::Runtime,
-                            "Activity failed",
-                        )
-                        .with_detail(error.to_string()),
-                    },
-                };
-                let _ = done.send(done_with);
+    let execution = ctx.execute_activity(definition, input, options);
+    let result = {
+        let abandoned = done.cancellation();
+        futures::pin_mut!(execution, abandoned);
+        match select(execution, abandoned).await {
+            Either::Left((result, _)) => Some(result),
+            Either::Right(((), execution)) => {
+                execution.cancel();
+                None
             }
         }
+    };
+    if let Some(result) = result {
+        let answer = result.unwrap_or_else(|error| {
+            failed(
+                WorkflowError::new(ErrorKind::Runtime, "Activity failed")
+                    .with_detail(error.to_string()),
+            )
+        });
+        let _ = done.send(answer);
     }
 }
 
@@ -215,8 +287,11 @@ fn compile(request: &RunRequest) -> Result<Machine, WorkflowError> {
     match checked.compile() {
         Some(machine) if problems.is_empty() => Ok(machine),
         _ => Err(
-            WorkflowError::new(crate::problem::ErrorKind::Validation, "Invalid document")
-                .with_detail(format!("{}: {}", request.name, problems.join("; "))),
+            WorkflowError::new(ErrorKind::Validation, "Invalid document").with_detail(format!(
+                "{}: {}",
+                request.name,
+                problems.join("; ")
+            )),
         ),
     }
 }

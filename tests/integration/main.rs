@@ -34,6 +34,7 @@ mod stopping;
 mod subflows;
 mod support;
 mod temporal;
+mod temporal_effects;
 mod truth;
 mod validate_cli;
 mod validate_snapshots;

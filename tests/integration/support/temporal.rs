@@ -94,8 +94,14 @@ impl Server {
 
     /// `workflow worker` on `queue`, named `name` (its processes see `WORKER_NAME`).
     pub fn worker(&self, queue: &str, name: &str) -> Worker {
+        self.worker_with(queue, name, &[])
+    }
+
+    /// `workflow worker` on `queue` with more arguments (`--broker URL`).
+    pub fn worker_with(&self, queue: &str, name: &str, args: &[&str]) -> Worker {
         let child = Command::new(super::BINARY)
             .args(["worker", "--temporal", &self.address, "--task-queue", queue])
+            .args(args)
             .env("WORKER_NAME", name)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -103,6 +109,14 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
         Worker { child }
+    }
+
+    /// `workflow worker --replay ID`: replays the run's recorded history with this build.
+    pub fn replay(&self, id: &str) -> std::process::Output {
+        Command::new(super::BINARY)
+            .args(["worker", "--temporal", &self.address, "--replay", id])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// `workflow run FILE --temporal ... --format json` plus `args`, started (not waited for).

@@ -1,0 +1,585 @@
+//! What crosses Temporal for every effect but processes: a `call` (HTTP, gRPC, MCP, A2A, an
+//! AsyncAPI publish or one consumption step of an AsyncAPI subscription) and an `emit`, as the
+//! `workflow.call` activity receives it, and what it returns. Everything here is JSON in
+//! Temporal's history, so credentials never cross: a call that carries some is refused before
+//! any activity is scheduled (see [`refuse_credentials`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::exec::a2a::{A2aAgent, A2aRequest};
+use crate::exec::asyncapi::{Message, Received, Target};
+use crate::exec::grpc::{GrpcReply, GrpcRequest, ProtoFiles};
+use crate::exec::http::{HttpBody, HttpRequest, HttpResponse, SentRequest};
+use crate::exec::mcp::{McpRequest, McpServer};
+use crate::problem::{ErrorKind, WorkflowError};
+
+/// One execution of a side effect, every expression already evaluated by the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallRequest {
+    Http(HttpCall),
+    Grpc(GrpcCall),
+    Mcp(McpCall),
+    A2a(A2aCall),
+    /// An AsyncAPI `publish`.
+    Publish {
+        target: TargetCall,
+        message: MessageCall,
+    },
+    /// The start of an AsyncAPI subscription: the durable subscription `name` is made, so that
+    /// messages published from now on wait for the consumption steps.
+    Subscribe {
+        target: TargetCall,
+        name: String,
+    },
+    /// One consumption step of an AsyncAPI subscription: the next message of the durable
+    /// subscription `name`.
+    Receive {
+        target: TargetCall,
+        name: String,
+    },
+    /// The end of an AsyncAPI subscription: what the broker kept under `name` is removed.
+    Close {
+        target: TargetCall,
+        name: String,
+    },
+    /// An `emit`: published through the worker's `--broker` (if it has one).
+    Emit {
+        event: Value,
+    },
+    /// A local resource a task names (`file:`: a gRPC proto, an OpenAPI or AsyncAPI
+    /// document), read by the worker that takes the activity.
+    Fetch {
+        location: String,
+    },
+}
+
+impl CallRequest {
+    /// What the activity is, for the Temporal UI's summary and messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            CallRequest::Http(_) => "http",
+            CallRequest::Grpc(_) => "grpc",
+            CallRequest::Mcp(_) => "mcp",
+            CallRequest::A2a(_) => "a2a",
+            CallRequest::Publish { .. } => "asyncapi publish",
+            CallRequest::Subscribe { .. } => "asyncapi subscribe",
+            CallRequest::Receive { .. } => "asyncapi receive",
+            CallRequest::Close { .. } => "asyncapi close",
+            CallRequest::Emit { .. } => "emit",
+            CallRequest::Fetch { .. } => "resource",
+        }
+    }
+}
+
+/// What a call activity returns. A failed call is a result carrying the error, never an
+/// activity failure: only the engine's retry policy retries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallDone {
+    Http(HttpReply),
+    Grpc {
+        stream: bool,
+        messages: Vec<Value>,
+    },
+    /// MCP's and A2A's JSON result.
+    Value {
+        value: Value,
+    },
+    /// A consumption step's message.
+    Received(ReceivedCall),
+    /// A resource's text.
+    Text {
+        text: String,
+    },
+    /// A publish, an emit or a close that completed.
+    Done,
+    Failed {
+        error: WorkflowError,
+    },
+}
+
+impl CallDone {
+    pub(crate) fn failed(error: WorkflowError) -> CallDone {
+        CallDone::Failed { error }
+    }
+
+    /// The answer that was not the one the request asked for: a broken worker.
+    pub(crate) fn unexpected(kind: &str) -> WorkflowError {
+        WorkflowError::new(ErrorKind::Runtime, "Unexpected activity result").with_detail(format!(
+            "the {kind} activity returned another kind of result"
+        ))
+    }
+}
+
+/// Calls that carry credentials are not scheduled: the activity's input would store them in
+/// the run's history.
+pub(crate) fn refuse_credentials(what: &str) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Configuration, "Not available on Temporal").with_detail(format!(
+        "`{what}` with authentication has no Temporal activity yet: its credentials would be \
+         stored in the run's history; run this document locally (without --temporal)"
+    ))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpCall {
+    pub method: String,
+    pub url: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    /// `{"json": ...}` or `{"text": ...}`.
+    pub body: Option<BodyCall>,
+    pub redirect: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyCall {
+    Json(Value),
+    Text(String),
+}
+
+impl HttpCall {
+    pub(crate) fn from_request(request: HttpRequest) -> Result<HttpCall, WorkflowError> {
+        if request.credentials.is_some() {
+            return Err(refuse_credentials("call: http"));
+        }
+        Ok(HttpCall {
+            method: request.method,
+            url: request.url,
+            query: request.query,
+            headers: request.headers,
+            body: request.body.map(|body| match body {
+                HttpBody::Json(value) => BodyCall::Json(value),
+                HttpBody::Text(text) => BodyCall::Text(text),
+            }),
+            redirect: request.redirect,
+        })
+    }
+
+    pub(crate) fn into_request(self) -> HttpRequest {
+        HttpRequest {
+            method: self.method,
+            url: self.url,
+            query: self.query,
+            headers: self.headers,
+            body: self.body.map(|body| match body {
+                BodyCall::Json(value) => HttpBody::Json(value),
+                BodyCall::Text(text) => HttpBody::Text(text),
+            }),
+            redirect: self.redirect,
+            credentials: None,
+        }
+    }
+}
+
+/// An HTTP response; the body as bytes (JSON array) since it need not be text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub sent_method: String,
+    pub sent_url: String,
+    pub sent_headers: Vec<(String, String)>,
+}
+
+impl From<HttpResponse> for HttpReply {
+    fn from(response: HttpResponse) -> HttpReply {
+        HttpReply {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+            sent_method: response.sent.method,
+            sent_url: response.sent.url,
+            sent_headers: response.sent.headers,
+        }
+    }
+}
+
+impl From<HttpReply> for HttpResponse {
+    fn from(reply: HttpReply) -> HttpResponse {
+        HttpResponse {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+            sent: SentRequest {
+                method: reply.sent_method,
+                url: reply.sent_url,
+                headers: reply.sent_headers,
+            },
+            // Calls with credentials never get here.
+            authorization: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrpcCall {
+    pub proto_location: String,
+    pub proto_root: String,
+    pub proto_files: Vec<(String, String)>,
+    pub service: String,
+    pub method: String,
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub arguments: Value,
+    pub deadline_ms: Option<u64>,
+}
+
+impl GrpcCall {
+    pub(crate) fn from_request(request: GrpcRequest) -> Result<GrpcCall, WorkflowError> {
+        if request.credentials.is_some() {
+            return Err(refuse_credentials("call: grpc"));
+        }
+        Ok(GrpcCall {
+            proto_location: request.proto.location.clone(),
+            proto_root: request.proto.root.clone(),
+            proto_files: request.proto.files.clone(),
+            service: request.service,
+            method: request.method,
+            host: request.host,
+            port: request.port,
+            tls: request.tls,
+            arguments: request.arguments,
+            deadline_ms: request
+                .deadline
+                .map(|deadline| u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX)),
+        })
+    }
+
+    pub(crate) fn into_request(self) -> GrpcRequest {
+        GrpcRequest {
+            proto: Arc::new(ProtoFiles {
+                location: self.proto_location,
+                root: self.proto_root,
+                files: self.proto_files,
+            }),
+            service: self.service,
+            method: self.method,
+            host: self.host,
+            port: self.port,
+            tls: self.tls,
+            arguments: self.arguments,
+            credentials: None,
+            deadline: self.deadline_ms.map(Duration::from_millis),
+        }
+    }
+}
+
+impl From<GrpcReply> for CallDone {
+    fn from(reply: GrpcReply) -> CallDone {
+        match reply {
+            GrpcReply::Unary(message) => CallDone::Grpc {
+                stream: false,
+                messages: vec![message],
+            },
+            GrpcReply::Stream(messages) => CallDone::Grpc {
+                stream: true,
+                messages,
+            },
+        }
+    }
+}
+
+/// A gRPC answer back from the activity's result.
+pub(crate) fn grpc_reply(stream: bool, mut messages: Vec<Value>) -> GrpcReply {
+    if stream {
+        GrpcReply::Stream(messages)
+    } else {
+        GrpcReply::Unary(messages.pop().unwrap_or(Value::Null))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpCall {
+    /// `{"stdio": {...}}` or `{"http": {...}}`.
+    pub server: McpServerCall,
+    pub protocol_version: String,
+    pub client_name: String,
+    pub client_version: String,
+    pub method: String,
+    pub parameters: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum McpServerCall {
+    Stdio {
+        command: String,
+        arguments: Vec<String>,
+        environment: Vec<(String, String)>,
+    },
+    Http {
+        url: String,
+        headers: Vec<(String, String)>,
+    },
+}
+
+impl McpCall {
+    pub(crate) fn from_request(request: McpRequest) -> Result<McpCall, WorkflowError> {
+        let server = match request.server {
+            McpServer::Stdio {
+                command,
+                arguments,
+                environment,
+            } => McpServerCall::Stdio {
+                command,
+                arguments,
+                environment,
+            },
+            McpServer::Http {
+                credentials: Some(_),
+                ..
+            } => return Err(refuse_credentials("call: mcp")),
+            McpServer::Http { url, headers, .. } => McpServerCall::Http { url, headers },
+        };
+        Ok(McpCall {
+            server,
+            protocol_version: request.protocol_version,
+            client_name: request.client_name,
+            client_version: request.client_version,
+            method: request.method,
+            parameters: request.parameters,
+        })
+    }
+
+    pub(crate) fn into_request(self) -> McpRequest {
+        McpRequest {
+            server: match self.server {
+                McpServerCall::Stdio {
+                    command,
+                    arguments,
+                    environment,
+                } => McpServer::Stdio {
+                    command,
+                    arguments,
+                    environment,
+                },
+                McpServerCall::Http { url, headers } => McpServer::Http {
+                    url,
+                    headers,
+                    credentials: None,
+                },
+            },
+            protocol_version: self.protocol_version,
+            client_name: self.client_name,
+            client_version: self.client_version,
+            method: self.method,
+            parameters: self.parameters,
+            on_line: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct A2aCall {
+    /// The agent card's location, or the agent's JSON-RPC endpoint.
+    pub card: Option<String>,
+    pub server: Option<String>,
+    pub method: String,
+    pub params: Value,
+}
+
+impl A2aCall {
+    pub(crate) fn from_request(request: A2aRequest) -> Result<A2aCall, WorkflowError> {
+        let (card, server) = match request.agent {
+            A2aAgent::Card {
+                credentials: Some(_),
+                ..
+            }
+            | A2aAgent::Server {
+                credentials: Some(_),
+                ..
+            } => return Err(refuse_credentials("call: a2a")),
+            A2aAgent::Card { location, .. } => (Some(location.to_string()), None),
+            A2aAgent::Server { url, .. } => (None, Some(url)),
+        };
+        Ok(A2aCall {
+            card,
+            server,
+            method: request.method,
+            params: request.params,
+        })
+    }
+
+    pub(crate) fn into_request(self) -> Result<A2aRequest, WorkflowError> {
+        let agent = match (self.card, self.server) {
+            (Some(card), _) => A2aAgent::Card {
+                location: card.parse().map_err(|error| {
+                    WorkflowError::new(ErrorKind::Configuration, "Invalid agent card location")
+                        .with_detail(format!("`{card}`: {error}"))
+                })?,
+                credentials: None,
+            },
+            (None, server) => A2aAgent::Server {
+                url: server.unwrap_or_default(),
+                credentials: None,
+            },
+        };
+        Ok(A2aRequest {
+            agent,
+            method: self.method,
+            params: self.params,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetCall {
+    pub protocol: String,
+    pub url: String,
+    pub address: String,
+    pub exchange: Option<String>,
+    pub stream: bool,
+}
+
+impl TargetCall {
+    pub(crate) fn from_target(target: Target) -> Result<TargetCall, WorkflowError> {
+        if target.credentials.is_some() || target.token.is_some() {
+            return Err(refuse_credentials("call: asyncapi"));
+        }
+        Ok(TargetCall {
+            protocol: target.protocol,
+            url: target.url,
+            address: target.address,
+            exchange: target.exchange,
+            stream: target.stream,
+        })
+    }
+
+    pub(crate) fn into_target(self) -> Target {
+        Target {
+            protocol: self.protocol,
+            url: self.url,
+            address: self.address,
+            credentials: None,
+            token: None,
+            exchange: self.exchange,
+            stream: self.stream,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageCall {
+    pub payload: Vec<u8>,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl From<Message> for MessageCall {
+    fn from(message: Message) -> MessageCall {
+        MessageCall {
+            payload: message.payload,
+            content_type: message.content_type,
+            headers: message.headers,
+        }
+    }
+}
+
+impl From<MessageCall> for Message {
+    fn from(message: MessageCall) -> Message {
+        Message {
+            payload: message.payload,
+            content_type: message.content_type,
+            headers: message.headers,
+        }
+    }
+}
+
+/// A message one consumption step took (already acknowledged to the broker by the activity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceivedCall {
+    pub message: MessageCall,
+    pub address: String,
+    pub key: Option<String>,
+    pub redelivered: bool,
+    pub correlation_id: Option<String>,
+}
+
+impl ReceivedCall {
+    /// The parts of a delivery that travel; its acknowledgement stays with the activity.
+    pub(crate) fn from_received(received: &Received) -> ReceivedCall {
+        ReceivedCall {
+            message: received.message.clone().into(),
+            address: received.address.clone(),
+            key: received.key.clone(),
+            redelivered: received.redelivered,
+            correlation_id: received.correlation_id.clone(),
+        }
+    }
+
+    pub(crate) fn into_received(self) -> Received {
+        let mut received = Received::new(self.message.into(), self.address);
+        received.key = self.key;
+        received.redelivered = self.redelivered;
+        received.correlation_id = self.correlation_id;
+        received
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::auth::Credentials;
+
+    #[test]
+    fn an_http_call_survives_the_trip_through_json() {
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:1/x".into(),
+            query: vec![("q".into(), "1".into())],
+            headers: vec![("h".into(), "v".into())],
+            body: Some(HttpBody::Json(serde_json::json!({"a": 1}))),
+            redirect: true,
+            credentials: None,
+        };
+        let call = HttpCall::from_request(request.clone()).map(CallRequest::Http);
+        let text = serde_json::to_string(&call.ok()).unwrap_or_default();
+        let back = match serde_json::from_str::<Option<CallRequest>>(&text) {
+            Ok(Some(CallRequest::Http(back))) => Some(back.into_request()),
+            _ => None,
+        };
+        assert_eq!(back, Some(request));
+    }
+
+    #[test]
+    fn credentials_never_reach_an_activity() {
+        let mut request = HttpRequest::default_get();
+        request.credentials = Some(Credentials::Bearer {
+            token: "secret".into(),
+        });
+        let refused = HttpCall::from_request(request).err();
+        assert_eq!(
+            refused.map(|e| e.type_),
+            Some(ErrorKind::Configuration.type_uri())
+        );
+    }
+
+    #[test]
+    fn a_failed_call_is_a_result() {
+        let done = CallDone::failed(WorkflowError::new(ErrorKind::Communication, "down"));
+        let text = serde_json::to_string(&done).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<CallDone>(&text).ok(), Some(done));
+    }
+
+    impl HttpRequest {
+        fn default_get() -> HttpRequest {
+            HttpRequest {
+                method: "GET".into(),
+                url: "http://127.0.0.1:1/".into(),
+                query: vec![],
+                headers: vec![],
+                body: None,
+                redirect: false,
+                credentials: None,
+            }
+        }
+    }
+}
