@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::exec::a2a::{A2aAgent, A2aRequest};
-use crate::exec::asyncapi::{Message, Received, Target};
 use crate::exec::grpc::{GrpcReply, GrpcRequest, ProtoFiles};
 use crate::exec::http::{HttpBody, HttpRequest, HttpResponse, SentRequest};
 use crate::exec::mcp::{McpRequest, McpServer};
+use crate::host::effects::asyncapi::{Message, Received, Target, WebBinding};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// One execution of a side effect, every expression already evaluated by the engine.
@@ -437,6 +437,13 @@ pub struct TargetCall {
     pub address: String,
     pub exchange: Option<String>,
     pub stream: bool,
+    /// `ws`/`http`: the bindings' method, query parameters and headers.
+    #[serde(default)]
+    pub web_method: Option<String>,
+    #[serde(default)]
+    pub web_query: Vec<(String, String)>,
+    #[serde(default)]
+    pub web_headers: Vec<(String, String)>,
 }
 
 impl TargetCall {
@@ -450,6 +457,9 @@ impl TargetCall {
             address: target.address,
             exchange: target.exchange,
             stream: target.stream,
+            web_method: target.web.method,
+            web_query: target.web.query,
+            web_headers: target.web.headers,
         })
     }
 
@@ -462,6 +472,11 @@ impl TargetCall {
             token: None,
             exchange: self.exchange,
             stream: self.stream,
+            web: WebBinding {
+                method: self.web_method,
+                query: self.web_query,
+                headers: self.web_headers,
+            },
         }
     }
 }
