@@ -11,8 +11,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::http::HttpClient;
-pub use crate::host::effects::a2a::{A2aAgent, A2aClient, A2aRequest};
+use crate::host::effects::a2a::{A2aAgent, A2aClient, A2aRequest};
+use crate::host::effects::http::HttpClient;
 use crate::problem::WorkflowError;
 
 /// Whether the method answers with a stream of Server-Sent Events.

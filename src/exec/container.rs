@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::{ProcessRequest, ProcessRunner, Program};
 use crate::document::PullPolicy;
+use crate::host::effects::process::{ProcessRequest, ProcessRunner, Program};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The environment variable naming the engine to use instead of probing for one.
@@ -290,7 +290,7 @@ impl Drop for ContainerGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::ProcessOutput;
+    use crate::host::effects::process::ProcessOutput;
     use crate::test_support::FakeProcesses;
 
     fn request() -> ContainerRequest {

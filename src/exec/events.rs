@@ -9,9 +9,8 @@ use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use tokio::sync::broadcast;
 
-pub use crate::host::effects::events::{
-    Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
-    nothing_delivers,
+use crate::host::effects::events::{
+    CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication, nothing_delivers,
 };
 use crate::problem::WorkflowError;
 

@@ -33,7 +33,7 @@ pub use client::SystemGrpc;
 pub(crate) use load::load_local;
 pub(crate) use load::load_remote;
 
-pub use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest, NoGrpc, ProtoFiles};
+use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest, ProtoFiles};
 
 /// The real executor when the build has one.
 pub(crate) fn system() -> Arc<dyn GrpcClient> {

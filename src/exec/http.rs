@@ -12,6 +12,4 @@ pub(crate) use failure::display_url_text as display_url;
 pub(crate) use failure::root_causes;
 
 // The contract is the engine's (`crate::host::effects::http`).
-pub use crate::host::effects::http::{
-    HttpBody, HttpClient, HttpRequest, HttpResponse, SentRequest,
-};
+use crate::host::effects::http::{HttpBody, HttpClient, HttpRequest, HttpResponse, SentRequest};

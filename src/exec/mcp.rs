@@ -9,7 +9,7 @@ mod session;
 #[cfg(feature = "mcp")]
 mod stdio;
 
-pub use crate::host::effects::mcp::{McpClient, McpRequest, McpServer};
+use crate::host::effects::mcp::{McpClient, McpRequest, McpServer};
 #[cfg(not(feature = "mcp"))]
 use {crate::problem::WorkflowError, futures::future::BoxFuture, serde_json::Value};
 

@@ -17,13 +17,9 @@ pub(crate) mod resource;
 
 use std::sync::Arc;
 
-// The contracts this module implements are the engine's (`crate::host`); re-exported here for
-// the implementations below.
-pub use crate::host::Executors;
-pub use crate::host::effects::process::{
-    LineObserver, OutputStream, ProcessOutput, ProcessRequest, ProcessRunner, Program,
-    ScriptLanguage,
-};
+// The contracts this module implements are the engine's (`crate::host::effects`).
+use crate::host::Executors;
+use crate::host::effects::process::{LineObserver, OutputStream};
 use crate::host::{RandomIds, TokioClock};
 
 impl Executors {

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{ProcessOutput, ProcessRequest, ProcessRunner, Program, ScriptLanguage};
+use crate::host::effects::process::{
+    ProcessOutput, ProcessRequest, ProcessRunner, Program, ScriptLanguage,
+};
 use crate::problem::{ErrorKind, WorkflowError};
 use capture::read_capped;
 use child::{Child, Launch};
@@ -191,12 +193,12 @@ impl SystemProcesses {
         let stdout = read_capped(
             child.stdout.take(),
             self.output_cap,
-            tap(crate::exec::OutputStream::Stdout),
+            tap(crate::host::effects::process::OutputStream::Stdout),
         );
         let stderr = read_capped(
             child.stderr.take(),
             self.output_cap,
-            tap(crate::exec::OutputStream::Stderr),
+            tap(crate::host::effects::process::OutputStream::Stderr),
         );
         // All three at once: a child filling one pipe while we drain the other must not stall.
         let (status, stdout, stderr) = tokio::join!(child.wait(), stdout, stderr);
@@ -331,9 +333,11 @@ mod tests {
     async fn the_line_observer_sees_lines_while_the_process_runs() {
         let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut request = shell("echo one; sleep 0.3; echo two >&2; sleep 0.3; echo three");
-        request.on_line = Some(crate::exec::LineObserver::new(move |stream, line| {
-            let _ = sender.send(format!("{}:{line}", stream.name()));
-        }));
+        request.on_line = Some(crate::host::effects::process::LineObserver::new(
+            move |stream, line| {
+                let _ = sender.send(format!("{}:{line}", stream.name()));
+            },
+        ));
         let runner = SystemProcesses::default();
         let mut running = Box::pin(run(&runner, request));
         // The first line arrives while the process still sleeps.

@@ -14,9 +14,9 @@ use serde_json::Value;
 pub use catalog::Catalog;
 pub(crate) use function::check_function;
 
-use crate::exec::auth::Credentials;
-use crate::exec::http::HttpClient;
 use crate::exec::resource;
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::HttpClient;
 use crate::host::{ChildWorkflow, Loader};
 use crate::problem::WorkflowError;
 

@@ -150,7 +150,7 @@ async fn run(config: ServeConfig, stderr: &mut dyn Write) -> ExitCode {
             return ExitCode::Usage;
         }
     };
-    let mut executors = crate::exec::Executors::system();
+    let mut executors = crate::host::Executors::system();
     // The brokers (or, without one, the in-process bus between runs) also feed `schedule.on`.
     let bus = match crate::exec::broker::bus_for(&config.brokers) {
         Ok(bus) => bus,

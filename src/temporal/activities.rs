@@ -15,9 +15,10 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use super::payload::{ProcessCall, ProcessDone};
 use super::payload_calls::{CallDone, CallRequest, ReceivedCall, TargetCall};
 use super::subscriptions::OpenSubscriptions;
-use crate::exec::asyncapi::Consumption;
-use crate::exec::events::EventBus;
-use crate::exec::{Executors, ProcessRunner};
+use crate::host::Executors;
+use crate::host::effects::asyncapi::Consumption;
+use crate::host::effects::events::EventBus;
+use crate::host::effects::process::ProcessRunner;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// How long Temporal waits for a heartbeat before it gives the activity to another worker.
@@ -121,7 +122,7 @@ impl Effects {
                 let received = match consumption.messages.next().await {
                     Some(received) => received?,
                     None => {
-                        return Err(crate::exec::events::communication(
+                        return Err(crate::host::effects::events::communication(
                             "The subscription ended",
                             "the broker closed the subscription before the consumption \
                              completed",

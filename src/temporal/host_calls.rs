@@ -19,12 +19,21 @@ use super::payload_calls::{
     A2aCall, CallDone, CallRequest, GrpcCall, HttpCall, McpCall, MessageCall, TargetCall,
     grpc_reply,
 };
-use crate::exec::a2a::{A2aClient, A2aRequest};
-use crate::exec::asyncapi::{AsyncApiClient, Consumption, Message, Target};
-use crate::exec::auth::Credentials;
-use crate::exec::grpc::{GrpcClient, GrpcReply, GrpcRequest};
-use crate::exec::http::{HttpClient, HttpRequest, HttpResponse};
-use crate::exec::mcp::{McpClient, McpRequest};
+use crate::host::effects::a2a::A2aClient;
+use crate::host::effects::a2a::A2aRequest;
+use crate::host::effects::asyncapi::AsyncApiClient;
+use crate::host::effects::asyncapi::Consumption;
+use crate::host::effects::asyncapi::Message;
+use crate::host::effects::asyncapi::Target;
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::grpc::GrpcClient;
+use crate::host::effects::grpc::GrpcReply;
+use crate::host::effects::grpc::GrpcRequest;
+use crate::host::effects::http::HttpClient;
+use crate::host::effects::http::HttpRequest;
+use crate::host::effects::http::HttpResponse;
+use crate::host::effects::mcp::McpClient;
+use crate::host::effects::mcp::McpRequest;
 use crate::host::{ChildWorkflow, Loader};
 use crate::loader::LocalLoader;
 use crate::problem::{ErrorKind, WorkflowError};

@@ -10,11 +10,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::exec::a2a::{A2aAgent, A2aRequest};
-use crate::exec::grpc::{GrpcReply, GrpcRequest, ProtoFiles};
-use crate::exec::http::{HttpBody, HttpRequest, HttpResponse, SentRequest};
-use crate::exec::mcp::{McpRequest, McpServer};
+use crate::host::effects::a2a::A2aAgent;
+use crate::host::effects::a2a::A2aRequest;
 use crate::host::effects::asyncapi::{Message, Received, Target, WebBinding};
+use crate::host::effects::grpc::GrpcReply;
+use crate::host::effects::grpc::GrpcRequest;
+use crate::host::effects::grpc::ProtoFiles;
+use crate::host::effects::http::HttpBody;
+use crate::host::effects::http::HttpRequest;
+use crate::host::effects::http::HttpResponse;
+use crate::host::effects::http::SentRequest;
+use crate::host::effects::mcp::McpRequest;
+use crate::host::effects::mcp::McpServer;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// One execution of a side effect, every expression already evaluated by the engine.
@@ -542,7 +549,7 @@ impl ReceivedCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::auth::Credentials;
+    use crate::host::effects::credentials::Credentials;
 
     #[test]
     fn an_http_call_survives_the_trip_through_json() {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::exec::asyncapi::Consumption;
+use crate::host::effects::asyncapi::Consumption;
 
 /// How long an unused open subscription is kept.
 const IDLE: Duration = Duration::from_secs(60);

@@ -13,9 +13,9 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use super::activities::Effects;
 use super::client::{ClientError, Endpoint};
 use super::workflow::ServerlessWorkflow;
-use crate::exec::Executors;
 use crate::exec::process::SystemProcesses;
 use crate::exit_code::ExitCode;
+use crate::host::Executors;
 
 /// A worker as the command line asked for it.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use reqwest::Url;
 use serde_json::{Map, Value};
 
-use crate::exec::auth::Credentials;
+use crate::host::effects::credentials::Credentials;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The transport name A2A gives JSON-RPC 2.0 over HTTP.

@@ -5,9 +5,12 @@ use serde_json::{Value, json};
 
 use super::card::{self, Target};
 use super::{A2aAgent, A2aRequest, is_streaming, sse};
+use crate::exec::http::display_url;
 use crate::exec::http::response::check_status;
-use crate::exec::http::{HttpBody, HttpClient, HttpRequest, display_url};
 use crate::exec::resource;
+use crate::host::effects::http::HttpBody;
+use crate::host::effects::http::HttpClient;
+use crate::host::effects::http::HttpRequest;
 use crate::problem::{ErrorKind, WorkflowError};
 
 pub(super) async fn call(

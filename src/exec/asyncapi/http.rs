@@ -22,8 +22,11 @@ use reqwest::header::{ACCEPT, AUTHORIZATION};
 
 use super::sse::{Lines, SseReader};
 use super::{Consumption, Message, Received, Target};
-use crate::exec::events::communication;
-use crate::exec::http::{HttpBody, HttpClient, HttpRequest, ReqwestHttp};
+use crate::exec::http::ReqwestHttp;
+use crate::host::effects::events::communication;
+use crate::host::effects::http::HttpBody;
+use crate::host::effects::http::HttpClient;
+use crate::host::effects::http::HttpRequest;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// How long to wait before asking again after a response that brought nothing (a server that
@@ -56,9 +59,14 @@ pub(super) async fn publish(
             redirect: false,
             credentials: match (target.credentials, target.token) {
                 (Some((username, password)), _) => {
-                    Some(crate::exec::auth::Credentials::Basic { username, password })
+                    Some(crate::host::effects::credentials::Credentials::Basic {
+                        username,
+                        password,
+                    })
                 }
-                (None, Some(token)) => Some(crate::exec::auth::Credentials::Bearer { token }),
+                (None, Some(token)) => {
+                    Some(crate::host::effects::credentials::Credentials::Bearer { token })
+                }
                 (None, None) => None,
             },
         })

@@ -34,8 +34,8 @@ use futures::future::BoxFuture;
 pub(crate) use check::check_documents;
 
 use super::http::ReqwestHttp;
-pub use crate::host::effects::asyncapi::{
-    AsyncApiClient, Consumption, Inbound, Message, Received, Target, WebBinding,
+use crate::host::effects::asyncapi::{
+    AsyncApiClient, Consumption, Inbound, Message, Received, Target,
 };
 use crate::problem::{ErrorKind, WorkflowError};
 
@@ -146,6 +146,7 @@ impl AsyncApiClient for NoAsyncApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::effects::asyncapi::WebBinding;
 
     #[test]
     fn the_endpoint_joins_the_address_and_the_query() {

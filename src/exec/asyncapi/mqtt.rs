@@ -15,7 +15,8 @@ use crate::exec::broker::mqtt::{client_id as session_id, endpoint, forget_sessio
 use crate::exec::broker::mqtt_wire::{
     self, Client, Endpoint, Inbound as Wired, Properties, Session, Wire,
 };
-use crate::exec::events::{Ack, communication};
+use crate::host::effects::events::Ack;
+use crate::host::effects::events::communication;
 use crate::problem::WorkflowError;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use super::{Consumption, Message, Received, Target};
 use crate::exec::broker::jetstream::{
     ACK_TIMEOUT, double_ack, durable_messages, flush, nats_error,
 };
-use crate::exec::events::communication;
+use crate::host::effects::events::communication;
 use crate::problem::WorkflowError;
 
 async fn connect(target: &Target) -> Result<async_nats::Client, WorkflowError> {

@@ -16,7 +16,8 @@ use redis::{AsyncConnectionConfig, Client, Value};
 use tokio::sync::mpsc;
 
 use super::{Consumption, Inbound, Message, Received, Target};
-use crate::exec::events::{Ack, communication};
+use crate::host::effects::events::Ack;
+use crate::host::effects::events::communication;
 use crate::problem::WorkflowError;
 
 /// How long the server has to answer a command (a blocking read waits [`BLOCK`] on top).

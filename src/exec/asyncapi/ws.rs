@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::{self, Message as Frame};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::{Consumption, Message, Received, Target};
-use crate::exec::events::communication;
+use crate::host::effects::events::communication;
 use crate::problem::{ErrorKind, WorkflowError};
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::host::effects::credentials::*;
 use crate::problem::WorkflowError;
 
 /// What the fake identity provider saw and how it answers.

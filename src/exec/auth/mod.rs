@@ -10,8 +10,4 @@ mod token_client;
 #[cfg(test)]
 mod authenticator_tests;
 
-pub use crate::host::effects::credentials::{
-    Authorization, ClientAuthentication, Credentials, Grant, OAuth2Credentials, RequestEncoding,
-    TokenCredential,
-};
 pub use authenticator::Authenticator;

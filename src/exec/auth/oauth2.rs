@@ -272,7 +272,7 @@ fn configuration(detail: String) -> WorkflowError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::auth::TokenCredential;
+    use crate::host::effects::credentials::TokenCredential;
 
     fn settings(grant: Grant) -> OAuth2Credentials {
         OAuth2Credentials {

@@ -5,7 +5,7 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::super::events::CloudEvent;
+use crate::host::effects::events::CloudEvent;
 
 /// The media type of a structured-mode event.
 pub const STRUCTURED_CONTENT_TYPE: &str = "application/cloudevents+json";

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use crate::exec::events::CloudEvent;
+use crate::host::effects::events::CloudEvent;
 
 pub(crate) struct Inbox {
     db: Connection,

@@ -24,7 +24,8 @@ pub(crate) mod tls;
 
 use std::sync::Arc;
 
-use super::events::{EventBus, FanoutBus, InProcessBus};
+use super::events::{FanoutBus, InProcessBus};
+use crate::host::effects::events::EventBus;
 
 /// The environment variable of Knative's sink binding: a URL emitted events are POSTed to when
 /// no `--broker` is given.

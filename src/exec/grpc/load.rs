@@ -9,9 +9,9 @@ use std::path::Path;
 use reqwest::Url;
 
 use super::ProtoFiles;
-use crate::exec::auth::Credentials;
-use crate::exec::http::HttpClient;
 use crate::host::Loader;
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::HttpClient;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// More files than any real service definition imports: a bound against import cycles through

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::unix::pipe;
 
-use crate::exec::LineObserver;
 use crate::exec::process::{ServerProcess, SystemProcesses};
+use crate::host::effects::process::LineObserver;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// How many of the server's last stderr lines an error shows.
@@ -92,7 +92,7 @@ pub(super) fn start(
             let mut lines = BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(observer) = &on_line {
-                    observer.call(crate::exec::OutputStream::Stderr, &line);
+                    observer.call(crate::host::effects::process::OutputStream::Stderr, &line);
                 }
                 tail.push(line);
             }

@@ -7,9 +7,11 @@ use std::path::Path;
 use reqwest::Url;
 
 use super::locate::unsupported;
-use crate::exec::auth::Credentials;
+use crate::exec::http::display_url;
 use crate::exec::http::response::check_status;
-use crate::exec::http::{HttpClient, HttpRequest, display_url};
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::HttpClient;
+use crate::host::effects::http::HttpRequest;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The largest resource read; larger ones are refused rather than held in memory.
@@ -111,7 +113,9 @@ fn over_the_limit(size: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::http::{HttpResponse, SentRequest};
+    use crate::host::effects::http::HttpResponse;
+    use crate::host::effects::http::SentRequest;
+
     use crate::exec::resource::locate;
     use futures::future::BoxFuture;
     use std::sync::Mutex;
