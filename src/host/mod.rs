@@ -4,7 +4,8 @@
 //! ([`Clock`]), for ids and randomness ([`Ids`]) and for documents and resources ([`Loader`]):
 //! the engine itself never reads the wall clock, a file, the environment or a socket, so two
 //! runs on the same scripted host produce the same event stream. The local host (the CLI) is
-//! `exec::Executors::system` with the loader of `crate::loader`; tests script every part.
+//! `Executors::system`, built by `exec` with the loader of `crate::loader`; tests script every
+//! part.
 
 mod cache;
 mod clock;
