@@ -1,5 +1,6 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
+pub mod cancel;
 pub mod completions;
 mod durable;
 mod error;

@@ -27,6 +27,7 @@ pub fn worker(args: &WorkerArgs, stderr: &mut dyn Write) -> ExitCode {
         let config = crate::temporal::WorkerConfig {
             endpoint,
             max_concurrent: args.max_concurrent,
+            secrets: args.secrets.clone(),
         };
         crate::temporal::run_worker(config, stderr)
     }
@@ -136,5 +137,337 @@ fn endpoint(args: &TemporalArgs) -> Option<Endpoint> {
     {
         let _ = address;
         Some(Endpoint)
+    }
+}
+
+/// An operation's failure as a usage error (`runs`, `cancel`, `schedule` against Temporal).
+#[cfg(feature = "temporal")]
+fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
+    let _ = writeln!(stderr, "error: {error}");
+    ExitCode::Usage
+}
+
+#[cfg(not(feature = "temporal"))]
+fn not_built(stderr: &mut dyn Write) -> ExitCode {
+    let _ = writeln!(stderr, "error: {NOT_BUILT}");
+    ExitCode::Usage
+}
+
+/// `workflow runs [show|events|logs] --temporal ...`; `None` when no `--temporal` was given.
+pub(crate) fn runs(
+    args: &crate::cli::RunsArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Option<ExitCode> {
+    use crate::cli::RunsAction;
+    let temporal = match &args.action {
+        None => &args.temporal,
+        Some(RunsAction::Show(show)) => &show.temporal,
+        Some(RunsAction::Events(events)) => &events.temporal,
+        Some(RunsAction::Logs(logs)) => &logs.temporal,
+        Some(RunsAction::Prune(_)) => return None,
+    };
+    let endpoint = endpoint(temporal)?;
+    #[cfg(feature = "temporal")]
+    {
+        Some(runs_on(args, &endpoint, stdout, stderr))
+    }
+    #[cfg(not(feature = "temporal"))]
+    {
+        let _ = (endpoint, stdout);
+        Some(not_built(stderr))
+    }
+}
+
+#[cfg(feature = "temporal")]
+fn runs_on(
+    args: &crate::cli::RunsArgs,
+    endpoint: &Endpoint,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    use crate::cli::{RunFormat, RunsAction};
+    use crate::runtime::event::{CONTEXT_CHANGED, EVENT_CONSUMED};
+    let remote = |id: &str| crate::temporal::block_on(crate::temporal::remote_run(endpoint, id));
+    match &args.action {
+        None => {
+            let filter = crate::temporal::ListFilter {
+                status: args.status.map(|status| match status {
+                    crate::cli::RunStatusArg::Running | crate::cli::RunStatusArg::Interrupted => {
+                        crate::journal::RunStatus::Running
+                    }
+                    crate::cli::RunStatusArg::Completed => crate::journal::RunStatus::Completed,
+                    crate::cli::RunStatusArg::Faulted => crate::journal::RunStatus::Faulted,
+                    crate::cli::RunStatusArg::Cancelled => crate::journal::RunStatus::Cancelled,
+                }),
+                name: args.name.clone(),
+                limit: args.limit,
+            };
+            let runs =
+                match crate::temporal::block_on(crate::temporal::list_runs(endpoint, &filter)) {
+                    Ok(runs) => runs,
+                    Err(error) => return failed(stderr, error),
+                };
+            super::runs::write_list(&runs, args.format, stdout);
+            ExitCode::Success
+        }
+        Some(RunsAction::Show(show)) => match remote(&show.run) {
+            Ok(run) => {
+                let text = super::runs_show::render(&run.record, &run.events, show.format);
+                let _ = stdout.write_all(text.as_bytes());
+                ExitCode::Success
+            }
+            Err(error) => failed(stderr, error),
+        },
+        Some(RunsAction::Events(events)) => match remote(&events.run) {
+            Ok(run) => {
+                let mut text = String::new();
+                for event in &run.events {
+                    if event.kind == CONTEXT_CHANGED || event.kind == EVENT_CONSUMED {
+                        continue;
+                    }
+                    text.push_str(&event.to_cloudevent(&run.record).to_string());
+                    text.push('\n');
+                }
+                let _ = stdout.write_all(text.as_bytes());
+                ExitCode::Success
+            }
+            Err(error) => failed(stderr, error),
+        },
+        Some(RunsAction::Logs(logs)) => {
+            let mut shown = 0usize;
+            let mut printed = 0usize;
+            loop {
+                let run = match remote(&logs.run) {
+                    Ok(run) => run,
+                    Err(error) => return failed(stderr, error),
+                };
+                let mut text = String::new();
+                printed += super::runs_logs::render(
+                    &run.lines[shown.min(run.lines.len())..],
+                    logs,
+                    &mut text,
+                );
+                shown = run.lines.len();
+                if stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    return ExitCode::Success;
+                }
+                let running = run.record.status == crate::journal::RunStatus::Running;
+                if !logs.follow || !running {
+                    if printed == 0 && !logs.follow {
+                        let _ = writeln!(
+                            stdout,
+                            "{}",
+                            super::runs_logs::nothing_printed(logs, &run.record.id)
+                        );
+                    }
+                    return ExitCode::Success;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        }
+        Some(RunsAction::Prune(_)) => {
+            let _ = (RunFormat::Human, stdout);
+            failed(
+                stderr,
+                "`runs prune` is for the local journal: Temporal keeps runs for the namespace's retention period",
+            )
+        }
+    }
+}
+
+/// `workflow cancel RUN_ID --temporal ...`.
+pub(crate) fn cancel(
+    args: &crate::cli::CancelArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let Some(endpoint) = endpoint(&args.temporal) else {
+        return ExitCode::Usage;
+    };
+    #[cfg(feature = "temporal")]
+    {
+        match crate::temporal::block_on(crate::temporal::cancel(&endpoint, &args.run)) {
+            Ok(()) => {
+                let _ = writeln!(stdout, "cancel requested: run {}", args.run);
+                ExitCode::Success
+            }
+            Err(error) => failed(stderr, error),
+        }
+    }
+    #[cfg(not(feature = "temporal"))]
+    {
+        let _ = (endpoint, stdout);
+        not_built(stderr)
+    }
+}
+
+/// `workflow retry RUN_ID --temporal ...`; `None` when the retry is a local one.
+pub(crate) fn retry(
+    args: &crate::cli::RetryArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Option<ExitCode> {
+    let endpoint = endpoint(&args.temporal)?;
+    #[cfg(feature = "temporal")]
+    {
+        use crate::cli::RunFormat;
+        if let Some(from) = &args.from {
+            let _ = writeln!(
+                stderr,
+                "error: --from {from}: a retry on Temporal runs the whole document again \
+                 (a history holds no per-task outputs to reuse)"
+            );
+            return Some(ExitCode::Usage);
+        }
+        let input = match args.input.as_deref() {
+            None => None,
+            Some(text) => match crate::runner::read_input(Some(text)) {
+                Ok(input) => Some(input),
+                Err(error) => return Some(failed(stderr, error)),
+            },
+        };
+        let config = crate::temporal::RetryConfig {
+            endpoint,
+            run: args.run.clone(),
+            input,
+            detach: args.detach,
+            json: args.exec.format.base() == RunFormat::Json,
+        };
+        Some(crate::temporal::retry(config, stdout, stderr))
+    }
+    #[cfg(not(feature = "temporal"))]
+    {
+        let _ = (endpoint, stdout);
+        Some(not_built(stderr))
+    }
+}
+
+/// `workflow schedule --temporal ADDR FILE [--delete]`.
+pub fn schedule(
+    args: &crate::cli::ScheduleArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let Some(endpoint) = endpoint(&args.temporal) else {
+        let _ = writeln!(
+            stderr,
+            "error: `workflow schedule` needs --temporal HOST:PORT (locally, `workflow serve` runs schedules)"
+        );
+        return ExitCode::Usage;
+    };
+    #[cfg(feature = "temporal")]
+    {
+        schedule_on(args, endpoint, stdout, stderr)
+    }
+    #[cfg(not(feature = "temporal"))]
+    {
+        let _ = (endpoint, stdout);
+        not_built(stderr)
+    }
+}
+
+#[cfg(feature = "temporal")]
+fn schedule_on(
+    args: &crate::cli::ScheduleArgs,
+    endpoint: Endpoint,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    use crate::temporal::{ScheduleConfig, Timing};
+    let (checked, machine) = crate::frontend::check_and_compile(&args.file);
+    let (Some(source), Some(document), Some(machine)) =
+        (checked.source.clone(), checked.document.clone(), machine)
+    else {
+        let messages: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        let _ = writeln!(
+            stderr,
+            "error: {} is not a valid document: {}",
+            args.file.display(),
+            messages.join("; ")
+        );
+        return ExitCode::Invalid;
+    };
+    let (namespace, name, version) = (
+        machine.namespace().to_string(),
+        machine.name().to_string(),
+        machine.version().to_string(),
+    );
+    if args.delete {
+        return match crate::temporal::block_on(crate::temporal::delete_schedule(
+            &endpoint, &namespace, &name, &version,
+        )) {
+            Ok(id) => {
+                let _ = writeln!(
+                    stdout,
+                    "{}",
+                    serde_json::json!({"schedule": id, "status": "deleted"})
+                );
+                ExitCode::Success
+            }
+            Err(error) => failed(stderr, error),
+        };
+    }
+    let schedule = document.schedule.as_ref();
+    let every = schedule
+        .and_then(|s| s.every.as_ref())
+        .and_then(|d| d.to_std().ok())
+        .filter(|d| !d.is_zero());
+    let timing = match (every, schedule.and_then(|s| s.cron.clone())) {
+        (Some(every), _) => Timing::Every(every),
+        (None, Some(cron)) => Timing::Cron(cron),
+        (None, None) => {
+            let kind = match schedule {
+                Some(s) if s.after.is_some() => {
+                    "`schedule.after` (a run after the previous one ends)"
+                }
+                Some(s) if s.on.is_some() => "`schedule.on` (runs started by events)",
+                _ => "no `schedule`",
+            };
+            let _ = writeln!(
+                stderr,
+                "error: {} has {kind}: only `every` and `cron` become Temporal Schedules; \
+                 `workflow serve` runs the others",
+                args.file.display()
+            );
+            return ExitCode::Usage;
+        }
+    };
+    let input = match crate::runner::read_input(args.input.as_deref()) {
+        Ok(input) => input,
+        Err(error) => return failed(stderr, error),
+    };
+    let config = ScheduleConfig {
+        endpoint,
+        namespace,
+        name,
+        version,
+        file_name: args.file.file_name().map_or_else(
+            || "workflow.yaml".into(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        document: source.text.to_string(),
+        input,
+        timing,
+    };
+    match crate::temporal::block_on(crate::temporal::register_schedule(config)) {
+        Ok(id) => {
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::json!({"schedule": id, "status": "registered"})
+            );
+            ExitCode::Success
+        }
+        Err(error) => failed(stderr, error),
     }
 }

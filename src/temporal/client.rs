@@ -12,11 +12,14 @@ use temporalio_client::{
     WorkflowStartOptions, errors::WorkflowGetResultError,
 };
 
+use super::ops::{DocumentMemo, MEMO_DOCUMENT};
 use super::payload::RunRequest;
 use super::workflow::ServerlessWorkflow;
 use crate::exit_code::ExitCode;
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::runtime::{Outcome, RunResult};
+use crate::source::Source;
+use temporalio_common::MemoValues;
 
 /// Where the Temporal server is and which part of it a command uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +90,8 @@ pub struct SubmitConfig {
 
 /// Starts the run and, unless detached, waits for its end; prints as a local run prints.
 pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    let json_output = config.json;
+    let detach = config.detach;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -97,9 +102,19 @@ pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Wri
             return ExitCode::Faulted;
         }
     };
-    let json_output = config.json;
-    let detach = config.detach;
-    match runtime.block_on(start_and_wait(config)) {
+    let submitted = runtime.block_on(start_and_wait(config));
+    report(submitted, json_output, detach, stdout, stderr)
+}
+
+/// Prints a submitted run's end (or its id when detached) as a local run prints it.
+pub(crate) fn report(
+    submitted: Result<Submitted, ClientError>,
+    json_output: bool,
+    detach: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    match submitted {
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");
             match error {
@@ -140,27 +155,60 @@ pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Wri
     }
 }
 
-enum Submitted {
+pub(crate) enum Submitted {
     Detached(String),
     Ended(RunResult),
 }
 
 async fn start_and_wait(config: SubmitConfig) -> Result<Submitted, ClientError> {
     let client = config.endpoint.connect().await?;
-    let id = uuid::Uuid::now_v7().to_string();
     let name = config.file.file_name().map_or_else(
         || "workflow.yaml".into(),
         |n| n.to_string_lossy().into_owned(),
     );
     let request = RunRequest::new(name, config.document, config.input);
-    let options = WorkflowStartOptions::new(config.endpoint.task_queue.clone(), id.clone()).build();
+    let id = uuid::Uuid::now_v7().to_string();
+    start(&client, &config.endpoint, id, request, config.detach).await
+}
+
+/// The memo that names a run's document in listings (`runs --temporal`): its identity, read
+/// from the document the run carries.
+pub(crate) fn memo_of(request: &RunRequest) -> MemoValues {
+    let mut checked =
+        crate::frontend::check_source(Source::new(request.name.clone(), request.document.as_str()));
+    let mut document = DocumentMemo {
+        document: request.name.clone(),
+        sha256: request.hash.clone(),
+        ..DocumentMemo::default()
+    };
+    if let Some(machine) = checked.compile() {
+        document.namespace = machine.namespace().to_string();
+        document.name = machine.name().to_string();
+        document.version = machine.version().to_string();
+    }
+    let mut memo = MemoValues::new();
+    memo.insert(MEMO_DOCUMENT, document);
+    memo
+}
+
+/// Starts `request` as run `id` and, unless `detach`, waits for its end.
+pub(crate) async fn start(
+    client: &Client,
+    endpoint: &Endpoint,
+    id: String,
+    request: RunRequest,
+    detach: bool,
+) -> Result<Submitted, ClientError> {
+    let options = WorkflowStartOptions::new(endpoint.task_queue.clone(), id.clone())
+        .memo(memo_of(&request))
+        .build();
     let handle = client
         .start_workflow(ServerlessWorkflow::run, request, options)
         .await
         .map_err(|error| ClientError::Start {
             detail: error.to_string(),
         })?;
-    if config.detach {
+    if detach {
         return Ok(Submitted::Detached(id));
     }
     let outcome = match handle.get_result(WorkflowGetResultOptions::default()).await {

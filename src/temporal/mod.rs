@@ -4,12 +4,21 @@
 mod activities;
 mod client;
 mod host;
+mod ops;
 mod payload;
+mod record;
 mod replay;
+mod retry;
+mod schedule;
 mod unavailable;
 mod worker;
 mod workflow;
 
 pub use client::{Endpoint, SubmitConfig, submit};
+pub use ops::{ListFilter, RemoteRun};
+pub(crate) use ops::{block_on, cancel, list_runs, remote_run};
 pub use replay::replay;
+pub use retry::{RetryConfig, retry};
+pub use schedule::{ScheduleConfig, Timing};
+pub(crate) use schedule::{delete as delete_schedule, register as register_schedule};
 pub use worker::{WorkerConfig, run_worker};

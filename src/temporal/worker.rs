@@ -20,6 +20,8 @@ pub struct WorkerConfig {
     pub endpoint: Endpoint,
     /// Workflow tasks and activities this worker runs at once.
     pub max_concurrent: usize,
+    /// `--secrets` files: read by this worker only (see `secrets.rs`).
+    pub secrets: Vec<std::path::PathBuf>,
 }
 
 /// Why a worker stopped.

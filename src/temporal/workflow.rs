@@ -17,28 +17,31 @@ use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext,
-    WorkflowResult, WorkflowTermination,
+    WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
 use super::payload::RunRequest;
+use super::record::{Record, RecordSink, RunView, ViewRequest};
 use super::unavailable::NotOnTemporal;
 use crate::compile::Machine;
 use crate::exec::Executors;
 use crate::exec::events::InProcessBus;
 use crate::problem::WorkflowError;
-use crate::runtime::event::NoEvents;
 use crate::runtime::{Outcome, RunOptions};
 use crate::source::Source;
 
 /// The `type` of the application failure a faulted run ends with.
 pub(crate) const FAULTED: &str = "workflow.faulted";
 
-/// A run of a Serverless Workflow document.
+/// A run of a Serverless Workflow document. Its state is what the `workflow.view` query
+/// answers (`record.rs`): rebuilt by replay, never written to the history.
 #[workflow]
 #[derive(Default)]
-pub struct ServerlessWorkflow;
+pub struct ServerlessWorkflow {
+    record: Arc<Record>,
+}
 
 #[workflow_methods]
 impl ServerlessWorkflow {
@@ -52,6 +55,8 @@ impl ServerlessWorkflow {
             Err(error) => return Err(faulted(&error).into()),
         };
         let run_id = ctx.workflow_id().to_string();
+        let record = ctx.state(|state| Arc::clone(&state.record));
+        record.begin(&request.name, &request.hash, &request.input);
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
@@ -86,7 +91,10 @@ impl ServerlessWorkflow {
             request.input,
             options,
             executors,
-            Arc::new(NoEvents),
+            Arc::new(RecordSink {
+                record,
+                run_id: run_id.clone(),
+            }),
         )
         .boxed();
         let mut serving: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
@@ -123,6 +131,12 @@ impl ServerlessWorkflow {
             Outcome::Faulted(error) => Err(faulted(&error).into()),
             Outcome::Cancelled => Err(WorkflowTermination::cancelled()),
         }
+    }
+
+    /// The run's events and output lines after those the client has (`record.rs`).
+    #[query(name = "workflow.view")]
+    pub fn view(&self, _ctx: &WorkflowContextView, after: ViewRequest) -> RunView {
+        self.record.view(after)
     }
 }
 

@@ -33,6 +33,7 @@ mod stopping;
 mod subflows;
 mod support;
 mod temporal;
+mod temporal_ops;
 mod truth;
 mod validate_cli;
 mod validate_snapshots;
