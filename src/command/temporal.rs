@@ -22,6 +22,11 @@ pub fn worker(args: &WorkerArgs, stderr: &mut dyn Write) -> ExitCode {
     #[cfg(feature = "temporal")]
     {
         if !args.replay.is_empty() {
+            // A history replays as it ran only with the secrets it ran with.
+            if let Err(error) = crate::temporal::use_secret_files(args.secrets.clone()) {
+                let _ = writeln!(stderr, "error: {error}");
+                return ExitCode::Usage;
+            }
             return crate::temporal::replay(endpoint, &args.replay, stderr);
         }
         let config = crate::temporal::WorkerConfig {

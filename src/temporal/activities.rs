@@ -9,6 +9,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use super::payload::{ProcessCall, ProcessDone};
+use super::secrets::Sealer;
 use crate::exec::ProcessRunner;
 
 /// How long Temporal waits for a heartbeat before it gives the activity to another worker.
@@ -31,12 +32,18 @@ impl Effects {
         ctx: ActivityContext,
         call: ProcessCall,
     ) -> Result<ProcessDone, ActivityError> {
+        // The secrets' values come from this worker's files, never from the history.
+        let sealer = Sealer::new(&super::secrets::for_run(&call.secrets));
+        let call = match sealer.unseal_call(call) {
+            Ok(call) => call,
+            Err(error) => return Ok(ProcessDone::Failed { error }),
+        };
         let work = self.processes.run(call.into_request());
         tokio::pin!(work);
         loop {
             tokio::select! {
                 biased;
-                output = &mut work => return Ok(ProcessDone::from(output)),
+                output = &mut work => return Ok(sealer.seal_done(ProcessDone::from(output))),
                 // Dropping the work kills the process (the executor is cancel-safe).
                 () = ctx.cancelled() => return Err(ActivityError::cancelled()),
                 () = tokio::time::sleep(HEARTBEAT_EVERY) => {

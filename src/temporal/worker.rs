@@ -67,6 +67,7 @@ pub fn run_worker(config: WorkerConfig, stderr: &mut dyn Write) -> ExitCode {
 
 async fn serve(config: WorkerConfig) -> Result<(), WorkerError> {
     let start = |detail: String| WorkerError::Start { detail };
+    super::secrets::use_files(config.secrets.clone()).map_err(|error| start(error.to_string()))?;
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|error| start(error.to_string()))?;
     let client = config.endpoint.connect().await?;

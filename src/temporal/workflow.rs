@@ -24,12 +24,14 @@ use super::activities::{Effects, HEARTBEAT_TIMEOUT};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
 use super::payload::RunRequest;
 use super::record::{Record, RecordSink, RunView, ViewRequest};
+use super::secrets::Sealer;
 use super::unavailable::NotOnTemporal;
 use crate::compile::Machine;
 use crate::exec::Executors;
 use crate::exec::events::InProcessBus;
 use crate::problem::WorkflowError;
 use crate::runtime::{Outcome, RunOptions};
+use crate::secrets::{RedactingSink, Redactor};
 use crate::source::Source;
 
 /// The `type` of the application failure a faulted run ends with.
@@ -60,9 +62,14 @@ impl ServerlessWorkflow {
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
+        // `use.secrets` from this worker's files: values stay here, sealed out of activities.
+        let secrets = super::secrets::for_run(machine.secret_names());
+        let sealer = Arc::new(Sealer::new(&secrets));
+        let redactor = Arc::new(Redactor::new(secrets.values()));
         let executors = Executors {
             processes: Arc::new(ActivityProcesses {
                 requests: requests.clone(),
+                sealer,
             }),
             http: Arc::new(NotOnTemporal),
             grpc: Arc::new(NotOnTemporal),
@@ -83,6 +90,7 @@ impl ServerlessWorkflow {
         };
         let options = RunOptions {
             run_id: Some(run_id.clone()),
+            secrets,
             ..RunOptions::default()
         };
         let cancel = options.cancel.clone();
@@ -91,10 +99,14 @@ impl ServerlessWorkflow {
             request.input,
             options,
             executors,
-            Arc::new(RecordSink {
-                record,
-                run_id: run_id.clone(),
-            }),
+            // The query keeps events masked, as the journal does.
+            RedactingSink::wrap(
+                Arc::new(RecordSink {
+                    record,
+                    run_id: run_id.clone(),
+                }),
+                &redactor,
+            ),
         )
         .boxed();
         let mut serving: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
@@ -126,6 +138,9 @@ impl ServerlessWorkflow {
             }
         })
         .await;
+        let mut result = result;
+        // The result goes into the history: masked as a local run's printed result is.
+        redactor.outcome(&mut result.outcome);
         match result.outcome {
             Outcome::Completed(output) => Ok(output),
             Outcome::Faulted(error) => Err(faulted(&error).into()),

@@ -369,3 +369,101 @@ fn a_schedule_starts_runs_until_deleted() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(text(&refused.stderr).contains("workflow serve"));
 }
+
+#[test]
+fn secrets_stay_on_the_workers() {
+    if !ready(
+        "temporal_ops::secrets_stay_on_the_workers",
+        &[temporal::need()],
+    ) {
+        return;
+    }
+    const SECRET: &str = "s3cr3t-Value-4217";
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let secrets = dir.path().join("secrets.json");
+    std::fs::write(&secrets, format!("{{\"token\": \"{SECRET}\"}}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = dir.path().join("seen");
+    let file = document(
+        dir.path(),
+        "secret.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: secret, version: '0.1.0'}}\n\
+             use:\n  secrets: [token]\ndo:\n  - use:\n      run:\n        shell:\n          \
+             command: 'printf %s \"$TOKEN\" > {}; echo \"token is $TOKEN\"'\n          \
+             environment:\n            TOKEN: ${{ $secrets.token }}\n        return: stdout\n",
+            seen.display()
+        ),
+    );
+    let mut worker = std::process::Command::new(crate::support::BINARY)
+        .args([
+            "worker",
+            "--temporal",
+            &server.address,
+            "--task-queue",
+            "secret",
+        ])
+        .arg("--secrets")
+        .arg(&secrets)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ran = server
+        .submit(&file, "secret", &[])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = json_of(&ran);
+    assert_eq!(
+        json["status"],
+        "completed",
+        "{} {}",
+        text(&ran.stdout),
+        text(&ran.stderr)
+    );
+    // The process had the value; what is printed has it masked, as locally.
+    assert_eq!(std::fs::read_to_string(&seen).unwrap_or_default(), SECRET);
+    assert_eq!(json["output"], "token is ***\n");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    let history = server.cli(&["workflow", "show", "--workflow-id", &id, "--output", "json"]);
+    let history = text(&history.stdout);
+    assert!(
+        history.contains("activityTaskCompletedEventAttributes"),
+        "{history}"
+    );
+    assert!(
+        !history.contains(SECRET),
+        "the secret is in the history:\n{history}"
+    );
+    let at = [
+        "--temporal",
+        server.address.as_str(),
+        "--task-queue",
+        "secret",
+    ];
+    for view in ["logs", "events", "show"] {
+        let shown = workflow(&[&["runs", view, &id][..], &at[..]].concat());
+        assert!(shown.status.success(), "{}", text(&shown.stderr));
+        let shown = text(&shown.stdout);
+        assert!(!shown.contains(SECRET), "runs {view}: {shown}");
+        assert!(
+            shown.contains("***") || view == "show",
+            "runs {view}: {shown}"
+        );
+    }
+    // The history replays on a worker with the same files.
+    let replayed = workflow(&[
+        "worker",
+        "--temporal",
+        &server.address,
+        "--replay",
+        &id,
+        "--secrets",
+        &secrets.to_string_lossy(),
+    ]);
+    assert!(replayed.status.success(), "{}", text(&replayed.stderr));
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
