@@ -10,6 +10,7 @@ mod asyncapi_brokers;
 mod auth;
 mod bounds;
 mod brokers;
+mod cancel;
 mod ci_view;
 mod cli;
 mod conformance;
