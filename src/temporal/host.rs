@@ -29,6 +29,12 @@ pub(crate) enum Request {
         call: ProcessCall,
         done: oneshot::Sender<ProcessDone>,
     },
+    /// A sub-workflow as a child workflow (`children.rs`).
+    Child {
+        id: String,
+        request: super::payload::RunRequest,
+        done: oneshot::Sender<Result<serde_json::Value, WorkflowError>>,
+    },
 }
 
 /// The sending half every host part shares.

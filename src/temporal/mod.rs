@@ -2,6 +2,7 @@
 //! code, and the client side of `run --temporal`. See docs/temporal.md for the mapping.
 
 mod activities;
+mod children;
 mod client;
 mod host;
 mod ops;

@@ -21,6 +21,7 @@ use temporalio_sdk::{
 };
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
+use super::children::{ChildLoader, serve_child};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
 use super::payload::RunRequest;
 use super::record::{Record, RecordSink, RunView, ViewRequest};
@@ -80,12 +81,16 @@ impl ServerlessWorkflow {
             events: Arc::new(InProcessBus::default()),
             clock: Arc::new(TemporalClock {
                 time: Arc::clone(&time),
-                requests,
+                requests: requests.clone(),
             }),
             ids: Arc::new(TemporalIds::new(&run_id)),
             // Sub-workflow documents and resources are read from this worker's disk: the
-            // same on every worker only when they share it (see docs/temporal.md).
-            loader: Arc::new(crate::loader::LocalLoader::default()),
+            // same on every worker only when they share it (see docs/temporal.md). Each
+            // sub-workflow run is a child workflow carrying its document (`children.rs`).
+            loader: Arc::new(ChildLoader {
+                local: crate::loader::LocalLoader::default(),
+                requests: requests.clone(),
+            }),
             container_engine: None,
         };
         let options = RunOptions {
@@ -159,6 +164,7 @@ impl ServerlessWorkflow {
 /// longer awaited (a timeout's timer after the work finished) is cancelled in Temporal too.
 async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
     match request {
+        Request::Child { id, request, done } => serve_child(ctx, id, request, done).await,
         Request::Sleep { after, mut done } => {
             let timer = ctx.timer(after);
             let fired = {

@@ -467,3 +467,110 @@ fn secrets_stay_on_the_workers() {
     let _ = worker.kill();
     let _ = worker.wait();
 }
+
+#[test]
+fn a_sub_workflow_is_a_child_workflow() {
+    if !ready(
+        "temporal_ops::a_sub_workflow_is_a_child_workflow",
+        &[temporal::need()],
+    ) {
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir(dir.path().join("workflows")).unwrap_or_else(|e| panic!("{e}"));
+    document(
+        &dir.path().join("workflows"),
+        "child.yaml",
+        "document: {dsl: '1.0.0', namespace: acme, name: child, version: '1.0.0'}\n\
+         do:\n  - hello:\n      run:\n        shell:\n          command: 'echo \"child got $1\"'\n          \
+         arguments: ['${ .n | tostring }']\n        return: stdout\n",
+    );
+    let parent = document(
+        dir.path(),
+        "parent.yaml",
+        "document: {dsl: '1.0.0', namespace: acme, name: parent, version: '1.0.0'}\n\
+         do:\n  - prepare:\n      set:\n        n: 21\n  - child:\n      run:\n        workflow:\n          \
+         namespace: acme\n          name: child\n          version: '1.0.0'\n          input:\n            \
+         n: ${ .n * 2 }\n",
+    );
+    // The worker finds sub-workflows in `workflows/` of its directory (no caller path there).
+    let mut worker = std::process::Command::new(crate::support::BINARY)
+        .args([
+            "worker",
+            "--temporal",
+            &server.address,
+            "--task-queue",
+            "kids",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ran = server
+        .submit(&parent, "kids", &[])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = json_of(&ran);
+    assert_eq!(
+        json["status"],
+        "completed",
+        "{} {}",
+        text(&ran.stdout),
+        text(&ran.stderr)
+    );
+    let local = std::process::Command::new(crate::support::BINARY)
+        .arg("run")
+        .arg(&parent)
+        .args(["--format", "json", "--progress", "none", "--no-journal"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        json["output"],
+        json_of(&local)["output"],
+        "{}",
+        text(&local.stderr)
+    );
+    assert_eq!(json["output"], "child got 42\n");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    // Two executions: the parent, and its child named after it.
+    let list = server.cli(&["workflow", "list"]);
+    let listed = text(&list.stdout);
+    let child_id = listed
+        .split_whitespace()
+        .find(|word| word.starts_with(&format!("{id}-")))
+        .unwrap_or_else(|| panic!("no child of {id}:\n{listed}"))
+        .to_string();
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("Completed")).count(),
+        2,
+        "{listed}"
+    );
+    let history = |run: &str| {
+        let shown = server.cli(&["workflow", "show", "--workflow-id", run, "--output", "json"]);
+        text(&shown.stdout)
+    };
+    let parent_history = history(&id);
+    assert!(
+        parent_history.contains("startChildWorkflowExecutionInitiatedEventAttributes"),
+        "{parent_history}"
+    );
+    assert!(!parent_history.contains("activityTaskScheduledEventAttributes"));
+    let child_history = history(&child_id);
+    assert!(child_history.contains("activityTaskScheduledEventAttributes"));
+    // Both histories replay with this build, where the sub-workflow's file is found (the
+    // parent reads it again when replayed; elsewhere it faults instead: nondeterminism).
+    for run in [&id, &child_id] {
+        let replayed = std::process::Command::new(crate::support::BINARY)
+            .args(["worker", "--temporal", &server.address, "--replay", run])
+            .current_dir(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(replayed.status.success(), "{}", text(&replayed.stderr));
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
