@@ -109,6 +109,19 @@ fn submit(
         }
         return ExitCode::Invalid;
     };
+    let events = args.exec.events.clone();
+    if let Some(url) = events
+        .as_ref()
+        .filter(|p| p.to_string_lossy().contains("://"))
+    {
+        let _ = writeln!(
+            stderr,
+            "error: --events {}: with --temporal, events go to a file only (a broker URL is not \
+             wired yet)",
+            url.display()
+        );
+        return ExitCode::Usage;
+    }
     let config = crate::temporal::SubmitConfig {
         endpoint,
         file: args.file.clone(),
@@ -116,6 +129,7 @@ fn submit(
         input,
         detach: args.detach,
         json,
+        events,
     };
     crate::temporal::submit(config, stdout, stderr)
 }

@@ -14,6 +14,7 @@ use temporalio_client::{
 
 use super::ops::{DocumentMemo, MEMO_DOCUMENT};
 use super::payload::RunRequest;
+use super::progress::{EventsFile, POLL_EVERY};
 use super::workflow::ServerlessWorkflow;
 use crate::exit_code::ExitCode;
 use crate::problem::{ErrorKind, WorkflowError};
@@ -85,6 +86,8 @@ pub struct SubmitConfig {
     pub input: Value,
     /// Print the run's id and return at once.
     pub detach: bool,
+    /// `--events PATH`: the run's lifecycle events, appended while waiting (`progress.rs`).
+    pub events: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -168,7 +171,15 @@ async fn start_and_wait(config: SubmitConfig) -> Result<Submitted, ClientError> 
     );
     let request = RunRequest::new(name, config.document, config.input);
     let id = uuid::Uuid::now_v7().to_string();
-    start(&client, &config.endpoint, id, request, config.detach).await
+    start(
+        &client,
+        &config.endpoint,
+        id,
+        request,
+        config.detach,
+        config.events.as_deref(),
+    )
+    .await
 }
 
 /// The memo that names a run's document in listings (`runs --temporal`): its identity, read
@@ -198,6 +209,7 @@ pub(crate) async fn start(
     id: String,
     request: RunRequest,
     detach: bool,
+    events: Option<&std::path::Path>,
 ) -> Result<Submitted, ClientError> {
     let options = WorkflowStartOptions::new(endpoint.task_queue.clone(), id.clone())
         .memo(memo_of(&request))
@@ -211,7 +223,36 @@ pub(crate) async fn start(
     if detach {
         return Ok(Submitted::Detached(id));
     }
-    let outcome = match handle.get_result(WorkflowGetResultOptions::default()).await {
+    let ended = handle.get_result(WorkflowGetResultOptions::default());
+    let ended = match events {
+        None => ended.await,
+        Some(path) => {
+            let mut file = EventsFile::create(path, &id).map_err(|error| ClientError::Wait {
+                id: id.clone(),
+                detail: format!("cannot write events to {}: {error}", path.display()),
+            })?;
+            futures::pin_mut!(ended);
+            let written = |result: Result<(), String>| {
+                result.map_err(|detail| ClientError::Wait {
+                    id: id.clone(),
+                    detail,
+                })
+            };
+            loop {
+                let tick = tokio::time::sleep(POLL_EVERY);
+                futures::pin_mut!(tick);
+                match futures::future::select(ended.as_mut(), tick).await {
+                    futures::future::Either::Left((result, _)) => {
+                        // The events of the end: the worker that ran it still has them.
+                        written(file.catch_up(client).await)?;
+                        break result;
+                    }
+                    futures::future::Either::Right(_) => written(file.catch_up(client).await)?,
+                }
+            }
+        }
+    };
+    let outcome = match ended {
         Ok(output) => Outcome::Completed(output),
         Err(WorkflowGetResultError::Failed(failure)) => {
             Outcome::Faulted(fault_of(&failure.failure().message))

@@ -7,6 +7,7 @@ mod client;
 mod host;
 mod ops;
 mod payload;
+mod progress;
 mod record;
 mod replay;
 mod retry;

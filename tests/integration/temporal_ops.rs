@@ -70,8 +70,18 @@ fn runs_show_events_and_logs_match_a_local_run() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = document(dir.path(), "says.yaml", SAYS);
     let mut worker = server.worker("ops", "a");
+    let events_file = dir.path().join("remote-events.jsonl");
     let remote = server
-        .submit(&file, "ops", &["--input", "{\"n\": 1}"])
+        .submit(
+            &file,
+            "ops",
+            &[
+                "--input",
+                "{\"n\": 1}",
+                "--events",
+                &events_file.to_string_lossy(),
+            ],
+        )
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let remote_json = json_of(&remote);
@@ -129,6 +139,11 @@ fn runs_show_events_and_logs_match_a_local_run() {
     assert!(
         remote_lines.contains(&format!("/runs/{id}\"")),
         "{remote_lines}"
+    );
+    // `run --temporal --events PATH` wrote the same lines while it waited.
+    assert_eq!(
+        std::fs::read_to_string(&events_file).unwrap_or_default(),
+        remote_lines
     );
 
     // Show: the same run object and task table (times aside).
