@@ -122,6 +122,20 @@ fn submit(
         );
         return ExitCode::Usage;
     }
+    // The live view of a local run (plain lines, the tree), fed from the run's query; its
+    // closing summary is not printed (the result is printed as before).
+    let settings = crate::report::reporters::ReportSettings::choose(
+        args.exec.progress,
+        args.exec.quiet || args.detach,
+        false,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        HumanStyle::for_stderr(color),
+        None,
+    );
+    let outline = checked.document.as_ref().map(|document| {
+        std::sync::Arc::new(crate::report::outline::Outline::from_document(document))
+    });
+    let reporters = crate::report::reporters::RunReporters::start(settings, outline);
     let config = crate::temporal::SubmitConfig {
         endpoint,
         file: args.file.clone(),
@@ -130,8 +144,11 @@ fn submit(
         detach: args.detach,
         json,
         events,
+        live: reporters.sinks(),
     };
-    crate::temporal::submit(config, stdout, stderr)
+    let code = crate::temporal::submit(config, stdout, stderr);
+    let _ = reporters.finish(None, None, stderr);
+    code
 }
 
 #[cfg(feature = "temporal")]

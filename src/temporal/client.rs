@@ -14,12 +14,14 @@ use temporalio_client::{
 
 use super::ops::{DocumentMemo, MEMO_DOCUMENT};
 use super::payload::RunRequest;
-use super::progress::{EventsFile, POLL_EVERY};
+use super::progress::{EventsFile, LiveView, POLL_EVERY};
 use super::workflow::ServerlessWorkflow;
 use crate::exit_code::ExitCode;
 use crate::problem::{ErrorKind, WorkflowError};
+use crate::runtime::event::EventSink;
 use crate::runtime::{Outcome, RunResult};
 use crate::source::Source;
+use std::sync::Arc;
 use temporalio_common::MemoValues;
 
 /// Where the Temporal server is and which part of it a command uses.
@@ -88,6 +90,8 @@ pub struct SubmitConfig {
     pub detach: bool,
     /// `--events PATH`: the run's lifecycle events, appended while waiting (`progress.rs`).
     pub events: Option<PathBuf>,
+    /// The live view's sinks (plain lines, the tree), fed from the run's query while waiting.
+    pub live: Vec<Arc<dyn EventSink>>,
     pub json: bool,
 }
 
@@ -178,6 +182,7 @@ async fn start_and_wait(config: SubmitConfig) -> Result<Submitted, ClientError> 
         request,
         config.detach,
         config.events.as_deref(),
+        config.live,
     )
     .await
 }
@@ -210,6 +215,7 @@ pub(crate) async fn start(
     request: RunRequest,
     detach: bool,
     events: Option<&std::path::Path>,
+    live: Vec<Arc<dyn EventSink>>,
 ) -> Result<Submitted, ClientError> {
     let options = WorkflowStartOptions::new(endpoint.task_queue.clone(), id.clone())
         .memo(memo_of(&request))
@@ -224,31 +230,43 @@ pub(crate) async fn start(
         return Ok(Submitted::Detached(id));
     }
     let ended = handle.get_result(WorkflowGetResultOptions::default());
-    let ended = match events {
-        None => ended.await,
-        Some(path) => {
-            let mut file = EventsFile::create(path, &id).map_err(|error| ClientError::Wait {
-                id: id.clone(),
-                detail: format!("cannot write events to {}: {error}", path.display()),
-            })?;
-            futures::pin_mut!(ended);
-            let written = |result: Result<(), String>| {
-                result.map_err(|detail| ClientError::Wait {
-                    id: id.clone(),
-                    detail,
-                })
+    let ended = if events.is_none() && live.is_empty() {
+        ended.await
+    } else {
+        let mut file = match events {
+            None => None,
+            Some(path) => {
+                Some(
+                    EventsFile::create(path, &id).map_err(|error| ClientError::Wait {
+                        id: id.clone(),
+                        detail: format!("cannot write events to {}: {error}", path.display()),
+                    })?,
+                )
+            }
+        };
+        let mut view = (!live.is_empty()).then(|| LiveView::new(&id, live));
+        futures::pin_mut!(ended);
+        loop {
+            let tick = tokio::time::sleep(POLL_EVERY);
+            futures::pin_mut!(tick);
+            let over = match futures::future::select(ended.as_mut(), tick).await {
+                futures::future::Either::Left((result, _)) => Some(result),
+                futures::future::Either::Right(_) => None,
             };
-            loop {
-                let tick = tokio::time::sleep(POLL_EVERY);
-                futures::pin_mut!(tick);
-                match futures::future::select(ended.as_mut(), tick).await {
-                    futures::future::Either::Left((result, _)) => {
-                        // The events of the end: the worker that ran it still has them.
-                        written(file.catch_up(client).await)?;
-                        break result;
-                    }
-                    futures::future::Either::Right(_) => written(file.catch_up(client).await)?,
-                }
+            // At the end too: the worker that ran it still has the last events.
+            if let Some(view) = &mut view {
+                view.catch_up(client).await;
+            }
+            if let Some(file) = &mut file {
+                file.catch_up(client)
+                    .await
+                    .map_err(|detail| ClientError::Wait {
+                        id: id.clone(),
+                        detail,
+                    })?;
+            }
+            if let Some(result) = over {
+                break result;
             }
         }
     };

@@ -35,7 +35,18 @@ pub fn retry(config: RetryConfig, stdout: &mut dyn Write, stderr: &mut dyn Write
             config.input.unwrap_or(recorded.input),
         );
         let id = uuid::Uuid::now_v7().to_string();
-        Ok::<_, OpsError>(client::start(&client, &config.endpoint, id, request, detach, None).await)
+        Ok::<_, OpsError>(
+            client::start(
+                &client,
+                &config.endpoint,
+                id,
+                request,
+                detach,
+                None,
+                Vec::new(),
+            )
+            .await,
+        )
     });
     let submitted: Result<Submitted, ClientError> = match started {
         Ok(submitted) => submitted,

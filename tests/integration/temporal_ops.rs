@@ -209,6 +209,34 @@ fn runs_show_events_and_logs_match_a_local_run() {
     );
     assert_eq!(json_of(&named), serde_json::json!([]));
 
+    // Plain progress lines while it waits, drawn from the run's query as a local run draws them.
+    let plain = workflow(
+        &[
+            &[
+                "run",
+                &file.to_string_lossy(),
+                "--progress",
+                "plain",
+                "--format",
+                "json",
+            ][..],
+            &at[..],
+        ]
+        .concat(),
+    );
+    let lines = text(&plain.stderr);
+    assert_eq!(json_of(&plain)["status"], "completed", "{lines}");
+    for expected in [
+        "workflow test/says:0.1.0 started (run ",
+        "/do/0/first started",
+        "first | one",
+        "first stderr | two",
+        "/do/2/third completed in ",
+        "workflow test/says:0.1.0 completed in ",
+    ] {
+        assert!(lines.contains(expected), "{expected}: {lines}");
+    }
+
     // No worker: a clear error, not a hang.
     worker.kill();
     let started = Instant::now();
