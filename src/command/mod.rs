@@ -15,6 +15,7 @@ pub mod run;
 pub mod runs;
 mod runs_logs;
 mod runs_show;
+mod runs_temporal;
 pub mod schema;
 pub mod serve;
 pub mod temporal;

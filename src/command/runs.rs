@@ -17,7 +17,7 @@ use crate::report::fmt;
 use crate::runtime::event::{CONTEXT_CHANGED, EVENT_CONSUMED};
 
 pub fn run(args: &RunsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    if let Some(code) = super::temporal::runs(args, stdout, stderr) {
+    if let Some(code) = super::runs_temporal::run(args, stdout, stderr) {
         return code;
     }
     let dir = journal::state_dir(args.state.state_dir.as_deref());
