@@ -32,6 +32,17 @@ fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
+/// A worker started by hand (own directory or flags), killed when dropped, even when the test
+/// fails before its end.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Polls `check` until it returns `Some`, for at most `bound`.
 fn until<T>(bound: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + bound;
@@ -439,21 +450,23 @@ fn secrets_stay_on_the_workers() {
             seen.display()
         ),
     );
-    let mut worker = std::process::Command::new(crate::support::BINARY)
-        .args([
-            "worker",
-            "--temporal",
-            &server.address,
-            "--task-queue",
-            "secret",
-        ])
-        .arg("--secrets")
-        .arg(&secrets)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let _worker = Killed(
+        std::process::Command::new(crate::support::BINARY)
+            .args([
+                "worker",
+                "--temporal",
+                &server.address,
+                "--task-queue",
+                "secret",
+            ])
+            .arg("--secrets")
+            .arg(&secrets)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
     let ran = server
         .submit(&file, "secret", &[])
         .output()
@@ -507,8 +520,6 @@ fn secrets_stay_on_the_workers() {
         &secrets.to_string_lossy(),
     ]);
     assert!(replayed.status.success(), "{}", text(&replayed.stderr));
-    let _ = worker.kill();
-    let _ = worker.wait();
 }
 
 #[test]
@@ -538,20 +549,22 @@ fn a_sub_workflow_is_a_child_workflow() {
          n: ${ .n * 2 }\n",
     );
     // The worker finds sub-workflows in `workflows/` of its directory (no caller path there).
-    let mut worker = std::process::Command::new(crate::support::BINARY)
-        .args([
-            "worker",
-            "--temporal",
-            &server.address,
-            "--task-queue",
-            "kids",
-        ])
-        .current_dir(dir.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let _worker = Killed(
+        std::process::Command::new(crate::support::BINARY)
+            .args([
+                "worker",
+                "--temporal",
+                &server.address,
+                "--task-queue",
+                "kids",
+            ])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
     let ran = server
         .submit(&parent, "kids", &[])
         .output()
@@ -614,6 +627,4 @@ fn a_sub_workflow_is_a_child_workflow() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(replayed.status.success(), "{}", text(&replayed.stderr));
     }
-    let _ = worker.kill();
-    let _ = worker.wait();
 }
