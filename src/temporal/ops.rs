@@ -283,7 +283,12 @@ pub(crate) async fn list_runs(
             id: "*".into(),
             detail: error.to_string(),
         })?;
-        let memo = memo_of(&execution.memo());
+        let mut memo = memo_of(&execution.memo());
+        if memo.name.is_empty()
+            && let Some(scheduled) = scheduled_identity(execution.id())
+        {
+            memo = scheduled;
+        }
         if filter.name.as_ref().is_some_and(|name| *name != memo.name) {
             continue;
         }
@@ -299,6 +304,27 @@ pub(crate) async fn list_runs(
         }
     }
     Ok(runs)
+}
+
+/// The identity of a run a schedule started (they carry no memo): its id is the schedule id
+/// `workflow.NAMESPACE.NAME.VERSION` (see `schedule.rs`; DSL names hold no dots) followed by
+/// the time Temporal started it, `-2026-12-07T08:00:00Z`.
+fn scheduled_identity(id: &str) -> Option<DocumentMemo> {
+    const STAMP: usize = "-2026-12-07T08:00:00Z".len();
+    let rest = id.strip_prefix("workflow.")?;
+    let cut = rest.len().checked_sub(STAMP)?;
+    let (head, stamp) = (rest.get(..cut)?, rest.get(cut..)?);
+    if !stamp.starts_with('-') || !stamp.ends_with('Z') || stamp.as_bytes().get(11) != Some(&b'T') {
+        return None;
+    }
+    let mut parts = head.splitn(3, '.');
+    let (namespace, name, version) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(DocumentMemo {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        version: version.to_string(),
+        ..DocumentMemo::default()
+    })
 }
 
 /// Asks Temporal to cancel the run: the workers cancel its running tasks and it ends
@@ -349,6 +375,17 @@ pub(crate) async fn recorded_request(client: &Client, id: &str) -> Result<RunReq
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scheduled_runs_are_named_by_their_id() {
+        let memo = scheduled_identity("workflow.test.tick.0.1.0-rc1-2026-12-07T08:00:01Z");
+        assert_eq!(
+            memo.map(|m| (m.namespace, m.name, m.version)),
+            Some(("test".into(), "tick".into(), "0.1.0-rc1".into()))
+        );
+        assert!(scheduled_identity("01a24f85-c3d9-7206-a86e-922fe4e03e5c").is_none());
+        assert!(scheduled_identity("workflow.x").is_none());
+    }
 
     #[test]
     fn filters_become_visibility_queries() {

@@ -398,6 +398,15 @@ fn a_schedule_starts_runs_until_deleted() {
                 .then_some(())
         },
     );
+    // Our list names them by the schedule id they carry (they have no memo).
+    let listed = workflow(&[&["runs", "--name", "tick", "--format", "json"][..], &at[..]].concat());
+    let runs = json_of(&listed);
+    let runs = runs.as_array().cloned().unwrap_or_default();
+    assert!(runs.len() >= 2, "{}", text(&listed.stdout));
+    assert!(
+        runs.iter()
+            .all(|run| run["namespace"] == "test" && run["version"] == "0.1.0")
+    );
     let deleted = workflow(
         &[
             &["schedule", &file.to_string_lossy(), "--delete"][..],
