@@ -13,7 +13,7 @@ use crate::support::services::ready;
 use crate::support::temporal::{self, Server, document};
 
 const SAYS: &str = "document: {dsl: '1.0.0', namespace: test, name: says, version: '0.1.0'}\n\
-do:\n  - first:\n      run:\n        shell:\n          command: 'echo one; echo two >&2; echo three'\n  \
+do:\n  - first:\n      run:\n        shell:\n          command: 'echo one; echo three; sleep 0.3; echo two >&2'\n  \
 - second:\n      set:\n        done: true\n  - third:\n      run:\n        shell:\n          \
 command: 'echo four'\n        return: stdout\n";
 
