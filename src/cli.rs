@@ -58,6 +58,12 @@ pub enum Command {
     /// Run the documents submitted to a Temporal task queue (`workflow run FILE --temporal`):
     /// start as many workers, on as many machines, as the load needs.
     Worker(WorkerArgs),
+    /// Cancel a running run: with `--temporal`, ask Temporal to cancel the execution; locally,
+    /// signal the process the journal says runs it (it ends `cancelled`, as on Ctrl-C).
+    Cancel(CancelArgs),
+    /// Register a document's `schedule` (`every`, `cron`) as a Temporal Schedule that starts
+    /// runs of it on the workers (`--delete` removes it); `after` and `on` need `serve`.
+    Schedule(ScheduleArgs),
     /// Serve a directory of workflows: their schedules (`every`, `cron`, `after`, `on`), an
     /// HTTP API to start and watch runs, and a web UI, until SIGTERM.
     Serve(ServeArgs),
@@ -108,6 +114,42 @@ pub struct WorkerArgs {
     /// reach the listens of their own run.
     #[arg(long = "broker", value_name = "URL")]
     pub brokers: Vec<String>,
+    /// Secret values for the documents that declare `use.secrets`, as `run --secrets` reads
+    /// them (repeatable). They stay on this worker: never in Temporal's history, queries or
+    /// logs; every worker of the task queue needs the same files.
+    #[arg(long = "secrets", value_name = "FILE")]
+    pub secrets: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The run: its id (locally, or a unique prefix of it).
+    #[arg(value_name = "RUN_ID")]
+    pub run: String,
+
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// The document whose `schedule` to register.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Workflow input given to every scheduled run (inline JSON, `@PATH` or `-`).
+    #[arg(long, value_name = "JSON|@PATH|-")]
+    pub input: Option<String>,
+
+    /// Remove the document's schedule instead.
+    #[arg(long)]
+    pub delete: bool,
+
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +323,15 @@ pub struct RetryArgs {
 
     #[command(flatten)]
     pub exec: ExecArgs,
+
+    /// Retry a run on Temporal: a new execution of the document and input its history
+    /// recorded (everything runs again; `--from` does not apply).
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+
+    /// With `--temporal`: print `{"id":...,"status":"running"}` once the new run is started.
+    #[arg(long, requires = "address")]
+    pub detach: bool,
 }
 
 /// The options of `run` that `resume` and `retry` take too: how a run executes and reports.
@@ -544,6 +595,10 @@ pub struct RunsArgs {
 
     #[command(flatten)]
     pub state: StateArgs,
+
+    /// List the runs on Temporal (its visibility API) instead of the journal's.
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -579,6 +634,10 @@ pub struct RunsLogsArgs {
     /// (by default they are removed so that a line cannot garble your terminal).
     #[arg(long)]
     pub raw: bool,
+
+    /// A run on Temporal (its workers answer from the run's history).
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -590,6 +649,10 @@ pub struct RunsShowArgs {
     /// `human`: a summary and a task table. `json`: one JSON object.
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub format: RunFormat,
+
+    /// A run on Temporal (its workers answer from the run's history).
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -597,6 +660,10 @@ pub struct RunsEventsArgs {
     /// The run: its id or a unique prefix of it.
     #[arg(value_name = "RUN_ID")]
     pub run: String,
+
+    /// A run on Temporal (its workers answer from the run's history).
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
 }
 
 #[derive(Debug, Args)]

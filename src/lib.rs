@@ -102,5 +102,7 @@ where
             command::serve::run(args, &mut std::io::stderr())
         }
         Command::Worker(args) => command::temporal::worker(args, &mut stderr),
+        Command::Cancel(args) => command::cancel::run(args, &mut stdout, &mut stderr),
+        Command::Schedule(args) => command::temporal::schedule(args, &mut stdout, &mut stderr),
     }
 }

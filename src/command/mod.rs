@@ -1,5 +1,6 @@
 //! One file per subcommand: each turns its arguments into settings and wires the stages together.
 
+pub mod cancel;
 pub mod completions;
 mod durable;
 mod error;
@@ -14,6 +15,7 @@ pub mod run;
 pub mod runs;
 mod runs_logs;
 mod runs_show;
+mod runs_temporal;
 pub mod schema;
 pub mod serve;
 pub mod temporal;

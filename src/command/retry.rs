@@ -21,6 +21,9 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
+    if let Some(code) = super::temporal::retry(args, stdout, stderr) {
+        return code;
+    }
     let prepared = durable::recorded(&args.exec, &args.run)
         .and_then(|recorded| prepare(recorded, args.from.as_deref(), args.input.as_deref()));
     let (durable, file, note) = match prepared {

@@ -17,6 +17,9 @@ use crate::report::fmt;
 use crate::runtime::event::{CONTEXT_CHANGED, EVENT_CONSUMED};
 
 pub fn run(args: &RunsArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    if let Some(code) = super::runs_temporal::run(args, stdout, stderr) {
+        return code;
+    }
     let dir = journal::state_dir(args.state.state_dir.as_deref());
     let result = match &args.action {
         None => list(args, &dir, stdout, stderr),
@@ -66,16 +69,21 @@ fn list(args: &RunsArgs, dir: &Path, stdout: &mut dyn Write, stderr: &mut dyn Wr
         }
         Err(error) => return Err(error.into()),
     };
-    let written = match args.format {
+    write_list(&runs, args.format, stdout);
+    Ok(())
+}
+
+/// The listing of `runs` (from the journal, or from Temporal).
+pub(crate) fn write_list(runs: &[RunRecord], format: RunFormat, stdout: &mut dyn Write) {
+    let written = match format {
         RunFormat::Json => {
             let list: Vec<Value> = runs.iter().map(RunRecord::to_json).collect();
             writeln!(stdout, "{}", Value::Array(list))
         }
-        RunFormat::Human => stdout.write_all(table(&runs).as_bytes()),
+        RunFormat::Human => stdout.write_all(table(runs).as_bytes()),
     };
     // A closed stdout (`| head`) is not the journal's failure.
     let _ = written;
-    Ok(())
 }
 
 fn status(arg: RunStatusArg) -> RunState {

@@ -31,13 +31,10 @@ pub(crate) fn logs(
                 .unwrap_or(true);
         let lines = journal.task_output(&run.id, after)?;
         let mut text = String::new();
-        for line in &lines {
-            after = line.num;
-            if args.task.as_deref().is_none_or(|task| selects(task, line)) {
-                write_line(&mut text, line, args.raw);
-                printed += 1;
-            }
+        if let Some(last) = lines.last() {
+            after = last.num;
         }
+        printed += render(&lines, args, &mut text);
         if stdout
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush())
@@ -51,13 +48,30 @@ pub(crate) fn logs(
         std::thread::sleep(FOLLOW_INTERVAL);
     }
     if printed == 0 && !args.follow {
-        let what = match &args.task {
-            Some(task) => format!("task `{task}` of run {} printed nothing", run.id),
-            None => format!("no task of run {} printed anything", run.id),
-        };
-        let _ = writeln!(stdout, "({what})");
+        let _ = writeln!(stdout, "{}", nothing_printed(args, &run.id));
     }
     Ok(())
+}
+
+/// The lines `args` selects, written to `out`; how many.
+pub(crate) fn render(lines: &[OutputLine], args: &RunsLogsArgs, out: &mut String) -> usize {
+    let mut printed = 0;
+    for line in lines {
+        if args.task.as_deref().is_none_or(|task| selects(task, line)) {
+            write_line(out, line, args.raw);
+            printed += 1;
+        }
+    }
+    printed
+}
+
+/// What is said when no line was selected.
+pub(crate) fn nothing_printed(args: &RunsLogsArgs, run: &str) -> String {
+    let what = match &args.task {
+        Some(task) => format!("task `{task}` of run {run} printed nothing"),
+        None => format!("no task of run {run} printed anything"),
+    };
+    format!("({what})")
 }
 
 /// The label a line is shown under: its execution's step name as a name path (`each[0]/say`),

@@ -6,11 +6,12 @@ use super::error::CommandError;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
+
 use serde_json::{Value, json};
 
 use super::runs::{columns, local_time, shown_status};
 use crate::cli::{RunFormat, RunsShowArgs};
-use crate::journal::{Execution, Journal, RunRecord, Timeline};
+use crate::journal::{Execution, Journal, RunRecord, StoredEvent, Timeline};
 use crate::report::fmt;
 
 /// Longest JSON value shown inline in the human view.
@@ -22,23 +23,30 @@ pub(crate) fn show(
     stdout: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let run = journal.run(&args.run)?;
-    let mut timeline = Timeline::default();
-    let mut first: Option<DateTime<Utc>> = None;
+    let mut events = Vec::new();
     journal.visit_events(&run.id, |event| {
-        first.get_or_insert(event.time);
-        timeline.push(&event);
+        events.push(event);
         true
     })?;
+    // A closed stdout is not the journal's failure.
+    let _ = stdout.write_all(render(&run, &events, args.format).as_bytes());
+    Ok(())
+}
+
+/// The view of a run from its record and stored events (from the journal, or from Temporal).
+pub(crate) fn render(run: &RunRecord, events: &[StoredEvent], format: RunFormat) -> String {
+    let mut timeline = Timeline::default();
+    for event in events {
+        timeline.push(event);
+    }
+    let first = events.first().map(|event| event.time);
     let executions = timeline.finish();
     // Offsets count from the run's first event (its start), else from when it was recorded.
     let origin = first.unwrap_or(run.started_at);
-    let text = match args.format {
-        RunFormat::Json => format!("{}\n", to_json(&run, &executions, origin)),
-        RunFormat::Human => human(&run, &executions, origin),
-    };
-    // A closed stdout is not the journal's failure.
-    let _ = stdout.write_all(text.as_bytes());
-    Ok(())
+    match format {
+        RunFormat::Json => format!("{}\n", to_json(run, &executions, origin)),
+        RunFormat::Human => human(run, &executions, origin),
+    }
 }
 
 fn to_json(run: &RunRecord, executions: &[Execution], origin: DateTime<Utc>) -> Value {

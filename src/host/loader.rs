@@ -55,4 +55,16 @@ pub trait Loader: Send + Sync {
         name: &str,
         caller_use: Option<&Value>,
     ) -> Result<Value, WorkflowError>;
+
+    /// Runs the sub-workflow `child` as run `id` somewhere else than inside the calling run
+    /// (on Temporal: a child workflow), resolving to its output; `None` (the default): the
+    /// engine runs it itself.
+    fn run_elsewhere(
+        &self,
+        _child: &ChildWorkflow,
+        _id: &str,
+        _input: Value,
+    ) -> Option<BoxFuture<'static, Result<Value, WorkflowError>>> {
+        None
+    }
 }

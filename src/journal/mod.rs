@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::JournalError;
 pub use open::Journal;
+#[cfg(feature = "temporal")]
+pub(crate) use output::OutputCap;
 pub use output::{OutputLine, TASK_LOG_CAP};
 pub use query::{Relation, RunFilter, RunRecord, RunState, RunStatus, StoredEvent};
 pub use sink::{Recorder, RunStart};

@@ -19,12 +19,12 @@ pub const TASK_LOG_CAP: usize = 1024 * 1024;
 /// One line on its way to the table.
 #[derive(Debug)]
 pub(crate) struct OutputRow {
-    workflow: Option<String>,
-    task: Arc<str>,
-    step: Option<Arc<str>>,
-    stream: OutputStream,
+    pub(crate) workflow: Option<String>,
+    pub(crate) task: Arc<str>,
+    pub(crate) step: Option<Arc<str>>,
+    pub(crate) stream: OutputStream,
     time: i64,
-    line: String,
+    pub(crate) line: String,
 }
 
 /// The writer's bookkeeping of how much each execution printed.

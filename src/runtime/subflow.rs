@@ -122,6 +122,16 @@ impl ChildRun {
     /// Runs the child to its end, publishing its own workflow events under a new run id.
     async fn run(self, input: Val) -> Result<Val, WorkflowError> {
         let id = self.executors.ids.run_id();
+        // A host that runs sub-workflows elsewhere (Temporal child workflows) gets it whole.
+        if let Some(elsewhere) =
+            self.executors
+                .loader
+                .run_elsewhere(&self.child, &id, crate::expr::to_json(&input))
+        {
+            return elsewhere
+                .await
+                .map(|output| crate::expr::from_json(&output));
+        }
         let run = Run::new(
             &self.child.machine,
             &id,

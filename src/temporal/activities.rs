@@ -14,6 +14,7 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use super::payload::{ProcessCall, ProcessDone};
 use super::payload_calls::{CallDone, CallRequest, ReceivedCall, TargetCall};
+use super::secrets::Sealer;
 use super::subscriptions::OpenSubscriptions;
 use crate::host::Executors;
 use crate::host::effects::asyncapi::Consumption;
@@ -47,8 +48,16 @@ impl Effects {
         ctx: ActivityContext,
         call: ProcessCall,
     ) -> Result<ProcessDone, ActivityError> {
+        // The secrets' values come from this worker's files, never from the history.
+        let sealer = Sealer::new(&super::secrets::for_run(&call.secrets));
+        let call = match sealer.unseal_call(call) {
+            Ok(call) => call,
+            Err(error) => return Ok(ProcessDone::Failed { error }),
+        };
         let work = self.processes.run(call.into_request());
-        heartbeating(&ctx, work).await.map(ProcessDone::from)
+        heartbeating(&ctx, work)
+            .await
+            .map(|output| sealer.seal_done(ProcessDone::from(output)))
     }
 
     /// Executes one call (or emit, or consumption step). A call that failed is a result

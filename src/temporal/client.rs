@@ -12,11 +12,17 @@ use temporalio_client::{
     WorkflowStartOptions, errors::WorkflowGetResultError,
 };
 
+use super::ops::{DocumentMemo, MEMO_DOCUMENT};
 use super::payload::RunRequest;
+use super::progress::{EventsFile, LiveView, POLL_EVERY};
 use super::workflow::ServerlessWorkflow;
 use crate::exit_code::ExitCode;
 use crate::problem::{ErrorKind, WorkflowError};
+use crate::runtime::event::EventSink;
 use crate::runtime::{Outcome, RunResult};
+use crate::source::Source;
+use std::sync::Arc;
+use temporalio_common::MemoValues;
 
 /// Where the Temporal server is and which part of it a command uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,17 +90,33 @@ pub struct SubmitConfig {
     pub input: Value,
     /// Print the run's id and return at once.
     pub detach: bool,
+    /// `--events PATH`: the run's lifecycle events, appended while waiting (`progress.rs`).
+    pub events: Option<PathBuf>,
+    /// The live view's sinks (plain lines, the tree), fed from the run's query while waiting.
+    pub live: Vec<Arc<dyn EventSink>>,
     pub json: bool,
 }
 
 /// Starts the run and, unless detached, waits for its end; prints as a local run prints.
 pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    let json_output = config.json;
+    let detach = config.detach;
     let Some(runtime) = runtime(stderr) else {
         return ExitCode::Faulted;
     };
-    let json_output = config.json;
-    let detach = config.detach;
-    match runtime.block_on(start_and_wait(config)) {
+    let submitted = runtime.block_on(start_and_wait(config));
+    report(submitted, json_output, detach, stdout, stderr)
+}
+
+/// Prints a submitted run's end (or its id when detached) as a local run prints it.
+pub(crate) fn report(
+    submitted: Result<Submitted, ClientError>,
+    json_output: bool,
+    detach: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    match submitted {
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");
             match error {
@@ -137,30 +159,115 @@ pub fn submit(config: SubmitConfig, stdout: &mut dyn Write, stderr: &mut dyn Wri
     }
 }
 
-enum Submitted {
+pub(crate) enum Submitted {
     Detached(String),
     Ended(RunResult),
 }
 
 async fn start_and_wait(config: SubmitConfig) -> Result<Submitted, ClientError> {
     let client = config.endpoint.connect().await?;
-    let id = uuid::Uuid::now_v7().to_string();
     let name = config.file.file_name().map_or_else(
         || "workflow.yaml".into(),
         |n| n.to_string_lossy().into_owned(),
     );
     let request = RunRequest::new(name, config.document, config.input);
-    let options = WorkflowStartOptions::new(config.endpoint.task_queue.clone(), id.clone()).build();
+    let id = uuid::Uuid::now_v7().to_string();
+    start(
+        &client,
+        &config.endpoint,
+        id,
+        request,
+        config.detach,
+        config.events.as_deref(),
+        config.live,
+    )
+    .await
+}
+
+/// The memo that names a run's document in listings (`runs --temporal`): its identity, read
+/// from the document the run carries.
+pub(crate) fn memo_of(request: &RunRequest) -> MemoValues {
+    let mut checked =
+        crate::frontend::check_source(Source::new(request.name.clone(), request.document.as_str()));
+    let mut document = DocumentMemo {
+        document: request.name.clone(),
+        sha256: request.hash.clone(),
+        ..DocumentMemo::default()
+    };
+    if let Some(machine) = checked.compile() {
+        document.namespace = machine.namespace().to_string();
+        document.name = machine.name().to_string();
+        document.version = machine.version().to_string();
+    }
+    let mut memo = MemoValues::new();
+    memo.insert(MEMO_DOCUMENT, document);
+    memo
+}
+
+/// Starts `request` as run `id` and, unless `detach`, waits for its end.
+pub(crate) async fn start(
+    client: &Client,
+    endpoint: &Endpoint,
+    id: String,
+    request: RunRequest,
+    detach: bool,
+    events: Option<&std::path::Path>,
+    live: Vec<Arc<dyn EventSink>>,
+) -> Result<Submitted, ClientError> {
+    let options = WorkflowStartOptions::new(endpoint.task_queue.clone(), id.clone())
+        .memo(memo_of(&request))
+        .build();
     let handle = client
         .start_workflow(ServerlessWorkflow::run, request, options)
         .await
         .map_err(|error| ClientError::Start {
             detail: error.to_string(),
         })?;
-    if config.detach {
+    if detach {
         return Ok(Submitted::Detached(id));
     }
-    let outcome = match handle.get_result(WorkflowGetResultOptions::default()).await {
+    let ended = handle.get_result(WorkflowGetResultOptions::default());
+    let ended = if events.is_none() && live.is_empty() {
+        ended.await
+    } else {
+        let mut file = match events {
+            None => None,
+            Some(path) => {
+                Some(
+                    EventsFile::create(path, &id).map_err(|error| ClientError::Wait {
+                        id: id.clone(),
+                        detail: format!("cannot write events to {}: {error}", path.display()),
+                    })?,
+                )
+            }
+        };
+        let mut view = (!live.is_empty()).then(|| LiveView::new(&id, live));
+        futures::pin_mut!(ended);
+        loop {
+            let tick = tokio::time::sleep(POLL_EVERY);
+            futures::pin_mut!(tick);
+            let over = match futures::future::select(ended.as_mut(), tick).await {
+                futures::future::Either::Left((result, _)) => Some(result),
+                futures::future::Either::Right(_) => None,
+            };
+            // At the end too: the worker that ran it still has the last events.
+            if let Some(view) = &mut view {
+                view.catch_up(client).await;
+            }
+            if let Some(file) = &mut file {
+                file.catch_up(client)
+                    .await
+                    .map_err(|detail| ClientError::Wait {
+                        id: id.clone(),
+                        detail,
+                    })?;
+            }
+            if let Some(result) = over {
+                break result;
+            }
+        }
+    };
+    let outcome = match ended {
         Ok(output) => Outcome::Completed(output),
         Err(WorkflowGetResultError::Failed(failure)) => {
             Outcome::Faulted(fault_of(&failure.failure().message))

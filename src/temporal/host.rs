@@ -39,6 +39,12 @@ pub(crate) enum Request {
         call: CallRequest,
         done: oneshot::Sender<CallDone>,
     },
+    /// A sub-workflow as a child workflow (`children.rs`).
+    Child {
+        id: String,
+        request: super::payload::RunRequest,
+        done: oneshot::Sender<Result<serde_json::Value, WorkflowError>>,
+    },
 }
 
 /// The sending half every host part shares.
@@ -181,6 +187,8 @@ impl Ids for TemporalIds {
 /// `run` tasks' processes, each one execution of the process activity.
 pub(crate) struct ActivityProcesses {
     pub(crate) requests: Requests,
+    /// Seals the run's secret values out of what the activity carries (`secrets.rs`).
+    pub(crate) sealer: Arc<super::secrets::Sealer>,
 }
 
 impl ProcessRunner for ActivityProcesses {
@@ -188,7 +196,9 @@ impl ProcessRunner for ActivityProcesses {
         &self,
         request: ProcessRequest,
     ) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>> {
-        let call = ProcessCall::from(&request);
+        let mut call = ProcessCall::from(&request);
+        self.sealer.seal_call(&mut call);
+        let sealer = Arc::clone(&self.sealer);
         let (done, finished) = oneshot::channel();
         let sent = self
             .requests
@@ -202,8 +212,8 @@ impl ProcessRunner for ActivityProcesses {
             if !sent {
                 return Err(lost());
             }
-            let output: Result<ProcessOutput, WorkflowError> =
-                finished.await.map_err(|_| lost())?.into();
+            let done = sealer.unseal_done(finished.await.map_err(|_| lost())?);
+            let output: Result<ProcessOutput, WorkflowError> = done.into();
             // The task's log gets the lines once the activity is done (no live view here).
             if let (Some(observer), Ok(output)) = (&request.on_line, &output) {
                 for line in output.stdout.lines() {

@@ -56,6 +56,10 @@ pub struct ProcessCall {
     pub environment: Vec<(String, String)>,
     pub stdin: Option<String>,
     pub detach: bool,
+    /// The secrets whose values are sealed in the call (`secrets.rs`): the worker running the
+    /// activity opens them from its own files. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +94,7 @@ impl From<&ProcessRequest> for ProcessCall {
             environment: request.environment.clone(),
             stdin: request.stdin.clone(),
             detach: request.detach,
+            secrets: Vec::new(),
         }
     }
 }
@@ -193,6 +198,7 @@ mod tests {
             environment: vec![],
             stdin: None,
             detach: true,
+            secrets: Vec::new(),
         });
         assert_eq!(back.into_request(), request);
     }

@@ -25,6 +25,8 @@ pub struct WorkerConfig {
     pub max_concurrent: usize,
     /// `--broker` URLs (as `run --broker`): where emits go, and whose events are signalled.
     pub brokers: Vec<String>,
+    /// `--secrets` files: read by this worker only (see `secrets.rs`).
+    pub secrets: Vec<std::path::PathBuf>,
 }
 
 /// Why a worker stopped.
@@ -72,6 +74,7 @@ pub fn run_worker(config: WorkerConfig, stderr: &mut dyn Write) -> ExitCode {
 
 async fn serve(config: WorkerConfig) -> Result<(), WorkerError> {
     let start = |detail: String| WorkerError::Start { detail };
+    super::secrets::use_files(config.secrets.clone()).map_err(|error| start(error.to_string()))?;
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|error| start(error.to_string()))?;
     let broker = if config.brokers.is_empty() {

@@ -20,32 +20,37 @@ use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
-    SyncWorkflowContext, WorkflowContext, WorkflowResult, WorkflowTermination,
+    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
+use super::children::{ChildLoader, serve_child};
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
 use super::host_calls::{ActivityCalls, ActivityLoader};
 use super::payload::RunRequest;
 use super::payload_calls::CallDone;
+use super::record::{Record, RecordSink, RunView, ViewRequest};
+use super::secrets::Sealer;
 use super::signals::SignalBus;
 use crate::compile::Machine;
 use crate::host::Executors;
 use crate::host::effects::events::CloudEvent;
 use crate::problem::{ErrorKind, WorkflowError};
-use crate::runtime::event::NoEvents;
 use crate::runtime::{Outcome, RunOptions};
+use crate::secrets::{RedactingSink, Redactor};
 use crate::source::Source;
 
 /// The `type` of the application failure a faulted run ends with.
 pub(crate) const FAULTED: &str = "workflow.faulted";
 
-/// A run of a Serverless Workflow document.
+/// A run of a Serverless Workflow document. Its state is what the `workflow.view` query
+/// answers (`record.rs`): rebuilt by replay, never written to the history.
 #[workflow]
 #[derive(Default)]
 pub struct ServerlessWorkflow {
     /// Events signalled since the run code last took them (in history order).
     events: Vec<CloudEvent>,
+    record: Arc<Record>,
 }
 
 #[workflow_methods]
@@ -60,6 +65,8 @@ impl ServerlessWorkflow {
             Err(error) => return Err(faulted(&error).into()),
         };
         let run_id = ctx.workflow_id().to_string();
+        let record = ctx.state(|state| Arc::clone(&state.record));
+        record.begin(&request.name, &request.hash, &request.input);
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
@@ -67,9 +74,14 @@ impl ServerlessWorkflow {
             requests: requests.clone(),
         };
         let bus = SignalBus::new(calls.clone());
+        // `use.secrets` from this worker's files: values stay here, sealed out of activities.
+        let secrets = super::secrets::for_run(machine.secret_names());
+        let sealer = Arc::new(Sealer::new(&secrets));
+        let redactor = Arc::new(Redactor::new(secrets.values()));
         let executors = Executors {
             processes: Arc::new(ActivityProcesses {
                 requests: requests.clone(),
+                sealer,
             }),
             http: Arc::new(calls.clone()),
             grpc: Arc::new(calls.clone()),
@@ -79,19 +91,24 @@ impl ServerlessWorkflow {
             events: Arc::new(bus.clone()),
             clock: Arc::new(TemporalClock {
                 time: Arc::clone(&time),
-                requests,
+                requests: requests.clone(),
             }),
             ids: Arc::new(TemporalIds::new(&run_id)),
             // Resources are read by activities; sub-workflow documents from this worker's
-            // disk: the same on every worker only when they share it (see docs/temporal.md).
-            loader: Arc::new(ActivityLoader {
-                local: crate::loader::LocalLoader::default(),
-                calls: calls.clone(),
+            // disk (the same on every worker only when they share it, see docs/temporal.md);
+            // each sub-workflow run is a child workflow carrying its document (`children.rs`).
+            loader: Arc::new(ChildLoader {
+                resources: ActivityLoader {
+                    local: crate::loader::LocalLoader::default(),
+                    calls: calls.clone(),
+                },
+                requests: requests.clone(),
             }),
             container_engine: None,
         };
         let options = RunOptions {
             run_id: Some(run_id.clone()),
+            secrets,
             ..RunOptions::default()
         };
         let cancel = options.cancel.clone();
@@ -102,7 +119,14 @@ impl ServerlessWorkflow {
             request.input,
             options,
             executors,
-            Arc::new(NoEvents),
+            // The query keeps events masked, as the journal does.
+            RedactingSink::wrap(
+                Arc::new(RecordSink {
+                    record,
+                    run_id: run_id.clone(),
+                }),
+                &redactor,
+            ),
         ))
         .boxed();
         let mut serving: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
@@ -149,6 +173,9 @@ impl ServerlessWorkflow {
             }
         })
         .await;
+        let mut result = result;
+        // The result goes into the history: masked as a local run's printed result is.
+        redactor.outcome(&mut result.outcome);
         match result.outcome {
             Outcome::Completed(output) => Ok(output),
             Outcome::Faulted(error) => Err(faulted(&error).into()),
@@ -161,6 +188,12 @@ impl ServerlessWorkflow {
     #[signal(name = "workflow.event")]
     pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, event: CloudEvent) {
         self.events.push(event);
+    }
+
+    /// The run's events and output lines after those the client has (`record.rs`).
+    #[query(name = "workflow.view")]
+    pub fn view(&self, _ctx: &WorkflowContextView, after: ViewRequest) -> RunView {
+        self.record.view(after)
     }
 }
 
@@ -187,6 +220,7 @@ impl Wake for Rewake {
 /// longer awaited (a timeout's timer after the work finished) is cancelled in Temporal too.
 async fn serve(ctx: WorkflowContext<ServerlessWorkflow>, request: Request) {
     match request {
+        Request::Child { id, request, done } => serve_child(ctx, id, request, done).await,
         Request::Sleep { after, mut done } => {
             let timer = ctx.timer(after);
             let fired = {

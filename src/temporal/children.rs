@@ -1,0 +1,191 @@
+//! `run: workflow` on Temporal: each sub-workflow run is a Temporal child workflow of the type
+//! `ServerlessWorkflow`, on the parent's task queue. The sub-workflow's document is found and
+//! read by the parent's workflow code (from its worker's disk, as locally) and travels in the
+//! child's input with the input the task computed; the child's workflow id is the id the engine
+//! draws for it, `PARENT-N` (deterministic: the parent's id and the order of its draws).
+
+use std::path::Path;
+
+use futures::channel::oneshot;
+use futures::future::{BoxFuture, Either, select};
+use reqwest::Url;
+use serde_json::Value;
+use temporalio_sdk::{CancellableFuture, ChildWorkflowOptions, WorkflowContext};
+
+use super::host::{Request, Requests};
+use super::host_calls::ActivityLoader;
+use super::payload::RunRequest;
+use super::workflow::ServerlessWorkflow;
+use crate::host::effects::credentials::Credentials;
+use crate::host::effects::http::HttpClient;
+use crate::host::{ChildWorkflow, Loader};
+use crate::problem::{ErrorKind, WorkflowError};
+
+/// The loader of a run on Temporal: resources read by activities (`host_calls.rs`), and
+/// sub-workflows handed to the workflow code as children.
+pub(crate) struct ChildLoader {
+    pub(crate) resources: ActivityLoader,
+    pub(crate) requests: Requests,
+}
+
+impl Loader for ChildLoader {
+    fn locate(&self, written: &str, base_dir: Option<&Path>) -> Result<Url, WorkflowError> {
+        self.resources.locate(written, base_dir)
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        location: &'a Url,
+        http: &'a dyn HttpClient,
+        credentials: Option<Credentials>,
+    ) -> BoxFuture<'a, Result<String, WorkflowError>> {
+        self.resources.fetch(location, http, credentials)
+    }
+
+    fn workflow<'a>(
+        &'a self,
+        caller: Option<&'a Path>,
+        namespace: &'a str,
+        name: &'a str,
+        version: &'a str,
+    ) -> BoxFuture<'a, Result<ChildWorkflow, WorkflowError>> {
+        // Found and compiled now, on a thread of its own: the local loader reads the disk on
+        // tokio's blocking pool, whose wake-up would come after the workflow task ended and
+        // never be polled (workflow code is only polled during its activations).
+        let found = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .map_err(|error| {
+                            WorkflowError::new(ErrorKind::Runtime, "Sub-workflow loading failed")
+                                .with_detail(error.to_string())
+                        })?;
+                    runtime.block_on(
+                        self.resources
+                            .local
+                            .workflow(caller, namespace, name, version),
+                    )
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(
+                        WorkflowError::new(ErrorKind::Runtime, "Sub-workflow loading failed")
+                            .with_detail("the loading thread panicked"),
+                    )
+                })
+        });
+        Box::pin(std::future::ready(found))
+    }
+
+    fn function(
+        &self,
+        text: &str,
+        location: &str,
+        name: &str,
+        caller_use: Option<&Value>,
+    ) -> Result<Value, WorkflowError> {
+        self.resources.function(text, location, name, caller_use)
+    }
+
+    fn run_elsewhere(
+        &self,
+        child: &ChildWorkflow,
+        id: &str,
+        input: Value,
+    ) -> Option<BoxFuture<'static, Result<Value, WorkflowError>>> {
+        let document = std::fs::read_to_string(&child.path);
+        let name = child.path.file_name().map_or_else(
+            || "workflow.yaml".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let (done, finished) = oneshot::channel();
+        let sent = document.as_ref().is_ok()
+            && self
+                .requests
+                .unbounded_send(Request::Child {
+                    id: id.to_string(),
+                    request: RunRequest::new(
+                        name,
+                        document.as_ref().map(String::clone).unwrap_or_default(),
+                        input,
+                    ),
+                    done,
+                })
+                .is_ok();
+        let path = child.path.display().to_string();
+        Some(Box::pin(async move {
+            if let Err(error) = document {
+                return Err(WorkflowError::new(
+                    ErrorKind::Configuration,
+                    "Sub-workflow unreadable",
+                )
+                .with_detail(format!("cannot read {path}: {error}")));
+            }
+            if !sent {
+                return Err(lost());
+            }
+            finished.await.map_err(|_| lost())?
+        }))
+    }
+}
+
+fn lost() -> WorkflowError {
+    WorkflowError::new(ErrorKind::Runtime, "Child workflow lost")
+        .with_detail("the workflow ended before its child workflow did")
+}
+
+/// Starts the child workflow and answers with its output or its error; a child whose answer
+/// is no longer awaited (the task was cancelled or timed out) is cancelled in Temporal too.
+pub(crate) async fn serve_child(
+    ctx: WorkflowContext<ServerlessWorkflow>,
+    id: String,
+    request: RunRequest,
+    mut done: oneshot::Sender<Result<Value, WorkflowError>>,
+) {
+    let options = ChildWorkflowOptions::builder()
+        .workflow_id(id.clone())
+        .build();
+    let start = ctx.start_child_workflow(ServerlessWorkflow::run, request, options);
+    let abandoned = done.cancellation();
+    futures::pin_mut!(start, abandoned);
+    let started = match select(start, abandoned).await {
+        Either::Left((Ok(started), _)) => started,
+        Either::Left((Err(error), _)) => {
+            let _ = done.send(Err(WorkflowError::new(
+                ErrorKind::Runtime,
+                "Child workflow not started",
+            )
+            .with_detail(format!("child workflow {id}: {error}"))));
+            return;
+        }
+        Either::Right(_) => return,
+    };
+    let result = {
+        let result = started.result();
+        let abandoned = done.cancellation();
+        futures::pin_mut!(result, abandoned);
+        match select(result, abandoned).await {
+            Either::Left((result, _)) => Some(result),
+            Either::Right(((), result)) => {
+                result.cancel();
+                None
+            }
+        }
+    };
+    let Some(result) = result else {
+        return;
+    };
+    let answer = result.map_err(|error| {
+        let mut failure = error.failure();
+        while let Some(current) = failure {
+            if let Ok(fault) = serde_json::from_str::<WorkflowError>(&current.message) {
+                return fault;
+            }
+            failure = current.cause.as_deref();
+        }
+        WorkflowError::new(ErrorKind::Runtime, "Child workflow failed")
+            .with_detail(format!("child workflow {id}: {error}"))
+    });
+    let _ = done.send(answer);
+}
