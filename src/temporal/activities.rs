@@ -13,7 +13,7 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 use super::payload::{ProcessCall, ProcessDone};
-use super::payload_calls::{CallDone, CallRequest, ReceivedCall, TargetCall};
+use super::payload_calls::{CallDone, CallInput, CallRequest, ReceivedCall, TargetCall};
 use super::secrets::Sealer;
 use super::subscriptions::OpenSubscriptions;
 use crate::host::Executors;
@@ -66,12 +66,20 @@ impl Effects {
     pub async fn call(
         self: Arc<Self>,
         ctx: ActivityContext,
-        call: CallRequest,
+        input: CallInput,
     ) -> Result<CallDone, ActivityError> {
+        // The secrets' values come from this worker's files, never from the history; what
+        // goes back into it is sealed again.
+        let sealer = Sealer::new(&super::secrets::for_run(&input.secrets));
+        let call = match sealer.unseal_payload(input.call) {
+            Ok(call) => call,
+            Err(error) => return Ok(CallDone::Failed { error }),
+        };
         let work = self.execute(call);
-        heartbeating(&ctx, work)
-            .await
-            .map(|done| done.unwrap_or_else(CallDone::failed))
+        let done = heartbeating(&ctx, work)
+            .await?
+            .unwrap_or_else(CallDone::failed);
+        Ok(sealer.seal_payload(done).unwrap_or_else(CallDone::failed))
     }
 }
 

@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 
 use super::payload::{ProcessCall, ProcessDone};
-use super::payload_calls::{CallDone, CallRequest};
+use super::payload_calls::{CallDone, CallInput};
 use crate::host::effects::process::OutputStream;
 use crate::host::effects::process::ProcessOutput;
 use crate::host::effects::process::ProcessRequest;
@@ -36,7 +36,7 @@ pub(crate) enum Request {
     },
     /// The call activity: every other side effect (`host_calls.rs`, `signals.rs`).
     Call {
-        call: CallRequest,
+        call: CallInput,
         done: oneshot::Sender<CallDone>,
     },
     /// A sub-workflow as a child workflow (`children.rs`).

@@ -7,6 +7,7 @@
 //! (they would be stored in the history).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::channel::oneshot;
@@ -16,9 +17,10 @@ use serde_json::Value;
 
 use super::host::{Request, Requests};
 use super::payload_calls::{
-    A2aCall, CallDone, CallRequest, GrpcCall, HttpCall, McpCall, MessageCall, TargetCall,
-    grpc_reply,
+    A2aCall, CallDone, CallInput, CallRequest, GrpcCall, HttpCall, McpCall, MessageCall,
+    TargetCall, grpc_reply,
 };
+use super::secrets::Sealer;
 use crate::host::effects::a2a::A2aClient;
 use crate::host::effects::a2a::A2aRequest;
 use crate::host::effects::asyncapi::AsyncApiClient;
@@ -42,6 +44,8 @@ use crate::problem::{ErrorKind, WorkflowError};
 #[derive(Clone)]
 pub(crate) struct ActivityCalls {
     pub(crate) requests: Requests,
+    /// Seals the run's secret values out of every request and opens them in every answer.
+    pub(crate) sealer: Arc<Sealer>,
 }
 
 impl ActivityCalls {
@@ -61,20 +65,26 @@ impl ActivityCalls {
         call: CallRequest,
     ) -> impl Future<Output = Result<CallDone, WorkflowError>> + Send + use<> {
         let kind = call.kind();
+        let sealer = Arc::clone(&self.sealer);
         let (done, finished) = oneshot::channel();
-        let sent = self
-            .requests
-            .unbounded_send(Request::Call { call, done })
-            .is_ok();
+        let sealed = sealer.seal_payload(call).map(|call| {
+            let input = CallInput {
+                secrets: sealer.names().to_vec(),
+                call,
+            };
+            self.requests
+                .unbounded_send(Request::Call { call: input, done })
+                .is_ok()
+        });
         async move {
             let lost = || {
                 WorkflowError::new(ErrorKind::Runtime, "Activity lost")
                     .with_detail(format!("the workflow ended before the {kind} activity did"))
             };
-            if !sent {
+            if !sealed? {
                 return Err(lost());
             }
-            match finished.await.map_err(|_| lost())? {
+            match sealer.unseal_payload(finished.await.map_err(|_| lost())?)? {
                 CallDone::Failed { error } => Err(error),
                 done => Ok(done),
             }

@@ -24,6 +24,16 @@ use crate::host::effects::mcp::McpRequest;
 use crate::host::effects::mcp::McpServer;
 use crate::problem::{ErrorKind, WorkflowError};
 
+/// What the call activity is given: the request, its secret values sealed (`secrets.rs`), and
+/// the names of the secrets the worker opens them from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallInput {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    #[serde(flatten)]
+    pub call: CallRequest,
+}
+
 /// One execution of a side effect, every expression already evaluated by the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -9,6 +9,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::payload::{ProcessCall, ProcessDone, ProgramCall};
@@ -185,6 +187,74 @@ impl Sealer {
         }
     }
 
+    /// The names of the secrets this sealer seals (what an activity needs to open them).
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// `payload` with every secret value sealed in its text: its strings, and its byte arrays
+    /// that hold text (a message's payload, a response's body). The same type, so it crosses
+    /// Temporal as it would unsealed.
+    pub(crate) fn seal_payload<T: Serialize + DeserializeOwned>(
+        &self,
+        payload: T,
+    ) -> Result<T, WorkflowError> {
+        if self.is_empty() {
+            return Ok(payload);
+        }
+        let value = serde_json::to_value(payload).map_err(unsealable)?;
+        let sealed = self
+            .map_text(value, &mut |text| Ok(self.seal(text)))
+            .map_err(missing_on_worker)?;
+        serde_json::from_value(sealed).map_err(unsealable)
+    }
+
+    /// `payload` with its seals opened; an error names a secret this worker has no value for.
+    pub(crate) fn unseal_payload<T: Serialize + DeserializeOwned>(
+        &self,
+        payload: T,
+    ) -> Result<T, WorkflowError> {
+        let value = serde_json::to_value(payload).map_err(unsealable)?;
+        let opened = self
+            .map_text(value, &mut |text| self.unseal(text))
+            .map_err(missing_on_worker)?;
+        serde_json::from_value(opened).map_err(unsealable)
+    }
+
+    /// Applies `change` to every string of `value` and to every array of bytes that is UTF-8
+    /// text; a byte array whose text `change` leaves alone is kept as it is.
+    fn map_text(
+        &self,
+        value: Value,
+        change: &mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Result<Value, String> {
+        Ok(match value {
+            Value::String(text) => Value::String(change(&text)?),
+            Value::Array(items) => match as_text(&items) {
+                Some(text) => {
+                    let changed = change(&text)?;
+                    if changed == text {
+                        Value::Array(items)
+                    } else {
+                        Value::Array(changed.bytes().map(Value::from).collect())
+                    }
+                }
+                None => Value::Array(
+                    items
+                        .into_iter()
+                        .map(|item| self.map_text(item, change))
+                        .collect::<Result<_, _>>()?,
+                ),
+            },
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(key, item)| Ok((key, self.map_text(item, change)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other,
+        })
+    }
+
     fn each_text(&self, call: &mut ProcessCall, mut apply: impl FnMut(&mut String)) {
         match &mut call.program {
             ProgramCall::Shell { command } => apply(command),
@@ -199,6 +269,31 @@ impl Sealer {
             apply(stdin);
         }
     }
+}
+
+/// The text a JSON array of bytes holds, when it is one (every item an integer 0 to 255, valid
+/// UTF-8 together).
+fn as_text(items: &[Value]) -> Option<String> {
+    if items.is_empty() {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = items
+        .iter()
+        .map(|item| item.as_u64().and_then(|n| u8::try_from(n).ok()))
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+fn unsealable(error: serde_json::Error) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Runtime, "Cannot seal an activity's payload")
+        .with_detail(error.to_string())
+}
+
+fn missing_on_worker(key: String) -> WorkflowError {
+    WorkflowError::new(ErrorKind::Configuration, "Secret missing on worker").with_detail(format!(
+        "the worker that ran this activity has no value for the secret `{key}`: start every \
+         worker with the same `--secrets` files"
+    ))
 }
 
 /// The string leaves of a secret, keyed `name`, `name.field`, `name.list.0`.

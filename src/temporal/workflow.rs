@@ -70,14 +70,15 @@ impl ServerlessWorkflow {
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
-        let calls = ActivityCalls {
-            requests: requests.clone(),
-        };
-        let bus = SignalBus::new(calls.clone());
         // `use.secrets` from this worker's files: values stay here, sealed out of activities.
         let secrets = super::secrets::for_run(machine.secret_names());
         let sealer = Arc::new(Sealer::new(&secrets));
         let redactor = Arc::new(Redactor::new(secrets.values()));
+        let calls = ActivityCalls {
+            requests: requests.clone(),
+            sealer: Arc::clone(&sealer),
+        };
+        let bus = SignalBus::new(calls.clone());
         let executors = Executors {
             processes: Arc::new(ActivityProcesses {
                 requests: requests.clone(),

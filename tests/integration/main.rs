@@ -37,6 +37,7 @@ mod support;
 mod temporal;
 mod temporal_effects;
 mod temporal_ops;
+mod temporal_sealed;
 mod truth;
 mod validate_cli;
 mod validate_snapshots;

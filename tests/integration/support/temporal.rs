@@ -92,6 +92,40 @@ impl Server {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The run's history as Temporal's CLI shows it (`workflow show --output json`), followed
+    /// by the decoded text of every payload in it: the CLI prints payloads base64-encoded, so a
+    /// search of its output alone would never find a value carried in one.
+    pub fn history_text(&self, id: &str) -> String {
+        let shown = self.cli(&["workflow", "show", "--workflow-id", id, "--output", "json"]);
+        let mut text = String::from_utf8_lossy(&shown.stdout).into_owned();
+        let mut decoded = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(data) = line
+                .strip_prefix("\"data\": \"")
+                .and_then(|rest| rest.strip_suffix("\","))
+                .or_else(|| {
+                    line.strip_prefix("\"data\": \"")
+                        .and_then(|rest| rest.strip_suffix('"'))
+                })
+            {
+                use base64::Engine as _;
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) {
+                    decoded.push(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        assert!(
+            !decoded.is_empty(),
+            "no payload found in the history:\n{text}"
+        );
+        for payload in decoded {
+            text.push('\n');
+            text.push_str(&payload);
+        }
+        text
+    }
+
     /// `workflow worker` on `queue`, named `name` (its processes see `WORKER_NAME`).
     pub fn worker(&self, queue: &str, name: &str) -> Worker {
         self.worker_with(queue, name, &[])

@@ -1,0 +1,99 @@
+//! Secret values in `call` activities on Temporal: the worker's `--secrets` give the values,
+//! and what crosses Temporal (the activity's input, its result) carries seals instead, opened by
+//! the worker that runs the activity. The service gets the real value; Temporal's own CLI shows
+//! a history without it, in the request and in the answer that echoed it.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::support::http_server;
+use crate::support::services::ready;
+use crate::support::temporal::{self, Server, document};
+
+const SECRET: &str = "k3y-Sealed-9931";
+
+#[test]
+fn secret_values_in_a_call_are_sealed_out_of_the_history() {
+    let test = "temporal_sealed::secret_values_in_a_call_are_sealed_out_of_the_history";
+    if !ready(test, &[temporal::need()]) {
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let secrets = dir.path().join("secrets.json");
+    std::fs::write(&secrets, json!({"apiKey": SECRET}).to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let kept = Arc::clone(&seen);
+    let router = axum::Router::new().route(
+        "/echo",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let key = headers
+                    .get("x-api-key")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                if let Ok(mut seen) = kept.lock() {
+                    seen.push((key.clone(), body.clone()));
+                }
+                async move { axum::Json(json!({"echo": key, "note": body["note"]})) }
+            },
+        ),
+    );
+    let web = http_server::serve(router);
+    let file = document(
+        dir.path(),
+        "sealed.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: sealed, version: '0.1.0'}}\n\
+             use:\n  secrets: [apiKey]\n\
+             do:\n  - ask:\n      call: http\n      with:\n        method: post\n        \
+             endpoint: {}\n        headers:\n          x-api-key: ${{ $secrets.apiKey }}\n        \
+             body:\n          key: ${{ \"Bearer \" + $secrets.apiKey }}\n          \
+             note: plain-marker-5521\n",
+            web.url("/echo")
+        ),
+    );
+    let worker_args = ["--secrets", &secrets.to_string_lossy()];
+    let _worker = server.worker_with("sealed", "a", &worker_args);
+    let ran = server
+        .submit(&file, "sealed", &[])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    let json: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&ran.stderr)));
+    assert_eq!(json["status"], "completed", "{json}");
+    // The service got the values; the run's result has the echo masked, as a local run's.
+    let got = seen.lock().map(|seen| seen.clone()).unwrap_or_default();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, SECRET);
+    assert_eq!(got[0].1["key"], format!("Bearer {SECRET}"));
+    assert_eq!(json["output"]["echo"], "***", "{json}");
+    assert_eq!(json["output"]["note"], "plain-marker-5521");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    let history = server.history_text(&id);
+    // The history's payloads are readable here (the marker is in the request and the answer),
+    // and the secret is in neither.
+    assert!(
+        history.matches("plain-marker-5521").count() >= 2,
+        "{history}"
+    );
+    assert!(
+        !history.contains(SECRET),
+        "the secret is in the history:\n{history}"
+    );
+    // Replayed with the same secrets, the history is deterministic.
+    let replayed = std::process::Command::new(crate::support::BINARY)
+        .args(["worker", "--temporal", &server.address, "--replay", &id])
+        .args(worker_args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+}
