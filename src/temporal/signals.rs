@@ -126,7 +126,11 @@ mod tests {
         mpsc::UnboundedReceiver<super::super::host::Request>,
     ) {
         let (requests, incoming) = mpsc::unbounded();
-        (SignalBus::new(ActivityCalls { requests }), incoming)
+        let calls = ActivityCalls {
+            requests,
+            sealer: Arc::default(),
+        };
+        (SignalBus::new(calls), incoming)
     }
 
     fn next(subscription: &mut Subscription) -> Option<CloudEvent> {
