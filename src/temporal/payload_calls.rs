@@ -1,14 +1,16 @@
 //! What crosses Temporal for every effect but processes: a `call` (HTTP, gRPC, MCP, A2A, an
 //! AsyncAPI publish or one consumption step of an AsyncAPI subscription) and an `emit`, as the
 //! `workflow.call` activity receives it, and what it returns. Everything here is JSON in
-//! Temporal's history, so credentials never cross: a call that carries some is refused before
-//! any activity is scheduled (see [`refuse_credentials`]).
+//! Temporal's history: the run's secret values (credentials built from `$secrets` included) are
+//! sealed before it is sent and opened by the worker that runs the activity (`secrets.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::host::effects::credentials::{Authorization, Credentials};
 
 use crate::host::effects::a2a::A2aAgent;
 use crate::host::effects::a2a::A2aRequest;
@@ -133,15 +135,6 @@ impl CallDone {
     }
 }
 
-/// Calls that carry credentials are not scheduled: the activity's input would store them in
-/// the run's history.
-pub(crate) fn refuse_credentials(what: &str) -> WorkflowError {
-    WorkflowError::new(ErrorKind::Configuration, "Not available on Temporal").with_detail(format!(
-        "`{what}` with authentication has no Temporal activity yet: its credentials would be \
-         stored in the run's history; run this document locally (without --temporal)"
-    ))
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpCall {
     pub method: String,
@@ -151,6 +144,9 @@ pub struct HttpCall {
     /// `{"json": ...}` or `{"text": ...}`.
     pub body: Option<BodyCall>,
     pub redirect: bool,
+    /// The call's authentication; its secret values are sealed (`secrets.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,9 +158,6 @@ pub enum BodyCall {
 
 impl HttpCall {
     pub(crate) fn from_request(request: HttpRequest) -> Result<HttpCall, WorkflowError> {
-        if request.credentials.is_some() {
-            return Err(refuse_credentials("call: http"));
-        }
         Ok(HttpCall {
             method: request.method,
             url: request.url,
@@ -175,6 +168,7 @@ impl HttpCall {
                 HttpBody::Text(text) => BodyCall::Text(text),
             }),
             redirect: request.redirect,
+            credentials: request.credentials,
         })
     }
 
@@ -189,7 +183,7 @@ impl HttpCall {
                 BodyCall::Text(text) => HttpBody::Text(text),
             }),
             redirect: self.redirect,
-            credentials: None,
+            credentials: self.credentials,
         }
     }
 }
@@ -203,6 +197,10 @@ pub struct HttpReply {
     pub sent_method: String,
     pub sent_url: String,
     pub sent_headers: Vec<(String, String)>,
+    /// The scheme of the authorization used (`$authorization.scheme`); its parameter (a token
+    /// the worker obtained) stays on the worker: it is no secret the sealer knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_scheme: Option<String>,
 }
 
 impl From<HttpResponse> for HttpReply {
@@ -214,6 +212,7 @@ impl From<HttpResponse> for HttpReply {
             sent_method: response.sent.method,
             sent_url: response.sent.url,
             sent_headers: response.sent.headers,
+            authorization_scheme: response.authorization.map(|used| used.scheme),
         }
     }
 }
@@ -229,8 +228,10 @@ impl From<HttpReply> for HttpResponse {
                 url: reply.sent_url,
                 headers: reply.sent_headers,
             },
-            // Calls with credentials never get here.
-            authorization: None,
+            authorization: reply.authorization_scheme.map(|scheme| Authorization {
+                scheme,
+                parameter: String::new(),
+            }),
         }
     }
 }
@@ -247,13 +248,13 @@ pub struct GrpcCall {
     pub tls: bool,
     pub arguments: Value,
     pub deadline_ms: Option<u64>,
+    /// The call's authentication; its secret values are sealed (`secrets.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
 }
 
 impl GrpcCall {
     pub(crate) fn from_request(request: GrpcRequest) -> Result<GrpcCall, WorkflowError> {
-        if request.credentials.is_some() {
-            return Err(refuse_credentials("call: grpc"));
-        }
         Ok(GrpcCall {
             proto_location: request.proto.location.clone(),
             proto_root: request.proto.root.clone(),
@@ -267,6 +268,7 @@ impl GrpcCall {
             deadline_ms: request
                 .deadline
                 .map(|deadline| u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX)),
+            credentials: request.credentials,
         })
     }
 
@@ -283,7 +285,7 @@ impl GrpcCall {
             port: self.port,
             tls: self.tls,
             arguments: self.arguments,
-            credentials: None,
+            credentials: self.credentials,
             deadline: self.deadline_ms.map(Duration::from_millis),
         }
     }
@@ -335,6 +337,8 @@ pub enum McpServerCall {
     Http {
         url: String,
         headers: Vec<(String, String)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credentials: Option<Credentials>,
     },
 }
 
@@ -351,10 +355,14 @@ impl McpCall {
                 environment,
             },
             McpServer::Http {
-                credentials: Some(_),
-                ..
-            } => return Err(refuse_credentials("call: mcp")),
-            McpServer::Http { url, headers, .. } => McpServerCall::Http { url, headers },
+                url,
+                headers,
+                credentials,
+            } => McpServerCall::Http {
+                url,
+                headers,
+                credentials,
+            },
         };
         Ok(McpCall {
             server,
@@ -378,10 +386,14 @@ impl McpCall {
                     arguments,
                     environment,
                 },
-                McpServerCall::Http { url, headers } => McpServer::Http {
+                McpServerCall::Http {
                     url,
                     headers,
-                    credentials: None,
+                    credentials,
+                } => McpServer::Http {
+                    url,
+                    headers,
+                    credentials,
                 },
             },
             protocol_version: self.protocol_version,
@@ -401,27 +413,26 @@ pub struct A2aCall {
     pub server: Option<String>,
     pub method: String,
     pub params: Value,
+    /// The call's authentication; its secret values are sealed (`secrets.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
 }
 
 impl A2aCall {
     pub(crate) fn from_request(request: A2aRequest) -> Result<A2aCall, WorkflowError> {
-        let (card, server) = match request.agent {
+        let (card, server, credentials) = match request.agent {
             A2aAgent::Card {
-                credentials: Some(_),
-                ..
-            }
-            | A2aAgent::Server {
-                credentials: Some(_),
-                ..
-            } => return Err(refuse_credentials("call: a2a")),
-            A2aAgent::Card { location, .. } => (Some(location.to_string()), None),
-            A2aAgent::Server { url, .. } => (None, Some(url)),
+                location,
+                credentials,
+            } => (Some(location.to_string()), None, credentials),
+            A2aAgent::Server { url, credentials } => (None, Some(url), credentials),
         };
         Ok(A2aCall {
             card,
             server,
             method: request.method,
             params: request.params,
+            credentials,
         })
     }
 
@@ -432,11 +443,11 @@ impl A2aCall {
                     WorkflowError::new(ErrorKind::Configuration, "Invalid agent card location")
                         .with_detail(format!("`{card}`: {error}"))
                 })?,
-                credentials: None,
+                credentials: self.credentials,
             },
             (None, server) => A2aAgent::Server {
                 url: server.unwrap_or_default(),
-                credentials: None,
+                credentials: self.credentials,
             },
         };
         Ok(A2aRequest {
@@ -454,6 +465,11 @@ pub struct TargetCall {
     pub address: String,
     pub exchange: Option<String>,
     pub stream: bool,
+    /// The broker's user name and password, or token (sealed as credentials are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_password: Option<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     /// `ws`/`http`: the bindings' method, query parameters and headers.
     #[serde(default)]
     pub web_method: Option<String>,
@@ -465,10 +481,9 @@ pub struct TargetCall {
 
 impl TargetCall {
     pub(crate) fn from_target(target: Target) -> Result<TargetCall, WorkflowError> {
-        if target.credentials.is_some() || target.token.is_some() {
-            return Err(refuse_credentials("call: asyncapi"));
-        }
         Ok(TargetCall {
+            user_password: target.credentials,
+            token: target.token,
             protocol: target.protocol,
             url: target.url,
             address: target.address,
@@ -485,8 +500,8 @@ impl TargetCall {
             protocol: self.protocol,
             url: self.url,
             address: self.address,
-            credentials: None,
-            token: None,
+            credentials: self.user_password,
+            token: self.token,
             exchange: self.exchange,
             stream: self.stream,
             web: WebBinding {
@@ -582,16 +597,27 @@ mod tests {
     }
 
     #[test]
-    fn credentials_never_reach_an_activity() {
+    fn credentials_cross_with_their_secret_values_sealed() {
         let mut request = HttpRequest::default_get();
         request.credentials = Some(Credentials::Bearer {
-            token: "secret".into(),
+            token: "t0ken-from-secrets".into(),
         });
-        let refused = HttpCall::from_request(request).err();
-        assert_eq!(
-            refused.map(|e| e.type_),
-            Some(ErrorKind::Configuration.type_uri())
-        );
+        let secrets = crate::secrets::Secrets::from([(
+            "api".to_string(),
+            serde_json::json!({"token": "t0ken-from-secrets"}),
+        )]);
+        let sealer = super::super::secrets::Sealer::new(&secrets);
+        let call = HttpCall::from_request(request.clone()).map(CallRequest::Http);
+        let sealed = call.and_then(|call| sealer.seal_payload(call));
+        let text = serde_json::to_string(&sealed.as_ref().ok()).unwrap_or_default();
+        assert!(!text.contains("t0ken-from-secrets"), "{text}");
+        assert!(text.contains("secret:api.token"), "{text}");
+        let opened = sealed.and_then(|call| sealer.unseal_payload(call));
+        let back = match opened {
+            Ok(CallRequest::Http(back)) => Some(back.into_request()),
+            _ => None,
+        };
+        assert_eq!(back, Some(request));
     }
 
     #[test]

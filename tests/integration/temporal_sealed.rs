@@ -1,7 +1,8 @@
 //! Secret values in `call` activities on Temporal: the worker's `--secrets` give the values,
 //! and what crosses Temporal (the activity's input, its result) carries seals instead, opened by
-//! the worker that runs the activity. The service gets the real value; Temporal's own CLI shows
-//! a history without it, in the request and in the answer that echoed it.
+//! the worker that runs the activity. The service gets the real values (in headers, a body and a
+//! secret-based basic authentication); Temporal's own CLI shows a history without them, in the
+//! requests and in the answer that echoed one.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +13,7 @@ use crate::support::services::ready;
 use crate::support::temporal::{self, Server, document};
 
 const SECRET: &str = "k3y-Sealed-9931";
+const PASSWORD: &str = "pw-Sealed-4410";
 
 #[test]
 fn secret_values_in_a_call_are_sealed_out_of_the_history() {
@@ -22,37 +24,67 @@ fn secret_values_in_a_call_are_sealed_out_of_the_history() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let secrets = dir.path().join("secrets.json");
-    std::fs::write(&secrets, json!({"apiKey": SECRET}).to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let login = json!({"username": "ada", "password": PASSWORD});
+    std::fs::write(
+        &secrets,
+        json!({"apiKey": SECRET, "login": login}).to_string(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
     let kept = Arc::clone(&seen);
-    let router = axum::Router::new().route(
-        "/echo",
-        axum::routing::post(
-            move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
-                let key = headers
-                    .get("x-api-key")
+    let expected = {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("ada:{PASSWORD}"))
+        )
+    };
+    let router = axum::Router::new()
+        .route(
+            "/private",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let given = headers
+                    .get("authorization")
                     .and_then(|value| value.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                if let Ok(mut seen) = kept.lock() {
-                    seen.push((key.clone(), body.clone()));
-                }
-                async move { axum::Json(json!({"echo": key, "note": body["note"]})) }
-            },
-        ),
-    );
+                    .map(str::to_string);
+                let status = if given.as_deref() == Some(expected.as_str()) {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::UNAUTHORIZED
+                };
+                async move { (status, axum::Json(json!({"private": "yes"}))) }
+            }),
+        )
+        .route(
+            "/echo",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+                    let key = headers
+                        .get("x-api-key")
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Ok(mut seen) = kept.lock() {
+                        seen.push((key.clone(), body.clone()));
+                    }
+                    async move { axum::Json(json!({"echo": key, "note": body["note"]})) }
+                },
+            ),
+        );
     let web = http_server::serve(router);
     let file = document(
         dir.path(),
         "sealed.yaml",
         &format!(
             "document: {{dsl: '1.0.0', namespace: test, name: sealed, version: '0.1.0'}}\n\
-             use:\n  secrets: [apiKey]\n\
-             do:\n  - ask:\n      call: http\n      with:\n        method: post\n        \
+             use:\n  secrets: [apiKey, login]\n\
+             do:\n  - login:\n      call: http\n      with:\n        method: get\n        \
+             endpoint:\n          uri: {}\n          authentication:\n            basic:\n              \
+             use: login\n      export:\n        as: '${{ {{private: .private}} }}'\n  - ask:\n      call: http\n      with:\n        method: post\n        \
              endpoint: {}\n        headers:\n          x-api-key: ${{ $secrets.apiKey }}\n        \
              body:\n          key: ${{ \"Bearer \" + $secrets.apiKey }}\n          \
-             note: plain-marker-5521\n",
+             note: plain-marker-5521\n      output:\n        as: '${{ . + $context }}'\n",
+            web.url("/private"),
             web.url("/echo")
         ),
     );
@@ -73,6 +105,8 @@ fn secret_values_in_a_call_are_sealed_out_of_the_history() {
     assert_eq!(got[0].1["key"], format!("Bearer {SECRET}"));
     assert_eq!(json["output"]["echo"], "***", "{json}");
     assert_eq!(json["output"]["note"], "plain-marker-5521");
+    // The secret-based basic authentication reached the service (401 would fault the run).
+    assert_eq!(json["output"]["private"], "yes", "{json}");
     let id = json["id"].as_str().unwrap_or_default().to_string();
     let history = server.history_text(&id);
     // The history's payloads are readable here (the marker is in the request and the answer),
@@ -81,10 +115,12 @@ fn secret_values_in_a_call_are_sealed_out_of_the_history() {
         history.matches("plain-marker-5521").count() >= 2,
         "{history}"
     );
-    assert!(
-        !history.contains(SECRET),
-        "the secret is in the history:\n{history}"
-    );
+    for secret in [SECRET, PASSWORD] {
+        assert!(
+            !history.contains(secret),
+            "{secret} is in the history:\n{history}"
+        );
+    }
     // Replayed with the same secrets, the history is deterministic.
     let replayed = std::process::Command::new(crate::support::BINARY)
         .args(["worker", "--temporal", &server.address, "--replay", &id])

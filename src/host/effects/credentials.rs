@@ -1,11 +1,13 @@
 //! Evaluated credentials (every expression and secret already resolved by the engine) and the
 //! `Authorization` they produce. `Debug` never shows a password, secret, assertion or token, so
-//! a request printed in a log or a failed test cannot leak one.
+//! a request printed in a log or a failed test cannot leak one. Credentials serialize (a
+//! Temporal activity's input carries them) only with their secret values sealed
+//! (`temporal::secrets`).
 
 use std::fmt;
 
 /// One scheme's evaluated settings.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Credentials {
     Basic {
         username: String,
@@ -59,7 +61,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// The settings `oauth2` and `oidc` share, evaluated.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OAuth2Credentials {
     /// The authority's URL (for `oidc`, it may already end with the discovery path).
     pub authority: String,
@@ -109,7 +111,7 @@ impl fmt::Debug for OAuth2Credentials {
 }
 
 /// `oauth2.grant`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Grant {
     /// Needs a browser and a redirect: refused with a `configuration` error.
     AuthorizationCode,
@@ -146,7 +148,9 @@ impl Grant {
 }
 
 /// `oauth2.client.authentication`: how the client proves itself to the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum ClientAuthentication {
     /// `Authorization: Basic` with the form-encoded id and secret (RFC 6749 §2.3.1).
     ClientSecretBasic,
@@ -185,7 +189,9 @@ impl ClientAuthentication {
 }
 
 /// `oauth2.request.encoding` of the token request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum RequestEncoding {
     #[default]
     Form,
@@ -206,7 +212,7 @@ impl RequestEncoding {
 }
 
 /// `oauth2.subject` / `oauth2.actor`: a token and its type URN.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TokenCredential {
     pub token: String,
     pub type_: String,
