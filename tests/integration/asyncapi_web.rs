@@ -539,18 +539,21 @@ fn a_wss_subscription_verifies_the_server_against_the_trusted_roots() {
             &subscribing("receiveReadings", "{consume: {amount: 2}}"),
         ),
     );
-    // Trusted through the roots the system's certificate store reads (SSL_CERT_FILE).
-    let trusted = finish(
-        workflow(dir.path())
-            .env("SSL_CERT_FILE", &ca)
-            .arg("run")
-            .arg(&file)
-            .args(["--format", "json", "--progress", "none"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    // The roots come from the system's certificate store, which SSL_CERT_FILE replaces.
+    let run_trusting = |roots: &str| {
+        finish(
+            workflow(dir.path())
+                .env("SSL_CERT_FILE", roots)
+                .arg("run")
+                .arg(&file)
+                .args(["--format", "json", "--progress", "none"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    let trusted = run_trusting(&ca);
     assert_eq!(trusted.code, SUCCESS, "{}", trusted.stderr);
     let output: Value = serde_json::from_str(&trusted.stdout).unwrap_or_else(|e| panic!("{e}"));
     let sensors: Vec<&Value> = output["output"]
@@ -559,17 +562,7 @@ fn a_wss_subscription_verifies_the_server_against_the_trusted_roots() {
         .unwrap_or_default();
     assert_eq!(sensors, [&json!("s1"), &json!("s2")], "{output}");
     // Without the test CA among the roots, the same server is refused.
-    let refused = finish(
-        workflow(dir.path())
-            .env("SSL_CERT_FILE", &cert)
-            .arg("run")
-            .arg(&file)
-            .args(["--format", "json", "--progress", "none"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let refused = run_trusting(&cert);
     assert_ne!(refused.code, SUCCESS, "{}", refused.stdout);
     assert!(
         refused.stdout.contains("communication") || refused.stderr.contains("communication"),

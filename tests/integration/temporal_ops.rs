@@ -32,17 +32,6 @@ fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
-/// A worker started by hand (own directory or flags), killed when dropped, even when the test
-/// fails before its end.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Polls `check` until it returns `Some`, for at most `bound`.
 fn until<T>(bound: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + bound;
@@ -459,23 +448,7 @@ fn secrets_stay_on_the_workers() {
             seen.display()
         ),
     );
-    let _worker = Killed(
-        std::process::Command::new(crate::support::BINARY)
-            .args([
-                "worker",
-                "--temporal",
-                &server.address,
-                "--task-queue",
-                "secret",
-            ])
-            .arg("--secrets")
-            .arg(&secrets)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let _worker = server.worker_with("secret", "a", &["--secrets", &secrets.to_string_lossy()]);
     let ran = server
         .submit(&file, "secret", &[])
         .output()
@@ -559,22 +532,7 @@ fn a_sub_workflow_is_a_child_workflow() {
          n: ${ .n * 2 }\n",
     );
     // The worker finds sub-workflows in `workflows/` of its directory (no caller path there).
-    let _worker = Killed(
-        std::process::Command::new(crate::support::BINARY)
-            .args([
-                "worker",
-                "--temporal",
-                &server.address,
-                "--task-queue",
-                "kids",
-            ])
-            .current_dir(dir.path())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let _worker = server.worker_in("kids", "a", dir.path(), &[]);
     let ran = server
         .submit(&parent, "kids", &[])
         .output()

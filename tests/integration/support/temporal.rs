@@ -133,9 +133,15 @@ impl Server {
 
     /// `workflow worker` on `queue` with more arguments (`--broker URL`).
     pub fn worker_with(&self, queue: &str, name: &str, args: &[&str]) -> Worker {
+        self.worker_in(queue, name, Path::new("."), args)
+    }
+
+    /// `workflow worker` on `queue`, started in `dir` (where it finds `workflows/`).
+    pub fn worker_in(&self, queue: &str, name: &str, dir: &Path, args: &[&str]) -> Worker {
         let child = Command::new(super::BINARY)
             .args(["worker", "--temporal", &self.address, "--task-queue", queue])
             .args(args)
+            .current_dir(dir)
             .env("WORKER_NAME", name)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
