@@ -170,6 +170,28 @@ impl Effects {
                     text: crate::exec::resource::fetch(&url, &*executors.http, None).await?,
                 }
             }
+            CallRequest::FindWorkflow {
+                caller,
+                namespace,
+                name,
+                version,
+            } => {
+                let caller = caller.map(std::path::PathBuf::from);
+                let found = executors
+                    .loader
+                    .workflow(caller.as_deref(), &namespace, &name, &version)
+                    .await?;
+                let text = tokio::fs::read_to_string(&found.path)
+                    .await
+                    .map_err(|error| {
+                        WorkflowError::new(ErrorKind::Configuration, "Sub-workflow unreadable")
+                            .with_detail(format!("cannot read {}: {error}", found.path.display()))
+                    })?;
+                CallDone::Document {
+                    path: found.path.display().to_string(),
+                    text,
+                }
+            }
             CallRequest::Emit { event } => {
                 if let Some(broker) = &self.broker {
                     broker.publish(event).await?;

@@ -4,7 +4,9 @@
 //! child's input with the input the task computed; the child's workflow id is the id the engine
 //! draws for it, `PARENT-N` (deterministic: the parent's id and the order of its draws).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::channel::oneshot;
 use futures::future::{BoxFuture, Either, select};
@@ -15,7 +17,8 @@ use temporalio_sdk::{CancellableFuture, ChildWorkflowOptions, WorkflowContext};
 use super::host::{Request, Requests};
 use super::host_calls::ActivityLoader;
 use super::payload::RunRequest;
-use super::workflow::ServerlessWorkflow;
+use super::payload_calls::{CallDone, CallRequest};
+use super::workflow::{ServerlessWorkflow, compile};
 use crate::host::effects::credentials::Credentials;
 use crate::host::effects::http::HttpClient;
 use crate::host::{ChildWorkflow, Loader};
@@ -26,6 +29,8 @@ use crate::problem::{ErrorKind, WorkflowError};
 pub(crate) struct ChildLoader {
     pub(crate) resources: ActivityLoader,
     pub(crate) requests: Requests,
+    /// The text of every sub-workflow document found, by path: what a child's input carries.
+    pub(crate) documents: Mutex<HashMap<PathBuf, String>>,
 }
 
 impl Loader for ChildLoader {
@@ -49,33 +54,32 @@ impl Loader for ChildLoader {
         name: &'a str,
         version: &'a str,
     ) -> BoxFuture<'a, Result<ChildWorkflow, WorkflowError>> {
-        // Found and compiled now, on a thread of its own: the local loader reads the disk on
-        // tokio's blocking pool, whose wake-up would come after the workflow task ended and
-        // never be polled (workflow code is only polled during its activations).
-        let found = std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .map_err(|error| {
-                            WorkflowError::new(ErrorKind::Runtime, "Sub-workflow loading failed")
-                                .with_detail(error.to_string())
-                        })?;
-                    runtime.block_on(
-                        self.resources
-                            .local
-                            .workflow(caller, namespace, name, version),
-                    )
-                })
-                .join()
-                .unwrap_or_else(|_| {
-                    Err(
-                        WorkflowError::new(ErrorKind::Runtime, "Sub-workflow loading failed")
-                            .with_detail("the loading thread panicked"),
-                    )
-                })
+        // Found by an activity: its result (the document's text) is in the history, so every
+        // replay compiles the same document, on any worker, whatever its disk holds now.
+        let found = self.resources.calls.send(CallRequest::FindWorkflow {
+            caller: caller.map(|path| path.display().to_string()),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            version: version.to_string(),
         });
-        Box::pin(std::future::ready(found))
+        Box::pin(async move {
+            let (path, text) = match found.await? {
+                CallDone::Document { path, text } => (path, text),
+                _ => return Err(CallDone::unexpected("sub-workflow lookup")),
+            };
+            let file = Path::new(&path)
+                .file_name()
+                .map_or_else(|| path.clone(), |name| name.to_string_lossy().into_owned());
+            let machine = compile(&RunRequest::new(file, text.clone(), Value::Null))?;
+            self.documents
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(PathBuf::from(&path), text);
+            Ok(ChildWorkflow {
+                machine: Arc::new(machine),
+                path: PathBuf::from(path),
+            })
+        })
     }
 
     fn function(
@@ -94,7 +98,13 @@ impl Loader for ChildLoader {
         id: &str,
         input: Value,
     ) -> Option<BoxFuture<'static, Result<Value, WorkflowError>>> {
-        let document = std::fs::read_to_string(&child.path);
+        let document = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&child.path)
+            .cloned()
+            .ok_or("its document was not found by the lookup activity");
         let name = child.path.file_name().map_or_else(
             || "workflow.yaml".to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -105,11 +115,7 @@ impl Loader for ChildLoader {
                 .requests
                 .unbounded_send(Request::Child {
                     id: id.to_string(),
-                    request: RunRequest::new(
-                        name,
-                        document.as_ref().map(String::clone).unwrap_or_default(),
-                        input,
-                    ),
+                    request: RunRequest::new(name, document.clone().unwrap_or_default(), input),
                     done,
                 })
                 .is_ok();

@@ -75,6 +75,15 @@ pub enum CallRequest {
     Fetch {
         location: String,
     },
+    /// A sub-workflow's document, found as a local run finds it (next to `caller`, in the
+    /// worker's `workflows/` folders) by the worker that takes the activity: the text is in
+    /// the history, so a replay needs no file.
+    FindWorkflow {
+        caller: Option<String>,
+        namespace: String,
+        name: String,
+        version: String,
+    },
 }
 
 impl CallRequest {
@@ -91,6 +100,7 @@ impl CallRequest {
             CallRequest::Close { .. } => "asyncapi close",
             CallRequest::Emit { .. } => "emit",
             CallRequest::Fetch { .. } => "resource",
+            CallRequest::FindWorkflow { .. } => "sub-workflow lookup",
         }
     }
 }
@@ -113,6 +123,11 @@ pub enum CallDone {
     Received(ReceivedCall),
     /// A resource's text.
     Text {
+        text: String,
+    },
+    /// A sub-workflow's document and where it was found.
+    Document {
+        path: String,
         text: String,
     },
     /// A publish, an emit or a close that completed.

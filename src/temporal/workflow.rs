@@ -104,6 +104,7 @@ impl ServerlessWorkflow {
                     calls: calls.clone(),
                 },
                 requests: requests.clone(),
+                documents: Default::default(),
             }),
             container_engine: None,
         };
@@ -310,7 +311,7 @@ fn workflow_now(time: Option<SystemTime>) -> DateTime<Utc> {
 
 /// The document the run carries, compiled: the same text compiles to the same machine on
 /// every worker and every replay.
-fn compile(request: &RunRequest) -> Result<Machine, WorkflowError> {
+pub(super) fn compile(request: &RunRequest) -> Result<Machine, WorkflowError> {
     let mut checked =
         crate::frontend::check_source(Source::new(request.name.clone(), request.document.as_str()));
     let problems: Vec<String> = checked
