@@ -33,7 +33,7 @@ pub use client::SystemGrpc;
 pub(crate) use load::load_local;
 pub(crate) use load::load_remote;
 
-use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest, ProtoFiles};
+use crate::host::effects::grpc::{GrpcClient, ProtoFiles};
 
 /// The real executor when the build has one.
 pub(crate) fn system() -> Arc<dyn GrpcClient> {
@@ -43,6 +43,6 @@ pub(crate) fn system() -> Arc<dyn GrpcClient> {
     }
     #[cfg(not(feature = "grpc"))]
     {
-        Arc::new(NoGrpc)
+        Arc::new(crate::host::effects::grpc::NoGrpc)
     }
 }

@@ -9,7 +9,8 @@ mod session;
 #[cfg(feature = "mcp")]
 mod stdio;
 
-use crate::host::effects::mcp::{McpClient, McpRequest, McpServer};
+#[cfg(not(feature = "mcp"))]
+use crate::host::effects::mcp::{McpClient, McpRequest};
 #[cfg(not(feature = "mcp"))]
 use {crate::problem::WorkflowError, futures::future::BoxFuture, serde_json::Value};
 

@@ -34,9 +34,7 @@ use futures::future::BoxFuture;
 pub(crate) use check::check_documents;
 
 use super::http::ReqwestHttp;
-use crate::host::effects::asyncapi::{
-    AsyncApiClient, Consumption, Inbound, Message, Received, Target,
-};
+use crate::host::effects::asyncapi::{AsyncApiClient, Consumption, Message, Received, Target};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The protocols this runner speaks, the others named in a `configuration` error.

@@ -10,11 +10,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Consumption, Inbound, Message, Received, Target};
 use crate::exec::broker::mqtt::{client_id as session_id, endpoint, forget_session};
 use crate::exec::broker::mqtt_wire::{
     self, Client, Endpoint, Inbound as Wired, Properties, Session, Wire,
 };
+use crate::host::effects::asyncapi::{Consumption, Inbound, Message, Received, Target};
 use crate::host::effects::events::Ack;
 use crate::host::effects::events::communication;
 use crate::problem::WorkflowError;

@@ -15,7 +15,7 @@ use redis::streams::StreamReadReply;
 use redis::{AsyncConnectionConfig, Client, Value};
 use tokio::sync::mpsc;
 
-use super::{Consumption, Inbound, Message, Received, Target};
+use crate::host::effects::asyncapi::{Consumption, Inbound, Message, Received, Target};
 use crate::host::effects::events::Ack;
 use crate::host::effects::events::communication;
 use crate::problem::WorkflowError;

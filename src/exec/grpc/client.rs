@@ -18,9 +18,10 @@ use tonic::{Code, Status};
 
 use super::codec::DynamicCodec;
 use super::status::status_error;
-use super::{GrpcClient, GrpcReply, GrpcRequest, ProtoFiles, fields, proto};
+use super::{fields, proto};
 use crate::exec::auth::Authenticator;
 use crate::host::effects::credentials::Credentials;
+use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest, ProtoFiles};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// Time allowed to open a connection (TCP, TLS, HTTP/2); the task's timeout bounds the call.

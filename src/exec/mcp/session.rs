@@ -20,9 +20,10 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::{ServiceError, ServiceExt};
 use serde_json::{Map, Value};
 
-use super::{McpClient, McpRequest, McpServer, list_key, stdio};
+use super::{list_key, stdio};
 use crate::exec::http::ReqwestHttp;
 use crate::exec::process::SystemProcesses;
+use crate::host::effects::mcp::{McpClient, McpRequest, McpServer};
 use crate::problem::{ErrorKind, WorkflowError};
 use futures::future::BoxFuture;
 
