@@ -18,6 +18,7 @@ use super::host::{Request, Requests};
 use super::host_calls::ActivityLoader;
 use super::payload::RunRequest;
 use super::payload_calls::{CallDone, CallRequest};
+use super::secrets::Sealer;
 use super::workflow::{ServerlessWorkflow, compile};
 use crate::host::effects::credentials::Credentials;
 use crate::host::effects::http::HttpClient;
@@ -31,6 +32,8 @@ pub(crate) struct ChildLoader {
     pub(crate) requests: Requests,
     /// The text of every sub-workflow document found, by path: what a child's input carries.
     pub(crate) documents: Mutex<HashMap<PathBuf, String>>,
+    /// Seals the run's secret values out of a child's input.
+    pub(crate) sealer: Arc<Sealer>,
 }
 
 impl Loader for ChildLoader {
@@ -109,13 +112,19 @@ impl Loader for ChildLoader {
             || "workflow.yaml".to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
+        let input = match self.sealer.seal_payload(input) {
+            Ok(input) => input,
+            Err(error) => return Some(Box::pin(std::future::ready(Err(error)))),
+        };
         let (done, finished) = oneshot::channel();
+        let mut request = RunRequest::new(name, document.clone().unwrap_or_default(), input);
+        request.sealed = self.sealer.names().to_vec();
         let sent = document.as_ref().is_ok()
             && self
                 .requests
                 .unbounded_send(Request::Child {
                     id: id.to_string(),
-                    request: RunRequest::new(name, document.clone().unwrap_or_default(), input),
+                    request,
                     done,
                 })
                 .is_ok();

@@ -25,6 +25,10 @@ pub struct RunRequest {
     pub hash: String,
     /// The workflow input.
     pub input: Value,
+    /// The secrets whose values are sealed in `input` (a child workflow's input computed by its
+    /// parent): the worker running the child opens them from its own files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<String>,
 }
 
 impl RunRequest {
@@ -35,6 +39,7 @@ impl RunRequest {
             document,
             hash,
             input,
+            sealed: Vec::new(),
         }
     }
 }

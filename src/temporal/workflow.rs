@@ -58,22 +58,35 @@ impl ServerlessWorkflow {
     #[run(name = "ServerlessWorkflow")]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
-        request: RunRequest,
+        mut request: RunRequest,
     ) -> WorkflowResult<Value> {
         let machine = match compile(&request) {
             Ok(machine) => Arc::new(machine),
             Err(error) => return Err(faulted(&error).into()),
         };
         let run_id = ctx.workflow_id().to_string();
+        // `use.secrets` from this worker's files: values stay here, sealed out of activities.
+        let secrets = super::secrets::for_run(machine.secret_names());
+        // A child's input may hold its parent's secret values, sealed: opened from this
+        // worker's files, and kept sealed and masked in everything this run sends or shows.
+        let mut guarded = secrets.clone();
+        if !request.sealed.is_empty() {
+            let parents = super::secrets::for_run(&request.sealed);
+            match Sealer::new(&parents).unseal_payload(request.input.clone()) {
+                Ok(input) => request.input = input,
+                Err(error) => return Err(faulted(&error).into()),
+            }
+            guarded.extend(parents);
+        }
+        let sealer = Arc::new(Sealer::new(&guarded));
+        let redactor = Arc::new(Redactor::new(guarded.values()));
         let record = ctx.state(|state| Arc::clone(&state.record));
-        record.begin(&request.name, &request.hash, &request.input);
+        let mut shown_input = request.input.clone();
+        redactor.json(&mut shown_input);
+        record.begin(&request.name, &request.hash, &shown_input);
         let started = workflow_now(ctx.workflow_time());
         let time = WorkflowTime::new(started);
         let (requests, mut incoming) = mpsc::unbounded();
-        // `use.secrets` from this worker's files: values stay here, sealed out of activities.
-        let secrets = super::secrets::for_run(machine.secret_names());
-        let sealer = Arc::new(Sealer::new(&secrets));
-        let redactor = Arc::new(Redactor::new(secrets.values()));
         let calls = ActivityCalls {
             requests: requests.clone(),
             sealer: Arc::clone(&sealer),
@@ -82,7 +95,7 @@ impl ServerlessWorkflow {
         let executors = Executors {
             processes: Arc::new(ActivityProcesses {
                 requests: requests.clone(),
-                sealer,
+                sealer: Arc::clone(&sealer),
             }),
             http: Arc::new(calls.clone()),
             grpc: Arc::new(calls.clone()),
@@ -105,6 +118,7 @@ impl ServerlessWorkflow {
                 },
                 requests: requests.clone(),
                 documents: Default::default(),
+                sealer: Arc::clone(&sealer),
             }),
             container_engine: None,
         };

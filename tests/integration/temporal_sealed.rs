@@ -133,3 +133,67 @@ fn secret_values_in_a_call_are_sealed_out_of_the_history() {
         String::from_utf8_lossy(&replayed.stderr)
     );
 }
+
+#[test]
+fn a_secret_passed_to_a_child_workflow_is_sealed_in_its_input() {
+    let test = "temporal_sealed::a_secret_passed_to_a_child_workflow_is_sealed_in_its_input";
+    if !ready(test, &[temporal::need()]) {
+        return;
+    }
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let secrets = dir.path().join("secrets.json");
+    std::fs::write(&secrets, json!({"apiKey": SECRET}).to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = dir.path().join("seen");
+    std::fs::create_dir(dir.path().join("workflows")).unwrap_or_else(|e| panic!("{e}"));
+    document(
+        &dir.path().join("workflows"),
+        "child.yaml",
+        &format!(
+            "document: {{dsl: '1.0.0', namespace: test, name: child, version: '0.1.0'}}\n\
+             do:\n  - keep:\n      run:\n        shell:\n          command: 'printf %s \"$KEY\" > {}'\n          \
+             environment:\n            KEY: ${{ .key }}\n        return: none\n      output:\n        \
+             as: '${{ {{got: $input.key}} }}'\n",
+            seen.display()
+        ),
+    );
+    let parent = document(
+        dir.path(),
+        "parent.yaml",
+        "document: {dsl: '1.0.0', namespace: test, name: parent, version: '0.1.0'}\n\
+         use:\n  secrets: [apiKey]\n\
+         do:\n  - child:\n      run:\n        workflow:\n          namespace: test\n          \
+         name: child\n          version: '0.1.0'\n          input:\n            \
+         key: ${ $secrets.apiKey }\n",
+    );
+    let worker_args = ["--secrets", &secrets.to_string_lossy()];
+    let _worker = server.worker_in("kin", "a", dir.path(), &worker_args);
+    let ran = server
+        .submit(&parent, "kin", &[])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    let json: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&ran.stderr)));
+    assert_eq!(json["status"], "completed", "{json}");
+    // The child's process had the value; the results are masked.
+    assert_eq!(std::fs::read_to_string(&seen).unwrap_or_default(), SECRET);
+    assert_eq!(json["output"]["got"], "***", "{json}");
+    let id = json["id"].as_str().unwrap_or_default().to_string();
+    let listed = server.cli(&["workflow", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let child = listed
+        .split_whitespace()
+        .find(|word| word.starts_with(&format!("{id}-")))
+        .unwrap_or_else(|| panic!("no child of {id}:\n{listed}"))
+        .to_string();
+    for run in [&id, &child] {
+        let history = server.history_text(run);
+        assert!(history.contains("printf") || run == &id, "{history}");
+        assert!(
+            !history.contains(SECRET),
+            "the secret is in the history of {run}:\n{history}"
+        );
+    }
+}
