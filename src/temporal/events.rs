@@ -14,9 +14,7 @@ use temporalio_client::{Client, WorkflowListOptions, WorkflowSignalOptions};
 use super::client::{ClientError, Endpoint};
 use super::workflow::ServerlessWorkflow;
 use crate::exit_code::ExitCode;
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
+use crate::host::effects::events::{CloudEvent, EventBus, SubscribeRequest};
 
 /// The visibility query of the runs an event without a target goes to.
 const RUNNING: &str = "WorkflowType = 'ServerlessWorkflow' AND ExecutionStatus = 'Running'";

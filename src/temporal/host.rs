@@ -15,10 +15,7 @@ use tokio::time::Instant;
 
 use super::payload::{ProcessCall, ProcessDone};
 use super::payload_calls::{CallDone, CallInput};
-use crate::host::effects::process::OutputStream;
-use crate::host::effects::process::ProcessOutput;
-use crate::host::effects::process::ProcessRequest;
-use crate::host::effects::process::ProcessRunner;
+use crate::host::effects::process::{OutputStream, ProcessOutput, ProcessRequest, ProcessRunner};
 use crate::host::{Clock, Ids};
 use crate::problem::{ErrorKind, WorkflowError};
 

@@ -21,21 +21,12 @@ use super::payload_calls::{
     TargetCall, grpc_reply,
 };
 use super::secrets::Sealer;
-use crate::host::effects::a2a::A2aClient;
-use crate::host::effects::a2a::A2aRequest;
-use crate::host::effects::asyncapi::AsyncApiClient;
-use crate::host::effects::asyncapi::Consumption;
-use crate::host::effects::asyncapi::Message;
-use crate::host::effects::asyncapi::Target;
+use crate::host::effects::a2a::{A2aClient, A2aRequest};
+use crate::host::effects::asyncapi::{AsyncApiClient, Consumption, Message, Target};
 use crate::host::effects::credentials::Credentials;
-use crate::host::effects::grpc::GrpcClient;
-use crate::host::effects::grpc::GrpcReply;
-use crate::host::effects::grpc::GrpcRequest;
-use crate::host::effects::http::HttpClient;
-use crate::host::effects::http::HttpRequest;
-use crate::host::effects::http::HttpResponse;
-use crate::host::effects::mcp::McpClient;
-use crate::host::effects::mcp::McpRequest;
+use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest};
+use crate::host::effects::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::host::effects::mcp::{McpClient, McpRequest};
 use crate::host::{ChildWorkflow, Loader};
 use crate::loader::LocalLoader;
 use crate::problem::{ErrorKind, WorkflowError};

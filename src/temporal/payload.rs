@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::host::effects::process::ProcessOutput;
-use crate::host::effects::process::ProcessRequest;
-use crate::host::effects::process::Program;
-use crate::host::effects::process::ScriptLanguage;
+use crate::host::effects::process::{ProcessOutput, ProcessRequest, Program, ScriptLanguage};
 use crate::problem::WorkflowError;
 
 /// The input of the one Temporal workflow type: the document itself (so that workers need no

@@ -12,18 +12,11 @@ use serde_json::Value;
 
 use crate::host::effects::credentials::{Authorization, Credentials};
 
-use crate::host::effects::a2a::A2aAgent;
-use crate::host::effects::a2a::A2aRequest;
+use crate::host::effects::a2a::{A2aAgent, A2aRequest};
 use crate::host::effects::asyncapi::{Message, Received, Target, WebBinding};
-use crate::host::effects::grpc::GrpcReply;
-use crate::host::effects::grpc::GrpcRequest;
-use crate::host::effects::grpc::ProtoFiles;
-use crate::host::effects::http::HttpBody;
-use crate::host::effects::http::HttpRequest;
-use crate::host::effects::http::HttpResponse;
-use crate::host::effects::http::SentRequest;
-use crate::host::effects::mcp::McpRequest;
-use crate::host::effects::mcp::McpServer;
+use crate::host::effects::grpc::{GrpcReply, GrpcRequest, ProtoFiles};
+use crate::host::effects::http::{HttpBody, HttpRequest, HttpResponse, SentRequest};
+use crate::host::effects::mcp::{McpRequest, McpServer};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// What the call activity is given: the request, its secret values sealed (`secrets.rs`), and

@@ -18,11 +18,9 @@ use futures::future::BoxFuture;
 
 use super::host_calls::ActivityCalls;
 use super::payload_calls::{CallDone, CallRequest};
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::Delivery;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
-use crate::host::effects::events::Subscription;
+use crate::host::effects::events::{
+    CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription,
+};
 use crate::problem::WorkflowError;
 
 /// The run's event bus on Temporal.

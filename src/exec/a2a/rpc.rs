@@ -8,9 +8,7 @@ use super::{A2aAgent, A2aRequest, is_streaming, sse};
 use crate::exec::http::display_url;
 use crate::exec::http::response::check_status;
 use crate::exec::resource;
-use crate::host::effects::http::HttpBody;
-use crate::host::effects::http::HttpClient;
-use crate::host::effects::http::HttpRequest;
+use crate::host::effects::http::{HttpBody, HttpClient, HttpRequest};
 use crate::problem::{ErrorKind, WorkflowError};
 
 pub(super) async fn call(

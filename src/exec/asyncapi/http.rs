@@ -24,9 +24,7 @@ use super::sse::{Lines, SseReader};
 use super::{Consumption, Message, Received, Target};
 use crate::exec::http::ReqwestHttp;
 use crate::host::effects::events::communication;
-use crate::host::effects::http::HttpBody;
-use crate::host::effects::http::HttpClient;
-use crate::host::effects::http::HttpRequest;
+use crate::host::effects::http::{HttpBody, HttpClient, HttpRequest};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// How long to wait before asking again after a response that brought nothing (a server that

@@ -15,8 +15,7 @@ use crate::exec::broker::mqtt_wire::{
     self, Client, Endpoint, Inbound as Wired, Properties, Session, Wire,
 };
 use crate::host::effects::asyncapi::{Consumption, Inbound, Message, Received, Target};
-use crate::host::effects::events::Ack;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -16,8 +16,7 @@ use redis::{AsyncConnectionConfig, Client, Value};
 use tokio::sync::mpsc;
 
 use crate::host::effects::asyncapi::{Consumption, Inbound, Message, Received, Target};
-use crate::host::effects::events::Ack;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 /// How long the server has to answer a command (a blocking read waits [`BLOCK`] on top).

@@ -19,11 +19,9 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProper
 
 use super::amqp_queue::{self, TIMEOUT, amqp_error};
 use super::cloudevent::{self, STRUCTURED_CONTENT_TYPE, encode_structured, event_type};
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::Delivery;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
-use crate::host::effects::events::Subscription;
+use crate::host::effects::events::{
+    CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription,
+};
 use crate::problem::WorkflowError;
 
 /// The exchange events travel through when the URL names none.

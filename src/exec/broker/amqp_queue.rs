@@ -12,8 +12,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Consumer};
 
-use crate::host::effects::events::Ack;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 /// How long connecting and each broker answer may take.

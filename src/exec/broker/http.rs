@@ -8,12 +8,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::cloudevent::{STRUCTURED_CONTENT_TYPE, encode_structured};
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
-use crate::host::effects::events::Subscription;
-use crate::host::effects::events::communication;
-use crate::host::effects::events::nothing_delivers;
+use crate::host::effects::events::{
+    CloudEvent, EventBus, SubscribeRequest, Subscription, communication, nothing_delivers,
+};
 use crate::problem::WorkflowError;
 
 pub struct HttpSink {

@@ -8,8 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::pull;
 
-use crate::host::effects::events::Ack;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{Ack, communication};
 use crate::problem::WorkflowError;
 
 /// How long the server has to answer (a publish acknowledgement, a flush, a JetStream request).

@@ -18,13 +18,9 @@ use tokio::sync::mpsc;
 
 use super::cloudevent::{self, encode_structured, event_type};
 use super::mqtt_wire::{self, Client, Endpoint, Inbound, Loop, MqttWireError, Session, Wire};
-use crate::host::effects::events::Ack;
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::Delivery;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
-use crate::host::effects::events::Subscription;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{
+    Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
+};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// How long an emit waits for the PUBACK, and a listen for its SUBACK.

@@ -15,12 +15,9 @@ use tokio::sync::OnceCell;
 
 use super::cloudevent::{self, encode_structured, event_type};
 use super::jetstream::{ACK_TIMEOUT, double_ack, durable_messages, flush, nats_error};
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::Delivery;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
-use crate::host::effects::events::Subscription;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{
+    CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
+};
 use crate::problem::WorkflowError;
 
 /// The prefix of the streams this runner creates for subjects no stream covers.

@@ -24,13 +24,9 @@ use tokio::sync::mpsc;
 
 use super::cloudevent::{self, BATCH_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, event_type};
 use super::inbox::Inbox;
-use crate::host::effects::events::Ack;
-use crate::host::effects::events::CloudEvent;
-use crate::host::effects::events::Delivery;
-use crate::host::effects::events::EventBus;
-use crate::host::effects::events::SubscribeRequest;
-use crate::host::effects::events::Subscription;
-use crate::host::effects::events::communication;
+use crate::host::effects::events::{
+    Ack, CloudEvent, Delivery, EventBus, SubscribeRequest, Subscription, communication,
+};
 use crate::problem::WorkflowError;
 
 /// Why the receiver could not start.

@@ -17,8 +17,7 @@ use super::body::{Encoded, content_type_header, encode, read_capped};
 use super::failure::{bad_redirect, describe, invalid_request, transport_error};
 use crate::exec::auth::Authenticator;
 use crate::exec::http::{HttpClient, HttpRequest, HttpResponse, SentRequest};
-use crate::host::effects::credentials::Authorization;
-use crate::host::effects::credentials::Credentials;
+use crate::host::effects::credentials::{Authorization, Credentials};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// How the client behaves; `Default` suits the CLI.

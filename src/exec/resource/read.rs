@@ -10,8 +10,7 @@ use super::locate::unsupported;
 use crate::exec::http::display_url;
 use crate::exec::http::response::check_status;
 use crate::host::effects::credentials::Credentials;
-use crate::host::effects::http::HttpClient;
-use crate::host::effects::http::HttpRequest;
+use crate::host::effects::http::{HttpClient, HttpRequest};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The largest resource read; larger ones are refused rather than held in memory.
@@ -113,8 +112,7 @@ fn over_the_limit(size: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::effects::http::HttpResponse;
-    use crate::host::effects::http::SentRequest;
+    use crate::host::effects::http::{HttpResponse, SentRequest};
 
     use crate::exec::resource::locate;
     use futures::future::BoxFuture;
