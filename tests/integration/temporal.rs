@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::services::ready;
-use crate::support::temporal::{self, Server, document};
+use crate::support::temporal::{self, document};
 
 const STEPS: [&str; 3] = ["one", "two", "three"];
 
@@ -39,14 +38,12 @@ fn output_of(child: Child) -> (i32, Value, String) {
 
 #[test]
 fn twelve_runs_on_two_workers_survive_a_kill_9_of_one() {
-    if !ready(
+    let Some((server, dir)) = temporal::setup(
         "temporal::twelve_runs_on_two_workers_survive_a_kill_9_of_one",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let log = dir.path().join("steps.log");
     let log_text = log.display().to_string();
     let file = document(dir.path(), "steps.yaml", &steps_document(&log_text, "1"));
@@ -119,14 +116,12 @@ fn twelve_runs_on_two_workers_survive_a_kill_9_of_one() {
 
 #[test]
 fn a_faulted_run_reports_the_error_object_of_a_local_run() {
-    if !ready(
+    let Some((server, dir)) = temporal::setup(
         "temporal::a_faulted_run_reports_the_error_object_of_a_local_run",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let file = document(
         dir.path(),
         "fails.yaml",
@@ -162,14 +157,11 @@ fn a_faulted_run_reports_the_error_object_of_a_local_run() {
 
 #[test]
 fn wait_and_retry_backoff_are_temporal_timers() {
-    if !ready(
-        "temporal::wait_and_retry_backoff_are_temporal_timers",
-        &[temporal::need()],
-    ) {
+    let Some((server, dir)) =
+        temporal::setup("temporal::wait_and_retry_backoff_are_temporal_timers", &[])
+    else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let counter = dir.path().join("attempts");
     let file = document(
         dir.path(),
@@ -225,14 +217,11 @@ fn wait_and_retry_backoff_are_temporal_timers() {
 
 #[test]
 fn recorded_histories_replay_with_this_build() {
-    if !ready(
-        "temporal::recorded_histories_replay_with_this_build",
-        &[temporal::need()],
-    ) {
+    let Some((server, dir)) =
+        temporal::setup("temporal::recorded_histories_replay_with_this_build", &[])
+    else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let log = dir.path().join("steps.log");
     let file = document(
         dir.path(),

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::events::unique;
 use crate::support::grpc_peer;
 use crate::support::http_server;
-use crate::support::services::{Need, peers_dir, ready};
+use crate::support::services::{Need, peers_dir};
 use crate::support::temporal::{self, Server, document};
 
 /// Waits for a submitted run (a child printing `--format json`) to end, bounded.
@@ -56,17 +56,6 @@ fn history(server: &Server, id: &str) -> String {
     String::from_utf8_lossy(&shown.stdout).into_owned()
 }
 
-/// A dev server and a scratch directory, once the test's needs (and the Temporal CLI) are met.
-fn setup(test: &str, needs: &[Need]) -> Option<(Server, tempfile::TempDir)> {
-    let mut all = vec![temporal::need()];
-    all.extend_from_slice(needs);
-    if !ready(test, &all) {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    Some((Server::start(), dir))
-}
-
 /// Submits `file` to `queue` and waits for its end: the `--format json` object of the run,
 /// which must have completed.
 fn completed(server: &Server, file: &Path, queue: &str, while_waiting: impl Fn()) -> Value {
@@ -84,7 +73,7 @@ fn assert_replays(server: &Server, id: &str) {
 
 #[test]
 fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine",
         &[],
     ) else {
@@ -141,7 +130,7 @@ fn an_http_call_is_an_activity_and_its_503_is_retried_by_the_engine() {
 
 #[test]
 fn a_grpc_call_to_the_grpcio_peer_is_an_activity() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::a_grpc_call_to_the_grpcio_peer_is_an_activity",
         &[Need::python("grpc"), Need::python("grpc_tools")],
     ) else {
@@ -194,7 +183,7 @@ fn listening_document(dir: &Path, event_type: &str, emit_type: Option<&str>) -> 
 
 #[test]
 fn a_listen_is_fed_by_events_send_temporal() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::a_listen_is_fed_by_events_send_temporal",
         &[],
     ) else {
@@ -245,7 +234,7 @@ fn a_listen_is_fed_by_events_send_temporal() {
 
 #[test]
 fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits",
         &[Need::nats(), Need::python("nats")],
     ) else {
@@ -301,7 +290,9 @@ fn a_worker_broker_forwards_nats_events_to_a_listen_and_publishes_emits() {
 #[test]
 fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
     let test = "temporal_effects::each_consumption_step_of_an_asyncapi_subscription_is_an_activity";
-    let Some((server, dir)) = setup(test, &[Need::mosquitto(), Need::python("paho.mqtt")]) else {
+    let Some((server, dir)) =
+        temporal::setup(test, &[Need::mosquitto(), Need::python("paho.mqtt")])
+    else {
         return;
     };
     let base = unique("temporal").replace('.', "/");
@@ -371,7 +362,7 @@ fn each_consumption_step_of_an_asyncapi_subscription_is_an_activity() {
 fn an_mcp_call_to_the_reference_server_is_an_activity() {
     let server_js =
         peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::an_mcp_call_to_the_reference_server_is_an_activity",
         &[
             Need::program("node"),
@@ -410,7 +401,7 @@ fn an_mcp_call_to_the_reference_server_is_an_activity() {
 
 #[test]
 fn without_a_broker_an_emit_reaches_a_listen_of_its_own_run() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::without_a_broker_an_emit_reaches_a_listen_of_its_own_run",
         &[],
     ) else {
@@ -448,7 +439,7 @@ impl Drop for Abandoned {
 
 #[test]
 fn cancelling_a_run_cancels_its_call_activity() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::cancelling_a_run_cancels_its_call_activity",
         &[],
     ) else {
@@ -520,7 +511,7 @@ fn cancelling_a_run_cancels_its_call_activity() {
 
 #[test]
 fn an_openapi_call_reads_its_document_and_sends_its_request_as_activities() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::an_openapi_call_reads_its_document_and_sends_its_request_as_activities",
         &[],
     ) else {
@@ -570,7 +561,7 @@ fn an_openapi_call_reads_its_document_and_sends_its_request_as_activities() {
 
 #[test]
 fn an_a2a_call_to_an_a2a_sdk_agent_is_an_activity() {
-    let Some((server, dir)) = setup(
+    let Some((server, dir)) = temporal::setup(
         "temporal_effects::an_a2a_call_to_an_a2a_sdk_agent_is_an_activity",
         &[
             Need::program("python3"),

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::services::ready;
-use crate::support::temporal::{self, Server, document};
+use crate::support::temporal::{self, document};
 
 const SAYS: &str = "document: {dsl: '1.0.0', namespace: test, name: says, version: '0.1.0'}\n\
 do:\n  - first:\n      run:\n        shell:\n          command: 'echo one; echo three; sleep 0.3; echo two >&2'\n  \
@@ -60,14 +59,12 @@ fn event_kinds(lines: &str) -> Vec<(String, String)> {
 
 #[test]
 fn runs_show_events_and_logs_match_a_local_run() {
-    if !ready(
+    let Some((server, dir)) = temporal::setup(
         "temporal_ops::runs_show_events_and_logs_match_a_local_run",
-        &[temporal::need()],
-    ) {
+        &[],
+    ) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let file = document(dir.path(), "says.yaml", SAYS);
     let mut worker = server.worker("ops", "a");
     let events_file = dir.path().join("remote-events.jsonl");
@@ -249,14 +246,11 @@ fn runs_show_events_and_logs_match_a_local_run() {
 
 #[test]
 fn cancel_and_retry_act_on_temporal_runs() {
-    if !ready(
-        "temporal_ops::cancel_and_retry_act_on_temporal_runs",
-        &[temporal::need()],
-    ) {
+    let Some((server, dir)) =
+        temporal::setup("temporal_ops::cancel_and_retry_act_on_temporal_runs", &[])
+    else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let marker = dir.path().join("started");
     let slow = document(
         dir.path(),
@@ -342,14 +336,11 @@ fn cancel_and_retry_act_on_temporal_runs() {
 
 #[test]
 fn a_schedule_starts_runs_until_deleted() {
-    if !ready(
-        "temporal_ops::a_schedule_starts_runs_until_deleted",
-        &[temporal::need()],
-    ) {
+    let Some((server, dir)) =
+        temporal::setup("temporal_ops::a_schedule_starts_runs_until_deleted", &[])
+    else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let file = document(
         dir.path(),
         "tick.yaml",
@@ -424,15 +415,11 @@ fn a_schedule_starts_runs_until_deleted() {
 
 #[test]
 fn secrets_stay_on_the_workers() {
-    if !ready(
-        "temporal_ops::secrets_stay_on_the_workers",
-        &[temporal::need()],
-    ) {
-        return;
-    }
     const SECRET: &str = "s3cr3t-Value-4217";
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let Some((server, dir)) = temporal::setup("temporal_ops::secrets_stay_on_the_workers", &[])
+    else {
+        return;
+    };
     let secrets = dir.path().join("secrets.json");
     std::fs::write(&secrets, format!("{{\"token\": \"{SECRET}\"}}"))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -507,14 +494,11 @@ fn secrets_stay_on_the_workers() {
 
 #[test]
 fn a_sub_workflow_is_a_child_workflow() {
-    if !ready(
-        "temporal_ops::a_sub_workflow_is_a_child_workflow",
-        &[temporal::need()],
-    ) {
+    let Some((server, dir)) =
+        temporal::setup("temporal_ops::a_sub_workflow_is_a_child_workflow", &[])
+    else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     std::fs::create_dir(dir.path().join("workflows")).unwrap_or_else(|e| panic!("{e}"));
     document(
         &dir.path().join("workflows"),

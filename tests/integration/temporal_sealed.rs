@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use crate::support::http_server;
-use crate::support::services::ready;
-use crate::support::temporal::{self, Server, document};
+use crate::support::temporal::{self, document};
 
 const SECRET: &str = "k3y-Sealed-9931";
 const PASSWORD: &str = "pw-Sealed-4410";
@@ -18,11 +17,9 @@ const PASSWORD: &str = "pw-Sealed-4410";
 #[test]
 fn secret_values_in_a_call_are_sealed_out_of_the_history() {
     let test = "temporal_sealed::secret_values_in_a_call_are_sealed_out_of_the_history";
-    if !ready(test, &[temporal::need()]) {
+    let Some((server, dir)) = temporal::setup(test, &[]) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let secrets = dir.path().join("secrets.json");
     let login = json!({"username": "ada", "password": PASSWORD});
     std::fs::write(
@@ -137,11 +134,9 @@ fn secret_values_in_a_call_are_sealed_out_of_the_history() {
 #[test]
 fn a_secret_passed_to_a_child_workflow_is_sealed_in_its_input() {
     let test = "temporal_sealed::a_secret_passed_to_a_child_workflow_is_sealed_in_its_input";
-    if !ready(test, &[temporal::need()]) {
+    let Some((server, dir)) = temporal::setup(test, &[]) else {
         return;
-    }
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    };
     let secrets = dir.path().join("secrets.json");
     std::fs::write(&secrets, json!({"apiKey": SECRET}).to_string())
         .unwrap_or_else(|e| panic!("{e}"));

@@ -212,3 +212,16 @@ pub fn document(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     path
 }
+
+/// A dev server and a scratch directory for `test`, once its needs (the Temporal CLI and
+/// `needs`) are met; `None`: the test was skipped (or, with WORKFLOW_TEST_SERVICES=required,
+/// has failed already).
+pub fn setup(test: &str, needs: &[Need]) -> Option<(Server, tempfile::TempDir)> {
+    let mut all = vec![need()];
+    all.extend_from_slice(needs);
+    if !super::services::ready(test, &all) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    Some((Server::start(), dir))
+}
