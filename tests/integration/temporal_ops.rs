@@ -436,18 +436,7 @@ fn secrets_stay_on_the_workers() {
         ),
     );
     let _worker = server.worker_with("secret", "a", &["--secrets", &secrets.to_string_lossy()]);
-    let ran = server
-        .submit(&file, "secret", &[])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let json = json_of(&ran);
-    assert_eq!(
-        json["status"],
-        "completed",
-        "{} {}",
-        text(&ran.stdout),
-        text(&ran.stderr)
-    );
+    let json = server.completed(&file, "secret");
     // The process had the value; what is printed has it masked, as locally.
     assert_eq!(std::fs::read_to_string(&seen).unwrap_or_default(), SECRET);
     assert_eq!(json["output"], "token is ***\n");
@@ -517,18 +506,7 @@ fn a_sub_workflow_is_a_child_workflow() {
     );
     // The worker finds sub-workflows in `workflows/` of its directory (no caller path there).
     let _worker = server.worker_in("kids", "a", dir.path(), &[]);
-    let ran = server
-        .submit(&parent, "kids", &[])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let json = json_of(&ran);
-    assert_eq!(
-        json["status"],
-        "completed",
-        "{} {}",
-        text(&ran.stdout),
-        text(&ran.stderr)
-    );
+    let json = server.completed(&parent, "kids");
     let local = std::process::Command::new(crate::support::BINARY)
         .arg("run")
         .arg(&parent)

@@ -87,14 +87,7 @@ fn secret_values_in_a_call_are_sealed_out_of_the_history() {
     );
     let worker_args = ["--secrets", &secrets.to_string_lossy()];
     let _worker = server.worker_with("sealed", "a", &worker_args);
-    let ran = server
-        .submit(&file, "sealed", &[])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&ran.stdout);
-    let json: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&ran.stderr)));
-    assert_eq!(json["status"], "completed", "{json}");
+    let json = server.completed(&file, "sealed");
     // The service got the values; the run's result has the echo masked, as a local run's.
     let got = seen.lock().map(|seen| seen.clone()).unwrap_or_default();
     assert_eq!(got.len(), 1, "{got:?}");
@@ -164,14 +157,7 @@ fn a_secret_passed_to_a_child_workflow_is_sealed_in_its_input() {
     );
     let worker_args = ["--secrets", &secrets.to_string_lossy()];
     let _worker = server.worker_in("kin", "a", dir.path(), &worker_args);
-    let ran = server
-        .submit(&parent, "kin", &[])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = String::from_utf8_lossy(&ran.stdout);
-    let json: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&ran.stderr)));
-    assert_eq!(json["status"], "completed", "{json}");
+    let json = server.completed(&parent, "kin");
     // The child's process had the value; the results are masked.
     assert_eq!(std::fs::read_to_string(&seen).unwrap_or_default(), SECRET);
     assert_eq!(json["output"]["got"], "***", "{json}");

@@ -159,6 +159,21 @@ impl Server {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Submits `file` to `queue`, waits for its end and returns its `--format json` object,
+    /// which must say `completed`.
+    pub fn completed(&self, file: &Path, queue: &str) -> serde_json::Value {
+        let ran = self
+            .submit(file, queue, &[])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = String::from_utf8_lossy(&ran.stdout);
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+        assert_eq!(json["status"], "completed", "{json} {stderr}");
+        json
+    }
+
     /// `workflow run FILE --temporal ... --format json` plus `args`, started (not waited for).
     pub fn submit(&self, file: &Path, queue: &str, args: &[&str]) -> Command {
         let mut command = Command::new(super::BINARY);
