@@ -9,10 +9,38 @@ use std::time::{Duration, Instant};
 
 use crate::cli::CancelArgs;
 use crate::exit_code::ExitCode;
-use crate::journal::{self, Journal, RunState};
+use crate::journal::{self, Journal, JournalError, RunState};
 
 /// How long a local cancel waits for the run to end before it says it asked.
 const LOCAL_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a local run cannot be cancelled from here.
+#[derive(Debug, thiserror::Error)]
+enum CancelError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("run {id} is not running: its process is gone (`workflow resume {id}` continues it)")]
+    Interrupted { id: String },
+    #[error("run {id} is not running: it ended {state}")]
+    Ended { id: String, state: &'static str },
+    #[error("the journal does not know which process runs {id}: {HOW}")]
+    NoProcess { id: String },
+    #[error(
+        "run {id} is run by `workflow serve` (process {pid}): cancel it through its API, \
+         POST /api/v1/runs/{id}/cancel"
+    )]
+    Served { id: String, pid: u32 },
+    #[error("cannot signal process {pid} of run {id}: {source}; {HOW}")]
+    Signal {
+        id: String,
+        pid: u32,
+        source: std::io::Error,
+    },
+}
+
+/// How else a local run is stopped.
+const HOW: &str = "stop it with Ctrl-C in its terminal, or through `workflow serve`'s API \
+                   (POST /api/v1/runs/ID/cancel) when serve runs it";
 
 pub fn run(args: &CancelArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
     if args.temporal.address.is_some() {
@@ -20,57 +48,41 @@ pub fn run(args: &CancelArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) ->
     }
     match local(args, stdout) {
         Ok(code) => code,
-        Err(message) => {
-            let _ = writeln!(stderr, "error: {message}");
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
             ExitCode::Usage
         }
     }
 }
 
-fn local(args: &CancelArgs, stdout: &mut dyn Write) -> Result<ExitCode, String> {
+fn local(args: &CancelArgs, stdout: &mut dyn Write) -> Result<ExitCode, CancelError> {
     let dir = journal::state_dir(args.state.state_dir.as_deref());
-    let journal = Journal::open_existing(&dir).map_err(|error| error.to_string())?;
-    let run = journal.run(&args.run).map_err(|error| error.to_string())?;
+    let journal = Journal::open_existing(&dir)?;
+    let run = journal.run(&args.run)?;
     match run.state() {
         RunState::Running => {}
-        RunState::Interrupted => {
-            return Err(format!(
-                "run {} is not running: its process is gone (`workflow resume {}` continues it)",
-                run.id, run.id
-            ));
-        }
+        RunState::Interrupted => return Err(CancelError::Interrupted { id: run.id }),
         state => {
-            return Err(format!(
-                "run {} is not running: it ended {}",
-                run.id,
-                state.as_str()
-            ));
+            return Err(CancelError::Ended {
+                id: run.id,
+                state: state.as_str(),
+            });
         }
     }
-    let how = "stop it with Ctrl-C in its terminal, or through `workflow serve`'s API \
-               (POST /api/v1/runs/ID/cancel) when serve runs it";
     let Some(pid) = run.pid else {
-        return Err(format!(
-            "the journal does not know which process runs {}: {how}",
-            run.id
-        ));
+        return Err(CancelError::NoProcess { id: run.id });
     };
     if serves(pid) {
-        return Err(format!(
-            "run {} is run by `workflow serve` (process {pid}): cancel it through its API, \
-             POST /api/v1/runs/{}/cancel",
-            run.id, run.id
-        ));
+        return Err(CancelError::Served { id: run.id, pid });
     }
-    signal(pid).map_err(|error| {
-        format!(
-            "cannot signal process {pid} of run {}: {error}; {how}",
-            run.id
-        )
+    signal(pid).map_err(|source| CancelError::Signal {
+        id: run.id.clone(),
+        pid,
+        source,
     })?;
     let deadline = Instant::now() + LOCAL_WAIT;
     loop {
-        let now = journal.run(&run.id).map_err(|error| error.to_string())?;
+        let now = journal.run(&run.id)?;
         if now.state() != RunState::Running {
             let _ = writeln!(stdout, "{}: run {}", now.state().as_str(), run.id);
             return Ok(ExitCode::Success);
