@@ -1,18 +1,15 @@
 //! Every `call` of a run on Temporal, and each step of an AsyncAPI subscription, as one
 //! execution of the `workflow.call` activity: the engine's executor traits turned into a
 //! [`Request::Call`] to the workflow code, whose answer is mapped back to what a local executor
-//! returns; local resources a task names (`file:` protos, OpenAPI and AsyncAPI documents) are
-//! read by an activity too, so their text is in the history. A call whose request carries
-//! credentials is refused before anything is scheduled
-//! (they would be stored in the history).
+//! returns. The run's secret values (credentials built from them included) are sealed out of
+//! every request and opened in every answer (`secrets.rs`); the loader (`loader.rs`) reads
+//! local resources and sub-workflow documents through the same activity.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::channel::oneshot;
 use futures::future::BoxFuture;
-use reqwest::Url;
 use serde_json::Value;
 
 use super::host::{Request, Requests};
@@ -23,12 +20,9 @@ use super::payload_calls::{
 use super::secrets::Sealer;
 use crate::host::effects::a2a::{A2aClient, A2aRequest};
 use crate::host::effects::asyncapi::{AsyncApiClient, Consumption, Message, Target};
-use crate::host::effects::credentials::Credentials;
 use crate::host::effects::grpc::{GrpcClient, GrpcReply, GrpcRequest};
 use crate::host::effects::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::host::effects::mcp::{McpClient, McpRequest};
-use crate::host::{ChildWorkflow, Loader};
-use crate::loader::LocalLoader;
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The executors of calls on a Temporal host.
@@ -195,59 +189,5 @@ impl AsyncApiClient for ActivityCalls {
                 close: Some(close),
             })
         })
-    }
-}
-
-/// The loader of a run on Temporal: `file:` resources are read by an activity (never by
-/// workflow code, whose reads would not be in the history), remote ones through the HTTP
-/// activity; sub-workflows and functions as on the local host.
-pub(crate) struct ActivityLoader {
-    pub(crate) local: LocalLoader,
-    pub(crate) calls: ActivityCalls,
-}
-
-impl Loader for ActivityLoader {
-    fn locate(&self, written: &str, base_dir: Option<&Path>) -> Result<Url, WorkflowError> {
-        self.local.locate(written, base_dir)
-    }
-
-    fn fetch<'a>(
-        &'a self,
-        location: &'a Url,
-        http: &'a dyn HttpClient,
-        credentials: Option<Credentials>,
-    ) -> BoxFuture<'a, Result<String, WorkflowError>> {
-        if location.scheme() != "file" {
-            return self.local.fetch(location, http, credentials);
-        }
-        let read = self.calls.send(CallRequest::Fetch {
-            location: location.to_string(),
-        });
-        Box::pin(async move {
-            match read.await? {
-                CallDone::Text { text } => Ok(text),
-                _ => Err(CallDone::unexpected("resource")),
-            }
-        })
-    }
-
-    fn workflow<'a>(
-        &'a self,
-        caller: Option<&'a Path>,
-        namespace: &'a str,
-        name: &'a str,
-        version: &'a str,
-    ) -> BoxFuture<'a, Result<ChildWorkflow, WorkflowError>> {
-        self.local.workflow(caller, namespace, name, version)
-    }
-
-    fn function(
-        &self,
-        text: &str,
-        location: &str,
-        name: &str,
-        caller_use: Option<&Value>,
-    ) -> Result<Value, WorkflowError> {
-        self.local.function(text, location, name, caller_use)
     }
 }

@@ -7,6 +7,7 @@ mod client;
 mod events;
 mod host;
 mod host_calls;
+mod loader;
 mod ops;
 mod payload;
 mod payload_calls;

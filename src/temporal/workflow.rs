@@ -24,9 +24,10 @@ use temporalio_sdk::{
 };
 
 use super::activities::{Effects, HEARTBEAT_TIMEOUT};
-use super::children::{ChildLoader, serve_child};
+use super::children::serve_child;
 use super::host::{ActivityProcesses, Request, TemporalClock, TemporalIds, WorkflowTime};
-use super::host_calls::{ActivityCalls, ActivityLoader};
+use super::host_calls::ActivityCalls;
+use super::loader::TemporalLoader;
 use super::payload::RunRequest;
 use super::payload_calls::CallDone;
 use super::record::{Record, RecordSink, RunView, ViewRequest};
@@ -111,11 +112,9 @@ impl ServerlessWorkflow {
             // Resources are read by activities; sub-workflow documents from this worker's
             // disk (the same on every worker only when they share it, see docs/temporal.md);
             // each sub-workflow run is a child workflow carrying its document (`children.rs`).
-            loader: Arc::new(ChildLoader {
-                resources: ActivityLoader {
-                    local: crate::loader::LocalLoader::default(),
-                    calls: calls.clone(),
-                },
+            loader: Arc::new(TemporalLoader {
+                local: crate::loader::LocalLoader::default(),
+                calls: calls.clone(),
                 requests: requests.clone(),
                 documents: Default::default(),
                 sealer: Arc::clone(&sealer),
