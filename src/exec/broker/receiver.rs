@@ -258,44 +258,63 @@ enum Refusal {
     Storage(String),
 }
 
-impl Shared {
-    /// Stores every event for each listen waiting for it, then hands them over.
-    fn accept(&self, events: &[CloudEvent]) -> Result<(), Refusal> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| Refusal::Storage("the receiver's state is poisoned".into()))?;
-        // Listens that ended without closing (a timeout dropped them) wait for nothing.
-        let gone: Vec<String> = state
+impl State {
+    /// Pairs every event with each listen waiting for it (after dropping the listens that ended
+    /// without closing: a timeout dropped them), and says which events some listen takes.
+    fn route<'e>(
+        &mut self,
+        events: &'e [CloudEvent],
+    ) -> (Vec<(String, &'e CloudEvent)>, Vec<bool>) {
+        let gone: Vec<String> = self
             .listeners
             .iter()
             .filter(|(_, listener)| listener.sender.is_closed())
             .map(|(name, _)| name.clone())
             .collect();
         for name in gone {
-            state.listeners.remove(&name);
-            let _ = state.inbox.forget(&name);
+            self.listeners.remove(&name);
+            let _ = self.inbox.forget(&name);
         }
         let mut pairs = Vec::new();
+        let mut taken = Vec::with_capacity(events.len());
         for event in events {
             let event_type = event_type(event);
             let before = pairs.len();
-            for (name, listener) in &state.listeners {
+            for (name, listener) in &self.listeners {
                 if listener.wants(event_type) {
                     pairs.push((name.clone(), event));
                 }
             }
-            if pairs.len() == before {
-                return Err(Refusal::NobodyWaits(event_type.to_owned()));
-            }
+            taken.push(pairs.len() > before);
         }
-        let added = state.inbox.store(&pairs).map_err(Refusal::Storage)?;
-        for (name, seq, event) in added {
-            if let Some(listener) = state.listeners.get(&name) {
+        (pairs, taken)
+    }
+
+    /// Stores the pairs in the inbox, then hands each to its listen.
+    fn deliver(&mut self, pairs: &[(String, &CloudEvent)]) -> Result<(), String> {
+        for (name, seq, event) in self.inbox.store(pairs)? {
+            if let Some(listener) = self.listeners.get(&name) {
                 let _ = listener.sender.send((seq, event));
             }
         }
         Ok(())
+    }
+}
+
+impl Shared {
+    /// Stores every event for each listen waiting for it, then hands them over; nothing is
+    /// stored when some event has no listen waiting for it.
+    fn accept(&self, events: &[CloudEvent]) -> Result<(), Refusal> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Refusal::Storage("the receiver's state is poisoned".into()))?;
+        let (pairs, taken) = state.route(events);
+        if let Some(position) = taken.iter().position(|taken| !taken) {
+            let event_type = events.get(position).map(event_type).unwrap_or_default();
+            return Err(Refusal::NobodyWaits(event_type.to_owned()));
+        }
+        state.deliver(&pairs).map_err(Refusal::Storage)
     }
 
     /// See [`Receiver::offer`].
@@ -304,34 +323,8 @@ impl Shared {
             .state
             .lock()
             .map_err(|_| "the receiver's state is poisoned".to_owned())?;
-        let gone: Vec<String> = state
-            .listeners
-            .iter()
-            .filter(|(_, listener)| listener.sender.is_closed())
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in gone {
-            state.listeners.remove(&name);
-            let _ = state.inbox.forget(&name);
-        }
-        let mut pairs = Vec::new();
-        let mut taken = Vec::new();
-        for event in events {
-            let event_type = event_type(event);
-            let before = pairs.len();
-            for (name, listener) in &state.listeners {
-                if listener.wants(event_type) {
-                    pairs.push((name.clone(), event));
-                }
-            }
-            taken.push(pairs.len() > before);
-        }
-        let added = state.inbox.store(&pairs)?;
-        for (name, seq, event) in added {
-            if let Some(listener) = state.listeners.get(&name) {
-                let _ = listener.sender.send((seq, event));
-            }
-        }
+        let (pairs, taken) = state.route(events);
+        state.deliver(&pairs)?;
         Ok(taken)
     }
 
