@@ -114,6 +114,7 @@ pub struct WorkerArgs {
     /// reach the listens of their own run.
     #[arg(long = "broker", value_name = "URL")]
     pub brokers: Vec<String>,
+
     /// Secret values for the documents that declare `use.secrets`, as `run --secrets` reads
     /// them (repeatable). They stay on this worker: never in Temporal's history, queries or
     /// logs; every worker of the task queue needs the same files.

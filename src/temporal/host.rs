@@ -194,7 +194,9 @@ impl ProcessRunner for ActivityProcesses {
         request: ProcessRequest,
     ) -> BoxFuture<'static, Result<ProcessOutput, WorkflowError>> {
         let mut call = ProcessCall::from(&request);
-        self.sealer.seal_call(&mut call);
+        if let Err(error) = self.sealer.seal_call(&mut call) {
+            return Box::pin(std::future::ready(Err(error)));
+        }
         let sealer = Arc::clone(&self.sealer);
         let (done, finished) = oneshot::channel();
         let sent = self

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::payload::{ProcessCall, ProcessDone, ProgramCall};
+use super::payload::{ProcessCall, ProcessDone};
 use crate::problem::{ErrorKind, WorkflowError};
 use crate::secrets::{Secrets, SecretsError};
 
@@ -127,64 +127,30 @@ impl Sealer {
     }
 
     /// The call as it goes into the history: sealed, naming the secrets to open.
-    pub(crate) fn seal_call(&self, call: &mut ProcessCall) {
+    pub(crate) fn seal_call(&self, call: &mut ProcessCall) -> Result<(), WorkflowError> {
         if self.is_empty() {
-            return;
+            return Ok(());
         }
-        self.each_text(call, |text| *text = self.seal(text));
+        *call = self.seal_payload(call.clone())?;
         call.secrets = self.names.clone();
+        Ok(())
     }
 
     /// The call as the activity runs it (the sealer built from the call's `secrets`).
-    pub(crate) fn unseal_call(&self, mut call: ProcessCall) -> Result<ProcessCall, WorkflowError> {
-        let mut missing = None;
-        self.each_text(&mut call, |text| match self.unseal(text) {
-            Ok(open) => *text = open,
-            Err(key) => missing = Some(key),
-        });
-        match missing {
-            None => Ok(call),
-            Some(key) => Err(WorkflowError::new(
-                ErrorKind::Configuration,
-                "Secret missing on worker",
-            )
-            .with_detail(format!(
-                "the worker that ran this process has no value for the secret `{key}`: \
-                     start every worker with the same `--secrets` files"
-            ))),
-        }
+    pub(crate) fn unseal_call(&self, call: ProcessCall) -> Result<ProcessCall, WorkflowError> {
+        self.unseal_payload(call)
     }
 
     /// The activity's result as it goes into the history: its output sealed.
     pub(crate) fn seal_done(&self, done: ProcessDone) -> ProcessDone {
-        match done {
-            ProcessDone::Exited {
-                code,
-                stdout,
-                stderr,
-            } if !self.is_empty() => ProcessDone::Exited {
-                code,
-                stdout: self.seal(&stdout),
-                stderr: self.seal(&stderr),
-            },
-            other => other,
-        }
+        self.seal_payload(done)
+            .unwrap_or_else(|error| ProcessDone::Failed { error })
     }
 
-    /// The result as the engine sees it: the values back, as a local run has them.
+    /// The result as the engine sees it: the values back, as a local run has them (a seal
+    /// this worker cannot open stays as it is).
     pub(crate) fn unseal_done(&self, done: ProcessDone) -> ProcessDone {
-        match done {
-            ProcessDone::Exited {
-                code,
-                stdout,
-                stderr,
-            } if !self.is_empty() => ProcessDone::Exited {
-                code,
-                stdout: self.unseal(&stdout).unwrap_or(stdout),
-                stderr: self.unseal(&stderr).unwrap_or(stderr),
-            },
-            other => other,
-        }
+        self.unseal_payload(done.clone()).unwrap_or(done)
     }
 
     /// The names of the secrets this sealer seals (what an activity needs to open them).
@@ -254,21 +220,6 @@ impl Sealer {
             other => other,
         })
     }
-
-    fn each_text(&self, call: &mut ProcessCall, mut apply: impl FnMut(&mut String)) {
-        match &mut call.program {
-            ProgramCall::Shell { command } => apply(command),
-            ProgramCall::Script { code, .. } => apply(code),
-            ProgramCall::Exec { .. } => {}
-        }
-        call.arguments.iter_mut().for_each(&mut apply);
-        for (_, value) in &mut call.environment {
-            apply(value);
-        }
-        if let Some(stdin) = &mut call.stdin {
-            apply(stdin);
-        }
-    }
 }
 
 /// The text a JSON array of bytes holds, when it is one (every item an integer 0 to 255, valid
@@ -317,6 +268,7 @@ fn collect(key: String, value: &Value, out: &mut Vec<(String, String)>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::payload::ProgramCall;
     use super::*;
     use serde_json::json;
 
@@ -354,7 +306,9 @@ mod tests {
             secrets: Vec::new(),
         };
         let original = call.clone();
-        sealer.seal_call(&mut call);
+        sealer
+            .seal_call(&mut call)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         let text = serde_json::to_string(&call).unwrap_or_default();
         assert!(!text.contains("abc123"), "{text}");
         assert_eq!(call.secrets, vec!["db".to_string(), "token".to_string()]);
