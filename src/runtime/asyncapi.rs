@@ -163,15 +163,9 @@ impl Run<'_> {
                 let target = target(&resolved, address, credentials);
                 if done {
                     // Completed from the journal alone: what the broker kept for the call (a
-                    // consumer, a queue, a session, a group) is removed all the same. A web
-                    // server keeps nothing, and asking it would take messages from it.
-                    if resumed
-                        && !target.is_web()
-                        && let Ok(mut consumption) =
-                            self.executors.asyncapi.subscribe(target, name).await
-                        && let Some(close) = consumption.close.take()
-                    {
-                        close.await;
+                    // consumer, a queue, a session, a group) is removed all the same.
+                    if resumed {
+                        self.executors.asyncapi.forget(target, name).await;
                     }
                 } else {
                     let mut consumption = self.executors.asyncapi.subscribe(target, name).await?;

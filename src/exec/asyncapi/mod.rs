@@ -34,7 +34,9 @@ use futures::future::BoxFuture;
 pub(crate) use check::check_documents;
 
 use super::http::ReqwestHttp;
-use crate::host::effects::asyncapi::{AsyncApiClient, Consumption, Message, Received, Target};
+use crate::host::effects::asyncapi::{
+    AsyncApiClient, Consumption, Message, Received, Target, close_when_attached,
+};
 use crate::problem::{ErrorKind, WorkflowError};
 
 /// The protocols this runner speaks, the others named in a `configuration` error.
@@ -119,6 +121,14 @@ impl AsyncApiClient for SystemAsyncApi {
                 Box::pin(async move { Err(error) })
             }
         }
+    }
+
+    fn forget(&self, target: Target, name: String) -> BoxFuture<'static, ()> {
+        if target.is_web() {
+            // A web server keeps nothing for a subscriber, and asking it would take messages.
+            return Box::pin(std::future::ready(()));
+        }
+        close_when_attached(self.subscribe(target, name))
     }
 }
 

@@ -195,4 +195,24 @@ pub trait AsyncApiClient: Send + Sync {
         target: Target,
         name: String,
     ) -> BoxFuture<'static, Result<Consumption, WorkflowError>>;
+
+    /// Removes what the broker keeps under `name` for a subscription that needs no more
+    /// messages (a consumption a resumed run completed from its journal alone). By default the
+    /// durable subscription is attached again and closed; failures are not the run's concern.
+    fn forget(&self, target: Target, name: String) -> BoxFuture<'static, ()> {
+        close_when_attached(self.subscribe(target, name))
+    }
+}
+
+/// Closes a subscription once attached (what [`AsyncApiClient::forget`] does by default).
+pub fn close_when_attached(
+    attached: BoxFuture<'static, Result<Consumption, WorkflowError>>,
+) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        if let Ok(mut consumption) = attached.await
+            && let Some(close) = consumption.close.take()
+        {
+            close.await;
+        }
+    })
 }
