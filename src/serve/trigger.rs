@@ -179,15 +179,7 @@ fn offer_one(
             Ok(TriggerOffer::Complete(events)) => events,
             Ok(TriggerOffer::Unwanted) => return (false, None),
             Err(error) => {
-                eprintln!(
-                    "warning: schedule.on of {}: {}",
-                    loaded.key,
-                    error
-                        .detail
-                        .as_deref()
-                        .or(error.title.as_deref())
-                        .unwrap_or("")
-                );
+                eprintln!("warning: schedule.on of {}: {}", loaded.key, error);
                 return (false, None);
             }
         },
@@ -217,12 +209,7 @@ async fn subscribe(
             Err(error) => {
                 eprintln!(
                     "warning: schedule.on of {}: cannot subscribe ({}); retrying",
-                    loaded.key,
-                    error
-                        .detail
-                        .as_deref()
-                        .or(error.title.as_deref())
-                        .unwrap_or("")
+                    loaded.key, error
                 );
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
