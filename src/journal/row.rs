@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::query::StoredEvent;
 use super::stamp;
 use crate::expr::to_json;
 use crate::runtime::event::{EventKind, LifecycleEvent, Next};
@@ -83,6 +84,26 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
         data,
         blob,
         end,
+    }
+}
+
+/// The event as the journal reads it back from its row (`seq` counts from 1): the form the
+/// renderers of stored runs take, for a host that keeps events elsewhere (a Temporal query).
+pub(crate) fn stored(event: &LifecycleEvent, seq: u64) -> StoredEvent {
+    let (payload, _) = payload(event);
+    let text = |pointer: &Option<Arc<str>>| pointer.as_deref().map(str::to_string);
+    StoredEvent {
+        seq,
+        id: event.id.to_string(),
+        kind: event.kind.name().to_string(),
+        task_event: event.kind.is_task_event(),
+        task: text(&event.task),
+        step: text(&event.step),
+        parent: text(&event.parent),
+        time: event.time,
+        data: payload
+            .and_then(|payload| serde_json::from_str(&payload).ok())
+            .unwrap_or_else(|| Value::Object(Default::default())),
     }
 }
 

@@ -84,27 +84,18 @@ impl RecordedEvent {
         }
     }
 
+    /// What the journal would store for `event`.
     fn of(event: &LifecycleEvent) -> RecordedEvent {
-        let kind = event.kind.name().to_string();
-        // The CloudEvent's data without what the other fields hold, as the journal keeps it.
-        let mut cloud = event.to_cloudevent();
-        let mut data = match cloud.get_mut("data").map(Value::take) {
-            Some(Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        for key in ["workflow", "name", "task"] {
-            data.remove(key);
-        }
-        data.remove(&format!("{kind}At"));
+        let stored = crate::journal::stored_event(event, 0);
         RecordedEvent {
-            id: event.id.to_string(),
-            kind,
-            task_event: event.kind.is_task_event(),
-            task: event.task.as_deref().map(str::to_string),
-            step: event.step.as_deref().map(str::to_string),
-            parent: event.parent.as_deref().map(str::to_string),
-            time: event.time,
-            data: Value::Object(data),
+            id: stored.id,
+            kind: stored.kind,
+            task_event: stored.task_event,
+            task: stored.task,
+            step: stored.step,
+            parent: stored.parent,
+            time: stored.time,
+            data: stored.data,
         }
     }
 }
