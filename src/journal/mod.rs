@@ -27,6 +27,7 @@ pub use open::Journal;
 pub(crate) use output::OutputCap;
 pub use output::{OutputLine, TASK_LOG_CAP};
 pub use query::{Relation, RunFilter, RunRecord, RunState, RunStatus, StoredEvent};
+#[cfg(feature = "temporal")]
 pub(crate) use row::stored as stored_event;
 pub use sink::{Recorder, RunStart};
 pub use timeline::{Execution, ExecutionStatus, Timeline, states_by_task, timeline};

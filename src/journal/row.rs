@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "temporal")]
 use super::query::StoredEvent;
 use super::stamp;
 use crate::expr::to_json;
@@ -89,6 +90,7 @@ pub(crate) fn row(event: LifecycleEvent) -> EventRow {
 
 /// The event as the journal reads it back from its row (`seq` counts from 1): the form the
 /// renderers of stored runs take, for a host that keeps events elsewhere (a Temporal query).
+#[cfg(feature = "temporal")]
 pub(crate) fn stored(event: &LifecycleEvent, seq: u64) -> StoredEvent {
     let (payload, _) = payload(event);
     let text = |pointer: &Option<Arc<str>>| pointer.as_deref().map(str::to_string);
